@@ -1,0 +1,4 @@
+// Command zhengzhao runs the electronic license and seal platform.
+package main
+
+func main() {}
