@@ -1,4 +1,13 @@
 // Command zhengzhao runs the electronic license and seal platform.
 package main
 
-func main() {}
+import (
+	"context"
+	"os"
+
+	"zhengzhao/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}

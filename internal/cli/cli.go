@@ -1,0 +1,243 @@
+// Package cli is the zhengzhao command line and the one place that wires the
+// object graph: it opens the store, builds the services and hands them to
+// the server.
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/config"
+	"zhengzhao/internal/i18n"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/store"
+)
+
+// Exit codes. Verification commands exit ExitInvalid when what they check
+// is not valid.
+const (
+	ExitOK      = 0
+	ExitInvalid = 1 // a failure, or (for checks) "not valid"
+	ExitUsage   = 2 // a usage or input error
+)
+
+// app is the state shared by the commands of one invocation.
+type app struct {
+	cfg    config.Config
+	cat    *i18n.Catalog
+	stdout io.Writer
+	stderr io.Writer
+	json   bool
+}
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return "exit status " + fmt.Sprint(e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cat, err := i18n.New()
+	if err != nil {
+		fmt.Fprintln(stderr, "zhengzhao:", err)
+		return ExitInvalid
+	}
+	a := &app{cat: cat, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err = root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitInvalid
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case apperr.KindOf(err) == apperr.Invalid, isCobraUsage(err):
+		code = ExitUsage
+	}
+	if ee == nil || ee.err != nil {
+		fmt.Fprintln(stderr, a.describe(err))
+	}
+	return code
+}
+
+// isCobraUsage recognises cobra's own usage errors (unknown flag, arguments).
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand", "unknown command", "accepts ", "requires ", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// describe renders an error as one line in the chosen language.
+func (a *app) describe(err error) string {
+	lang := a.cfg.Language()
+	prefix := "zhengzhao: " + a.cat.T(lang, "cli.error", nil, "error") + ": "
+	var ae *apperr.Error
+	if !errors.As(err, &ae) {
+		return prefix + oneLine(err.Error())
+	}
+	parts := []string{a.cat.T(lang, "kind."+string(ae.Kind), nil, string(ae.Kind))}
+	if ae.Detail != "" && len(ae.Fields) == 0 {
+		parts = append(parts, ae.Detail)
+	}
+	for _, f := range ae.Fields {
+		parts = append(parts, a.cat.T(lang, "cli.invalid-field", map[string]any{
+			"Field": f.Field, "Rule": f.Rule, "Message": a.cat.T(lang, "rule."+f.Rule, nil, f.Detail),
+		}, ""))
+	}
+	sep := "; "
+	if lang == i18n.ZH {
+		sep = "；"
+	}
+	return prefix + oneLine(strings.Join(parts, sep))
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "zhengzhao",
+		Short: "电子证照与政务电子印章平台 / electronic licenses and government e-seals",
+		Long: `zhengzhao runs the platform for government electronic licenses (电子证照) and
+electronic seals (政务电子印章): one binary, the embedded SQLite store by default,
+PostgreSQL for a province.
+
+Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.cfg.Validate(); err != nil {
+				return usageErr("%v", err)
+			}
+			return nil
+		},
+	}
+	config.Bind(root.PersistentFlags(), &a.cfg)
+	root.PersistentFlags().BoolVar(&a.json, "json", false, "print exactly one JSON object on stdout")
+	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(),
+		a.checkCommand(), a.versionCommand())
+	return root
+}
+
+// open opens the configured store and applies pending migrations.
+func (a *app) open(ctx context.Context) (*store.DB, int, error) {
+	db, err := store.Open(ctx, a.cfg.DB, a.cfg.Data)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	return db, n, nil
+}
+
+func orgService(db *store.DB) *org.Service {
+	return org.NewService(db, db.OrgTx, time.Now, rand.Reader)
+}
+
+// orgs opens the store for one command; done closes it.
+func (a *app) orgs(ctx context.Context) (*org.Service, func(), error) {
+	db, _, err := a.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return orgService(db), func() { db.Close() }, nil
+}
+
+// printJSON prints v as the one JSON object of a --json command.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func (a *app) t(id string, data map[string]any) string {
+	return a.cat.T(a.cfg.Language(), id, data, "")
+}
+
+func (a *app) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations embedded in this binary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, n, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if a.json {
+				return a.printJSON(map[string]any{"applied": n, "dialect": db.Dialect()})
+			}
+			if n == 0 {
+				fmt.Fprintln(a.stdout, a.t("cli.up-to-date", nil))
+			} else {
+				fmt.Fprintln(a.stdout, a.t("cli.migrated", map[string]any{"N": n}))
+			}
+			return nil
+		},
+	}
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() (version, goVersion string) {
+	version = "devel"
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, "unknown"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		version = v
+	}
+	return version, info.GoVersion
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, gv := buildVersion()
+			if a.json {
+				return a.printJSON(map[string]string{"version": v, "go": gv})
+			}
+			fmt.Fprintf(a.stdout, "zhengzhao %s (%s)\n", v, gv)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/store/storetest"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"check", "credit-code", "91350100M000100Y43"}, 0, "有效"},
+		{[]string{"check", "credit-code", "91350100m000100y43", "--lang", "en"}, 0, "valid"},
+		{[]string{"check", "credit-code", "91350100M000100Y44", "--lang", "en"}, 1, "wrong check character"},
+		{[]string{"check", "citizen-id", "11010519491231002x"}, 0, ""},
+		{[]string{"check", "citizen-id", "110105194912310021"}, 1, ""},
+		{[]string{"check", "region", "610100"}, 0, ""},
+		{[]string{"check", "region", "991100"}, 1, ""},
+		{[]string{"check", "region"}, 2, ""},
+		{[]string{"check", "credit-code", "a", "b"}, 2, ""},
+		{[]string{"no-such-command"}, 2, ""},
+		{[]string{"version", "--bogus"}, 2, ""},
+	} {
+		code, out, errOut := run(t, c.args...)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("%v: exit %d out %q err %q; want exit %d and %q", c.args, code, out, errOut, c.code, c.out)
+		}
+		if code == 2 && strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: stderr is not one line: %q", c.args, errOut)
+		}
+	}
+	code, out, _ := run(t, "check", "credit-code", "91350100M000100Y44", "--json")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil || code != 1 || v["valid"] != false || v["rule"] != "check-character" {
+		t.Fatalf("--json check: exit %d, %q (%v)", code, out, err)
+	}
+}
+
+func TestOrgAndTokenCommands(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	code, _, errOut := run(t, "token", "create", "--role", "platform-admin", d)
+	if code != 1 || !strings.Contains(errOut, "platform") {
+		t.Fatalf("token without a platform org: exit %d %q", code, errOut)
+	}
+	code, out, errOut := run(t, "org", "create", d, "--json", "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000")
+	var o map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &o) != nil || o["credit_code"] != "91350100M000100Y43" {
+		t.Fatalf("org create --json: exit %d out %q err %q", code, out, errOut)
+	}
+	code, out, errOut = run(t, "org", "create", d, "--lang", "en", "--credit-code", "91350100M000100Y44", "--name", "x", "--region", "350100",
+		"--kind", "issuer", "--responsible-name", "李四", "--responsible-phone", "1")
+	if code != 2 || out != "" || !strings.Contains(errOut, "credit_code") || !strings.Contains(errOut, "check-character") ||
+		!strings.Contains(errOut, "responsible.phone") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("invalid org: exit %d out %q err %q; want exit 2 and one line naming both fields", code, out, errOut)
+	}
+	code, out, errOut = run(t, "token", "create", "--role", "auditor", "--ttl", "2d", d)
+	if code != 0 || !strings.HasPrefix(out, org.TokenPrefix) || strings.Count(out, "\n") != 1 {
+		t.Fatalf("token create must print only the token: exit %d out %q err %q", code, out, errOut)
+	}
+	if code, _, _ := run(t, "token", "create", "--role", "wizard", d); code != 2 {
+		t.Fatalf("unknown role: exit %d, want 2", code)
+	}
+	code, out, _ = run(t, "token", "list", d, "--json")
+	if code != 0 || !strings.Contains(out, `"prefix": "zz_`) || strings.Contains(out, `"token":`) {
+		t.Fatalf("token list shows secrets or failed: %d %s", code, out)
+	}
+	code, out, _ = run(t, "org", "list", d, "--json")
+	var page struct {
+		Items []map[string]any `json:"items"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &page) != nil || len(page.Items) != 1 {
+		t.Fatalf("org list --json: %d %s", code, out)
+	}
+	if code, out, _ := run(t, "org", "update", "91350100M000100Y43", d, "--name", "新平台", "--json"); code != 0 || !strings.Contains(out, `"version": 2`) {
+		t.Fatalf("org update: %d %s", code, out)
+	}
+	if code, out, _ := run(t, "migrate", d, "--json"); code != 0 || !strings.Contains(out, `"applied": 0`) {
+		t.Fatalf("migrate again: %d %s", code, out)
+	}
+}
+
+func TestStartupErrorsAreOneLine(t *testing.T) {
+	ro := filepath.Join(t.TempDir(), "ro")
+	os.Mkdir(ro, 0o500)
+	cases := [][]string{
+		{"migrate", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"},
+		{"migrate", "--db", "mysql://x"},
+		{"serve", "--addr", "nonsense"},
+	}
+	if os.Geteuid() != 0 { // root writes anywhere; the mode test is meaningless then
+		cases = append(cases, []string{"migrate", "--data", ro})
+	} else {
+		cases = append(cases, []string{"migrate", "--data", "/proc/zhengzhao"})
+	}
+	for _, args := range cases {
+		code, out, errOut := run(t, args...)
+		if code == 0 || out != "" || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, "goroutine") {
+			t.Errorf("%v: exit %d out %q err %q; want non-zero and one line", args, code, out, errOut)
+		}
+	}
+	if _, _, errOut := run(t, "migrate", "--db", "postgres://u:secret@127.0.0.1:1/x?connect_timeout=2"); strings.Contains(errOut, "secret") {
+		t.Errorf("the DSN password reached the error: %q", errOut)
+	}
+}
+
+func TestMigrateOnPostgres(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	code, out, errOut := run(t, "migrate", "--db", dsn, "--json")
+	if code != 0 || !strings.Contains(out, `"dialect": "postgres"`) {
+		t.Fatalf("migrate on PostgreSQL: %d %s %s", code, out, errOut)
+	}
+}

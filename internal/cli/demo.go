@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/ids"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/store"
+)
+
+// demoTokenTTL is how long demo tokens live.
+const demoTokenTTL = 30 * 24 * time.Hour
+
+type demoOrg struct {
+	authority, category byte
+	body                string
+	name                string
+	kinds               []org.Kind
+	accounts            map[string][]authz.Role // account name → roles
+}
+
+// demoOrgs is the demo city: Xi'an (region 610100).
+func demoOrgs() []demoOrg {
+	return []demoOrg{
+		{'1', '1', "MB000001", "西安市数据局（演示）", []org.Kind{org.KindPlatform},
+			map[string][]authz.Role{"demo-platform-admin": {authz.PlatformAdmin}, "demo-auditor": {authz.Auditor}, "demo-seal-approver": {authz.SealApprover}}},
+		{'1', '1', "MB000002", "西安市市场监督管理局（演示）", []org.Kind{org.KindIssuer, org.KindSealUser},
+			map[string][]authz.Role{"demo-org-admin": {authz.OrgAdmin}, "demo-issuer": {authz.Issuer}, "demo-seal-keeper": {authz.SealKeeper}}},
+		{'1', '1', "MB000003", "西安市公安局（演示）", []org.Kind{org.KindIssuer}, nil},
+		{'9', '1', "MA000001", "演示银行西安分行", []org.Kind{org.KindUsingUnit},
+			map[string][]authz.Role{"demo-using-unit": {authz.UsingUnit}}},
+	}
+}
+
+type demoToken struct {
+	Role    authz.Role `json:"role"`
+	Org     string     `json:"org"`
+	Account string     `json:"account"`
+	Token   string     `json:"token"`
+}
+
+type demoData struct {
+	Orgs   []org.Org
+	Tokens []demoToken
+}
+
+// seedDemo creates the demo organizations and accounts when missing, and a
+// fresh token for each role.
+func seedDemo(ctx context.Context, svc *org.Service) (*demoData, error) {
+	d := &demoData{}
+	var platform string
+	for _, o := range demoOrgs() {
+		code, err := ids.NewCreditCode(o.authority, o.category, "610100", o.body)
+		if err != nil {
+			return nil, err
+		}
+		if platform == "" {
+			platform = code
+		}
+		got, err := svc.GetOrg(ctx, code)
+		if err != nil {
+			n := org.NewOrg{CreditCode: code, Name: o.name, Region: "610100", Kinds: o.kinds,
+				Responsible: org.Responsible{Name: "演示负责人", Phone: "13800000000", Email: "demo@example.cn"}}
+			if code != platform {
+				n.Parent = platform
+			}
+			if got, err = svc.CreateOrg(ctx, n); err != nil {
+				return nil, err
+			}
+		}
+		d.Orgs = append(d.Orgs, got)
+		for name, roles := range o.accounts {
+			acc, err := svc.EnsureAccount(ctx, code, name, roles)
+			if err != nil {
+				return nil, err
+			}
+			secret, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, TTL: demoTokenTTL, Description: "demo"})
+			if err != nil {
+				return nil, err
+			}
+			d.Tokens = append(d.Tokens, demoToken{Role: roles[0], Org: code, Account: name, Token: secret})
+		}
+	}
+	order := map[authz.Role]int{}
+	for i, r := range authz.Roles() {
+		order[r] = i
+	}
+	sortTokens(d.Tokens, order)
+	return d, nil
+}
+
+func sortTokens(ts []demoToken, order map[authz.Role]int) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && order[ts[j].Role] < order[ts[j-1].Role]; j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}
+
+func (a *app) printDemo(d *demoData, base string, db *store.DB) {
+	if a.json {
+		a.printJSON(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens})
+		return
+	}
+	w := a.stdout
+	fmt.Fprintln(w, "== "+a.t("cli.demo.title", nil)+" ==")
+	fmt.Fprintln(w, a.t("cli.demo.data", map[string]any{"Dir": a.storeName(db)}))
+	fmt.Fprintln(w, a.t("cli.demo.api", map[string]any{"URL": base + "/api/v1"}))
+	fmt.Fprintln(w, a.t("cli.demo.docs", map[string]any{"URL": base + "/api/docs"}))
+	fmt.Fprintln(w)
+	for _, o := range d.Orgs {
+		fmt.Fprintf(w, "  %s  %-28s %s\n", o.CreditCode, strings.Join(kindStrings(o.Kinds), ","), o.Name)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.t("cli.demo.tokens", map[string]any{"Days": int(demoTokenTTL.Hours() / 24)}))
+	admin := ""
+	for _, t := range d.Tokens {
+		fmt.Fprintf(w, "  %-15s %s  %s\n", t.Role, t.Org, t.Token)
+		if t.Role == authz.PlatformAdmin {
+			admin = t.Token
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.t("cli.demo.try", nil))
+	fmt.Fprintf(w, "  export ZZ_TOKEN=%s\n", admin)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" %s/api/v1/me\n", base)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" '%s/api/v1/orgs?kind=issuer'\n", base)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n"+
+		"    -d '{\"credit_code\":\"91350100M000100Y43\",\"name\":\"示例企业\",\"region\":\"350100\",\"kinds\":[\"using-unit\"],\"responsible\":{\"name\":\"李四\",\"phone\":\"13900000000\"}}' \\\n"+
+		"    %s/api/v1/orgs\n", base)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.t("cli.demo.warning", nil))
+}
+
+func kindStrings(ks []org.Kind) []string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return s
+}

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"zhengzhao/internal/httpapi"
+	"zhengzhao/internal/server"
+	"zhengzhao/internal/store"
+)
+
+type serveOptions struct {
+	demo     bool
+	addrFile string
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the platform (API, docs, probes, metrics)",
+		Long: `serve opens the store, applies pending migrations and serves:
+  /api/v1/…              the REST API (OpenAPI 3.1 at /api/v1/openapi.json)
+  /api/docs              readable API documentation
+  /healthz  /readyz      liveness (process up) and readiness (store reachable)
+  /metrics               Prometheus metrics
+It stops cleanly on SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
+	}
+	cmd.Flags().BoolVar(&o.demo, "demo", false, "create demo organizations and one token per role, print them, then serve")
+	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", "write the address actually listened on to this file (useful with port 0)")
+	return cmd
+}
+
+func (a *app) demoCommand() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Serve with demo data: organizations, one token per role, curl examples",
+		Long: `demo is serve --demo: it creates the platform organization, two issuers and a
+using unit (once; running it again keeps them), prints one fresh token per role
+with ready-to-paste curl examples, and serves until interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.demo = true
+			return a.serve(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", "write the address actually listened on to this file (useful with port 0)")
+	return cmd
+}
+
+func (a *app) serve(ctx context.Context, o serveOptions) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	db, n, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if n > 0 {
+		log.Info("migrations applied", "count", n, "dialect", db.Dialect())
+	}
+	orgs := orgService(db)
+	var seeded *demoData
+	if o.demo {
+		if seeded, err = seedDemo(ctx, orgs); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+
+	problems := httpapi.NewProblems(a.cat, log)
+	api := httpapi.New(httpapi.Services{Orgs: orgs}, problems)
+	handler := server.Handler(server.Deps{
+		API: api.Handler(), Auth: orgs, Idem: db, Store: db, Problems: problems,
+		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,
+	})
+
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v", a.cfg.Addr, errors.Unwrap(err))
+	}
+	addr := ln.Addr().String()
+	if o.addrFile != "" {
+		if err := writeFileAtomic(o.addrFile, []byte(addr+"\n")); err != nil {
+			ln.Close()
+			return fmt.Errorf("--addr-file: %w", err)
+		}
+	}
+	base := "http://" + addr
+	log.Info("listening", "addr", addr, "store", string(db.Dialect()))
+	if seeded != nil {
+		a.printDemo(seeded, base, db)
+	} else if !a.json {
+		fmt.Fprintln(a.stdout, a.t("cli.listening", map[string]any{"URL": base}))
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("stopping")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data so that readers never see a partial file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// storeName describes where the data lives, for the demo banner.
+func (a *app) storeName(db *store.DB) string {
+	if db.Dialect() == store.Postgres {
+		return store.Redact(a.cfg.DB)
+	}
+	abs, err := filepath.Abs(a.cfg.Data)
+	if err != nil {
+		return a.cfg.Data
+	}
+	return abs
+}

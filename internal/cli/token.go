@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/httpapi"
+	"zhengzhao/internal/org"
+)
+
+func (a *app) tokenCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Manage API tokens directly in the store",
+	}
+	cmd.AddCommand(a.tokenCreateCommand(), a.tokenListCommand(), a.tokenRevokeCommand())
+	return cmd
+}
+
+func (a *app) tokenCreateCommand() *cobra.Command {
+	var role, orgCode, ttl, account, desc string
+	cmd := &cobra.Command{
+		Use:   "create --role ROLE [--org CREDIT_CODE] [--ttl DURATION]",
+		Short: "Create an API token and print only the token",
+		Long: `create issues a token for an account of the organization (the platform
+organization when --org is omitted). The account is --account, or a service
+account named after the role, created when missing. stdout receives only the
+token, so that scripts can capture it:
+
+  TOKEN=$(zhengzhao token create --role platform-admin)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := authz.ParseRole(role)
+			if err != nil {
+				return usageErr("--role: %v", err)
+			}
+			d, err := httpapi.ParseTTL(ttl)
+			if err != nil {
+				return usageErr("--ttl: %v", err)
+			}
+			ctx := cmd.Context()
+			svc, done, err := a.orgs(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if orgCode == "" {
+				page, err := svc.ListOrgs(ctx, org.Filter{Kind: org.KindPlatform, Limit: 1}, "")
+				if err != nil {
+					return err
+				}
+				if len(page.Items) == 0 {
+					return apperr.New(apperr.NotFound, "there is no platform organization: pass --org, or create one with `zhengzhao org create --kind platform` (the demo does)")
+				}
+				orgCode = page.Items[0].CreditCode
+			}
+			if account == "" {
+				account = "svc-" + string(r)
+			}
+			acc, err := svc.EnsureAccount(ctx, orgCode, account, []authz.Role{r})
+			if err != nil {
+				return err
+			}
+			secret, t, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, Roles: []authz.Role{r}, TTL: d, Description: desc})
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(httpapi.TokenOut(t, secret))
+			}
+			fmt.Fprintln(a.stdout, secret)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&role, "role", "", "role of the token (required): "+authz.JoinRoles(authz.Roles()))
+	f.StringVar(&orgCode, "org", "", "credit code of the organization (default: the platform organization)")
+	f.StringVar(&ttl, "ttl", "", "lifetime, e.g. 720h or 30d (default 90d)")
+	f.StringVar(&account, "account", "", "account name (default svc-ROLE)")
+	f.StringVar(&desc, "description", "", "what the token is for")
+	cmd.MarkFlagRequired("role")
+	return cmd
+}
+
+func (a *app) tokenListCommand() *cobra.Command {
+	var f org.TokenFilter
+	var cursor string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, done, err := a.orgs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			page, err := svc.ListTokens(cmd.Context(), f, cursor)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				items := make([]httpapi.Token, len(page.Items))
+				for i, t := range page.Items {
+					items[i] = httpapi.TokenOut(t, "")
+				}
+				return a.printJSON(map[string]any{"items": items, "next_cursor": page.Next})
+			}
+			for _, t := range page.Items {
+				state := "active"
+				if t.RevokedAt != nil {
+					state = "revoked"
+				}
+				fmt.Fprintf(a.stdout, "%s  %s…  %s  %-8s  %s  expires %s\n", t.ID, t.Prefix, t.Org, state, authz.JoinRoles(t.Roles), t.ExpiresAt.Format("2006-01-02"))
+			}
+			if page.Next != "" {
+				fmt.Fprintln(a.stdout, a.t("cli.next-page", map[string]any{"Cursor": page.Next}))
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Org, "org", "", "only tokens of this organization")
+	fl.StringVar(&f.AccountID, "account-id", "", "only tokens of this account")
+	fl.IntVar(&f.Limit, "limit", 0, "page size")
+	fl.StringVar(&cursor, "cursor", "", "cursor of the next page")
+	return cmd
+}
+
+func (a *app) tokenRevokeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke TOKEN_ID",
+		Short: "Revoke a token at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, done, err := a.orgs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			t, err := svc.RevokeToken(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(httpapi.TokenOut(t, ""))
+			}
+			fmt.Fprintln(a.stdout, t.ID, "revoked")
+			return nil
+		},
+	}
+}

@@ -1,0 +1,69 @@
+// Package config holds the settings of a zhengzhao process. Each setting is a
+// flag with an environment twin (ZHENGZHAO_*); the flag wins. Settings are
+// loaded and validated once, before anything starts.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"zhengzhao/internal/i18n"
+)
+
+// Config is the process configuration. Its zero value is not usable; call
+// Bind and then Validate.
+type Config struct {
+	Data string // directory of the embedded database and generated keys
+	DB   string // postgres://… DSN; empty selects the embedded store in Data
+	Addr string // listen address of serve
+	Lang string // language of human output: zh-CN or en
+}
+
+// Setting describes one setting for help texts and the README.
+type Setting struct {
+	Flag, Env, Default, Usage string
+}
+
+// Settings lists every setting.
+func Settings() []Setting {
+	return []Setting{
+		{"data", "ZHENGZHAO_DATA", "./zhengzhao-data", "data directory: embedded SQLite database and generated keys"},
+		{"db", "ZHENGZHAO_DB", "", "PostgreSQL DSN (postgres://…); empty selects the embedded store in the data directory"},
+		{"addr", "ZHENGZHAO_ADDR", "127.0.0.1:8080", "listen address of serve (port 0 picks a free port)"},
+		{"lang", "LANG", "zh-CN", "language of human output: zh-CN or en"},
+	}
+}
+
+// Bind registers the settings as flags whose defaults come from the
+// environment.
+func Bind(fs *pflag.FlagSet, c *Config) {
+	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang}
+	for _, s := range Settings() {
+		def := s.Default
+		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
+			def = v
+		}
+		fs.StringVar(targets[s.Flag], s.Flag, def, s.Usage+" (env "+s.Env+")")
+	}
+}
+
+// Validate reports the first problem precisely.
+func (c *Config) Validate() error {
+	if c.DB == "" && strings.TrimSpace(c.Data) == "" {
+		return fmt.Errorf("--data is empty: the embedded store needs a data directory (or give --db postgres://…)")
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return fmt.Errorf("--db must be a postgres:// or postgresql:// URL, or empty for the embedded store")
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return fmt.Errorf("--addr %q is not host:port", c.Addr)
+	}
+	return nil
+}
+
+// Language returns the language of human output.
+func (c *Config) Language() i18n.Lang { return i18n.Parse(c.Lang) }

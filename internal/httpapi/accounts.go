@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/org"
+)
+
+// Account is a staff account as the API shows it.
+type Account struct {
+	ID        string    `json:"id"`
+	Org       string    `json:"org" doc:"Credit code of the account's organization."`
+	Name      string    `json:"name"`
+	Roles     []string  `json:"roles"`
+	Status    string    `json:"status" enum:"active,inactive"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func accountOut(a org.Account) Account {
+	return Account{ID: a.ID, Org: a.Org, Name: a.Name, Roles: rolesOut(a.Roles), Status: string(a.Status), CreatedAt: a.CreatedAt}
+}
+
+func rolesOut(rs []authz.Role) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func rolesIn(rs []string) []authz.Role {
+	out := make([]authz.Role, len(rs))
+	for i, r := range rs {
+		out[i] = authz.Role(r)
+	}
+	return out
+}
+
+type createAccountInput struct {
+	IdempotencyParam
+	CreditCode string `path:"credit_code" maxLength:"64"`
+	Body       struct {
+		Name     string   `json:"name" maxLength:"1000"`
+		Roles    []string `json:"roles" maxItems:"7" enum:"platform-admin,org-admin,issuer,seal-keeper,seal-approver,using-unit,auditor"`
+		Password string   `json:"password,omitempty" maxLength:"1024" doc:"Console password (at least 12 characters), stored as an argon2id hash."`
+	}
+}
+
+type accountOutput struct {
+	Body Account
+}
+
+type listAccountsInput struct {
+	ListParams
+	CreditCode string `path:"credit_code" maxLength:"64"`
+}
+
+type listAccountsOutput struct {
+	Body struct {
+		Items      []Account `json:"items"`
+		NextCursor string    `json:"next_cursor,omitempty"`
+	}
+}
+
+func (a *API) registerAccounts() {
+	tags := []string{"accounts"}
+	register(a, huma.Operation{
+		OperationID: "create-account", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
+		Summary:       "Create a staff account",
+		Description:   "创建工作人员账号。platform-admin and auditor exist only in the platform organization; an org admin cannot hand out those.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code"),
+		func(ctx context.Context, in *createAccountInput) (*accountOutput, error) {
+			acc, err := a.svc.Orgs.CreateAccount(ctx, org.NewAccount{
+				Org: in.CreditCode, Name: in.Body.Name, Roles: rolesIn(in.Body.Roles), Password: in.Body.Password,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return &accountOutput{Body: accountOut(acc)}, nil
+		})
+
+	register(a, huma.Operation{
+		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
+		Summary: "List an organization's accounts", Errors: []int{http.StatusNotFound},
+	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin)).About("credit_code"),
+		func(ctx context.Context, in *listAccountsInput) (*listAccountsOutput, error) {
+			page, err := a.svc.Orgs.ListAccounts(ctx, in.CreditCode, in.Limit, in.Cursor)
+			if err != nil {
+				return nil, err
+			}
+			out := &listAccountsOutput{}
+			out.Body.Items = make([]Account, len(page.Items))
+			for i, acc := range page.Items {
+				out.Body.Items[i] = accountOut(acc)
+			}
+			out.Body.NextCursor = page.Next
+			return out, nil
+		})
+}

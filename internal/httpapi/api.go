@@ -1,0 +1,183 @@
+// Package httpapi is the REST API of the platform: huma operations, one file
+// per capability, each registered with the authorization policy that says
+// who may call it. An operation without a policy cannot be registered.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/ids"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/reqctx"
+)
+
+// Version is the version of the published API contract.
+const Version = "1.0.0"
+
+// Prefix is the path prefix of every operation.
+const Prefix = "/api/v1"
+
+// BodyLimit is the largest request body accepted, in bytes.
+const BodyLimit = 1 << 20
+
+// AuthzExtension is the OpenAPI extension under which each operation
+// publishes its authorization policy.
+const AuthzExtension = "x-zhengzhao-authz"
+
+// Services are the capability services the API exposes.
+type Services struct {
+	Orgs *org.Service
+}
+
+// API is the registered set of operations.
+type API struct {
+	huma     huma.API
+	mux      *http.ServeMux
+	svc      Services
+	problems *Problems
+	policies map[string]authz.Policy
+}
+
+// New registers every operation on a new mux.
+func New(svc Services, problems *Problems) *API {
+	useProblemsInHuma()
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("zhengzhao API", Version)
+	cfg.Info.Description = "电子证照与政务电子印章平台接口 / Electronic licenses and government electronic seals.\n\n" +
+		"Authenticate with `Authorization: Bearer <token>`. Every operation lists the roles that may call it in `" + AuthzExtension + "`. " +
+		"Errors are RFC 9457 problem documents; validation errors name each bad field and the rule it broke."
+	cfg.OpenAPIPath = Prefix + "/openapi"
+	cfg.DocsPath = ""    // served by the docs page of this package, which needs no CDN
+	cfg.SchemasPath = "" // schemas are inline in the OpenAPI document
+	cfg.CreateHooks = nil
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "API token (zz_…), created with `zhengzhao token create` or POST /api/v1/tokens."},
+	}
+	a := &API{huma: humago.New(mux, cfg), mux: mux, svc: svc, problems: problems, policies: map[string]authz.Policy{}}
+	a.registerOrgs()
+	a.registerAccounts()
+	a.registerTokens()
+	mux.Handle("GET /api/docs", a.docsHandler())
+	return a
+}
+
+// Handler serves the API. Authentication, request IDs and limits are the
+// server's middleware; this handler only routes.
+func (a *API) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(withProblems(r.Context(), a.problems))
+		a.mux.ServeHTTP(w, r)
+		reqctx.NoteFrom(r.Context()).Route = r.Pattern
+	})
+}
+
+// OpenAPI returns the OpenAPI 3.1 document of the API.
+func (a *API) OpenAPI() ([]byte, error) {
+	return json.MarshalIndent(a.huma.OpenAPI(), "", "  ")
+}
+
+// Policies returns the policy of every registered operation by operation ID.
+func (a *API) Policies() map[string]authz.Policy { return a.policies }
+
+// register adds one operation with its authorization policy.
+func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(context.Context, *I) (*O, error)) {
+	if len(p.Grants) == 0 {
+		panic(fmt.Sprintf("operation %s declares no authorization policy", op.OperationID))
+	}
+	if _, dup := a.policies[op.OperationID]; dup {
+		panic(fmt.Sprintf("operation %s registered twice", op.OperationID))
+	}
+	a.policies[op.OperationID] = p
+	anyOrg, ownOrg := []string{}, []string{}
+	for _, g := range p.Grants {
+		if g.Scope == authz.AnyOrg {
+			anyOrg = append(anyOrg, string(g.Role))
+		} else {
+			ownOrg = append(ownOrg, string(g.Role))
+		}
+	}
+	op.Extensions = map[string]any{AuthzExtension: map[string]any{"any_org": anyOrg, "own_org": ownOrg, "org_param": p.OrgParam}}
+	op.Security = []map[string][]string{{"bearer": {}}}
+	op.MaxBodyBytes = BodyLimit
+	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity} {
+		if !slices.Contains(op.Errors, s) {
+			op.Errors = append(op.Errors, s)
+		}
+	}
+	op.Middlewares = append(op.Middlewares, a.authorize(p))
+	huma.Register(a.huma, op, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, a.problems.From(ctx, err)
+		}
+		return out, nil
+	})
+}
+
+// authorize runs before the body is read: a caller without a token gets 401,
+// a caller whose roles the policy does not grant gets 403.
+func (a *API) authorize(p authz.Policy) func(huma.Context, func(huma.Context)) {
+	return func(hctx huma.Context, next func(huma.Context)) {
+		ctx := hctx.Context()
+		actor := authz.ActorFrom(ctx)
+		if actor == nil {
+			if err := reqctx.AuthError(ctx); err != nil {
+				a.writeProblem(hctx, err)
+				return
+			}
+		}
+		target := ""
+		if p.OrgParam != "" {
+			target = ids.NormalizeCreditCode(hctx.Param(p.OrgParam))
+		}
+		if err := p.Decide(actor, target); err != nil {
+			a.writeProblem(hctx, err)
+			return
+		}
+		next(hctx)
+	}
+}
+
+func (a *API) writeProblem(hctx huma.Context, err error) {
+	p := a.problems.From(hctx.Context(), err)
+	hctx.SetHeader("Content-Type", "application/problem+json")
+	if p.Status == http.StatusUnauthorized {
+		hctx.SetHeader("WWW-Authenticate", `Bearer realm="zhengzhao"`)
+	}
+	hctx.SetStatus(p.Status)
+	json.NewEncoder(hctx.BodyWriter()).Encode(p)
+}
+
+// scopeOf returns how far the caller reaches under policy p.
+func scopeOf(ctx context.Context, p authz.Policy) (authz.Scope, *authz.Actor) {
+	actor := authz.ActorFrom(ctx)
+	return p.Scope(actor), actor
+}
+
+// forbidIf returns a Forbidden error naming a field when cond holds.
+func forbidIf(cond bool, field, rule, detail string) error {
+	if !cond {
+		return nil
+	}
+	return &apperr.Error{Kind: apperr.Forbidden, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}
+
+// ListParams are the cursor pagination parameters of every list.
+type ListParams struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" doc:"Page size (default 50, at most 500)."`
+	Cursor string `query:"cursor" maxLength:"200" doc:"Cursor from the next_cursor of the previous page."`
+}
+
+// IdempotencyParam is the Idempotency-Key header of creating POSTs.
+type IdempotencyParam struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the POST safe to retry: the same key with the same body returns the first answer; with another body, 409."`
+}

@@ -1,0 +1,197 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/org"
+)
+
+// Responsible is the person in charge of an organization's e-license work.
+type Responsible struct {
+	Name  string `json:"name" doc:"Name (负责人姓名)."`
+	Phone string `json:"phone" doc:"Mobile or landline number."`
+	Email string `json:"email,omitempty" doc:"E-mail address."`
+}
+
+// Org is an organization as the API shows it.
+type Org struct {
+	CreditCode  string      `json:"credit_code" doc:"Unified social credit code (统一社会信用代码, GB 32100)."`
+	Name        string      `json:"name"`
+	Region      string      `json:"region" doc:"GB/T 2260 administrative region code."`
+	Kinds       []string    `json:"kinds"`
+	Responsible Responsible `json:"responsible"`
+	Parent      string      `json:"parent,omitempty" doc:"Credit code of the parent organization."`
+	Status      string      `json:"status" enum:"active,inactive"`
+	Version     int64       `json:"version"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+}
+
+// OrgOut renders an organization for the API (and the CLI's --json).
+func OrgOut(o org.Org) Org {
+	kinds := make([]string, len(o.Kinds))
+	for i, k := range o.Kinds {
+		kinds[i] = string(k)
+	}
+	return Org{
+		CreditCode: o.CreditCode, Name: o.Name, Region: o.Region, Kinds: kinds,
+		Responsible: Responsible(o.Responsible), Parent: o.Parent, Status: string(o.Status),
+		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+	}
+}
+
+func kindsIn(ks []string) []org.Kind {
+	out := make([]org.Kind, len(ks))
+	for i, k := range ks {
+		out[i] = org.Kind(k)
+	}
+	return out
+}
+
+type orgOutput struct {
+	Body Org
+}
+
+type createOrgInput struct {
+	IdempotencyParam
+	Body struct {
+		CreditCode  string      `json:"credit_code" maxLength:"64"`
+		Name        string      `json:"name" maxLength:"1000"`
+		Region      string      `json:"region" maxLength:"64"`
+		Kinds       []string    `json:"kinds" maxItems:"5" enum:"platform,issuer,using-unit,industry-authority,seal-user"`
+		Responsible Responsible `json:"responsible"`
+		Parent      string      `json:"parent,omitempty" maxLength:"64"`
+	}
+}
+
+type getOrgInput struct {
+	CreditCode string `path:"credit_code" maxLength:"64"`
+}
+
+type listOrgsInput struct {
+	ListParams
+	Kind   string `query:"kind" enum:"platform,issuer,using-unit,industry-authority,seal-user" doc:"Only organizations of this kind."`
+	Region string `query:"region" maxLength:"6" doc:"Only organizations in this region code."`
+	Status string `query:"status" enum:"active,inactive"`
+}
+
+type listOrgsOutput struct {
+	Body struct {
+		Items      []Org  `json:"items"`
+		NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page."`
+	}
+}
+
+type patchOrgInput struct {
+	CreditCode string `path:"credit_code" maxLength:"64"`
+	Body       struct {
+		Name        *string   `json:"name,omitempty" maxLength:"1000"`
+		Region      *string   `json:"region,omitempty" maxLength:"64"`
+		Kinds       *[]string `json:"kinds,omitempty" maxItems:"5" enum:"platform,issuer,using-unit,industry-authority,seal-user"`
+		Responsible *struct {
+			Name  *string `json:"name,omitempty"`
+			Phone *string `json:"phone,omitempty"`
+			Email *string `json:"email,omitempty"`
+		} `json:"responsible,omitempty"`
+		Parent *string `json:"parent,omitempty" maxLength:"64" doc:"Empty string removes the parent."`
+		Status *string `json:"status,omitempty" enum:"active,inactive" doc:"inactive deactivates the organization: its tokens stop working."`
+	}
+}
+
+var (
+	everyRole = authz.Roles()
+	staff     = []authz.Role{authz.OrgAdmin, authz.Issuer, authz.SealKeeper, authz.SealApprover, authz.UsingUnit}
+)
+
+func (a *API) registerOrgs() {
+	tags := []string{"organizations"}
+	register(a, huma.Operation{
+		OperationID: "create-org", Method: http.MethodPost, Path: Prefix + "/orgs", Tags: tags,
+		Summary:       "Create an organization",
+		Description:   "创建单位。The credit code and region are validated with their check rules; the responsible person (专人专管) is required.",
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusConflict},
+	}, authz.Allow(authz.Any(authz.PlatformAdmin)), func(ctx context.Context, in *createOrgInput) (*orgOutput, error) {
+		b := in.Body
+		o, err := a.svc.Orgs.CreateOrg(ctx, org.NewOrg{
+			CreditCode: b.CreditCode, Name: b.Name, Region: b.Region, Kinds: kindsIn(b.Kinds),
+			Responsible: org.Responsible(b.Responsible), Parent: b.Parent,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &orgOutput{Body: OrgOut(o)}, nil
+	})
+
+	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(staff...))
+	register(a, huma.Operation{
+		OperationID: "list-orgs", Method: http.MethodGet, Path: Prefix + "/orgs", Tags: tags,
+		Summary:     "List organizations",
+		Description: "列出单位，按信用代码排序，可按类型、区划、状态筛选。Callers limited to their own organization see only it.",
+	}, listPolicy, func(ctx context.Context, in *listOrgsInput) (*listOrgsOutput, error) {
+		f := org.Filter{Kind: org.Kind(in.Kind), Region: in.Region, Status: org.Status(in.Status), Limit: in.Limit}
+		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
+			f.CreditCode = actor.Org
+		}
+		page, err := a.svc.Orgs.ListOrgs(ctx, f, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		out := &listOrgsOutput{}
+		out.Body.Items = make([]Org, len(page.Items))
+		for i, o := range page.Items {
+			out.Body.Items[i] = OrgOut(o)
+		}
+		out.Body.NextCursor = page.Next
+		return out, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-org", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}", Tags: tags,
+		Summary: "Get an organization", Errors: []int{http.StatusNotFound},
+	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(staff...)).About("credit_code"),
+		func(ctx context.Context, in *getOrgInput) (*orgOutput, error) {
+			o, err := a.svc.Orgs.GetOrg(ctx, in.CreditCode)
+			if err != nil {
+				return nil, err
+			}
+			return &orgOutput{Body: OrgOut(o)}, nil
+		})
+
+	patchPolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code")
+	register(a, huma.Operation{
+		OperationID: "update-org", Method: http.MethodPatch, Path: Prefix + "/orgs/{credit_code}", Tags: tags,
+		Summary:     "Update or deactivate an organization",
+		Description: "修改单位信息；status=inactive 停用单位。An organization's own admin may change only its name and responsible person.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, patchPolicy, func(ctx context.Context, in *patchOrgInput) (*orgOutput, error) {
+		b := in.Body
+		p := org.Patch{Name: b.Name, Region: b.Region, Parent: b.Parent}
+		if b.Kinds != nil {
+			ks := kindsIn(*b.Kinds)
+			p.Kinds = &ks
+		}
+		if b.Status != nil {
+			s := org.Status(*b.Status)
+			p.Status = &s
+		}
+		if r := b.Responsible; r != nil {
+			p.Responsible = &org.ResponsiblePatch{Name: r.Name, Phone: r.Phone, Email: r.Email}
+		}
+		if scope, _ := scopeOf(ctx, patchPolicy); scope != authz.AnyOrg {
+			if err := forbidIf(!p.OnlyContact(), "$", "own-org-fields", "only the platform may change region, kinds, parent or status"); err != nil {
+				return nil, err
+			}
+		}
+		o, err := a.svc.Orgs.UpdateOrg(ctx, in.CreditCode, p)
+		if err != nil {
+			return nil, err
+		}
+		return &orgOutput{Body: OrgOut(o)}, nil
+	})
+}

@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/org"
+)
+
+// Token is an API token's record; the secret appears only when it is created.
+type Token struct {
+	ID          string     `json:"id"`
+	Token       string     `json:"token,omitempty" doc:"The secret: shown once, in the answer to its creation, never again."`
+	Prefix      string     `json:"prefix" doc:"The first characters of the secret, to tell tokens apart."`
+	AccountID   string     `json:"account_id"`
+	Org         string     `json:"org"`
+	Roles       []string   `json:"roles"`
+	Description string     `json:"description,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// TokenOut renders a token record; secret is non-empty only at creation.
+func TokenOut(t org.Token, secret string) Token {
+	return Token{
+		ID: t.ID, Token: secret, Prefix: t.Prefix, AccountID: t.AccountID, Org: t.Org, Roles: rolesOut(t.Roles),
+		Description: t.Description, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
+	}
+}
+
+// ParseTTL reads a token lifetime: a Go duration ("720h") or whole days ("30d").
+func ParseTTL(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 || n > 100000 {
+			return 0, apperr.New(apperr.Invalid, "ttl %q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	ttl, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, apperr.New(apperr.Invalid, "ttl %q is not a duration such as 720h or 30d", s)
+	}
+	return ttl, nil
+}
+
+type createTokenInput struct {
+	IdempotencyParam
+	Body struct {
+		AccountID   string   `json:"account_id" maxLength:"100"`
+		Roles       []string `json:"roles,omitempty" maxItems:"7" enum:"platform-admin,org-admin,issuer,seal-keeper,seal-approver,using-unit,auditor" doc:"Subset of the account's roles; default all of them."`
+		TTL         string   `json:"ttl,omitempty" maxLength:"20" doc:"Lifetime, e.g. 720h or 90d (default 90d, at most 5 years)."`
+		Description string   `json:"description,omitempty" maxLength:"1000"`
+	}
+}
+
+type tokenOutput struct {
+	Body Token
+}
+
+type listTokensInput struct {
+	ListParams
+	Org       string `query:"org" maxLength:"64" doc:"Only tokens of this organization's accounts."`
+	AccountID string `query:"account_id" maxLength:"100"`
+}
+
+type listTokensOutput struct {
+	Body struct {
+		Items      []Token `json:"items"`
+		NextCursor string  `json:"next_cursor,omitempty"`
+	}
+}
+
+type revokeTokenInput struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+// Me is the authenticated caller.
+type Me struct {
+	AccountID   string   `json:"account_id"`
+	AccountName string   `json:"account_name"`
+	TokenID     string   `json:"token_id"`
+	Org         string   `json:"org"`
+	Roles       []string `json:"roles"`
+}
+
+type meOutput struct {
+	Body Me
+}
+
+func (a *API) registerTokens() {
+	tags := []string{"tokens"}
+	createPolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin))
+	register(a, huma.Operation{
+		OperationID: "create-token", Method: http.MethodPost, Path: Prefix + "/tokens", Tags: tags,
+		Summary:       "Create an API token",
+		Description:   "创建访问令牌。The answer carries the secret once; only its hash is stored.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, createPolicy, func(ctx context.Context, in *createTokenInput) (*tokenOutput, error) {
+		ttl, err := ParseTTL(in.Body.TTL)
+		if err != nil {
+			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: err.Error(), Fields: []apperr.FieldError{{Field: "ttl", Rule: "format", Detail: err.Error()}}}
+		}
+		if scope, actor := scopeOf(ctx, createPolicy); scope != authz.AnyOrg {
+			acc, err := a.svc.Orgs.GetAccount(ctx, in.Body.AccountID)
+			if err != nil {
+				return nil, err
+			}
+			if acc.Org != actor.Org {
+				return nil, apperr.New(apperr.Forbidden, "the account belongs to another organization")
+			}
+		}
+		secret, t, err := a.svc.Orgs.IssueToken(ctx, org.NewToken{
+			AccountID: in.Body.AccountID, Roles: rolesIn(in.Body.Roles), TTL: ttl, Description: in.Body.Description,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &tokenOutput{Body: TokenOut(t, secret)}, nil
+	})
+
+	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin))
+	register(a, huma.Operation{
+		OperationID: "list-tokens", Method: http.MethodGet, Path: Prefix + "/tokens", Tags: tags,
+		Summary: "List API tokens (never their secrets)",
+	}, listPolicy, func(ctx context.Context, in *listTokensInput) (*listTokensOutput, error) {
+		f := org.TokenFilter{Org: in.Org, AccountID: in.AccountID, Limit: in.Limit}
+		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
+			f.Org = actor.Org
+		}
+		page, err := a.svc.Orgs.ListTokens(ctx, f, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		out := &listTokensOutput{}
+		out.Body.Items = make([]Token, len(page.Items))
+		for i, t := range page.Items {
+			out.Body.Items[i] = TokenOut(t, "")
+		}
+		out.Body.NextCursor = page.Next
+		return out, nil
+	})
+
+	revokePolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(append(staff, authz.Auditor)...))
+	register(a, huma.Operation{
+		OperationID: "revoke-token", Method: http.MethodPost, Path: Prefix + "/tokens/{id}/revoke", Tags: tags,
+		Summary:     "Revoke an API token",
+		Description: "吊销令牌，立即生效。Anyone may revoke the token they call with; an org admin, the tokens of the organization; the platform admin, any.",
+		Errors:      []int{http.StatusNotFound},
+	}, revokePolicy, func(ctx context.Context, in *revokeTokenInput) (*tokenOutput, error) {
+		t, err := a.svc.Orgs.GetToken(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		if scope, actor := scopeOf(ctx, revokePolicy); scope != authz.AnyOrg && t.ID != actor.TokenID {
+			own := t.Org == actor.Org && authz.Allow(authz.Own(authz.OrgAdmin)).Scope(actor) != authz.None
+			if !own {
+				return nil, apperr.New(apperr.Forbidden, "you may revoke only your own token or, as org admin, your organization's")
+			}
+		}
+		t, err = a.svc.Orgs.RevokeToken(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &tokenOutput{Body: TokenOut(t, "")}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-me", Method: http.MethodGet, Path: Prefix + "/me", Tags: tags,
+		Summary: "Who am I: the caller's account, organization and roles",
+	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*meOutput, error) {
+		actor := authz.ActorFrom(ctx)
+		return &meOutput{Body: Me{AccountID: actor.AccountID, AccountName: actor.AccountName, TokenID: actor.TokenID, Org: actor.Org, Roles: rolesOut(actor.Roles)}}, nil
+	})
+}

@@ -1,0 +1,405 @@
+package org
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/ids"
+)
+
+// Account is a staff account of one organization.
+type Account struct {
+	ID           string
+	Org          string
+	Name         string
+	Roles        []authz.Role
+	PasswordHash string // argon2id, PHC string; "" when the account has no console password
+	Status       Status
+	CreatedAt    time.Time
+}
+
+// Token is an API token. The secret itself is never stored: only its
+// SHA-256 hash (the secret has 256 random bits, so a fast hash is enough) and
+// a visible prefix that lets people tell tokens apart.
+type Token struct {
+	ID          string
+	AccountID   string
+	Org         string // of the account; filled by the store on reads
+	Prefix      string
+	Hash        []byte
+	Roles       []authz.Role
+	Description string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+}
+
+// Active reports whether the token may be used at t.
+func (t Token) Active(at time.Time) bool {
+	return t.RevokedAt == nil && at.Before(t.ExpiresAt)
+}
+
+// TokenFilter selects tokens to list.
+type TokenFilter struct {
+	Org       string
+	AccountID string
+	After     string // token ID the page starts after
+	Limit     int
+}
+
+// NewAccount is what creating an account takes.
+type NewAccount struct {
+	Org      string
+	Name     string
+	Roles    []authz.Role
+	Password string // optional console password
+}
+
+// CreateAccount stores a new active account. Roles must fit the organization:
+// platform-admin and auditor exist only in the platform organization.
+func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, error) {
+	id, err := s.newID("acc")
+	if err != nil {
+		return Account{}, err
+	}
+	a := Account{ID: id, Org: ids.NormalizeCreditCode(n.Org), Name: strings.TrimSpace(n.Name), Roles: n.Roles, Status: Active, CreatedAt: s.now().UTC()}
+	var fs apperr.Fields
+	checkText(&fs, "name", a.Name, 100)
+	if len(a.Roles) == 0 {
+		fs.Add("roles", "required", "at least one role is required")
+	}
+	if n.Password != "" {
+		if len(n.Password) < 12 {
+			fs.Add("password", "min-length", "at least 12 characters")
+		} else if a.PasswordHash, err = HashPassword(n.Password, s.rand); err != nil {
+			return Account{}, err
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return Account{}, err
+	}
+	err = s.tx(ctx, func(st Store) error {
+		o, err := st.GetOrg(ctx, a.Org)
+		if errors.Is(err, apperr.NotFound) {
+			return apperr.New(apperr.NotFound, "no organization has credit code %s", a.Org)
+		}
+		if err != nil {
+			return err
+		}
+		if o.Status != Active {
+			return apperr.New(apperr.Conflict, "organization %s is inactive", o.CreditCode)
+		}
+		allowed := rolesAllowedIn(o)
+		for i, r := range a.Roles {
+			if !slices.Contains(allowed, r) {
+				fs.Add(fmt.Sprintf("roles[%d]", i), "role-in-org", fmt.Sprintf("role %s is not available in this organization", r))
+			}
+		}
+		if err := fs.Err(); err != nil {
+			return err
+		}
+		if err := st.InsertAccount(ctx, a); err != nil {
+			if errors.Is(err, apperr.Conflict) {
+				return conflictField("name", "unique", "the organization has an account of this name already")
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// EnsureAccount returns the named account of org, creating it with roles if
+// it does not exist and adding none: an existing account must already hold
+// the roles asked for.
+func (s *Service) EnsureAccount(ctx context.Context, org, name string, roles []authz.Role) (Account, error) {
+	a, err := s.store.FindAccount(ctx, ids.NormalizeCreditCode(org), strings.TrimSpace(name))
+	switch {
+	case errors.Is(err, apperr.NotFound):
+		a, err = s.CreateAccount(ctx, NewAccount{Org: org, Name: name, Roles: roles})
+		if errors.Is(err, apperr.Conflict) { // created meanwhile by another process
+			return s.store.FindAccount(ctx, ids.NormalizeCreditCode(org), strings.TrimSpace(name))
+		}
+		return a, err
+	case err != nil:
+		return Account{}, err
+	}
+	for _, r := range roles {
+		if !slices.Contains(a.Roles, r) {
+			return Account{}, apperr.New(apperr.Conflict, "account %s of %s does not hold role %s", a.Name, a.Org, r)
+		}
+	}
+	return a, nil
+}
+
+// GetAccount returns one account.
+func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
+	a, err := s.store.GetAccount(ctx, id)
+	if errors.Is(err, apperr.NotFound) {
+		return Account{}, apperr.New(apperr.NotFound, "no account has id %s", id)
+	}
+	return a, err
+}
+
+// ListAccounts returns one page of an organization's accounts.
+func (s *Service) ListAccounts(ctx context.Context, org string, limit int, cursor string) (Page[Account], error) {
+	var fs apperr.Fields
+	limit, after := pageArgs(limit, cursor, &fs)
+	if err := fs.Err(); err != nil {
+		return Page[Account]{}, err
+	}
+	if _, err := s.GetOrg(ctx, org); err != nil {
+		return Page[Account]{}, err
+	}
+	items, err := s.store.ListAccounts(ctx, ids.NormalizeCreditCode(org), after, limit+1)
+	if err != nil {
+		return Page[Account]{}, err
+	}
+	return pageOf(items, limit, func(a Account) string { return a.ID }), nil
+}
+
+// Token lifetimes.
+const (
+	DefaultTokenTTL = 90 * 24 * time.Hour
+	MaxTokenTTL     = 5 * 365 * 24 * time.Hour
+)
+
+// TokenPrefix starts every token secret, so that scanners can spot leaked ones.
+const TokenPrefix = "zz_"
+
+// NewToken is what issuing a token takes.
+type NewToken struct {
+	AccountID   string
+	Roles       []authz.Role // empty: every role of the account
+	TTL         time.Duration
+	Description string
+}
+
+// IssueToken creates a token and returns its secret, which is shown once and
+// never stored.
+func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, error) {
+	var fs apperr.Fields
+	ttl := n.TTL
+	switch {
+	case ttl == 0:
+		ttl = DefaultTokenTTL
+	case ttl < time.Minute || ttl > MaxTokenTTL:
+		fs.Add("ttl", "range", "a token lives between one minute and five years")
+	}
+	desc := strings.TrimSpace(n.Description)
+	if len(desc) > 200 {
+		fs.Add("description", "max-length", "at most 200 characters")
+	}
+	if err := fs.Err(); err != nil {
+		return "", Token{}, err
+	}
+	a, err := s.GetAccount(ctx, n.AccountID)
+	if err != nil {
+		return "", Token{}, err
+	}
+	if a.Status != Active {
+		return "", Token{}, apperr.New(apperr.Conflict, "account %s is inactive", a.ID)
+	}
+	roles := n.Roles
+	if len(roles) == 0 {
+		roles = a.Roles
+	}
+	for i, r := range roles {
+		if !slices.Contains(a.Roles, r) {
+			fs.Add(fmt.Sprintf("roles[%d]", i), "role-of-account", fmt.Sprintf("the account does not hold role %s", r))
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return "", Token{}, err
+	}
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, raw); err != nil {
+		return "", Token{}, fmt.Errorf("token randomness: %w", err)
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	id, err := s.newID("tok")
+	if err != nil {
+		return "", Token{}, err
+	}
+	now := s.now().UTC()
+	t := Token{
+		ID: id, AccountID: a.ID, Org: a.Org, Prefix: secret[:len(TokenPrefix)+6], Hash: hashSecret(secret),
+		Roles: roles, Description: desc, CreatedAt: now, ExpiresAt: now.Add(ttl),
+	}
+	if err := s.store.InsertToken(ctx, t); err != nil {
+		return "", Token{}, err
+	}
+	return secret, t, nil
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Authenticate turns a token secret into an actor. Every failure is the same
+// Unauthenticated error, so that a caller learns nothing about which check
+// failed.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*authz.Actor, error) {
+	deny := apperr.New(apperr.Unauthenticated, "the token is not valid")
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 100 {
+		return nil, deny
+	}
+	t, err := s.store.TokenByHash(ctx, hashSecret(secret))
+	if errors.Is(err, apperr.NotFound) {
+		return nil, deny
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !t.Active(s.now()) {
+		return nil, deny
+	}
+	a, err := s.store.GetAccount(ctx, t.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.store.GetOrg(ctx, a.Org)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != Active || o.Status != Active {
+		return nil, deny
+	}
+	var roles []authz.Role
+	for _, r := range t.Roles { // an account may have lost a role since
+		if slices.Contains(a.Roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	return &authz.Actor{AccountID: a.ID, AccountName: a.Name, TokenID: t.ID, Org: a.Org, Roles: roles}, nil
+}
+
+// GetToken returns a token's record (never its secret).
+func (s *Service) GetToken(ctx context.Context, id string) (Token, error) {
+	t, err := s.store.GetToken(ctx, id)
+	if errors.Is(err, apperr.NotFound) {
+		return Token{}, apperr.New(apperr.NotFound, "no token has id %s", id)
+	}
+	return t, err
+}
+
+// ListTokens returns one page of token records.
+func (s *Service) ListTokens(ctx context.Context, f TokenFilter, cursor string) (Page[Token], error) {
+	var fs apperr.Fields
+	limit, after := pageArgs(f.Limit, cursor, &fs)
+	if err := fs.Err(); err != nil {
+		return Page[Token]{}, err
+	}
+	f.Limit, f.After = limit+1, after
+	items, err := s.store.ListTokens(ctx, f)
+	if err != nil {
+		return Page[Token]{}, err
+	}
+	return pageOf(items, limit, func(t Token) string { return t.ID }), nil
+}
+
+// RevokeToken revokes a token at once; revoking twice is not an error.
+func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
+	var out Token
+	err := s.tx(ctx, func(st Store) error {
+		t, err := st.GetToken(ctx, id)
+		if errors.Is(err, apperr.NotFound) {
+			return apperr.New(apperr.NotFound, "no token has id %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		if t.RevokedAt == nil {
+			now := s.now().UTC()
+			if err := st.RevokeToken(ctx, id, now); err != nil {
+				return err
+			}
+			t.RevokedAt = &now
+		}
+		out = t
+		return nil
+	})
+	return out, err
+}
+
+// newID returns a random identifier with a readable type prefix.
+func (s *Service) newID(kind string) (string, error) {
+	b := make([]byte, 12)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("identifier randomness: %w", err)
+	}
+	return kind + "_" + hex.EncodeToString(b), nil
+}
+
+// argon2id parameters for console passwords (RFC 9106, second recommended
+// option: 64 MiB, 3 passes).
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// HashPassword returns the argon2id hash of password as a PHC string.
+func HashPassword(password string, rnd io.Reader) (string, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	salt := make([]byte, 16)
+	if _, err := io.ReadFull(rnd, salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// ErrPasswordMismatch means the password is wrong; show the same message as
+// for an unknown account.
+var ErrPasswordMismatch = errors.New("password does not match")
+
+// VerifyPassword checks password against a PHC argon2id hash made by
+// HashPassword, with the parameters the hash names.
+func VerifyPassword(hash, password string) error {
+	var v, m, t, p int
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return fmt.Errorf("not an argon2id hash")
+	}
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return fmt.Errorf("unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m <= 0 || m > 1<<22 || t <= 0 || t > 100 || p <= 0 || p > 255 {
+		return fmt.Errorf("bad argon2 parameters")
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return fmt.Errorf("bad argon2 encoding")
+	}
+	got := argon2.IDKey([]byte(password), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return ErrPasswordMismatch
+	}
+	return nil
+}

@@ -1,0 +1,472 @@
+// Package org keeps the organizations of the platform, their staff accounts
+// and the API tokens those accounts use. Every organization is identified by
+// its unified social credit code and registers the person responsible for its
+// e-license work (R-SEC-9).
+package org
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/ids"
+)
+
+// Kind is what an organization does on the platform; one may have several.
+type Kind string
+
+// The organization kinds.
+const (
+	KindPlatform          Kind = "platform"
+	KindIssuer            Kind = "issuer"
+	KindUsingUnit         Kind = "using-unit"
+	KindIndustryAuthority Kind = "industry-authority"
+	KindSealUser          Kind = "seal-user"
+)
+
+// Kinds lists every kind in a stable order.
+func Kinds() []Kind {
+	return []Kind{KindPlatform, KindIssuer, KindUsingUnit, KindIndustryAuthority, KindSealUser}
+}
+
+// Status says whether an organization or account may act.
+type Status string
+
+// The statuses. Nothing is ever deleted: deactivation keeps the record.
+const (
+	Active   Status = "active"
+	Inactive Status = "inactive"
+)
+
+// Responsible is the person in charge of the organization's e-license work.
+type Responsible struct {
+	Name  string
+	Phone string
+	Email string
+}
+
+// Org is an organization.
+type Org struct {
+	CreditCode  string
+	Name        string
+	Region      string
+	Kinds       []Kind
+	Responsible Responsible
+	Parent      string
+	Status      Status
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// HasKind reports whether the organization has kind k.
+func (o Org) HasKind(k Kind) bool { return slices.Contains(o.Kinds, k) }
+
+// Filter selects organizations to list. Zero fields do not filter.
+type Filter struct {
+	Kind       Kind
+	Region     string
+	Status     Status
+	CreditCode string // exactly this one (an own-org caller's view)
+	After      string // credit code the page starts after
+	Limit      int
+}
+
+// Page is one page of a list and the cursor of the next ("" on the last).
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// Store is the storage the service needs. Methods return apperr kinds:
+// NotFound for a missing row, Conflict for a duplicate.
+type Store interface {
+	InsertOrg(ctx context.Context, o Org) error
+	GetOrg(ctx context.Context, creditCode string) (Org, error)
+	ListOrgs(ctx context.Context, f Filter) ([]Org, error)
+	// UpdateOrg writes o if the stored version is still o.Version-1.
+	UpdateOrg(ctx context.Context, o Org) error
+	CountOrgsOfKind(ctx context.Context, k Kind) (int, error)
+
+	InsertAccount(ctx context.Context, a Account) error
+	GetAccount(ctx context.Context, id string) (Account, error)
+	FindAccount(ctx context.Context, org, name string) (Account, error)
+	ListAccounts(ctx context.Context, org, after string, limit int) ([]Account, error)
+
+	InsertToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, id string) (Token, error)
+	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
+
+// TxFunc runs fn in one transaction of the store.
+type TxFunc func(ctx context.Context, fn func(Store) error) error
+
+// Service is the organization, account and token service.
+type Service struct {
+	store Store
+	tx    TxFunc
+	now   func() time.Time
+	rand  io.Reader
+}
+
+// NewService returns a service over store; now and rand are injected so that
+// expiry and identifiers are testable.
+func NewService(store Store, tx TxFunc, now func() time.Time, rand io.Reader) *Service {
+	// Stored times have microsecond precision; answering with more would
+	// make a record differ from itself read back.
+	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+	return &Service{store: store, tx: tx, now: micro, rand: rand}
+}
+
+// NewOrg is what creating an organization takes.
+type NewOrg struct {
+	CreditCode  string
+	Name        string
+	Region      string
+	Kinds       []Kind
+	Responsible Responsible
+	Parent      string
+}
+
+// CreateOrg validates and stores a new active organization. There is at most
+// one platform organization.
+func (s *Service) CreateOrg(ctx context.Context, n NewOrg) (Org, error) {
+	now := s.now().UTC()
+	o := Org{
+		CreditCode:  ids.NormalizeCreditCode(n.CreditCode),
+		Name:        strings.TrimSpace(n.Name),
+		Region:      strings.TrimSpace(n.Region),
+		Kinds:       n.Kinds,
+		Responsible: trimResponsible(n.Responsible),
+		Parent:      ids.NormalizeCreditCode(n.Parent),
+		Status:      Active,
+		Version:     1,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := validateOrg(o); err != nil {
+		return Org{}, err
+	}
+	err := s.tx(ctx, func(st Store) error {
+		if err := checkParent(ctx, st, o); err != nil {
+			return err
+		}
+		if o.HasKind(KindPlatform) {
+			n, err := st.CountOrgsOfKind(ctx, KindPlatform)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return conflictField("kinds", "single-platform", "the platform organization exists already")
+			}
+		}
+		if err := st.InsertOrg(ctx, o); err != nil {
+			if errors.Is(err, apperr.Conflict) {
+				return conflictField("credit_code", "unique", "an organization with this credit code exists already")
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Org{}, err
+	}
+	return o, nil
+}
+
+// GetOrg returns one organization.
+func (s *Service) GetOrg(ctx context.Context, creditCode string) (Org, error) {
+	o, err := s.store.GetOrg(ctx, ids.NormalizeCreditCode(creditCode))
+	if errors.Is(err, apperr.NotFound) {
+		return Org{}, apperr.New(apperr.NotFound, "no organization has credit code %s", creditCode)
+	}
+	return o, err
+}
+
+// Pagination bounds.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// ListOrgs returns one page of organizations ordered by credit code. The
+// cursor is opaque to callers.
+func (s *Service) ListOrgs(ctx context.Context, f Filter, cursor string) (Page[Org], error) {
+	var fs apperr.Fields
+	if f.Kind != "" && !slices.Contains(Kinds(), f.Kind) {
+		fs.Add("kind", "enum", "unknown organization kind")
+	}
+	if f.Region != "" {
+		if err := ids.ValidateRegion(f.Region); err != nil {
+			addIDError(&fs, "region", err)
+		}
+	}
+	if f.Status != "" && f.Status != Active && f.Status != Inactive {
+		fs.Add("status", "enum", "status is active or inactive")
+	}
+	limit, after := pageArgs(f.Limit, cursor, &fs)
+	if err := fs.Err(); err != nil {
+		return Page[Org]{}, err
+	}
+	f.Limit, f.After = limit+1, after
+	items, err := s.store.ListOrgs(ctx, f)
+	if err != nil {
+		return Page[Org]{}, err
+	}
+	return pageOf(items, limit, func(o Org) string { return o.CreditCode }), nil
+}
+
+// Patch changes some fields of an organization; nil fields stay as they are.
+type Patch struct {
+	Name        *string
+	Region      *string
+	Kinds       *[]Kind
+	Responsible *ResponsiblePatch
+	Parent      *string // "" removes the parent
+	Status      *Status
+}
+
+// ResponsiblePatch changes some fields of the responsible person.
+type ResponsiblePatch struct {
+	Name, Phone, Email *string
+}
+
+// OnlyContact reports whether the patch touches nothing but the name and the
+// responsible person: what an organization may change about itself.
+func (p Patch) OnlyContact() bool {
+	return p.Region == nil && p.Kinds == nil && p.Parent == nil && p.Status == nil
+}
+
+// UpdateOrg applies a patch. Deactivating an organization stops every token
+// of its accounts from authenticating; reactivating restores them.
+func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Org, error) {
+	var out Org
+	err := s.tx(ctx, func(st Store) error {
+		o, err := st.GetOrg(ctx, ids.NormalizeCreditCode(creditCode))
+		if errors.Is(err, apperr.NotFound) {
+			return apperr.New(apperr.NotFound, "no organization has credit code %s", creditCode)
+		}
+		if err != nil {
+			return err
+		}
+		was := o
+		applyPatch(&o, p)
+		if err := validateOrg(o); err != nil {
+			return err
+		}
+		if p.Parent != nil {
+			if err := checkParent(ctx, st, o); err != nil {
+				return err
+			}
+		}
+		if o.HasKind(KindPlatform) && !was.HasKind(KindPlatform) {
+			return conflictField("kinds", "single-platform", "the platform organization exists already")
+		}
+		if was.HasKind(KindPlatform) && (!o.HasKind(KindPlatform) || o.Status != Active) {
+			return conflictField("kinds", "platform-kept", "the platform organization cannot give up its kind or be deactivated")
+		}
+		o.Version++
+		o.UpdatedAt = s.now().UTC()
+		if err := st.UpdateOrg(ctx, o); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+func applyPatch(o *Org, p Patch) {
+	if p.Name != nil {
+		o.Name = strings.TrimSpace(*p.Name)
+	}
+	if p.Region != nil {
+		o.Region = strings.TrimSpace(*p.Region)
+	}
+	if p.Kinds != nil {
+		o.Kinds = *p.Kinds
+	}
+	if r := p.Responsible; r != nil {
+		if r.Name != nil {
+			o.Responsible.Name = *r.Name
+		}
+		if r.Phone != nil {
+			o.Responsible.Phone = *r.Phone
+		}
+		if r.Email != nil {
+			o.Responsible.Email = *r.Email
+		}
+		o.Responsible = trimResponsible(o.Responsible)
+	}
+	if p.Parent != nil {
+		o.Parent = ids.NormalizeCreditCode(*p.Parent)
+	}
+	if p.Status != nil {
+		o.Status = *p.Status
+	}
+}
+
+func trimResponsible(r Responsible) Responsible {
+	return Responsible{
+		Name:  strings.TrimSpace(r.Name),
+		Phone: strings.TrimSpace(r.Phone),
+		Email: strings.TrimSpace(r.Email),
+	}
+}
+
+// phoneRule accepts a mainland mobile number or a landline with area code.
+var phoneRule = regexp.MustCompile(`^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?)$`)
+
+func validateOrg(o Org) error {
+	var fs apperr.Fields
+	if err := ids.ValidateCreditCode(o.CreditCode); err != nil {
+		addIDError(&fs, "credit_code", err)
+	}
+	checkText(&fs, "name", o.Name, 200)
+	if err := ids.ValidateRegion(o.Region); err != nil {
+		addIDError(&fs, "region", err)
+	}
+	if len(o.Kinds) == 0 {
+		fs.Add("kinds", "required", "at least one kind is required")
+	}
+	for i, k := range o.Kinds {
+		field := fmt.Sprintf("kinds[%d]", i)
+		if !slices.Contains(Kinds(), k) {
+			fs.Add(field, "enum", fmt.Sprintf("unknown kind %q", k))
+		} else if slices.Index(o.Kinds, k) != i {
+			fs.Add(field, "unique", fmt.Sprintf("kind %q is listed twice", k))
+		}
+	}
+	checkText(&fs, "responsible.name", o.Responsible.Name, 50)
+	if o.Responsible.Phone == "" {
+		fs.Add("responsible.phone", "required", "a phone number is required")
+	} else if !phoneRule.MatchString(o.Responsible.Phone) {
+		fs.Add("responsible.phone", "phone", "not a mainland mobile or landline number")
+	}
+	if e := o.Responsible.Email; e != "" {
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e || len(e) > 254 {
+			fs.Add("responsible.email", "email", "not an e-mail address")
+		}
+	}
+	if o.Parent != "" {
+		if err := ids.ValidateCreditCode(o.Parent); err != nil {
+			addIDError(&fs, "parent", err)
+		} else if o.Parent == o.CreditCode {
+			fs.Add("parent", "not-self", "an organization cannot be its own parent")
+		}
+	}
+	if o.Status != Active && o.Status != Inactive {
+		fs.Add("status", "enum", "status is active or inactive")
+	}
+	return fs.Err()
+}
+
+// checkParent requires the parent to exist and be active, and forbids cycles.
+func checkParent(ctx context.Context, st Store, o Org) error {
+	seen := map[string]bool{o.CreditCode: true}
+	for code := o.Parent; code != ""; {
+		p, err := st.GetOrg(ctx, code)
+		if errors.Is(err, apperr.NotFound) {
+			return invalidField("parent", "exists", "no organization has this credit code")
+		}
+		if err != nil {
+			return err
+		}
+		if code == o.Parent && p.Status != Active {
+			return invalidField("parent", "active", "the parent organization is inactive")
+		}
+		if seen[p.Parent] {
+			return invalidField("parent", "no-cycle", "the parent chain would loop")
+		}
+		seen[code] = true
+		code = p.Parent
+	}
+	return nil
+}
+
+func checkText(fs *apperr.Fields, field, v string, max int) {
+	switch {
+	case v == "":
+		fs.Add(field, "required", "a value is required")
+	case !utf8.ValidString(v):
+		fs.Add(field, "utf8", "not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		fs.Add(field, "max-length", fmt.Sprintf("at most %d characters", max))
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		fs.Add(field, "no-control", "control characters are not allowed")
+	}
+}
+
+// addIDError turns an identifier error into a field error under its rule.
+func addIDError(fs *apperr.Fields, field string, err error) {
+	var ie *ids.Error
+	if errors.As(err, &ie) {
+		fs.Add(field, ie.Rule, ie.Detail)
+		return
+	}
+	fs.Add(field, "invalid", err.Error())
+}
+
+func invalidField(field, rule, detail string) error {
+	return &apperr.Error{Kind: apperr.Invalid, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}
+
+func conflictField(field, rule, detail string) error {
+	return &apperr.Error{Kind: apperr.Conflict, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}
+
+// pageArgs checks a limit and decodes a cursor.
+func pageArgs(limit int, cursor string, fs *apperr.Fields) (int, string) {
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 0 || limit > MaxLimit:
+		fs.Add("limit", "range", fmt.Sprintf("limit is between 1 and %d", MaxLimit))
+	}
+	after := ""
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !utf8.Valid(b) {
+			fs.Add("cursor", "cursor", "not a cursor this API returned")
+		}
+		after = string(b)
+	}
+	return limit, after
+}
+
+// pageOf cuts a list fetched with limit+1 rows into a page and its cursor.
+func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
+	if len(items) <= limit {
+		return Page[T]{Items: items}
+	}
+	items = items[:limit]
+	return Page[T]{Items: items, Next: base64.RawURLEncoding.EncodeToString([]byte(key(items[limit-1])))}
+}
+
+// rolesAllowedIn returns the roles an account of o may hold: platform-admin
+// and auditor belong to the platform organization alone.
+func rolesAllowedIn(o Org) []authz.Role {
+	if o.HasKind(KindPlatform) {
+		return authz.Roles()
+	}
+	var rs []authz.Role
+	for _, r := range authz.Roles() {
+		if r != authz.PlatformAdmin && r != authz.Auditor {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}

@@ -1,0 +1,478 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/httpapi"
+	"zhengzhao/internal/i18n"
+	"zhengzhao/internal/ids"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/server"
+	"zhengzhao/internal/store"
+	"zhengzhao/internal/store/storetest"
+)
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// env is a platform with three organizations and one token per role.
+type env struct {
+	t        *testing.T
+	db       *store.DB
+	api      *httpapi.API
+	h        http.Handler
+	logs     *syncBuffer
+	svc      *org.Service
+	platform string // platform org
+	orgA     string // issuer org holding the staff roles
+	orgB     string // another issuer
+	tokens   map[authz.Role]string
+}
+
+func code(t testing.TB, n int) string {
+	c, err := ids.NewCreditCode('1', '1', "610100", fmt.Sprintf("MB%06d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newEnv(t *testing.T, db *store.DB) *env {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	svc := org.NewService(db, db.OrgTx, time.Now, rand.Reader)
+	problems := httpapi.NewProblems(cat, log)
+	api := httpapi.New(httpapi.Services{Orgs: svc}, problems)
+	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, tokens: map[authz.Role]string{}}
+	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
+		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})
+
+	mk := func(n int, kinds ...org.Kind) string {
+		o, err := svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, n), Name: fmt.Sprintf("单位%d", n), Region: "610100", Kinds: kinds,
+			Responsible: org.Responsible{Name: "王五", Phone: "13700000000"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.CreditCode
+	}
+	e.platform, e.orgA, e.orgB = mk(1, org.KindPlatform), mk(2, org.KindIssuer), mk(3, org.KindIssuer)
+	for _, r := range authz.Roles() {
+		home := e.orgA
+		if r == authz.PlatformAdmin || r == authz.Auditor {
+			home = e.platform
+		}
+		acc, err := svc.CreateAccount(ctx, org.NewAccount{Org: home, Name: "acc-" + string(r), Roles: []authz.Role{r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[r] = secret
+	}
+	return e
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) problem(t *testing.T) httpapi.Problem {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json (body %s)", ct, r.body)
+	}
+	var p httpapi.Problem
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("problem body %s: %v", r.body, err)
+	}
+	if p.Status != r.status || p.Title == "" || p.Kind == "" || p.RequestID == "" {
+		t.Fatalf("incomplete problem %+v for status %d", p, r.status)
+	}
+	return p
+}
+
+func (e *env) do(method, path, token, body string, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+}
+
+type operation struct {
+	id, method, path string
+	extension        map[string]any
+}
+
+func (e *env) operations() []operation {
+	doc, err := e.api.OpenAPI()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var d struct {
+		Paths map[string]map[string]struct {
+			OperationID string         `json:"operationId"`
+			Authz       map[string]any `json:"x-zhengzhao-authz"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		e.t.Fatal(err)
+	}
+	var ops []operation
+	for path, methods := range d.Paths {
+		for m, op := range methods {
+			ops = append(ops, operation{id: op.OperationID, method: strings.ToUpper(m), path: path, extension: op.Authz})
+		}
+	}
+	slices.SortFunc(ops, func(a, b operation) int { return strings.Compare(a.id, b.id) })
+	return ops
+}
+
+// TestEveryOperationIsAuthorized walks every operation in the OpenAPI
+// document: it must publish its policy; without a token it answers 401;
+// with a token of a role it does not grant, 403; with a role granted only
+// for the caller's own organization, 403 on another organization; and with
+// a granted role, neither.
+func TestEveryOperationIsAuthorized(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ops := e.operations()
+		if len(ops) < 10 {
+			t.Fatalf("only %d operations found", len(ops))
+		}
+		for _, op := range ops {
+			p, ok := e.api.Policies()[op.id]
+			if !ok || op.extension == nil {
+				t.Errorf("%s: no authorization declaration", op.id)
+				continue
+			}
+			body := ""
+			if op.method == http.MethodPost || op.method == http.MethodPatch {
+				body = "{}"
+			}
+			url := func(target string) string {
+				return strings.NewReplacer("{credit_code}", target, "{id}", "tok_000000000000000000000000").Replace(op.path)
+			}
+			if r := e.do(op.method, url(e.orgA), "", body); r.status != http.StatusUnauthorized {
+				t.Errorf("%s without token: %d, want 401", op.id, r.status)
+			} else {
+				r.problem(t)
+			}
+			if r := e.do(op.method, url(e.orgA), "zz_not-a-token", body); r.status != http.StatusUnauthorized {
+				t.Errorf("%s with a bad token: %d, want 401", op.id, r.status)
+			}
+			for _, role := range authz.Roles() {
+				actor := &authz.Actor{Roles: []authz.Role{role}}
+				home := e.orgA
+				if role == authz.PlatformAdmin || role == authz.Auditor {
+					home = e.platform
+				}
+				r := e.do(op.method, url(home), e.tokens[role], body)
+				switch p.Scope(actor) {
+				case authz.None:
+					if r.status != http.StatusForbidden {
+						t.Errorf("%s as %s: %d, want 403", op.id, role, r.status)
+					} else if pr := r.problem(t); pr.Kind != "forbidden" {
+						t.Errorf("%s as %s: kind %s", op.id, role, pr.Kind)
+					}
+				default:
+					if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+						t.Errorf("%s as granted role %s: %d %s", op.id, role, r.status, r.body)
+					}
+					if p.Scope(actor) == authz.OwnOrg && p.OrgParam != "" {
+						if r := e.do(op.method, url(e.orgB), e.tokens[role], body); r.status != http.StatusForbidden {
+							t.Errorf("%s as %s on another org: %d, want 403", op.id, role, r.status)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func (e *env) orgCount() int {
+	e.t.Helper()
+	p, err := e.svc.ListOrgs(context.Background(), org.Filter{Limit: org.MaxLimit}, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(p.Items)
+}
+
+// TestBadInputIsAProblemAndWritesNothing sends malformed and invalid
+// requests: each answers problem+json naming the field and the rule, and
+// the store keeps exactly what it had.
+func TestBadInputIsAProblemAndWritesNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		admin := e.tokens[authz.PlatformAdmin]
+		valid := func(edit func(m map[string]any)) string {
+			m := map[string]any{"credit_code": code(t, 40), "name": "新单位", "region": "610100", "kinds": []string{"issuer"},
+				"responsible": map[string]any{"name": "赵六", "phone": "13600000000"}}
+			edit(m)
+			b, _ := json.Marshal(m)
+			return string(b)
+		}
+		badCode := code(t, 41)
+		if badCode[17] == '0' {
+			badCode = badCode[:17] + "1"
+		} else {
+			badCode = badCode[:17] + "0"
+		}
+		cases := []struct {
+			name, method, path, body string
+			ctype                    string
+			status                   int
+			field, rule              string
+		}{
+			{"malformed JSON", "POST", "/api/v1/orgs", `{"credit_code":`, "", 400, "$", "json"},
+			{"unknown field", "POST", "/api/v1/orgs", valid(func(m map[string]any) { m["colour"] = "red" }), "", 422, "colour", "unknown-field"},
+			{"wrong type", "POST", "/api/v1/orgs", valid(func(m map[string]any) { m["name"] = 7 }), "", 422, "name", "type"},
+			{"missing field", "POST", "/api/v1/orgs", valid(func(m map[string]any) { delete(m, "region") }), "", 422, "region", "required"},
+			{"nested missing", "POST", "/api/v1/orgs", valid(func(m map[string]any) { m["responsible"] = map[string]any{"name": "x"} }), "", 422, "responsible.phone", "required"},
+			{"check character", "POST", "/api/v1/orgs", valid(func(m map[string]any) { m["credit_code"] = badCode }), "", 422, "credit_code", "check-character"},
+			{"region code", "POST", "/api/v1/orgs", valid(func(m map[string]any) { m["region"] = "990000" }), "", 422, "region", "region"},
+			{"kind enum", "POST", "/api/v1/orgs", valid(func(m map[string]any) { m["kinds"] = []string{"bank"} }), "", 422, "kinds[0]", "enum"},
+			{"not JSON", "POST", "/api/v1/orgs", valid(func(map[string]any) {}), "application/x-www-form-urlencoded", 415, "Content-Type", "media-type"},
+			{"oversized", "POST", "/api/v1/orgs", `{"name":"` + strings.Repeat("a", httpapi.BodyLimit) + `"}`, "", 413, "", ""},
+			{"bad limit", "GET", "/api/v1/orgs?limit=100000", "", "", 422, "limit", "range"},
+			{"bad cursor", "GET", "/api/v1/orgs?cursor=%21%21", "", "", 422, "cursor", "cursor"},
+			{"patch bad phone", "PATCH", "/api/v1/orgs/" + e.orgA, `{"responsible":{"phone":"12"}}`, "", 422, "responsible.phone", "phone"},
+		}
+		before := e.orgCount()
+		orgA, _ := e.svc.GetOrg(context.Background(), e.orgA)
+		for _, c := range cases {
+			var headers []string
+			if c.ctype != "" {
+				headers = []string{"Content-Type", c.ctype}
+			}
+			r := e.do(c.method, c.path, admin, c.body, headers...)
+			if r.status != c.status {
+				t.Errorf("%s: status %d, want %d (%s)", c.name, r.status, c.status, r.body)
+				continue
+			}
+			p := r.problem(t)
+			if c.field == "" {
+				continue
+			}
+			found := false
+			for _, f := range p.Errors {
+				if f.Field == c.field && f.Rule == c.rule && f.Message != "" {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: errors %+v do not name %s/%s", c.name, p.Errors, c.field, c.rule)
+			}
+		}
+		if after := e.orgCount(); after != before {
+			t.Fatalf("rejected requests changed the store: %d orgs, want %d", after, before)
+		}
+		if again, _ := e.svc.GetOrg(context.Background(), e.orgA); again.Version != orgA.Version {
+			t.Fatalf("a rejected patch changed organization A: version %d, want %d", again.Version, orgA.Version)
+		}
+		// The language follows Accept-Language.
+		r := e.do("POST", "/api/v1/orgs", admin, valid(func(m map[string]any) { m["region"] = "990000" }), "Accept-Language", "en-US,en;q=0.9")
+		if p := r.problem(t); p.Title != "The request is invalid" || p.Errors[0].Message != "is not a valid administrative region code" {
+			t.Fatalf("English problem: %+v", p)
+		}
+		r = e.do("POST", "/api/v1/orgs", admin, valid(func(m map[string]any) { m["region"] = "990000" }))
+		if p := r.problem(t); p.Title != "请求数据有误" {
+			t.Fatalf("default language problem title %q, want zh-CN", p.Title)
+		}
+	})
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		admin := e.tokens[authz.PlatformAdmin]
+		body := fmt.Sprintf(`{"credit_code":%q,"name":"幂等单位","region":"610100","kinds":["using-unit"],"responsible":{"name":"钱七","phone":"13500000000"}}`, code(t, 50))
+		first := e.do("POST", "/api/v1/orgs", admin, body, "Idempotency-Key", "create-50")
+		if first.status != http.StatusCreated {
+			t.Fatalf("first: %d %s", first.status, first.body)
+		}
+		again := e.do("POST", "/api/v1/orgs", admin, body, "Idempotency-Key", "create-50")
+		if again.status != http.StatusCreated || !bytes.Equal(again.body, first.body) || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %s, want the first answer", again.status, again.body)
+		}
+		other := e.do("POST", "/api/v1/orgs", admin, strings.Replace(body, "幂等单位", "别的单位", 1), "Idempotency-Key", "create-50")
+		if other.status != http.StatusConflict {
+			t.Fatalf("same key, other body: %d, want 409", other.status)
+		}
+		other.problem(t)
+		// Without the key the duplicate is a plain conflict on the credit code.
+		if dup := e.do("POST", "/api/v1/orgs", admin, body); dup.status != http.StatusConflict {
+			t.Fatalf("duplicate without key: %d, want 409", dup.status)
+		}
+		// A failed request does not hold its key: the corrected retry goes through.
+		bad := strings.Replace(body, code(t, 50), code(t, 51), 1)
+		bad = strings.Replace(bad, "13500000000", "1", 1)
+		if r := e.do("POST", "/api/v1/orgs", admin, bad, "Idempotency-Key", "create-51"); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("invalid with key: %d", r.status)
+		}
+		good := strings.Replace(body, code(t, 50), code(t, 51), 1)
+		if r := e.do("POST", "/api/v1/orgs", admin, good, "Idempotency-Key", "create-51"); r.status != http.StatusCreated {
+			t.Fatalf("corrected retry with the same key: %d %s", r.status, r.body)
+		}
+		// Keys belong to the caller: another account's identical key is its own.
+		orgAdmin := e.tokens[authz.OrgAdmin]
+		if r := e.do("POST", "/api/v1/orgs/"+e.orgA+"/accounts", orgAdmin, `{"name":"clerk","roles":["issuer"]}`, "Idempotency-Key", "create-50"); r.status != http.StatusCreated {
+			t.Fatalf("another caller's same key: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestTokensOverTheAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		orgAdmin := e.tokens[authz.OrgAdmin]
+		r := e.do("POST", "/api/v1/orgs/"+e.orgA+"/accounts", orgAdmin, `{"name":"robot","roles":["issuer"]}`)
+		if r.status != http.StatusCreated {
+			t.Fatalf("create account: %d %s", r.status, r.body)
+		}
+		var acc httpapi.Account
+		json.Unmarshal(r.body, &acc)
+		if r := e.do("POST", "/api/v1/orgs/"+e.orgA+"/accounts", orgAdmin, `{"name":"boss","roles":["platform-admin"]}`); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("org admin handing out platform-admin: %d", r.status)
+		}
+		r = e.do("POST", "/api/v1/tokens", orgAdmin, fmt.Sprintf(`{"account_id":%q,"ttl":"1d"}`, acc.ID))
+		if r.status != http.StatusCreated {
+			t.Fatalf("create token: %d %s", r.status, r.body)
+		}
+		var tok httpapi.Token
+		json.Unmarshal(r.body, &tok)
+		if !strings.HasPrefix(tok.Token, tok.Prefix) || tok.ExpiresAt.Sub(tok.CreatedAt) != 24*time.Hour {
+			t.Fatalf("token %+v", tok)
+		}
+		if r := e.do("GET", "/api/v1/me", tok.Token, ""); r.status != http.StatusOK || !strings.Contains(string(r.body), acc.ID) {
+			t.Fatalf("me with the new token: %d %s", r.status, r.body)
+		}
+		list := e.do("GET", "/api/v1/tokens", orgAdmin, "")
+		if list.status != http.StatusOK || strings.Contains(string(list.body), tok.Token) || !strings.Contains(string(list.body), tok.ID) {
+			t.Fatalf("token list must name the token and never show its secret: %s", list.body)
+		}
+		if strings.Contains(string(list.body), e.platform) {
+			t.Fatalf("an org admin sees tokens of another organization: %s", list.body)
+		}
+		// An issuer may revoke its own token but not another's.
+		if r := e.do("POST", "/api/v1/tokens/"+tok.ID+"/revoke", e.tokens[authz.Issuer], ""); r.status != http.StatusForbidden {
+			t.Fatalf("issuer revoking another token: %d", r.status)
+		}
+		if r := e.do("POST", "/api/v1/tokens/"+tok.ID+"/revoke", tok.Token, ""); r.status != http.StatusOK {
+			t.Fatalf("revoking one's own token: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", "/api/v1/me", tok.Token, ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("revoked token: %d, want 401", r.status)
+		}
+		// An org admin may change its name but not its kinds or status.
+		if r := e.do("PATCH", "/api/v1/orgs/"+e.orgA, orgAdmin, `{"name":"新名称"}`); r.status != http.StatusOK {
+			t.Fatalf("org admin renaming: %d %s", r.status, r.body)
+		}
+		if r := e.do("PATCH", "/api/v1/orgs/"+e.orgA, orgAdmin, `{"status":"inactive"}`); r.status != http.StatusForbidden {
+			t.Fatalf("org admin deactivating itself: %d", r.status)
+		}
+		// Own-org listing shows only the caller's organization.
+		r = e.do("GET", "/api/v1/orgs", e.tokens[authz.UsingUnit], "")
+		var page struct{ Items []httpapi.Org }
+		json.Unmarshal(r.body, &page)
+		if r.status != http.StatusOK || len(page.Items) != 1 || page.Items[0].CreditCode != e.orgA {
+			t.Fatalf("list as using unit: %d %s, want only organization A", r.status, r.body)
+		}
+		// Deactivating an organization stops its tokens.
+		if r := e.do("PATCH", "/api/v1/orgs/"+e.orgA, e.tokens[authz.PlatformAdmin], `{"status":"inactive"}`); r.status != http.StatusOK {
+			t.Fatalf("deactivate: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", "/api/v1/me", orgAdmin, ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("token of a deactivated org: %d, want 401", r.status)
+		}
+	})
+}
+
+func TestProbesMetricsAndLogs(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	admin := e.tokens[authz.PlatformAdmin]
+	if r := e.do("GET", "/healthz", "", ""); r.status != http.StatusOK {
+		t.Fatalf("healthz %d", r.status)
+	}
+	if r := e.do("GET", "/readyz", "", ""); r.status != http.StatusOK {
+		t.Fatalf("readyz %d", r.status)
+	}
+	r := e.do("GET", "/api/v1/me", admin, "", "X-Request-Id", "trace-123")
+	if r.header.Get("X-Request-Id") != "trace-123" {
+		t.Fatalf("request id not echoed: %q", r.header.Get("X-Request-Id"))
+	}
+	if r := e.do("GET", "/api/v1/me", admin, "", "X-Request-Id", "bad id with spaces"); len(r.header.Get("X-Request-Id")) != 24 {
+		t.Fatalf("a bad request id must be replaced: %q", r.header.Get("X-Request-Id"))
+	}
+	m := e.do("GET", "/metrics", "", "")
+	if !strings.Contains(string(m.body), `zhengzhao_http_requests_total{code="200",method="GET",route="GET /api/v1/me"}`) {
+		t.Fatalf("metrics lack the per-route counter:\n%s", m.body)
+	}
+	docs := e.do("GET", "/api/docs", "", "")
+	for _, op := range e.operations() {
+		if !strings.Contains(string(docs.body), `id="`+op.id+`"`) {
+			t.Errorf("docs page lacks %s", op.id)
+		}
+	}
+	if logs := e.logs.String(); strings.Contains(logs, admin) || strings.Contains(logs, admin[len(org.TokenPrefix):]) {
+		t.Fatal("a token secret reached the logs")
+	} else if !strings.Contains(logs, `"request_id":"trace-123"`) {
+		t.Fatalf("access log lacks the request id:\n%s", logs)
+	}
+	e.db.Close()
+	if r := e.do("GET", "/readyz", "", ""); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with a closed store: %d, want 503", r.status)
+	} else {
+		r.problem(t)
+	}
+}

@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/org"
+)
+
+var (
+	_ org.Store = (*DB)(nil)
+	_ org.Store = (*Tx)(nil)
+)
+
+const orgColumns = `credit_code, name, region, parent, responsible_name, responsible_phone,
+	responsible_email, status, version, created_at, updated_at`
+
+type orgRow struct {
+	CreditCode, Name, Region                                  string
+	Parent                                                    sql.NullString
+	ResponsibleName, ResponsiblePhone, ResponsibleEmail, Stat string
+	Version, CreatedAt, UpdatedAt                             int64
+}
+
+func (r *orgRow) dest() []any {
+	return []any{&r.CreditCode, &r.Name, &r.Region, &r.Parent, &r.ResponsibleName, &r.ResponsiblePhone,
+		&r.ResponsibleEmail, &r.Stat, &r.Version, &r.CreatedAt, &r.UpdatedAt}
+}
+
+func (r *orgRow) org(kinds []org.Kind) org.Org {
+	return org.Org{
+		CreditCode: r.CreditCode, Name: r.Name, Region: r.Region, Parent: r.Parent.String,
+		Kinds:       kinds,
+		Responsible: org.Responsible{Name: r.ResponsibleName, Phone: r.ResponsiblePhone, Email: r.ResponsibleEmail},
+		Status:      org.Status(r.Stat), Version: r.Version,
+		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+	}
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// InsertOrg implements org.Store.
+func (q q) InsertOrg(ctx context.Context, o org.Org) error {
+	_, err := q.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.CreditCode, o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, o.Responsible.Phone,
+		o.Responsible.Email, string(o.Status), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert organization %s: %w", o.CreditCode, err)
+	}
+	return q.insertKinds(ctx, o)
+}
+
+func (q q) insertKinds(ctx context.Context, o org.Org) error {
+	for _, k := range o.Kinds {
+		if _, err := q.exec(ctx, `INSERT INTO org_kinds (credit_code, kind) VALUES (?, ?)`, o.CreditCode, string(k)); err != nil {
+			return fmt.Errorf("insert kind of %s: %w", o.CreditCode, err)
+		}
+	}
+	return nil
+}
+
+// GetOrg implements org.Store.
+func (q q) GetOrg(ctx context.Context, creditCode string) (org.Org, error) {
+	var r orgRow
+	err := q.queryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE credit_code = ?`, creditCode).Scan(r.dest()...)
+	if err != nil {
+		return org.Org{}, fmt.Errorf("get organization %s: %w", creditCode, mapErr(err))
+	}
+	kinds, err := q.kindsOf(ctx, []string{creditCode})
+	if err != nil {
+		return org.Org{}, err
+	}
+	return r.org(kinds[creditCode]), nil
+}
+
+func (q q) kindsOf(ctx context.Context, codes []string) (map[string][]org.Kind, error) {
+	out := make(map[string][]org.Kind, len(codes))
+	if len(codes) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(codes))
+	for i, c := range codes {
+		args[i] = c
+	}
+	rows, err := q.query(ctx, `SELECT credit_code, kind FROM org_kinds WHERE credit_code IN (`+placeholders(len(codes))+`) ORDER BY credit_code, kind`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("organization kinds: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, kind string
+		if err := rows.Scan(&code, &kind); err != nil {
+			return nil, fmt.Errorf("organization kinds: %w", err)
+		}
+		out[code] = append(out[code], org.Kind(kind))
+	}
+	return out, mapErr(rows.Err())
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// ListOrgs implements org.Store.
+func (q q) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
+	var where []string
+	var args []any
+	if f.Kind != "" {
+		where = append(where, `credit_code IN (SELECT credit_code FROM org_kinds WHERE kind = ?)`)
+		args = append(args, string(f.Kind))
+	}
+	for _, c := range []struct{ col, val string }{
+		{"region", f.Region}, {"status", string(f.Status)}, {"credit_code", f.CreditCode},
+	} {
+		if c.val != "" {
+			where = append(where, c.col+` = ?`)
+			args = append(args, c.val)
+		}
+	}
+	if f.After != "" {
+		where = append(where, `credit_code > ?`)
+		args = append(args, f.After)
+	}
+	query := `SELECT ` + orgColumns + ` FROM orgs`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY credit_code LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list organizations: %w", err)
+	}
+	defer rows.Close()
+	var list []orgRow
+	var codes []string
+	for rows.Next() {
+		var r orgRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fmt.Errorf("list organizations: %w", err)
+		}
+		list = append(list, r)
+		codes = append(codes, r.CreditCode)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list organizations: %w", mapErr(err))
+	}
+	rows.Close()
+	kinds, err := q.kindsOf(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]org.Org, len(list))
+	for i := range list {
+		out[i] = list[i].org(kinds[list[i].CreditCode])
+	}
+	return out, nil
+}
+
+// UpdateOrg implements org.Store: optimistic, on the version.
+func (q q) UpdateOrg(ctx context.Context, o org.Org) error {
+	res, err := q.exec(ctx, `UPDATE orgs SET name = ?, region = ?, parent = ?, responsible_name = ?,
+		responsible_phone = ?, responsible_email = ?, status = ?, version = ?, updated_at = ?
+		WHERE credit_code = ? AND version = ?`,
+		o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, o.Responsible.Phone, o.Responsible.Email,
+		string(o.Status), o.Version, micros(o.UpdatedAt), o.CreditCode, o.Version-1)
+	if err != nil {
+		return fmt.Errorf("update organization %s: %w", o.CreditCode, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "organization %s was changed meanwhile; read it again", o.CreditCode)
+	}
+	if _, err := q.exec(ctx, `DELETE FROM org_kinds WHERE credit_code = ?`, o.CreditCode); err != nil {
+		return fmt.Errorf("update kinds of %s: %w", o.CreditCode, err)
+	}
+	return q.insertKinds(ctx, o)
+}
+
+// CountOrgsOfKind implements org.Store.
+func (q q) CountOrgsOfKind(ctx context.Context, k org.Kind) (int, error) {
+	var n int
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM org_kinds WHERE kind = ?`, string(k)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count organizations: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+const accountColumns = `id, org, name, roles, password_hash, status, created_at`
+
+func scanAccount(s interface{ Scan(...any) error }) (org.Account, error) {
+	var a org.Account
+	var roles, status string
+	var created int64
+	if err := s.Scan(&a.ID, &a.Org, &a.Name, &roles, &a.PasswordHash, &status, &created); err != nil {
+		return org.Account{}, mapErr(err)
+	}
+	rs, err := authz.SplitRoles(roles)
+	if err != nil {
+		return org.Account{}, fmt.Errorf("account %s: %w", a.ID, err)
+	}
+	a.Roles, a.Status, a.CreatedAt = rs, org.Status(status), fromMicros(created)
+	return a, nil
+}
+
+// InsertAccount implements org.Store.
+func (q q) InsertAccount(ctx context.Context, a org.Account) error {
+	_, err := q.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Org, a.Name, authz.JoinRoles(a.Roles), a.PasswordHash, string(a.Status), micros(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert account: %w", err)
+	}
+	return nil
+}
+
+// GetAccount implements org.Store.
+func (q q) GetAccount(ctx context.Context, id string) (org.Account, error) {
+	a, err := scanAccount(q.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	if err != nil {
+		return org.Account{}, fmt.Errorf("get account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// FindAccount implements org.Store.
+func (q q) FindAccount(ctx context.Context, orgCode, name string) (org.Account, error) {
+	a, err := scanAccount(q.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND name = ?`, orgCode, name))
+	if err != nil {
+		return org.Account{}, fmt.Errorf("find account %s of %s: %w", name, orgCode, err)
+	}
+	return a, nil
+}
+
+// ListAccounts implements org.Store.
+func (q q) ListAccounts(ctx context.Context, orgCode, after string, limit int) ([]org.Account, error) {
+	rows, err := q.query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND id > ? ORDER BY id LIMIT ?`, orgCode, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []org.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, mapErr(rows.Err())
+}
+
+const tokenColumns = `t.id, t.account_id, a.org, t.prefix, t.hash, t.roles, t.description, t.created_at, t.expires_at, t.revoked_at`
+
+func scanToken(s interface{ Scan(...any) error }) (org.Token, error) {
+	var t org.Token
+	var roles string
+	var created, expires int64
+	var revoked sql.NullInt64
+	if err := s.Scan(&t.ID, &t.AccountID, &t.Org, &t.Prefix, &t.Hash, &roles, &t.Description, &created, &expires, &revoked); err != nil {
+		return org.Token{}, mapErr(err)
+	}
+	rs, err := authz.SplitRoles(roles)
+	if err != nil {
+		return org.Token{}, fmt.Errorf("token %s: %w", t.ID, err)
+	}
+	t.Roles, t.CreatedAt, t.ExpiresAt = rs, fromMicros(created), fromMicros(expires)
+	if revoked.Valid {
+		at := fromMicros(revoked.Int64)
+		t.RevokedAt = &at
+	}
+	return t, nil
+}
+
+// InsertToken implements org.Store.
+func (q q) InsertToken(ctx context.Context, t org.Token) error {
+	_, err := q.exec(ctx, `INSERT INTO tokens (id, account_id, prefix, hash, roles, description, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.AccountID, t.Prefix, t.Hash, authz.JoinRoles(t.Roles), t.Description, micros(t.CreatedAt), micros(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("insert token: %w", err)
+	}
+	return nil
+}
+
+const tokenFrom = ` FROM tokens t JOIN accounts a ON a.id = t.account_id`
+
+// GetToken implements org.Store.
+func (q q) GetToken(ctx context.Context, id string) (org.Token, error) {
+	t, err := scanToken(q.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`, id))
+	if err != nil {
+		return org.Token{}, fmt.Errorf("get token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// TokenByHash implements org.Store.
+func (q q) TokenByHash(ctx context.Context, hash []byte) (org.Token, error) {
+	t, err := scanToken(q.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.hash = ?`, hash))
+	if err != nil {
+		return org.Token{}, fmt.Errorf("find token: %w", err)
+	}
+	return t, nil
+}
+
+// ListTokens implements org.Store.
+func (q q) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token, error) {
+	where, args := []string{`t.id > ?`}, []any{f.After}
+	if f.Org != "" {
+		where, args = append(where, `a.org = ?`), append(args, f.Org)
+	}
+	if f.AccountID != "" {
+		where, args = append(where, `t.account_id = ?`), append(args, f.AccountID)
+	}
+	args = append(args, f.Limit)
+	rows, err := q.query(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY t.id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []org.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// RevokeToken implements org.Store.
+func (q q) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "token %s was revoked meanwhile", id)
+	}
+	return nil
+}
+
+// errNotFound reports whether err is a missing row.
+func errNotFound(err error) bool { return errors.Is(err, apperr.NotFound) }
+
+// OrgTx runs fn in one transaction; it is the org.TxFunc of this store.
+func (d *DB) OrgTx(ctx context.Context, fn func(org.Store) error) error {
+	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}

@@ -1,0 +1,355 @@
+// Package store is the only place that speaks SQL. It implements the store
+// interfaces that capability packages declare, for two dialects: the embedded
+// SQLite database (a city or a trial) and PostgreSQL (a province, several
+// serve processes on one primary).
+//
+// Queries are written once with '?' placeholders and rebound to '$n' for
+// PostgreSQL; where the dialects differ a query has a variant per dialect.
+// Nothing here keeps state in memory that another process would need:
+// sequences, locks and idempotency keys live in the database.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"zhengzhao/internal/apperr"
+)
+
+//go:embed sqlite/migrations/*.sql postgres/migrations/*.sql
+var migrations embed.FS
+
+// Dialect names the SQL dialect of a database.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DBFile is the name of the embedded database inside the data directory.
+const DBFile = "zhengzhao.db"
+
+// DB is an open store. It is safe for concurrent use.
+type DB struct {
+	q
+	db *sql.DB
+}
+
+// Open opens the store named by dsn: a postgres:// or postgresql:// URL selects
+// PostgreSQL; an empty dsn selects the embedded SQLite database in dataDir,
+// which is created if needed. Open checks that the store is reachable and
+// answers with one clear error when it is not.
+func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
+	switch {
+	case dsn == "":
+		return openSQLite(ctx, dataDir)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn)
+	default:
+		return nil, fmt.Errorf("unsupported database DSN %q: use postgres://… or leave it empty for the embedded store", Redact(dsn))
+	}
+}
+
+func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
+	if dataDir == "" {
+		return nil, errors.New("no data directory given for the embedded store")
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s cannot be created: %w", dataDir, errors.Unwrap(err))
+	}
+	probe, err := os.CreateTemp(dataDir, ".write-probe-*")
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s is not writable: %w", dataDir, errors.Unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+
+	path, err := filepath.Abs(filepath.Join(dataDir, DBFile))
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	// WAL lets readers go on while one writer writes; IMMEDIATE transactions
+	// take the write lock at BEGIN so that two writers queue on busy_timeout
+	// instead of deadlocking on a lock upgrade.
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	if err := ping(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	return &DB{q: q{x: db, dialect: SQLite}, db: db}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL DSN %s: %w", Redact(dsn), err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := ping(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %s", Redact(dsn), firstLine(err))
+	}
+	return &DB{q: q{x: db, dialect: Postgres}, db: db}, nil
+}
+
+func ping(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// Redact returns dsn with any password replaced, for messages and logs.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable DSN)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// Dialect reports which database the store speaks to.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Close closes the store.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks that the store answers; it backs the readiness probe.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "the store does not answer")
+	}
+	return nil
+}
+
+// Migrate applies every embedded migration that has not been applied yet and
+// returns how many it applied. Several processes may call it at once on
+// PostgreSQL: an advisory lock makes them take turns.
+func (d *DB) Migrate(ctx context.Context) (int, error) {
+	dialect, dir := goose.DialectSQLite3, "sqlite/migrations"
+	var opts []goose.ProviderOption
+	if d.dialect == Postgres {
+		dialect, dir = goose.DialectPostgres, "postgres/migrations"
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return 0, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return 0, fmt.Errorf("embedded migrations: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, d.db, sub, opts...)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("apply migrations: %w", err)
+	}
+	return len(res), nil
+}
+
+// maxAttempts bounds how often WithTx runs a function whose transaction lost
+// a serialization race or found the database busy.
+const maxAttempts = 10
+
+// WithTx runs fn in one transaction and commits it when fn returns nil. A
+// transaction that fails because of a serialization conflict, a deadlock or
+// a busy database is retried from the start, at most maxAttempts times, so fn
+// must not have effects outside the transaction.
+func (d *DB) WithTx(ctx context.Context, fn func(*Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = d.tryTx(ctx, fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+	}
+	return apperr.Wrap(apperr.Unavailable, err, "the store is busy; try again")
+}
+
+func (d *DB) tryTx(ctx context.Context, fn func(*Tx) error) (err error) {
+	// PostgreSQL transactions are SERIALIZABLE: a read-modify-write that races
+	// another process fails with 40001 and is retried above, instead of
+	// silently losing an update. SQLite's IMMEDIATE transactions are
+	// serialized by the database lock already.
+	var opts *sql.TxOptions
+	if d.dialect == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+	}
+	sqlTx, err := d.db.BeginTx(ctx, opts)
+	if err != nil {
+		return mapErr(fmt.Errorf("begin transaction: %w", err))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			sqlTx.Rollback()
+		}
+	}()
+	if err = fn(&Tx{q: q{x: sqlTx, dialect: d.dialect}}); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return mapErr(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// Tx is a unit of work: every store method called on it commits or rolls
+// back together.
+type Tx struct{ q }
+
+// execer is what *sql.DB and *sql.Tx have in common.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// q carries the query methods shared by DB and Tx.
+type q struct {
+	x       execer
+	dialect Dialect
+}
+
+func (q q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := q.x.ExecContext(ctx, q.rebind(query), args...)
+	return res, mapErr(err)
+}
+
+func (q q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := q.x.QueryContext(ctx, q.rebind(query), args...)
+	return rows, mapErr(err)
+}
+
+func (q q) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.x.QueryRowContext(ctx, q.rebind(query), args...)
+}
+
+// rebind turns '?' placeholders into '$1, $2, …' for PostgreSQL. Queries in
+// this package never contain '?' inside string literals.
+func (q q) rebind(query string) string {
+	if q.dialect != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// errBusy marks errors after which a transaction may be retried.
+var errBusy = errors.New("transaction conflict")
+
+// mapErr classifies driver errors: constraint violations become apperr kinds
+// the capability packages decide on; conflicts and busy errors are marked
+// retryable for WithTx.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.Wrap(apperr.NotFound, err, "not found")
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "40001", "40P01", "55P03":
+			return fmt.Errorf("%w: %w", errBusy, err)
+		case "23505":
+			return apperr.Wrap(apperr.Conflict, err, "already exists")
+		case "23503":
+			return apperr.Wrap(apperr.Invalid, err, "refers to something that does not exist")
+		case "23514", "23502":
+			return apperr.Wrap(apperr.Invalid, err, "breaks a constraint")
+		}
+		return err
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		switch lite.Code() {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_BUSY_SNAPSHOT:
+			return fmt.Errorf("%w: %w", errBusy, err)
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return apperr.Wrap(apperr.Conflict, err, "already exists")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return apperr.Wrap(apperr.Invalid, err, "refers to something that does not exist")
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return apperr.Wrap(apperr.Invalid, err, "breaks a constraint")
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool { return errors.Is(err, errBusy) }
+
+// micros converts a time to the stored form, Unix microseconds.
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+// fromMicros converts the stored form back to a UTC time.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

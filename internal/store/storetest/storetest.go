@@ -1,0 +1,106 @@
+// Package storetest opens real stores for tests: the embedded SQLite store in
+// a temporary directory always, and PostgreSQL when ZHENGZHAO_TEST_POSTGRES
+// holds a DSN, each test in a schema of its own so that tests run in
+// parallel. Every test that touches a store runs through Run, so that both
+// dialects pass the same suite.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
+
+	"zhengzhao/internal/store"
+)
+
+// EnvPostgres names the environment variable holding the PostgreSQL DSN.
+const EnvPostgres = "ZHENGZHAO_TEST_POSTGRES"
+
+var warnOnce sync.Once
+
+// Run runs fn as a subtest on each available backend, with a freshly
+// migrated store.
+func Run(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, OpenSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, OpenPostgres(t)) })
+}
+
+// OpenSQLite returns a migrated embedded store in a temporary directory.
+func OpenSQLite(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatalf("open sqlite store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	migrate(t, db)
+	return db
+}
+
+// PostgresDSN returns the DSN of a fresh, empty schema (dropped when the test
+// ends), or skips the test loudly when no PostgreSQL is configured.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		warnOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "\n*** %s is not set: PostgreSQL tests are SKIPPED; only SQLite is tested ***\n\n", EnvPostgres)
+		})
+		t.Skipf("%s is not set: PostgreSQL not tested", EnvPostgres)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open %s: %v", EnvPostgres, err)
+	}
+	defer admin.Close()
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "zz_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema on %s: %v", store.Redact(base), err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s is not a URL: %v", EnvPostgres, err)
+	}
+	v := u.Query()
+	v.Set("search_path", schema)
+	u.RawQuery = v.Encode()
+	return u.String()
+}
+
+// OpenPostgres returns a migrated PostgreSQL store in a fresh schema.
+func OpenPostgres(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), PostgresDSN(t), "")
+	if err != nil {
+		t.Fatalf("open postgres store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	migrate(t, db)
+	return db
+}
+
+func migrate(t testing.TB, db *store.DB) {
+	t.Helper()
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+}
