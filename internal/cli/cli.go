@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/config"
 	"zhengzhao/internal/i18n"
+	"zhengzhao/internal/keys/envelope"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/store"
 )
@@ -150,18 +154,59 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 	return root
 }
 
-// open opens the configured store and applies pending migrations.
+// open opens the configured store, applies pending migrations and unlocks
+// it with the master key.
 func (a *app) open(ctx context.Context) (*store.DB, int, error) {
 	db, err := store.Open(ctx, a.cfg.DB, a.cfg.Data)
 	if err != nil {
 		return nil, 0, err
 	}
 	n, err := db.Migrate(ctx)
+	if err == nil {
+		err = a.unlock(ctx, db)
+	}
 	if err != nil {
 		db.Close()
 		return nil, 0, err
 	}
 	return db, n, nil
+}
+
+// unlock loads the master key, creating it on a store that has none yet,
+// and unlocks the store with it.
+func (a *app) unlock(ctx context.Context, db *store.DB) error {
+	path := a.cfg.MasterKeyPath()
+	m, err := envelope.LoadMasterKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		id, err := db.MasterKeyID(ctx)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			return fmt.Errorf("master key file %s is missing; this store was set up with master key %s: restore the file or point --master-key-file at it", path, id)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("master key directory: %w", err)
+		}
+		if err := envelope.GenerateMasterKeyFile(path, rand.Reader); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "*** %s ***\n", a.t("cli.master-key.generated", map[string]any{"Path": path}))
+		m, err = envelope.LoadMasterKeyFile(path)
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := db.Unlock(ctx, m, a.cfg.Suite(), rand.Reader); err != nil {
+		var mm *store.MasterKeyMismatchError
+		if errors.As(err, &mm) {
+			return fmt.Errorf("master key file %s: %w", path, err)
+		}
+		return err
+	}
+	return nil
 }
 
 func orgService(db *store.DB) *org.Service {

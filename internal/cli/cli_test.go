@@ -129,3 +129,31 @@ func TestMigrateOnPostgres(t *testing.T) {
 		t.Fatalf("migrate on PostgreSQL: %d %s %s", code, out, errOut)
 	}
 }
+
+func TestMasterKeyAtStart(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	code, _, errOut := run(t, "migrate", d)
+	if code != 0 || !strings.Contains(errOut, "master.key") {
+		t.Fatalf("first start: exit %d, stderr %q; want the new master key announced", code, errOut)
+	}
+	if st, err := os.Stat(filepath.Join(data, "master.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("master.key: %v, %v; want mode 0600", st, err)
+	}
+	other := filepath.Join(t.TempDir(), "other.key")
+	code, out, errOut := run(t, "org", "list", d, "--master-key-file", other)
+	if code != 1 || out != "" || !strings.Contains(errOut, "missing") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("missing master key: exit %d out %q err %q", code, out, errOut)
+	}
+	if code, _, _ := run(t, "migrate", "--data="+t.TempDir(), "--master-key-file", other); code != 0 {
+		t.Fatal("could not make a second master key")
+	}
+	code, out, errOut = run(t, "org", "list", d, "--master-key-file", other)
+	if code != 1 || out != "" || !strings.Contains(errOut, "not the one this store was set up with") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("wrong master key: exit %d out %q err %q", code, out, errOut)
+	}
+	os.Chmod(filepath.Join(data, "master.key"), 0o644)
+	if code, _, errOut := run(t, "org", "list", d); code != 1 || !strings.Contains(errOut, "master.key") {
+		t.Fatalf("world-readable master key: exit %d err %q", code, errOut)
+	}
+}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"zhengzhao/internal/i18n"
+	"zhengzhao/internal/keys/envelope"
 )
 
 // Config is the process configuration. Its zero value is not usable; call
@@ -21,6 +23,10 @@ type Config struct {
 	DB   string // postgres://… DSN; empty selects the embedded store in Data
 	Addr string // listen address of serve
 	Lang string // language of human output: zh-CN or en
+	// MasterKeyFile holds the master key that wraps the data keys; empty
+	// means master.key in Data.
+	MasterKeyFile string
+	Cipher        string // cipher suite of new data keys: SM4-GCM or AES-256-GCM
 }
 
 // Setting describes one setting for help texts and the README.
@@ -35,13 +41,16 @@ func Settings() []Setting {
 		{"db", "ZHENGZHAO_DB", "", "PostgreSQL DSN (postgres://…); empty selects the embedded store in the data directory"},
 		{"addr", "ZHENGZHAO_ADDR", "127.0.0.1:8080", "listen address of serve (port 0 picks a free port)"},
 		{"lang", "LANG", "zh-CN", "language of human output: zh-CN or en"},
+		{"master-key-file", "ZHENGZHAO_MASTER_KEY_FILE", "", "master key file (default DATA/master.key; created on first start, mode 0600)"},
+		{"cipher", "ZHENGZHAO_CIPHER", "SM4-GCM", "cipher of new data keys: SM4-GCM or AES-256-GCM"},
 	}
 }
 
 // Bind registers the settings as flags whose defaults come from the
 // environment.
 func Bind(fs *pflag.FlagSet, c *Config) {
-	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang}
+	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang,
+		"master-key-file": &c.MasterKeyFile, "cipher": &c.Cipher}
 	for _, s := range Settings() {
 		def := s.Default
 		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
@@ -62,7 +71,27 @@ func (c *Config) Validate() error {
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return fmt.Errorf("--addr %q is not host:port", c.Addr)
 	}
+	if _, err := envelope.ParseSuite(c.Cipher); err != nil {
+		return fmt.Errorf("--cipher %q: use SM4-GCM or AES-256-GCM", c.Cipher)
+	}
+	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
+		return fmt.Errorf("--master-key-file is empty and there is no --data directory to keep it in")
+	}
 	return nil
+}
+
+// MasterKeyPath is where the master key file is.
+func (c *Config) MasterKeyPath() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.Data, "master.key")
+}
+
+// Suite is the cipher suite of new data keys; Validate has checked it.
+func (c *Config) Suite() envelope.Suite {
+	s, _ := envelope.ParseSuite(c.Cipher)
+	return s
 }
 
 // Language returns the language of human output.

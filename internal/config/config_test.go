@@ -26,11 +26,13 @@ func TestValidate(t *testing.T) {
 		c    Config
 		want string
 	}{
-		{Config{Data: "d", Addr: "127.0.0.1:8080"}, ""},
-		{Config{DB: "postgres://x/y", Addr: ":0"}, ""},
-		{Config{Data: " ", Addr: ":1"}, "--data"},
-		{Config{Data: "d", DB: "mysql://x", Addr: ":1"}, "--db"},
-		{Config{Data: "d", Addr: "8080"}, "--addr"},
+		{Config{Data: "d", Addr: "127.0.0.1:8080", Cipher: "SM4-GCM"}, ""},
+		{Config{DB: "postgres://x/y", Addr: ":0", Cipher: "aes-256-gcm", MasterKeyFile: "/k"}, ""},
+		{Config{Data: " ", Addr: ":1", Cipher: "SM4-GCM"}, "--data"},
+		{Config{Data: "d", DB: "mysql://x", Addr: ":1", Cipher: "SM4-GCM"}, "--db"},
+		{Config{Data: "d", Addr: "8080", Cipher: "SM4-GCM"}, "--addr"},
+		{Config{Data: "d", Addr: ":1", Cipher: "DES"}, "--cipher"},
+		{Config{DB: "postgres://x/y", Addr: ":1", Cipher: "SM4-GCM"}, "--master-key-file"},
 	} {
 		err := tc.c.Validate()
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {

@@ -22,34 +22,58 @@ const orgColumns = `credit_code, name, region, parent, responsible_name, respons
 	responsible_email, status, version, created_at, updated_at`
 
 type orgRow struct {
-	CreditCode, Name, Region                                  string
-	Parent                                                    sql.NullString
-	ResponsibleName, ResponsiblePhone, ResponsibleEmail, Stat string
-	Version, CreatedAt, UpdatedAt                             int64
+	CreditCode, Name, Region      string
+	Parent                        sql.NullString
+	ResponsibleName, Stat         string
+	PhoneEnc, EmailEnc            []byte
+	Version, CreatedAt, UpdatedAt int64
 }
 
 func (r *orgRow) dest() []any {
-	return []any{&r.CreditCode, &r.Name, &r.Region, &r.Parent, &r.ResponsibleName, &r.ResponsiblePhone,
-		&r.ResponsibleEmail, &r.Stat, &r.Version, &r.CreatedAt, &r.UpdatedAt}
+	return []any{&r.CreditCode, &r.Name, &r.Region, &r.Parent, &r.ResponsibleName, &r.PhoneEnc,
+		&r.EmailEnc, &r.Stat, &r.Version, &r.CreatedAt, &r.UpdatedAt}
 }
 
-func (r *orgRow) org(kinds []org.Kind) org.Org {
+func (q q) orgOf(r *orgRow, kinds []org.Kind) (org.Org, error) {
+	phone, err := q.open(FieldKey, "orgs", r.CreditCode, "responsible_phone", r.PhoneEnc)
+	if err != nil {
+		return org.Org{}, err
+	}
+	email, err := q.open(FieldKey, "orgs", r.CreditCode, "responsible_email", r.EmailEnc)
+	if err != nil {
+		return org.Org{}, err
+	}
 	return org.Org{
 		CreditCode: r.CreditCode, Name: r.Name, Region: r.Region, Parent: r.Parent.String,
 		Kinds:       kinds,
-		Responsible: org.Responsible{Name: r.ResponsibleName, Phone: r.ResponsiblePhone, Email: r.ResponsibleEmail},
+		Responsible: org.Responsible{Name: r.ResponsibleName, Phone: phone, Email: email},
 		Status:      org.Status(r.Stat), Version: r.Version,
 		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+	}, nil
+}
+
+// sealContact encrypts the responsible person's phone and e-mail of o.
+func (q q) sealContact(o org.Org) (phone, email []byte, err error) {
+	if phone, err = q.seal(FieldKey, "orgs", o.CreditCode, "responsible_phone", o.Responsible.Phone); err != nil {
+		return nil, nil, err
 	}
+	if email, err = q.seal(FieldKey, "orgs", o.CreditCode, "responsible_email", o.Responsible.Email); err != nil {
+		return nil, nil, err
+	}
+	return phone, email, nil
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 // InsertOrg implements org.Store.
 func (q q) InsertOrg(ctx context.Context, o org.Org) error {
-	_, err := q.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.CreditCode, o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, o.Responsible.Phone,
-		o.Responsible.Email, string(o.Status), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
+	phone, email, err := q.sealContact(o)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.CreditCode, o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, phone,
+		email, string(o.Status), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert organization %s: %w", o.CreditCode, err)
 	}
@@ -76,7 +100,7 @@ func (q q) GetOrg(ctx context.Context, creditCode string) (org.Org, error) {
 	if err != nil {
 		return org.Org{}, err
 	}
-	return r.org(kinds[creditCode]), nil
+	return q.orgOf(&r, kinds[creditCode])
 }
 
 func (q q) kindsOf(ctx context.Context, codes []string) (map[string][]org.Kind, error) {
@@ -158,17 +182,23 @@ func (q q) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	}
 	out := make([]org.Org, len(list))
 	for i := range list {
-		out[i] = list[i].org(kinds[list[i].CreditCode])
+		if out[i], err = q.orgOf(&list[i], kinds[list[i].CreditCode]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
 // UpdateOrg implements org.Store: optimistic, on the version.
 func (q q) UpdateOrg(ctx context.Context, o org.Org) error {
+	phone, email, err := q.sealContact(o)
+	if err != nil {
+		return err
+	}
 	res, err := q.exec(ctx, `UPDATE orgs SET name = ?, region = ?, parent = ?, responsible_name = ?,
 		responsible_phone = ?, responsible_email = ?, status = ?, version = ?, updated_at = ?
 		WHERE credit_code = ? AND version = ?`,
-		o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, o.Responsible.Phone, o.Responsible.Email,
+		o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, phone, email,
 		string(o.Status), o.Version, micros(o.UpdatedAt), o.CreditCode, o.Version-1)
 	if err != nil {
 		return fmt.Errorf("update organization %s: %w", o.CreditCode, err)

@@ -31,6 +31,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/keys/envelope"
 )
 
 //go:embed sqlite/migrations/*.sql postgres/migrations/*.sql
@@ -243,7 +244,7 @@ func (d *DB) tryTx(ctx context.Context, fn func(*Tx) error) (err error) {
 			sqlTx.Rollback()
 		}
 	}()
-	if err = fn(&Tx{q: q{x: sqlTx, dialect: d.dialect}}); err != nil {
+	if err = fn(&Tx{q: q{x: sqlTx, dialect: d.dialect, keys: d.keys}}); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {
@@ -267,6 +268,7 @@ type execer interface {
 type q struct {
 	x       execer
 	dialect Dialect
+	keys    map[string]*envelope.DataKey // by purpose; nil until Unlock
 }
 
 func (q q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {

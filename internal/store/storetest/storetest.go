@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
 
+	"zhengzhao/internal/keys/envelope"
 	"zhengzhao/internal/store"
 )
 
@@ -98,9 +99,47 @@ func OpenPostgres(t testing.TB) *store.DB {
 	return db
 }
 
+// migrate applies the migrations and unlocks the store with a fresh master
+// key.
 func migrate(t testing.TB, db *store.DB) {
 	t.Helper()
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	if err := db.Unlock(context.Background(), MasterKey(t), envelope.DefaultSuite, rand.Reader); err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+}
+
+// OpenLocked returns a migrated store that is not yet unlocked, with the
+// DSN and data directory that open it again: PostgreSQL (skipped loudly when
+// not configured) or SQLite.
+func OpenLocked(t testing.TB, postgres bool) (db *store.DB, dsn, dataDir string) {
+	t.Helper()
+	if postgres {
+		dsn = PostgresDSN(t)
+	} else {
+		dataDir = t.TempDir()
+	}
+	db, err := store.Open(context.Background(), dsn, dataDir)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db, dsn, dataDir
+}
+
+// MasterKey returns a fresh random master key.
+func MasterKey(t testing.TB) *envelope.MasterKey {
+	t.Helper()
+	raw := make([]byte, envelope.MasterKeySize)
+	rand.Read(raw)
+	m, err := envelope.NewMasterKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

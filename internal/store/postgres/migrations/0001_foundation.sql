@@ -7,8 +7,10 @@ CREATE TABLE orgs (
     region             TEXT NOT NULL,
     parent             TEXT REFERENCES orgs (credit_code),
     responsible_name   TEXT NOT NULL,
-    responsible_phone  TEXT NOT NULL,
-    responsible_email  TEXT NOT NULL DEFAULT '',
+    -- The responsible person's phone and e-mail are personal data: encrypted
+    -- with the "field" data key, bound to this table, row and column.
+    responsible_phone  BYTEA NOT NULL,
+    responsible_email  BYTEA NOT NULL,
     status             TEXT NOT NULL CHECK (status IN ('active', 'inactive')),
     version            BIGINT NOT NULL,
     created_at         BIGINT NOT NULL,
