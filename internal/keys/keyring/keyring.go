@@ -1,0 +1,375 @@
+// Package keyring keeps the platform's signing keys: named keys owned by an
+// organization, each with a purpose, an algorithm, a backend (software keys
+// encrypted under the master key, or a PKCS#11 token) and a state. Rotation
+// adds a new version and retires the old one, whose public key stays, so
+// signatures made before the rotation still verify (R-SEAL-7, R-SEC-1).
+package keyring
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"time"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/keys"
+)
+
+// Purpose says what a key signs.
+type Purpose string
+
+// The purposes.
+const (
+	Seal           Purpose = "seal"            // electronic seals (GB/T 38540)
+	LicenseSigning Purpose = "license-signing" // e-licenses
+	Presentation   Purpose = "presentation"    // holders' QR presentations
+	Checkpoint     Purpose = "checkpoint"      // audit log checkpoints
+	CA             Purpose = "ca"              // the internal certificate authority
+)
+
+// Purposes lists every purpose.
+func Purposes() []Purpose { return []Purpose{Seal, LicenseSigning, Presentation, Checkpoint, CA} }
+
+// State is whether a key may sign.
+type State string
+
+// The states. Only active keys sign; every key verifies.
+const (
+	Active   State = "active"
+	Disabled State = "disabled" // stopped by an operator; may be enabled again
+	Retired  State = "retired"  // replaced by a rotation; never signs again
+)
+
+// Backend is where the private key lives.
+type Backend string
+
+// The backends.
+const (
+	Software Backend = "software" // encrypted at rest under the master key
+	PKCS11   Backend = "pkcs11"   // on a hardware token; never leaves it
+)
+
+// Key is a key's record. Its public key is kept as PEM.
+type Key struct {
+	ID         string
+	Org        string
+	Name       string
+	Version    int
+	Purpose    Purpose
+	Algorithm  keys.Algorithm
+	Backend    Backend
+	State      State
+	PublicPEM  []byte
+	CreatedAt  time.Time
+	RotatedAt  *time.Time
+	ReplacedBy string
+}
+
+// Public parses the key's public key.
+func (k Key) Public() (crypto.PublicKey, error) {
+	pub, _, err := keys.ParsePublicPEM(k.PublicPEM)
+	return pub, err
+}
+
+// Filter selects keys to list; zero fields do not filter.
+type Filter struct {
+	Org     string
+	Purpose Purpose
+	State   State
+	After   string
+	Limit   int
+}
+
+// Store keeps keys. PrivateKey is the PKCS#8 form of a software key; the
+// store encrypts it at rest and never returns it from listings.
+type Store interface {
+	InsertKey(ctx context.Context, k Key, privatePKCS8 []byte) error
+	GetKey(ctx context.Context, id string) (Key, error)
+	KeyPrivate(ctx context.Context, id string) ([]byte, error)
+	LatestKey(ctx context.Context, org, name string) (Key, error)
+	ListKeys(ctx context.Context, f Filter) ([]Key, error)
+	// UpdateKeyState moves a key from state `from` to k.State, also writing
+	// RotatedAt and ReplacedBy; Conflict when it was not in `from`.
+	UpdateKeyState(ctx context.Context, k Key, from State) error
+}
+
+// TxFunc runs fn in one transaction of the store.
+type TxFunc func(ctx context.Context, fn func(Store) error) error
+
+// HSM makes and finds keys on a PKCS#11 token; the key's ID is its label.
+type HSM interface {
+	Generate(ctx context.Context, alg keys.Algorithm, id string) (keys.Signer, error)
+	Find(ctx context.Context, id string) (keys.Signer, error)
+}
+
+// ErrNoHSM means a PKCS#11 key was asked for but no token is configured.
+var ErrNoHSM = errors.New("no PKCS#11 token is configured (--pkcs11-module, --pkcs11-token, --pkcs11-pin)")
+
+// Service manages keys.
+type Service struct {
+	store Store
+	tx    TxFunc
+	hsm   HSM // nil when no token is configured
+	now   func() time.Time
+	rand  io.Reader
+}
+
+// New returns a key service; hsm may be nil.
+func New(store Store, tx TxFunc, hsm HSM, now func() time.Time, rand io.Reader) *Service {
+	return &Service{store: store, tx: tx, hsm: hsm, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rand}
+}
+
+// NewKey is what creating a key takes.
+type NewKey struct {
+	Org       string
+	Name      string
+	Purpose   Purpose
+	Algorithm keys.Algorithm // default SM2-SM3
+	Backend   Backend        // default software
+}
+
+var nameRule = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Create makes a key pair and stores version 1 of the named key.
+func (s *Service) Create(ctx context.Context, n NewKey) (Key, error) {
+	if n.Algorithm == "" {
+		n.Algorithm = keys.DefaultAlgorithm
+	}
+	if n.Backend == "" {
+		n.Backend = Software
+	}
+	var fs apperr.Fields
+	if !nameRule.MatchString(n.Name) {
+		fs.Add("name", "pattern", "1 to 64 of a-z 0-9 . _ -, starting with a letter or digit")
+	}
+	if !slices.Contains(Purposes(), n.Purpose) {
+		fs.Add("purpose", "enum", "purpose is seal, license-signing, presentation, checkpoint or ca")
+	}
+	alg, err := keys.ParseAlgorithm(string(n.Algorithm))
+	if err != nil {
+		fs.Add("algorithm", "enum", "algorithm is SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
+	}
+	if n.Backend != Software && n.Backend != PKCS11 {
+		fs.Add("backend", "enum", "backend is software or pkcs11")
+	}
+	if err := fs.Err(); err != nil {
+		return Key{}, err
+	}
+	if _, err := s.store.LatestKey(ctx, n.Org, n.Name); err == nil {
+		return Key{}, &apperr.Error{Kind: apperr.Conflict, Detail: "a key of this name exists; rotate it instead",
+			Fields: []apperr.FieldError{{Field: "name", Rule: "unique"}}}
+	} else if !errors.Is(err, apperr.NotFound) {
+		return Key{}, err
+	}
+	return s.make(ctx, n.Org, n.Name, 1, n.Purpose, alg, n.Backend, nil)
+}
+
+// make generates a key pair and stores it; with prev, in the same
+// transaction prev is retired in favour of the new key.
+func (s *Service) make(ctx context.Context, org, name string, version int, purpose Purpose, alg keys.Algorithm, backend Backend, prev *Key) (Key, error) {
+	id, err := s.newID()
+	if err != nil {
+		return Key{}, err
+	}
+	var signer keys.Signer
+	var pkcs8 []byte
+	switch backend {
+	case Software:
+		sk, err := keys.GenerateSoftware(alg, s.rand)
+		if err != nil {
+			return Key{}, err
+		}
+		if pkcs8, err = sk.MarshalPKCS8(); err != nil {
+			return Key{}, err
+		}
+		signer = sk
+	case PKCS11:
+		if s.hsm == nil {
+			return Key{}, apperr.Wrap(apperr.Unavailable, ErrNoHSM, "%s", ErrNoHSM.Error())
+		}
+		if signer, err = s.hsm.Generate(ctx, alg, id); err != nil {
+			return Key{}, apperr.Wrap(apperr.Invalid, err, "the PKCS#11 token could not make a %s key: %v", alg, err)
+		}
+	}
+	pem, err := keys.MarshalPublicPEM(signer.Public())
+	if err != nil {
+		return Key{}, err
+	}
+	now := s.now()
+	k := Key{ID: id, Org: org, Name: name, Version: version, Purpose: purpose, Algorithm: alg, Backend: backend,
+		State: Active, PublicPEM: pem, CreatedAt: now}
+	err = s.tx(ctx, func(st Store) error {
+		if prev != nil {
+			old := *prev
+			old.State, old.RotatedAt, old.ReplacedBy = Retired, &now, id
+			if err := st.UpdateKeyState(ctx, old, prev.State); err != nil {
+				return err
+			}
+		}
+		if err := st.InsertKey(ctx, k, pkcs8); err != nil {
+			if errors.Is(err, apperr.Conflict) {
+				return apperr.New(apperr.Conflict, "key %s version %d was made meanwhile", name, version)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Key{}, err
+	}
+	return k, nil
+}
+
+// Get returns a key's record.
+func (s *Service) Get(ctx context.Context, id string) (Key, error) {
+	k, err := s.store.GetKey(ctx, id)
+	if errors.Is(err, apperr.NotFound) {
+		return Key{}, apperr.New(apperr.NotFound, "no key has id %s", id)
+	}
+	return k, err
+}
+
+// Resolve finds a key by ID, or by name in org (its latest version).
+func (s *Service) Resolve(ctx context.Context, org, ref string) (Key, error) {
+	k, err := s.store.GetKey(ctx, ref)
+	if err == nil || !errors.Is(err, apperr.NotFound) {
+		return k, err
+	}
+	k, err = s.store.LatestKey(ctx, org, ref)
+	if errors.Is(err, apperr.NotFound) {
+		return Key{}, apperr.New(apperr.NotFound, "no key has id or name %s", ref)
+	}
+	return k, err
+}
+
+// List returns keys ordered by ID; it fetches limit+1 to tell whether a
+// next page exists.
+func (s *Service) List(ctx context.Context, f Filter) ([]Key, error) {
+	return s.store.ListKeys(ctx, f)
+}
+
+// ErrNotActive means the key may not sign now (disabled or retired); a
+// caller should use the key's current version or ask an operator.
+var ErrNotActive = errors.New("key is not active")
+
+// Signer returns a signer for an active key.
+func (s *Service) Signer(ctx context.Context, id string) (keys.Signer, Key, error) {
+	k, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, Key{}, err
+	}
+	if k.State != Active {
+		return nil, k, apperr.Wrap(apperr.Conflict, ErrNotActive, "key %s is %s and cannot sign", k.ID, k.State)
+	}
+	switch k.Backend {
+	case Software:
+		der, err := s.store.KeyPrivate(ctx, k.ID)
+		if err != nil {
+			return nil, k, err
+		}
+		sk, err := keys.ParseSoftwarePKCS8(k.Algorithm, der)
+		clear(der)
+		if err != nil {
+			return nil, k, fmt.Errorf("key %s: %w", k.ID, err)
+		}
+		return sk, k, nil
+	default:
+		if s.hsm == nil {
+			return nil, k, apperr.Wrap(apperr.Unavailable, ErrNoHSM, "%s", ErrNoHSM.Error())
+		}
+		signer, err := s.hsm.Find(ctx, k.ID)
+		if err != nil {
+			return nil, k, apperr.Wrap(apperr.Unavailable, err, "key %s is not on the PKCS#11 token: %v", k.ID, err)
+		}
+		return signer, k, nil
+	}
+}
+
+// Sign signs message with an active key.
+func (s *Service) Sign(ctx context.Context, id string, message []byte) ([]byte, Key, error) {
+	signer, k, err := s.Signer(ctx, id)
+	if err != nil {
+		return nil, k, err
+	}
+	sig, err := signer.Sign(ctx, message)
+	if err != nil {
+		return nil, k, fmt.Errorf("sign with key %s: %w", k.ID, err)
+	}
+	return sig, k, nil
+}
+
+// Verify checks a signature with a key in any state: retired and disabled
+// keys still verify what they signed.
+func (s *Service) Verify(ctx context.Context, id string, message, sig []byte) (Key, error) {
+	k, err := s.Get(ctx, id)
+	if err != nil {
+		return Key{}, err
+	}
+	pub, err := k.Public()
+	if err != nil {
+		return k, err
+	}
+	return k, keys.Verify(k.Algorithm, pub, message, sig)
+}
+
+// Rotate makes the next version of a key and retires the current one. Only
+// the latest version rotates.
+func (s *Service) Rotate(ctx context.Context, id string) (Key, error) {
+	k, err := s.Get(ctx, id)
+	if err != nil {
+		return Key{}, err
+	}
+	if k.State == Retired {
+		return Key{}, apperr.New(apperr.Conflict, "key %s was rotated already (replaced by %s)", k.ID, k.ReplacedBy)
+	}
+	return s.make(ctx, k.Org, k.Name, k.Version+1, k.Purpose, k.Algorithm, k.Backend, &k)
+}
+
+// Disable stops an active key from signing.
+func (s *Service) Disable(ctx context.Context, id string) (Key, error) {
+	return s.setState(ctx, id, Active, Disabled)
+}
+
+// Enable lets a disabled key sign again.
+func (s *Service) Enable(ctx context.Context, id string) (Key, error) {
+	return s.setState(ctx, id, Disabled, Active)
+}
+
+func (s *Service) setState(ctx context.Context, id string, from, to State) (Key, error) {
+	var out Key
+	err := s.tx(ctx, func(st Store) error {
+		k, err := st.GetKey(ctx, id)
+		if errors.Is(err, apperr.NotFound) {
+			return apperr.New(apperr.NotFound, "no key has id %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		if k.State == to {
+			out = k
+			return nil
+		}
+		if k.State != from {
+			return apperr.New(apperr.Conflict, "key %s is %s, not %s", k.ID, k.State, from)
+		}
+		k.State = to
+		if err := st.UpdateKeyState(ctx, k, from); err != nil {
+			return err
+		}
+		out = k
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) newID() (string, error) {
+	b := make([]byte, 12)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("key id randomness: %w", err)
+	}
+	return fmt.Sprintf("key_%x", b), nil
+}
