@@ -13,10 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	"crypto/rand"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"zhengzhao/internal/httpapi"
+	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/server"
 	"zhengzhao/internal/store"
 )
@@ -85,7 +88,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 
 	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: orgs}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: orgs, Keys: keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: orgs, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,

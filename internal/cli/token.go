@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/httpapi"
 	"zhengzhao/internal/org"
@@ -47,15 +46,8 @@ token, so that scripts can capture it:
 				return err
 			}
 			defer done()
-			if orgCode == "" {
-				page, err := svc.ListOrgs(ctx, org.Filter{Kind: org.KindPlatform, Limit: 1}, "")
-				if err != nil {
-					return err
-				}
-				if len(page.Items) == 0 {
-					return apperr.New(apperr.NotFound, "there is no platform organization: pass --org, or create one with `zhengzhao org create --kind platform` (the demo does)")
-				}
-				orgCode = page.Items[0].CreditCode
+			if orgCode, err = orgOrPlatform(ctx, svc, orgCode); err != nil {
+				return err
 			}
 			if account == "" {
 				account = "svc-" + string(r)

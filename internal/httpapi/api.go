@@ -16,6 +16,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
+	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/reqctx"
 )
@@ -36,6 +37,7 @@ const AuthzExtension = "x-zhengzhao-authz"
 // Services are the capability services the API exposes.
 type Services struct {
 	Orgs *org.Service
+	Keys *keyring.Service
 }
 
 // API is the registered set of operations.
@@ -66,6 +68,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerOrgs()
 	a.registerAccounts()
 	a.registerTokens()
+	a.registerKeys()
 	mux.Handle("GET /api/docs", a.docsHandler())
 	return a
 }
@@ -180,4 +183,9 @@ type ListParams struct {
 // IdempotencyParam is the Idempotency-Key header of creating POSTs.
 type IdempotencyParam struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the POST safe to retry: the same key with the same body returns the first answer; with another body, 409."`
+}
+
+// notFoundKey hides the existence of another organization's key.
+func (a *API) notFoundKey(id string) error {
+	return apperr.New(apperr.NotFound, "no key has id %s", id)
 }

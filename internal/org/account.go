@@ -19,6 +19,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
+	"zhengzhao/internal/page"
 )
 
 // Account is a staff account of one organization.
@@ -159,20 +160,19 @@ func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
 }
 
 // ListAccounts returns one page of an organization's accounts.
-func (s *Service) ListAccounts(ctx context.Context, org string, limit int, cursor string) (Page[Account], error) {
-	var fs apperr.Fields
-	limit, after := pageArgs(limit, cursor, &fs)
-	if err := fs.Err(); err != nil {
-		return Page[Account]{}, err
+func (s *Service) ListAccounts(ctx context.Context, org string, limit int, cursor string) (page.Page[Account], error) {
+	limit, after, err := page.Args(limit, cursor)
+	if err != nil {
+		return page.Page[Account]{}, err
 	}
 	if _, err := s.GetOrg(ctx, org); err != nil {
-		return Page[Account]{}, err
+		return page.Page[Account]{}, err
 	}
 	items, err := s.store.ListAccounts(ctx, ids.NormalizeCreditCode(org), after, limit+1)
 	if err != nil {
-		return Page[Account]{}, err
+		return page.Page[Account]{}, err
 	}
-	return pageOf(items, limit, func(a Account) string { return a.ID }), nil
+	return page.Of(items, limit, func(a Account) string { return a.ID }), nil
 }
 
 // Token lifetimes.
@@ -302,18 +302,17 @@ func (s *Service) GetToken(ctx context.Context, id string) (Token, error) {
 }
 
 // ListTokens returns one page of token records.
-func (s *Service) ListTokens(ctx context.Context, f TokenFilter, cursor string) (Page[Token], error) {
-	var fs apperr.Fields
-	limit, after := pageArgs(f.Limit, cursor, &fs)
-	if err := fs.Err(); err != nil {
-		return Page[Token]{}, err
+func (s *Service) ListTokens(ctx context.Context, f TokenFilter, cursor string) (page.Page[Token], error) {
+	limit, after, err := page.Args(f.Limit, cursor)
+	if err != nil {
+		return page.Page[Token]{}, err
 	}
 	f.Limit, f.After = limit+1, after
 	items, err := s.store.ListTokens(ctx, f)
 	if err != nil {
-		return Page[Token]{}, err
+		return page.Page[Token]{}, err
 	}
-	return pageOf(items, limit, func(t Token) string { return t.ID }), nil
+	return page.Of(items, limit, func(t Token) string { return t.ID }), nil
 }
 
 // RevokeToken revokes a token at once; revoking twice is not an error.

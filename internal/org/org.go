@@ -6,7 +6,6 @@ package org
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
+	"zhengzhao/internal/page"
 )
 
 // Kind is what an organization does on the platform; one may have several.
@@ -81,12 +81,6 @@ type Filter struct {
 	CreditCode string // exactly this one (an own-org caller's view)
 	After      string // credit code the page starts after
 	Limit      int
-}
-
-// Page is one page of a list and the cursor of the next ("" on the last).
-type Page[T any] struct {
-	Items []T
-	Next  string
 }
 
 // Store is the storage the service needs. Methods return apperr kinds:
@@ -196,15 +190,9 @@ func (s *Service) GetOrg(ctx context.Context, creditCode string) (Org, error) {
 	return o, err
 }
 
-// Pagination bounds.
-const (
-	DefaultLimit = 50
-	MaxLimit     = 500
-)
-
 // ListOrgs returns one page of organizations ordered by credit code. The
 // cursor is opaque to callers.
-func (s *Service) ListOrgs(ctx context.Context, f Filter, cursor string) (Page[Org], error) {
+func (s *Service) ListOrgs(ctx context.Context, f Filter, cursor string) (page.Page[Org], error) {
 	var fs apperr.Fields
 	if f.Kind != "" && !slices.Contains(Kinds(), f.Kind) {
 		fs.Add("kind", "enum", "unknown organization kind")
@@ -217,16 +205,17 @@ func (s *Service) ListOrgs(ctx context.Context, f Filter, cursor string) (Page[O
 	if f.Status != "" && f.Status != Active && f.Status != Inactive {
 		fs.Add("status", "enum", "status is active or inactive")
 	}
-	limit, after := pageArgs(f.Limit, cursor, &fs)
+	limit, after := f.Limit, cursor
+	page.AddArgs(&fs, &limit, &after)
 	if err := fs.Err(); err != nil {
-		return Page[Org]{}, err
+		return page.Page[Org]{}, err
 	}
 	f.Limit, f.After = limit+1, after
 	items, err := s.store.ListOrgs(ctx, f)
 	if err != nil {
-		return Page[Org]{}, err
+		return page.Page[Org]{}, err
 	}
-	return pageOf(items, limit, func(o Org) string { return o.CreditCode }), nil
+	return page.Of(items, limit, func(o Org) string { return o.CreditCode }), nil
 }
 
 // Patch changes some fields of an organization; nil fields stay as they are.
@@ -426,34 +415,6 @@ func invalidField(field, rule, detail string) error {
 
 func conflictField(field, rule, detail string) error {
 	return &apperr.Error{Kind: apperr.Conflict, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
-}
-
-// pageArgs checks a limit and decodes a cursor.
-func pageArgs(limit int, cursor string, fs *apperr.Fields) (int, string) {
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 0 || limit > MaxLimit:
-		fs.Add("limit", "range", fmt.Sprintf("limit is between 1 and %d", MaxLimit))
-	}
-	after := ""
-	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || !utf8.Valid(b) {
-			fs.Add("cursor", "cursor", "not a cursor this API returned")
-		}
-		after = string(b)
-	}
-	return limit, after
-}
-
-// pageOf cuts a list fetched with limit+1 rows into a page and its cursor.
-func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
-	if len(items) <= limit {
-		return Page[T]{Items: items}
-	}
-	items = items[:limit]
-	return Page[T]{Items: items, Next: base64.RawURLEncoding.EncodeToString([]byte(key(items[limit-1])))}
 }
 
 // rolesAllowedIn returns the roles an account of o may hold: platform-admin

@@ -22,7 +22,9 @@ import (
 	"zhengzhao/internal/httpapi"
 	"zhengzhao/internal/i18n"
 	"zhengzhao/internal/ids"
+	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/org"
+	"zhengzhao/internal/page"
 	"zhengzhao/internal/server"
 	"zhengzhao/internal/store"
 	"zhengzhao/internal/store/storetest"
@@ -49,6 +51,7 @@ type env struct {
 	h        http.Handler
 	logs     *syncBuffer
 	svc      *org.Service
+	keys     *keyring.Service
 	platform string // platform org
 	orgA     string // issuer org holding the staff roles
 	orgB     string // another issuer
@@ -74,8 +77,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	svc := org.NewService(db, db.OrgTx, time.Now, rand.Reader)
 	problems := httpapi.NewProblems(cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: svc}, problems)
-	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, tokens: map[authz.Role]string{}}
+	keySvc := keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
+	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc}, problems)
+	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})
 
@@ -241,7 +245,7 @@ func TestEveryOperationIsAuthorized(t *testing.T) {
 
 func (e *env) orgCount() int {
 	e.t.Helper()
-	p, err := e.svc.ListOrgs(context.Background(), org.Filter{Limit: org.MaxLimit}, "")
+	p, err := e.svc.ListOrgs(context.Background(), org.Filter{Limit: page.MaxLimit}, "")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -475,4 +479,34 @@ func TestProbesMetricsAndLogs(t *testing.T) {
 	} else {
 		r.problem(t)
 	}
+}
+
+func TestKeysOverTheAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		k, err := e.keys.Create(ctx, keyring.NewKey{Org: e.platform, Name: "presentation", Purpose: keyring.Presentation})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Anyone with a token may read a public key, to verify signatures.
+		r := e.do("GET", "/api/v1/keys/"+k.ID+"/public", e.tokens[authz.UsingUnit], "")
+		var pk httpapi.PublicKey
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &pk) != nil || pk.PEM != string(k.PublicPEM) || pk.JWK["crv"] != "SM2" || pk.JWK["kid"] != k.ID {
+			t.Fatalf("public key: %d %s", r.status, r.body)
+		}
+		if strings.Contains(string(r.body), "PRIVATE") {
+			t.Fatal("a private key left the store")
+		}
+		// Records are per organization: an issuer of organization A does not see the platform's key.
+		if r := e.do("GET", "/api/v1/keys/"+k.ID, e.tokens[authz.Issuer], ""); r.status != http.StatusNotFound {
+			t.Fatalf("issuer reading the platform's key record: %d, want 404", r.status)
+		}
+		if r := e.do("GET", "/api/v1/keys", e.tokens[authz.Issuer], ""); r.status != http.StatusOK || strings.Contains(string(r.body), k.ID) {
+			t.Fatalf("issuer listing keys: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", "/api/v1/keys?purpose=presentation", e.tokens[authz.Auditor], ""); r.status != http.StatusOK || !strings.Contains(string(r.body), k.ID) {
+			t.Fatalf("auditor listing keys: %d %s", r.status, r.body)
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/keys"
+	"zhengzhao/internal/page"
 )
 
 // Purpose says what a key signs.
@@ -246,10 +247,23 @@ func (s *Service) Resolve(ctx context.Context, org, ref string) (Key, error) {
 	return k, err
 }
 
-// List returns keys ordered by ID; it fetches limit+1 to tell whether a
-// next page exists.
+// List returns keys ordered by ID, at most f.Limit of them after f.After.
 func (s *Service) List(ctx context.Context, f Filter) ([]Key, error) {
 	return s.store.ListKeys(ctx, f)
+}
+
+// Page returns one page of keys; the cursor is opaque to callers.
+func (s *Service) Page(ctx context.Context, f Filter, limit int, cursor string) (page.Page[Key], error) {
+	limit, after, err := page.Args(limit, cursor)
+	if err != nil {
+		return page.Page[Key]{}, err
+	}
+	f.Limit, f.After = limit+1, after
+	items, err := s.store.ListKeys(ctx, f)
+	if err != nil {
+		return page.Page[Key]{}, err
+	}
+	return page.Of(items, limit, func(k Key) string { return k.ID }), nil
 }
 
 // ErrNotActive means the key may not sign now (disabled or retired); a

@@ -1,0 +1,405 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/envelope"
+	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/store"
+)
+
+// SignatureFormat names the detached signature files of `key sign`.
+const SignatureFormat = "zhengzhao-signature/v1"
+
+// signatureFile is a detached signature: which key, which algorithm, and the
+// signature bytes (DER for SM2 and ECDSA, raw for Ed25519).
+type signatureFile struct {
+	Format    string `json:"format"`
+	KeyID     string `json:"key_id"`
+	Algorithm string `json:"algorithm"`
+	Signature []byte `json:"signature"`
+}
+
+// keyJSON is a key record as --json prints it.
+type keyJSON struct {
+	ID         string     `json:"id"`
+	Org        string     `json:"org"`
+	Name       string     `json:"name"`
+	Version    int        `json:"version"`
+	Purpose    string     `json:"purpose"`
+	Algorithm  string     `json:"algorithm"`
+	Backend    string     `json:"backend"`
+	State      string     `json:"state"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
+	ReplacedBy string     `json:"replaced_by,omitempty"`
+}
+
+func keyOut(k keyring.Key) keyJSON {
+	return keyJSON{ID: k.ID, Org: k.Org, Name: k.Name, Version: k.Version, Purpose: string(k.Purpose), Algorithm: string(k.Algorithm),
+		Backend: string(k.Backend), State: string(k.State), CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt, ReplacedBy: k.ReplacedBy}
+}
+
+// platform is the wiring of one command over the store.
+type platform struct {
+	db   *store.DB
+	orgs *org.Service
+	keys *keyring.Service
+}
+
+func (a *app) platform(ctx context.Context) (*platform, func(), error) {
+	db, _, err := a.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &platform{db: db, orgs: orgService(db), keys: keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)}
+	return p, func() { db.Close() }, nil
+}
+
+// orgOrPlatform returns code, or the platform organization's when empty.
+func orgOrPlatform(ctx context.Context, svc *org.Service, code string) (string, error) {
+	if code != "" {
+		return code, nil
+	}
+	page, err := svc.ListOrgs(ctx, org.Filter{Kind: org.KindPlatform, Limit: 1}, "")
+	if err != nil {
+		return "", err
+	}
+	if len(page.Items) == 0 {
+		return "", apperr.New(apperr.NotFound, "there is no platform organization: pass --org, or create one with `zhengzhao org create --kind platform` (the demo does)")
+	}
+	return page.Items[0].CreditCode, nil
+}
+
+func (a *app) keyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "key",
+		Short: "Manage signing keys and the master key",
+		Long: `key manages the platform's signing keys directly in the store. A key is named
+within its organization; KEY below is a key ID or a name (the latest version).
+Rotation makes the next version and retires the old one, which still verifies.`,
+	}
+	var orgCode string
+	cmd.PersistentFlags().StringVar(&orgCode, "org", "", "organization owning the key (default: the platform organization)")
+	resolve := func(ctx context.Context, p *platform, ref string) (keyring.Key, error) {
+		code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+		if err != nil {
+			return keyring.Key{}, err
+		}
+		return p.keys.Resolve(ctx, code, ref)
+	}
+	printKey := func(k keyring.Key) error {
+		if a.json {
+			return a.printJSON(keyOut(k))
+		}
+		fmt.Fprintln(a.stdout, k.ID)
+		return nil
+	}
+
+	var n keyring.NewKey
+	var alg, purpose, backend string
+	create := &cobra.Command{
+		Use:     "create --name NAME --purpose PURPOSE",
+		Short:   "Create a key pair; print its ID",
+		Example: "  zhengzhao key create --name seal-main --purpose seal --alg SM2-SM3",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if n.Org, err = orgOrPlatform(ctx, p.orgs, orgCode); err != nil {
+				return err
+			}
+			n.Purpose, n.Algorithm, n.Backend = keyring.Purpose(purpose), keys.Algorithm(alg), keyring.Backend(backend)
+			k, err := p.keys.Create(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printKey(k)
+		},
+	}
+	create.Flags().StringVar(&n.Name, "name", "", "key name, unique in the organization (a-z 0-9 . _ -)")
+	create.Flags().StringVar(&purpose, "purpose", "", "seal, license-signing, presentation, checkpoint or ca")
+	create.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
+	create.Flags().StringVar(&backend, "backend", string(keyring.Software), "software (encrypted under the master key) or pkcs11")
+
+	var f keyring.Filter
+	var fPurpose, fState string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			f.Org, f.Purpose, f.State = orgCode, keyring.Purpose(fPurpose), keyring.State(fState)
+			if f.Limit == 0 {
+				f.Limit = 500
+			}
+			ks, err := p.keys.List(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				items := make([]keyJSON, len(ks))
+				for i, k := range ks {
+					items[i] = keyOut(k)
+				}
+				return a.printJSON(map[string]any{"items": items})
+			}
+			for _, k := range ks {
+				fmt.Fprintf(a.stdout, "%s  %s  %-16s v%-3d %-16s %-18s %-8s %s\n", k.ID, k.Org, k.Name, k.Version, k.Purpose, k.Algorithm, k.Backend, k.State)
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&fPurpose, "purpose", "", "only this purpose")
+	list.Flags().StringVar(&fState, "state", "", "only active, disabled or retired keys")
+	list.Flags().IntVar(&f.Limit, "limit", 0, "at most this many (default 500)")
+
+	change := func(use, short string, do func(*keyring.Service, context.Context, string) (keyring.Key, error)) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				ctx := cmd.Context()
+				p, done, err := a.platform(ctx)
+				if err != nil {
+					return err
+				}
+				defer done()
+				k, err := resolve(ctx, p, args[0])
+				if err != nil {
+					return err
+				}
+				if k, err = do(p.keys, ctx, k.ID); err != nil {
+					return err
+				}
+				return printKey(k)
+			},
+		}
+	}
+
+	var format string
+	export := &cobra.Command{
+		Use:   "export-public KEY",
+		Short: "Print a key's public key as PEM (SubjectPublicKeyInfo) or JWK",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			k, err := resolve(ctx, p, args[0])
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "pem":
+				_, err = a.stdout.Write(k.PublicPEM)
+				return err
+			case "jwk":
+				pub, err := k.Public()
+				if err != nil {
+					return err
+				}
+				jwk, err := keys.PublicJWK(pub)
+				if err != nil {
+					return err
+				}
+				jwk["kid"] = k.ID
+				return a.printJSON(jwk)
+			}
+			return usageErr("--format is pem or jwk")
+		},
+	}
+	export.Flags().StringVar(&format, "format", "pem", "pem or jwk")
+
+	var out string
+	sign := &cobra.Command{
+		Use:   "sign KEY FILE",
+		Short: "Sign a file; write a detached signature (JSON) to stdout or --out",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			msg, err := os.ReadFile(args[1])
+			if err != nil {
+				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+			}
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			k, err := resolve(ctx, p, args[0])
+			if err != nil {
+				return err
+			}
+			sig, k, err := p.keys.Sign(ctx, k.ID, msg)
+			if err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(signatureFile{Format: SignatureFormat, KeyID: k.ID, Algorithm: string(k.Algorithm), Signature: sig}, "", "  ")
+			b = append(b, '\n')
+			if out == "" {
+				_, err = a.stdout.Write(b)
+				return err
+			}
+			return os.WriteFile(out, b, 0o644)
+		},
+	}
+	sign.Flags().StringVar(&out, "out", "", "write the signature to this file")
+
+	var publicPEM string
+	verify := &cobra.Command{
+		Use:   "verify FILE SIGNATURE",
+		Short: "Verify a detached signature (exit 0 valid, 1 invalid, 2 usage)",
+		Long: `verify checks a signature made by key sign. With --public it works offline
+from the public key alone; without, it looks the key up in the store (any
+state: retired and disabled keys still verify what they signed).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			msg, err := os.ReadFile(args[0])
+			if err != nil {
+				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+			}
+			raw, err := os.ReadFile(args[1])
+			if err != nil {
+				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+			}
+			var sf signatureFile
+			if err := json.Unmarshal(raw, &sf); err != nil || sf.Format != SignatureFormat || len(sf.Signature) == 0 {
+				return usageErr("%s is not a %s file", args[1], SignatureFormat)
+			}
+			alg, err := keys.ParseAlgorithm(sf.Algorithm)
+			if err != nil {
+				return usageErr("%s: %v", args[1], err)
+			}
+			var verr error
+			if publicPEM != "" {
+				pemBytes, err := os.ReadFile(publicPEM)
+				if err != nil {
+					return usageErr("read %s: %v", publicPEM, errors.Unwrap(err))
+				}
+				pub, _, err := keys.ParsePublicPEM(pemBytes)
+				if err != nil {
+					return usageErr("%s: %v", publicPEM, err)
+				}
+				verr = keys.Verify(alg, pub, msg, sf.Signature)
+			} else {
+				p, done, err := a.platform(ctx)
+				if err != nil {
+					return err
+				}
+				defer done()
+				k, err := p.keys.Get(ctx, sf.KeyID)
+				if err != nil {
+					return err
+				}
+				if k.Algorithm != alg {
+					verr = fmt.Errorf("signature says %s, key %s is %s", alg, k.ID, k.Algorithm)
+				} else {
+					_, verr = p.keys.Verify(ctx, k.ID, msg, sf.Signature)
+				}
+			}
+			return a.verdict(sf.KeyID, verr)
+		},
+	}
+	verify.Flags().StringVar(&publicPEM, "public", "", "verify offline with this PEM public key")
+
+	var nextFile string
+	rotateMaster := &cobra.Command{
+		Use:   "rotate-master --new-master-key-file FILE",
+		Short: "Re-wrap every data key under a new master key",
+		Long: `rotate-master re-wraps every data key under the master key in FILE (created,
+mode 0600, when it does not exist) in one transaction, and records it as the
+store's master key. Running servers keep serving on the data keys they hold;
+then replace the master key file with FILE and restart them at leisure. A
+server started with the old file refuses to start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if nextFile == "" {
+				return usageErr("--new-master-key-file is required")
+			}
+			current, err := envelope.LoadMasterKeyFile(a.cfg.MasterKeyPath())
+			if err != nil {
+				return err
+			}
+			if err := envelope.GenerateMasterKeyFile(nextFile, rand.Reader); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			next, err := envelope.LoadMasterKeyFile(nextFile)
+			if err != nil {
+				return err
+			}
+			if next.Equal(current) {
+				return usageErr("the new master key is the current one")
+			}
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			n, err := p.db.RotateMaster(ctx, current, next)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]any{"rewrapped": n, "master_key_id": next.ID(), "master_key_file": nextFile})
+			}
+			fmt.Fprintln(a.stdout, a.t("cli.master-key.rotated", map[string]any{"N": n, "ID": next.ID(), "File": nextFile, "Old": a.cfg.MasterKeyPath()}))
+			return nil
+		},
+	}
+	rotateMaster.Flags().StringVar(&nextFile, "new-master-key-file", "", "the new master key file (created when missing)")
+
+	cmd.AddCommand(create, list,
+		change("rotate", "Make the next version of a key and retire this one; print the new ID", (*keyring.Service).Rotate),
+		change("disable", "Stop a key from signing", (*keyring.Service).Disable),
+		change("enable", "Let a disabled key sign again", (*keyring.Service).Enable),
+		export, sign, verify, rotateMaster)
+	return cmd
+}
+
+// verdict reports the outcome of a verification command: exit 0 when valid,
+// 1 when not.
+func (a *app) verdict(subject string, verr error) error {
+	if a.json {
+		out := map[string]any{"subject": subject, "valid": verr == nil}
+		if verr != nil {
+			out["reason"] = verr.Error()
+		}
+		if err := a.printJSON(out); err != nil {
+			return err
+		}
+	} else if verr == nil {
+		fmt.Fprintf(a.stdout, "%s: %s\n", subject, a.t("cli.valid", nil))
+	} else {
+		fmt.Fprintf(a.stdout, "%s: %s — %s\n", subject, a.t("cli.invalid", nil), verr)
+	}
+	if verr != nil {
+		return &exitError{code: ExitInvalid}
+	}
+	return nil
+}
