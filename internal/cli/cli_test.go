@@ -157,3 +157,65 @@ func TestMasterKeyAtStart(t *testing.T) {
 		t.Fatalf("world-readable master key: exit %d err %q", code, errOut)
 	}
 }
+
+func TestKeyCommands(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	if code, _, errOut := run(t, "org", "create", d, "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000"); code != 0 {
+		t.Fatalf("org create: %s", errOut)
+	}
+	doc := filepath.Join(data, "doc.txt")
+	os.WriteFile(doc, []byte("证照"), 0o644)
+	for _, alg := range []string{"SM2-SM3", "ECDSA-P256-SHA256", "Ed25519"} {
+		name := strings.ToLower(strings.Split(alg, "-")[0])
+		code, id, errOut := run(t, "key", "create", d, "--name", name, "--purpose", "seal", "--alg", alg)
+		id = strings.TrimSpace(id)
+		if code != 0 || !strings.HasPrefix(id, "key_") {
+			t.Fatalf("%s create: %d %q %q", alg, code, id, errOut)
+		}
+		sig := filepath.Join(data, name+".sig")
+		pem := filepath.Join(data, name+".pem")
+		if code, _, errOut := run(t, "key", "sign", d, name, doc, "--out", sig); code != 0 {
+			t.Fatalf("%s sign: %s", alg, errOut)
+		}
+		_, pemText, _ := run(t, "key", "export-public", d, id)
+		os.WriteFile(pem, []byte(pemText), 0o644)
+		if code, out, errOut := run(t, "key", "verify", d, doc, sig, "--public", pem); code != 0 {
+			t.Fatalf("%s verify offline: %d %q %q", alg, code, out, errOut)
+		}
+		if code, _, _ := run(t, "key", "rotate", d, name); code != 0 {
+			t.Fatalf("%s rotate failed", alg)
+		}
+		if code, _, errOut := run(t, "key", "verify", d, doc, sig); code != 0 {
+			t.Fatalf("%s verify after rotation: %q", alg, errOut)
+		}
+		if code, _, _ := run(t, "key", "sign", d, id, doc); code != 1 {
+			t.Fatalf("%s: retired key signed (exit %d)", alg, code)
+		}
+	}
+	other := filepath.Join(data, "other.txt")
+	os.WriteFile(other, []byte("别的"), 0o644)
+	if code, out, _ := run(t, "key", "verify", d, other, filepath.Join(data, "sm2.sig"), "--json"); code != 1 || !strings.Contains(out, `"valid": false`) {
+		t.Fatalf("verify of another document: exit %d %q; want 1 and valid false", code, out)
+	}
+	if code, _, _ := run(t, "key", "verify", d, doc, doc); code != 2 {
+		t.Fatalf("verify with a non-signature file: exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "key", "verify", d, filepath.Join(data, "missing"), doc); code != 2 {
+		t.Fatalf("verify of a missing file: exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "key", "create", d, "--name", "x", "--purpose", "stamp"); code != 2 {
+		t.Fatalf("invalid purpose: exit %d, want 2", code)
+	}
+	next := filepath.Join(t.TempDir(), "next.key")
+	if code, _, errOut := run(t, "key", "rotate-master", d, "--new-master-key-file", next); code != 0 {
+		t.Fatalf("rotate-master: %s", errOut)
+	}
+	if code, _, _ := run(t, "key", "sign", d, "sm2", doc); code != 1 {
+		t.Fatal("the old master key still opens the store after rotate-master")
+	}
+	if code, _, errOut := run(t, "key", "sign", d, "sm2", doc, "--master-key-file", next); code != 0 {
+		t.Fatalf("sign under the new master key: %s", errOut)
+	}
+}
