@@ -101,6 +101,32 @@ func (k *SoftwareKey) Public() crypto.PublicKey {
 	return nil
 }
 
+// CryptoSigner returns the underlying private key as a crypto.Signer, for
+// APIs such as X.509 certificate creation that take one: an *sm2.PrivateKey
+// for SM2SM3, an *ecdsa.PrivateKey for ECDSAP256 and an ed25519.PrivateKey
+// for Ed25519. Its Public method returns the same key as k.Public. The
+// returned signer shares k's secret, hashes per the crypto.Signer contract
+// (callers pass digests and crypto.SignerOpts, or sm2.SM2SignerOption for
+// SM2 with a whole message) and takes randomness from the reader passed to
+// its Sign method, not from WithRand. It returns nil for a zero SoftwareKey.
+func (k *SoftwareKey) CryptoSigner() crypto.Signer {
+	switch k.alg {
+	case SM2SM3:
+		if k.sm2 != nil {
+			return k.sm2
+		}
+	case ECDSAP256:
+		if k.ec != nil {
+			return k.ec
+		}
+	case Ed25519:
+		if k.ed != nil {
+			return k.ed
+		}
+	}
+	return nil
+}
+
 // Sign signs message with k. See Signer.Sign for the encodings. It returns
 // ctx.Err() if ctx is already done; signing itself is not interruptible.
 func (k *SoftwareKey) Sign(ctx context.Context, message []byte) ([]byte, error) {
