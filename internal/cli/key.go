@@ -59,13 +59,20 @@ type platform struct {
 	keys *keyring.Service
 }
 
-func (a *app) platform(ctx context.Context) (*platform, func(), error) {
+// platform opens the store and the PKCS#11 token (when configured); done
+// closes both.
+func (a *app) platform(ctx context.Context) (p *platform, done func(), err error) {
 	db, _, err := a.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &platform{db: db, orgs: orgService(db), keys: keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)}
-	return p, func() { db.Close() }, nil
+	hsm, closeHSM, err := a.openHSM()
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	p = &platform{db: db, orgs: orgService(db), keys: keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)}
+	return p, func() { closeHSM(); db.Close() }, nil
 }
 
 // orgOrPlatform returns code, or the platform organization's when empty.

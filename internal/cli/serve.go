@@ -80,6 +80,11 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		log.Info("migrations applied", "count", n, "dialect", db.Dialect())
 	}
 	orgs := orgService(db)
+	hsm, closeHSM, err := a.openHSM()
+	if err != nil {
+		return err
+	}
+	defer closeHSM()
 	var seeded *demoData
 	if o.demo {
 		if seeded, err = seedDemo(ctx, orgs); err != nil {
@@ -88,7 +93,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 
 	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: orgs, Keys: keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: orgs, Keys: keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: orgs, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,

@@ -27,6 +27,8 @@ type Config struct {
 	// means master.key in Data.
 	MasterKeyFile string
 	Cipher        string // cipher suite of new data keys: SM4-GCM or AES-256-GCM
+	// PKCS#11 token holding hardware keys; empty module and token mean none.
+	PKCS11Module, PKCS11Token, PKCS11PIN string
 }
 
 // Setting describes one setting for help texts and the README.
@@ -43,6 +45,9 @@ func Settings() []Setting {
 		{"lang", "LANG", "zh-CN", "language of human output: zh-CN or en"},
 		{"master-key-file", "ZHENGZHAO_MASTER_KEY_FILE", "", "master key file (default DATA/master.key; created on first start, mode 0600)"},
 		{"cipher", "ZHENGZHAO_CIPHER", "SM4-GCM", "cipher of new data keys: SM4-GCM or AES-256-GCM"},
+		{"pkcs11-module", "ZHENGZHAO_PKCS11_MODULE", "", "PKCS#11 module (absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so)"},
+		{"pkcs11-token", "ZHENGZHAO_PKCS11_TOKEN", "", "label of the PKCS#11 token"},
+		{"pkcs11-pin", "ZHENGZHAO_PKCS11_PIN", "", "user PIN of the token (prefer the environment: flags show in ps)"},
 	}
 }
 
@@ -50,7 +55,8 @@ func Settings() []Setting {
 // environment.
 func Bind(fs *pflag.FlagSet, c *Config) {
 	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang,
-		"master-key-file": &c.MasterKeyFile, "cipher": &c.Cipher}
+		"master-key-file": &c.MasterKeyFile, "cipher": &c.Cipher,
+		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN}
 	for _, s := range Settings() {
 		def := s.Default
 		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
@@ -73,6 +79,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := envelope.ParseSuite(c.Cipher); err != nil {
 		return fmt.Errorf("--cipher %q: use SM4-GCM or AES-256-GCM", c.Cipher)
+	}
+	if (c.PKCS11Module == "") != (c.PKCS11Token == "") {
+		return fmt.Errorf("--pkcs11-module and --pkcs11-token go together")
 	}
 	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
 		return fmt.Errorf("--master-key-file is empty and there is no --data directory to keep it in")

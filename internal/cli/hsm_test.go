@@ -1,0 +1,53 @@
+//go:build cgo
+
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"zhengzhao/internal/keys/pkcs11/softhsmtest"
+)
+
+func TestPKCS11Keys(t *testing.T) {
+	cfg := softhsmtest.New(t)
+	data := t.TempDir()
+	base := []string{"--data=" + data, "--pkcs11-module", cfg.ModulePath, "--pkcs11-token", cfg.TokenLabel}
+	t.Setenv("ZHENGZHAO_PKCS11_PIN", cfg.PIN)
+	with := func(args ...string) []string { return append(append([]string{}, args...), base...) }
+	if code, _, errOut := run(t, with("org", "create", "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000")...); code != 0 {
+		t.Fatalf("org create: %s", errOut)
+	}
+	code, id, errOut := run(t, with("key", "create", "--name", "hsm", "--purpose", "seal", "--alg", "ECDSA-P256-SHA256", "--backend", "pkcs11")...)
+	if code != 0 || !strings.HasPrefix(id, "key_") {
+		t.Fatalf("create on the token: %d %q %q", code, id, errOut)
+	}
+	doc := filepath.Join(data, "doc")
+	os.WriteFile(doc, []byte("证照"), 0o644)
+	sig := filepath.Join(data, "doc.sig")
+	if code, _, errOut := run(t, with("key", "sign", "hsm", doc, "--out", sig)...); code != 0 {
+		t.Fatalf("sign on the token: %s", errOut)
+	}
+	// Verification needs only the store, not the token.
+	if code, _, errOut := run(t, "key", "verify", "--data="+data, doc, sig); code != 0 {
+		t.Fatalf("verify: %s", errOut)
+	}
+	if code, _, errOut := run(t, with("key", "create", "--name", "sm2hsm", "--purpose", "seal", "--backend", "pkcs11")...); code != 2 || !strings.Contains(errOut, "PKCS#11") {
+		t.Fatalf("SM2 on SoftHSM: exit %d %q; want a clear refusal", code, errOut)
+	}
+	if code, _, errOut := run(t, "key", "create", "--data="+data, "--name", "nohsm", "--purpose", "seal", "--backend", "pkcs11"); code != 1 || !strings.Contains(errOut, "--pkcs11-module") {
+		t.Fatalf("pkcs11 without a token: exit %d %q", code, errOut)
+	}
+	t.Setenv("ZHENGZHAO_PKCS11_PIN", "9999")
+	if code, _, errOut := run(t, with("key", "sign", "hsm", doc)...); code != 1 || !strings.Contains(strings.ToLower(errOut), "pin") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("wrong PIN: exit %d %q; want one line naming the PIN", code, errOut)
+	}
+	bad := with("key", "list")
+	bad[len(bad)-3] = "/nonexistent/libmissing.so"
+	if code, _, errOut := run(t, bad...); code != 1 || !strings.Contains(errOut, "/nonexistent/libmissing.so") {
+		t.Fatalf("missing module: exit %d %q; want the path named", code, errOut)
+	}
+}
