@@ -367,7 +367,9 @@ func (s *Service) Get(ctx context.Context, ref string) (Cert, error) {
 }
 
 // List returns certificates.
-func (s *Service) List(ctx context.Context, f Filter) ([]Cert, error) { return s.store.ListCerts(ctx, f) }
+func (s *Service) List(ctx context.Context, f Filter) ([]Cert, error) {
+	return s.store.ListCerts(ctx, f)
+}
 
 // Revoke revokes a certificate the internal root issued, from now on.
 func (s *Service) Revoke(ctx context.Context, ref string, reason int) (Cert, error) {
