@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"zhengzhao/internal/httpapi"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/store/storetest"
 )
@@ -217,5 +218,44 @@ func TestKeyCommands(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "key", "sign", d, "sm2", doc, "--master-key-file", next); code != 0 {
 		t.Fatalf("sign under the new master key: %s", errOut)
+	}
+}
+
+func TestCACommands(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	if code, _, errOut := run(t, "org", "create", d, "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000"); code != 0 {
+		t.Fatalf("org create: %s", errOut)
+	}
+	if code, out, errOut := run(t, "ca", "init", d); code != 0 || !strings.HasPrefix(out, "-----BEGIN CERTIFICATE-----") {
+		t.Fatalf("ca init: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := run(t, "ca", "init", d); code != 1 {
+		t.Fatalf("second ca init: exit %d, want 1 (conflict)", code)
+	}
+	run(t, "key", "create", d, "--name", "seal", "--purpose", "seal")
+	code, out, errOut := run(t, "ca", "issue", "seal", d, "--kind", "seal", "--not-after", "2040-01-01T00:00:00Z", "--json")
+	var c httpapi.Certificate
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Kind != "seal" || c.NotAfter.Year() != 2040 {
+		t.Fatalf("ca issue: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := run(t, "ca", "verify", c.Fingerprint, d); code != 0 {
+		t.Fatal("a fresh certificate does not verify")
+	}
+	if code, out, _ := run(t, "ca", "verify", c.Serial, d, "--at", "2040-01-01T00:00:01Z", "--json"); code != 1 || !strings.Contains(out, "chain-expired") {
+		t.Fatalf("verify after expiry: %d %q", code, out)
+	}
+	if code, _, _ := run(t, "ca", "verify", c.Serial, d, "--at", "tomorrow"); code != 2 {
+		t.Fatalf("bad --at: exit %d, want 2", code)
+	}
+	if code, _, errOut := run(t, "ca", "revoke", c.Serial, d, "--reason", "1"); code != 0 {
+		t.Fatalf("revoke: %s", errOut)
+	}
+	if code, out, _ := run(t, "ca", "verify", c.Serial, d); code != 1 || !strings.Contains(out, "revoked") {
+		t.Fatalf("verify after revocation: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "ca", "crl", d, "--pem"); code != 0 || !strings.HasPrefix(out, "-----BEGIN X509 CRL-----") {
+		t.Fatalf("crl: %d %q", code, out)
 	}
 }

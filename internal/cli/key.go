@@ -16,6 +16,7 @@ import (
 	"zhengzhao/internal/keys"
 	"zhengzhao/internal/keys/envelope"
 	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/store"
 )
@@ -57,6 +58,7 @@ type platform struct {
 	db   *store.DB
 	orgs *org.Service
 	keys *keyring.Service
+	pki  *pki.Service
 }
 
 // platform opens the store and the PKCS#11 token (when configured); done
@@ -71,8 +73,19 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 		db.Close()
 		return nil, nil, err
 	}
-	p = &platform{db: db, orgs: orgService(db), keys: keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)}
+	ks := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
+	p = &platform{db: db, orgs: orgService(db), keys: ks, pki: pki.New(db, db.CertTx, ks, time.Now, rand.Reader)}
 	return p, func() { closeHSM(); db.Close() }, nil
+}
+
+// resolveKey finds a key by ID, or by name within orgCode (default: the
+// platform organization).
+func (a *app) resolveKey(ctx context.Context, p *platform, orgCode, ref string) (keyring.Key, error) {
+	code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	return p.keys.Resolve(ctx, code, ref)
 }
 
 // orgOrPlatform returns code, or the platform organization's when empty.
@@ -101,11 +114,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 	var orgCode string
 	cmd.PersistentFlags().StringVar(&orgCode, "org", "", "organization owning the key (default: the platform organization)")
 	resolve := func(ctx context.Context, p *platform, ref string) (keyring.Key, error) {
-		code, err := orgOrPlatform(ctx, p.orgs, orgCode)
-		if err != nil {
-			return keyring.Key{}, err
-		}
-		return p.keys.Resolve(ctx, code, ref)
+		return a.resolveKey(ctx, p, orgCode, ref)
 	}
 	printKey := func(k keyring.Key) error {
 		if a.json {
@@ -395,7 +404,7 @@ func (a *app) verdict(subject string, verr error) error {
 	if a.json {
 		out := map[string]any{"subject": subject, "valid": verr == nil}
 		if verr != nil {
-			out["reason"] = verr.Error()
+			out["reason"] = reasonOf(verr)
 		}
 		if err := a.printJSON(out); err != nil {
 			return err
@@ -403,10 +412,23 @@ func (a *app) verdict(subject string, verr error) error {
 	} else if verr == nil {
 		fmt.Fprintf(a.stdout, "%s: %s\n", subject, a.t("cli.valid", nil))
 	} else {
-		fmt.Fprintf(a.stdout, "%s: %s — %s\n", subject, a.t("cli.invalid", nil), verr)
+		fmt.Fprintf(a.stdout, "%s: %s — %s\n", subject, a.t("cli.invalid", nil), reasonOf(verr))
 	}
 	if verr != nil {
 		return &exitError{code: ExitInvalid}
 	}
 	return nil
+}
+
+// reasonOf is the short reason a verification failed: the broken rule and
+// its detail for classified errors.
+func reasonOf(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && len(ae.Fields) > 0 {
+		return ae.Fields[0].Rule + ": " + ae.Fields[0].Detail
+	}
+	if errors.As(err, &ae) {
+		return ae.Detail
+	}
+	return err.Error()
 }

@@ -20,6 +20,7 @@ import (
 
 	"zhengzhao/internal/httpapi"
 	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/server"
 	"zhengzhao/internal/store"
 )
@@ -93,7 +94,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 
 	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: orgs, Keys: keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)}, problems)
+	keySvc := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
+	api := httpapi.New(httpapi.Services{Orgs: orgs, Keys: keySvc, PKI: pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: orgs, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,

@@ -17,6 +17,7 @@ import (
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/reqctx"
 )
@@ -38,6 +39,7 @@ const AuthzExtension = "x-zhengzhao-authz"
 type Services struct {
 	Orgs *org.Service
 	Keys *keyring.Service
+	PKI  *pki.Service
 }
 
 // API is the registered set of operations.
@@ -69,6 +71,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerAccounts()
 	a.registerTokens()
 	a.registerKeys()
+	a.registerCerts()
 	mux.Handle("GET /api/docs", a.docsHandler())
 	return a
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,7 +23,10 @@ import (
 	"zhengzhao/internal/httpapi"
 	"zhengzhao/internal/i18n"
 	"zhengzhao/internal/ids"
+	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/ca"
 	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/page"
 	"zhengzhao/internal/server"
@@ -52,6 +56,7 @@ type env struct {
 	logs     *syncBuffer
 	svc      *org.Service
 	keys     *keyring.Service
+	pki      *pki.Service
 	platform string // platform org
 	orgA     string // issuer org holding the staff roles
 	orgB     string // another issuer
@@ -78,8 +83,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	svc := org.NewService(db, db.OrgTx, time.Now, rand.Reader)
 	problems := httpapi.NewProblems(cat, log)
 	keySvc := keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc}, problems)
-	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, tokens: map[authz.Role]string{}}
+	pkiSvc := pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)
+	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc}, problems)
+	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})
 
@@ -507,6 +513,52 @@ func TestKeysOverTheAPI(t *testing.T) {
 		}
 		if r := e.do("GET", "/api/v1/keys?purpose=presentation", e.tokens[authz.Auditor], ""); r.status != http.StatusOK || !strings.Contains(string(r.body), k.ID) {
 			t.Fatalf("auditor listing keys: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestCertificatesOverTheAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		tok := e.tokens[authz.UsingUnit]
+		if r := e.do("GET", "/api/v1/ca/root", tok, ""); r.status != http.StatusNotFound {
+			t.Fatalf("root before init: %d", r.status)
+		}
+		root, err := e.pki.InitRoot(ctx, e.platform, "root", "根", keys.SM2SM3, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := e.keys.Create(ctx, keyring.NewKey{Org: e.orgA, Name: "seal", Purpose: keyring.Seal})
+		c, err := e.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.pki.Revoke(ctx, c.Serial, 4)
+		var got httpapi.Certificate
+		r := e.do("GET", "/api/v1/ca/root", tok, "")
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || got.Fingerprint != root.Fingerprint || !strings.HasPrefix(got.PEM, "-----BEGIN CERTIFICATE-----") {
+			t.Fatalf("root: %d %s", r.status, r.body)
+		}
+		r = e.do("GET", "/api/v1/certificates/"+c.Serial, tok, "")
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || got.Fingerprint != c.Fingerprint || got.RevokedAt == nil {
+			t.Fatalf("certificate by serial: %d %s", r.status, r.body)
+		}
+		r = e.do("GET", "/api/v1/keys/"+k.ID+"/certificates", tok, "")
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), c.Fingerprint) {
+			t.Fatalf("certificates of a key: %d %s", r.status, r.body)
+		}
+		r = e.do("GET", "/api/v1/ca/crl", tok, "")
+		if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/pkix-crl" {
+			t.Fatalf("CRL: %d %s", r.status, r.header.Get("Content-Type"))
+		}
+		crl, err := ca.ParseCRL(r.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serial, _ := new(big.Int).SetString(c.Serial, 16)
+		if revoked, _ := crl.IsRevoked(serial); !revoked {
+			t.Fatal("the CRL does not list the revoked certificate")
 		}
 	})
 }

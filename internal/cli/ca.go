@@ -1,0 +1,318 @@
+package cli
+
+import (
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/httpapi"
+	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/pki"
+)
+
+func (a *app) printCert(c pki.Cert) error {
+	if a.json {
+		return a.printJSON(httpapi.CertificateOut(c))
+	}
+	p, err := c.PEM()
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(p)
+	return err
+}
+
+func (a *app) caCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ca",
+		Short: "The platform certificate authority: root, seal and issuer certificates, CRL",
+		Long: `ca runs the internal certificate authority directly on the store. Its root
+certifies the keys of seals and issuers; a seal is valid exactly while its
+certificate is. CERT below is a certificate's SHA-256 fingerprint or, for
+certificates of the internal root, its serial number (hex).`,
+	}
+	var orgCode string
+	cmd.PersistentFlags().StringVar(&orgCode, "org", "", "organization owning the key (default: the platform organization)")
+
+	var name, cn, alg string
+	var years int
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Make the internal root: a CA key and a self-signed certificate; print it (PEM)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+			if err != nil {
+				return err
+			}
+			c, err := p.pki.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
+			if err != nil {
+				return err
+			}
+			return a.printCert(c)
+		},
+	}
+	initCmd.Flags().StringVar(&name, "name", "platform-root", "name of the CA key")
+	initCmd.Flags().StringVar(&cn, "cn", "zhengzhao 平台根证书", "common name of the root")
+	initCmd.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
+	initCmd.Flags().IntVar(&years, "years", 20, "validity in years")
+
+	root := &cobra.Command{
+		Use:   "root",
+		Short: "Print the internal root certificate (PEM), for trust bundles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			c, _, err := p.pki.Root(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.printCert(c)
+		},
+	}
+
+	var kind, notAfter, leafCN string
+	var days int
+	issue := &cobra.Command{
+		Use:   "issue KEY --kind seal|issuer",
+		Short: "Certify a key with the internal root; print the certificate (PEM)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			req := pki.IssueRequest{Kind: pki.Kind(kind), CommonName: leafCN}
+			switch {
+			case notAfter != "" && days != 0:
+				return usageErr("--not-after and --days exclude each other")
+			case notAfter != "":
+				t, err := time.Parse(time.RFC3339, notAfter)
+				if err != nil {
+					return usageErr("--not-after %q is not an RFC 3339 time", notAfter)
+				}
+				req.NotAfter = t
+			case days < 0:
+				return usageErr("--days must be positive")
+			}
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			k, err := a.resolveKey(ctx, p, orgCode, args[0])
+			if err != nil {
+				return err
+			}
+			req.KeyID = k.ID
+			if days > 0 {
+				req.NotBefore = time.Now().UTC().Truncate(time.Second)
+				req.NotAfter = req.NotBefore.AddDate(0, 0, days)
+			}
+			c, err := p.pki.Issue(ctx, req)
+			if err != nil {
+				return err
+			}
+			return a.printCert(c)
+		},
+	}
+	issue.Flags().StringVar(&kind, "kind", "", "seal or issuer (required)")
+	issue.Flags().StringVar(&leafCN, "cn", "", "common name (default: the key's name)")
+	issue.Flags().StringVar(&notAfter, "not-after", "", "last instant of validity, RFC 3339 (default: two years)")
+	issue.Flags().IntVar(&days, "days", 0, "validity in days from now")
+
+	trust := &cobra.Command{
+		Use:   "trust-root FILE",
+		Short: "Trust the root certificate of an external CA (PEM)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+			}
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			c, err := p.pki.TrustExternalRoot(cmd.Context(), b)
+			if err != nil {
+				return err
+			}
+			return a.printCert(c)
+		},
+	}
+
+	var importKind string
+	importCmd := &cobra.Command{
+		Use:   "import KEY CHAIN.pem --kind seal|issuer",
+		Short: "Import a certificate for a key from an external CA (validated to a trusted root)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			b, err := os.ReadFile(args[1])
+			if err != nil {
+				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+			}
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			k, err := a.resolveKey(ctx, p, orgCode, args[0])
+			if err != nil {
+				return err
+			}
+			c, err := p.pki.Import(ctx, k.ID, pki.Kind(importKind), b)
+			if err != nil {
+				return err
+			}
+			return a.printCert(c)
+		},
+	}
+	importCmd.Flags().StringVar(&importKind, "kind", "", "seal or issuer (required)")
+
+	var reason int
+	revoke := &cobra.Command{
+		Use:   "revoke CERT",
+		Short: "Revoke a certificate of the internal root from now on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			c, err := p.pki.Revoke(cmd.Context(), args[0], reason)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(httpapi.CertificateOut(c))
+			}
+			fmt.Fprintln(a.stdout, c.Fingerprint, "revoked", c.RevokedAt.Format(time.RFC3339))
+			return nil
+		},
+	}
+	revoke.Flags().IntVar(&reason, "reason", 0, "RFC 5280 reason code (1 key compromise, 4 superseded, 5 cessation of operation…)")
+
+	var crlOut string
+	var crlPEM bool
+	crl := &cobra.Command{
+		Use:   "crl",
+		Short: "Sign a fresh CRL of the internal root (DER, or PEM with --pem)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			der, err := p.pki.CRL(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if crlPEM {
+				der = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+			}
+			if crlOut != "" {
+				return os.WriteFile(crlOut, der, 0o644)
+			}
+			_, err = a.stdout.Write(der)
+			return err
+		},
+	}
+	crl.Flags().StringVar(&crlOut, "out", "", "write to this file")
+	crl.Flags().BoolVar(&crlPEM, "pem", false, "PEM instead of DER")
+
+	var at string
+	verify := &cobra.Command{
+		Use:   "verify CERT",
+		Short: "Verify a stored certificate now or --at a time (exit 0 valid, 1 invalid, 2 usage)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			when := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageErr("--at %q is not an RFC 3339 time", at)
+				}
+				when = t
+			}
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			c, err := p.pki.Verify(cmd.Context(), args[0], when)
+			if errors.Is(err, apperr.NotFound) {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if c.Fingerprint == "" {
+				return err
+			}
+			return a.verdict(c.Fingerprint, err)
+		},
+	}
+	verify.Flags().StringVar(&at, "at", "", "verify at this RFC 3339 time instead of now")
+
+	var listKey, listKind string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List certificates",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, done, err := a.platform(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			f := pki.Filter{Kind: pki.Kind(listKind)}
+			if listKey != "" {
+				k, err := a.resolveKey(ctx, p, orgCode, listKey)
+				if err != nil {
+					return err
+				}
+				f.KeyID = k.ID
+			}
+			cs, err := p.pki.List(ctx, f)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				items := make([]httpapi.Certificate, len(cs))
+				for i, c := range cs {
+					items[i] = httpapi.CertificateOut(c)
+				}
+				return a.printJSON(map[string]any{"items": items})
+			}
+			for _, c := range cs {
+				state := "valid-period"
+				if c.RevokedAt != nil {
+					state = "revoked"
+				}
+				fmt.Fprintf(a.stdout, "%s  %-13s %-8s %s … %s  %-12s %s\n", c.Fingerprint[:16], c.Kind, c.Source,
+					c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), state, c.Subject)
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&listKey, "key", "", "only certificates of this key")
+	list.Flags().StringVar(&listKind, "kind", "", "only root, seal, issuer or external-root")
+
+	cmd.AddCommand(initCmd, root, issue, trust, importCmd, revoke, crl, verify, list)
+	return cmd
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/keys/pki"
+)
+
+// Certificate is an X.509 certificate of the platform.
+type Certificate struct {
+	Fingerprint      string     `json:"fingerprint" doc:"SHA-256 of the DER, hex."`
+	Serial           string     `json:"serial" doc:"Serial number, hex."`
+	KeyID            string     `json:"key_id,omitempty"`
+	Kind             string     `json:"kind" enum:"root,seal,issuer,external-root"`
+	Source           string     `json:"source" enum:"internal,external"`
+	Issuer           string     `json:"issuer,omitempty" doc:"Fingerprint of the issuing root."`
+	Subject          string     `json:"subject"`
+	NotBefore        time.Time  `json:"not_before"`
+	NotAfter         time.Time  `json:"not_after"`
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
+	RevocationReason int        `json:"revocation_reason,omitempty" doc:"RFC 5280 reason code."`
+	PEM              string     `json:"pem"`
+}
+
+// CertificateOut renders a certificate for the API (and the CLI's --json).
+func CertificateOut(c pki.Cert) Certificate {
+	p, _ := c.PEM()
+	return Certificate{Fingerprint: c.Fingerprint, Serial: c.Serial, KeyID: c.KeyID, Kind: string(c.Kind), Source: string(c.Source),
+		Issuer: c.Issuer, Subject: c.Subject, NotBefore: c.NotBefore, NotAfter: c.NotAfter, RevokedAt: c.RevokedAt,
+		RevocationReason: c.RevocationReason, PEM: string(p)}
+}
+
+type certOutput struct {
+	Body Certificate
+}
+
+type certRefInput struct {
+	Ref string `path:"ref" maxLength:"64" doc:"Fingerprint, or serial of a certificate of the internal root."`
+}
+
+type keyCertsOutput struct {
+	Body struct {
+		Items []Certificate `json:"items"`
+	}
+}
+
+type crlOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+func (a *API) registerCerts() {
+	tags := []string{"certificates"}
+	// Certificates, the root and the CRL are what verifiers need: every
+	// role may read them.
+	public := authz.Allow(authz.Any(everyRole...))
+	register(a, huma.Operation{
+		OperationID: "get-ca-root", Method: http.MethodGet, Path: Prefix + "/ca/root", Tags: tags,
+		Summary: "Get the platform root certificate", Description: "平台根证书，用于信任列表。", Errors: []int{http.StatusNotFound},
+	}, public, func(ctx context.Context, _ *struct{}) (*certOutput, error) {
+		c, _, err := a.svc.PKI.Root(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &certOutput{Body: CertificateOut(c)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-ca-crl", Method: http.MethodGet, Path: Prefix + "/ca/crl", Tags: tags,
+		Summary:     "Get a freshly signed CRL of the platform root (DER)",
+		Description: "证书撤销列表，application/pkix-crl。", Errors: []int{http.StatusNotFound},
+		Responses: map[string]*huma.Response{"200": {Description: "DER CRL", Content: map[string]*huma.MediaType{"application/pkix-crl": {}}}},
+	}, public, func(ctx context.Context, _ *struct{}) (*crlOutput, error) {
+		der, err := a.svc.PKI.CRL(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &crlOutput{ContentType: "application/pkix-crl", CacheControl: "max-age=300", Body: der}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-certificate", Method: http.MethodGet, Path: Prefix + "/certificates/{ref}", Tags: tags,
+		Summary: "Get a certificate", Errors: []int{http.StatusNotFound},
+	}, public, func(ctx context.Context, in *certRefInput) (*certOutput, error) {
+		c, err := a.svc.PKI.Get(ctx, in.Ref)
+		if err != nil {
+			return nil, err
+		}
+		return &certOutput{Body: CertificateOut(c)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "list-key-certificates", Method: http.MethodGet, Path: Prefix + "/keys/{id}/certificates", Tags: tags,
+		Summary: "List the certificates of a key", Errors: []int{http.StatusNotFound},
+	}, public, func(ctx context.Context, in *keyInput) (*keyCertsOutput, error) {
+		if _, err := a.svc.Keys.Get(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		cs, err := a.svc.PKI.List(ctx, pki.Filter{KeyID: in.ID})
+		if err != nil {
+			return nil, err
+		}
+		out := &keyCertsOutput{}
+		out.Body.Items = make([]Certificate, len(cs))
+		for i, c := range cs {
+			out.Body.Items[i] = CertificateOut(c)
+		}
+		return out, nil
+	})
+}
