@@ -249,18 +249,26 @@ func appendAD(b, header []byte, ad AD) ([]byte, error) {
 //
 //	version(1) | suite(1) | nonce(12) | GCM ciphertext and tag
 func (k *DataKey) Seal(plaintext []byte, ad AD) ([]byte, error) {
-	out := make([]byte, fieldHeaderSize+nonceSize, fieldHeaderSize+nonceSize+len(plaintext)+tagSize)
-	out[0] = fieldVersion
-	out[1] = byte(k.suite)
-	nonce := out[fieldHeaderSize:]
+	// One allocation holds the output and, past the output's capacity, the
+	// additional data, which therefore never overlaps what Seal writes.
+	outLen := fieldHeaderSize + nonceSize + len(plaintext) + tagSize
+	buf := make([]byte, fieldHeaderSize+nonceSize, outLen+adLen(ad))
+	buf[0] = fieldVersion
+	buf[1] = byte(k.suite)
+	nonce := buf[fieldHeaderSize : fieldHeaderSize+nonceSize]
 	if _, err := io.ReadFull(orDefault(k.rand), nonce); err != nil {
 		return nil, fmt.Errorf("seal %s.%s: read nonce: %w", ad.Table, ad.Column, err)
 	}
-	add, err := appendAD(make([]byte, 0, 64), out[:fieldHeaderSize], ad)
+	add, err := appendAD(buf[outLen:outLen], buf[:fieldHeaderSize], ad)
 	if err != nil {
 		return nil, fmt.Errorf("seal %s.%s: %w", ad.Table, ad.Column, err)
 	}
-	return k.aead.Seal(out, nonce, plaintext, add), nil
+	return k.aead.Seal(buf[:fieldHeaderSize+nonceSize:outLen], nonce, plaintext, add), nil
+}
+
+// adLen is the length of the encoding appendAD makes.
+func adLen(ad AD) int {
+	return len(adField) + fieldHeaderSize + 12 + len(ad.Table) + len(ad.Row) + len(ad.Column)
 }
 
 // Open decrypts a value sealed by Seal for the same ad. Any failure gives an
@@ -275,12 +283,16 @@ func (k *DataKey) Open(ciphertext []byte, ad AD) ([]byte, error) {
 	if Suite(ciphertext[1]) != k.suite {
 		return nil, fmt.Errorf("open %s.%s: %w: ciphertext suite %s, data key suite %s", ad.Table, ad.Column, ErrDecrypt, Suite(ciphertext[1]), k.suite)
 	}
-	add, err := appendAD(make([]byte, 0, 64), ciphertext[:fieldHeaderSize], ad)
+	// As in Seal, one allocation holds the plaintext and, past its
+	// capacity, the additional data.
+	ptLen := len(ciphertext) - fieldHeaderSize - nonceSize - tagSize
+	buf := make([]byte, ptLen, ptLen+adLen(ad))
+	add, err := appendAD(buf[ptLen:], ciphertext[:fieldHeaderSize], ad)
 	if err != nil {
 		return nil, fmt.Errorf("open %s.%s: %w: %w", ad.Table, ad.Column, ErrDecrypt, err)
 	}
 	nonce := ciphertext[fieldHeaderSize : fieldHeaderSize+nonceSize]
-	pt, err := k.aead.Open(nil, nonce, ciphertext[fieldHeaderSize+nonceSize:], add)
+	pt, err := k.aead.Open(buf[:0:ptLen], nonce, ciphertext[fieldHeaderSize+nonceSize:], add)
 	if err != nil {
 		return nil, fmt.Errorf("open %s.%s: %w", ad.Table, ad.Column, ErrDecrypt)
 	}
