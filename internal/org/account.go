@@ -2,9 +2,7 @@ package org
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -14,12 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/page"
+	"zhengzhao/internal/password"
 )
 
 // Account is a staff account of one organization.
@@ -86,7 +83,7 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, err
 	if n.Password != "" {
 		if len(n.Password) < 12 {
 			fs.Add("password", "min-length", "at least 12 characters")
-		} else if a.PasswordHash, err = HashPassword(n.Password, s.rand); err != nil {
+		} else if a.PasswordHash, err = password.Hash(n.Password, s.rand); err != nil {
 			return Account{}, err
 		}
 	}
@@ -346,59 +343,4 @@ func (s *Service) newID(kind string) (string, error) {
 		return "", fmt.Errorf("identifier randomness: %w", err)
 	}
 	return kind + "_" + hex.EncodeToString(b), nil
-}
-
-// argon2id parameters for console passwords (RFC 9106, second recommended
-// option: 64 MiB, 3 passes).
-const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
-	argonKeyLen  = 32
-)
-
-// HashPassword returns the argon2id hash of password as a PHC string.
-func HashPassword(password string, rnd io.Reader) (string, error) {
-	if rnd == nil {
-		rnd = rand.Reader
-	}
-	salt := make([]byte, 16)
-	if _, err := io.ReadFull(rnd, salt); err != nil {
-		return "", fmt.Errorf("password salt: %w", err)
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
-}
-
-// ErrPasswordMismatch means the password is wrong; show the same message as
-// for an unknown account.
-var ErrPasswordMismatch = errors.New("password does not match")
-
-// VerifyPassword checks password against a PHC argon2id hash made by
-// HashPassword, with the parameters the hash names.
-func VerifyPassword(hash, password string) error {
-	var v, m, t, p int
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return fmt.Errorf("not an argon2id hash")
-	}
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return fmt.Errorf("unsupported argon2 version")
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m <= 0 || m > 1<<22 || t <= 0 || t > 100 || p <= 0 || p > 255 {
-		return fmt.Errorf("bad argon2 parameters")
-	}
-	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[4])
-	want, err2 := enc.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return fmt.Errorf("bad argon2 encoding")
-	}
-	got := argon2.IDKey([]byte(password), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
-	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return ErrPasswordMismatch
-	}
-	return nil
 }
