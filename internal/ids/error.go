@@ -23,6 +23,7 @@ const (
 	ruleOrgCodeCheckCharacter = "org-code-check-character"
 	ruleCheckCharacter        = "check-character"
 	ruleBirthDate             = "birth-date"
+	ruleCreditCode            = "credit-code"
 )
 
 // Error reports why an identifier is invalid. Rule is a stable, machine-readable
