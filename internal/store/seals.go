@@ -1,0 +1,398 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/seal"
+)
+
+var (
+	_ seal.Store = (*DB)(nil)
+	_ seal.Store = (*Tx)(nil)
+)
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}
+
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+const appColumns = `id, org, action, seal_id, seal_kind, name, reason, justification, attachments, image, width_mm, height_mm,
+	keepers, use_policy, status, applicant, approver, comment, created_at, decided_at`
+
+func scanApplication(s interface{ Scan(...any) error }) (seal.Application, error) {
+	var a seal.Application
+	var sealID sql.NullString
+	var action, kind, attachments, keepers, policy, status string
+	var created int64
+	var decided sql.NullInt64
+	if err := s.Scan(&a.ID, &a.Org, &action, &sealID, &kind, &a.Name, &a.Reason, &a.Justification, &attachments, &a.Image,
+		&a.WidthMM, &a.HeightMM, &keepers, &policy, &status, &a.Applicant, &a.Approver, &a.Comment, &created, &decided); err != nil {
+		return seal.Application{}, mapErr(err)
+	}
+	a.Action, a.SealID, a.SealKind, a.Keepers = seal.Action(action), sealID.String, seal.Kind(kind), splitList(keepers)
+	a.Policy, a.Status, a.CreatedAt, a.DecidedAt = seal.Policy(policy), seal.AppStatus(status), fromMicros(created), timePtr(decided)
+	if err := json.Unmarshal([]byte(attachments), &a.Attachments); err != nil {
+		return seal.Application{}, fmt.Errorf("application %s attachments: %w", a.ID, err)
+	}
+	return a, nil
+}
+
+// InsertApplication implements seal.Store.
+func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
+	att, err := json.Marshal(a.Attachments)
+	if err != nil {
+		return err
+	}
+	if a.Attachments == nil {
+		att = []byte("[]")
+	}
+	_, err = q.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Org, string(a.Action), nullString(a.SealID), string(a.SealKind), a.Name, a.Reason, a.Justification, string(att), a.Image,
+		a.WidthMM, a.HeightMM, strings.Join(a.Keepers, ","), string(a.Policy), string(a.Status), a.Applicant, a.Approver, a.Comment,
+		micros(a.CreatedAt), nullMicros(a.DecidedAt))
+	if err != nil {
+		return fmt.Errorf("insert seal application: %w", err)
+	}
+	return nil
+}
+
+// GetApplication implements seal.Store.
+func (q q) GetApplication(ctx context.Context, id string) (seal.Application, error) {
+	a, err := scanApplication(q.queryRow(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE id = ?`, id))
+	if err != nil {
+		return seal.Application{}, fmt.Errorf("get seal application %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListApplications implements seal.Store.
+func (q q) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Application, error) {
+	where, args := []string{`id > ?`}, []any{f.After}
+	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"status", string(f.Status)}} {
+		if c.val != "" {
+			where, args = append(where, c.col+` = ?`), append(args, c.val)
+		}
+	}
+	rows, err := q.query(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list seal applications: %w", err)
+	}
+	defer rows.Close()
+	var out []seal.Application
+	for rows.Next() {
+		a, err := scanApplication(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// DecideApplication implements seal.Store.
+func (q q) DecideApplication(ctx context.Context, a seal.Application) error {
+	res, err := q.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
+		WHERE id = ? AND status = 'pending'`, string(a.Status), a.Approver, a.Comment, nullMicros(a.DecidedAt), nullString(a.SealID), a.ID)
+	if err != nil {
+		return fmt.Errorf("decide seal application %s: %w", a.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "application %s was decided meanwhile", a.ID)
+	}
+	return nil
+}
+
+// NextSealSeq implements seal.Store.
+func (q q) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, error) {
+	var n sql.NullInt64
+	if err := mapErr(q.queryRow(ctx, `SELECT MAX(seq) FROM seals WHERE org = ? AND kind = ?`, org, string(k)).Scan(&n)); err != nil {
+		return 0, fmt.Errorf("next seal sequence: %w", err)
+	}
+	return int(n.Int64) + 1, nil
+}
+
+// CountSeals implements seal.Store.
+func (q q) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error) {
+	var n int
+	if err := mapErr(q.queryRow(ctx, `SELECT COUNT(*) FROM seals WHERE org = ? AND kind = ? AND state <> 'cancelled'`, org, string(k)).Scan(&n)); err != nil {
+		return 0, fmt.Errorf("count seals: %w", err)
+	}
+	return n, nil
+}
+
+const sealColumns = `id, org, kind, seq, name, state, key_id, cert_fingerprint, valid_from, valid_to, image_format, image, image_hash,
+	width_mm, height_mm, structure, keepers, use_policy, pin_hash, pin_set_at, pin_failures, locked, filing_state, version, created_at, updated_at`
+
+func scanSeal(s interface{ Scan(...any) error }) (seal.Seal, error) {
+	var x seal.Seal
+	var kind, state, format, keepers, policy string
+	var from, to, created, updated int64
+	var pinSet sql.NullInt64
+	var locked int
+	if err := s.Scan(&x.ID, &x.Org, &kind, &x.Seq, &x.Name, &state, &x.KeyID, &x.CertFingerprint, &from, &to, &format, &x.Image.Data,
+		&x.Image.Hash, &x.Image.WidthMM, &x.Image.HeightMM, &x.Structure, &keepers, &policy, &x.PINHash, &pinSet, &x.PINFailures,
+		&locked, &x.FilingState, &x.Version, &created, &updated); err != nil {
+		return seal.Seal{}, mapErr(err)
+	}
+	x.Kind, x.State, x.Image.Format, x.Keepers, x.Policy = seal.Kind(kind), seal.State(state), seal.ImageFormat(format), splitList(keepers), seal.Policy(policy)
+	x.ValidFrom, x.ValidTo, x.CreatedAt, x.UpdatedAt, x.PINSetAt, x.Locked = fromMicros(from), fromMicros(to), fromMicros(created), fromMicros(updated), timePtr(pinSet), locked != 0
+	return x, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// InsertSeal implements seal.Store.
+func (q q) InsertSeal(ctx context.Context, s seal.Seal) error {
+	_, err := q.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.Org, string(s.Kind), s.Seq, s.Name, string(s.State), s.KeyID, s.CertFingerprint, micros(s.ValidFrom), micros(s.ValidTo),
+		string(s.Image.Format), s.Image.Data, s.Image.Hash, s.Image.WidthMM, s.Image.HeightMM, s.Structure, strings.Join(s.Keepers, ","),
+		string(s.Policy), s.PINHash, nullMicros(s.PINSetAt), s.PINFailures, boolInt(s.Locked), s.FilingState, s.Version,
+		micros(s.CreatedAt), micros(s.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert seal %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// GetSeal implements seal.Store.
+func (q q) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
+	s, err := scanSeal(q.queryRow(ctx, `SELECT `+sealColumns+` FROM seals WHERE id = ?`, id))
+	if err != nil {
+		return seal.Seal{}, fmt.Errorf("get seal %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// ListSeals implements seal.Store.
+func (q q) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
+	where, args := []string{`id > ?`}, []any{f.After}
+	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"kind", string(f.Kind)}, {"state", string(f.State)}} {
+		if c.val != "" {
+			where, args = append(where, c.col+` = ?`), append(args, c.val)
+		}
+	}
+	rows, err := q.query(ctx, `SELECT `+sealColumns+` FROM seals WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list seals: %w", err)
+	}
+	defer rows.Close()
+	var out []seal.Seal
+	for rows.Next() {
+		s, err := scanSeal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// UpdateSeal implements seal.Store: optimistic, on the version.
+func (q q) UpdateSeal(ctx context.Context, s seal.Seal) error {
+	res, err := q.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
+		image_format = ?, image = ?, image_hash = ?, width_mm = ?, height_mm = ?, structure = ?, keepers = ?, use_policy = ?,
+		pin_hash = ?, pin_set_at = ?, pin_failures = ?, locked = ?, filing_state = ?, version = ?, updated_at = ?
+		WHERE id = ? AND version = ?`,
+		s.Name, string(s.State), s.KeyID, s.CertFingerprint, micros(s.ValidFrom), micros(s.ValidTo), string(s.Image.Format), s.Image.Data,
+		s.Image.Hash, s.Image.WidthMM, s.Image.HeightMM, s.Structure, strings.Join(s.Keepers, ","), string(s.Policy), s.PINHash,
+		nullMicros(s.PINSetAt), s.PINFailures, boolInt(s.Locked), s.FilingState, s.Version, micros(s.UpdatedAt), s.ID, s.Version-1)
+	if err != nil {
+		return fmt.Errorf("update seal %s: %w", s.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "seal %s was changed meanwhile; read it again", s.ID)
+	}
+	return nil
+}
+
+// InsertMaking implements seal.Store.
+func (q q) InsertMaking(ctx context.Context, m seal.Making) error {
+	_, err := q.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.SealID, m.N, m.CertFingerprint, m.Structure, micros(m.ValidFrom), micros(m.ValidTo), m.ApplicationID, micros(m.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert seal making: %w", err)
+	}
+	return nil
+}
+
+// ListMakings implements seal.Store.
+func (q q) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
+	rows, err := q.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
+		FROM seal_makings WHERE seal_id = ? ORDER BY n`, sealID)
+	if err != nil {
+		return nil, fmt.Errorf("list seal makings: %w", err)
+	}
+	defer rows.Close()
+	var out []seal.Making
+	for rows.Next() {
+		var m seal.Making
+		var from, to, created int64
+		if err := rows.Scan(&m.SealID, &m.N, &m.CertFingerprint, &m.Structure, &from, &to, &m.ApplicationID, &created); err != nil {
+			return nil, mapErr(err)
+		}
+		m.ValidFrom, m.ValidTo, m.CreatedAt = fromMicros(from), fromMicros(to), fromMicros(created)
+		out = append(out, m)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// InsertSealEvent implements seal.Store.
+func (q q) InsertSealEvent(ctx context.Context, e seal.Event) error {
+	_, err := q.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.SealID, micros(e.At), e.Actor, e.Action, string(e.State), e.Reason, e.ApplicationID)
+	if err != nil {
+		return fmt.Errorf("insert seal event: %w", err)
+	}
+	return nil
+}
+
+// ListSealEvents implements seal.Store.
+func (q q) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
+	rows, err := q.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
+	if err != nil {
+		return nil, fmt.Errorf("list seal events: %w", err)
+	}
+	defer rows.Close()
+	var out []seal.Event
+	for rows.Next() {
+		var e seal.Event
+		var at int64
+		var state string
+		if err := rows.Scan(&e.ID, &e.SealID, &at, &e.Actor, &e.Action, &state, &e.Reason, &e.ApplicationID); err != nil {
+			return nil, mapErr(err)
+		}
+		e.At, e.State = fromMicros(at), seal.State(state)
+		out = append(out, e)
+	}
+	return out, mapErr(rows.Err())
+}
+
+const useRequestColumns = `id, seal_id, doc_hash, title, purpose, requester, needed, approvals, status, comment, created_at, decided_at`
+
+func scanUseRequest(s interface{ Scan(...any) error }) (seal.UseRequest, error) {
+	var r seal.UseRequest
+	var approvals, status string
+	var created int64
+	var decided sql.NullInt64
+	if err := s.Scan(&r.ID, &r.SealID, &r.DocHash, &r.Title, &r.Purpose, &r.Requester, &r.Needed, &approvals, &status, &r.Comment, &created, &decided); err != nil {
+		return seal.UseRequest{}, mapErr(err)
+	}
+	r.Approvals, r.Status, r.CreatedAt, r.DecidedAt = splitList(approvals), seal.UseStatus(status), fromMicros(created), timePtr(decided)
+	return r, nil
+}
+
+// InsertUseRequest implements seal.Store.
+func (q q) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
+	_, err := q.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.SealID, r.DocHash, r.Title, r.Purpose, r.Requester, r.Needed, strings.Join(r.Approvals, ","), string(r.Status), r.Comment,
+		micros(r.CreatedAt), nullMicros(r.DecidedAt))
+	if err != nil {
+		return fmt.Errorf("insert seal use request: %w", err)
+	}
+	return nil
+}
+
+// GetUseRequest implements seal.Store.
+func (q q) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error) {
+	r, err := scanUseRequest(q.queryRow(ctx, `SELECT `+useRequestColumns+` FROM seal_use_requests WHERE id = ?`, id))
+	if err != nil {
+		return seal.UseRequest{}, fmt.Errorf("get seal use request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// UpdateUseRequest implements seal.Store.
+func (q q) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
+	res, err := q.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
+		strings.Join(r.Approvals, ","), string(r.Status), r.Comment, nullMicros(r.DecidedAt), r.ID, string(from))
+	if err != nil {
+		return fmt.Errorf("update seal use request %s: %w", r.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "use request %s changed meanwhile", r.ID)
+	}
+	return nil
+}
+
+// InsertUse implements seal.Store.
+func (q q) InsertUse(ctx context.Context, u seal.Use) error {
+	_, err := q.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.SealID, u.RequestID, u.DocHash, u.Signer, micros(u.SignedAt), u.CertFingerprint, u.Signature)
+	if err != nil {
+		return fmt.Errorf("insert seal use: %w", err)
+	}
+	return nil
+}
+
+// ListUses implements seal.Store.
+func (q q) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
+	rows, err := q.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
+		FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
+	if err != nil {
+		return nil, fmt.Errorf("list seal uses: %w", err)
+	}
+	defer rows.Close()
+	var out []seal.Use
+	for rows.Next() {
+		var u seal.Use
+		var at int64
+		if err := rows.Scan(&u.ID, &u.SealID, &u.RequestID, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature); err != nil {
+			return nil, mapErr(err)
+		}
+		u.SignedAt = fromMicros(at)
+		out = append(out, u)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// InsertArchive implements seal.Store.
+func (q q) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, useID, docHash, title, content, micros(at))
+	if err != nil {
+		return fmt.Errorf("archive signed document: %w", err)
+	}
+	return nil
+}
+
+// InsertOutbox implements seal.Store.
+func (q q) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
+	if err != nil {
+		return fmt.Errorf("outbox %s: %w", topic, err)
+	}
+	return nil
+}
+
+// SealTx runs fn in one transaction; it is the seal.TxFunc of this store.
+func (d *DB) SealTx(ctx context.Context, fn func(seal.Store) error) error {
+	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
