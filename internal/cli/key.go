@@ -93,14 +93,11 @@ func orgOrPlatform(ctx context.Context, svc *org.Service, code string) (string, 
 	if code != "" {
 		return code, nil
 	}
-	page, err := svc.ListOrgs(ctx, org.Filter{Kind: org.KindPlatform, Limit: 1}, "")
+	p, err := svc.Platform(ctx)
 	if err != nil {
 		return "", err
 	}
-	if len(page.Items) == 0 {
-		return "", apperr.New(apperr.NotFound, "there is no platform organization: pass --org, or create one with `zhengzhao org create --kind platform` (the demo does)")
-	}
-	return page.Items[0].CreditCode, nil
+	return p.CreditCode, nil
 }
 
 func (a *app) keyCommand() *cobra.Command {

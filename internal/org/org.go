@@ -431,3 +431,15 @@ func rolesAllowedIn(o Org) []authz.Role {
 	}
 	return rs
 }
+
+// Platform returns the platform organization; NotFound before it exists.
+func (s *Service) Platform(ctx context.Context) (Org, error) {
+	list, err := s.store.ListOrgs(ctx, Filter{Kind: KindPlatform, Limit: 1})
+	if err != nil {
+		return Org{}, err
+	}
+	if len(list) == 0 {
+		return Org{}, apperr.New(apperr.NotFound, "there is no platform organization: create one with `zhengzhao org create --kind platform` (the demo does)")
+	}
+	return list[0], nil
+}

@@ -452,13 +452,9 @@ func (s *Service) Verify(ctx context.Context, ref string, at time.Time) (Cert, e
 	if err != nil {
 		return c, err
 	}
-	roots, err := s.roots(ctx)
+	list, err := s.TrustedRoots(ctx)
 	if err != nil {
 		return c, err
-	}
-	list := make([]*smx509.Certificate, 0, len(roots))
-	for _, r := range roots {
-		list = append(list, r)
 	}
 	purpose := map[Kind]ca.Purpose{Seal: ca.Seal, Issuer: ca.Issuer}[c.Kind]
 	if purpose == 0 {
@@ -478,4 +474,18 @@ func (s *Service) Verify(ctx context.Context, ref string, at time.Time) (Cert, e
 
 func fieldErr(field, rule, detail string) error {
 	return &apperr.Error{Kind: apperr.Invalid, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}
+
+// TrustedRoots returns every trusted root certificate: the internal root
+// and the roots of external CAs.
+func (s *Service) TrustedRoots(ctx context.Context) ([]*smx509.Certificate, error) {
+	roots, err := s.roots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*smx509.Certificate, 0, len(roots))
+	for _, r := range roots {
+		out = append(out, r)
+	}
+	return out, nil
 }

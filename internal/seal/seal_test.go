@@ -1,0 +1,386 @@
+package seal_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/ids"
+	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/seal"
+	"zhengzhao/internal/store"
+	"zhengzhao/internal/store/storetest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func redRing(t testing.TB) []byte {
+	m := image.NewNRGBA(image.Rect(0, 0, 120, 120))
+	for y := range 120 {
+		for x := range 120 {
+			d := (x-60)*(x-60) + (y-60)*(y-60)
+			if d <= 58*58 && d >= 52*52 {
+				m.SetNRGBA(x, y, color.NRGBA{R: 210, A: 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type fixture struct {
+	clk                          *clock
+	svc                          *seal.Service
+	orgA                         string
+	applicant, keeper, approver1 *authz.Actor
+	approver2, outsider          *authz.Actor
+}
+
+func setup(t *testing.T, db *store.DB) fixture {
+	t.Helper()
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	orgs := org.NewService(db, db.OrgTx, clk.now, rand.Reader)
+	code := func(n string) string {
+		c, err := ids.NewCreditCode('1', '1', "610100", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	platform, orgA, orgB := code("MB000001"), code("MB000002"), code("MB000003")
+	for _, o := range []org.NewOrg{
+		{CreditCode: platform, Name: "平台", Kinds: []org.Kind{org.KindPlatform}},
+		{CreditCode: orgA, Name: "用章单位", Kinds: []org.Kind{org.KindSealUser}, Parent: platform},
+		{CreditCode: orgB, Name: "别的单位", Kinds: []org.Kind{org.KindSealUser}},
+	} {
+		o.Region, o.Responsible = "610100", org.Responsible{Name: "张三", Phone: "13800000000"}
+		if _, err := orgs.CreateOrg(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	actor := func(orgCode, name string, r authz.Role) *authz.Actor {
+		a, err := orgs.CreateAccount(ctx, org.NewAccount{Org: orgCode, Name: name, Roles: []authz.Role{r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &authz.Actor{AccountID: a.ID, Org: orgCode, Roles: a.Roles}
+	}
+	ks := keyring.New(db, db.KeyTx, nil, clk.now, rand.Reader)
+	certs := pki.New(db, db.CertTx, ks, clk.now, rand.Reader)
+	if _, err := certs.InitRoot(ctx, platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
+		t.Fatal(err)
+	}
+	return fixture{
+		clk: clk, svc: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, clk.now, rand.Reader), orgA: orgA,
+		applicant: actor(orgA, "admin", authz.OrgAdmin), keeper: actor(orgA, "keeper", authz.SealKeeper),
+		approver1: actor(platform, "approver1", authz.SealApprover), approver2: actor(platform, "approver2", authz.SealApprover),
+		outsider: actor(orgB, "approver-b", authz.SealApprover),
+	}
+}
+
+func rule(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && len(ae.Fields) > 0 {
+		return ae.Fields[0].Rule
+	}
+	return ""
+}
+
+func (f fixture) makeSeal(t *testing.T, policy seal.Policy) seal.Seal {
+	t.Helper()
+	ctx := context.Background()
+	a, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Make, SealKind: seal.Contract, Name: "合同专用章",
+		Reason: "启用电子合同", Image: redRing(t), WidthMM: 40, HeightMM: 40, Keepers: []string{f.keeper.AccountID}, Policy: policy,
+		Justification: "测试"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Decide(ctx, f.outsider, a.ID, true, ""); !errors.Is(err, apperr.Forbidden) {
+		t.Fatalf("approval by an unrelated organization's approver: %v", err)
+	}
+	a, err = f.svc.Decide(ctx, f.approver1, a.ID, true, "同意")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.svc.GetSeal(ctx, a.SealID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func digestOf(doc []byte) []byte { h := sm3.Sum(doc); return h[:] }
+
+func hexOf(doc []byte) string {
+	h := sm3.Sum(doc)
+	const digits = "0123456789abcdef"
+	out := make([]byte, 64)
+	for i, b := range h {
+		out[2*i], out[2*i+1] = digits[b>>4], digits[b&15]
+	}
+	return string(out)
+}
+
+func TestLifecycle(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		x := f.makeSeal(t, seal.OneApprover)
+		if x.State != seal.Active || x.FilingState != seal.FilingQueued || ids.ValidateSealCode(x.ID) != nil || len(x.Structure) == 0 {
+			t.Fatalf("made seal %+v", x)
+		}
+		doc := []byte("合同正文 第一版")
+
+		// No PIN yet, no request yet.
+		if _, err := f.svc.RequestUse(ctx, f.applicant, x.ID, hexOf(doc), "合同", "签约"); !errors.Is(err, apperr.Forbidden) {
+			t.Fatalf("use request by a non-keeper: %v", err)
+		}
+		req, err := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "合同", "签约")
+		if err != nil || req.Status != seal.UsePending {
+			t.Fatalf("use request: %+v, %v", req, err)
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc}); rule(err) != "approved" {
+			t.Fatalf("sign before approval: %v", err)
+		}
+		if _, err := f.svc.DecideUse(ctx, f.approver1, req.ID, true, "同意"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "123456"}); !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("sign before a PIN is set: %v", err)
+		}
+		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "12345"); rule(err) != "pin-length" {
+			t.Fatalf("short PIN: %v", err)
+		}
+		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "246810"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: []byte("另一份"), PIN: "246810"}); rule(err) != "same-document" {
+			t.Fatalf("sign another document: %v", err)
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "000000"}); rule(err) != "pin" {
+			t.Fatalf("wrong PIN: %v", err)
+		}
+		signed, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "246810", Archive: true, CMS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(signed.CMS) == 0 || signed.Use.DocHash != hexOf(doc) {
+			t.Fatalf("signed %+v", signed.Use)
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "246810"}); rule(err) != "approved" {
+			t.Fatalf("a spent request signed again: %v", err)
+		}
+		uses, _ := f.svc.Uses(ctx, x.ID)
+		if len(uses) != 1 {
+			t.Fatalf("%d use records, want 1", len(uses))
+		}
+
+		v := f.svc.Verify(ctx, signed.Signature, doc, nil)
+		if !v.Valid || v.SealCode != x.ID {
+			t.Fatalf("verdict %+v", v)
+		}
+		failed := func(v seal.Verdict) []string {
+			var out []string
+			for _, c := range v.Checks {
+				if !c.OK {
+					out = append(out, c.Name)
+				}
+			}
+			return out
+		}
+		if v := f.svc.Verify(ctx, signed.Signature, []byte("合同正文 第二版"), nil); v.Valid || !contains(failed(v), "document-hash") {
+			t.Fatalf("tampered document: %+v", v)
+		}
+		bad := bytes.Clone(signed.Signature)
+		bad[len(bad)-5] ^= 1
+		if v := f.svc.Verify(ctx, bad, doc, nil); v.Valid {
+			t.Fatalf("tampered signature verified: %+v", v)
+		}
+		if v := f.svc.Verify(ctx, signed.Signature[:40], doc, nil); v.Valid || failed(v)[0] != "structure" {
+			t.Fatalf("truncated signature: %+v", v)
+		}
+		bundle, err := f.svc.TrustBundle(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := seal.Verify(ctx, &bundle, signed.Signature, nil, digestOf(doc), f.clk.now()); !v.Valid {
+			t.Fatalf("offline verdict %+v", v)
+		}
+
+		// Suspension: signing stops; the old signature stays valid, and the
+		// verdict says the seal is suspended now.
+		f.clk.add(time.Hour)
+		app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Suspend, SealID: x.ID, Reason: "保管人出差"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Decide(ctx, f.approver1, app.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		req2, err := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "合同", "再签")
+		if !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("use request on a suspended seal: %+v, %v", req2, err)
+		}
+		v = f.svc.Verify(ctx, signed.Signature, doc, nil)
+		if !v.Valid || !contains(failed(v), "seal-now") {
+			t.Fatalf("verdict after suspension: %+v", v)
+		}
+		events, _ := f.svc.Events(ctx, x.ID)
+		if len(events) < 3 || events[len(events)-1].State != seal.Suspended || events[len(events)-1].Reason != "保管人出差" {
+			t.Fatalf("events %+v", events)
+		}
+	})
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPINLockAndReset(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		x := f.makeSeal(t, seal.NoApproval)
+		f.svc.SetPIN(ctx, f.keeper, x.ID, "", "135790")
+		doc := []byte("doc")
+		req, err := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "t", "p")
+		if err != nil || req.Status != seal.UseApproved {
+			t.Fatalf("no-approval policy: %+v %v", req, err)
+		}
+		for i := range 5 {
+			if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "999999"}); rule(err) != "pin" {
+				t.Fatalf("wrong PIN %d: %v", i+1, err)
+			}
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrLocked) {
+			t.Fatalf("right PIN on a locked seal: %v", err)
+		}
+		app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.PINReset, SealID: x.ID, Reason: "忘记口令"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Decide(ctx, f.approver1, app.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "864200"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "864200"}); err != nil {
+			t.Fatalf("sign after reset: %v", err)
+		}
+		if f.svc.PINStale(x) {
+			t.Fatal("a PIN never set is not stale")
+		}
+	})
+}
+
+func TestTwoApproversAndRenewalWindow(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		x := f.makeSeal(t, seal.TwoApprovers)
+		doc := []byte("doc")
+		req, _ := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "t", "p")
+		r, err := f.svc.DecideUse(ctx, f.approver1, req.ID, true, "")
+		if err != nil || r.Status != seal.UsePending {
+			t.Fatalf("one of two approvals: %+v %v", r, err)
+		}
+		if _, err := f.svc.DecideUse(ctx, f.approver1, req.ID, true, ""); !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("the same approver twice: %v", err)
+		}
+		if r, err := f.svc.DecideUse(ctx, f.approver2, req.ID, true, ""); err != nil || r.Status != seal.UseApproved {
+			t.Fatalf("second approval: %+v %v", r, err)
+		}
+
+		renew := func() error {
+			app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Renew, SealID: x.ID, Reason: "到期续期"})
+			if err != nil {
+				return err
+			}
+			_, err = f.svc.Decide(ctx, f.approver1, app.ID, true, "")
+			return err
+		}
+		if err := renew(); rule(err) != "renewal-window" {
+			t.Fatalf("renewal two years early: %v", err)
+		}
+		f.clk.add(x.ValidTo.Sub(f.clk.now()) - 30*24*time.Hour)
+		if err := renew(); err != nil {
+			t.Fatalf("renewal a month before expiry: %v", err)
+		}
+		y, _ := f.svc.GetSeal(ctx, x.ID)
+		if !y.ValidTo.After(x.ValidTo) || y.CertFingerprint == x.CertFingerprint || bytes.Equal(y.Structure, x.Structure) {
+			t.Fatalf("renewed seal %+v", y)
+		}
+		// Past the new expiry the seal cannot sign.
+		f.clk.add(y.ValidTo.Sub(f.clk.now()) + time.Second)
+		f.svc.SetPIN(ctx, f.keeper, x.ID, "", "111111")
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "111111"}); !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("sign with an expired seal: %v", err)
+		}
+	})
+}
+
+func TestApplyRejects(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		f.makeSeal(t, seal.OneApprover)
+		base := seal.NewApplication{Org: f.orgA, Action: seal.Make, SealKind: seal.Contract, Name: "第二枚合同章", Reason: "r",
+			Image: redRing(t), WidthMM: 40, HeightMM: 40, Keepers: []string{f.keeper.AccountID}}
+		cases := []struct {
+			name  string
+			edit  func(*seal.NewApplication)
+			actor *authz.Actor
+			rule  string
+			kind  apperr.Kind
+		}{
+			{"second seal", func(*seal.NewApplication) {}, f.applicant, "second-seal", apperr.Invalid},
+			{"bad kind", func(n *seal.NewApplication) { n.SealKind = "stamp" }, f.applicant, "enum", apperr.Invalid},
+			{"not an image", func(n *seal.NewApplication) { n.Image = []byte("GIF89a") }, f.applicant, "format", apperr.Invalid},
+			{"keeper of another role", func(n *seal.NewApplication) { n.Keepers = []string{f.applicant.AccountID} }, f.applicant, "seal-keeper", apperr.Invalid},
+			{"no reason", func(n *seal.NewApplication) { n.Reason = "" }, f.applicant, "required", apperr.Invalid},
+			{"other org", func(*seal.NewApplication) {}, f.outsider, "", apperr.Forbidden},
+		}
+		for _, c := range cases {
+			n := base
+			c.edit(&n)
+			_, err := f.svc.Apply(ctx, c.actor, n)
+			if !errors.Is(err, c.kind) || (c.rule != "" && rule(err) != c.rule) {
+				t.Errorf("%s: %v, want %s %s", c.name, err, c.kind, c.rule)
+			}
+		}
+		page, _ := f.svc.ListApplications(ctx, seal.Filter{Org: f.orgA}, "")
+		if len(page.Items) != 1 {
+			t.Fatalf("%d applications stored, want only the first", len(page.Items))
+		}
+	})
+}

@@ -1,0 +1,648 @@
+package seal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
+	"zhengzhao/internal/org"
+	"zhengzhao/internal/page"
+	"zhengzhao/internal/password"
+)
+
+// Orgs is what the seal service needs to know about organizations.
+type Orgs interface {
+	GetOrg(ctx context.Context, creditCode string) (org.Org, error)
+	Platform(ctx context.Context) (org.Org, error)
+	GetAccount(ctx context.Context, id string) (org.Account, error)
+}
+
+// Config holds the seal policies an operator may tune; zero values take the
+// defaults.
+type Config struct {
+	// Validity of a seal certificate (default two years, capped by the root).
+	Validity time.Duration
+	// RenewalWindow before expiry in which renewal is allowed (R-SEAL-3:
+	// three months).
+	RenewalWindow time.Duration
+	// MaxPINFailures before the seal locks (default 5).
+	MaxPINFailures int
+	// PINMaxAge after which the platform warns that the PIN is old (default
+	// 180 days).
+	PINMaxAge time.Duration
+	// VendorID written into seal headers.
+	VendorID string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Validity == 0 {
+		c.Validity = 2 * 365 * 24 * time.Hour
+	}
+	if c.RenewalWindow == 0 {
+		c.RenewalWindow = 92 * 24 * time.Hour // three months
+	}
+	if c.MaxPINFailures == 0 {
+		c.MaxPINFailures = 5
+	}
+	if c.PINMaxAge == 0 {
+		c.PINMaxAge = 180 * 24 * time.Hour
+	}
+	if c.VendorID == "" {
+		c.VendorID = "zhengzhao"
+	}
+	return c
+}
+
+// Service is the seal service.
+type Service struct {
+	store Store
+	tx    TxFunc
+	orgs  Orgs
+	keys  *keyring.Service
+	pki   *pki.Service
+	cfg   Config
+	now   func() time.Time
+	rand  io.Reader
+}
+
+// New returns a seal service.
+func New(store Store, tx TxFunc, orgs Orgs, keys *keyring.Service, certs *pki.Service, cfg Config, now func() time.Time, rnd io.Reader) *Service {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	return &Service{store: store, tx: tx, orgs: orgs, keys: keys, pki: certs, cfg: cfg.withDefaults(),
+		now: func() time.Time { return now().UTC().Truncate(time.Second) }, rand: rnd}
+}
+
+func (s *Service) newID(prefix string) (string, error) {
+	b := make([]byte, 12)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("identifier randomness: %w", err)
+	}
+	return prefix + "_" + hex.EncodeToString(b), nil
+}
+
+// NewApplication is what applying takes.
+type NewApplication struct {
+	Org           string
+	Action        Action
+	SealID        string
+	SealKind      Kind
+	Name          string
+	Reason        string
+	Justification string
+	Attachments   []Attachment
+	Image         []byte
+	WidthMM       int
+	HeightMM      int
+	Keepers       []string
+	Policy        Policy
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Apply files an application. The applicant must belong to the
+// organization; nothing happens to any seal until an approver approves.
+func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplication) (Application, error) {
+	if actor == nil || actor.Org != n.Org {
+		return Application{}, apperr.New(apperr.Forbidden, "only the organization's own staff apply for its seals")
+	}
+	var fs apperr.Fields
+	if !slices.Contains(Actions(), n.Action) {
+		fs.Add("action", "enum", "action is make, renew, change, suspend, restore, cancel or pin-reset")
+	}
+	checkText(&fs, "reason", n.Reason, 500, true)
+	checkText(&fs, "justification", n.Justification, 500, false)
+	for i, a := range n.Attachments {
+		checkText(&fs, fmt.Sprintf("attachments[%d].name", i), a.Name, 200, true)
+		if !sha256Hex.MatchString(a.SHA256) {
+			fs.Add(fmt.Sprintf("attachments[%d].sha256", i), "pattern", "64 lower-case hex digits")
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return Application{}, err
+	}
+	id, err := s.newID("sap")
+	if err != nil {
+		return Application{}, err
+	}
+	a := Application{ID: id, Org: n.Org, Action: n.Action, SealID: n.SealID, Reason: strings.TrimSpace(n.Reason),
+		Justification: strings.TrimSpace(n.Justification), Attachments: n.Attachments, Status: Pending,
+		Applicant: actor.AccountID, CreatedAt: s.now()}
+	switch n.Action {
+	case Make:
+		if err := s.checkMake(ctx, &a, n); err != nil {
+			return Application{}, err
+		}
+	case Change:
+		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Active, Suspended); err != nil {
+			return Application{}, err
+		}
+		old, _ := s.store.GetSeal(ctx, n.SealID)
+		n.SealKind, n.Org = old.Kind, old.Org
+		if n.Keepers == nil {
+			n.Keepers = old.Keepers
+		}
+		if n.Policy == "" {
+			n.Policy = old.Policy
+		}
+		if n.Justification == "" {
+			n.Justification = "change of seal " + old.ID
+		}
+		if err := s.checkMake(ctx, &a, n); err != nil {
+			return Application{}, err
+		}
+	case Renew, Suspend:
+		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Active); err != nil {
+			return Application{}, err
+		}
+	case Restore:
+		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Suspended); err != nil {
+			return Application{}, err
+		}
+	case Cancel, PINReset:
+		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Active, Suspended); err != nil {
+			return Application{}, err
+		}
+	}
+	if err := s.store.InsertApplication(ctx, a); err != nil {
+		return Application{}, err
+	}
+	return a, nil
+}
+
+// checkMake validates what making a seal needs and copies it into a.
+func (s *Service) checkMake(ctx context.Context, a *Application, n NewApplication) error {
+	var fs apperr.Fields
+	if !slices.Contains(Kinds(), n.SealKind) {
+		fs.Add("seal_kind", "enum", "unknown seal kind")
+	}
+	checkText(&fs, "name", n.Name, 100, true)
+	if _, err := CheckImage(n.Image, n.WidthMM, n.HeightMM); err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			fs = append(fs, ae.Fields...)
+		}
+	}
+	if n.Policy == "" {
+		n.Policy = OneApprover
+	}
+	if !slices.Contains([]Policy{NoApproval, OneApprover, TwoApprovers}, n.Policy) {
+		fs.Add("use_policy", "enum", "use_policy is none, one or two")
+	}
+	if len(n.Keepers) == 0 {
+		fs.Add("keepers", "required", "a seal needs at least one keeper")
+	}
+	for i, id := range n.Keepers {
+		acc, err := s.orgs.GetAccount(ctx, id)
+		switch {
+		case errors.Is(err, apperr.NotFound):
+			fs.Add(fmt.Sprintf("keepers[%d]", i), "exists", "no such account")
+		case err != nil:
+			return err
+		case acc.Org != n.Org || !slices.Contains(acc.Roles, authz.SealKeeper) || acc.Status != org.Active:
+			fs.Add(fmt.Sprintf("keepers[%d]", i), "seal-keeper", "a keeper is an active seal-keeper account of the organization")
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return err
+	}
+	if n.Action == Make {
+		count, err := s.store.CountSeals(ctx, n.Org, n.SealKind)
+		if err != nil {
+			return err
+		}
+		if count > 0 && strings.TrimSpace(n.Justification) == "" {
+			return &apperr.Error{Kind: apperr.Invalid, Detail: "the organization has a seal of this kind; a second one needs a justification",
+				Fields: []apperr.FieldError{{Field: "justification", Rule: "second-seal", Detail: "explain why a second seal of this kind is needed"}}}
+		}
+	}
+	a.SealKind, a.Name, a.Image, a.WidthMM, a.HeightMM = n.SealKind, strings.TrimSpace(n.Name), n.Image, n.WidthMM, n.HeightMM
+	a.Keepers, a.Policy = n.Keepers, n.Policy
+	return nil
+}
+
+// sealOf loads a seal of org that is in one of states.
+func (s *Service) sealOf(ctx context.Context, orgCode, id, field string, states ...State) (Seal, error) {
+	x, err := s.store.GetSeal(ctx, id)
+	if errors.Is(err, apperr.NotFound) || (err == nil && x.Org != orgCode) {
+		return Seal{}, &apperr.Error{Kind: apperr.NotFound, Detail: "no such seal in this organization",
+			Fields: []apperr.FieldError{{Field: field, Rule: "exists", Detail: "no such seal in this organization"}}}
+	}
+	if err != nil {
+		return Seal{}, err
+	}
+	if !slices.Contains(states, x.State) {
+		return Seal{}, apperr.New(apperr.Conflict, "seal %s is %s", x.ID, x.State)
+	}
+	return x, nil
+}
+
+func checkText(fs *apperr.Fields, field, v string, max int, required bool) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "" && required:
+		fs.Add(field, "required", "a value is required")
+	case !utf8.ValidString(v):
+		fs.Add(field, "utf8", "not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		fs.Add(field, "max-length", fmt.Sprintf("at most %d characters", max))
+	}
+}
+
+// mayApprove reports whether the actor is a competent approver for org: a
+// seal-approver of the platform organization or of org's parent.
+func (s *Service) mayApprove(ctx context.Context, actor *authz.Actor, orgCode string) error {
+	if actor == nil || !slices.Contains(actor.Roles, authz.SealApprover) {
+		return apperr.New(apperr.Forbidden, "only a seal approver decides")
+	}
+	platform, err := s.orgs.Platform(ctx)
+	if err != nil {
+		return err
+	}
+	o, err := s.orgs.GetOrg(ctx, orgCode)
+	if err != nil {
+		return err
+	}
+	if actor.Org == platform.CreditCode || (o.Parent != "" && actor.Org == o.Parent) {
+		return nil
+	}
+	return apperr.New(apperr.Forbidden, "the competent approver is the platform's or the parent organization's seal approver")
+}
+
+// GetApplication returns an application.
+func (s *Service) GetApplication(ctx context.Context, id string) (Application, error) {
+	a, err := s.store.GetApplication(ctx, id)
+	if errors.Is(err, apperr.NotFound) {
+		return Application{}, apperr.New(apperr.NotFound, "no seal application has id %s", id)
+	}
+	return a, err
+}
+
+// ListApplications returns one page of applications.
+func (s *Service) ListApplications(ctx context.Context, f Filter, cursor string) (page.Page[Application], error) {
+	limit, after, err := page.Args(f.Limit, cursor)
+	if err != nil {
+		return page.Page[Application]{}, err
+	}
+	f.Limit, f.After = limit+1, after
+	items, err := s.store.ListApplications(ctx, f)
+	if err != nil {
+		return page.Page[Application]{}, err
+	}
+	return page.Of(items, limit, func(a Application) string { return a.ID }), nil
+}
+
+// Decide approves or rejects an application. Approval acts at once: the
+// seal is made, renewed, changed, suspended, restored, cancelled or its PIN
+// reset, and the decision and the act commit together.
+func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, approve bool, comment string) (Application, error) {
+	a, err := s.GetApplication(ctx, id)
+	if err != nil {
+		return Application{}, err
+	}
+	if a.Status != Pending {
+		return Application{}, apperr.New(apperr.Conflict, "application %s is %s already", a.ID, a.Status)
+	}
+	if err := s.mayApprove(ctx, actor, a.Org); err != nil {
+		return Application{}, err
+	}
+	var fs apperr.Fields
+	checkText(&fs, "comment", comment, 500, !approve)
+	if err := fs.Err(); err != nil {
+		return Application{}, err
+	}
+	now := s.now()
+	a.Approver, a.Comment, a.DecidedAt = actor.AccountID, strings.TrimSpace(comment), &now
+	if !approve {
+		a.Status = Rejected
+		if err := s.store.DecideApplication(ctx, a); err != nil {
+			return Application{}, err
+		}
+		return a, nil
+	}
+	a.Status = Approved
+	switch a.Action {
+	case Make:
+		_, err = s.make(ctx, a, "")
+	case Change:
+		_, err = s.make(ctx, a, a.SealID)
+	case Renew:
+		err = s.renew(ctx, a)
+	default:
+		err = s.transition(ctx, a)
+	}
+	if err != nil {
+		return Application{}, err
+	}
+	return s.GetApplication(ctx, a.ID)
+}
+
+// transition applies suspend, restore, cancel and PIN reset.
+func (s *Service) transition(ctx context.Context, a Application) error {
+	var revoke string
+	err := s.tx(ctx, func(st Store) error {
+		x, err := st.GetSeal(ctx, a.SealID)
+		if err != nil {
+			return err
+		}
+		from := map[Action][]State{Suspend: {Active}, Restore: {Suspended}, Cancel: {Active, Suspended}, PINReset: {Active, Suspended}}[a.Action]
+		if !slices.Contains(from, x.State) {
+			return apperr.New(apperr.Conflict, "seal %s is %s; it cannot be %s now", x.ID, x.State, a.Action)
+		}
+		switch a.Action {
+		case Suspend:
+			x.State = Suspended
+		case Restore:
+			x.State = Active
+		case Cancel:
+			x.State, revoke = Cancelled, x.CertFingerprint
+		case PINReset:
+			x.PINHash, x.PINSetAt, x.PINFailures, x.Locked = "", nil, 0, false
+		}
+		return s.commitChange(ctx, st, a, x, string(a.Action))
+	})
+	if err != nil || revoke == "" {
+		return err
+	}
+	// The certificate dies with the seal; a failure here leaves the seal
+	// cancelled (the state that matters) and is reported.
+	if _, err := s.pki.Revoke(ctx, revoke, 5); err != nil && !errors.Is(err, apperr.Conflict) {
+		return fmt.Errorf("seal cancelled, but its certificate was not revoked: %w", err)
+	}
+	return nil
+}
+
+// commitChange writes a changed seal, its event and the decided
+// application in the caller's transaction.
+func (s *Service) commitChange(ctx context.Context, st Store, a Application, x Seal, action string) error {
+	x.Version++
+	x.UpdatedAt = s.now()
+	if err := st.UpdateSeal(ctx, x); err != nil {
+		return err
+	}
+	if err := s.event(ctx, st, x, a.Approver, action, a.Reason, a.ID); err != nil {
+		return err
+	}
+	return st.DecideApplication(ctx, a)
+}
+
+func (s *Service) event(ctx context.Context, st Store, x Seal, actor, action, reason, appID string) error {
+	id, err := s.newID("sev")
+	if err != nil {
+		return err
+	}
+	return st.InsertSealEvent(ctx, Event{ID: id, SealID: x.ID, At: s.now(), Actor: actor, Action: action, State: x.State, Reason: reason, ApplicationID: appID})
+}
+
+// GetSeal returns a seal.
+func (s *Service) GetSeal(ctx context.Context, id string) (Seal, error) {
+	x, err := s.store.GetSeal(ctx, strings.ToUpper(strings.TrimSpace(id)))
+	if errors.Is(err, apperr.NotFound) {
+		return Seal{}, apperr.New(apperr.NotFound, "no seal has code %s", id)
+	}
+	return x, err
+}
+
+// ListSeals returns one page of seals.
+func (s *Service) ListSeals(ctx context.Context, f Filter, cursor string) (page.Page[Seal], error) {
+	limit, after, err := page.Args(f.Limit, cursor)
+	if err != nil {
+		return page.Page[Seal]{}, err
+	}
+	f.Limit, f.After = limit+1, after
+	items, err := s.store.ListSeals(ctx, f)
+	if err != nil {
+		return page.Page[Seal]{}, err
+	}
+	return page.Of(items, limit, func(x Seal) string { return x.ID }), nil
+}
+
+// Events returns a seal's state history.
+func (s *Service) Events(ctx context.Context, id string) ([]Event, error) {
+	return s.store.ListSealEvents(ctx, id)
+}
+
+// Uses returns a seal's use records.
+func (s *Service) Uses(ctx context.Context, id string) ([]Use, error) {
+	return s.store.ListUses(ctx, id)
+}
+
+// PINStale reports whether the seal's PIN is older than the configured age.
+func (s *Service) PINStale(x Seal) bool {
+	return x.PINSetAt != nil && s.now().Sub(*x.PINSetAt) > s.cfg.PINMaxAge
+}
+
+// MinPINLength is the shortest PIN accepted.
+const MinPINLength = 6
+
+// SetPIN sets or changes a seal's PIN (R-SEAL-4). Only a keeper may; a PIN
+// that is set must be given to change it.
+func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, next string) (Seal, error) {
+	x, err := s.GetSeal(ctx, id)
+	if err != nil {
+		return Seal{}, err
+	}
+	if err := keeperOf(actor, x); err != nil {
+		return Seal{}, err
+	}
+	if x.State == Cancelled {
+		return Seal{}, apperr.New(apperr.Conflict, "seal %s is cancelled", x.ID)
+	}
+	if utf8.RuneCountInString(next) < MinPINLength || len(next) > 64 {
+		return Seal{}, &apperr.Error{Kind: apperr.Invalid, Detail: "the PIN is too short or too long",
+			Fields: []apperr.FieldError{{Field: "new_pin", Rule: "pin-length", Detail: fmt.Sprintf("%d to 64 characters", MinPINLength)}}}
+	}
+	if x.PINHash != "" {
+		if err := s.checkPIN(ctx, x, current, "pin"); err != nil {
+			return Seal{}, err
+		}
+		x, err = s.GetSeal(ctx, id)
+		if err != nil {
+			return Seal{}, err
+		}
+	}
+	h, err := password.Hash(next, s.rand)
+	if err != nil {
+		return Seal{}, err
+	}
+	now := s.now()
+	x.PINHash, x.PINSetAt, x.PINFailures = h, &now, 0
+	err = s.tx(ctx, func(st Store) error {
+		x.Version++
+		x.UpdatedAt = now
+		if err := st.UpdateSeal(ctx, x); err != nil {
+			return err
+		}
+		return s.event(ctx, st, x, actor.AccountID, "pin-set", "", "")
+	})
+	return x, err
+}
+
+// ErrLocked means the seal's PIN was mistyped too often; only an approved
+// pin-reset application unlocks it.
+var ErrLocked = errors.New("the seal is locked after too many wrong PINs")
+
+// checkPIN compares pin with the seal's; a wrong PIN counts, and the last
+// allowed failure locks the seal. The count is written even though the
+// request fails: it is what makes guessing useless.
+func (s *Service) checkPIN(ctx context.Context, x Seal, pin, field string) error {
+	if x.Locked {
+		return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked: apply for a PIN reset", x.ID)
+	}
+	if x.PINHash == "" {
+		return apperr.New(apperr.Conflict, "seal %s has no PIN yet: its keeper sets one first", x.ID)
+	}
+	if err := password.Verify(x.PINHash, pin); err == nil {
+		if x.PINFailures == 0 {
+			return nil
+		}
+		return s.tx(ctx, func(st Store) error {
+			cur, err := st.GetSeal(ctx, x.ID)
+			if err != nil {
+				return err
+			}
+			cur.PINFailures, cur.Version, cur.UpdatedAt = 0, cur.Version+1, s.now()
+			return st.UpdateSeal(ctx, cur)
+		})
+	} else if !errors.Is(err, password.ErrMismatch) {
+		return err
+	}
+	left := 0
+	err := s.tx(ctx, func(st Store) error {
+		cur, err := st.GetSeal(ctx, x.ID)
+		if err != nil {
+			return err
+		}
+		cur.PINFailures++
+		cur.Version++
+		cur.UpdatedAt = s.now()
+		if cur.PINFailures >= s.cfg.MaxPINFailures {
+			cur.Locked = true
+			if err := s.event(ctx, st, cur, "", "locked", fmt.Sprintf("%d wrong PINs", cur.PINFailures), ""); err != nil {
+				return err
+			}
+		}
+		left = s.cfg.MaxPINFailures - cur.PINFailures
+		return st.UpdateSeal(ctx, cur)
+	})
+	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("wrong PIN; %d tries left before the seal locks", left)
+	if left <= 0 {
+		detail = "wrong PIN; the seal is now locked until an approved PIN reset"
+	}
+	return &apperr.Error{Kind: apperr.Invalid, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: "pin", Detail: detail}}}
+}
+
+func keeperOf(actor *authz.Actor, x Seal) error {
+	if actor == nil || !slices.Contains(x.Keepers, actor.AccountID) {
+		return apperr.New(apperr.Forbidden, "only a keeper of seal %s may do this", x.ID)
+	}
+	return nil
+}
+
+// RequestUse asks to apply a seal to one document, named by its SM3 hash
+// (R-SEAL-5). With the policy "none" the request is approved at once.
+func (s *Service) RequestUse(ctx context.Context, actor *authz.Actor, sealID, docHash, title, purpose string) (UseRequest, error) {
+	x, err := s.GetSeal(ctx, sealID)
+	if err != nil {
+		return UseRequest{}, err
+	}
+	if err := keeperOf(actor, x); err != nil {
+		return UseRequest{}, err
+	}
+	if x.State != Active {
+		return UseRequest{}, apperr.New(apperr.Conflict, "seal %s is %s", x.ID, x.State)
+	}
+	var fs apperr.Fields
+	docHash = strings.ToLower(strings.TrimSpace(docHash))
+	if !sha256Hex.MatchString(docHash) {
+		fs.Add("doc_hash", "sm3-hex", "the SM3 hash of the document, 64 hex digits")
+	}
+	checkText(&fs, "title", title, 200, true)
+	checkText(&fs, "purpose", purpose, 500, true)
+	if err := fs.Err(); err != nil {
+		return UseRequest{}, err
+	}
+	id, err := s.newID("sur")
+	if err != nil {
+		return UseRequest{}, err
+	}
+	r := UseRequest{ID: id, SealID: x.ID, DocHash: docHash, Title: strings.TrimSpace(title), Purpose: strings.TrimSpace(purpose),
+		Requester: actor.AccountID, Needed: x.Policy.Needed(), Status: UsePending, CreatedAt: s.now()}
+	if r.Needed == 0 {
+		r.Status, r.DecidedAt = UseApproved, &r.CreatedAt
+	}
+	if err := s.store.InsertUseRequest(ctx, r); err != nil {
+		return UseRequest{}, err
+	}
+	return r, nil
+}
+
+// GetUseRequest returns a use request.
+func (s *Service) GetUseRequest(ctx context.Context, id string) (UseRequest, error) {
+	r, err := s.store.GetUseRequest(ctx, id)
+	if errors.Is(err, apperr.NotFound) {
+		return UseRequest{}, apperr.New(apperr.NotFound, "no use request has id %s", id)
+	}
+	return r, err
+}
+
+// DecideUse records one approver's decision on a use request. Approvers are
+// seal approvers of the seal's organization, its parent or the platform;
+// nobody approves their own request, nor approves twice.
+func (s *Service) DecideUse(ctx context.Context, actor *authz.Actor, id string, approve bool, comment string) (UseRequest, error) {
+	r, err := s.GetUseRequest(ctx, id)
+	if err != nil {
+		return UseRequest{}, err
+	}
+	if r.Status != UsePending {
+		return UseRequest{}, apperr.New(apperr.Conflict, "use request %s is %s", r.ID, r.Status)
+	}
+	x, err := s.GetSeal(ctx, r.SealID)
+	if err != nil {
+		return UseRequest{}, err
+	}
+	if actor == nil || !slices.Contains(actor.Roles, authz.SealApprover) {
+		return UseRequest{}, apperr.New(apperr.Forbidden, "only a seal approver decides")
+	}
+	if actor.Org != x.Org {
+		if err := s.mayApprove(ctx, actor, x.Org); err != nil {
+			return UseRequest{}, err
+		}
+	}
+	if actor.AccountID == r.Requester {
+		return UseRequest{}, apperr.New(apperr.Forbidden, "nobody approves their own request")
+	}
+	if slices.Contains(r.Approvals, actor.AccountID) {
+		return UseRequest{}, apperr.New(apperr.Conflict, "you approved this request already; another approver is needed")
+	}
+	now := s.now()
+	r.Comment = strings.TrimSpace(comment)
+	if approve {
+		r.Approvals = append(r.Approvals, actor.AccountID)
+		if len(r.Approvals) >= r.Needed {
+			r.Status, r.DecidedAt = UseApproved, &now
+		}
+	} else {
+		r.Status, r.DecidedAt = UseRejected, &now
+	}
+	if err := s.store.UpdateUseRequest(ctx, r, UsePending); err != nil {
+		return UseRequest{}, err
+	}
+	return r, nil
+}

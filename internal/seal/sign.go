@@ -1,0 +1,199 @@
+package seal
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/emmansun/gmsm/pkcs7"
+	"github.com/emmansun/gmsm/sm3"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/keys/ca"
+	"zhengzhao/internal/seal/ses"
+)
+
+// SignInput is what stamping a document takes.
+type SignInput struct {
+	RequestID    string
+	PIN          string
+	Document     []byte // the document; or
+	Digest       []byte // its SM3 digest, when the document stays with the caller
+	PropertyInfo string // GB/T 38540 propertyInfo, e.g. the OFD signature path
+	Title        string // for the archive
+	Archive      bool   // keep the document (when given) with the use record
+	CMS          bool   // also make a detached CMS (GM/T 0010) signature
+}
+
+// Signed is a stamped document's signatures and its use record.
+type Signed struct {
+	Use       Use
+	Signature []byte // SES_Signature, DER
+	CMS       []byte // detached CMS SignedData, DER; nil unless asked for
+}
+
+// Sign stamps a document with a seal (签章, R-SEAL-6). Only a keeper may,
+// with the seal's PIN, under an approved use request naming the same
+// document. The signature is released only once its use record and the
+// spent request are committed: there is no signature without its record and
+// no record without a signature.
+func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, in SignInput) (Signed, error) {
+	x, err := s.GetSeal(ctx, sealID)
+	if err != nil {
+		return Signed{}, err
+	}
+	if err := keeperOf(actor, x); err != nil {
+		return Signed{}, err
+	}
+	digest, err := documentDigest(in)
+	if err != nil {
+		return Signed{}, err
+	}
+	now := s.now()
+	switch {
+	case x.State != Active:
+		return Signed{}, apperr.New(apperr.Conflict, "seal %s is %s and cannot sign", x.ID, x.State)
+	case now.Before(x.ValidFrom) || now.After(x.ValidTo):
+		return Signed{}, apperr.New(apperr.Conflict, "seal %s is valid from %s to %s", x.ID, x.ValidFrom, x.ValidTo)
+	}
+	r, err := s.GetUseRequest(ctx, in.RequestID)
+	if errors.Is(err, apperr.NotFound) {
+		return Signed{}, fieldErr(apperr.Invalid, "request_id", "exists", "no such use request")
+	}
+	if err != nil {
+		return Signed{}, err
+	}
+	switch {
+	case r.SealID != x.ID:
+		return Signed{}, fieldErr(apperr.Invalid, "request_id", "same-seal", "the use request is for another seal")
+	case r.Status != UseApproved:
+		return Signed{}, fieldErr(apperr.Conflict, "request_id", "approved", fmt.Sprintf("the use request is %s, not approved", r.Status))
+	case r.DocHash != hex.EncodeToString(digest):
+		return Signed{}, fieldErr(apperr.Invalid, "document", "same-document", "the document is not the one the use request names")
+	}
+	if err := s.checkPIN(ctx, x, in.PIN, "pin"); err != nil {
+		return Signed{}, err
+	}
+
+	signer, _, err := s.keys.Signer(ctx, x.KeyID)
+	if err != nil {
+		return Signed{}, err
+	}
+	cert, err := s.pki.Get(ctx, x.CertFingerprint)
+	if err != nil {
+		return Signed{}, err
+	}
+	sealStruct, err := ses.ParseSeal(x.Structure)
+	if err != nil {
+		return Signed{}, fmt.Errorf("seal %s structure: %w", x.ID, err)
+	}
+	_, sigDER, err := ses.Sign(ctx, sealStruct, digest, now, propertyInfo(in.PropertyInfo), cert.DER, signer)
+	if err != nil {
+		return Signed{}, fmt.Errorf("sign with seal %s: %w", x.ID, err)
+	}
+	var cms []byte
+	if in.CMS {
+		if cms, err = detachedCMS(digest, cert.DER, signer); err != nil {
+			return Signed{}, err
+		}
+	}
+	useID, err := s.newID("use")
+	if err != nil {
+		return Signed{}, err
+	}
+	use := Use{ID: useID, SealID: x.ID, RequestID: r.ID, DocHash: r.DocHash, Signer: actor.AccountID, SignedAt: now,
+		CertFingerprint: cert.Fingerprint, Signature: sigDER}
+	err = s.tx(ctx, func(st Store) error {
+		spent := r
+		spent.Status = UseUsed
+		if err := st.UpdateUseRequest(ctx, spent, UseApproved); err != nil {
+			return err
+		}
+		if err := st.InsertUse(ctx, use); err != nil {
+			return err
+		}
+		if in.Archive {
+			id, err := s.newID("arc")
+			if err != nil {
+				return err
+			}
+			title := in.Title
+			if title == "" {
+				title = r.Title
+			}
+			if err := st.InsertArchive(ctx, id, use.ID, use.DocHash, title, in.Document, now); err != nil {
+				return err
+			}
+		}
+		id, err := s.newID("obx")
+		if err != nil {
+			return err
+		}
+		payload := fmt.Appendf(nil, `{"use_id":%q,"seal":%q,"doc_hash":%q,"signer":%q,"at":%q}`, use.ID, x.ID, use.DocHash, use.Signer, now.Format("2006-01-02T15:04:05Z"))
+		return st.InsertOutbox(ctx, id, "seal.used", payload, now)
+	})
+	if err != nil {
+		return Signed{}, err
+	}
+	return Signed{Use: use, Signature: sigDER, CMS: cms}, nil
+}
+
+func propertyInfo(p string) string {
+	if p == "" {
+		return "zhengzhao"
+	}
+	return p
+}
+
+// documentDigest returns the SM3 digest the signature covers.
+func documentDigest(in SignInput) ([]byte, error) {
+	switch {
+	case in.Document != nil && in.Digest != nil:
+		return nil, fieldErr(apperr.Invalid, "document", "one-of", "give the document or its digest, not both")
+	case in.Document != nil:
+		h := sm3.Sum(in.Document)
+		return h[:], nil
+	case len(in.Digest) == sm3.Size:
+		return in.Digest, nil
+	case in.Digest != nil:
+		return nil, fieldErr(apperr.Invalid, "digest", "sm3", "an SM3 digest is 32 bytes")
+	}
+	return nil, fieldErr(apperr.Invalid, "document", "required", "the document or its SM3 digest is required")
+}
+
+// detachedCMS makes a detached CMS SignedData over the digest with the seal
+// key, for tools that expect GM/T 0010 / PKCS#7 signatures.
+func detachedCMS(digest, certDER []byte, signer any) ([]byte, error) {
+	cs, ok := signer.(interface{ CryptoSigner() crypto.Signer })
+	if !ok {
+		return nil, apperr.New(apperr.Invalid, "this seal's key cannot make CMS signatures")
+	}
+	cert, err := ca.ParseDER(certDER)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := pkcs7.NewSMSignedDataWithDigest(digest)
+	if err != nil {
+		return nil, fmt.Errorf("CMS: %w", err)
+	}
+	if err := sd.AddSigner(cert, cs.CryptoSigner(), pkcs7.SignerInfoConfig{}); err != nil {
+		return nil, fmt.Errorf("CMS: %w", err)
+	}
+	sd.Detach()
+	return sd.Finish()
+}
+
+func fieldErr(kind apperr.Kind, field, rule, detail string) error {
+	return &apperr.Error{Kind: kind, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}
+
+// fingerprintOf is the SHA-256 fingerprint of a certificate, as package pki
+// names certificates.
+func fingerprintOf(der []byte) string {
+	h := sha256.Sum256(der)
+	return hex.EncodeToString(h[:])
+}
