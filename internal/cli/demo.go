@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
+	"zhengzhao/internal/keys"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/store"
 )
@@ -50,7 +53,8 @@ type demoData struct {
 
 // seedDemo creates the demo organizations and accounts when missing, and a
 // fresh token for each role.
-func seedDemo(ctx context.Context, svc *org.Service) (*demoData, error) {
+func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
+	svc := p.orgs
 	d := &demoData{}
 	var platform string
 	for _, o := range demoOrgs() {
@@ -90,6 +94,14 @@ func seedDemo(ctx context.Context, svc *org.Service) (*demoData, error) {
 		order[r] = i
 	}
 	sortTokens(d.Tokens, order)
+	// The platform root certifies seal keys; the demo makes it once.
+	if _, _, err := p.pki.Root(ctx); errors.Is(err, apperr.NotFound) {
+		if _, err := p.pki.InitRoot(ctx, platform, "platform-root", "zhengzhao 平台根证书（演示）", keys.SM2SM3, 20); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
+	"zhengzhao/internal/seal"
 	"zhengzhao/internal/store"
 )
 
@@ -55,16 +56,18 @@ func keyOut(k keyring.Key) keyJSON {
 
 // platform is the wiring of one command over the store.
 type platform struct {
-	db   *store.DB
-	orgs *org.Service
-	keys *keyring.Service
-	pki  *pki.Service
+	db       *store.DB
+	migrated int // migrations applied when the store was opened
+	orgs     *org.Service
+	keys     *keyring.Service
+	pki      *pki.Service
+	seals    *seal.Service
 }
 
 // platform opens the store and the PKCS#11 token (when configured); done
 // closes both.
 func (a *app) platform(ctx context.Context) (p *platform, done func(), err error) {
-	db, _, err := a.open(ctx)
+	db, migrated, err := a.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,7 +77,9 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 		return nil, nil, err
 	}
 	ks := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
-	p = &platform{db: db, orgs: orgService(db), keys: ks, pki: pki.New(db, db.CertTx, ks, time.Now, rand.Reader)}
+	orgs := orgService(db)
+	certs := pki.New(db, db.CertTx, ks, time.Now, rand.Reader)
+	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs, seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader)}
 	return p, func() { closeHSM(); db.Close() }, nil
 }
 

@@ -13,14 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"crypto/rand"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/server"
 	"zhengzhao/internal/store"
 )
@@ -72,32 +68,26 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	db, n, err := a.open(ctx)
+	p, done, err := a.platform(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if n > 0 {
-		log.Info("migrations applied", "count", n, "dialect", db.Dialect())
+	defer done()
+	db := p.db
+	if p.migrated > 0 {
+		log.Info("migrations applied", "count", p.migrated, "dialect", db.Dialect())
 	}
-	orgs := orgService(db)
-	hsm, closeHSM, err := a.openHSM()
-	if err != nil {
-		return err
-	}
-	defer closeHSM()
 	var seeded *demoData
 	if o.demo {
-		if seeded, err = seedDemo(ctx, orgs); err != nil {
+		if seeded, err = seedDemo(ctx, p); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
 
 	problems := httpapi.NewProblems(a.cat, log)
-	keySvc := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
-	api := httpapi.New(httpapi.Services{Orgs: orgs, Keys: keySvc, PKI: pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals}, problems)
 	handler := server.Handler(server.Deps{
-		API: api.Handler(), Auth: orgs, Idem: db, Store: db, Problems: problems,
+		API: api.Handler(), Auth: p.orgs, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,
 	})
 

@@ -20,6 +20,7 @@ import (
 	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/reqctx"
+	"zhengzhao/internal/seal"
 )
 
 // Version is the version of the published API contract.
@@ -37,9 +38,10 @@ const AuthzExtension = "x-zhengzhao-authz"
 
 // Services are the capability services the API exposes.
 type Services struct {
-	Orgs *org.Service
-	Keys *keyring.Service
-	PKI  *pki.Service
+	Orgs  *org.Service
+	Keys  *keyring.Service
+	PKI   *pki.Service
+	Seals *seal.Service
 }
 
 // API is the registered set of operations.
@@ -72,6 +74,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerTokens()
 	a.registerKeys()
 	a.registerCerts()
+	a.registerSeals()
 	mux.Handle("GET /api/docs", a.docsHandler())
 	return a
 }

@@ -220,6 +220,17 @@ func TestLifecycle(t *testing.T) {
 		if v := f.svc.Verify(ctx, bad, doc, nil); v.Valid {
 			t.Fatalf("tampered signature verified: %+v", v)
 		}
+		// One flipped byte of the seal image inside the signature breaks the
+		// maker's signature on the seal structure.
+		img := bytes.Clone(signed.Signature)
+		at := bytes.Index(img, x.Image.Data[100:140])
+		if at < 0 {
+			t.Fatal("the seal image is not inside the signature")
+		}
+		img[at] ^= 1
+		if v := f.svc.Verify(ctx, img, doc, nil); v.Valid || !contains(failed(v), "maker-signature") {
+			t.Fatalf("tampered seal image: %+v", v)
+		}
 		if v := f.svc.Verify(ctx, signed.Signature[:40], doc, nil); v.Valid || failed(v)[0] != "structure" {
 			t.Fatalf("truncated signature: %+v", v)
 		}

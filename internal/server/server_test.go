@@ -29,6 +29,7 @@ import (
 	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
 	"zhengzhao/internal/page"
+	"zhengzhao/internal/seal"
 	"zhengzhao/internal/server"
 	"zhengzhao/internal/store"
 	"zhengzhao/internal/store/storetest"
@@ -84,7 +85,8 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	problems := httpapi.NewProblems(cat, log)
 	keySvc := keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
 	pkiSvc := pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc}, problems)
+	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, time.Now, rand.Reader)
+	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals}, problems)
 	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})

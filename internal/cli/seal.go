@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/spf13/cobra"
+
+	"zhengzhao/internal/seal"
+)
+
+func (a *app) sealCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "seal",
+		Short: "Electronic seals: verify signatures offline, export the trust bundle",
+		Long: `seal verifies GB/T 38540 seal signatures and exports what offline verification
+needs. Applying for, approving, making and using seals go through the API
+(/api/v1/orgs/{credit_code}/seal-applications, /api/v1/seals/...); see
+examples/seal-lifecycle.sh.`,
+	}
+
+	var trustFile string
+	verify := &cobra.Command{
+		Use:   "verify --trust TRUST.json DOCUMENT SIGNATURE",
+		Short: "Verify a seal signature offline (exit 0 valid, 1 invalid, 2 usage)",
+		Long: `verify checks a GB/T 38540 signature (DER) over a document with only a trust
+bundle (zhengzhao seal trust-bundle, or GET /api/v1/seals/trust-bundle): the
+signature, the document hash, the maker's signature on the seal, the
+certificate chains at signing time, the seal's validity and its state at
+signing time, and — for information — its state now. No store is opened.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if trustFile == "" {
+				return usageErr("--trust is required")
+			}
+			raw, err := os.ReadFile(trustFile)
+			if err != nil {
+				return usageErr("read %s: %v", trustFile, errors.Unwrap(err))
+			}
+			bundle, err := seal.ParseBundle(raw)
+			if err != nil {
+				return usageErr("%s: %v", trustFile, err)
+			}
+			doc, err := os.ReadFile(args[0])
+			if err != nil {
+				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+			}
+			sig, err := os.ReadFile(args[1])
+			if err != nil {
+				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+			}
+			v := seal.Verify(cmd.Context(), bundle, sig, doc, nil, time.Now())
+			if a.json {
+				if err := a.printJSON(v); err != nil {
+					return err
+				}
+			} else {
+				a.printVerdict(v)
+			}
+			if !v.Valid {
+				return &exitError{code: ExitInvalid}
+			}
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&trustFile, "trust", "", "trust bundle file (JSON)")
+
+	var out string
+	bundle := &cobra.Command{
+		Use:   "trust-bundle",
+		Short: "Export the trust bundle for offline verification (JSON)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			b, err := p.seals.TrustBundle(cmd.Context())
+			if err != nil {
+				return err
+			}
+			data, err := json.MarshalIndent(b, "", "  ")
+			if err != nil {
+				return err
+			}
+			data = append(data, '\n')
+			if out == "" {
+				_, err = a.stdout.Write(data)
+				return err
+			}
+			return os.WriteFile(out, data, 0o644)
+		},
+	}
+	bundle.Flags().StringVar(&out, "out", "", "write to this file")
+
+	digest := &cobra.Command{
+		Use:   "digest FILE",
+		Short: "Print the SM3 digest of a file (hex), as use requests name documents",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+			}
+			h := sm3.Sum(b)
+			if a.json {
+				return a.printJSON(map[string]string{"file": args[0], "sm3": hex.EncodeToString(h[:])})
+			}
+			fmt.Fprintln(a.stdout, hex.EncodeToString(h[:]))
+			return nil
+		},
+	}
+
+	cmd.AddCommand(verify, bundle, digest)
+	return cmd
+}
+
+// printVerdict prints one line per check and the outcome.
+func (a *app) printVerdict(v seal.Verdict) {
+	for _, c := range v.Checks {
+		mark := "✓"
+		switch {
+		case !c.OK && c.Informational:
+			mark = "!"
+		case !c.OK:
+			mark = "✗"
+		}
+		line := fmt.Sprintf("%s %-20s", mark, c.Name)
+		if c.Reason != "" {
+			line += " " + c.Reason
+		}
+		fmt.Fprintln(a.stdout, line)
+	}
+	outcome := a.t("cli.valid", nil)
+	if !v.Valid {
+		outcome = a.t("cli.invalid", nil)
+	}
+	fmt.Fprintf(a.stdout, "%s %s (%s)\n", v.SealCode, outcome, v.SignedAt.Format(time.RFC3339))
+}

@@ -1,0 +1,461 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
+	"zhengzhao/internal/seal"
+)
+
+// SealApplication is an application for an action on a seal.
+type SealApplication struct {
+	ID            string            `json:"id"`
+	Org           string            `json:"org"`
+	Action        string            `json:"action"`
+	SealID        string            `json:"seal_id,omitempty"`
+	SealKind      string            `json:"seal_kind,omitempty"`
+	Name          string            `json:"name,omitempty"`
+	Reason        string            `json:"reason"`
+	Justification string            `json:"justification,omitempty"`
+	Attachments   []seal.Attachment `json:"attachments"`
+	Keepers       []string          `json:"keepers,omitempty"`
+	UsePolicy     string            `json:"use_policy,omitempty"`
+	Status        string            `json:"status"`
+	Applicant     string            `json:"applicant"`
+	Approver      string            `json:"approver,omitempty"`
+	Comment       string            `json:"comment,omitempty"`
+	CreatedAt     time.Time         `json:"created_at"`
+	DecidedAt     *time.Time        `json:"decided_at,omitempty"`
+}
+
+func applicationOut(a seal.Application) SealApplication {
+	att := a.Attachments
+	if att == nil {
+		att = []seal.Attachment{}
+	}
+	return SealApplication{ID: a.ID, Org: a.Org, Action: string(a.Action), SealID: a.SealID, SealKind: string(a.SealKind), Name: a.Name,
+		Reason: a.Reason, Justification: a.Justification, Attachments: att, Keepers: a.Keepers, UsePolicy: string(a.Policy),
+		Status: string(a.Status), Applicant: a.Applicant, Approver: a.Approver, Comment: a.Comment, CreatedAt: a.CreatedAt, DecidedAt: a.DecidedAt}
+}
+
+// Seal is an electronic seal as the API shows it.
+type Seal struct {
+	ID              string    `json:"id" doc:"Seal code: region, credit code, kind, sequence, check character."`
+	Org             string    `json:"org"`
+	Kind            string    `json:"kind"`
+	Name            string    `json:"name"`
+	State           string    `json:"state" enum:"active,suspended,cancelled"`
+	Valid           bool      `json:"valid" doc:"Active and within its certificate's validity now."`
+	ValidFrom       time.Time `json:"valid_from"`
+	ValidTo         time.Time `json:"valid_to"`
+	KeyID           string    `json:"key_id"`
+	CertFingerprint string    `json:"cert_fingerprint"`
+	ImageFormat     string    `json:"image_format"`
+	ImageHash       string    `json:"image_hash" doc:"SM3 of the image, hex."`
+	WidthMM         int       `json:"width_mm"`
+	HeightMM        int       `json:"height_mm"`
+	Structure       []byte    `json:"structure" doc:"GB/T 38540 SES_Seal, DER (base64)."`
+	Keepers         []string  `json:"keepers"`
+	UsePolicy       string    `json:"use_policy"`
+	PINSet          bool      `json:"pin_set"`
+	PINStale        bool      `json:"pin_stale" doc:"The PIN is older than the configured age: its keeper should change it."`
+	Locked          bool      `json:"locked" doc:"Too many wrong PINs: only an approved pin-reset application unlocks it."`
+	FilingState     string    `json:"filing_state" enum:"queued,filed"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+func (a *API) sealOut(x seal.Seal) Seal {
+	now := time.Now()
+	return Seal{ID: x.ID, Org: x.Org, Kind: string(x.Kind), Name: x.Name, State: string(x.State),
+		Valid: x.State == seal.Active && !now.Before(x.ValidFrom) && !now.After(x.ValidTo), ValidFrom: x.ValidFrom, ValidTo: x.ValidTo,
+		KeyID: x.KeyID, CertFingerprint: x.CertFingerprint, ImageFormat: string(x.Image.Format), ImageHash: x.Image.Hash,
+		WidthMM: x.Image.WidthMM, HeightMM: x.Image.HeightMM, Structure: x.Structure, Keepers: x.Keepers, UsePolicy: string(x.Policy),
+		PINSet: x.PINHash != "", PINStale: a.svc.Seals.PINStale(x), Locked: x.Locked, FilingState: x.FilingState,
+		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+}
+
+// UseRequest is a request to apply a seal to one document.
+type UseRequest struct {
+	ID        string     `json:"id"`
+	SealID    string     `json:"seal_id"`
+	DocHash   string     `json:"doc_hash"`
+	Title     string     `json:"title"`
+	Purpose   string     `json:"purpose"`
+	Requester string     `json:"requester"`
+	Needed    int        `json:"needed" doc:"Approvals the seal's use policy needs."`
+	Approvals []string   `json:"approvals"`
+	Status    string     `json:"status" enum:"pending,approved,rejected,used"`
+	Comment   string     `json:"comment,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+}
+
+func useRequestOut(r seal.UseRequest) UseRequest {
+	ap := r.Approvals
+	if ap == nil {
+		ap = []string{}
+	}
+	return UseRequest{ID: r.ID, SealID: r.SealID, DocHash: r.DocHash, Title: r.Title, Purpose: r.Purpose, Requester: r.Requester,
+		Needed: r.Needed, Approvals: ap, Status: string(r.Status), Comment: r.Comment, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt}
+}
+
+type applyInput struct {
+	IdempotencyParam
+	CreditCode string `path:"credit_code" maxLength:"64"`
+	Body       struct {
+		Action        string            `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset"`
+		SealID        string            `json:"seal_id,omitempty" maxLength:"64" doc:"The seal acted on (all actions but make)."`
+		SealKind      string            `json:"seal_kind,omitempty" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
+		Name          string            `json:"name,omitempty" maxLength:"400"`
+		Reason        string            `json:"reason" maxLength:"2000"`
+		Justification string            `json:"justification,omitempty" maxLength:"2000" doc:"Required for a second seal of the same kind."`
+		Attachments   []seal.Attachment `json:"attachments,omitempty" maxItems:"20"`
+		Image         []byte            `json:"image,omitempty" doc:"PNG with transparency or SVG, base64; make and change."`
+		WidthMM       int               `json:"width_mm,omitempty" minimum:"0" maximum:"1000"`
+		HeightMM      int               `json:"height_mm,omitempty" minimum:"0" maximum:"1000"`
+		Keepers       []string          `json:"keepers,omitempty" maxItems:"10" doc:"Account IDs of seal keepers of the organization."`
+		UsePolicy     string            `json:"use_policy,omitempty" enum:"none,one,two" doc:"Approvals each use needs (default one)."`
+	}
+}
+
+type applicationOutput struct{ Body SealApplication }
+
+type applicationIDInput struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+type decisionInput struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body struct {
+		Approve bool   `json:"approve"`
+		Comment string `json:"comment,omitempty" maxLength:"2000" doc:"Required when rejecting."`
+	}
+}
+
+type listApplicationsInput struct {
+	ListParams
+	CreditCode string `path:"credit_code" maxLength:"64"`
+	Status     string `query:"status" enum:"pending,approved,rejected"`
+}
+
+type listApplicationsOutput struct {
+	Body struct {
+		Items      []SealApplication `json:"items"`
+		NextCursor string            `json:"next_cursor,omitempty"`
+	}
+}
+
+type sealInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type sealOutput struct{ Body Seal }
+
+type listSealsInput struct {
+	ListParams
+	Org   string `query:"org" maxLength:"64"`
+	Kind  string `query:"kind" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
+	State string `query:"state" enum:"active,suspended,cancelled"`
+}
+
+type listSealsOutput struct {
+	Body struct {
+		Items      []Seal `json:"items"`
+		NextCursor string `json:"next_cursor,omitempty"`
+	}
+}
+
+type eventsOutput struct {
+	Body struct {
+		Items []seal.Event `json:"items"`
+	}
+}
+
+type pinInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		CurrentPIN string `json:"current_pin,omitempty" maxLength:"64"`
+		NewPIN     string `json:"new_pin" maxLength:"64"`
+	}
+}
+
+type useRequestInput struct {
+	IdempotencyParam
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		DocHash string `json:"doc_hash" maxLength:"64" doc:"SM3 of the document, hex."`
+		Title   string `json:"title" maxLength:"400"`
+		Purpose string `json:"purpose" maxLength:"2000"`
+	}
+}
+
+type useRequestOutput struct{ Body UseRequest }
+
+type signInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		RequestID    string `json:"request_id" maxLength:"100"`
+		PIN          string `json:"pin" maxLength:"64"`
+		Document     []byte `json:"document,omitempty" doc:"The document, base64; or give digest."`
+		Digest       string `json:"digest,omitempty" maxLength:"64" doc:"SM3 of the document, hex."`
+		PropertyInfo string `json:"property_info,omitempty" maxLength:"400"`
+		Archive      bool   `json:"archive,omitempty" doc:"Keep the document with the use record."`
+		CMS          bool   `json:"cms,omitempty" doc:"Also return a detached CMS signature."`
+	}
+}
+
+type signOutput struct {
+	Body struct {
+		UseID     string    `json:"use_id"`
+		SealID    string    `json:"seal_id"`
+		SignedAt  time.Time `json:"signed_at"`
+		Signature []byte    `json:"signature" doc:"GB/T 38540 SES_Signature, DER (base64)."`
+		CMS       []byte    `json:"cms,omitempty" doc:"Detached CMS SignedData, DER (base64)."`
+	}
+}
+
+type verifyInput struct {
+	Body struct {
+		Signature []byte `json:"signature" doc:"SES_Signature, DER (base64)."`
+		Document  []byte `json:"document,omitempty" doc:"The document, base64; or give digest."`
+		Digest    string `json:"digest,omitempty" maxLength:"64" doc:"SM3 of the document, hex."`
+	}
+}
+
+type verifyOutput struct{ Body seal.Verdict }
+
+type bundleOutput struct{ Body seal.Bundle }
+
+func (a *API) registerSeals() {
+	tags := []string{"seals"}
+	svc := func() *seal.Service { return a.svc.Seals }
+	register(a, huma.Operation{
+		OperationID: "apply-seal", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
+		Summary:       "Apply for an action on a seal",
+		Description:   "申请制作、续期、变更、挂起、恢复、注销印章或重置保护口令。Nothing happens until the competent approver approves.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, authz.Allow(authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
+		func(ctx context.Context, in *applyInput) (*applicationOutput, error) {
+			b := in.Body
+			app, err := svc().Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
+				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: b.Attachments,
+				Image: b.Image, WidthMM: b.WidthMM, HeightMM: b.HeightMM, Keepers: b.Keepers, Policy: seal.Policy(b.UsePolicy)})
+			if err != nil {
+				return nil, err
+			}
+			return &applicationOutput{Body: applicationOut(app)}, nil
+		})
+
+	register(a, huma.Operation{
+		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
+		Summary: "List an organization's seal applications",
+	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
+		func(ctx context.Context, in *listApplicationsInput) (*listApplicationsOutput, error) {
+			p, err := svc().ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
+			if err != nil {
+				return nil, err
+			}
+			out := &listApplicationsOutput{}
+			out.Body.Items = make([]SealApplication, len(p.Items))
+			for i, x := range p.Items {
+				out.Body.Items[i] = applicationOut(x)
+			}
+			out.Body.NextCursor = p.Next
+			return out, nil
+		})
+
+	readApp := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
+	register(a, huma.Operation{
+		OperationID: "get-seal-application", Method: http.MethodGet, Path: Prefix + "/seal-applications/{id}", Tags: tags,
+		Summary: "Get a seal application", Errors: []int{http.StatusNotFound},
+	}, readApp, func(ctx context.Context, in *applicationIDInput) (*applicationOutput, error) {
+		app, err := svc().GetApplication(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		if scope, actor := scopeOf(ctx, readApp); scope != authz.AnyOrg && app.Org != actor.Org {
+			return nil, apperr.New(apperr.NotFound, "no seal application has id %s", in.ID)
+		}
+		return &applicationOutput{Body: applicationOut(app)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "decide-seal-application", Method: http.MethodPost, Path: Prefix + "/seal-applications/{id}/decision", Tags: tags,
+		Summary:     "Approve or reject a seal application",
+		Description: "审批印章申请。The competent approver is a seal approver of the platform or of the applicant's parent organization; approval acts at once (a make approval makes the seal).",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, authz.Allow(authz.Any(authz.SealApprover)), func(ctx context.Context, in *decisionInput) (*applicationOutput, error) {
+		app, err := svc().Decide(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
+		if err != nil {
+			return nil, err
+		}
+		return &applicationOutput{Body: applicationOut(app)}, nil
+	})
+
+	readSeal := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper, authz.Issuer))
+	register(a, huma.Operation{
+		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: tags,
+		Summary: "List seals",
+	}, readSeal, func(ctx context.Context, in *listSealsInput) (*listSealsOutput, error) {
+		f := seal.Filter{Org: in.Org, Kind: seal.Kind(in.Kind), State: seal.State(in.State), Limit: in.Limit}
+		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg {
+			f.Org = actor.Org
+		}
+		p, err := svc().ListSeals(ctx, f, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		out := &listSealsOutput{}
+		out.Body.Items = make([]Seal, len(p.Items))
+		for i, x := range p.Items {
+			out.Body.Items[i] = a.sealOut(x)
+		}
+		out.Body.NextCursor = p.Next
+		return out, nil
+	})
+
+	ownSeal := func(ctx context.Context, id string) (seal.Seal, error) {
+		x, err := svc().GetSeal(ctx, id)
+		if err != nil {
+			return seal.Seal{}, err
+		}
+		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg && x.Org != actor.Org {
+			return seal.Seal{}, apperr.New(apperr.NotFound, "no seal has code %s", id)
+		}
+		return x, nil
+	}
+	register(a, huma.Operation{
+		OperationID: "get-seal", Method: http.MethodGet, Path: Prefix + "/seals/{id}", Tags: tags,
+		Summary: "Get a seal", Errors: []int{http.StatusNotFound},
+	}, readSeal, func(ctx context.Context, in *sealInput) (*sealOutput, error) {
+		x, err := ownSeal(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &sealOutput{Body: a.sealOut(x)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "list-seal-events", Method: http.MethodGet, Path: Prefix + "/seals/{id}/events", Tags: tags,
+		Summary: "A seal's state changes: who, when, why", Errors: []int{http.StatusNotFound},
+	}, readSeal, func(ctx context.Context, in *sealInput) (*eventsOutput, error) {
+		x, err := ownSeal(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		events, err := svc().Events(ctx, x.ID)
+		if err != nil {
+			return nil, err
+		}
+		out := &eventsOutput{}
+		out.Body.Items = events
+		if out.Body.Items == nil {
+			out.Body.Items = []seal.Event{}
+		}
+		return out, nil
+	})
+
+	keeper := authz.Allow(authz.Own(authz.SealKeeper))
+	register(a, huma.Operation{
+		OperationID: "set-seal-pin", Method: http.MethodPost, Path: Prefix + "/seals/{id}/pin", Tags: tags,
+		Summary:     "Set or change a seal's protection PIN",
+		Description: "设置或修改印章保护口令；only a keeper of the seal. Changing needs the current PIN.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, keeper, func(ctx context.Context, in *pinInput) (*sealOutput, error) {
+		x, err := svc().SetPIN(ctx, authz.ActorFrom(ctx), in.ID, in.Body.CurrentPIN, in.Body.NewPIN)
+		if err != nil {
+			return nil, err
+		}
+		return &sealOutput{Body: a.sealOut(x)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "request-seal-use", Method: http.MethodPost, Path: Prefix + "/seals/{id}/use-requests", Tags: tags,
+		Summary:       "Request to apply a seal to a document",
+		Description:   "用印申请：names the document by its SM3 hash; approved at once when the seal's use policy is none.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, keeper, func(ctx context.Context, in *useRequestInput) (*useRequestOutput, error) {
+		r, err := svc().RequestUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.DocHash, in.Body.Title, in.Body.Purpose)
+		if err != nil {
+			return nil, err
+		}
+		return &useRequestOutput{Body: useRequestOut(r)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "decide-seal-use", Method: http.MethodPost, Path: Prefix + "/seal-use-requests/{id}/decision", Tags: tags,
+		Summary:     "Approve or reject a use request",
+		Description: "用印审批：a seal approver of the seal's organization, its parent or the platform; never the requester, never twice.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, authz.Allow(authz.Any(authz.SealApprover)), func(ctx context.Context, in *decisionInput) (*useRequestOutput, error) {
+		r, err := svc().DecideUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
+		if err != nil {
+			return nil, err
+		}
+		return &useRequestOutput{Body: useRequestOut(r)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "sign-with-seal", Method: http.MethodPost, Path: Prefix + "/seals/{id}/sign", Tags: tags,
+		Summary:     "Stamp a document (GB/T 38540 signature, optional CMS)",
+		Description: "签章：a keeper, the PIN and an approved use request for the same document. The use is recorded in the same transaction that releases the signature.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, keeper, func(ctx context.Context, in *signInput) (*signOutput, error) {
+		b := in.Body
+		var digest []byte
+		if b.Digest != "" {
+			d, err := hex.DecodeString(b.Digest)
+			if err != nil {
+				return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "digest is not hex", Fields: []apperr.FieldError{{Field: "digest", Rule: "sm3-hex"}}}
+			}
+			digest = d
+		}
+		signed, err := svc().Sign(ctx, authz.ActorFrom(ctx), in.ID, seal.SignInput{RequestID: b.RequestID, PIN: b.PIN, Document: b.Document,
+			Digest: digest, PropertyInfo: b.PropertyInfo, Archive: b.Archive, CMS: b.CMS})
+		if err != nil {
+			return nil, err
+		}
+		out := &signOutput{}
+		out.Body.UseID, out.Body.SealID, out.Body.SignedAt = signed.Use.ID, signed.Use.SealID, signed.Use.SignedAt
+		out.Body.Signature, out.Body.CMS = signed.Signature, signed.CMS
+		return out, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "verify-signature", Method: http.MethodPost, Path: Prefix + "/signatures/verify", Tags: tags,
+		Summary:     "Verify a seal signature over a document",
+		Description: "验章：lists every check with its reason; valid when every non-informational check passed.",
+	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
+		var digest []byte
+		if in.Body.Digest != "" {
+			d, err := hex.DecodeString(in.Body.Digest)
+			if err != nil {
+				return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "digest is not hex", Fields: []apperr.FieldError{{Field: "digest", Rule: "sm3-hex"}}}
+			}
+			digest = d
+		}
+		if in.Body.Document == nil && digest == nil {
+			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "give the document or its digest", Fields: []apperr.FieldError{{Field: "document", Rule: "required"}}}
+		}
+		return &verifyOutput{Body: svc().Verify(ctx, in.Body.Signature, in.Body.Document, digest)}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-seal-trust-bundle", Method: http.MethodGet, Path: Prefix + "/seals/trust-bundle", Tags: tags,
+		Summary:     "The trust bundle for offline verification",
+		Description: "离线验章所需信任包：roots, every seal's state history and revoked certificates.",
+	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*bundleOutput, error) {
+		b, err := svc().TrustBundle(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &bundleOutput{Body: b}, nil
+	})
+}
