@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"zhengzhao/internal/auditlog"
 )
 
 // Kind is what a seal is for (R-SEAL-1).
@@ -251,6 +253,10 @@ type Store interface {
 	InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error
 
 	InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error
+
+	// Every change and use of a seal is appended to the audit log in the
+	// same transaction.
+	auditlog.Store
 }
 
 // TxFunc runs fn in one transaction of the store.

@@ -15,6 +15,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/keys"
@@ -263,6 +264,31 @@ func TestLifecycle(t *testing.T) {
 		events, _ := f.svc.Events(ctx, x.ID)
 		if len(events) < 3 || events[len(events)-1].State != seal.Suspended || events[len(events)-1].Reason != "保管人出差" {
 			t.Fatalf("events %+v", events)
+		}
+
+		// Making, the PIN, the use and the suspension are in the audit log,
+		// whose tree checks out.
+		tree, err := auditlog.Check(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, _, err := db.AuditEntries(ctx, 0, tree.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range entries {
+			if e.Subject == x.ID {
+				actions = append(actions, e.Action)
+				if e.Action == "seal.sign" && (e.Actor != f.keeper.AccountID || e.Details["use"] != signed.Use.ID || e.Details["doc_hash"] != hexOf(doc)) {
+					t.Errorf("sign entry %+v", e)
+				}
+			}
+		}
+		for _, want := range []string{"seal.made", "seal.pin-set", "seal.sign", "seal.suspend"} {
+			if !contains(actions, want) {
+				t.Errorf("audit log of %s lacks %s: %v", x.ID, want, actions)
+			}
 		}
 	})
 }

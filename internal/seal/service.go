@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/keys/pki"
@@ -328,7 +329,15 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, app
 	a.Approver, a.Comment, a.DecidedAt = actor.AccountID, strings.TrimSpace(comment), &now
 	if !approve {
 		a.Status = Rejected
-		if err := s.store.DecideApplication(ctx, a); err != nil {
+		err := s.tx(ctx, func(st Store) error {
+			if err := st.DecideApplication(ctx, a); err != nil {
+				return err
+			}
+			_, err := auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: actor.AccountID, Org: a.Org, Action: "seal.application.rejected",
+				Subject: a.ID, Details: map[string]string{"action": string(a.Action), "seal": a.SealID}})
+			return err
+		})
+		if err != nil {
 			return Application{}, err
 		}
 		return a, nil
@@ -399,12 +408,30 @@ func (s *Service) commitChange(ctx context.Context, st Store, a Application, x S
 	return st.DecideApplication(ctx, a)
 }
 
+// event records a state change of a seal and appends it to the audit log,
+// in the caller's transaction.
 func (s *Service) event(ctx context.Context, st Store, x Seal, actor, action, reason, appID string) error {
 	id, err := s.newID("sev")
 	if err != nil {
 		return err
 	}
-	return st.InsertSealEvent(ctx, Event{ID: id, SealID: x.ID, At: s.now(), Actor: actor, Action: action, State: x.State, Reason: reason, ApplicationID: appID})
+	if err := st.InsertSealEvent(ctx, Event{ID: id, SealID: x.ID, At: s.now(), Actor: actor, Action: action, State: x.State, Reason: reason, ApplicationID: appID}); err != nil {
+		return err
+	}
+	details := map[string]string{"state": string(x.State)}
+	if appID != "" {
+		details["application"] = appID
+	}
+	return s.audit(ctx, st, actor, "seal."+action, x, details)
+}
+
+// audit appends an entry about a seal to the audit log.
+func (s *Service) audit(ctx context.Context, st Store, actor, action string, x Seal, details map[string]string) error {
+	if actor == "" {
+		actor = "system"
+	}
+	_, err := auditlog.Append(ctx, st, auditlog.Entry{At: s.now(), Actor: actor, Org: x.Org, Action: action, Subject: x.ID, Details: details})
+	return err
 }
 
 // GetSeal returns a seal.

@@ -129,6 +129,11 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 				return err
 			}
 		}
+		if err := s.audit(ctx, st, actor.AccountID, "seal.sign", x, map[string]string{
+			"use": use.ID, "request": r.ID, "doc_hash": use.DocHash, "certificate": use.CertFingerprint,
+		}); err != nil {
+			return err
+		}
 		id, err := s.newID("obx")
 		if err != nil {
 			return err
