@@ -52,10 +52,11 @@ const (
 )
 
 // CheckError reports which check failed and why. Every error returned by
-// the parse, make and check functions of this package is a *CheckError
-// (use errors.As), except invalid arguments to MakeSeal and Sign, which are
-// structure errors too. Err wraps one of the sentinel errors below or
-// keys.ErrBadSignature.
+// the parse, marshal and check functions of this package is a *CheckError
+// (use errors.As); MakeSeal and Sign report invalid arguments as
+// "structure" errors and return errors of the keys.Signer itself (a
+// cancelled context, a token failure) unwrapped from any check. Err wraps
+// one of the sentinel errors below or keys.ErrBadSignature.
 type CheckError struct {
 	// Check is one of the Check* constants.
 	Check string
