@@ -259,3 +259,30 @@ func TestCACommands(t *testing.T) {
 		t.Fatalf("crl: %d %q", code, out)
 	}
 }
+
+func TestSealAndAuditCommands(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	doc := filepath.Join(data, "doc")
+	os.WriteFile(doc, []byte("abc"), 0o644)
+	if code, out, _ := run(t, "seal", "digest", doc); code != 0 || strings.TrimSpace(out) != "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0" {
+		t.Fatalf("SM3 of abc (GB/T 32905 vector): %d %q", code, out)
+	}
+	if code, _, _ := run(t, "seal", "verify", doc, doc); code != 2 {
+		t.Fatalf("verify without --trust: exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "seal", "verify", "--trust", doc, doc, doc); code != 2 {
+		t.Fatalf("verify with a bad trust bundle: exit %d, want 2", code)
+	}
+	if code, out, _ := run(t, "seal", "trust-bundle", d); code != 0 || !strings.Contains(out, `"format": "zhengzhao-seal-trust/v1"`) {
+		t.Fatalf("trust bundle: %d %q", code, out)
+	}
+	bundle := filepath.Join(data, "trust.json")
+	run(t, "seal", "trust-bundle", d, "--out", bundle)
+	if code, out, _ := run(t, "seal", "verify", "--trust", bundle, doc, doc, "--json"); code != 1 || !strings.Contains(out, `"valid": false`) {
+		t.Fatalf("verify of a non-signature: exit %d %q; want 1", code, out)
+	}
+	if code, out, _ := run(t, "audit", "check", d, "--json"); code != 0 || !strings.Contains(out, `"intact": true`) {
+		t.Fatalf("audit check: %d %q", code, out)
+	}
+}
