@@ -10,36 +10,12 @@
 # that is not the expected one.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAILED: $*" >&2; exit 1; }
-
-bin=${ZHENGZHAO_BIN:-}
-if [ -z "$bin" ]; then
-  echo "# building zhengzhao"
-  go build -o "$tmp/zhengzhao" ./cmd/zhengzhao
-  bin="$tmp/zhengzhao"
-fi
-zz() { "$bin" --data "$tmp/data" --lang en "$@"; }
+source "$(dirname "$0")/lib/demo.sh"
 
 # 1. A demo platform on a free port. Its first start creates the master key
 #    (DATA/master.key, mode 0600) that encrypts every software private key.
-zz demo --addr 127.0.0.1:0 --addr-file "$tmp/addr" >"$tmp/demo.out" 2>"$tmp/demo.log" &
-server=$!
-for _ in $(seq 1 100); do
-  [ -s "$tmp/addr" ] && curl -fsS "http://$(cat "$tmp/addr")/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || fail "the demo did not start: $(cat "$tmp/demo.log")"
-  sleep 0.1
-done
-api="http://$(cat "$tmp/addr")/api/v1"
+start_demo
 [ "$(stat -c %a "$tmp/data/master.key")" = 600 ] || fail "master.key is not mode 0600"
-echo "# demo serving at $api"
 
 # 2. Create an SM2 key (SM2 with SM3 is the default algorithm) for seals.
 key=$(zz key create --name walkthrough --purpose seal)

@@ -1,0 +1,39 @@
+# Shared by the walkthroughs in examples/: sourced, not run.
+#
+# It makes a temporary directory ($tmp, removed at exit), finds the binary
+# ($ZHENGZHAO_BIN, else builds ./cmd/zhengzhao into $tmp), defines zz (the
+# binary on the walkthrough's data directory, English output) and fail, and
+# start_demo, which starts `zhengzhao demo` on a free 127.0.0.1 port and
+# sets $api to its /api/v1 URL once /readyz answers.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+tmp=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+bin=${ZHENGZHAO_BIN:-}
+if [ -z "$bin" ]; then
+  echo "# building zhengzhao"
+  go build -o "$tmp/zhengzhao" ./cmd/zhengzhao
+  bin="$tmp/zhengzhao"
+fi
+zz() { "$bin" --data "$tmp/data" --lang en "$@"; }
+
+start_demo() {
+  # Port 0 picks a free port; --addr-file tells us which.
+  zz demo --addr 127.0.0.1:0 --addr-file "$tmp/addr" >"$tmp/demo.out" 2>"$tmp/demo.log" &
+  server=$!
+  for _ in $(seq 1 100); do
+    [ -s "$tmp/addr" ] && curl -fsS "http://$(cat "$tmp/addr")/readyz" >/dev/null 2>&1 && break
+    kill -0 "$server" 2>/dev/null || fail "the demo did not start: $(cat "$tmp/demo.log")"
+    sleep 0.1
+  done
+  curl -fsS "http://$(cat "$tmp/addr")/readyz" >/dev/null || fail "the demo is not ready"
+  api="http://$(cat "$tmp/addr")/api/v1"
+  echo "# demo serving at $api"
+}
