@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/keys/keyring"
@@ -42,6 +43,7 @@ type Services struct {
 	Keys  *keyring.Service
 	PKI   *pki.Service
 	Seals *seal.Service
+	Audit auditlog.Store
 }
 
 // API is the registered set of operations.
@@ -75,6 +77,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerKeys()
 	a.registerCerts()
 	a.registerSeals()
+	a.registerAudit()
 	mux.Handle("GET /api/docs", a.docsHandler())
 	return a
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/httpapi"
 	"zhengzhao/internal/i18n"
@@ -86,7 +87,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	keySvc := keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
 	pkiSvc := pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)
 	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, time.Now, rand.Reader)
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db}, problems)
 	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})
@@ -563,4 +564,30 @@ func TestCertificatesOverTheAPI(t *testing.T) {
 			t.Fatal("the CRL does not list the revoked certificate")
 		}
 	})
+}
+
+func TestAuditOverTheAPI(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	ctx := context.Background()
+	for i := range 3 {
+		err := e.db.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "acc", Action: "test", Subject: fmt.Sprint(i)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.do("GET", "/api/v1/audit/tree", e.tokens[authz.Auditor], "")
+	var tree httpapi.AuditTree
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &tree) != nil || tree.Size != 3 || !tree.Intact || len(tree.Root) != 64 {
+		t.Fatalf("audit tree: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/audit/entries?from=1&limit=1", e.tokens[authz.Auditor], "")
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"index":1`) || !strings.Contains(string(r.body), `"next":2`) {
+		t.Fatalf("audit entries: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/audit/entries", e.tokens[authz.Issuer], ""); r.status != http.StatusForbidden {
+		t.Fatalf("issuer reading the audit log: %d, want 403", r.status)
+	}
 }
