@@ -72,9 +72,8 @@ type Seal struct {
 }
 
 func (a *API) sealOut(x seal.Seal) Seal {
-	now := time.Now()
 	return Seal{ID: x.ID, Org: x.Org, Kind: string(x.Kind), Name: x.Name, State: string(x.State),
-		Valid: x.State == seal.Active && !now.Before(x.ValidFrom) && !now.After(x.ValidTo), ValidFrom: x.ValidFrom, ValidTo: x.ValidTo,
+		Valid: a.svc.Seals.ValidNow(x), ValidFrom: x.ValidFrom, ValidTo: x.ValidTo,
 		KeyID: x.KeyID, CertFingerprint: x.CertFingerprint, ImageFormat: string(x.Image.Format), ImageHash: x.Image.Hash,
 		WidthMM: x.Image.WidthMM, HeightMM: x.Image.HeightMM, Structure: x.Structure, Keepers: x.Keepers, UsePolicy: string(x.Policy),
 		PINSet: x.PINHash != "", PINStale: a.svc.Seals.PINStale(x), Locked: x.Locked, FilingState: x.FilingState,

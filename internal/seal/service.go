@@ -472,6 +472,13 @@ func (s *Service) PINStale(x Seal) bool {
 	return x.PINSetAt != nil && s.now().Sub(*x.PINSetAt) > s.cfg.PINMaxAge
 }
 
+// ValidNow reports whether the seal may sign now: active and within its
+// certificate's validity.
+func (s *Service) ValidNow(x Seal) bool {
+	now := s.now()
+	return x.State == Active && !now.Before(x.ValidFrom) && !now.After(x.ValidTo)
+}
+
 // MinPINLength is the shortest PIN accepted.
 const MinPINLength = 6
 

@@ -57,7 +57,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	switch {
 	case x.State != Active:
 		return Signed{}, apperr.New(apperr.Conflict, "seal %s is %s and cannot sign", x.ID, x.State)
-	case now.Before(x.ValidFrom) || now.After(x.ValidTo):
+	case !s.ValidNow(x):
 		return Signed{}, apperr.New(apperr.Conflict, "seal %s is valid from %s to %s", x.ID, x.ValidFrom, x.ValidTo)
 	}
 	r, err := s.GetUseRequest(ctx, in.RequestID)
