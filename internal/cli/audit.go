@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,6 +80,54 @@ func (a *app) auditCommand() *cobra.Command {
 	}
 	list.Flags().IntVar(&from, "from", 0, "first index")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	cmd.AddCommand(check, list)
+	checkpoint := &cobra.Command{
+		Use:   "checkpoint",
+		Short: "Print a signed checkpoint of the audit log and, on stderr, its verifier key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, done, err := a.platform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			msg, err := p.cps.Checkpoint(cmd.Context())
+			if err != nil {
+				return err
+			}
+			vkey, err := p.cps.VerifierKey(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]string{"checkpoint": string(msg), "verifier_key": vkey})
+			}
+			fmt.Fprintln(a.stderr, "verifier key:", vkey)
+			_, err = a.stdout.Write(msg)
+			return err
+		},
+	}
+	var vkey string
+	verifyCP := &cobra.Command{
+		Use:   "verify-checkpoint FILE --key VERIFIER_KEY",
+		Short: "Verify a signed checkpoint (exit 0 valid, 1 invalid, 2 usage)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if vkey == "" {
+				return usageErr("--key is required")
+			}
+			msg, err := os.ReadFile(args[0])
+			if err != nil {
+				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+			}
+			origin, size, _, verr := auditlog.VerifyCheckpoint(msg, vkey)
+			subject := fmt.Sprintf("%s@%d", origin, size)
+			if verr != nil {
+				subject = args[0]
+			}
+			return a.verdict(subject, verr)
+		},
+	}
+	verifyCP.Flags().StringVar(&vkey, "key", "", "the verifier key (zhengzhao audit checkpoint prints it)")
+	cmd.AddCommand(check, list, checkpoint, verifyCP)
 	return cmd
 }

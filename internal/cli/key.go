@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/keys"
 	"zhengzhao/internal/keys/envelope"
 	"zhengzhao/internal/keys/keyring"
@@ -62,6 +63,7 @@ type platform struct {
 	keys     *keyring.Service
 	pki      *pki.Service
 	seals    *seal.Service
+	cps      *auditlog.Checkpointer
 }
 
 // platform opens the store and the PKCS#11 token (when configured); done
@@ -79,7 +81,13 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 	ks := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
 	orgs := orgService(db)
 	certs := pki.New(db, db.CertTx, ks, time.Now, rand.Reader)
-	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs, seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader)}
+	platformCode := func(ctx context.Context) (string, error) {
+		o, err := orgs.Platform(ctx)
+		return o.CreditCode, err
+	}
+	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
+		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
+		cps:   auditlog.NewCheckpointer(db, ks, platformCode)}
 	return p, func() { closeHSM(); db.Close() }, nil
 }
 

@@ -85,7 +85,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 
 	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: db}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: db, Checkpoints: p.cps}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.orgs, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,

@@ -39,11 +39,12 @@ const AuthzExtension = "x-zhengzhao-authz"
 
 // Services are the capability services the API exposes.
 type Services struct {
-	Orgs  *org.Service
-	Keys  *keyring.Service
-	PKI   *pki.Service
-	Seals *seal.Service
-	Audit auditlog.Store
+	Orgs        *org.Service
+	Keys        *keyring.Service
+	PKI         *pki.Service
+	Seals       *seal.Service
+	Audit       auditlog.Store
+	Checkpoints *auditlog.Checkpointer
 }
 
 // API is the registered set of operations.

@@ -33,6 +33,17 @@ type auditEntriesOutput struct {
 	}
 }
 
+type checkpointOutput struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
+}
+
+type checkpointKeyOutput struct {
+	Body struct {
+		VerifierKey string `json:"verifier_key" doc:"C2SP signed-note verifier key (name+hash+key) of the checkpoints."`
+	}
+}
+
 func (a *API) registerAudit() {
 	tags := []string{"audit"}
 	readers := authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin))
@@ -46,6 +57,32 @@ func (a *API) registerAudit() {
 		if err != nil {
 			out.Body.Reason = err.Error()
 		}
+		return out, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-audit-checkpoint", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint", Tags: tags,
+		Summary:     "A signed checkpoint of the audit log (C2SP tlog-checkpoint)",
+		Description: "签名的审计日志检查点：origin, tree size and root hash, signed with the platform's Ed25519 checkpoint key.",
+		Responses:   map[string]*huma.Response{"200": {Description: "signed note", Content: map[string]*huma.MediaType{"text/plain": {}}}},
+	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*checkpointOutput, error) {
+		msg, err := a.svc.Checkpoints.Checkpoint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &checkpointOutput{ContentType: "text/plain; charset=utf-8", Body: msg}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint-key", Tags: tags,
+		Summary: "The verifier key of audit checkpoints",
+	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*checkpointKeyOutput, error) {
+		vkey, err := a.svc.Checkpoints.VerifierKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := &checkpointKeyOutput{}
+		out.Body.VerifierKey = vkey
 		return out, nil
 	})
 

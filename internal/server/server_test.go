@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,7 +88,11 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	keySvc := keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
 	pkiSvc := pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)
 	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, time.Now, rand.Reader)
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db,
+		Checkpoints: auditlog.NewCheckpointer(db, keySvc, func(ctx context.Context) (string, error) {
+			p, err := svc.Platform(ctx)
+			return p.CreditCode, err
+		})}, problems)
 	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})
@@ -586,6 +591,17 @@ func TestAuditOverTheAPI(t *testing.T) {
 	r = e.do("GET", "/api/v1/audit/entries?from=1&limit=1", e.tokens[authz.Auditor], "")
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"index":1`) || !strings.Contains(string(r.body), `"next":2`) {
 		t.Fatalf("audit entries: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/audit/checkpoint-key", e.tokens[authz.UsingUnit], "")
+	var key struct {
+		VerifierKey string `json:"verifier_key"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &key) != nil {
+		t.Fatalf("checkpoint key: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/audit/checkpoint", e.tokens[authz.UsingUnit], "")
+	if _, size, root, err := auditlog.VerifyCheckpoint(r.body, key.VerifierKey); r.status != http.StatusOK || err != nil || size != 3 || hex.EncodeToString(root) != tree.Root {
+		t.Fatalf("checkpoint: %d %q, %v", r.status, r.body, err)
 	}
 	if r := e.do("GET", "/api/v1/audit/entries", e.tokens[authz.Issuer], ""); r.status != http.StatusForbidden {
 		t.Fatalf("issuer reading the audit log: %d, want 403", r.status)

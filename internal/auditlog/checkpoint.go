@@ -1,0 +1,151 @@
+package auditlog
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/keyring"
+)
+
+// Checkpoints are C2SP tlog-checkpoint notes: the origin, the tree size and
+// the root hash, signed (C2SP signed-note, Ed25519) with the platform's
+// checkpoint key, so that auditors and witnesses can hold the platform to
+// one history.
+
+// CheckpointKeyName is the platform key that signs checkpoints.
+const CheckpointKeyName = "audit-checkpoint"
+
+// Checkpointer signs checkpoints of the log.
+type Checkpointer struct {
+	store    Store
+	keys     *keyring.Service
+	platform func(ctx context.Context) (string, error) // the platform organization's credit code
+}
+
+// NewCheckpointer returns a checkpointer over the log in store.
+func NewCheckpointer(store Store, ks *keyring.Service, platform func(ctx context.Context) (string, error)) *Checkpointer {
+	return &Checkpointer{store: store, keys: ks, platform: platform}
+}
+
+// Origin names the log in its checkpoints.
+func Origin(platform string) string { return "zhengzhao.audit/" + platform }
+
+// key returns the checkpoint key, making it on first use.
+func (c *Checkpointer) key(ctx context.Context) (keyring.Key, string, error) {
+	platform, err := c.platform(ctx)
+	if err != nil {
+		return keyring.Key{}, "", err
+	}
+	k, err := c.keys.Resolve(ctx, platform, CheckpointKeyName)
+	if errors.Is(err, apperr.NotFound) {
+		k, err = c.keys.Create(ctx, keyring.NewKey{Org: platform, Name: CheckpointKeyName, Purpose: keyring.Checkpoint, Algorithm: keys.Ed25519})
+		if errors.Is(err, apperr.Conflict) { // made meanwhile by another process
+			k, err = c.keys.Resolve(ctx, platform, CheckpointKeyName)
+		}
+	}
+	return k, Origin(platform), err
+}
+
+// VerifierKey returns the signed-note verifier key of the checkpoints
+// ("name+hash+key"), which auditors pin.
+func (c *Checkpointer) VerifierKey(ctx context.Context) (string, error) {
+	k, origin, err := c.key(ctx)
+	if err != nil {
+		return "", err
+	}
+	pub, err := k.Public()
+	if err != nil {
+		return "", err
+	}
+	edPub, ok := pub.(ed25519.PublicKey)
+	if !ok {
+		return "", fmt.Errorf("checkpoint key %s is %s, not Ed25519", k.ID, k.Algorithm)
+	}
+	return note.NewEd25519VerifierKey(origin, edPub)
+}
+
+// Checkpoint signs the current tree head.
+func (c *Checkpointer) Checkpoint(ctx context.Context) ([]byte, error) {
+	k, origin, err := c.key(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, _, err := c.keys.Signer(ctx, k.ID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.store.AuditTree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root := t.Root
+	if t.Size == 0 {
+		h := sha256.Sum256(nil) // RFC 6962: the root of the empty tree
+		root = h[:]
+	}
+	text := fmt.Sprintf("%s\n%d\n%s\n", origin, t.Size, base64.StdEncoding.EncodeToString(root))
+	ns, err := newNoteSigner(ctx, origin, signer)
+	if err != nil {
+		return nil, err
+	}
+	return note.Sign(&note.Note{Text: text}, ns)
+}
+
+// noteSigner signs notes with a key ring signer (Ed25519).
+type noteSigner struct {
+	ctx    context.Context
+	name   string
+	hash   uint32
+	signer keys.Signer
+}
+
+func newNoteSigner(ctx context.Context, name string, s keys.Signer) (*noteSigner, error) {
+	pub, ok := s.Public().(ed25519.PublicKey)
+	if !ok || s.Algorithm() != keys.Ed25519 {
+		return nil, fmt.Errorf("signed notes need an Ed25519 key, not %s", s.Algorithm())
+	}
+	// C2SP signed-note key hash: SHA-256(name || "\n" || 0x01 || key)[:4].
+	h := sha256.New()
+	h.Write([]byte(name + "\n"))
+	h.Write(append([]byte{0x01}, pub...))
+	return &noteSigner{ctx: ctx, name: name, hash: binary.BigEndian.Uint32(h.Sum(nil)), signer: s}, nil
+}
+
+func (n *noteSigner) Name() string                    { return n.name }
+func (n *noteSigner) KeyHash() uint32                 { return n.hash }
+func (n *noteSigner) Sign(msg []byte) ([]byte, error) { return n.signer.Sign(n.ctx, msg) }
+
+// VerifyCheckpoint checks a checkpoint against a verifier key and returns
+// its origin, size and root.
+func VerifyCheckpoint(msg []byte, verifierKey string) (origin string, size uint64, root []byte, err error) {
+	v, err := note.NewVerifier(verifierKey)
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("verifier key: %w", err)
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 4 {
+		return "", 0, nil, errors.New("checkpoint: fewer than three lines")
+	}
+	if size, err = strconv.ParseUint(lines[1], 10, 64); err != nil {
+		return "", 0, nil, fmt.Errorf("checkpoint size: %w", err)
+	}
+	if root, err = base64.StdEncoding.DecodeString(lines[2]); err != nil || len(root) != sha256.Size {
+		return "", 0, nil, errors.New("checkpoint root is not a base64 SHA-256 hash")
+	}
+	return lines[0], size, root, nil
+}
