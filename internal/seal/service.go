@@ -74,7 +74,8 @@ type Service struct {
 	keys  *keyring.Service
 	pki   *pki.Service
 	cfg   Config
-	now   func() time.Time
+	now   func() time.Time // whole seconds: certificates and GB/T 38540 times
+	clock func() time.Time // microseconds: the order of state changes
 	rand  io.Reader
 }
 
@@ -84,7 +85,8 @@ func New(store Store, tx TxFunc, orgs Orgs, keys *keyring.Service, certs *pki.Se
 		rnd = rand.Reader
 	}
 	return &Service{store: store, tx: tx, orgs: orgs, keys: keys, pki: certs, cfg: cfg.withDefaults(),
-		now: func() time.Time { return now().UTC().Truncate(time.Second) }, rand: rnd}
+		now:   func() time.Time { return now().UTC().Truncate(time.Second) },
+		clock: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd}
 }
 
 func (s *Service) newID(prefix string) (string, error) {
@@ -415,7 +417,7 @@ func (s *Service) event(ctx context.Context, st Store, x Seal, actor, action, re
 	if err != nil {
 		return err
 	}
-	if err := st.InsertSealEvent(ctx, Event{ID: id, SealID: x.ID, At: s.now(), Actor: actor, Action: action, State: x.State, Reason: reason, ApplicationID: appID}); err != nil {
+	if err := st.InsertSealEvent(ctx, Event{ID: id, SealID: x.ID, At: s.clock(), Actor: actor, Action: action, State: x.State, Reason: reason, ApplicationID: appID}); err != nil {
 		return err
 	}
 	details := map[string]string{"state": string(x.State)}
@@ -430,7 +432,7 @@ func (s *Service) audit(ctx context.Context, st Store, actor, action string, x S
 	if actor == "" {
 		actor = "system"
 	}
-	_, err := auditlog.Append(ctx, st, auditlog.Entry{At: s.now(), Actor: actor, Org: x.Org, Action: action, Subject: x.ID, Details: details})
+	_, err := auditlog.Append(ctx, st, auditlog.Entry{At: s.clock(), Actor: actor, Org: x.Org, Action: action, Subject: x.ID, Details: details})
 	return err
 }
 

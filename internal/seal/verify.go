@@ -61,6 +61,24 @@ type StateChange struct {
 	State State     `json:"state"`
 }
 
+// activeWithin reports whether the seal was active at some instant of
+// [from, from+1s). GB/T 38540 records the signing time in whole seconds,
+// and a seal signs only while active, so a signature made in that second is
+// consistent with the history exactly when this holds — also when the seal
+// was made or suspended within the same second.
+func activeWithin(h []StateChange, from time.Time) (bool, State, bool) {
+	st, found := stateAt(h, from)
+	if found && st == Active {
+		return true, st, true
+	}
+	for _, c := range h {
+		if c.At.After(from) && c.At.Before(from.Add(time.Second)) && c.State == Active {
+			return true, Active, true
+		}
+	}
+	return false, st, found
+}
+
 // stateAt returns the state a history says the seal had at t.
 func stateAt(h []StateChange, t time.Time) (State, bool) {
 	var st State
@@ -116,11 +134,11 @@ func Verify(ctx context.Context, trust Trust, sigDER, document, digest []byte, n
 	case !known:
 		add(CheckSealState, fmt.Errorf("seal %s was not made by this platform", tbs.Seal.Info.ID), false)
 	default:
-		st, ok := stateAt(history, tbs.Time)
+		active, st, ok := activeWithin(history, tbs.Time)
 		switch {
-		case !ok:
+		case !ok && !active:
 			add(CheckSealState, fmt.Errorf("seal %s did not exist yet at %s", tbs.Seal.Info.ID, tbs.Time.Format(time.RFC3339)), false)
-		case st != Active:
+		case !active:
 			add(CheckSealState, fmt.Errorf("seal %s was %s at %s", tbs.Seal.Info.ID, st, tbs.Time.Format(time.RFC3339)), false)
 		default:
 			add(CheckSealState, nil, false)
