@@ -2,9 +2,7 @@ package cli
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,9 +113,9 @@ func (a *app) auditCommand() *cobra.Command {
 			if vkey == "" {
 				return usageErr("--key is required")
 			}
-			msg, err := os.ReadFile(args[0])
+			msg, err := readInput(args[0])
 			if err != nil {
-				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+				return err
 			}
 			origin, size, _, verr := auditlog.VerifyCheckpoint(msg, vkey)
 			subject := fmt.Sprintf("%s@%d", origin, size)

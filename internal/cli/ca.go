@@ -138,9 +138,9 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Trust the root certificate of an external CA (PEM)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[0])
+			b, err := readInput(args[0])
 			if err != nil {
-				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+				return err
 			}
 			p, done, err := a.platform(cmd.Context())
 			if err != nil {
@@ -162,9 +162,9 @@ certificates of the internal root, its serial number (hex).`,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			b, err := os.ReadFile(args[1])
+			b, err := readInput(args[1])
 			if err != nil {
-				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+				return err
 			}
 			p, done, err := a.platform(ctx)
 			if err != nil {

@@ -91,6 +91,16 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 	return p, func() { closeHSM(); db.Close() }, nil
 }
 
+// readInput reads a file named on the command line; a file that cannot be
+// read is a usage error (exit 2).
+func readInput(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErr("read %s: %v", path, errors.Unwrap(err))
+	}
+	return b, nil
+}
+
 // resolveKey finds a key by ID, or by name within orgCode (default: the
 // platform organization).
 func (a *app) resolveKey(ctx context.Context, p *platform, orgCode, ref string) (keyring.Key, error) {
@@ -267,9 +277,9 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			msg, err := os.ReadFile(args[1])
+			msg, err := readInput(args[1])
 			if err != nil {
-				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+				return err
 			}
 			p, done, err := a.platform(ctx)
 			if err != nil {
@@ -305,13 +315,13 @@ state: retired and disabled keys still verify what they signed).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			msg, err := os.ReadFile(args[0])
+			msg, err := readInput(args[0])
 			if err != nil {
-				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+				return err
 			}
-			raw, err := os.ReadFile(args[1])
+			raw, err := readInput(args[1])
 			if err != nil {
-				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+				return err
 			}
 			var sf signatureFile
 			if err := json.Unmarshal(raw, &sf); err != nil || sf.Format != SignatureFormat || len(sf.Signature) == 0 {
@@ -323,9 +333,9 @@ state: retired and disabled keys still verify what they signed).`,
 			}
 			var verr error
 			if publicPEM != "" {
-				pemBytes, err := os.ReadFile(publicPEM)
+				pemBytes, err := readInput(publicPEM)
 				if err != nil {
-					return usageErr("read %s: %v", publicPEM, errors.Unwrap(err))
+					return err
 				}
 				pub, _, err := keys.ParsePublicPEM(pemBytes)
 				if err != nil {

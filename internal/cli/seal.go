@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -38,21 +37,21 @@ signing time, and — for information — its state now. No store is opened.`,
 			if trustFile == "" {
 				return usageErr("--trust is required")
 			}
-			raw, err := os.ReadFile(trustFile)
+			raw, err := readInput(trustFile)
 			if err != nil {
-				return usageErr("read %s: %v", trustFile, errors.Unwrap(err))
+				return err
 			}
 			bundle, err := seal.ParseBundle(raw)
 			if err != nil {
 				return usageErr("%s: %v", trustFile, err)
 			}
-			doc, err := os.ReadFile(args[0])
+			doc, err := readInput(args[0])
 			if err != nil {
-				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+				return err
 			}
-			sig, err := os.ReadFile(args[1])
+			sig, err := readInput(args[1])
 			if err != nil {
-				return usageErr("read %s: %v", args[1], errors.Unwrap(err))
+				return err
 			}
 			v := seal.Verify(cmd.Context(), bundle, sig, doc, nil, time.Now())
 			if a.json {
@@ -104,9 +103,9 @@ signing time, and — for information — its state now. No store is opened.`,
 		Short: "Print the SM3 digest of a file (hex), as use requests name documents",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[0])
+			b, err := readInput(args[0])
 			if err != nil {
-				return usageErr("read %s: %v", args[0], errors.Unwrap(err))
+				return err
 			}
 			h := sm3.Sum(b)
 			if a.json {
