@@ -60,13 +60,6 @@ type listAccountsInput struct {
 	CreditCode string `path:"credit_code" maxLength:"64"`
 }
 
-type listAccountsOutput struct {
-	Body struct {
-		Items      []Account `json:"items"`
-		NextCursor string    `json:"next_cursor,omitempty"`
-	}
-}
-
 func (a *API) registerAccounts() {
 	tags := []string{"accounts"}
 	register(a, huma.Operation{
@@ -89,17 +82,11 @@ func (a *API) registerAccounts() {
 		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
 		Summary: "List an organization's accounts", Errors: []int{http.StatusNotFound},
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin)).About("credit_code"),
-		func(ctx context.Context, in *listAccountsInput) (*listAccountsOutput, error) {
-			page, err := a.svc.Orgs.ListAccounts(ctx, in.CreditCode, in.Limit, in.Cursor)
+		func(ctx context.Context, in *listAccountsInput) (*pageOutput[Account], error) {
+			p, err := a.svc.Orgs.ListAccounts(ctx, in.CreditCode, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, err
 			}
-			out := &listAccountsOutput{}
-			out.Body.Items = make([]Account, len(page.Items))
-			for i, acc := range page.Items {
-				out.Body.Items[i] = accountOut(acc)
-			}
-			out.Body.NextCursor = page.Next
-			return out, nil
+			return pageOut(p, accountOut), nil
 		})
 }

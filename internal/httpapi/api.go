@@ -20,6 +20,7 @@ import (
 	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
+	"zhengzhao/internal/page"
 	"zhengzhao/internal/reqctx"
 	"zhengzhao/internal/seal"
 )
@@ -182,6 +183,25 @@ func forbidIf(cond bool, field, rule, detail string) error {
 		return nil
 	}
 	return &apperr.Error{Kind: apperr.Forbidden, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}
+
+// Page is the body of every paginated list.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page."`
+}
+
+type pageOutput[T any] struct {
+	Body Page[T]
+}
+
+// pageOut renders one page of a list with conv.
+func pageOut[S, T any](p page.Page[S], conv func(S) T) *pageOutput[T] {
+	items := make([]T, len(p.Items))
+	for i, x := range p.Items {
+		items[i] = conv(x)
+	}
+	return &pageOutput[T]{Body: Page[T]{Items: items, NextCursor: p.Next}}
 }
 
 // ListParams are the cursor pagination parameters of every list.

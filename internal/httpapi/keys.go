@@ -39,13 +39,6 @@ type listKeysInput struct {
 	State   string `query:"state" enum:"active,disabled,retired"`
 }
 
-type listKeysOutput struct {
-	Body struct {
-		Items      []Key  `json:"items"`
-		NextCursor string `json:"next_cursor,omitempty"`
-	}
-}
-
 type keyInput struct {
 	ID string `path:"id" maxLength:"100"`
 }
@@ -74,22 +67,16 @@ func (a *API) registerKeys() {
 		OperationID: "list-keys", Method: http.MethodGet, Path: Prefix + "/keys", Tags: tags,
 		Summary:     "List signing keys",
 		Description: "列出签名密钥（不含私钥）。Callers limited to their own organization see only its keys.",
-	}, listPolicy, func(ctx context.Context, in *listKeysInput) (*listKeysOutput, error) {
+	}, listPolicy, func(ctx context.Context, in *listKeysInput) (*pageOutput[Key], error) {
 		f := keyring.Filter{Org: in.Org, Purpose: keyring.Purpose(in.Purpose), State: keyring.State(in.State)}
 		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
 			f.Org = actor.Org
 		}
-		page, err := a.svc.Keys.Page(ctx, f, in.Limit, in.Cursor)
+		p, err := a.svc.Keys.Page(ctx, f, in.Limit, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		out := &listKeysOutput{}
-		out.Body.Items = make([]Key, len(page.Items))
-		for i, k := range page.Items {
-			out.Body.Items[i] = keyOut(k)
-		}
-		out.Body.NextCursor = page.Next
-		return out, nil
+		return pageOut(p, keyOut), nil
 	})
 
 	register(a, huma.Operation{

@@ -80,13 +80,6 @@ type listOrgsInput struct {
 	Status string `query:"status" enum:"active,inactive"`
 }
 
-type listOrgsOutput struct {
-	Body struct {
-		Items      []Org  `json:"items"`
-		NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page."`
-	}
-}
-
 type patchOrgInput struct {
 	CreditCode string `path:"credit_code" maxLength:"64"`
 	Body       struct {
@@ -133,22 +126,16 @@ func (a *API) registerOrgs() {
 		OperationID: "list-orgs", Method: http.MethodGet, Path: Prefix + "/orgs", Tags: tags,
 		Summary:     "List organizations",
 		Description: "列出单位，按信用代码排序，可按类型、区划、状态筛选。Callers limited to their own organization see only it.",
-	}, listPolicy, func(ctx context.Context, in *listOrgsInput) (*listOrgsOutput, error) {
+	}, listPolicy, func(ctx context.Context, in *listOrgsInput) (*pageOutput[Org], error) {
 		f := org.Filter{Kind: org.Kind(in.Kind), Region: in.Region, Status: org.Status(in.Status), Limit: in.Limit}
 		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
 			f.CreditCode = actor.Org
 		}
-		page, err := a.svc.Orgs.ListOrgs(ctx, f, in.Cursor)
+		p, err := a.svc.Orgs.ListOrgs(ctx, f, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		out := &listOrgsOutput{}
-		out.Body.Items = make([]Org, len(page.Items))
-		for i, o := range page.Items {
-			out.Body.Items[i] = OrgOut(o)
-		}
-		out.Body.NextCursor = page.Next
-		return out, nil
+		return pageOut(p, OrgOut), nil
 	})
 
 	register(a, huma.Operation{

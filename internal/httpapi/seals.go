@@ -144,13 +144,6 @@ type listApplicationsInput struct {
 	Status     string `query:"status" enum:"pending,approved,rejected"`
 }
 
-type listApplicationsOutput struct {
-	Body struct {
-		Items      []SealApplication `json:"items"`
-		NextCursor string            `json:"next_cursor,omitempty"`
-	}
-}
-
 type sealInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
@@ -162,13 +155,6 @@ type listSealsInput struct {
 	Org   string `query:"org" maxLength:"64"`
 	Kind  string `query:"kind" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
 	State string `query:"state" enum:"active,suspended,cancelled"`
-}
-
-type listSealsOutput struct {
-	Body struct {
-		Items      []Seal `json:"items"`
-		NextCursor string `json:"next_cursor,omitempty"`
-	}
 }
 
 type eventsOutput struct {
@@ -256,18 +242,12 @@ func (a *API) registerSeals() {
 		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
 		Summary: "List an organization's seal applications",
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
-		func(ctx context.Context, in *listApplicationsInput) (*listApplicationsOutput, error) {
+		func(ctx context.Context, in *listApplicationsInput) (*pageOutput[SealApplication], error) {
 			p, err := svc().ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
 			if err != nil {
 				return nil, err
 			}
-			out := &listApplicationsOutput{}
-			out.Body.Items = make([]SealApplication, len(p.Items))
-			for i, x := range p.Items {
-				out.Body.Items[i] = applicationOut(x)
-			}
-			out.Body.NextCursor = p.Next
-			return out, nil
+			return pageOut(p, applicationOut), nil
 		})
 
 	readApp := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
@@ -302,7 +282,7 @@ func (a *API) registerSeals() {
 	register(a, huma.Operation{
 		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: tags,
 		Summary: "List seals",
-	}, readSeal, func(ctx context.Context, in *listSealsInput) (*listSealsOutput, error) {
+	}, readSeal, func(ctx context.Context, in *listSealsInput) (*pageOutput[Seal], error) {
 		f := seal.Filter{Org: in.Org, Kind: seal.Kind(in.Kind), State: seal.State(in.State), Limit: in.Limit}
 		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg {
 			f.Org = actor.Org
@@ -311,13 +291,7 @@ func (a *API) registerSeals() {
 		if err != nil {
 			return nil, err
 		}
-		out := &listSealsOutput{}
-		out.Body.Items = make([]Seal, len(p.Items))
-		for i, x := range p.Items {
-			out.Body.Items[i] = a.sealOut(x)
-		}
-		out.Body.NextCursor = p.Next
-		return out, nil
+		return pageOut(p, a.sealOut), nil
 	})
 
 	ownSeal := func(ctx context.Context, id string) (seal.Seal, error) {

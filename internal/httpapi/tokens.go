@@ -75,13 +75,6 @@ type listTokensInput struct {
 	AccountID string `query:"account_id" maxLength:"100"`
 }
 
-type listTokensOutput struct {
-	Body struct {
-		Items      []Token `json:"items"`
-		NextCursor string  `json:"next_cursor,omitempty"`
-	}
-}
-
 type revokeTokenInput struct {
 	ID string `path:"id" maxLength:"100"`
 }
@@ -134,22 +127,16 @@ func (a *API) registerTokens() {
 	register(a, huma.Operation{
 		OperationID: "list-tokens", Method: http.MethodGet, Path: Prefix + "/tokens", Tags: tags,
 		Summary: "List API tokens (never their secrets)",
-	}, listPolicy, func(ctx context.Context, in *listTokensInput) (*listTokensOutput, error) {
+	}, listPolicy, func(ctx context.Context, in *listTokensInput) (*pageOutput[Token], error) {
 		f := org.TokenFilter{Org: in.Org, AccountID: in.AccountID, Limit: in.Limit}
 		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
 			f.Org = actor.Org
 		}
-		page, err := a.svc.Orgs.ListTokens(ctx, f, in.Cursor)
+		p, err := a.svc.Orgs.ListTokens(ctx, f, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		out := &listTokensOutput{}
-		out.Body.Items = make([]Token, len(page.Items))
-		for i, t := range page.Items {
-			out.Body.Items[i] = TokenOut(t, "")
-		}
-		out.Body.NextCursor = page.Next
-		return out, nil
+		return pageOut(p, func(t org.Token) Token { return TokenOut(t, "") }), nil
 	})
 
 	revokePolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(append(staff, authz.Auditor)...))
