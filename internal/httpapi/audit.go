@@ -44,6 +44,44 @@ type checkpointKeyOutput struct {
 	}
 }
 
+type inclusionInput struct {
+	Index uint64 `query:"index" doc:"Index of the entry."`
+	Size  uint64 `query:"size" doc:"Size of the tree (a checkpoint's); default: the current size."`
+}
+
+type consistencyInput struct {
+	From uint64 `query:"from" minimum:"1" doc:"Size of the earlier tree."`
+	To   uint64 `query:"to" doc:"Size of the later tree; default: the current size."`
+}
+
+// AuditProof is an RFC 6962 inclusion or consistency proof.
+type AuditProof struct {
+	Index *uint64  `json:"index,omitempty"`
+	From  *uint64  `json:"from,omitempty"`
+	Size  uint64   `json:"size"`
+	Leaf  []byte   `json:"leaf,omitempty" doc:"The entry's canonical bytes (RFC 8785), whose RFC 6962 leaf hash the proof starts from."`
+	Proof []string `json:"proof" doc:"Hashes, hex, in RFC 6962 order."`
+	Root  string   `json:"root" doc:"Root of the tree of this size, hex."`
+}
+
+type proofOutput struct{ Body AuditProof }
+
+func hexAll(hs [][]byte) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = hex.EncodeToString(h)
+	}
+	return out
+}
+
+func (a *API) currentSize(ctx context.Context, size uint64) (uint64, error) {
+	if size != 0 {
+		return size, nil
+	}
+	t, err := a.svc.Audit.AuditTree(ctx)
+	return t.Size, err
+}
+
 func (a *API) registerAudit() {
 	tags := []string{"audit"}
 	readers := authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin))
@@ -84,6 +122,44 @@ func (a *API) registerAudit() {
 		out := &checkpointKeyOutput{}
 		out.Body.VerifierKey = vkey
 		return out, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-audit-inclusion-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/inclusion", Tags: tags,
+		Summary: "Prove that an entry is in the audit log (RFC 6962 audit path)",
+		Errors:  []int{http.StatusUnprocessableEntity},
+	}, readers, func(ctx context.Context, in *inclusionInput) (*proofOutput, error) {
+		size, err := a.currentSize(ctx, in.Size)
+		if err != nil {
+			return nil, err
+		}
+		path, root, err := auditlog.InclusionProof(ctx, a.svc.Audit, in.Index, size)
+		if err != nil {
+			return nil, err
+		}
+		_, leaves, err := a.svc.Audit.AuditEntries(ctx, in.Index, in.Index+1)
+		if err != nil {
+			return nil, err
+		}
+		idx := in.Index
+		return &proofOutput{Body: AuditProof{Index: &idx, Size: size, Leaf: leaves[0], Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
+	})
+
+	register(a, huma.Operation{
+		OperationID: "get-audit-consistency-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/consistency", Tags: tags,
+		Summary: "Prove that a later audit tree extends an earlier one (RFC 6962)",
+		Errors:  []int{http.StatusUnprocessableEntity},
+	}, readers, func(ctx context.Context, in *consistencyInput) (*proofOutput, error) {
+		size, err := a.currentSize(ctx, in.To)
+		if err != nil {
+			return nil, err
+		}
+		path, root, err := auditlog.ConsistencyProof(ctx, a.svc.Audit, in.From, size)
+		if err != nil {
+			return nil, err
+		}
+		from := in.From
+		return &proofOutput{Body: AuditProof{From: &from, Size: size, Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
 
 	register(a, huma.Operation{

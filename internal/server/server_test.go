@@ -603,6 +603,17 @@ func TestAuditOverTheAPI(t *testing.T) {
 	if _, size, root, err := auditlog.VerifyCheckpoint(r.body, key.VerifierKey); r.status != http.StatusOK || err != nil || size != 3 || hex.EncodeToString(root) != tree.Root {
 		t.Fatalf("checkpoint: %d %q, %v", r.status, r.body, err)
 	}
+	r = e.do("GET", "/api/v1/audit/proof/inclusion?index=1&size=3", e.tokens[authz.Auditor], "")
+	var ip httpapi.AuditProof
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &ip) != nil || ip.Root != tree.Root || len(ip.Proof) != 2 || len(ip.Leaf) == 0 {
+		t.Fatalf("inclusion proof: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/audit/proof/inclusion?index=5", e.tokens[authz.Auditor], ""); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("proof beyond the tree: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/audit/proof/consistency?from=1", e.tokens[authz.Auditor], ""); r.status != http.StatusOK {
+		t.Fatalf("consistency proof: %d %s", r.status, r.body)
+	}
 	if r := e.do("GET", "/api/v1/audit/entries", e.tokens[authz.Issuer], ""); r.status != http.StatusForbidden {
 		t.Fatalf("issuer reading the audit log: %d, want 403", r.status)
 	}

@@ -1,0 +1,69 @@
+package auditlog_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"zhengzhao/internal/auditlog"
+	"zhengzhao/internal/store"
+	"zhengzhao/internal/store/storetest"
+)
+
+// TestProofs checks every inclusion proof and a spread of consistency
+// proofs of a 13-entry log with the library's own verifiers.
+func TestProofs(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		roots := map[uint64][]byte{}
+		for i := range 13 {
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "a", Action: "x", Subject: fmt.Sprint(i)})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree, _ := db.AuditTree(ctx)
+			roots[tree.Size] = tree.Root
+		}
+		entries, leaves, err := db.AuditEntries(ctx, 0, 13)
+		if err != nil || len(entries) != 13 {
+			t.Fatal(err)
+		}
+		h := rfc6962.DefaultHasher
+		for size := uint64(1); size <= 13; size++ {
+			for index := uint64(0); index < size; index++ {
+				path, root, err := auditlog.InclusionProof(ctx, db, index, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(root) != string(roots[size]) {
+					t.Fatalf("size %d: root %x, the tree had %x", size, root, roots[size])
+				}
+				if err := proof.VerifyInclusion(h, index, size, h.HashLeaf(leaves[index]), path, root); err != nil {
+					t.Fatalf("inclusion of %d in %d: %v", index, size, err)
+				}
+			}
+		}
+		for _, p := range [][2]uint64{{1, 13}, {3, 7}, {4, 8}, {5, 13}, {12, 13}, {13, 13}} {
+			path, root, err := auditlog.ConsistencyProof(ctx, db, p[0], p[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := proof.VerifyConsistency(h, p[0], p[1], path, roots[p[0]], root); err != nil {
+				t.Fatalf("consistency %d→%d: %v", p[0], p[1], err)
+			}
+		}
+		if _, _, err := auditlog.InclusionProof(ctx, db, 13, 13); err == nil {
+			t.Fatal("proof for an index beyond the tree")
+		}
+		if _, _, err := auditlog.ConsistencyProof(ctx, db, 3, 14); err == nil {
+			t.Fatal("consistency to a size beyond the tree")
+		}
+	})
+}
