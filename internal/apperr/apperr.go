@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind classifies an error by how a caller should react to it.
@@ -104,6 +105,22 @@ type Fields []FieldError
 // Add records that field broke rule.
 func (fs *Fields) Add(field, rule, detail string) {
 	*fs = append(*fs, FieldError{Field: field, Rule: rule, Detail: detail})
+}
+
+// Text checks a free-text field: present when required, valid UTF-8, at
+// most max characters. It reports whether the value passed.
+func (fs *Fields) Text(field, v string, max int, required bool) bool {
+	switch {
+	case v == "" && required:
+		fs.Add(field, "required", "a value is required")
+	case !utf8.ValidString(v):
+		fs.Add(field, "utf8", "not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		fs.Add(field, "max-length", fmt.Sprintf("at most %d characters", max))
+	default:
+		return true
+	}
+	return false
 }
 
 // Err returns nil when no field error was added, else an Invalid error carrying them.

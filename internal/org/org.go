@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
@@ -387,14 +386,7 @@ func checkParent(ctx context.Context, st Store, o Org) error {
 }
 
 func checkText(fs *apperr.Fields, field, v string, max int) {
-	switch {
-	case v == "":
-		fs.Add(field, "required", "a value is required")
-	case !utf8.ValidString(v):
-		fs.Add(field, "utf8", "not valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		fs.Add(field, "max-length", fmt.Sprintf("at most %d characters", max))
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+	if fs.Text(field, v, max, true) && strings.IndexFunc(v, unicode.IsControl) >= 0 {
 		fs.Add(field, "no-control", "control characters are not allowed")
 	}
 }

@@ -254,15 +254,7 @@ func (s *Service) sealOf(ctx context.Context, orgCode, id, field string, states 
 }
 
 func checkText(fs *apperr.Fields, field, v string, max int, required bool) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "" && required:
-		fs.Add(field, "required", "a value is required")
-	case !utf8.ValidString(v):
-		fs.Add(field, "utf8", "not valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		fs.Add(field, "max-length", fmt.Sprintf("at most %d characters", max))
-	}
+	fs.Text(field, strings.TrimSpace(v), max, required)
 }
 
 // mayApprove reports whether the actor is a competent approver for org: a
