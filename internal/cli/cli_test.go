@@ -103,9 +103,9 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 	ro := filepath.Join(t.TempDir(), "ro")
 	os.Mkdir(ro, 0o500)
 	cases := [][]string{
-		{"migrate", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"},
-		{"migrate", "--db", "mysql://x"},
-		{"serve", "--addr", "nonsense"},
+		{"migrate", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", "--data", t.TempDir()},
+		{"migrate", "--db", "mysql://x", "--data", t.TempDir()},
+		{"serve", "--addr", "nonsense", "--data", t.TempDir()},
 	}
 	if os.Geteuid() != 0 { // root writes anywhere; the mode test is meaningless then
 		cases = append(cases, []string{"migrate", "--data", ro})
@@ -118,14 +118,14 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 			t.Errorf("%v: exit %d out %q err %q; want non-zero and one line", args, code, out, errOut)
 		}
 	}
-	if _, _, errOut := run(t, "migrate", "--db", "postgres://u:secret@127.0.0.1:1/x?connect_timeout=2"); strings.Contains(errOut, "secret") {
+	if _, _, errOut := run(t, "migrate", "--db", "postgres://u:secret@127.0.0.1:1/x?connect_timeout=2", "--data", t.TempDir()); strings.Contains(errOut, "secret") {
 		t.Errorf("the DSN password reached the error: %q", errOut)
 	}
 }
 
 func TestMigrateOnPostgres(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
-	code, out, errOut := run(t, "migrate", "--db", dsn, "--json")
+	code, out, errOut := run(t, "migrate", "--db", dsn, "--data", t.TempDir(), "--json")
 	if code != 0 || !strings.Contains(out, `"dialect": "postgres"`) {
 		t.Fatalf("migrate on PostgreSQL: %d %s %s", code, out, errOut)
 	}
