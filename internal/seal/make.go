@@ -11,6 +11,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/ca"
 	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/seal/ses"
@@ -78,11 +79,14 @@ type filing struct {
 	Making     int       `json:"making"`
 }
 
-// make makes a seal for an approved make or change application: a new key,
-// a certificate from the platform root, the GB/T 38540 seal structure signed
-// by the platform as maker, then one transaction that stores the seal, its
-// making, its event, the decided application and the filing record. A
-// change also cancels the old seal in that transaction.
+// make makes a seal for an approved make or change application in one
+// transaction: a new key, its certificate from the platform root, the
+// GB/T 38540 seal structure signed by the platform as maker, the seal, its
+// making, its event, the decided application and the filing record. The
+// key and the signatures are made inside that transaction, after the
+// rows they belong to are written, so nothing is kept or signed that the
+// store does not account for. A change also cancels the old seal and
+// revokes its certificate in that transaction.
 func (s *Service) make(ctx context.Context, a Application, replaces string) (Seal, error) {
 	o, err := s.orgs.GetOrg(ctx, a.Org)
 	if err != nil {
@@ -100,25 +104,18 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 	if err != nil {
 		return Seal{}, apperr.Wrap(apperr.Conflict, err, "no seal code left for kind %s of %s", a.SealKind, a.Org)
 	}
-	k, err := s.keys.Create(ctx, keyring.NewKey{Org: a.Org, Name: "seal-" + strings.ToLower(code), Purpose: keyring.Seal, Algorithm: keys.SM2SM3})
+	m, err := s.makers(ctx)
 	if err != nil {
 		return Seal{}, err
 	}
-	now := s.now()
-	cert, err := s.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal, CommonName: a.Name, NotBefore: now, NotAfter: now.Add(s.cfg.Validity)})
+	k, err := s.keys.Prepare(ctx, keyring.NewKey{Org: a.Org, Name: "seal-" + strings.ToLower(code), Purpose: keyring.Seal, Algorithm: keys.SM2SM3})
 	if err != nil {
 		return Seal{}, err
 	}
-	structure, err := s.structure(ctx, code, a.Name, a.SealKind, img, cert, now)
-	if err != nil {
-		return Seal{}, err
-	}
-	x := Seal{ID: code, Org: a.Org, Kind: a.SealKind, Seq: seq, Name: a.Name, State: Active, KeyID: k.ID,
-		CertFingerprint: cert.Fingerprint, ValidFrom: cert.NotBefore, ValidTo: cert.NotAfter, Image: img, Structure: structure,
-		Keepers: a.Keepers, Policy: a.Policy, FilingState: FilingQueued, Version: 1, CreatedAt: now, UpdatedAt: now}
 	a.SealID = code
-	var revoke string
+	var x Seal
 	err = s.tx(ctx, func(st Store) error {
+		now := s.now()
 		if replaces != "" {
 			old, err := st.GetSeal(ctx, replaces)
 			if err != nil {
@@ -127,14 +124,27 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 			if old.State == Cancelled {
 				return apperr.New(apperr.Conflict, "seal %s is cancelled already", old.ID)
 			}
-			old.State, old.Version, old.UpdatedAt, revoke = Cancelled, old.Version+1, now, old.CertFingerprint
+			old.State, old.Version, old.UpdatedAt = Cancelled, old.Version+1, now
 			if err := st.UpdateSeal(ctx, old); err != nil {
+				return err
+			}
+			if err := s.revoke(ctx, st, old, ca.ReasonSuperseded); err != nil {
 				return err
 			}
 			if err := s.event(ctx, st, old, a.Approver, "changed", "replaced by "+code+": "+a.Reason, a.ID); err != nil {
 				return err
 			}
 		}
+		if err := k.Insert(ctx, st); err != nil {
+			return err
+		}
+		cert, structure, err := m.certify(ctx, st, k.Key, code, a.Name, a.SealKind, img, now)
+		if err != nil {
+			return err
+		}
+		x = Seal{ID: code, Org: a.Org, Kind: a.SealKind, Seq: seq, Name: a.Name, State: Active, KeyID: k.Key.ID,
+			CertFingerprint: cert.Fingerprint, ValidFrom: cert.NotBefore, ValidTo: cert.NotAfter, Image: img, Structure: structure,
+			Keepers: a.Keepers, Policy: a.Policy, FilingState: FilingQueued, Version: 1, CreatedAt: now, UpdatedAt: now}
 		if err := st.InsertSeal(ctx, x); err != nil {
 			if errors.Is(err, apperr.Conflict) {
 				return apperr.New(apperr.Conflict, "another seal of this kind was made at the same moment; approve again")
@@ -156,36 +166,67 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 	if err != nil {
 		return Seal{}, err
 	}
-	if revoke != "" {
-		if _, err := s.pki.Revoke(ctx, revoke, 4); err != nil && !errors.Is(err, apperr.Conflict) {
-			return x, fmt.Errorf("seal changed, but the old certificate was not revoked: %w", err)
-		}
-	}
 	return x, nil
 }
 
-// structure signs the GB/T 38540 seal structure of a seal.
-func (s *Service) structure(ctx context.Context, code, name string, kind Kind, img Image, cert pki.Cert, now time.Time) ([]byte, error) {
+// revoke revokes a seal's certificate in the caller's transaction; one
+// revoked already stays as it was.
+func (s *Service) revoke(ctx context.Context, st Store, x Seal, reason int) error {
+	if err := st.RevokeCert(ctx, x.CertFingerprint, s.now(), reason); err != nil && !errors.Is(err, apperr.Conflict) {
+		return err
+	}
+	return nil
+}
+
+// makers holds what certifying a seal needs from outside the seal's
+// transaction: the platform root that certifies the seal's key and the
+// platform's seal-maker key that signs the seal structure.
+type makers struct {
+	authority *pki.Authority
+	makerSig  keys.Signer
+	makerCert []byte
+	validity  time.Duration
+	vendorID  string
+}
+
+func (s *Service) makers(ctx context.Context) (makers, error) {
 	makerSigner, makerCert, err := s.maker(ctx)
 	if err != nil {
-		return nil, err
+		return makers{}, err
+	}
+	authority, err := s.pki.Authority(ctx)
+	if err != nil {
+		return makers{}, err
+	}
+	return makers{authority: authority, makerSig: makerSigner, makerCert: makerCert, validity: s.cfg.Validity, vendorID: s.cfg.VendorID}, nil
+}
+
+// certify issues a certificate for the seal key k valid from now, stores it
+// through st and signs the GB/T 38540 seal structure naming it.
+func (m makers) certify(ctx context.Context, st Store, k keyring.Key, code, name string, kind Kind, img Image, now time.Time) (pki.Cert, []byte, error) {
+	cert, err := m.authority.Issue(k, pki.IssueRequest{Kind: pki.Seal, CommonName: name, NotBefore: now, NotAfter: now.Add(m.validity)})
+	if err != nil {
+		return pki.Cert{}, nil, err
+	}
+	if err := st.InsertCert(ctx, cert); err != nil {
+		return pki.Cert{}, nil, err
 	}
 	sealType := int64(1) // organization seal
 	if kind.Personal() {
 		sealType = 2 // personal name seal
 	}
 	info := ses.SealInfo{
-		Header: ses.Header{ID: "ES", Version: 4, VendorID: s.cfg.VendorID},
+		Header: ses.Header{ID: "ES", Version: 4, VendorID: m.vendorID},
 		ID:     code,
 		Property: ses.PropertyInfo{Type: sealType, Name: name, CertListType: 1, Certs: [][]byte{cert.DER},
 			Created: now, ValidFrom: cert.NotBefore, ValidTo: cert.NotAfter},
 		Picture: ses.Picture{Type: string(img.Format), Data: img.Data, Width: int64(img.WidthMM), Height: int64(img.HeightMM)},
 	}
-	_, der, err := ses.MakeSeal(ctx, info, makerCert, makerSigner)
+	_, der, err := ses.MakeSeal(ctx, info, m.makerCert, m.makerSig)
 	if err != nil {
-		return nil, fmt.Errorf("make seal structure: %w", err)
+		return pki.Cert{}, nil, fmt.Errorf("make seal structure: %w", err)
 	}
-	return der, nil
+	return cert, der, nil
 }
 
 // file queues the filing record of a making in the outbox.
@@ -203,7 +244,8 @@ func (s *Service) file(ctx context.Context, st Store, x Seal, cert pki.Cert, n i
 }
 
 // renew issues a new certificate and seal structure for a seal whose
-// certificate expires within the renewal window (R-SEAL-3).
+// certificate expires within the renewal window (R-SEAL-3), in one
+// transaction with the new making and the filing record.
 func (s *Service) renew(ctx context.Context, a Application) error {
 	x, err := s.GetSeal(ctx, a.SealID)
 	if err != nil {
@@ -215,11 +257,11 @@ func (s *Service) renew(ctx context.Context, a Application) error {
 			Detail: fmt.Sprintf("renewal is possible from %s until the certificate expires at %s", opens.Format(time.RFC3339), x.ValidTo.Format(time.RFC3339)),
 			Fields: []apperr.FieldError{{Field: "seal_id", Rule: "renewal-window", Detail: "renewal is allowed in the three months before expiry"}}}
 	}
-	cert, err := s.pki.Issue(ctx, pki.IssueRequest{KeyID: x.KeyID, Kind: pki.Seal, CommonName: x.Name, NotBefore: now, NotAfter: now.Add(s.cfg.Validity)})
+	k, err := s.keys.Get(ctx, x.KeyID)
 	if err != nil {
 		return err
 	}
-	structure, err := s.structure(ctx, x.ID, x.Name, x.Kind, x.Image, cert, now)
+	m, err := s.makers(ctx)
 	if err != nil {
 		return err
 	}
@@ -229,6 +271,10 @@ func (s *Service) renew(ctx context.Context, a Application) error {
 			return err
 		}
 		makings, err := st.ListMakings(ctx, x.ID)
+		if err != nil {
+			return err
+		}
+		cert, structure, err := m.certify(ctx, st, k, cur.ID, cur.Name, cur.Kind, cur.Image, now)
 		if err != nil {
 			return err
 		}

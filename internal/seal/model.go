@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"zhengzhao/internal/auditlog"
+	"zhengzhao/internal/keys/keyring"
+	"zhengzhao/internal/keys/pki"
 )
 
 // Kind is what a seal is for (R-SEAL-1).
@@ -253,6 +255,12 @@ type Store interface {
 	InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error
 
 	InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error
+
+	// A seal's key and certificate are stored, and a cancelled seal's
+	// certificate revoked, in the transaction that changes the seal.
+	InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error
+	InsertCert(ctx context.Context, c pki.Cert) error
+	RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error
 
 	// Every change and use of a seal is appended to the audit log in the
 	// same transaction.

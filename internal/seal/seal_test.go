@@ -55,6 +55,10 @@ func redRing(t testing.TB) []byte {
 type fixture struct {
 	clk                          *clock
 	svc                          *seal.Service
+	db                           *store.DB
+	orgs                         *org.Service
+	ks                           *keyring.Service
+	certs                        *pki.Service
 	orgA                         string
 	applicant, keeper, approver1 *authz.Actor
 	approver2, outsider          *authz.Actor
@@ -97,6 +101,7 @@ func setup(t *testing.T, db *store.DB) fixture {
 	}
 	return fixture{
 		clk: clk, svc: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, clk.now, rand.Reader), orgA: orgA,
+		db: db, orgs: orgs, ks: ks, certs: certs,
 		applicant: actor(orgA, "admin", authz.OrgAdmin), keeper: actor(orgA, "keeper", authz.SealKeeper),
 		approver1: actor(platform, "approver1", authz.SealApprover), approver2: actor(platform, "approver2", authz.SealApprover),
 		outsider: actor(orgB, "approver-b", authz.SealApprover),
@@ -418,6 +423,99 @@ func TestApplyRejects(t *testing.T) {
 		page, _ := f.svc.ListApplications(ctx, seal.Filter{Org: f.orgA}, "")
 		if len(page.Items) != 1 {
 			t.Fatalf("%d applications stored, want only the first", len(page.Items))
+		}
+	})
+}
+
+// brokenOutbox is a seal store whose outbox write, the last step of making
+// or renewing a seal, fails.
+type brokenOutbox struct{ seal.Store }
+
+func (brokenOutbox) InsertOutbox(context.Context, string, string, []byte, time.Time) error {
+	return errors.New("outbox unavailable")
+}
+
+// TestFailedMakingKeepsNothing proves making, changing and renewing a seal
+// are one transaction with the key, the certificate and the revocation:
+// when the last write fails, no key, certificate, seal or revocation is
+// left, the application is still pending, and approving it again works.
+func TestFailedMakingKeepsNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		broken := seal.New(db, func(ctx context.Context, fn func(seal.Store) error) error {
+			return db.SealTx(ctx, func(st seal.Store) error { return fn(brokenOutbox{st}) })
+		}, f.orgs, f.ks, f.certs, seal.Config{}, f.clk.now, rand.Reader)
+		type counts struct{ keys, certs, revoked, seals int }
+		count := func() counts {
+			t.Helper()
+			ks, err := f.ks.List(ctx, keyring.Filter{Org: f.orgA, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := f.certs.List(ctx, pki.Filter{Kind: pki.Seal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := f.certs.List(ctx, pki.Filter{Kind: pki.Seal, Revoked: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ss, err := f.svc.ListSeals(ctx, seal.Filter{Org: f.orgA}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return counts{len(ks), len(cs), len(rs), len(ss.Items)}
+		}
+		// decide approves a with the broken service, checks nothing changed,
+		// then approves it with the working one.
+		decide := func(name string, a seal.Application) {
+			t.Helper()
+			before := count()
+			if _, err := broken.Decide(ctx, f.approver1, a.ID, true, "同意"); err == nil {
+				t.Fatalf("%s: approving with a broken outbox succeeded", name)
+			}
+			if after := count(); after != before {
+				t.Errorf("%s: a failed approval left %+v, want %+v", name, after, before)
+			}
+			if got, err := f.svc.GetApplication(ctx, a.ID); err != nil || got.Status != seal.Pending {
+				t.Errorf("%s: application after the failure: %v %v, want pending", name, got.Status, err)
+			}
+			if _, err := f.svc.Decide(ctx, f.approver1, a.ID, true, "同意"); err != nil {
+				t.Fatalf("%s: approving again: %v", name, err)
+			}
+		}
+		apply := func(n seal.NewApplication) seal.Application {
+			t.Helper()
+			n.Org, n.Reason = f.orgA, "测试"
+			a, err := f.svc.Apply(ctx, f.applicant, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		made := apply(seal.NewApplication{Action: seal.Make, SealKind: seal.Contract, Name: "合同专用章",
+			Image: redRing(t), WidthMM: 40, HeightMM: 40, Keepers: []string{f.keeper.AccountID}})
+		decide("make", made)
+		made, _ = f.svc.GetApplication(ctx, made.ID)
+		changed := apply(seal.NewApplication{Action: seal.Change, SealID: made.SealID, SealKind: seal.Contract, Name: "合同专用章（新）",
+			Image: redRing(t), WidthMM: 40, HeightMM: 40, Keepers: []string{f.keeper.AccountID}})
+		decide("change", changed)
+		if old, err := f.svc.GetSeal(ctx, made.SealID); err != nil || old.State != seal.Cancelled {
+			t.Fatalf("the changed seal is %v (%v), want cancelled", old.State, err)
+		}
+		if c := count(); c != (counts{keys: 2, certs: 2, revoked: 1, seals: 2}) {
+			t.Errorf("after the change: %+v, want 2 keys, seals and certificates, 1 revoked", c)
+		}
+		changed, _ = f.svc.GetApplication(ctx, changed.ID)
+		x, err := f.svc.GetSeal(ctx, changed.SealID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.add(x.ValidTo.Sub(f.clk.now()) - 24*time.Hour) // inside the renewal window
+		decide("renew", apply(seal.NewApplication{Action: seal.Renew, SealID: x.ID}))
+		if c := count(); c.certs != 3 {
+			t.Errorf("after the renewal: %d certificates, want 3", c.certs)
 		}
 	})
 }

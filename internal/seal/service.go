@@ -16,6 +16,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
+	"zhengzhao/internal/keys/ca"
 	"zhengzhao/internal/keys/keyring"
 	"zhengzhao/internal/keys/pki"
 	"zhengzhao/internal/org"
@@ -355,8 +356,7 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, app
 
 // transition applies suspend, restore, cancel and PIN reset.
 func (s *Service) transition(ctx context.Context, a Application) error {
-	var revoke string
-	err := s.tx(ctx, func(st Store) error {
+	return s.tx(ctx, func(st Store) error {
 		x, err := st.GetSeal(ctx, a.SealID)
 		if err != nil {
 			return err
@@ -371,21 +371,15 @@ func (s *Service) transition(ctx context.Context, a Application) error {
 		case Restore:
 			x.State = Active
 		case Cancel:
-			x.State, revoke = Cancelled, x.CertFingerprint
+			x.State = Cancelled
+			if err := s.revoke(ctx, st, x, ca.ReasonCessationOfOperation); err != nil {
+				return err
+			}
 		case PINReset:
 			x.PINHash, x.PINSetAt, x.PINFailures, x.Locked = "", nil, 0, false
 		}
 		return s.commitChange(ctx, st, a, x, string(a.Action))
 	})
-	if err != nil || revoke == "" {
-		return err
-	}
-	// The certificate dies with the seal; a failure here leaves the seal
-	// cancelled (the state that matters) and is reported.
-	if _, err := s.pki.Revoke(ctx, revoke, 5); err != nil && !errors.Is(err, apperr.Conflict) {
-		return fmt.Errorf("seal cancelled, but its certificate was not revoked: %w", err)
-	}
-	return nil
 }
 
 // commitChange writes a changed seal, its event and the decided

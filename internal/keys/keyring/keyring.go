@@ -137,6 +137,16 @@ var nameRule = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Create makes a key pair and stores version 1 of the named key.
 func (s *Service) Create(ctx context.Context, n NewKey) (Key, error) {
+	alg, err := s.check(ctx, &n)
+	if err != nil {
+		return Key{}, err
+	}
+	return s.make(ctx, n.Org, n.Name, 1, n.Purpose, alg, n.Backend, nil)
+}
+
+// check applies the defaults to n and validates it, including that no key
+// of its name exists yet.
+func (s *Service) check(ctx context.Context, n *NewKey) (keys.Algorithm, error) {
 	if n.Algorithm == "" {
 		n.Algorithm = keys.DefaultAlgorithm
 	}
@@ -158,23 +168,82 @@ func (s *Service) Create(ctx context.Context, n NewKey) (Key, error) {
 		fs.Add("backend", "enum", "backend is software or pkcs11")
 	}
 	if err := fs.Err(); err != nil {
-		return Key{}, err
+		return "", err
 	}
 	if _, err := s.store.LatestKey(ctx, n.Org, n.Name); err == nil {
-		return Key{}, &apperr.Error{Kind: apperr.Conflict, Detail: "a key of this name exists; rotate it instead",
+		return "", &apperr.Error{Kind: apperr.Conflict, Detail: "a key of this name exists; rotate it instead",
 			Fields: []apperr.FieldError{{Field: "name", Rule: "unique"}}}
 	} else if !errors.Is(err, apperr.NotFound) {
-		return Key{}, err
+		return "", err
 	}
-	return s.make(ctx, n.Org, n.Name, 1, n.Purpose, alg, n.Backend, nil)
+	return alg, nil
+}
+
+// Pending is a key pair made but not yet stored. A business operation that
+// needs a fresh key (making a seal) stores it with Insert in its own
+// transaction, so the key exists in the store exactly when the record that
+// uses it does.
+type Pending struct {
+	Key    Key
+	Signer keys.Signer
+	pkcs8  []byte
+}
+
+// Inserter is the part of a store that Pending.Insert writes to.
+type Inserter interface {
+	InsertKey(ctx context.Context, k Key, privatePKCS8 []byte) error
+}
+
+// Insert stores the pending key through st, normally the caller's
+// transaction. A key of the same name and version gives apperr.Conflict.
+func (p Pending) Insert(ctx context.Context, st Inserter) error {
+	if err := st.InsertKey(ctx, p.Key, p.pkcs8); err != nil {
+		if errors.Is(err, apperr.Conflict) {
+			return apperr.New(apperr.Conflict, "key %s version %d was made meanwhile", p.Key.Name, p.Key.Version)
+		}
+		return err
+	}
+	return nil
+}
+
+// Prepare validates n and makes version 1 of the key pair without storing
+// it; see Pending.
+func (s *Service) Prepare(ctx context.Context, n NewKey) (Pending, error) {
+	alg, err := s.check(ctx, &n)
+	if err != nil {
+		return Pending{}, err
+	}
+	return s.generate(ctx, n.Org, n.Name, 1, n.Purpose, alg, n.Backend)
 }
 
 // make generates a key pair and stores it; with prev, in the same
 // transaction prev is retired in favour of the new key.
 func (s *Service) make(ctx context.Context, org, name string, version int, purpose Purpose, alg keys.Algorithm, backend Backend, prev *Key) (Key, error) {
-	id, err := s.newID()
+	p, err := s.generate(ctx, org, name, version, purpose, alg, backend)
 	if err != nil {
 		return Key{}, err
+	}
+	err = s.tx(ctx, func(st Store) error {
+		if prev != nil {
+			old := *prev
+			old.State, old.RotatedAt, old.ReplacedBy = Retired, &p.Key.CreatedAt, p.Key.ID
+			if err := st.UpdateKeyState(ctx, old, prev.State); err != nil {
+				return err
+			}
+		}
+		return p.Insert(ctx, st)
+	})
+	if err != nil {
+		return Key{}, err
+	}
+	return p.Key, nil
+}
+
+// generate makes a key pair in the backend and its record, storing nothing.
+func (s *Service) generate(ctx context.Context, org, name string, version int, purpose Purpose, alg keys.Algorithm, backend Backend) (Pending, error) {
+	id, err := s.newID()
+	if err != nil {
+		return Pending{}, err
 	}
 	var signer keys.Signer
 	var pkcs8 []byte
@@ -182,47 +251,27 @@ func (s *Service) make(ctx context.Context, org, name string, version int, purpo
 	case Software:
 		sk, err := keys.GenerateSoftware(alg, s.rand)
 		if err != nil {
-			return Key{}, err
+			return Pending{}, err
 		}
 		if pkcs8, err = sk.MarshalPKCS8(); err != nil {
-			return Key{}, err
+			return Pending{}, err
 		}
 		signer = sk
 	case PKCS11:
 		if s.hsm == nil {
-			return Key{}, apperr.Wrap(apperr.Unavailable, ErrNoHSM, "%s", ErrNoHSM.Error())
+			return Pending{}, apperr.Wrap(apperr.Unavailable, ErrNoHSM, "%s", ErrNoHSM.Error())
 		}
 		if signer, err = s.hsm.Generate(ctx, alg, id); err != nil {
-			return Key{}, apperr.Wrap(apperr.Invalid, err, "the PKCS#11 token could not make a %s key: %v", alg, err)
+			return Pending{}, apperr.Wrap(apperr.Invalid, err, "the PKCS#11 token could not make a %s key: %v", alg, err)
 		}
 	}
 	pem, err := keys.MarshalPublicPEM(signer.Public())
 	if err != nil {
-		return Key{}, err
+		return Pending{}, err
 	}
-	now := s.now()
 	k := Key{ID: id, Org: org, Name: name, Version: version, Purpose: purpose, Algorithm: alg, Backend: backend,
-		State: Active, PublicPEM: pem, CreatedAt: now}
-	err = s.tx(ctx, func(st Store) error {
-		if prev != nil {
-			old := *prev
-			old.State, old.RotatedAt, old.ReplacedBy = Retired, &now, id
-			if err := st.UpdateKeyState(ctx, old, prev.State); err != nil {
-				return err
-			}
-		}
-		if err := st.InsertKey(ctx, k, pkcs8); err != nil {
-			if errors.Is(err, apperr.Conflict) {
-				return apperr.New(apperr.Conflict, "key %s version %d was made meanwhile", name, version)
-			}
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return Key{}, err
-	}
-	return k, nil
+		State: Active, PublicPEM: pem, CreatedAt: s.now()}
+	return Pending{Key: k, Signer: signer, pkcs8: pkcs8}, nil
 }
 
 // Get returns a key's record.

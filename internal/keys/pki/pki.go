@@ -199,8 +199,56 @@ type IssueRequest struct {
 	NotAfter   time.Time // zero: NotBefore plus two years, within the root's validity
 }
 
-// Issue certifies a key with the internal root.
+// Issue certifies a key with the internal root and stores the certificate.
 func (s *Service) Issue(ctx context.Context, r IssueRequest) (Cert, error) {
+	k, err := s.keys.Get(ctx, r.KeyID)
+	if err != nil {
+		return Cert{}, err
+	}
+	a, err := s.Authority(ctx)
+	if err != nil {
+		return Cert{}, err
+	}
+	c, err := a.Issue(k, r)
+	if err != nil {
+		return Cert{}, err
+	}
+	if err := s.store.InsertCert(ctx, c); err != nil {
+		return Cert{}, err
+	}
+	return c, nil
+}
+
+// Authority signs certificates with the internal root and stores nothing:
+// an operation that certifies a key it makes (a seal) stores key and
+// certificate in its own transaction, so no certificate is ever kept
+// without the record it was made for.
+type Authority struct {
+	root  Cert
+	rootX *smx509.Certificate
+	ca    *ca.CA
+	now   func() time.Time
+}
+
+// Authority loads the internal root and its signer.
+func (s *Service) Authority(ctx context.Context) (*Authority, error) {
+	rootRec, rootX, err := s.Root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := s.cryptoSigner(ctx, rootRec.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	authority, err := ca.New(rootX, signer, s.now, s.rand)
+	if err != nil {
+		return nil, err
+	}
+	return &Authority{root: rootRec, rootX: rootX, ca: authority, now: s.now}, nil
+}
+
+// Issue certifies the active key k as r asks; r.KeyID is ignored.
+func (a *Authority) Issue(k keyring.Key, r IssueRequest) (Cert, error) {
 	var purpose ca.Purpose
 	switch r.Kind {
 	case Seal:
@@ -210,10 +258,6 @@ func (s *Service) Issue(ctx context.Context, r IssueRequest) (Cert, error) {
 	default:
 		return Cert{}, fieldErr("kind", "enum", "a certificate is for a seal or an issuer")
 	}
-	k, err := s.keys.Get(ctx, r.KeyID)
-	if err != nil {
-		return Cert{}, err
-	}
 	if k.State != keyring.Active {
 		return Cert{}, apperr.New(apperr.Conflict, "key %s is %s: only active keys are certified", k.ID, k.State)
 	}
@@ -221,33 +265,21 @@ func (s *Service) Issue(ctx context.Context, r IssueRequest) (Cert, error) {
 	if err != nil {
 		return Cert{}, err
 	}
-	rootRec, rootX, err := s.Root(ctx)
-	if err != nil {
-		return Cert{}, err
-	}
-	signer, err := s.cryptoSigner(ctx, rootRec.KeyID)
-	if err != nil {
-		return Cert{}, err
-	}
-	authority, err := ca.New(rootX, signer, s.now, s.rand)
-	if err != nil {
-		return Cert{}, err
-	}
 	nb, na := r.NotBefore.UTC().Truncate(time.Second), r.NotAfter.UTC().Truncate(time.Second)
 	if nb.IsZero() {
-		nb = s.now()
+		nb = a.now()
 	}
 	if na.IsZero() {
 		na = nb.AddDate(2, 0, 0)
-		if na.After(rootX.NotAfter) {
-			na = rootX.NotAfter.UTC()
+		if na.After(a.rootX.NotAfter) {
+			na = a.rootX.NotAfter.UTC()
 		}
 	}
 	cn := r.CommonName
 	if cn == "" {
 		cn = k.Name
 	}
-	x, err := authority.Issue(ca.IssueRequest{PublicKey: pub, Purpose: purpose, NotBefore: nb, NotAfter: na,
+	x, err := a.ca.Issue(ca.IssueRequest{PublicKey: pub, Purpose: purpose, NotBefore: nb, NotAfter: na,
 		Subject: pkix.Name{CommonName: cn, Country: []string{"CN"}, Organization: []string{k.Org}}})
 	if errors.Is(err, ca.ErrInvalidRequest) || errors.Is(err, ca.ErrUnsupportedKey) {
 		return Cert{}, apperr.Wrap(apperr.Invalid, err, "%v", err)
@@ -255,11 +287,7 @@ func (s *Service) Issue(ctx context.Context, r IssueRequest) (Cert, error) {
 	if err != nil {
 		return Cert{}, err
 	}
-	c := record(x, k.ID, r.Kind, Internal, rootRec.Fingerprint, s.now())
-	if err := s.store.InsertCert(ctx, c); err != nil {
-		return Cert{}, err
-	}
-	return c, nil
+	return record(x, k.ID, r.Kind, Internal, a.root.Fingerprint, a.now()), nil
 }
 
 // TrustExternalRoot adds a root of an external CA to the trusted roots.
