@@ -3,7 +3,6 @@ package ids
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 )
 
@@ -151,12 +150,10 @@ func testCitizenIDs(t testing.TB, n int) []string {
 // randCitizenID builds a random valid citizen identification number.
 func randCitizenID(t testing.TB, rng *rand.Rand) string {
 	t.Helper()
-	provinceList := strings.Fields(validProvinces)
 	year := 1850 + rng.IntN(200)
 	month := 1 + rng.IntN(12)
 	day := 1 + rng.IntN(daysIn(year, month))
-	first17 := fmt.Sprintf("%s%04d%04d%02d%02d%03d",
-		provinceList[rng.IntN(len(provinceList))], rng.IntN(10000), year, month, day, rng.IntN(1000))
+	first17 := fmt.Sprintf("%s%04d%02d%02d%03d", randRegion(rng), year, month, day, rng.IntN(1000))
 	c, err := CitizenIDCheckChar(first17)
 	if err != nil {
 		t.Fatalf("CitizenIDCheckChar(%q): %v", first17, err)

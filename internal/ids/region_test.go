@@ -2,6 +2,7 @@ package ids
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,12 @@ func TestValidateRegion(t *testing.T) {
 		{"Taiwan", "710000", "", ""},
 		{"Hong Kong", "810000", "", ""},
 		{"Macao", "820000", "", ""},
-		{"county not checked", "119999", "", ""},
+		{"Beijing, prefecture level 1101", "110100", "", ""},
+		{"county-level city a province administers", "429004", "", ""},
+		{"abolished prefecture (Laiwu, 2019)", "371202", "", ""},
+		{"county not checked", "110199", "", ""},
+		{"unknown prefecture", "119901", ruleRegion, "\"1199\" is not a GB/T 2260 prefecture-level code"},
+		{"unknown prefecture of Fujian", "355001", ruleRegion, ""},
 		{"empty", "", ruleRequired, "value is empty"},
 		{"five digits", "11010", ruleLength, "length is 5 characters, want 6"},
 		{"seven digits", "1101050", ruleLength, ""},
@@ -48,7 +54,7 @@ func TestValidateRegion(t *testing.T) {
 	}
 }
 
-// TestValidateRegionProvinces checks every two-digit prefix against the list.
+// TestValidateRegionProvinces checks every province code against the list.
 func TestValidateRegionProvinces(t *testing.T) {
 	valid := map[string]bool{}
 	for _, p := range strings.Fields(validProvinces) {
@@ -59,13 +65,25 @@ func TestValidateRegionProvinces(t *testing.T) {
 	}
 	for p := 0; p < 100; p++ {
 		prefix := fmt.Sprintf("%02d", p)
-		err := ValidateRegion(prefix + "0101")
+		err := ValidateRegion(prefix + "0000")
 		if valid[prefix] {
 			if err != nil {
-				t.Errorf("ValidateRegion(%q) = %v, want nil", prefix+"0101", err)
+				t.Errorf("ValidateRegion(%q) = %v, want nil", prefix+"0000", err)
 			}
 		} else {
 			checkRule(t, err, kindRegion, ruleRegion)
 		}
 	}
+}
+
+// randRegion returns a random valid region code: a known prefecture prefix
+// and any county digits.
+func randRegion(rng *rand.Rand) string {
+	var known []int
+	for p, ok := range prefectures {
+		if ok {
+			known = append(known, p)
+		}
+	}
+	return fmt.Sprintf("%04d%02d", known[rng.IntN(len(known))], rng.IntN(100))
 }
