@@ -441,3 +441,34 @@ func ed25519OnToken(t *testing.T, cfg pkcs11.Config, id string, alt bool) ed2551
 	}
 	return ed25519.PublicKey(point)
 }
+
+// TestEd25519TwoTokensShareTheModule opens the same token twice in one
+// process: closing one must not finalize the module or log out the user
+// under the other, which shares the module's state.
+func TestEd25519TwoTokensShareTheModule(t *testing.T) {
+	cfg, first := openToken(t)
+	ctx := context.Background()
+	k1 := generateEd25519(t, first, "shared-ed")
+	second, err := pkcs11.Open(cfg)
+	if err != nil {
+		t.Fatalf("second Open() = %v", err)
+	}
+	k2, err := second.Find(ctx, "shared-ed")
+	if err != nil {
+		t.Fatalf("second Find() = %v", err)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatalf("second Close() = %v", err)
+	}
+	msg := []byte("still logged in")
+	sig, err := k1.Sign(ctx, msg)
+	if err != nil {
+		t.Fatalf("Sign through the first Token after closing the second = %v, want nil", err)
+	}
+	verifyEd25519(t, k1.Public(), msg, sig)
+	if _, err := k2.Sign(ctx, msg); !errors.Is(err, pkcs11.ErrClosed) {
+		t.Errorf("Sign through the closed second Token = %v, want ErrClosed", err)
+	}
+	// Creating objects needs the login too.
+	generateEd25519(t, first, "after-close")
+}
