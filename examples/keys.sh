@@ -71,6 +71,12 @@ if [ -f "$module" ] && command -v softhsm2-util >/dev/null; then
   hnew=$(hsm key rotate hsm-seal)
   hsm key verify "$tmp/document.txt" "$tmp/hsm.sig" || fail "the PKCS#11 signature does not verify after rotation"
   echo "# PKCS#11: $hkey signed on the token, rotated to $hnew, old signature verifies"
+  # Ed25519 on the token too, where it offers CKM_EDDSA (SoftHSM2 2.6 does).
+  hed=$(hsm key create --name hsm-ed --purpose seal --alg Ed25519 --backend pkcs11)
+  hsm key sign hsm-ed "$tmp/document.txt" --out "$tmp/hsm-ed.sig"
+  hsm key export-public hsm-ed >"$tmp/hsm-ed.pem"
+  zz key verify "$tmp/document.txt" "$tmp/hsm-ed.sig" --public "$tmp/hsm-ed.pem" || fail "the PKCS#11 Ed25519 signature does not verify"
+  echo "# PKCS#11: Ed25519 key $hed signed on the token"
 else
   echo "# SoftHSM2 is not installed (apt-get install softhsm2): PKCS#11 part skipped"
 fi

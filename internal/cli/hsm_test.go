@@ -21,19 +21,40 @@ func TestPKCS11Keys(t *testing.T) {
 		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000")...); code != 0 {
 		t.Fatalf("org create: %s", errOut)
 	}
-	code, id, errOut := run(t, with("key", "create", "--name", "hsm", "--purpose", "seal", "--alg", "ECDSA-P256-SHA256", "--backend", "pkcs11")...)
-	if code != 0 || !strings.HasPrefix(id, "key_") {
-		t.Fatalf("create on the token: %d %q %q", code, id, errOut)
-	}
 	doc := filepath.Join(data, "doc")
 	os.WriteFile(doc, []byte("证照"), 0o644)
-	sig := filepath.Join(data, "doc.sig")
-	if code, _, errOut := run(t, with("key", "sign", "hsm", doc, "--out", sig)...); code != 0 {
-		t.Fatalf("sign on the token: %s", errOut)
-	}
-	// Verification needs only the store, not the token.
-	if code, _, errOut := run(t, "key", "verify", "--data="+data, doc, sig); code != 0 {
-		t.Fatalf("verify: %s", errOut)
+	for _, tc := range []struct{ name, alg string }{
+		{"hsm", "ECDSA-P256-SHA256"},
+		{"hsm-ed", "Ed25519"},
+	} {
+		code, id, errOut := run(t, with("key", "create", "--name", tc.name, "--purpose", "seal", "--alg", tc.alg, "--backend", "pkcs11")...)
+		if code != 0 || !strings.HasPrefix(id, "key_") {
+			t.Fatalf("create %s on the token: %d %q %q", tc.alg, code, id, errOut)
+		}
+		sig := filepath.Join(data, tc.name+".sig")
+		if code, _, errOut := run(t, with("key", "sign", tc.name, doc, "--out", sig)...); code != 0 {
+			t.Fatalf("sign with %s on the token: %s", tc.alg, errOut)
+		}
+		// Verification needs only the store, not the token.
+		if code, _, errOut := run(t, "key", "verify", "--data="+data, doc, sig); code != 0 {
+			t.Fatalf("verify %s: %s", tc.alg, errOut)
+		}
+		// And offline, with only the exported public key.
+		code, pemOut, errOut := run(t, "key", "export-public", "--data="+data, tc.name)
+		if code != 0 {
+			t.Fatalf("export-public %s: %s", tc.alg, errOut)
+		}
+		pem := filepath.Join(data, tc.name+".pem")
+		os.WriteFile(pem, []byte(pemOut), 0o644)
+		if code, _, errOut := run(t, "key", "verify", "--data="+data, doc, sig, "--public", pem); code != 0 {
+			t.Fatalf("verify %s offline: %s", tc.alg, errOut)
+		}
+		if code, _, errOut := run(t, with("key", "rotate", tc.name)...); code != 0 {
+			t.Fatalf("rotate %s on the token: %s", tc.alg, errOut)
+		}
+		if code, _, errOut := run(t, with("key", "sign", tc.name, doc)...); code != 0 {
+			t.Fatalf("sign with the rotated %s key: %s", tc.alg, errOut)
+		}
 	}
 	if code, _, errOut := run(t, with("key", "create", "--name", "sm2hsm", "--purpose", "seal", "--backend", "pkcs11")...); code != 2 || !strings.Contains(errOut, "PKCS#11") {
 		t.Fatalf("SM2 on SoftHSM: exit %d %q; want a clear refusal", code, errOut)

@@ -348,6 +348,12 @@ func (s *Service) Signer(ctx context.Context, id string) (keys.Signer, Key, erro
 		if err != nil {
 			return nil, k, apperr.Wrap(apperr.Unavailable, err, "key %s is not on the PKCS#11 token: %v", k.ID, err)
 		}
+		// A token holds keys of several algorithms under ids it does not
+		// check against the store; signing with another algorithm than
+		// the record says would make signatures nobody can verify.
+		if got := signer.Algorithm(); got != k.Algorithm {
+			return nil, k, apperr.Wrap(apperr.Internal, keys.ErrAlgorithmMismatch, "key %s is %s in the store but %s on the PKCS#11 token", k.ID, k.Algorithm, got)
+		}
 		return signer, k, nil
 	}
 }

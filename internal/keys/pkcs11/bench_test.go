@@ -21,28 +21,37 @@ func BenchmarkSign(b *testing.B) {
 			}
 		}
 	}
-	b.Run("ecdsa-p256/software", func(b *testing.B) {
-		k, err := keys.GenerateSoftware(keys.ECDSAP256, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		run(b, k)
-	})
-	b.Run("ecdsa-p256/pkcs11", func(b *testing.B) {
-		_, tok := openToken(b)
-		run(b, generate(b, tok, "bench"))
-	})
-	b.Run("ecdsa-p256/pkcs11-parallel", func(b *testing.B) {
-		_, tok := openToken(b)
-		k := generate(b, tok, "bench")
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := k.Sign(ctx, msg); err != nil {
-					b.Error(err)
-					return
-				}
+	for _, c := range []struct {
+		name string
+		alg  keys.Algorithm
+	}{
+		{"ecdsa-p256", keys.ECDSAP256},
+		{"ed25519", keys.Ed25519},
+	} {
+		name, alg := c.name, c.alg
+		b.Run(name+"/software", func(b *testing.B) {
+			k, err := keys.GenerateSoftware(alg, nil)
+			if err != nil {
+				b.Fatal(err)
 			}
+			run(b, k)
 		})
-	})
+		b.Run(name+"/pkcs11", func(b *testing.B) {
+			_, tok := openToken(b)
+			run(b, generateAlg(b, tok, alg, "bench"))
+		})
+		b.Run(name+"/pkcs11-parallel", func(b *testing.B) {
+			_, tok := openToken(b)
+			k := generateAlg(b, tok, alg, "bench")
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := k.Sign(ctx, msg); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }

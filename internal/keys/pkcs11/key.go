@@ -14,15 +14,16 @@ import (
 	"zhengzhao/internal/keys"
 )
 
-// Key is a key pair held on a PKCS#11 token. It implements keys.Signer; the
-// private key never leaves the token. A Key is safe for concurrent use
-// (crypto11 gives each operation its own session from a pool) and stays
-// usable until its Token is closed.
+// Key is a key pair held on a PKCS#11 token: ECDSA P-256 or Ed25519. It
+// implements keys.Signer; the private key never leaves the token. A Key is
+// safe for concurrent use (each operation borrows a session from a pool)
+// and stays usable until its Token is closed.
 type Key struct {
 	id     string
 	alg    keys.Algorithm
-	pub    *ecdsa.PublicKey
-	signer crypto11.Signer
+	pub    crypto.PublicKey // *ecdsa.PublicKey or ed25519.PublicKey
+	signer crypto11.Signer  // ECDSA keys
+	ed     *edPair          // Ed25519 keys
 	token  *Token
 }
 
@@ -48,22 +49,32 @@ func curveName(pub *ecdsa.PublicKey) string {
 // ID returns the key's id (its CKA_ID and, when generated here, CKA_LABEL).
 func (k *Key) ID() string { return k.id }
 
-// Algorithm returns the algorithm of k; currently always keys.ECDSAP256.
+// Algorithm returns the algorithm of k: keys.ECDSAP256 or keys.Ed25519.
 func (k *Key) Algorithm() keys.Algorithm { return k.alg }
 
-// Public returns the public key, an *ecdsa.PublicKey on P-256, read from the
-// token when the Key was created.
+// Public returns the public key, read from the token when the Key was
+// created: an *ecdsa.PublicKey on P-256, or an ed25519.PublicKey.
 func (k *Key) Public() crypto.PublicKey { return k.pub }
 
-// Sign hashes message with SHA-256 and has the token sign the digest; the
-// signature is ASN.1 DER, as keys.Verify(keys.ECDSAP256, ...) expects.
-// It returns an error wrapping ctx.Err() if ctx is done before the token is
-// called, and one wrapping ErrClosed after Token.Close; once started, the
-// token operation cannot be interrupted.
+// Sign signs message on the token. For ECDSA P-256 it hashes message with
+// SHA-256 and the token signs the digest; the signature is ASN.1 DER. For
+// Ed25519 the token signs the whole message with CKM_EDDSA (pure Ed25519,
+// RFC 8032); the signature is the raw 64 bytes. Both are what keys.Verify
+// expects. Sign returns an error wrapping ctx.Err() if ctx is done before
+// the token is called (or while waiting for an Ed25519 session), and one
+// wrapping ErrClosed after Token.Close; once started, the token operation
+// cannot be interrupted.
 func (k *Key) Sign(ctx context.Context, message []byte) ([]byte, error) {
 	op := fmt.Sprintf("sign with PKCS#11 key %q", k.id)
 	if err := k.token.check(ctx, op); err != nil {
 		return nil, err
+	}
+	if k.ed != nil {
+		sig, err := k.signEd25519(ctx, message)
+		if err != nil {
+			return nil, fmt.Errorf("%s on token %q: %w", op, k.token.label, err)
+		}
+		return sig, nil
 	}
 	digest := sha256.Sum256(message)
 	// crypto11 ignores rand (the token draws its own nonce).
@@ -74,9 +85,18 @@ func (k *Key) Sign(ctx context.Context, message []byte) ([]byte, error) {
 	return sig, nil
 }
 
-// CryptoSigner returns the underlying crypto11 key as a crypto.Signer, for
-// APIs such as x509.CreateCertificate. Unlike Sign, it follows the
-// crypto.Signer convention: it signs a DIGEST the caller computed — pass a
-// SHA-256 digest; crypto11 ignores opts and rand — and does not check for a
-// closed Token (crypto11 then fails with its own error).
-func (k *Key) CryptoSigner() crypto.Signer { return k.signer }
+// CryptoSigner returns k as a crypto.Signer, for APIs such as
+// x509.CreateCertificate. It follows the crypto.Signer convention of the
+// key type. For ECDSA it is the underlying crypto11 key: it signs a DIGEST
+// the caller computed — pass a SHA-256 digest; crypto11 ignores opts and
+// rand — and does not check for a closed Token (crypto11 then fails with
+// its own error). For Ed25519 it behaves like ed25519.PrivateKey: it signs
+// the whole message, opts must have hash 0 (Ed25519ph and Ed25519ctx give
+// an error wrapping ErrUnsupported), and it fails with ErrClosed after
+// Token.Close.
+func (k *Key) CryptoSigner() crypto.Signer {
+	if k.ed != nil {
+		return edCryptoSigner{k}
+	}
+	return k.signer
+}

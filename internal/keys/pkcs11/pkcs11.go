@@ -11,13 +11,16 @@
 // used exactly like an in-memory keys.SoftwareKey. Private keys are created
 // sensitive and non-extractable, so the token never reveals them.
 //
-// The package is a thin layer over github.com/ThalesGroup/crypto11, which
-// owns the PKCS#11 sessions (a pool, so keys are safe for concurrent use).
-// Only ECDSA P-256 keys are supported (see [ErrUnsupported]): crypto11
-// v1.6.2 can neither generate nor use Ed25519 (EdDSA) keys, and SM2 is not a
-// standard PKCS#11 mechanism at all — Chinese devices offer it through vendor
-// extensions or the GM/T 0016 (SKF) and GM/T 0018 (SDF) interfaces, which
-// crypto11 does not speak.
+// ECDSA P-256 keys go through github.com/ThalesGroup/crypto11, which owns
+// their PKCS#11 sessions (a pool, so keys are safe for concurrent use).
+// crypto11 v1.6.2 can neither generate nor use Ed25519 (EdDSA) keys, so
+// Ed25519 keys — on tokens that offer the PKCS#11 3.0 mechanisms
+// CKM_EC_EDWARDS_KEY_PAIR_GEN and CKM_EDDSA, as SoftHSM2 2.6 does — go
+// through a second handle on the same module (github.com/miekg/pkcs11, the
+// library crypto11 is built on) with a small session pool of its own. SM2
+// is not supported (see [ErrUnsupported]): it is not a standard PKCS#11
+// mechanism at all — Chinese devices offer it through vendor extensions or
+// the GM/T 0016 (SKF) and GM/T 0018 (SDF) interfaces.
 //
 // Tests use SoftHSM2 through the softhsmtest subpackage.
 package pkcs11
@@ -79,9 +82,11 @@ var ErrKeyNotFound = errors.New("pkcs11: key not found")
 var ErrKeyExists = errors.New("pkcs11: key with this id already exists")
 
 // ErrUnsupported is returned (wrapped) when a known algorithm or a key type
-// found on the token cannot be used through this backend (for example SM2
-// or Ed25519, see the package documentation). It is a configuration error:
-// use an algorithm the backend supports or a software key.
+// found on the token cannot be used through this backend: SM2 always (see
+// the package documentation), Ed25519 when the token lacks a mechanism it
+// needs (the error names it), keys of other types or curves (RSA, P-384,
+// Ed448) found under an id. It is a configuration error: use an algorithm
+// the backend and token support, another token, or a software key.
 var ErrUnsupported = errors.New("pkcs11: not supported by this backend")
 
 // ErrInvalidKeyID is returned (wrapped) when a key id is empty, too long or
@@ -159,6 +164,7 @@ func redacted(s string) string {
 // has finished (later calls fail with ErrClosed).
 type Token struct {
 	ctx    *crypto11.Context
+	raw    *rawModule // for Ed25519, which crypto11 cannot handle
 	label  string
 	module string
 
@@ -189,7 +195,14 @@ func Open(cfg Config) (*Token, error) {
 	if err != nil {
 		return nil, classifyOpenError(cfg, err)
 	}
-	return &Token{ctx: c11, label: cfg.TokenLabel, module: cfg.ModulePath}, nil
+	// Opened after crypto11, so the module is already initialised and
+	// logged in, and closed before it (see Close).
+	raw, err := openRawModule(cfg)
+	if err != nil {
+		_ = c11.Close()
+		return nil, fmt.Errorf("open PKCS#11 token %q for EdDSA: %w", cfg.TokenLabel, err)
+	}
+	return &Token{ctx: c11, raw: raw, label: cfg.TokenLabel, module: cfg.ModulePath}, nil
 }
 
 // checkModuleFile gives a clear ErrModule error when the module path does
@@ -246,7 +259,10 @@ func isPINError(code p11.Error) bool {
 func (t *Token) Close() error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
-		if err := t.ctx.Close(); err != nil {
+		// The raw handle first: crypto11 may finalize the module when its
+		// last Context closes, which would invalidate the raw sessions.
+		errs := []error{t.raw.close(), t.ctx.Close()}
+		if err := errors.Join(errs...); err != nil {
 			t.closeErr = fmt.Errorf("close PKCS#11 token %q: %w", t.label, err)
 		}
 	})
@@ -268,13 +284,14 @@ func (t *Token) check(ctx context.Context, op string) error {
 }
 
 // Generate creates a key pair for alg on the token, with CKA_ID and
-// CKA_LABEL set to id on both halves. The private key is CKA_SENSITIVE,
-// not CKA_EXTRACTABLE and CKA_PRIVATE: it can sign but never leaves the
-// token. Only keys.ECDSAP256 is supported; keys.SM2SM3 and keys.Ed25519 give
-// an error wrapping ErrUnsupported and other names one wrapping
-// keys.ErrUnknownAlgorithm. If a key pair with id already exists the error
-// wraps ErrKeyExists (the check and the creation are not atomic: callers
-// must not generate the same id concurrently).
+// CKA_LABEL set to id on both halves. The private key is CKA_TOKEN,
+// CKA_SENSITIVE, not CKA_EXTRACTABLE and CKA_PRIVATE: it can sign but never
+// leaves the token. keys.ECDSAP256 and keys.Ed25519 are supported; Ed25519
+// on a token without CKM_EC_EDWARDS_KEY_PAIR_GEN or CKM_EDDSA, and
+// keys.SM2SM3 always, give an error wrapping ErrUnsupported; other names
+// give one wrapping keys.ErrUnknownAlgorithm. If a key pair with id already
+// exists the error wraps ErrKeyExists (the check and the creation are not
+// atomic: callers must not generate the same id concurrently).
 func (t *Token) Generate(ctx context.Context, alg keys.Algorithm, id string) (*Key, error) {
 	op := fmt.Sprintf("generate %s key %q on token %q", alg, id, t.label)
 	if err := t.check(ctx, op); err != nil {
@@ -283,26 +300,37 @@ func (t *Token) Generate(ctx context.Context, alg keys.Algorithm, id string) (*K
 	if err := validateKeyID(id); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	var curve elliptic.Curve
 	switch alg {
-	case keys.ECDSAP256:
-		curve = elliptic.P256()
-	case keys.SM2SM3, keys.Ed25519:
-		return nil, fmt.Errorf("%s: %w: crypto11 cannot create or use %s keys", op, ErrUnsupported, alg)
+	case keys.ECDSAP256, keys.Ed25519:
+	case keys.SM2SM3:
+		return nil, fmt.Errorf("%s: %w: PKCS#11 has no standard SM2 mechanism", op, ErrUnsupported)
 	default:
 		return nil, fmt.Errorf("generate key %q: %w: %q", id, keys.ErrUnknownAlgorithm, string(alg))
 	}
-	existing, err := t.lookup(id)
+	_, n, err := t.lookup(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: look for an existing key: %w", op, err)
 	}
-	if len(existing) > 0 {
+	if n > 0 {
 		return nil, fmt.Errorf("%s: %w", op, ErrKeyExists)
 	}
-
-	public, err := crypto11.NewAttributeSetWithIDAndLabel([]byte(id), []byte(id))
+	var k *Key
+	if alg == keys.Ed25519 {
+		k, err = t.generateEd25519(ctx, id)
+	} else {
+		k, err = t.generateECDSA(id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return k, nil
+}
+
+// generateECDSA creates a P-256 key pair through crypto11.
+func (t *Token) generateECDSA(id string) (*Key, error) {
+	public, err := crypto11.NewAttributeSetWithIDAndLabel([]byte(id), []byte(id))
+	if err != nil {
+		return nil, err
 	}
 	private := public.Copy()
 	for _, a := range []struct {
@@ -315,24 +343,21 @@ func (t *Token) Generate(ctx context.Context, alg keys.Algorithm, id string) (*K
 		{crypto11.CkaPrivate, true},
 	} {
 		if err := private.Set(a.typ, a.val); err != nil {
-			return nil, fmt.Errorf("%s: set private key attribute: %w", op, err)
+			return nil, fmt.Errorf("set private key attribute: %w", err)
 		}
 	}
-	s, err := t.ctx.GenerateECDSAKeyPairWithAttributes(public, private, curve)
+	s, err := t.ctx.GenerateECDSAKeyPairWithAttributes(public, private, elliptic.P256())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, err
 	}
-	k, err := t.newKey(id, s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return k, nil
+	return t.newKey(id, s)
 }
 
 // Find returns the key pair whose private half has CKA_ID id. A missing key
 // gives an error wrapping ErrKeyNotFound; a key of a type this backend
-// cannot use wraps ErrUnsupported; several key pairs sharing the id is an
-// error too, because signing with the wrong one would be silent.
+// cannot use wraps ErrUnsupported (so does an Ed25519 key on a token
+// without CKM_EDDSA); several key pairs sharing the id is an error too,
+// because signing with the wrong one would be silent.
 func (t *Token) Find(ctx context.Context, id string) (*Key, error) {
 	op := fmt.Sprintf("find key %q on token %q", id, t.label)
 	if err := t.check(ctx, op); err != nil {
@@ -341,18 +366,24 @@ func (t *Token) Find(ctx context.Context, id string) (*Key, error) {
 	if err := validateKeyID(id); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	found, err := t.lookup(id)
+	found, n, err := t.lookup(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	switch len(found) {
+	switch n {
 	case 0:
 		return nil, fmt.Errorf("%s: %w", op, ErrKeyNotFound)
 	case 1:
 	default:
-		return nil, fmt.Errorf("%s: %d key pairs share this id; remove the duplicates on the token", op, len(found))
+		return nil, fmt.Errorf("%s: %d key pairs share this id; remove the duplicates on the token", op, n)
 	}
-	k, err := t.newKey(id, found[0])
+	if found.ed != nil {
+		if err := t.requireMechanisms(ckmEdDSA); err != nil {
+			return nil, fmt.Errorf("%s: Ed25519 key: %w", op, err)
+		}
+		return &Key{id: id, alg: keys.Ed25519, pub: found.ed.key, ed: found.ed, token: t}, nil
+	}
+	k, err := t.newKey(id, found.c11)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -368,22 +399,46 @@ func (t *Token) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
-	if err := k.signer.Delete(); err != nil {
+	if k.ed != nil {
+		err = t.deleteEd25519(ctx, k)
+	} else {
+		err = k.signer.Delete()
+	}
+	if err != nil {
 		return fmt.Errorf("delete key %q on token %q: %w", id, t.label, err)
 	}
 	return nil
 }
 
-// lookup returns the key pairs whose private half has CKA_ID id.
-func (t *Token) lookup(id string) ([]crypto11.Signer, error) {
+// pair is a key pair lookup found: crypto11's, or an Ed25519 one.
+type pair struct {
+	c11 crypto11.Signer
+	ed  *edPair
+}
+
+// lookup counts the key pairs whose private half has CKA_ID id and returns
+// the pair when there is exactly one. The raw handle looks first, because
+// crypto11 fails the whole search on an Edwards key; pairs of other types
+// are left to crypto11, so ECDSA keys are found exactly as before.
+func (t *Token) lookup(ctx context.Context, id string) (pair, int, error) {
+	ed, n, edwards, err := t.findEd25519(ctx, id)
+	switch {
+	case err != nil:
+		return pair{}, 0, err
+	case edwards || n == 0:
+		return pair{ed: ed}, n, nil
+	}
 	found, err := t.ctx.FindKeyPairs([]byte(id), nil)
 	if err != nil {
 		if strings.Contains(err.Error(), "unsupported key type") {
-			return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+			return pair{}, 0, fmt.Errorf("%w: %w", ErrUnsupported, err)
 		}
-		return nil, err
+		return pair{}, 0, err
 	}
-	return found, nil
+	if len(found) != 1 {
+		return pair{}, len(found), nil
+	}
+	return pair{c11: found[0]}, 1, nil
 }
 
 // validateKeyID checks that id can serve as CKA_ID and CKA_LABEL.

@@ -3,12 +3,14 @@ package pkcs11_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -47,12 +49,21 @@ func openToken(t testing.TB) (pkcs11.Config, *pkcs11.Token) {
 // generate creates an ECDSA P-256 key on tok or fails the test.
 func generate(t testing.TB, tok *pkcs11.Token, id string) *pkcs11.Key {
 	t.Helper()
-	k, err := tok.Generate(context.Background(), keys.ECDSAP256, id)
+	return generateAlg(t, tok, keys.ECDSAP256, id)
+}
+
+// generateAlg creates an alg key on tok or fails the test.
+func generateAlg(t testing.TB, tok *pkcs11.Token, alg keys.Algorithm, id string) *pkcs11.Key {
+	t.Helper()
+	k, err := tok.Generate(context.Background(), alg, id)
 	if err != nil {
-		t.Fatalf("Generate(%s, %q) = %v, want nil error", keys.ECDSAP256, id, err)
+		t.Fatalf("Generate(%s, %q) = %v, want nil error", alg, id, err)
 	}
 	return k
 }
+
+// tokenAlgorithms are the algorithms the backend supports on SoftHSM2.
+var tokenAlgorithms = []keys.Algorithm{keys.ECDSAP256, keys.Ed25519}
 
 func TestConfigValidate(t *testing.T) {
 	valid := pkcs11.Config{ModulePath: "/usr/lib/softhsm/libsofthsm2.so", TokenLabel: "seals", PIN: "1234"}
@@ -340,6 +351,7 @@ func TestFindAndReopen(t *testing.T) {
 func TestGenerateErrors(t *testing.T) {
 	_, tok := openToken(t)
 	generate(t, tok, "taken")
+	generateAlg(t, tok, keys.Ed25519, "taken-ed")
 	tests := []struct {
 		name   string
 		alg    keys.Algorithm
@@ -347,9 +359,12 @@ func TestGenerateErrors(t *testing.T) {
 		wantIs error
 	}{
 		{"SM2 not supported", keys.SM2SM3, "k1", pkcs11.ErrUnsupported},
-		{"Ed25519 not supported", keys.Ed25519, "k2", pkcs11.ErrUnsupported},
 		{"unknown algorithm", keys.Algorithm("RSA-2048"), "k3", keys.ErrUnknownAlgorithm},
 		{"id exists", keys.ECDSAP256, "taken", pkcs11.ErrKeyExists},
+		{"Ed25519 on an ECDSA id", keys.Ed25519, "taken", pkcs11.ErrKeyExists},
+		{"ECDSA on an Ed25519 id", keys.ECDSAP256, "taken-ed", pkcs11.ErrKeyExists},
+		{"Ed25519 id exists", keys.Ed25519, "taken-ed", pkcs11.ErrKeyExists},
+		{"Ed25519 empty id", keys.Ed25519, "", pkcs11.ErrInvalidKeyID},
 		{"empty id", keys.ECDSAP256, "", pkcs11.ErrInvalidKeyID},
 		{"id too long", keys.ECDSAP256, strings.Repeat("k", 65), pkcs11.ErrInvalidKeyID},
 		{"id with newline", keys.ECDSAP256, "a\nb", pkcs11.ErrInvalidKeyID},
@@ -400,53 +415,70 @@ func TestFindErrors(t *testing.T) {
 func TestDelete(t *testing.T) {
 	_, tok := openToken(t)
 	ctx := context.Background()
-	generate(t, tok, "doomed")
-	if err := tok.Delete(ctx, "doomed"); err != nil {
-		t.Fatalf("Delete(doomed) = %v, want nil", err)
+	for _, alg := range tokenAlgorithms {
+		t.Run(string(alg), func(t *testing.T) {
+			id := "doomed-" + string(alg)
+			generateAlg(t, tok, alg, id)
+			if err := tok.Delete(ctx, id); err != nil {
+				t.Fatalf("Delete(%s) = %v, want nil", id, err)
+			}
+			if _, err := tok.Find(ctx, id); !errors.Is(err, pkcs11.ErrKeyNotFound) {
+				t.Errorf("Find after Delete = %v, want ErrKeyNotFound", err)
+			}
+			if err := tok.Delete(ctx, id); !errors.Is(err, pkcs11.ErrKeyNotFound) {
+				t.Errorf("second Delete = %v, want ErrKeyNotFound", err)
+			}
+			// The id can be reused once the old pair (both halves) is gone.
+			generateAlg(t, tok, alg, id)
+		})
 	}
-	if _, err := tok.Find(ctx, "doomed"); !errors.Is(err, pkcs11.ErrKeyNotFound) {
-		t.Errorf("Find after Delete = %v, want ErrKeyNotFound", err)
-	}
-	if err := tok.Delete(ctx, "doomed"); !errors.Is(err, pkcs11.ErrKeyNotFound) {
-		t.Errorf("second Delete = %v, want ErrKeyNotFound", err)
-	}
-	// The id can be reused once the old pair is gone.
-	generate(t, tok, "doomed")
 }
 
 func TestKeyAttributes(t *testing.T) {
 	_, tok := openToken(t)
-	const id = "seal-attrs"
-	k := generate(t, tok, id)
 	yes, no := []byte{1}, []byte{0}
-	tests := []struct {
-		name   string
-		public bool
-		attr   crypto11.AttributeType
-		want   []byte
-	}{
-		{"private CKA_SENSITIVE", false, crypto11.CkaSensitive, yes},
-		{"private CKA_EXTRACTABLE", false, crypto11.CkaExtractable, no},
-		{"private CKA_PRIVATE", false, crypto11.CkaPrivate, yes},
-		{"private CKA_SIGN", false, crypto11.CkaSign, yes},
-		{"private CKA_TOKEN", false, crypto11.CkaToken, yes},
-		{"private CKA_NEVER_EXTRACTABLE", false, crypto11.CkaNeverExtractable, yes},
-		{"private CKA_ID", false, crypto11.CkaId, []byte(id)},
-		{"private CKA_LABEL", false, crypto11.CkaLabel, []byte(id)},
-		{"public CKA_ID", true, crypto11.CkaId, []byte(id)},
-		{"public CKA_LABEL", true, crypto11.CkaLabel, []byte(id)},
-		{"public CKA_VERIFY", true, crypto11.CkaVerify, yes},
+	edParams, err := asn1.Marshal(asn1.ObjectIdentifier{1, 3, 101, 112})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := pkcs11.KeyAttributes(k, tt.public, tt.attr)
-			if err != nil {
-				t.Fatalf("KeyAttributes() = %v", err)
-			}
-			if !bytes.Equal(got[tt.attr], tt.want) {
-				t.Errorf("%s = %q, want %q", tt.name, got[tt.attr], tt.want)
-			}
-		})
+	for _, alg := range tokenAlgorithms {
+		id := "seal-attrs-" + string(alg)
+		k := generateAlg(t, tok, alg, id)
+		type attrCase struct {
+			name   string
+			public bool
+			attr   crypto11.AttributeType
+			want   []byte
+		}
+		tests := []attrCase{
+			{"private CKA_SENSITIVE", false, crypto11.CkaSensitive, yes},
+			{"private CKA_EXTRACTABLE", false, crypto11.CkaExtractable, no},
+			{"private CKA_PRIVATE", false, crypto11.CkaPrivate, yes},
+			{"private CKA_SIGN", false, crypto11.CkaSign, yes},
+			{"private CKA_TOKEN", false, crypto11.CkaToken, yes},
+			{"private CKA_NEVER_EXTRACTABLE", false, crypto11.CkaNeverExtractable, yes},
+			{"private CKA_ALWAYS_SENSITIVE", false, crypto11.CkaAlwaysSensitive, yes},
+			{"private CKA_ID", false, crypto11.CkaId, []byte(id)},
+			{"private CKA_LABEL", false, crypto11.CkaLabel, []byte(id)},
+			{"public CKA_ID", true, crypto11.CkaId, []byte(id)},
+			{"public CKA_LABEL", true, crypto11.CkaLabel, []byte(id)},
+			{"public CKA_VERIFY", true, crypto11.CkaVerify, yes},
+			{"public CKA_TOKEN", true, crypto11.CkaToken, yes},
+		}
+		if alg == keys.Ed25519 {
+			tests = append(tests, attrCase{"public CKA_EC_PARAMS", true, crypto11.CkaEcParams, edParams})
+		}
+		for _, tt := range tests {
+			t.Run(string(alg)+"/"+tt.name, func(t *testing.T) {
+				got, err := pkcs11.KeyAttributes(k, tt.public, tt.attr)
+				if err != nil {
+					t.Fatalf("KeyAttributes() = %v", err)
+				}
+				if !bytes.Equal(got[tt.attr], tt.want) {
+					t.Errorf("%s = %q, want %q", tt.name, got[tt.attr], tt.want)
+				}
+			})
+		}
 	}
 }
 
@@ -457,6 +489,7 @@ func TestContextAndClose(t *testing.T) {
 		t.Fatalf("Open() = %v", err)
 	}
 	k := generate(t, tok, "seal-ctx")
+	ed := generateAlg(t, tok, keys.Ed25519, "seal-ctx-ed")
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -472,8 +505,10 @@ func TestContextAndClose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := k.Sign(tt.ctx, []byte("m")); !errors.Is(err, tt.wantIs) {
-				t.Errorf("Sign() = %v, want %v", err, tt.wantIs)
+			for _, s := range []*pkcs11.Key{k, ed} {
+				if _, err := s.Sign(tt.ctx, []byte("m")); !errors.Is(err, tt.wantIs) {
+					t.Errorf("%s Sign() = %v, want %v", s.Algorithm(), err, tt.wantIs)
+				}
 			}
 			if _, err := tok.Find(tt.ctx, "seal-ctx"); !errors.Is(err, tt.wantIs) {
 				t.Errorf("Find() = %v, want %v", err, tt.wantIs)
@@ -491,14 +526,21 @@ func TestContextAndClose(t *testing.T) {
 		t.Errorf("second Close() = %v, want nil", err)
 	}
 	ctx := context.Background()
-	if _, err := k.Sign(ctx, []byte("m")); !errors.Is(err, pkcs11.ErrClosed) {
-		t.Errorf("Sign after Close = %v, want ErrClosed", err)
+	for _, s := range []*pkcs11.Key{k, ed} {
+		if _, err := s.Sign(ctx, []byte("m")); !errors.Is(err, pkcs11.ErrClosed) {
+			t.Errorf("%s Sign after Close = %v, want ErrClosed", s.Algorithm(), err)
+		}
+	}
+	if _, err := ed.CryptoSigner().Sign(nil, []byte("m"), crypto.Hash(0)); !errors.Is(err, pkcs11.ErrClosed) {
+		t.Errorf("Ed25519 CryptoSigner().Sign after Close = %v, want ErrClosed", err)
 	}
 	if _, err := tok.Find(ctx, "seal-ctx"); !errors.Is(err, pkcs11.ErrClosed) {
 		t.Errorf("Find after Close = %v, want ErrClosed", err)
 	}
-	if _, err := tok.Generate(ctx, keys.ECDSAP256, "other"); !errors.Is(err, pkcs11.ErrClosed) {
-		t.Errorf("Generate after Close = %v, want ErrClosed", err)
+	for _, alg := range tokenAlgorithms {
+		if _, err := tok.Generate(ctx, alg, "other"); !errors.Is(err, pkcs11.ErrClosed) {
+			t.Errorf("Generate(%s) after Close = %v, want ErrClosed", alg, err)
+		}
 	}
 	if err := tok.Delete(ctx, "seal-ctx"); !errors.Is(err, pkcs11.ErrClosed) {
 		t.Errorf("Delete after Close = %v, want ErrClosed", err)
@@ -542,28 +584,39 @@ func TestConcurrentSign(t *testing.T) {
 // CryptoSigner: a self-signed X.509 certificate signed on the token.
 func TestCryptoSignerIssuesCertificate(t *testing.T) {
 	_, tok := openToken(t)
-	k := generate(t, tok, "ca-root")
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "zhengzhao test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
+	tests := []struct {
+		alg  keys.Algorithm
+		want x509.SignatureAlgorithm
+	}{
+		{keys.ECDSAP256, x509.ECDSAWithSHA256},
+		{keys.Ed25519, x509.PureEd25519},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k.CryptoSigner())
-	if err != nil {
-		t.Fatalf("CreateCertificate() = %v, want nil error", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("ParseCertificate() = %v", err)
-	}
-	if got, want := cert.SignatureAlgorithm, x509.ECDSAWithSHA256; got != want {
-		t.Errorf("SignatureAlgorithm = %v, want %v", got, want)
-	}
-	if err := cert.CheckSignatureFrom(cert); err != nil {
-		t.Errorf("CheckSignatureFrom(self) = %v, want nil", err)
+	for _, tt := range tests {
+		t.Run(string(tt.alg), func(t *testing.T) {
+			k := generateAlg(t, tok, tt.alg, "ca-root-"+string(tt.alg))
+			tmpl := &x509.Certificate{
+				SerialNumber:          big.NewInt(1),
+				Subject:               pkix.Name{CommonName: "zhengzhao test CA"},
+				NotBefore:             time.Now().Add(-time.Hour),
+				NotAfter:              time.Now().Add(time.Hour),
+				IsCA:                  true,
+				BasicConstraintsValid: true,
+				KeyUsage:              x509.KeyUsageCertSign,
+			}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k.CryptoSigner())
+			if err != nil {
+				t.Fatalf("CreateCertificate() = %v, want nil error", err)
+			}
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				t.Fatalf("ParseCertificate() = %v", err)
+			}
+			if got := cert.SignatureAlgorithm; got != tt.want {
+				t.Errorf("SignatureAlgorithm = %v, want %v", got, tt.want)
+			}
+			if err := cert.CheckSignatureFrom(cert); err != nil {
+				t.Errorf("CheckSignatureFrom(self) = %v, want nil", err)
+			}
+		})
 	}
 }
