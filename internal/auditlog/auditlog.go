@@ -18,6 +18,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/authz"
 	"zhengzhao/internal/keys/canon"
 )
 
@@ -58,6 +59,21 @@ func rangeFactory() *compact.RangeFactory {
 func Leaf(e Entry) ([]byte, error) {
 	e.At = e.At.UTC()
 	return canon.JSON(e)
+}
+
+// Operator is the actor of changes made with the zhengzhao command on the
+// platform host, where no account is authenticated.
+const Operator = "operator"
+
+// Record appends e on behalf of the actor of ctx: the authenticated
+// account, or Operator when there is none.
+func Record(ctx context.Context, st Store, e Entry) error {
+	e.Actor = Operator
+	if a := authz.ActorFrom(ctx); a != nil {
+		e.Actor = a.AccountID
+	}
+	_, err := Append(ctx, st, e)
+	return err
 }
 
 // Append adds e at the end of the log in st's transaction and returns it

@@ -13,9 +13,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/keyring"
 )
 
 // Checkpoints are C2SP tlog-checkpoint notes: the origin, the tree size and
@@ -23,65 +21,51 @@ import (
 // checkpoint key, so that auditors and witnesses can hold the platform to
 // one history.
 
-// CheckpointKeyName is the platform key that signs checkpoints.
-const CheckpointKeyName = "audit-checkpoint"
+// SignerFunc returns the platform's Ed25519 checkpoint signer, making its
+// key on first use (keyring.Service.CheckpointSigner).
+type SignerFunc func(ctx context.Context, platform string) (keys.Signer, error)
 
 // Checkpointer signs checkpoints of the log.
 type Checkpointer struct {
 	store    Store
-	keys     *keyring.Service
+	signer   SignerFunc
 	platform func(ctx context.Context) (string, error) // the platform organization's credit code
 }
 
 // NewCheckpointer returns a checkpointer over the log in store.
-func NewCheckpointer(store Store, ks *keyring.Service, platform func(ctx context.Context) (string, error)) *Checkpointer {
-	return &Checkpointer{store: store, keys: ks, platform: platform}
+func NewCheckpointer(store Store, signer SignerFunc, platform func(ctx context.Context) (string, error)) *Checkpointer {
+	return &Checkpointer{store: store, signer: signer, platform: platform}
 }
 
 // Origin names the log in its checkpoints.
 func Origin(platform string) string { return "zhengzhao.audit/" + platform }
 
-// key returns the checkpoint key, making it on first use.
-func (c *Checkpointer) key(ctx context.Context) (keyring.Key, string, error) {
+// key returns the checkpoint note signer.
+func (c *Checkpointer) key(ctx context.Context) (*noteSigner, error) {
 	platform, err := c.platform(ctx)
 	if err != nil {
-		return keyring.Key{}, "", err
+		return nil, err
 	}
-	k, err := c.keys.Resolve(ctx, platform, CheckpointKeyName)
-	if errors.Is(err, apperr.NotFound) {
-		k, err = c.keys.Create(ctx, keyring.NewKey{Org: platform, Name: CheckpointKeyName, Purpose: keyring.Checkpoint, Algorithm: keys.Ed25519})
-		if errors.Is(err, apperr.Conflict) { // made meanwhile by another process
-			k, err = c.keys.Resolve(ctx, platform, CheckpointKeyName)
-		}
+	signer, err := c.signer(ctx, platform)
+	if err != nil {
+		return nil, err
 	}
-	return k, Origin(platform), err
+	return newNoteSigner(ctx, Origin(platform), signer)
 }
 
 // VerifierKey returns the signed-note verifier key of the checkpoints
 // ("name+hash+key"), which auditors pin.
 func (c *Checkpointer) VerifierKey(ctx context.Context) (string, error) {
-	k, origin, err := c.key(ctx)
+	ns, err := c.key(ctx)
 	if err != nil {
 		return "", err
 	}
-	pub, err := k.Public()
-	if err != nil {
-		return "", err
-	}
-	edPub, ok := pub.(ed25519.PublicKey)
-	if !ok {
-		return "", fmt.Errorf("checkpoint key %s is %s, not Ed25519", k.ID, k.Algorithm)
-	}
-	return note.NewEd25519VerifierKey(origin, edPub)
+	return note.NewEd25519VerifierKey(ns.name, ns.signer.Public().(ed25519.PublicKey))
 }
 
 // Checkpoint signs the current tree head.
 func (c *Checkpointer) Checkpoint(ctx context.Context) ([]byte, error) {
-	k, origin, err := c.key(ctx)
-	if err != nil {
-		return nil, err
-	}
-	signer, _, err := c.keys.Signer(ctx, k.ID)
+	ns, err := c.key(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +78,7 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) ([]byte, error) {
 		h := sha256.Sum256(nil) // RFC 6962: the root of the empty tree
 		root = h[:]
 	}
-	text := fmt.Sprintf("%s\n%d\n%s\n", origin, t.Size, base64.StdEncoding.EncodeToString(root))
-	ns, err := newNoteSigner(ctx, origin, signer)
-	if err != nil {
-		return nil, err
-	}
+	text := fmt.Sprintf("%s\n%d\n%s\n", ns.name, t.Size, base64.StdEncoding.EncodeToString(root))
 	return note.Sign(&note.Note{Text: text}, ns)
 }
 

@@ -87,7 +87,7 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 	}
 	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
 		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
-		cps:   auditlog.NewCheckpointer(db, ks, platformCode)}
+		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)}
 	return p, func() { closeHSM(); db.Close() }, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/page"
@@ -116,7 +117,8 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, err
 			}
 			return err
 		}
-		return nil
+		return auditlog.Record(ctx, st, auditlog.Entry{At: a.CreatedAt, Org: a.Org, Action: "account.created", Subject: a.ID,
+			Details: map[string]string{"name": a.Name, "roles": joined(a.Roles)}})
 	})
 	if err != nil {
 		return Account{}, err
@@ -240,7 +242,14 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, er
 		ID: id, AccountID: a.ID, Org: a.Org, Prefix: secret[:len(TokenPrefix)+6], Hash: hashSecret(secret),
 		Roles: roles, Description: desc, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
-	if err := s.store.InsertToken(ctx, t); err != nil {
+	err = s.tx(ctx, func(st Store) error {
+		if err := st.InsertToken(ctx, t); err != nil {
+			return err
+		}
+		return auditlog.Record(ctx, st, auditlog.Entry{At: now, Org: t.Org, Action: "token.issued", Subject: t.ID,
+			Details: map[string]string{"account": t.AccountID, "prefix": t.Prefix, "roles": joined(t.Roles), "expires_at": t.ExpiresAt.Format(time.RFC3339)}})
+	})
+	if err != nil {
 		return "", Token{}, err
 	}
 	return secret, t, nil
@@ -329,6 +338,10 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 				return err
 			}
 			t.RevokedAt = &now
+			if err := auditlog.Record(ctx, st, auditlog.Entry{At: now, Org: t.Org, Action: "token.revoked", Subject: t.ID,
+				Details: map[string]string{"account": t.AccountID, "prefix": t.Prefix}}); err != nil {
+				return err
+			}
 		}
 		out = t
 		return nil

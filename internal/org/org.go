@@ -12,11 +12,13 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/page"
@@ -102,6 +104,10 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	// Every change of an organization, account or token is appended to the
+	// audit log in the same transaction.
+	auditlog.Store
 }
 
 // TxFunc runs fn in one transaction of the store.
@@ -172,7 +178,8 @@ func (s *Service) CreateOrg(ctx context.Context, n NewOrg) (Org, error) {
 			}
 			return err
 		}
-		return nil
+		return auditlog.Record(ctx, st, auditlog.Entry{At: now, Org: o.CreditCode, Action: "org.created", Subject: o.CreditCode,
+			Details: map[string]string{"name": o.Name, "region": o.Region, "kinds": joined(o.Kinds), "parent": o.Parent}})
 	})
 	if err != nil {
 		return Org{}, err
@@ -272,9 +279,44 @@ func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Or
 			return err
 		}
 		out = o
-		return nil
+		// The log names the fields that changed, never the responsible
+		// person's contact details, which are encrypted at rest.
+		return auditlog.Record(ctx, st, auditlog.Entry{At: o.UpdatedAt, Org: o.CreditCode, Action: "org.updated", Subject: o.CreditCode,
+			Details: map[string]string{"changed": strings.Join(changedFields(was, o), ","), "status": string(o.Status), "version": strconv.FormatInt(o.Version, 10)}})
 	})
 	return out, err
+}
+
+// changedFields names the API fields that differ between two versions.
+func changedFields(was, is Org) []string {
+	var out []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"name", was.Name != is.Name},
+		{"region", was.Region != is.Region},
+		{"kinds", !slices.Equal(was.Kinds, is.Kinds)},
+		{"responsible.name", was.Responsible.Name != is.Responsible.Name},
+		{"responsible.phone", was.Responsible.Phone != is.Responsible.Phone},
+		{"responsible.email", was.Responsible.Email != is.Responsible.Email},
+		{"parent", was.Parent != is.Parent},
+		{"status", was.Status != is.Status},
+	} {
+		if f.changed {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// joined lists kinds or roles for an audit entry.
+func joined[T ~string](xs []T) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return strings.Join(out, ",")
 }
 
 func applyPatch(o *Org, p Patch) {

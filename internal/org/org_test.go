@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/ids"
 	"zhengzhao/internal/org"
@@ -336,6 +338,79 @@ func TestTokens(t *testing.T) {
 		}
 		if _, err := svc.EnsureAccount(ctx, issuer.CreditCode, "clerk", []authz.Role{authz.SealKeeper}); !errors.Is(err, apperr.Conflict) {
 			t.Fatalf("EnsureAccount with a role the account lacks: err = %v", err)
+		}
+	})
+}
+
+// TestChangesAreAudited checks that every change of an organization,
+// account or token is logged with its actor in the change's transaction,
+// that a failed change logs nothing, and that neither token secrets nor the
+// responsible person's contact details reach the log.
+func TestChangesAreAudited(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		svc, _ := newService(db)
+		ctx := context.Background()
+		platform := code(t, 1)
+		if _, err := svc.CreateOrg(ctx, org.NewOrg{CreditCode: platform, Name: "平台", Region: "610100", Kinds: []org.Kind{org.KindPlatform},
+			Responsible: org.Responsible{Name: "张三", Phone: "13800000000"}}); err != nil {
+			t.Fatal(err)
+		}
+		admin, err := svc.CreateAccount(ctx, org.NewAccount{Org: platform, Name: "admin", Roles: []authz.Role{authz.PlatformAdmin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asAdmin := authz.WithActor(ctx, &authz.Actor{AccountID: admin.ID, Org: platform, Roles: admin.Roles})
+		issuer := code(t, 2)
+		if _, err := svc.CreateOrg(asAdmin, org.NewOrg{CreditCode: issuer, Name: "发证单位", Region: "610100", Kinds: []org.Kind{org.KindIssuer},
+			Responsible: org.Responsible{Name: "李四", Phone: "13900000000"}}); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := storetest.AuditEntries(t, db)
+		if _, err := svc.CreateOrg(asAdmin, org.NewOrg{CreditCode: issuer, Name: "重复", Region: "610100", Kinds: []org.Kind{org.KindIssuer},
+			Responsible: org.Responsible{Name: "李四", Phone: "13900000000"}}); !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("a second org with the same code: %v", err)
+		}
+		if after, _ := storetest.AuditEntries(t, db); len(after) != len(before) {
+			t.Fatalf("a refused change logged %d entries", len(after)-len(before))
+		}
+		phone := "13700000001"
+		if _, err := svc.UpdateOrg(asAdmin, issuer, org.Patch{Responsible: &org.ResponsiblePatch{Phone: &phone}}); err != nil {
+			t.Fatal(err)
+		}
+		secret, tok, err := svc.IssueToken(asAdmin, org.NewToken{AccountID: admin.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // revoking twice logs once
+			if _, err := svc.RevokeToken(asAdmin, tok.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		entries, leaves := storetest.AuditEntries(t, db)
+		var got []string
+		for _, e := range entries {
+			got = append(got, fmt.Sprintf("%s %s %s %s", e.Actor, e.Action, e.Org, e.Subject))
+		}
+		want := []string{
+			auditlog.Operator + " org.created " + platform + " " + platform,
+			auditlog.Operator + " account.created " + platform + " " + admin.ID,
+			admin.ID + " org.created " + issuer + " " + issuer,
+			admin.ID + " org.updated " + issuer + " " + issuer,
+			admin.ID + " token.issued " + platform + " " + tok.ID,
+			admin.ID + " token.revoked " + platform + " " + tok.ID,
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if c := entries[3].Details["changed"]; c != "responsible.phone" {
+			t.Errorf("org.updated names %q as changed, want responsible.phone", c)
+		}
+		for i, leaf := range leaves {
+			for _, secretText := range []string{secret, phone, "13900000000", "13800000000"} {
+				if strings.Contains(string(leaf), secretText) {
+					t.Errorf("entry %d (%s) contains %q", i, entries[i].Action, secretText)
+				}
+			}
 		}
 	})
 }

@@ -28,13 +28,7 @@ func (s *Service) maker(ctx context.Context) (keys.Signer, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := s.keys.Resolve(ctx, platform.CreditCode, MakerKeyName)
-	if errors.Is(err, apperr.NotFound) {
-		k, err = s.keys.Create(ctx, keyring.NewKey{Org: platform.CreditCode, Name: MakerKeyName, Purpose: keyring.Seal, Algorithm: keys.SM2SM3})
-		if errors.Is(err, apperr.Conflict) { // made meanwhile by another process
-			k, err = s.keys.Resolve(ctx, platform.CreditCode, MakerKeyName)
-		}
-	}
+	k, err := s.keys.Ensure(ctx, keyring.NewKey{Org: platform.CreditCode, Name: MakerKeyName, Purpose: keyring.Seal, Algorithm: keys.SM2SM3})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,7 +166,7 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 // revoke revokes a seal's certificate in the caller's transaction; one
 // revoked already stays as it was.
 func (s *Service) revoke(ctx context.Context, st Store, x Seal, reason int) error {
-	if err := st.RevokeCert(ctx, x.CertFingerprint, s.now(), reason); err != nil && !errors.Is(err, apperr.Conflict) {
+	if err := pki.RevokeIn(ctx, st, x.CertFingerprint, x.Org, s.now(), reason); err != nil && !errors.Is(err, apperr.Conflict) {
 		return err
 	}
 	return nil
@@ -208,7 +202,7 @@ func (m makers) certify(ctx context.Context, st Store, k keyring.Key, code, name
 	if err != nil {
 		return pki.Cert{}, nil, err
 	}
-	if err := st.InsertCert(ctx, cert); err != nil {
+	if err := pki.Insert(ctx, st, cert, k.Org); err != nil {
 		return pki.Cert{}, nil, err
 	}
 	sealType := int64(1) // organization seal

@@ -13,9 +13,11 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/keys"
 	"zhengzhao/internal/page"
 )
@@ -96,6 +98,10 @@ type Store interface {
 	// UpdateKeyState moves a key from state `from` to k.State, also writing
 	// RotatedAt and ReplacedBy; Conflict when it was not in `from`.
 	UpdateKeyState(ctx context.Context, k Key, from State) error
+
+	// Every change of a key is appended to the audit log in the same
+	// transaction.
+	auditlog.Store
 }
 
 // TxFunc runs fn in one transaction of the store.
@@ -179,6 +185,35 @@ func (s *Service) check(ctx context.Context, n *NewKey) (keys.Algorithm, error) 
 	return alg, nil
 }
 
+// Ensure returns the latest version of the key n names, creating it as n
+// asks when there is none. Platform keys made on first use (the seal maker,
+// the audit checkpoint key) come through here, so two processes starting
+// at once end up with one key.
+func (s *Service) Ensure(ctx context.Context, n NewKey) (Key, error) {
+	k, err := s.Resolve(ctx, n.Org, n.Name)
+	if errors.Is(err, apperr.NotFound) {
+		k, err = s.Create(ctx, n)
+		if errors.Is(err, apperr.Conflict) { // made meanwhile by another process
+			k, err = s.Resolve(ctx, n.Org, n.Name)
+		}
+	}
+	return k, err
+}
+
+// CheckpointKeyName is the platform key that signs audit log checkpoints.
+const CheckpointKeyName = "audit-checkpoint"
+
+// CheckpointSigner returns the Ed25519 signer of the platform's audit log
+// checkpoints, making the key on first use.
+func (s *Service) CheckpointSigner(ctx context.Context, platform string) (keys.Signer, error) {
+	k, err := s.Ensure(ctx, NewKey{Org: platform, Name: CheckpointKeyName, Purpose: Checkpoint, Algorithm: keys.Ed25519})
+	if err != nil {
+		return nil, err
+	}
+	signer, _, err := s.Signer(ctx, k.ID)
+	return signer, err
+}
+
 // Pending is a key pair made but not yet stored. A business operation that
 // needs a fresh key (making a seal) stores it with Insert in its own
 // transaction, so the key exists in the store exactly when the record that
@@ -192,6 +227,7 @@ type Pending struct {
 // Inserter is the part of a store that Pending.Insert writes to.
 type Inserter interface {
 	InsertKey(ctx context.Context, k Key, privatePKCS8 []byte) error
+	auditlog.Store
 }
 
 // Insert stores the pending key through st, normally the caller's
@@ -203,7 +239,10 @@ func (p Pending) Insert(ctx context.Context, st Inserter) error {
 		}
 		return err
 	}
-	return nil
+	k := p.Key
+	return auditlog.Record(ctx, st, auditlog.Entry{At: k.CreatedAt, Org: k.Org, Action: "key.created", Subject: k.ID,
+		Details: map[string]string{"name": k.Name, "version": strconv.Itoa(k.Version), "purpose": string(k.Purpose),
+			"algorithm": string(k.Algorithm), "backend": string(k.Backend)}})
 }
 
 // Prepare validates n and makes version 1 of the key pair without storing
@@ -228,6 +267,10 @@ func (s *Service) make(ctx context.Context, org, name string, version int, purpo
 			old := *prev
 			old.State, old.RotatedAt, old.ReplacedBy = Retired, &p.Key.CreatedAt, p.Key.ID
 			if err := st.UpdateKeyState(ctx, old, prev.State); err != nil {
+				return err
+			}
+			if err := auditlog.Record(ctx, st, auditlog.Entry{At: p.Key.CreatedAt, Org: old.Org, Action: "key.retired", Subject: old.ID,
+				Details: map[string]string{"replaced_by": p.Key.ID}}); err != nil {
 				return err
 			}
 		}
@@ -430,7 +473,9 @@ func (s *Service) setState(ctx context.Context, id string, from, to State) (Key,
 			return err
 		}
 		out = k
-		return nil
+		action := map[State]string{Disabled: "key.disabled", Active: "key.enabled"}[to]
+		return auditlog.Record(ctx, st, auditlog.Entry{At: s.now(), Org: k.Org, Action: action, Subject: k.ID,
+			Details: map[string]string{"name": k.Name, "from": string(from)}})
 	})
 	return out, err
 }

@@ -16,11 +16,13 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
 	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/keys"
 	"zhengzhao/internal/keys/ca"
 	"zhengzhao/internal/keys/keyring"
@@ -86,6 +88,48 @@ type Store interface {
 	// NextCRLNumber returns the next CRL number, counting in the database
 	// so that several processes never reuse one.
 	NextCRLNumber(ctx context.Context) (int64, error)
+
+	// Every certificate stored or revoked is appended to the audit log in
+	// the same transaction.
+	auditlog.Store
+}
+
+// Writer is the part of a store that records certificates and their
+// revocations, normally in the caller's transaction.
+type Writer interface {
+	InsertCert(ctx context.Context, c Cert) error
+	RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error
+	auditlog.Store
+}
+
+// Insert stores c and its audit entry through st; org is the organization
+// of the certified key ("" for an external root).
+func Insert(ctx context.Context, st Writer, c Cert, org string) error {
+	if err := st.InsertCert(ctx, c); err != nil {
+		return err
+	}
+	action := map[Kind]string{Root: "cert.root-created", ExternalRoot: "cert.root-trusted"}[c.Kind]
+	switch {
+	case action != "":
+	case c.Source == External:
+		action = "cert.imported"
+	default:
+		action = "cert.issued"
+	}
+	return auditlog.Record(ctx, st, auditlog.Entry{At: c.CreatedAt, Org: org, Action: action, Subject: c.Fingerprint,
+		Details: map[string]string{"serial": c.Serial, "kind": string(c.Kind), "key": c.KeyID, "subject": c.Subject,
+			"not_after": c.NotAfter.Format(time.RFC3339)}})
+}
+
+// RevokeIn revokes the certificate with the given fingerprint through st,
+// with its audit entry; org is the organization of the certified key. A
+// certificate revoked already gives apperr.Conflict.
+func RevokeIn(ctx context.Context, st Writer, fingerprint, org string, at time.Time, reason int) error {
+	if err := st.RevokeCert(ctx, fingerprint, at, reason); err != nil {
+		return err
+	}
+	return auditlog.Record(ctx, st, auditlog.Entry{At: at, Org: org, Action: "cert.revoked", Subject: fingerprint,
+		Details: map[string]string{"reason": strconv.Itoa(reason)}})
 }
 
 // Filter selects certificates; zero fields do not filter.
@@ -159,7 +203,7 @@ func (s *Service) InitRoot(ctx context.Context, org, name, commonName string, al
 		return Cert{}, err
 	}
 	c := record(x, k.ID, Root, Internal, "", now)
-	if err := s.store.InsertCert(ctx, c); err != nil {
+	if err := s.tx(ctx, func(st Store) error { return Insert(ctx, st, c, org) }); err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -213,7 +257,7 @@ func (s *Service) Issue(ctx context.Context, r IssueRequest) (Cert, error) {
 	if err != nil {
 		return Cert{}, err
 	}
-	if err := s.store.InsertCert(ctx, c); err != nil {
+	if err := s.tx(ctx, func(st Store) error { return Insert(ctx, st, c, k.Org) }); err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -301,10 +345,17 @@ func (s *Service) TrustExternalRoot(ctx context.Context, pemBytes []byte) (Cert,
 		return Cert{}, fieldErr("root", "self-signed-ca", "the certificate is not a self-signed CA certificate")
 	}
 	c := record(x, "", ExternalRoot, External, "", s.now())
-	if err := s.store.InsertCert(ctx, c); err != nil {
-		if errors.Is(err, apperr.Conflict) {
-			return s.store.GetCert(ctx, c.Fingerprint)
+	err = s.tx(ctx, func(st Store) error {
+		// Trusting a root twice returns the first record and logs nothing.
+		if had, err := st.GetCert(ctx, c.Fingerprint); err == nil {
+			c = had
+			return nil
+		} else if !errors.Is(err, apperr.NotFound) {
+			return err
 		}
+		return Insert(ctx, st, c, "")
+	})
+	if err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -368,7 +419,7 @@ func (s *Service) Import(ctx context.Context, keyID string, kind Kind, chainPEM 
 		}
 	}
 	c := record(leaf, k.ID, kind, External, issuer, s.now())
-	if err := s.store.InsertCert(ctx, c); err != nil {
+	if err := s.tx(ctx, func(st Store) error { return Insert(ctx, st, c, k.Org) }); err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -421,7 +472,7 @@ func (s *Service) Revoke(ctx context.Context, ref string, reason int) (Cert, err
 			return nil
 		}
 		now := s.now()
-		if err := st.RevokeCert(ctx, c.Fingerprint, now, reason); err != nil {
+		if err := RevokeIn(ctx, st, c.Fingerprint, issuedTo(c), now, reason); err != nil {
 			return err
 		}
 		c.RevokedAt, c.RevocationReason = &now, reason
@@ -429,6 +480,16 @@ func (s *Service) Revoke(ctx context.Context, ref string, reason int) (Cert, err
 		return nil
 	})
 	return out, err
+}
+
+// issuedTo is the organization the internal root certified c for: Issue
+// names the key's organization as the subject's.
+func issuedTo(c Cert) string {
+	x, err := c.X509()
+	if err != nil || len(x.Subject.Organization) == 0 {
+		return ""
+	}
+	return x.Subject.Organization[0]
 }
 
 // CRLValidity is how long a CRL is current.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -215,4 +216,59 @@ func TestIssueNeedsRootAndActiveKey(t *testing.T) {
 	if _, err := f.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal}); !errors.Is(err, apperr.Conflict) {
 		t.Fatalf("certifying a disabled key: %v", err)
 	}
+}
+
+// TestKeyAndCertificateChangesAreAudited checks the audit entries of key
+// creation, rotation, disabling and enabling and of certificate issuing and
+// revocation, each with the organization concerned.
+func TestKeyAndCertificateChangesAreAudited(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		before, _ := storetest.AuditEntries(t, db)
+		root, err := f.pki.InitRoot(ctx, orgCode, "root", "根", keys.SM2SM3, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := f.keys.Create(ctx, keyring.NewKey{Org: orgCode, Name: "s", Purpose: keyring.Seal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.pki.Revoke(ctx, c.Fingerprint, ca.ReasonKeyCompromise); err != nil {
+			t.Fatal(err)
+		}
+		next, err := f.keys.Rotate(ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.keys.Disable(ctx, next.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.keys.Enable(ctx, next.ID); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := storetest.AuditEntries(t, db)
+		var got []string
+		for _, e := range entries[len(before):] {
+			got = append(got, e.Action+" "+e.Org+" "+e.Subject)
+		}
+		want := []string{
+			"key.created " + orgCode + " " + root.KeyID,
+			"cert.root-created " + orgCode + " " + root.Fingerprint,
+			"key.created " + orgCode + " " + k.ID,
+			"cert.issued " + orgCode + " " + c.Fingerprint,
+			"cert.revoked " + orgCode + " " + c.Fingerprint,
+			"key.retired " + orgCode + " " + k.ID,
+			"key.created " + orgCode + " " + next.ID,
+			"key.disabled " + orgCode + " " + next.ID,
+			"key.enabled " + orgCode + " " + next.ID,
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("audit entries:\n%q\nwant\n%q", got, want)
+		}
+	})
 }

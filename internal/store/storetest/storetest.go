@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
 
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/keys/envelope"
 	"zhengzhao/internal/store"
 )
@@ -142,4 +143,20 @@ func MasterKey(t testing.TB) *envelope.MasterKey {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// AuditEntries returns every entry of db's audit log, oldest first, with
+// the canonical bytes each leaf covers.
+func AuditEntries(t testing.TB, db *store.DB) ([]auditlog.Entry, [][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	tree, err := db.AuditTree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, leaves, err := db.AuditEntries(ctx, 0, tree.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries, leaves
 }
