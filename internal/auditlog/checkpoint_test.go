@@ -39,10 +39,13 @@ func TestCheckpoints(t *testing.T) {
 			t.Fatalf("empty log checkpoint: %d, %v\n%s", size, err, empty)
 		}
 		for range 3 {
-			db.WithTx(ctx, func(tx *store.Tx) error {
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
 				_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "a", Action: "x", Subject: "y"})
 				return err
 			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		msg, err := cp.Checkpoint(ctx)
 		if err != nil {
