@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,7 +25,7 @@ func TestPKCS11Keys(t *testing.T) {
 		t.Fatalf("create on the token: %d %q %q", code, id, errOut)
 	}
 	doc := filepath.Join(data, "doc")
-	os.WriteFile(doc, []byte("证照"), 0o644)
+	writeFile(t, doc, []byte("证照"))
 	sig := filepath.Join(data, "doc.sig")
 	if code, _, errOut := run(t, with("key", "sign", "hsm", doc, "--out", sig)...); code != 0 {
 		t.Fatalf("sign on the token: %s", errOut)
