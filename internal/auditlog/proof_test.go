@@ -3,6 +3,7 @@ package auditlog_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -34,6 +35,15 @@ func TestProofs(t *testing.T) {
 		entries, leaves, err := db.AuditEntries(ctx, 0, 13)
 		if err != nil || len(entries) != 13 {
 			t.Fatal(err)
+		}
+		// A request may name indexes past the largest SQL integer, or a range
+		// whose end wrapped around: such ranges hold nothing, and must not
+		// turn into negative indexes that read from the start.
+		for _, r := range [][2]uint64{{math.MaxUint64, 5}, {math.MaxUint64 - 5, math.MaxUint64}, {1 << 63, 1<<63 + 10}, {5, 5}} {
+			got, _, err := db.AuditEntries(ctx, r[0], r[1])
+			if err != nil || len(got) != 0 {
+				t.Errorf("AuditEntries(%d, %d) = %d entries, %v; want none", r[0], r[1], len(got), err)
+			}
 		}
 		h := rfc6962.DefaultHasher
 		for size := uint64(1); size <= 13; size++ {

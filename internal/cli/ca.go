@@ -228,7 +228,7 @@ certificates of the internal root, its serial number (hex).`,
 				der = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
 			}
 			if crlOut != "" {
-				return os.WriteFile(crlOut, der, 0o644)
+				return os.WriteFile(crlOut, der, 0o644) //nolint:gosec // G306: a CRL is public by design; others must be able to read it
 			}
 			_, err = a.stdout.Write(der)
 			return err

@@ -21,6 +21,15 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// writeFile writes a test input; a failure would only show up later as a
+// confusing command error, so it stops the test here.
+func writeFile(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCheckExitCodes(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -101,7 +110,9 @@ func TestOrgAndTokenCommands(t *testing.T) {
 
 func TestStartupErrorsAreOneLine(t *testing.T) {
 	ro := filepath.Join(t.TempDir(), "ro")
-	os.Mkdir(ro, 0o500)
+	if err := os.Mkdir(ro, 0o500); err != nil {
+		t.Fatal(err)
+	}
 	cases := [][]string{
 		{"migrate", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", "--data", t.TempDir()},
 		{"migrate", "--db", "mysql://x", "--data", t.TempDir()},
@@ -153,7 +164,9 @@ func TestMasterKeyAtStart(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(errOut, "not the one this store was set up with") || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("wrong master key: exit %d out %q err %q", code, out, errOut)
 	}
-	os.Chmod(filepath.Join(data, "master.key"), 0o644)
+	if err := os.Chmod(filepath.Join(data, "master.key"), 0o644); err != nil { //nolint:gosec // G302: the test makes the key world-readable on purpose, to see the CLI refuse it
+		t.Fatal(err)
+	}
 	if code, _, errOut := run(t, "org", "list", d); code != 1 || !strings.Contains(errOut, "master.key") {
 		t.Fatalf("world-readable master key: exit %d err %q", code, errOut)
 	}
@@ -167,7 +180,7 @@ func TestKeyCommands(t *testing.T) {
 		t.Fatalf("org create: %s", errOut)
 	}
 	doc := filepath.Join(data, "doc.txt")
-	os.WriteFile(doc, []byte("证照"), 0o644)
+	writeFile(t, doc, []byte("证照"))
 	for _, alg := range []string{"SM2-SM3", "ECDSA-P256-SHA256", "Ed25519"} {
 		name := strings.ToLower(strings.Split(alg, "-")[0])
 		code, id, errOut := run(t, "key", "create", d, "--name", name, "--purpose", "seal", "--alg", alg)
@@ -181,7 +194,7 @@ func TestKeyCommands(t *testing.T) {
 			t.Fatalf("%s sign: %s", alg, errOut)
 		}
 		_, pemText, _ := run(t, "key", "export-public", d, id)
-		os.WriteFile(pem, []byte(pemText), 0o644)
+		writeFile(t, pem, []byte(pemText))
 		if code, out, errOut := run(t, "key", "verify", d, doc, sig, "--public", pem); code != 0 {
 			t.Fatalf("%s verify offline: %d %q %q", alg, code, out, errOut)
 		}
@@ -196,7 +209,7 @@ func TestKeyCommands(t *testing.T) {
 		}
 	}
 	other := filepath.Join(data, "other.txt")
-	os.WriteFile(other, []byte("别的"), 0o644)
+	writeFile(t, other, []byte("别的"))
 	if code, out, _ := run(t, "key", "verify", d, other, filepath.Join(data, "sm2.sig"), "--json"); code != 1 || !strings.Contains(out, `"valid": false`) {
 		t.Fatalf("verify of another document: exit %d %q; want 1 and valid false", code, out)
 	}
@@ -264,7 +277,7 @@ func TestSealAndAuditCommands(t *testing.T) {
 	data := t.TempDir()
 	d := "--data=" + data
 	doc := filepath.Join(data, "doc")
-	os.WriteFile(doc, []byte("abc"), 0o644)
+	writeFile(t, doc, []byte("abc"))
 	if code, out, _ := run(t, "seal", "digest", doc); code != 0 || strings.TrimSpace(out) != "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0" {
 		t.Fatalf("SM3 of abc (GB/T 32905 vector): %d %q", code, out)
 	}

@@ -113,10 +113,11 @@ func sortTokens(ts []demoToken, order map[authz.Role]int) {
 	}
 }
 
-func (a *app) printDemo(d *demoData, base string, db *store.DB) {
+// printDemo prints where the demo serves and its tokens. Only the JSON form
+// reports a write error, as printJSON does for every command.
+func (a *app) printDemo(d *demoData, base string, db *store.DB) error {
 	if a.json {
-		a.printJSON(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens})
-		return
+		return a.printJSON(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens})
 	}
 	w := a.stdout
 	fmt.Fprintln(w, "== "+a.t("cli.demo.title", nil)+" ==")
@@ -146,6 +147,7 @@ func (a *app) printDemo(d *demoData, base string, db *store.DB) {
 		"    %s/api/v1/orgs\n", base)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t("cli.demo.warning", nil))
+	return nil
 }
 
 func kindStrings(ks []org.Kind) []string {

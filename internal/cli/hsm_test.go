@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ func TestPKCS11Keys(t *testing.T) {
 		t.Fatalf("org create: %s", errOut)
 	}
 	doc := filepath.Join(data, "doc")
-	os.WriteFile(doc, []byte("证照"), 0o644)
+	writeFile(t, doc, []byte("证照"))
 	for _, tc := range []struct{ name, alg string }{
 		{"hsm", "ECDSA-P256-SHA256"},
 		{"hsm-ed", "Ed25519"},
@@ -45,7 +44,7 @@ func TestPKCS11Keys(t *testing.T) {
 			t.Fatalf("export-public %s: %s", tc.alg, errOut)
 		}
 		pem := filepath.Join(data, tc.name+".pem")
-		os.WriteFile(pem, []byte(pemOut), 0o644)
+		writeFile(t, pem, []byte(pemOut))
 		if code, _, errOut := run(t, "key", "verify", "--data="+data, doc, sig, "--public", pem); code != 0 {
 			t.Fatalf("verify %s offline: %s", tc.alg, errOut)
 		}

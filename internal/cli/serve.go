@@ -105,7 +105,11 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	base := "http://" + addr
 	log.Info("listening", "addr", addr, "store", string(db.Dialect()))
 	if seeded != nil {
-		a.printDemo(seeded, base, db)
+		if err := a.printDemo(seeded, base, db); err != nil {
+			// The server is up and serving; losing the summary on a closed
+			// stdout is no reason to stop it.
+			log.Warn("demo summary not written", "error", err.Error())
+		}
 	} else if !a.json {
 		fmt.Fprintln(a.stdout, a.t("cli.listening", map[string]any{"URL": base}))
 	}

@@ -73,7 +73,9 @@ token, so that scripts can capture it:
 	f.StringVar(&ttl, "ttl", "", "lifetime, e.g. 720h or 30d (default 90d)")
 	f.StringVar(&account, "account", "", "account name (default svc-ROLE)")
 	f.StringVar(&desc, "description", "", "what the token is for")
-	cmd.MarkFlagRequired("role")
+	if err := cmd.MarkFlagRequired("role"); err != nil {
+		panic(err) // only if the flag defined above was renamed: a programming error
+	}
 	return cmd
 }
 

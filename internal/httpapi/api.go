@@ -168,7 +168,9 @@ func (a *API) writeProblem(hctx huma.Context, err error) {
 		hctx.SetHeader("WWW-Authenticate", `Bearer realm="zhengzhao"`)
 	}
 	hctx.SetStatus(p.Status)
-	json.NewEncoder(hctx.BodyWriter()).Encode(p)
+	if err := json.NewEncoder(hctx.BodyWriter()).Encode(p); err != nil {
+		a.problems.bodyNotWritten(p, err)
+	}
 }
 
 // scopeOf returns how far the caller reaches under policy p.

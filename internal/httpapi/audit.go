@@ -166,9 +166,11 @@ func (a *API) registerAudit() {
 		OperationID: "list-audit-entries", Method: http.MethodGet, Path: Prefix + "/audit/entries", Tags: tags,
 		Summary: "Read audit entries in index order",
 	}, readers, func(ctx context.Context, in *auditEntriesInput) (*auditEntriesOutput, error) {
-		limit := uint64(in.Limit)
-		if limit == 0 {
-			limit = 100
+		// huma holds Limit to 1..1000; a zero or negative one, from a caller
+		// that skips that validation, takes the default instead of wrapping.
+		limit := uint64(100)
+		if in.Limit > 0 {
+			limit = uint64(in.Limit)
 		}
 		entries, _, err := a.svc.Audit.AuditEntries(ctx, in.From, in.From+limit)
 		if err != nil {

@@ -82,8 +82,13 @@ func (a *API) docsHandler() http.Handler {
 		}
 		sort.Slice(tags, func(i, j int) bool { return tags[i].Name < tags[j].Name })
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		docsPage.Execute(w, map[string]any{
+		err := docsPage.Execute(w, map[string]any{
 			"Title": doc.Info.Title, "Version": doc.Info.Version, "Description": doc.Info.Description, "Tags": tags,
 		})
+		if err != nil {
+			// Part of the page may have been sent already, so there is no
+			// status left to change; a template fault must still show up.
+			a.problems.log.WarnContext(r.Context(), "docs page not written", "error", err.Error())
+		}
 	})
 }

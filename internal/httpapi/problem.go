@@ -133,7 +133,16 @@ func (ps *Problems) WriteProblem(w http.ResponseWriter, p *Problem) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="zhengzhao"`)
 	}
 	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
+	if err := json.NewEncoder(w).Encode(p); err != nil {
+		ps.bodyNotWritten(p, err)
+	}
+}
+
+// bodyNotWritten logs a problem whose body could not be sent. A Problem always
+// encodes, so the write failed: the client has gone and only the log is
+// left, at debug level because disconnecting clients are routine.
+func (ps *Problems) bodyNotWritten(p *Problem, err error) {
+	ps.log.Debug("problem body not written", "status", p.Status, "error", err.Error())
 }
 
 // humaRules maps huma's schema validation messages (package

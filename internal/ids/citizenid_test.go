@@ -128,7 +128,7 @@ func TestValidateCitizenIDRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := checkRule(t, ValidateCitizenID(tt.in), kindCitizenID, tt.rule)
+			e := ruleError(t, ValidateCitizenID(tt.in), kindCitizenID, tt.rule)
 			if e != nil && tt.detail != "" && e.Detail != tt.detail {
 				t.Errorf("Detail = %q, want %q", e.Detail, tt.detail)
 			}
@@ -218,7 +218,7 @@ func TestCitizenIDAdjacentTransposition(t *testing.T) {
 			if err := ValidateCitizenID(s); err == nil {
 				t.Fatalf("ValidateCitizenID(%q) = nil (positions %d and %d of %q swapped), want an error", s, i+1, i+2, id)
 			} else {
-				asError(t, err, kindCitizenID)
+				checkError(t, err, kindCitizenID)
 			}
 		}
 	}

@@ -220,7 +220,7 @@ func TestValidateCreditCodeRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := checkRule(t, ValidateCreditCode(tt.in), kindCreditCode, tt.rule)
+			e := ruleError(t, ValidateCreditCode(tt.in), kindCreditCode, tt.rule)
 			if e != nil && tt.detail != "" && e.Detail != tt.detail {
 				t.Errorf("Detail = %q, want %q", e.Detail, tt.detail)
 			}
@@ -295,7 +295,7 @@ func TestCreditCodeAdjacentTransposition(t *testing.T) {
 			if err := ValidateCreditCode(s); err == nil {
 				t.Errorf("ValidateCreditCode(%q) = nil (positions %d and %d swapped), want an error", s, i+1, i+2)
 			} else {
-				asError(t, err, kindCreditCode)
+				checkError(t, err, kindCreditCode)
 			}
 		}
 	}

@@ -6,7 +6,7 @@ import "testing"
 func checkFuzzError(t *testing.T, err error, kind string) {
 	t.Helper()
 	if err != nil {
-		asError(t, err, kind)
+		checkError(t, err, kind)
 	}
 }
 

@@ -11,9 +11,13 @@ var allRules = []string{
 	ruleRegion, ruleOrgCodeCheckCharacter, ruleCheckCharacter, ruleBirthDate,
 }
 
-// asError asserts that err is an *Error of the given kind, reachable with
-// errors.As, with a known rule and a non-empty detail, and returns it.
-func asError(t testing.TB, err error, kind string) *Error {
+// The assertions return nothing; asError and ruleError run them and also
+// return the *Error for tests that look further. Kept apart so that a caller
+// discarding that *Error does not look like one ignoring a failure.
+
+// checkError asserts that err is an *Error of the given kind, reachable with
+// errors.As, with a known rule and a non-empty detail.
+func checkError(t testing.TB, err error, kind string) {
 	t.Helper()
 	var e *Error
 	if !errors.As(err, &e) {
@@ -32,17 +36,26 @@ func asError(t testing.TB, err error, kind string) *Error {
 	if e.Detail == "" {
 		t.Errorf("Detail is empty (error %v)", e)
 	}
+}
+
+// asError is checkError returning the *Error.
+func asError(t testing.TB, err error, kind string) *Error {
+	t.Helper()
+	checkError(t, err, kind)
+	var e *Error
+	errors.As(err, &e)
 	return e
 }
 
-// checkRule asserts that err is an *Error of the given kind and rule.
-func checkRule(t testing.TB, err error, kind, rule string) *Error {
+// checkRule asserts that err is nil if rule is empty and otherwise an *Error
+// of the given kind and rule.
+func checkRule(t testing.TB, err error, kind, rule string) {
 	t.Helper()
 	if rule == "" {
 		if err != nil {
 			t.Fatalf("error = %v, want nil", err)
 		}
-		return nil
+		return
 	}
 	if err == nil {
 		t.Fatalf("error = nil, want rule %q", rule)
@@ -51,6 +64,14 @@ func checkRule(t testing.TB, err error, kind, rule string) *Error {
 	if e.Rule != rule {
 		t.Errorf("Rule = %q, want %q (error %v)", e.Rule, rule, e)
 	}
+}
+
+// ruleError is checkRule returning the *Error, nil if rule is empty.
+func ruleError(t testing.TB, err error, kind, rule string) *Error {
+	t.Helper()
+	checkRule(t, err, kind, rule)
+	var e *Error
+	errors.As(err, &e)
 	return e
 }
 

@@ -46,7 +46,7 @@ func TestValidateRegion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := checkRule(t, ValidateRegion(tt.in), kindRegion, tt.rule)
+			e := ruleError(t, ValidateRegion(tt.in), kindRegion, tt.rule)
 			if e != nil && tt.detail != "" && e.Detail != tt.detail {
 				t.Errorf("Detail = %q, want %q", e.Detail, tt.detail)
 			}

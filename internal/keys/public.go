@@ -30,7 +30,7 @@ var ErrMalformedPublicKey = errors.New("keys: malformed public key")
 func AlgorithmOf(pub crypto.PublicKey) (Algorithm, error) {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil {
+		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil { //nolint:staticcheck // SA1019: gmsm has SM2 keys only as *ecdsa.PublicKey and reads X and Y itself; a nil coordinate is refused here, read only, before it panics there
 			return "", errNilKey
 		}
 		switch k.Curve {

@@ -68,7 +68,7 @@ func ecPublic(pub crypto.PublicKey, curve elliptic.Curve, alg Algorithm) (*ecdsa
 	if !ok {
 		return nil, fmt.Errorf("verify: %w: got %s, want %s public key", ErrAlgorithmMismatch, describeKey(pub), alg)
 	}
-	if k == nil || k.Curve == nil || k.X == nil || k.Y == nil {
+	if k == nil || k.Curve == nil || k.X == nil || k.Y == nil { //nolint:staticcheck // SA1019: gmsm has SM2 keys only as *ecdsa.PublicKey and reads X and Y itself; a nil coordinate is refused here, read only, before it panics there
 		return nil, fmt.Errorf("verify %s: %w", alg, errNilKey)
 	}
 	if k.Curve != curve {

@@ -296,11 +296,15 @@ func TestTokens(t *testing.T) {
 		}
 		// Deactivating the organization stops its tokens; reactivating restores them.
 		off, on := org.Inactive, org.Active
-		svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &off})
+		if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &off}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := svc.Authenticate(ctx, secret); !errors.Is(err, apperr.Unauthenticated) {
 			t.Fatalf("token of an inactive org: err = %v", err)
 		}
-		svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &on})
+		if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &on}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := svc.Authenticate(ctx, secret); err != nil {
 			t.Fatalf("token after reactivation: %v", err)
 		}

@@ -1,6 +1,7 @@
 package password_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"testing"
 
@@ -18,7 +19,9 @@ func TestHashAndVerify(t *testing.T) {
 	if err := password.Verify(h, "correct horse batterY"); !errors.Is(err, password.ErrMismatch) {
 		t.Fatalf("wrong password: err = %v", err)
 	}
-	for _, bad := range []string{"", "$argon2id$", "$bcrypt$v=19$m=1,t=1,p=1$AA$AA", h[:len(h)-50]} {
+	// A stored hash that asks for a 1025-byte key is refused, not computed.
+	tooLong := "$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$" + base64.RawStdEncoding.EncodeToString(make([]byte, 1025))
+	for _, bad := range []string{"", "$argon2id$", "$bcrypt$v=19$m=1,t=1,p=1$AA$AA", h[:len(h)-50], tooLong} {
 		if err := password.Verify(bad, "x"); err == nil || errors.Is(err, password.ErrMismatch) {
 			t.Errorf("VerifyPassword(%q) = %v, want a format error", bad, err)
 		}

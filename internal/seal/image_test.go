@@ -97,6 +97,9 @@ func FuzzCheckImage(f *testing.F) {
 	f.Add([]byte(goodSVG))
 	f.Add(sealPNG(f, 64, color.NRGBA{R: 212, A: 255}, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		CheckImage(data, 40, 40) // must not panic
+		// It must not panic, and whatever it rejects is the caller's input.
+		if _, err := CheckImage(data, 40, 40); err != nil && !errors.Is(err, apperr.Invalid) {
+			t.Fatalf("CheckImage: %v, want an invalid-input error", err)
+		}
 	})
 }

@@ -312,7 +312,9 @@ func TestPINLockAndReset(t *testing.T) {
 		ctx := context.Background()
 		f := setup(t, db)
 		x := f.makeSeal(t, seal.NoApproval)
-		f.svc.SetPIN(ctx, f.keeper, x.ID, "", "135790")
+		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "135790"); err != nil {
+			t.Fatal(err)
+		}
 		doc := []byte("doc")
 		req, err := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "t", "p")
 		if err != nil || req.Status != seal.UseApproved {
@@ -384,7 +386,9 @@ func TestTwoApproversAndRenewalWindow(t *testing.T) {
 		}
 		// Past the new expiry the seal cannot sign.
 		f.clk.add(y.ValidTo.Sub(f.clk.now()) + time.Second)
-		f.svc.SetPIN(ctx, f.keeper, x.ID, "", "111111")
+		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "111111"); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "111111"}); !errors.Is(err, apperr.Conflict) {
 			t.Fatalf("sign with an expired seal: %v", err)
 		}

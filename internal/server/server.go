@@ -66,7 +66,7 @@ func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		writeBody(r.Context(), d.Log, w, []byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -76,7 +76,7 @@ func Handler(d Deps) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ready\n")
+		writeBody(r.Context(), d.Log, w, []byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/api/", authenticate(d, idempotent(d, d.API)))
@@ -199,7 +199,7 @@ func idempotent(d Deps, next http.Handler) http.Handler {
 			return
 		}
 		h := sha256.New()
-		io.WriteString(h, r.Method+" "+r.URL.RequestURI()+"\n")
+		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 		h.Write(body)
 		sum := h.Sum(nil)
 		prev, err := d.Idem.ClaimIdempotencyKey(r.Context(), actor.AccountID, key, sum, d.Now(), idempotencyStale)
@@ -217,7 +217,7 @@ func idempotent(d Deps, next http.Handler) http.Handler {
 				w.Header().Set("Content-Type", prev.ContentType)
 				w.Header().Set("Idempotent-Replayed", "true")
 				w.WriteHeader(prev.StatusCode)
-				w.Write(prev.Response)
+				writeBody(r.Context(), d.Log, w, prev.Response)
 			}
 			return
 		}
@@ -235,6 +235,15 @@ func idempotent(d Deps, next http.Handler) http.Handler {
 			d.Log.ErrorContext(ctx, "idempotency key not recorded", "request_id", reqctx.RequestID(ctx), "error", err.Error())
 		}
 	})
+}
+
+// writeBody writes a response body after its header. An error means the
+// client has gone and nothing can be done; it is logged at debug level,
+// since disconnecting clients are routine.
+func writeBody(ctx context.Context, log *slog.Logger, w io.Writer, b []byte) {
+	if _, err := w.Write(b); err != nil {
+		log.DebugContext(ctx, "response body not written", "request_id", reqctx.RequestID(ctx), "error", err.Error())
+	}
 }
 
 // recorder notes the status and size of a response, and keeps its body

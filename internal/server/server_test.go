@@ -399,7 +399,9 @@ func TestTokensOverTheAPI(t *testing.T) {
 			t.Fatalf("create account: %d %s", r.status, r.body)
 		}
 		var acc httpapi.Account
-		json.Unmarshal(r.body, &acc)
+		if err := json.Unmarshal(r.body, &acc); err != nil {
+			t.Fatalf("create account: %v in %s", err, r.body)
+		}
 		if r := e.do("POST", "/api/v1/orgs/"+e.orgA+"/accounts", orgAdmin, `{"name":"boss","roles":["platform-admin"]}`); r.status != http.StatusUnprocessableEntity {
 			t.Fatalf("org admin handing out platform-admin: %d", r.status)
 		}
@@ -408,7 +410,9 @@ func TestTokensOverTheAPI(t *testing.T) {
 			t.Fatalf("create token: %d %s", r.status, r.body)
 		}
 		var tok httpapi.Token
-		json.Unmarshal(r.body, &tok)
+		if err := json.Unmarshal(r.body, &tok); err != nil {
+			t.Fatalf("create token: %v in %s", err, r.body)
+		}
 		if !strings.HasPrefix(tok.Token, tok.Prefix) || tok.ExpiresAt.Sub(tok.CreatedAt) != 24*time.Hour {
 			t.Fatalf("token %+v", tok)
 		}
@@ -442,7 +446,9 @@ func TestTokensOverTheAPI(t *testing.T) {
 		// Own-org listing shows only the caller's organization.
 		r = e.do("GET", "/api/v1/orgs", e.tokens[authz.UsingUnit], "")
 		var page struct{ Items []httpapi.Org }
-		json.Unmarshal(r.body, &page)
+		if err := json.Unmarshal(r.body, &page); err != nil {
+			t.Fatalf("list as using unit: %d %s: %v", r.status, r.body, err)
+		}
 		if r.status != http.StatusOK || len(page.Items) != 1 || page.Items[0].CreditCode != e.orgA {
 			t.Fatalf("list as using unit: %d %s, want only organization A", r.status, r.body)
 		}
@@ -537,12 +543,17 @@ func TestCertificatesOverTheAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, _ := e.keys.Create(ctx, keyring.NewKey{Org: e.orgA, Name: "seal", Purpose: keyring.Seal})
+		k, err := e.keys.Create(ctx, keyring.NewKey{Org: e.orgA, Name: "seal", Purpose: keyring.Seal})
+		if err != nil {
+			t.Fatal(err)
+		}
 		c, err := e.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.pki.Revoke(ctx, c.Serial, 4)
+		if _, err := e.pki.Revoke(ctx, c.Serial, 4); err != nil {
+			t.Fatal(err)
+		}
 		var got httpapi.Certificate
 		r := e.do("GET", "/api/v1/ca/root", tok, "")
 		if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || got.Fingerprint != root.Fingerprint || !strings.HasPrefix(got.PEM, "-----BEGIN CERTIFICATE-----") {

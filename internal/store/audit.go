@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"zhengzhao/internal/auditlog"
 )
@@ -25,6 +26,9 @@ func (q q) AuditTree(ctx context.Context) (auditlog.Tree, error) {
 	if len(hashes)%32 != 0 {
 		return t, fmt.Errorf("audit tree: compact range of %d bytes", len(hashes))
 	}
+	if size < 0 {
+		return t, fmt.Errorf("audit tree: negative size %d", size)
+	}
 	t.Size = uint64(size)
 	for i := 0; i < len(hashes); i += 32 {
 		t.Hashes = append(t.Hashes, hashes[i:i+32])
@@ -34,8 +38,12 @@ func (q q) AuditTree(ctx context.Context) (auditlog.Tree, error) {
 
 // InsertAuditEntry implements auditlog.Store.
 func (q q) InsertAuditEntry(ctx context.Context, e auditlog.Entry, leaf []byte) error {
-	_, err := q.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		int64(e.Index), micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), leaf)
+	idx, err := sqlIndex(e.Index)
+	if err != nil {
+		return fmt.Errorf("audit entry: %w", err)
+	}
+	_, err = q.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		idx, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), leaf)
 	if err != nil {
 		return fmt.Errorf("audit entry: %w", err)
 	}
@@ -51,7 +59,11 @@ func (q q) UpdateAuditTree(ctx context.Context, t auditlog.Tree) error {
 	if hashes == nil {
 		hashes = []byte{}
 	}
-	res, err := q.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, int64(t.Size), hashes, t.Root, int64(t.Size)-1)
+	size, err := sqlIndex(t.Size)
+	if err != nil {
+		return fmt.Errorf("audit tree: %w", err)
+	}
+	res, err := q.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, size-1)
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}
@@ -62,7 +74,14 @@ func (q q) UpdateAuditTree(ctx context.Context, t auditlog.Tree) error {
 }
 
 // AuditEntries implements auditlog.Store: entries [from, to) in order.
+// from and to may come from a request: no entry lies past the largest SQL
+// integer, so both are capped there rather than wrapped to negative numbers,
+// which would have read from index 0.
 func (q q) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry, [][]byte, error) {
+	from, to = min(from, math.MaxInt64), min(to, math.MaxInt64)
+	if from >= to {
+		return nil, nil, nil
+	}
 	rows, err := q.query(ctx, `SELECT idx, at, actor, org, action, subject, details, leaf FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit entries: %w", err)
@@ -78,6 +97,9 @@ func (q q) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry,
 		if err := rows.Scan(&idx, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details, &leaf); err != nil {
 			return nil, nil, mapErr(err)
 		}
+		if idx < 0 {
+			return nil, nil, fmt.Errorf("audit entry with negative index %d", idx)
+		}
 		e.Index, e.At = uint64(idx), fromMicros(at)
 		if e.Details, err = auditlog.ParseDetails(details); err != nil {
 			return nil, nil, fmt.Errorf("audit entry %d details: %w", idx, err)
@@ -86,4 +108,14 @@ func (q q) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry,
 		leaves = append(leaves, leaf)
 	}
 	return entries, leaves, mapErr(rows.Err())
+}
+
+// sqlIndex converts a tree size or entry index to the signed integer SQL
+// stores. A log grows by one entry per action and never gets near 2^63, but a
+// wrapped negative index would corrupt the tree, so it is an error.
+func sqlIndex(n uint64) (int64, error) {
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("index %d past the largest SQL integer", n)
+	}
+	return int64(n), nil
 }

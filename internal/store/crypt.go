@@ -82,7 +82,7 @@ func (d *DB) Unlock(ctx context.Context, m *envelope.MasterKey, suite envelope.S
 	if err != nil {
 		return err
 	}
-	d.q.keys = dks
+	d.keys = dks
 	return nil
 }
 
@@ -102,26 +102,9 @@ func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey
 		if id != current.ID() {
 			return &MasterKeyMismatchError{Given: current.ID(), Store: id}
 		}
-		rows, err := tx.query(ctx, `SELECT purpose, wrapped FROM data_keys ORDER BY purpose`)
+		all, err := wrappedDataKeys(ctx, tx)
 		if err != nil {
 			return err
-		}
-		type dk struct {
-			purpose string
-			wrapped []byte
-		}
-		var all []dk
-		for rows.Next() {
-			var k dk
-			if err := rows.Scan(&k.purpose, &k.wrapped); err != nil {
-				rows.Close()
-				return mapErr(err)
-			}
-			all = append(all, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return mapErr(err)
 		}
 		now := micros(time.Now())
 		for _, k := range all {
@@ -139,6 +122,31 @@ func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey
 		return err
 	})
 	return n, err
+}
+
+type wrappedDataKey struct {
+	purpose string
+	wrapped []byte
+}
+
+// wrappedDataKeys reads every data key as stored. It is a function of its own
+// so that its rows are closed, by defer, before the caller writes through the
+// same transaction.
+func wrappedDataKeys(ctx context.Context, tx *Tx) ([]wrappedDataKey, error) {
+	rows, err := tx.query(ctx, `SELECT purpose, wrapped FROM data_keys ORDER BY purpose`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all []wrappedDataKey
+	for rows.Next() {
+		var k wrappedDataKey
+		if err := rows.Scan(&k.purpose, &k.wrapped); err != nil {
+			return nil, mapErr(err)
+		}
+		all = append(all, k)
+	}
+	return all, mapErr(rows.Err())
 }
 
 // seal encrypts a sensitive column value bound to its table, row and column.

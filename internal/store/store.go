@@ -212,7 +212,7 @@ func (d *DB) WithTx(ctx context.Context, fn func(*Tx) error) error {
 		if err == nil || !retryable(err) {
 			return err
 		}
-		backoff := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond)))
+		backoff := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond))) //nolint:gosec // G404: jitter that spreads retries apart, not a secret
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -237,11 +237,11 @@ func (d *DB) tryTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			sqlTx.Rollback()
+			sqlTx.Rollback() //nolint:errcheck // the panic goes on up; nothing was committed and database/sql releases the connection either way
 			panic(p)
 		}
 		if err != nil {
-			sqlTx.Rollback()
+			sqlTx.Rollback() //nolint:errcheck // the transaction already failed with err, which is what the caller needs; nothing was committed either way
 		}
 	}()
 	if err = fn(&Tx{q: q{x: sqlTx, dialect: d.dialect, keys: d.keys}}); err != nil {

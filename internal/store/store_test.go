@@ -75,7 +75,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
+	for in, want := range map[string]string{ //nolint:gosec // G101: made-up DSNs whose passwords Redact must hide
 		"postgres://u:pw@h/db":              "postgres://u:xxxxx@h/db",
 		"postgres://u@h/db?password=pw&x=1": "postgres://u@h/db?password=xxxxx&x=1",
 		"postgres://h/db?sslmode=disable":   "postgres://h/db?sslmode=disable",

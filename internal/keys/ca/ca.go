@@ -314,7 +314,7 @@ func validAt(c *smx509.Certificate, at time.Time) bool {
 func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil {
+		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil { //nolint:staticcheck // SA1019: gmsm has SM2 keys only as *ecdsa.PublicKey and reads X and Y itself; a nil coordinate is refused here, read only, before it panics there
 			return nil, fmt.Errorf("%w: nil or incomplete ECDSA key", ErrUnsupportedKey)
 		}
 		if k.Curve != sm2.P256() && k.Curve != elliptic.P256() {

@@ -236,10 +236,11 @@ func appendAD(b, header []byte, ad AD) ([]byte, error) {
 	b = append(b, adField...)
 	b = append(b, header...)
 	for _, f := range [...]string{ad.Table, ad.Row, ad.Column} {
-		if uint64(len(f)) > math.MaxUint32 {
+		n := uint64(len(f))
+		if n > math.MaxUint32 {
 			return nil, errors.New("additional data field longer than 2^32-1 bytes")
 		}
-		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = binary.BigEndian.AppendUint32(b, uint32(n))
 		b = append(b, f...)
 	}
 	return b, nil

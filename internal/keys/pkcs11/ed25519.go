@@ -135,7 +135,7 @@ func parseEd25519Public(params, point []byte) (ed25519.PublicKey, error) {
 	var name string
 	switch {
 	case len(params) == 0:
-		return nil, errors.New("Edwards public key has no CKA_EC_PARAMS")
+		return nil, errors.New("the Edwards public key has no CKA_EC_PARAMS")
 	case tryUnmarshal(params, &oid):
 		if !oid.Equal(oidEd25519) {
 			return nil, fmt.Errorf("%w: Edwards curve %s, only Ed25519 (%s) is supported", ErrUnsupported, oid, oidEd25519)

@@ -370,7 +370,11 @@ func ed25519OnToken(t *testing.T, cfg pkcs11.Config, id string, alt bool) ed2551
 	if err := mod.Initialize(); err != nil {
 		t.Fatalf("C_Initialize: %v", err)
 	}
-	defer mod.Finalize()
+	defer func() {
+		if err := mod.Finalize(); err != nil {
+			t.Errorf("C_Finalize: %v", err)
+		}
+	}()
 
 	slots, err := mod.GetSlotList(true)
 	if err != nil {
@@ -389,11 +393,19 @@ func ed25519OnToken(t *testing.T, cfg pkcs11.Config, id string, alt bool) ed2551
 	if err != nil {
 		t.Fatalf("C_OpenSession: %v", err)
 	}
-	defer mod.CloseSession(sh)
+	defer func() {
+		if err := mod.CloseSession(sh); err != nil {
+			t.Errorf("C_CloseSession: %v", err)
+		}
+	}()
 	if err := mod.Login(sh, p11.CKU_USER, cfg.PIN); err != nil {
 		t.Fatalf("C_Login: %v", err)
 	}
-	defer mod.Logout(sh)
+	defer func() {
+		if err := mod.Logout(sh); err != nil {
+			t.Errorf("C_Logout: %v", err)
+		}
+	}()
 
 	params, err := asn1.Marshal(asn1.ObjectIdentifier{1, 3, 101, 112}) // id-Ed25519
 	if err != nil {

@@ -58,7 +58,9 @@ func openRawModule(cfg Config) (*rawModule, error) {
 	m := &rawModule{ctx: ctx, pin: cfg.PIN, ownsInit: owns,
 		sem: make(chan struct{}, maxRawSessions), done: make(chan struct{})}
 	if err := m.init(cfg); err != nil {
-		m.unload()
+		if uerr := m.unload(); uerr != nil {
+			return nil, errors.Join(err, uerr)
+		}
 		return nil, err
 	}
 	return m, nil

@@ -212,7 +212,9 @@ func TestIssueNeedsRootAndActiveKey(t *testing.T) {
 	if got := c.NotAfter.Sub(c.NotBefore); got < 2*365*24*time.Hour-48*time.Hour {
 		t.Fatalf("default validity %s, want about two years", got)
 	}
-	f.keys.Disable(ctx, k.ID)
+	if _, err := f.keys.Disable(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal}); !errors.Is(err, apperr.Conflict) {
 		t.Fatalf("certifying a disabled key: %v", err)
 	}

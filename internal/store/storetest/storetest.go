@@ -73,10 +73,13 @@ func PostgresDSN(t testing.TB) string {
 	t.Cleanup(func() {
 		admin, err := sql.Open("pgx", base)
 		if err != nil {
+			t.Errorf("open %s to drop schema %s: %v", EnvPostgres, schema, err)
 			return
 		}
 		defer admin.Close()
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {
