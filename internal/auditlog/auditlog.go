@@ -47,6 +47,10 @@ type Store interface {
 	InsertAuditEntry(ctx context.Context, e Entry, leaf []byte) error
 	UpdateAuditTree(ctx context.Context, t Tree) error
 	AuditEntries(ctx context.Context, from, to uint64) ([]Entry, [][]byte, error)
+	// InsertAuditNode keeps the hash of the complete subtree (level, index),
+	// level 1 and up; AuditNode returns it, or apperr.NotFound.
+	InsertAuditNode(ctx context.Context, level uint, index uint64, hash []byte) error
+	AuditNode(ctx context.Context, level uint, index uint64) ([]byte, error)
 }
 
 // rangeFactory builds compact ranges of RFC 6962 (SHA-256) trees.
@@ -97,7 +101,15 @@ func Append(ctx context.Context, st Store, e Entry) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := r.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil); err != nil {
+	// The complete subtrees this leaf closes are kept for proofs; leaves
+	// themselves are rehashed from their entries.
+	var nodes []compact.NodeID
+	var hashes [][]byte
+	if err := r.Append(rfc6962.DefaultHasher.HashLeaf(leaf), func(id compact.NodeID, h []byte) {
+		if id.Level > 0 {
+			nodes, hashes = append(nodes, id), append(hashes, h)
+		}
+	}); err != nil {
 		return Entry{}, err
 	}
 	root, err := r.GetRootHash(nil)
@@ -112,6 +124,11 @@ func Append(ctx context.Context, st Store, e Entry) (Entry, error) {
 	}
 	if err := st.InsertAuditEntry(ctx, e, leaf); err != nil {
 		return Entry{}, err
+	}
+	for i, id := range nodes {
+		if err := st.InsertAuditNode(ctx, id.Level, id.Index, hashes[i]); err != nil {
+			return Entry{}, err
+		}
 	}
 	return e, nil
 }

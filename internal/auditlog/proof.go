@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -13,8 +14,10 @@ import (
 
 // Proofs let an auditor holding a checkpoint check that an entry is in the
 // log (inclusion) and that a later checkpoint extends an earlier one
-// (consistency), RFC 6962 section 2.1. Node hashes are recomputed from the
-// stored leaves; tiles would make this cheaper for very large logs.
+// (consistency), RFC 6962 section 2.1. A proof reads O(log n) node hashes:
+// Append keeps the hash of every complete subtree, and leaves are rehashed
+// from their entries. A node that was not kept (a log written before nodes
+// were) is recomputed from its leaves.
 
 // InclusionProof returns the audit path of the entry at index in the tree
 // of the given size, with the root it leads to.
@@ -43,68 +46,83 @@ func ConsistencyProof(ctx context.Context, st Store, size1, size2 uint64) (path 
 }
 
 // rehash fetches the hashes of the proof's nodes in the tree of size and
-// folds them as the proof package says.
+// folds them as the proof package says, and returns the root of size.
 func rehash(ctx context.Context, st Store, nodes proof.Nodes, size uint64) ([][]byte, []byte, error) {
-	leaves, err := leafHashes(ctx, st, size)
+	t, err := st.AuditTree(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	hashes := make([][]byte, len(nodes.IDs))
-	for i, id := range nodes.IDs {
-		if hashes[i], err = subtreeHash(leaves, id); err != nil {
-			return nil, nil, err
-		}
+	if size > t.Size {
+		return nil, nil, apperr.New(apperr.Invalid, "the log has %d entries, not %d", t.Size, size)
+	}
+	hashes, err := nodeHashes(ctx, st, nodes.IDs)
+	if err != nil {
+		return nil, nil, err
 	}
 	path, err := nodes.Rehash(hashes, rfc6962.DefaultHasher.HashChildren)
 	if err != nil {
 		return nil, nil, err
 	}
-	root, err := subtreeRoot(leaves)
+	if size == t.Size {
+		return path, t.Root, nil
+	}
+	// The root of an earlier size folds the complete subtrees that make it
+	// up, the compact range [0, size).
+	rangeHashes, err := nodeHashes(ctx, st, compact.RangeNodes(0, size, nil))
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := rangeFactory().NewRange(0, size, rangeHashes)
+	if err != nil {
+		return nil, nil, err
+	}
+	root, err := r.GetRootHash(nil)
 	return path, root, err
 }
 
-// leafHashes returns the leaf hashes of the first size entries.
-func leafHashes(ctx context.Context, st Store, size uint64) ([][]byte, error) {
-	t, err := st.AuditTree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if size > t.Size {
-		return nil, apperr.New(apperr.Invalid, "the log has %d entries, not %d", t.Size, size)
-	}
-	out := make([][]byte, 0, size)
-	const batch = 1000
-	for from := uint64(0); from < size; from += batch {
-		_, leaves, err := st.AuditEntries(ctx, from, min(from+batch, size))
+// nodeHashes returns the hashes of complete subtrees.
+func nodeHashes(ctx context.Context, st Store, ids []compact.NodeID) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		h, err := nodeHash(ctx, st, id)
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range leaves {
-			out = append(out, rfc6962.DefaultHasher.HashLeaf(l))
-		}
-	}
-	if uint64(len(out)) != size {
-		return nil, fmt.Errorf("%w: %d leaves for size %d", ErrTampered, len(out), size)
+		out[i] = h
 	}
 	return out, nil
 }
 
-// subtreeHash is the hash of the perfect subtree id over leaves.
-func subtreeHash(leaves [][]byte, id compact.NodeID) ([]byte, error) {
-	begin, end := id.Coverage()
-	if end > uint64(len(leaves)) {
-		return nil, fmt.Errorf("node %v beyond %d leaves", id, len(leaves))
-	}
-	return subtreeRoot(leaves[begin:end])
-}
-
-// subtreeRoot is the RFC 6962 root of leaf hashes.
-func subtreeRoot(leaves [][]byte) ([]byte, error) {
-	r := rangeFactory().NewEmptyRange(0)
-	for _, h := range leaves {
-		if err := r.Append(h, nil); err != nil {
+// nodeHash returns the hash of the complete subtree id: a kept node, a
+// leaf rehashed from its entry, or one recomputed from its leaves.
+func nodeHash(ctx context.Context, st Store, id compact.NodeID) ([]byte, error) {
+	if id.Level > 0 {
+		h, err := st.AuditNode(ctx, id.Level, id.Index)
+		if err == nil {
+			return h, nil
+		}
+		if !errors.Is(err, apperr.NotFound) {
 			return nil, err
 		}
+	}
+	// A complete subtree's hash does not depend on where it sits: fold its
+	// leaves as a tree of their own.
+	begin, end := id.Coverage()
+	r := rangeFactory().NewEmptyRange(0)
+	const batch = 1000
+	for from := begin; from < end; from += batch {
+		_, leaves, err := st.AuditEntries(ctx, from, min(from+batch, end))
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range leaves {
+			if err := r.Append(rfc6962.DefaultHasher.HashLeaf(l), nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if r.End() != end-begin {
+		return nil, fmt.Errorf("%w: %d leaves under node %d/%d", ErrTampered, r.End(), id.Level, id.Index)
 	}
 	return r.GetRootHash(nil)
 }

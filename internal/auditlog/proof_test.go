@@ -1,15 +1,18 @@
 package auditlog_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
+	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/store"
 	"zhengzhao/internal/store/storetest"
@@ -52,6 +55,10 @@ func TestProofs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				oldPath, oldRoot, err := auditlog.InclusionProof(ctx, forgetful{db}, index, size)
+				if err != nil || !slices.EqualFunc(path, oldPath, bytes.Equal) || !bytes.Equal(root, oldRoot) {
+					t.Fatalf("inclusion of %d in %d from leaves alone differs: %v", index, size, err)
+				}
 				if string(root) != string(roots[size]) {
 					t.Fatalf("size %d: root %x, the tree had %x", size, root, roots[size])
 				}
@@ -65,6 +72,10 @@ func TestProofs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			oldPath, oldRoot, err := auditlog.ConsistencyProof(ctx, forgetful{db}, p[0], p[1])
+			if err != nil || !slices.EqualFunc(path, oldPath, bytes.Equal) || !bytes.Equal(root, oldRoot) {
+				t.Fatalf("consistency %d→%d from leaves alone differs: %v", p[0], p[1], err)
+			}
 			if err := proof.VerifyConsistency(h, p[0], p[1], path, roots[p[0]], root); err != nil {
 				t.Fatalf("consistency %d→%d: %v", p[0], p[1], err)
 			}
@@ -76,4 +87,42 @@ func TestProofs(t *testing.T) {
 			t.Fatal("consistency to a size beyond the tree")
 		}
 	})
+}
+
+// forgetful hides the kept subtree hashes, as in a log written before they
+// were kept, so proofs are computed from the leaves.
+type forgetful struct{ auditlog.Store }
+
+func (forgetful) AuditNode(context.Context, uint, uint64) ([]byte, error) {
+	return nil, apperr.New(apperr.NotFound, "no kept node")
+}
+
+// BenchmarkInclusionProof compares a proof from kept subtree hashes with
+// one recomputed from every leaf, in a log of 2,000 entries on SQLite.
+func BenchmarkInclusionProof(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.OpenSQLite(b)
+	const n = 2000
+	for i := range n {
+		if err := db.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "a", Action: "x", Subject: fmt.Sprint(i)})
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		st   auditlog.Store
+	}{{"kept-nodes", db}, {"from-leaves", forgetful{db}}} {
+		b.Run(c.name, func(b *testing.B) {
+			var i uint64
+			for b.Loop() {
+				if _, _, err := auditlog.InclusionProof(ctx, c.st, i%n, n); err != nil {
+					b.Fatal(err)
+				}
+				i += 7
+			}
+		})
+	}
 }

@@ -110,6 +110,31 @@ func (q q) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry,
 	return entries, leaves, mapErr(rows.Err())
 }
 
+// InsertAuditNode implements auditlog.Store.
+func (q q) InsertAuditNode(ctx context.Context, level uint, index uint64, hash []byte) error {
+	idx, err := sqlIndex(index)
+	if err != nil {
+		return fmt.Errorf("audit node: %w", err)
+	}
+	if _, err := q.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)`, level, idx, hash); err != nil {
+		return fmt.Errorf("audit node %d/%d: %w", level, index, err)
+	}
+	return nil
+}
+
+// AuditNode implements auditlog.Store.
+func (q q) AuditNode(ctx context.Context, level uint, index uint64) ([]byte, error) {
+	idx, err := sqlIndex(index)
+	if err != nil {
+		return nil, fmt.Errorf("audit node: %w", err)
+	}
+	var hash []byte
+	if err := mapErr(q.queryRow(ctx, `SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?`, level, idx).Scan(&hash)); err != nil {
+		return nil, fmt.Errorf("audit node %d/%d: %w", level, index, err)
+	}
+	return hash, nil
+}
+
 // sqlIndex converts a tree size or entry index to the signed integer SQL
 // stores. A log grows by one entry per action and never gets near 2^63, but a
 // wrapped negative index would corrupt the tree, so it is an error.
