@@ -19,8 +19,14 @@
 // authors; the structures below were established from two independent
 // implementations (ofdrw's org.ofdrw.gm.ses.v4 and the files of a third
 // party, see testdata/SOURCE.md) and every field order, type and tag was
-// confirmed by parsing and verifying those files. The names and spellings
-// (SES_ESPictrueInfo) are the standard's.
+// confirmed by parsing and verifying those files. The definitions were
+// later cross-checked with the ASN.1 reproduced in a published summary of
+// GM/T 0031-2025, which keeps these structures (its version 5 adds a
+// timeStamp to SESeal), and with three more independent implementations
+// (C, Rust, JavaScript): all agree, including CertDigestObj.type as a
+// PrintableString. The clause numbers above still await a check against
+// the standard's own text. The names and spellings (SES_ESPictrueInfo) are
+// the standard's.
 //
 //	-- 6.1
 //	SESeal ::= SEQUENCE {
