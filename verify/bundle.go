@@ -1,13 +1,16 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/smx509"
 
@@ -82,26 +85,62 @@ func (b Bundle) SigningInput() ([]byte, error) {
 // member. It works on the document as received, not on what Go decodes
 // from it, so every byte of content — including members this version does
 // not know — is covered, and decoding quirks (encoding/json matches names
-// case-insensitively) cannot smuggle in unsigned content: canon rejects
-// duplicate names first, and any other member is signed.
+// case-insensitively) cannot smuggle in unsigned content: any member but
+// "signature" is signed. Canonicalizing is the expensive step (see
+// OpenBundle), so it runs once, on the content; the top level is checked
+// here for what decoding into a map would hide.
 func signingInput(raw []byte) ([]byte, error) {
-	if _, err := canon.Transform(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
+	if !utf8.Valid(raw) {
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrMalformedBundle)
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object: %w", ErrMalformedBundle, err)
+	members, err := topLevel(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
 	delete(members, "signature")
 	content, err := json.Marshal(members)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
+	// canon rejects what RFC 8785 forbids inside the members (duplicate
+	// names, lone surrogates); the values are the received bytes.
 	out, err := canon.Transform(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
 	return out, nil
+}
+
+// topLevel splits a JSON object into its members, rejecting duplicate
+// names, which a map would silently merge.
+func topLevel(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if _, dup := members[name]; dup {
+			return nil, fmt.Errorf("duplicate member %q", name)
+		}
+		members[name] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("data after the JSON object")
+	}
+	return members, nil
 }
 
 // NormalizeFingerprint accepts a SHA-256 fingerprint as people copy it —
