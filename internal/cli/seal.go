@@ -90,7 +90,7 @@ unsigned or changed bundle exits 2.`,
 	var out string
 	bundle := &cobra.Command{
 		Use:   "trust-bundle",
-		Short: "Export the trust bundle for offline verification (JSON)",
+		Short: "Export the trust bundle for offline verification (JSON, signed by the platform root)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, done, err := a.platform(cmd.Context())
