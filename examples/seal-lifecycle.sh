@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Electronic seal lifecycle (GB/T 38540): apply for a seal, approve it (which
 # makes it: key, certificate, seal structure), set its PIN, request and
-# approve a use, sign a file, verify it offline, tamper with the file and see
-# the failed check, suspend the seal and see signing refused.
+# approve a use, sign a file, verify it offline against the signed trust
+# bundle pinned to the platform root, tamper with the file and see the failed
+# check, suspend the seal and see signing refused, and see a trust bundle
+# changed after signing refused.
 #
 #   bash examples/seal-lifecycle.sh
 #
@@ -95,6 +97,14 @@ expect "$(call "$keeper" GET /seals/trust-bundle)" 200 "trust bundle"
 cp "$tmp/body" "$tmp/trust.json"
 zz seal verify --trust "$tmp/trust.json" "$tmp/document.bin" "$tmp/document.sig" || fail "the signature does not verify offline"
 
+#    The platform root signs the bundle. Pin the root's fingerprint as the
+#    platform publishes it (GET /ca/root, or zhengzhao ca root --json).
+expect "$(call "$keeper" GET /ca/root)" 200 "platform root"
+root_fp=$(field fingerprint)
+zz seal verify --trust "$tmp/trust.json" --root-fingerprint "$root_fp" "$tmp/document.bin" "$tmp/document.sig" >/dev/null ||
+  fail "the signature does not verify with the bundle pinned to root $root_fp"
+echo "# verified with the trust bundle pinned to root $root_fp"
+
 # 8. One changed byte in the document: the document-hash check fails (exit 1).
 sed 's/2026-001/2026-002/' "$tmp/document.bin" >"$tmp/tampered.bin"
 if zz seal verify --trust "$tmp/trust.json" "$tmp/tampered.bin" "$tmp/document.sig" >"$tmp/verdict"; then
@@ -119,6 +129,16 @@ expect "$(call "$keeper" GET /seals/trust-bundle)" 200 "trust bundle"
 cp "$tmp/body" "$tmp/trust.json"
 zz seal verify --trust "$tmp/trust.json" "$tmp/document.bin" "$tmp/document.sig" >"$tmp/verdict" || fail "the earlier signature no longer verifies"
 grep -q '! seal-now' "$tmp/verdict" || fail "the verdict does not mention the suspension: $(cat "$tmp/verdict")"
+
+# 10. Whoever serves the trust bundle cannot edit it: hiding the suspension
+#     breaks the root's signature, and the bundle is refused as bad input
+#     (exit 2) before any seal signature is looked at.
+sed 's/"state":"suspended"/"state":"active"/' "$tmp/trust.json" >"$tmp/forged-trust.json"
+status=0
+zz seal verify --trust "$tmp/forged-trust.json" "$tmp/document.bin" "$tmp/document.sig" >/dev/null 2>"$tmp/err" || status=$?
+[ "$status" = 2 ] || fail "a changed trust bundle: exit $status, want 2: $(cat "$tmp/err")"
+grep -q 'changed after the platform signed it' "$tmp/err" || fail "the refusal does not say why: $(cat "$tmp/err")"
+echo "# changed trust bundle refused: $(cat "$tmp/err")"
 
 if [ -n "${ZHENGZHAO_EXAMPLE_OUT:-}" ]; then
   mkdir -p "$ZHENGZHAO_EXAMPLE_OUT"

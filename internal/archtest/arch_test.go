@@ -75,3 +75,55 @@ func TestOnlyStoreSpeaksSQL(t *testing.T) {
 		t.Fatalf("only %d packages checked: the walk is broken", checked)
 	}
 }
+
+// TestVerifyIsDependencyLight keeps the public verify package importable by
+// relying parties without the platform (DESIGN.md §4): from this module it
+// reaches, directly or through the packages it imports, only the pure
+// encoding and cryptography packages listed here — never the store,
+// services, the HTTP layer or anything with state — and outside the
+// standard library only gmsm and what those packages need.
+func TestVerifyIsDependencyLight(t *testing.T) {
+	root := "../.."
+	const module = "zhengzhao/"
+	allowed := []string{
+		"verify",
+		"internal/seal/ses",   // GB/T 38540 ASN.1 and its checks
+		"internal/keys",       // signature algorithms
+		"internal/keys/ca",    // certificate chains
+		"internal/keys/canon", // RFC 8785 canonical JSON (signed trust bundles)
+	}
+	thirdParty := []string{"github.com/emmansun/gmsm/", "golang.org/x/crypto/", "github.com/gowebpki/jcs"}
+	all := imports(t, root)
+	seen := map[string]bool{}
+	queue := []string{"verify"}
+	for len(queue) > 0 {
+		pkg := queue[0]
+		queue = queue[1:]
+		if seen[pkg] {
+			continue
+		}
+		seen[pkg] = true
+		imps, ok := all[root+"/"+pkg]
+		if !ok {
+			t.Fatalf("package %s not found: the walk is broken", pkg)
+		}
+		for _, p := range imps {
+			switch {
+			case strings.HasPrefix(p, module):
+				dep := strings.TrimPrefix(p, module)
+				if !slices.Contains(allowed, dep) {
+					t.Errorf("%s imports %s: verify may reach only %v", pkg, p, allowed)
+					continue
+				}
+				queue = append(queue, dep)
+			case !strings.Contains(strings.Split(p, "/")[0], "."):
+				// the standard library
+			case !slices.ContainsFunc(thirdParty, func(tp string) bool { return strings.HasPrefix(p, tp) }):
+				t.Errorf("%s imports %s: verify stays dependency-light (%v)", pkg, p, thirdParty)
+			}
+		}
+	}
+	if !seen["internal/seal/ses"] {
+		t.Fatalf("verify does not reach internal/seal/ses: the walk is broken (%v)", seen)
+	}
+}

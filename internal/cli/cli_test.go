@@ -287,13 +287,75 @@ func TestSealAndAuditCommands(t *testing.T) {
 	if code, _, _ := run(t, "seal", "verify", "--trust", doc, doc, doc); code != 2 {
 		t.Fatalf("verify with a bad trust bundle: exit %d, want 2", code)
 	}
-	if code, out, _ := run(t, "seal", "trust-bundle", d); code != 0 || !strings.Contains(out, `"format": "zhengzhao-seal-trust/v1"`) {
+	if code, _, errOut := run(t, "seal", "trust-bundle", d, "--lang", "en"); code != 1 || !strings.Contains(errOut, "ca init") {
+		t.Fatalf("trust bundle without a root to sign it: exit %d %q; want 1 and a hint", code, errOut)
+	}
+	if code, _, errOut := run(t, "org", "create", d, "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000"); code != 0 {
+		t.Fatalf("org create: %s", errOut)
+	}
+	if code, _, errOut := run(t, "ca", "init", d); code != 0 {
+		t.Fatalf("ca init: %s", errOut)
+	}
+	code, rootOut, _ := run(t, "ca", "root", d, "--json")
+	var root httpapi.Certificate
+	if code != 0 || json.Unmarshal([]byte(rootOut), &root) != nil || len(root.Fingerprint) != 64 {
+		t.Fatalf("ca root --json: %d %q", code, rootOut)
+	}
+	if code, out, _ := run(t, "seal", "trust-bundle", d); code != 0 || !strings.Contains(out, `"format": "zhengzhao-seal-trust/v1"`) ||
+		!strings.Contains(out, `"root": "`+root.Fingerprint+`"`) {
 		t.Fatalf("trust bundle: %d %q", code, out)
 	}
 	bundle := filepath.Join(data, "trust.json")
 	run(t, "seal", "trust-bundle", d, "--out", bundle)
 	if code, out, _ := run(t, "seal", "verify", "--trust", bundle, doc, doc, "--json"); code != 1 || !strings.Contains(out, `"valid": false`) {
 		t.Fatalf("verify of a non-signature: exit %d %q; want 1", code, out)
+	}
+	if code, out, _ := run(t, "seal", "verify", "--trust", bundle, doc, doc, "--lang", "en"); code != 1 ||
+		!strings.Contains(out, "signed by root "+root.Fingerprint) {
+		t.Fatalf("verify prints the bundle's root: exit %d %q", code, out)
+	}
+
+	// The bundle must be signed, unchanged, and by the pinned root.
+	signed, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(data, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var m map[string]any
+	if err := json.Unmarshal(signed, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["generated_at"] = "2099-01-01T00:00:00Z"
+	tampered, _ := json.Marshal(m)
+	delete(m, "signature")
+	unsigned, _ := json.Marshal(m)
+	for _, c := range []struct {
+		name, file, pin string
+		code            int
+		stderr          string
+	}{
+		{"pinned", bundle, root.Fingerprint, 1, ""},
+		{"pinned, colons", bundle, strings.ToUpper(root.Fingerprint[:2] + ":" + root.Fingerprint[2:]), 1, ""},
+		{"another root pinned", bundle, strings.Repeat("0", 64), 2, "not signed by the pinned root"},
+		{"bad pin", bundle, "xyz", 2, "not a SHA-256 fingerprint"},
+		{"tampered", write("tampered.json", tampered), "", 2, "changed after the platform signed it"},
+		{"unsigned", write("unsigned.json", unsigned), "", 2, "not signed; an unsigned trust bundle is refused"},
+	} {
+		args := []string{"seal", "verify", "--lang", "en", "--trust", c.file, doc, doc}
+		if c.pin != "" {
+			args = append(args, "--root-fingerprint", c.pin)
+		}
+		code, _, errOut := run(t, args...)
+		if code != c.code || !strings.Contains(errOut, c.stderr) || (c.code == 2 && strings.Count(errOut, "\n") != 1) {
+			t.Errorf("%s: exit %d stderr %q; want %d and one line with %q", c.name, code, errOut, c.code, c.stderr)
+		}
 	}
 	if code, out, _ := run(t, "audit", "check", d, "--json"); code != 0 || !strings.Contains(out, `"intact": true`) {
 		t.Fatalf("audit check: %d %q", code, out)

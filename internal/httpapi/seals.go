@@ -11,6 +11,7 @@ import (
 	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/seal"
+	"zhengzhao/verify"
 )
 
 // SealApplication is an application for an action on a seal.
@@ -214,9 +215,9 @@ type verifyInput struct {
 	}
 }
 
-type verifyOutput struct{ Body seal.Verdict }
+type verifyOutput struct{ Body verify.Verdict }
 
-type bundleOutput struct{ Body seal.Bundle }
+type bundleOutput struct{ Body verify.Bundle }
 
 func (a *API) registerSeals() {
 	tags := []string{"seals"}
@@ -423,7 +424,7 @@ func (a *API) registerSeals() {
 	register(a, huma.Operation{
 		OperationID: "get-seal-trust-bundle", Method: http.MethodGet, Path: Prefix + "/seals/trust-bundle", Tags: tags,
 		Summary:     "The trust bundle for offline verification",
-		Description: "离线验章所需信任包：roots, every seal's state history and revoked certificates.",
+		Description: "离线验章所需信任包：roots, every seal's state history and revoked certificates, signed by the platform root over the RFC 8785 canonical JSON of everything but `signature`.",
 	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*bundleOutput, error) {
 		b, err := svc().TrustBundle(ctx)
 		if err != nil {

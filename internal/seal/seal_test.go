@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -25,6 +26,7 @@ import (
 	"zhengzhao/internal/seal"
 	"zhengzhao/internal/store"
 	"zhengzhao/internal/store/storetest"
+	"zhengzhao/verify"
 )
 
 type clock struct {
@@ -66,6 +68,12 @@ type fixture struct {
 
 func setup(t *testing.T, db *store.DB) fixture {
 	t.Helper()
+	return setupWithRoot(t, db, keys.SM2SM3)
+}
+
+// setupWithRoot is setup with a platform root of the given algorithm.
+func setupWithRoot(t *testing.T, db *store.DB, rootAlg keys.Algorithm) fixture {
+	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 	orgs := org.NewService(db, db.OrgTx, clk.now, rand.Reader)
@@ -96,7 +104,7 @@ func setup(t *testing.T, db *store.DB) fixture {
 	}
 	ks := keyring.New(db, db.KeyTx, nil, clk.now, rand.Reader)
 	certs := pki.New(db, db.CertTx, ks, clk.now, rand.Reader)
-	if _, err := certs.InitRoot(ctx, platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
+	if _, err := certs.InitRoot(ctx, platform, "root", "平台根证书", rootAlg, 20); err != nil {
 		t.Fatal(err)
 	}
 	return fixture{
@@ -209,7 +217,7 @@ func TestLifecycle(t *testing.T) {
 		if !v.Valid || v.SealCode != x.ID {
 			t.Fatalf("verdict %+v", v)
 		}
-		failed := func(v seal.Verdict) []string {
+		failed := func(v verify.Verdict) []string {
 			var out []string
 			for _, c := range v.Checks {
 				if !c.OK {
@@ -240,11 +248,8 @@ func TestLifecycle(t *testing.T) {
 		if v := f.svc.Verify(ctx, signed.Signature[:40], doc, nil); v.Valid || failed(v)[0] != "structure" {
 			t.Fatalf("truncated signature: %+v", v)
 		}
-		bundle, err := f.svc.TrustBundle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := seal.Verify(ctx, &bundle, signed.Signature, nil, digestOf(doc), f.clk.now()); !v.Valid {
+		bundle := f.openBundle(t)
+		if v := verify.Seal(ctx, bundle, signed.Signature, nil, digestOf(doc), f.clk.now()); !v.Valid {
 			t.Fatalf("offline verdict %+v", v)
 		}
 
@@ -296,6 +301,29 @@ func TestLifecycle(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openBundle exports the trust bundle as JSON, the way the API and the CLI
+// serve it, and opens it pinned to the platform root.
+func (f fixture) openBundle(t *testing.T) *verify.Bundle {
+	t.Helper()
+	b, err := f.svc.TrustBundle(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, err := f.certs.Root(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := verify.OpenBundle(data, root.Fingerprint)
+	if err != nil {
+		t.Fatalf("open the exported trust bundle: %v", err)
+	}
+	return opened
 }
 
 func contains(s []string, v string) bool {

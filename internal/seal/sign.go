@@ -3,7 +3,6 @@ package seal
 import (
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -194,11 +193,4 @@ func detachedCMS(digest, certDER []byte, signer any) ([]byte, error) {
 
 func fieldErr(kind apperr.Kind, field, rule, detail string) error {
 	return &apperr.Error{Kind: kind, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
-}
-
-// fingerprintOf is the SHA-256 fingerprint of a certificate, as package pki
-// names certificates.
-func fingerprintOf(der []byte) string {
-	h := sha256.Sum256(der)
-	return hex.EncodeToString(h[:])
 }

@@ -1,0 +1,228 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"zhengzhao/internal/keys/ca"
+	"zhengzhao/internal/seal/ses"
+)
+
+// Check is one verification check and its outcome.
+type Check struct {
+	// Name is one of the Check* names; API clients and the CLI print it,
+	// so the names are stable.
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Informational checks report the present (is the seal still active?)
+	// without deciding validity: a signature made while the seal was valid
+	// stays valid.
+	Informational bool   `json:"informational,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// Verdict is the answer of a verification: valid when every
+// non-informational check passed.
+type Verdict struct {
+	Valid    bool      `json:"valid"`
+	SealCode string    `json:"seal_code,omitempty"`
+	SealName string    `json:"seal_name,omitempty"`
+	SignedAt time.Time `json:"signed_at,omitzero"`
+	Checks   []Check   `json:"checks"`
+}
+
+// The checks Seal lists, in this order. The first six are package ses's
+// own checks of the signature's structure and cryptography; their names
+// are the ses constants.
+const (
+	CheckStructure         = ses.CheckStructure         // the signature parses as a GB/T 38540 SES_Signature
+	CheckSignature         = ses.CheckSignature         // the signer's signature over TBS_Sign
+	CheckDocumentHash      = ses.CheckDocumentHash      // the signed hash is the document's SM3
+	CheckMakerSignature    = ses.CheckMakerSignature    // the maker's signature over the seal structure
+	CheckSignerCertificate = ses.CheckSignerCertificate // the signer's certificate is listed in the seal
+	CheckSealValidity      = ses.CheckSealValidity      // the seal was within its validity at signing time
+	CheckCertificateChain  = "certificate-chain"        // signer and maker certificates chain to a trusted root at signing time, unrevoked
+	CheckSealState         = "seal-state"               // the seal was active on the platform at signing time
+	CheckSealNow           = "seal-now"                 // informational: the seal is active and valid now
+)
+
+// Trust is what verification relies on beyond the signature itself: the
+// trusted roots, each seal's state history and revocations. The platform's
+// store backs it online; a Bundle backs it offline.
+type Trust interface {
+	// Roots returns the trusted root certificates.
+	Roots(ctx context.Context) ([]*smx509.Certificate, error)
+	// SealHistory returns the seal's state changes in time order; known is
+	// false for a seal the platform did not make.
+	SealHistory(ctx context.Context, code string) (history []StateChange, known bool, err error)
+	// RevokedAt returns when the certificate with this SHA-256 fingerprint
+	// (hex) was revoked, or nil.
+	RevokedAt(ctx context.Context, fingerprint string) (*time.Time, error)
+}
+
+// SealState is a seal's lifecycle state as verification needs it. The
+// values are the platform's seal states; a seal signs only while active.
+type SealState string
+
+// The seal states.
+const (
+	SealActive    SealState = "active"
+	SealSuspended SealState = "suspended"
+	SealCancelled SealState = "cancelled"
+)
+
+// StateChange is one entry of a seal's state history: from At on, the seal
+// was in State.
+type StateChange struct {
+	At    time.Time `json:"at"`
+	State SealState `json:"state"`
+}
+
+// activeWithin reports whether the seal was active at some instant of
+// [from, from+1s). GB/T 38540 records the signing time in whole seconds,
+// and a seal signs only while active, so a signature made in that second is
+// consistent with the history exactly when this holds — also when the seal
+// was made or suspended within the same second. It also returns the state
+// at from and whether the history says anything about from.
+func activeWithin(h []StateChange, from time.Time) (bool, SealState, bool) {
+	st, found := stateAt(h, from)
+	if found && st == SealActive {
+		return true, st, true
+	}
+	for _, c := range h {
+		if c.At.After(from) && c.At.Before(from.Add(time.Second)) && c.State == SealActive {
+			return true, SealActive, true
+		}
+	}
+	return false, st, found
+}
+
+// stateAt returns the state a history says the seal had at t.
+func stateAt(h []StateChange, t time.Time) (SealState, bool) {
+	var st SealState
+	found := false
+	for _, c := range h {
+		if c.At.After(t) {
+			break
+		}
+		st, found = c.State, true
+	}
+	return st, found
+}
+
+// Seal checks a GB/T 38540 signature (SES_Signature, DER) over a document,
+// or over its SM3 digest when document is nil, and lists every check with
+// its reason (验章). now is the present, for the informational seal-now
+// check only: validity is decided at the signing time the signature
+// records. Seal never fails: what cannot be checked is a failed check.
+func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now time.Time) Verdict {
+	var v Verdict
+	add := func(name string, err error, informational bool) {
+		c := Check{Name: name, OK: err == nil, Informational: informational}
+		if err != nil {
+			var ce *ses.CheckError
+			if errors.As(err, &ce) {
+				c.Reason = ce.Err.Error()
+			} else {
+				c.Reason = err.Error()
+			}
+		}
+		v.Checks = append(v.Checks, c)
+	}
+	sig, err := ses.ParseSignature(sigDER)
+	add(CheckStructure, err, false)
+	if err != nil {
+		return v
+	}
+	tbs := sig.TBS
+	v.SealCode, v.SealName, v.SignedAt = tbs.Seal.Info.ID, tbs.Seal.Info.Property.Name, tbs.Time
+	add(CheckSignature, sig.VerifySignature(), false)
+	switch {
+	case document != nil:
+		add(CheckDocumentHash, sig.CheckDocument(document), false)
+	default:
+		add(CheckDocumentHash, sig.CheckDigest(digest), false)
+	}
+	add(CheckMakerSignature, tbs.Seal.VerifyMaker(), false)
+	add(CheckSignerCertificate, sig.CheckSignerCertificate(), false)
+	add(CheckSealValidity, tbs.Seal.CheckValidity(tbs.Time), false)
+	add(CheckCertificateChain, checkChains(ctx, trust, sig), false)
+	code := tbs.Seal.Info.ID
+	history, known, err := trust.SealHistory(ctx, code)
+	switch {
+	case err != nil:
+		add(CheckSealState, fmt.Errorf("seal history of %s: %w", code, err), false)
+	case !known:
+		add(CheckSealState, fmt.Errorf("seal %s was not made by this platform", code), false)
+	default:
+		active, st, ok := activeWithin(history, tbs.Time)
+		switch {
+		case !ok && !active:
+			add(CheckSealState, fmt.Errorf("seal %s did not exist yet at %s", code, tbs.Time.Format(time.RFC3339)), false)
+		case !active:
+			add(CheckSealState, fmt.Errorf("seal %s was %s at %s", code, st, tbs.Time.Format(time.RFC3339)), false)
+		default:
+			add(CheckSealState, nil, false)
+		}
+		var nowErr error
+		if st, _ := stateAt(history, now); st != SealActive {
+			nowErr = fmt.Errorf("seal %s is %s now", code, st)
+		} else if err := tbs.Seal.CheckValidity(now); err != nil {
+			nowErr = fmt.Errorf("seal %s has expired", code)
+		}
+		add(CheckSealNow, nowErr, true)
+	}
+	v.Valid = true
+	for _, c := range v.Checks {
+		if !c.OK && !c.Informational {
+			v.Valid = false
+		}
+	}
+	return v
+}
+
+// checkChains verifies the signer certificate (for seals) and the maker
+// certificate (as an issuer) to the trusted roots at the signing time, and
+// that neither was revoked by then.
+func checkChains(ctx context.Context, trust Trust, sig *ses.Signature) error {
+	roots, err := trust.Roots(ctx)
+	if err != nil {
+		return fmt.Errorf("trusted roots: %w", err)
+	}
+	at := sig.TBS.Time
+	for _, c := range []struct {
+		der     []byte
+		purpose ca.Purpose
+		who     string
+	}{{sig.SignerCert, ca.Seal, "signer"}, {sig.TBS.Seal.MakerCert, ca.Issuer, "maker"}} {
+		x, err := ca.ParseDER(c.der)
+		if err != nil {
+			return fmt.Errorf("%s certificate: %w", c.who, err)
+		}
+		if err := ca.Verify([]*smx509.Certificate{x}, roots, at, c.purpose); err != nil {
+			return fmt.Errorf("%s certificate: %w", c.who, err)
+		}
+		revoked, err := trust.RevokedAt(ctx, Fingerprint(c.der))
+		if err != nil {
+			return fmt.Errorf("revocation of the %s certificate: %w", c.who, err)
+		}
+		if revoked != nil && !at.Before(*revoked) {
+			return fmt.Errorf("%s certificate was revoked at %s", c.who, revoked.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// Fingerprint is the SHA-256 of a certificate's DER, lower-case hex: how
+// the platform names certificates, revocations and the root that signs a
+// trust bundle.
+func Fingerprint(der []byte) string {
+	h := sha256.Sum256(der)
+	return hex.EncodeToString(h[:])
+}
