@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,14 +30,67 @@ const BundleFormat = "zhengzhao-seal-trust/v1"
 // the signature; a Bundle built by hand is only as trustworthy as its
 // builder.
 type Bundle struct {
-	Format      string                   `json:"format"`
-	GeneratedAt time.Time                `json:"generated_at"`
-	RootPEMs    []string                 `json:"roots"` // PEM
-	Seals       map[string][]StateChange `json:"seals"`
-	Revoked     map[string]time.Time     `json:"revoked"` // certificate fingerprint → revocation time
+	Format      string    `json:"format"`
+	GeneratedAt time.Time `json:"generated_at"`
+	RootPEMs    []string  `json:"roots"` // PEM
+	// Seals and Revoked are arrays in ascending order of seal code and of
+	// fingerprint, not JSON objects keyed by them: RFC 8785 sorts object
+	// members, which gowebpki/jcs does in quadratic time, while arrays keep
+	// signing and opening a bundle linear in the number of seals. Use
+	// SetHistory and SetRevoked to keep the order.
+	Seals   []SealEntry  `json:"seals"`
+	Revoked []Revocation `json:"revoked"`
 	// Signature is the root's signature over SigningInput. The platform
 	// always sets it; OpenBundle rejects a bundle without one.
 	Signature *BundleSignature `json:"signature,omitempty"`
+}
+
+// SealEntry is one seal's state history in a trust bundle.
+type SealEntry struct {
+	Seal    string        `json:"seal"` // seal code
+	History []StateChange `json:"history"`
+}
+
+// Revocation is a revoked certificate in a trust bundle.
+type Revocation struct {
+	Fingerprint string    `json:"fingerprint"` // SHA-256 of the certificate, hex
+	At          time.Time `json:"at"`
+}
+
+// SetHistory sets the state history of a seal, keeping Seals in order.
+func (b *Bundle) SetHistory(code string, h []StateChange) {
+	i, found := slices.BinarySearchFunc(b.Seals, code, func(e SealEntry, c string) int { return strings.Compare(e.Seal, c) })
+	if found {
+		b.Seals[i].History = h
+		return
+	}
+	b.Seals = slices.Insert(b.Seals, i, SealEntry{Seal: code, History: h})
+}
+
+// SetRevoked records a certificate's revocation, keeping Revoked in order.
+func (b *Bundle) SetRevoked(fingerprint string, at time.Time) {
+	i, found := slices.BinarySearchFunc(b.Revoked, fingerprint, func(r Revocation, f string) int { return strings.Compare(r.Fingerprint, f) })
+	if found {
+		b.Revoked[i].At = at
+		return
+	}
+	b.Revoked = slices.Insert(b.Revoked, i, Revocation{Fingerprint: fingerprint, At: at})
+}
+
+// ordered checks that Seals and Revoked are in strictly ascending order,
+// which lookups rely on and the platform always writes.
+func (b *Bundle) ordered() error {
+	for i := 1; i < len(b.Seals); i++ {
+		if b.Seals[i-1].Seal >= b.Seals[i].Seal {
+			return fmt.Errorf("%w: seals are not in ascending order of seal code at %q", ErrMalformedBundle, b.Seals[i].Seal)
+		}
+	}
+	for i := 1; i < len(b.Revoked); i++ {
+		if b.Revoked[i-1].Fingerprint >= b.Revoked[i].Fingerprint {
+			return fmt.Errorf("%w: revoked certificates are not in ascending order at %q", ErrMalformedBundle, b.Revoked[i].Fingerprint)
+		}
+	}
+	return nil
 }
 
 // BundleSignature is the signature of a trust bundle.
@@ -165,8 +219,9 @@ func NormalizeFingerprint(s string) (string, error) {
 //
 // Errors wrap ErrMalformedBundle, ErrUnsignedBundle, ErrBundleSignature or
 // ErrRootNotPinned. Canonicalizing is quadratic in the number of members
-// of an object; bound the size of the file before calling OpenBundle on
-// input from an untrusted channel.
+// of one object, which the platform keeps small (see Bundle); bound the
+// size of the file before calling OpenBundle on input from an untrusted
+// channel.
 func OpenBundle(data []byte, pinnedRoot string) (*Bundle, error) {
 	var pin string
 	if pinnedRoot != "" {
@@ -185,6 +240,9 @@ func OpenBundle(data []byte, pinnedRoot string) (*Bundle, error) {
 	}
 	if b.Signature == nil {
 		return nil, ErrUnsignedBundle
+	}
+	if err := b.ordered(); err != nil {
+		return nil, err
 	}
 	sig := b.Signature
 	if pin != "" && sig.Root != pin {
@@ -236,14 +294,19 @@ func (b *Bundle) Roots(context.Context) ([]*smx509.Certificate, error) {
 
 // SealHistory implements Trust.
 func (b *Bundle) SealHistory(_ context.Context, code string) ([]StateChange, bool, error) {
-	h, ok := b.Seals[code]
-	return h, ok, nil
+	i, found := slices.BinarySearchFunc(b.Seals, code, func(e SealEntry, c string) int { return strings.Compare(e.Seal, c) })
+	if !found {
+		return nil, false, nil
+	}
+	return b.Seals[i].History, true, nil
 }
 
 // RevokedAt implements Trust.
 func (b *Bundle) RevokedAt(_ context.Context, fingerprint string) (*time.Time, error) {
-	if t, ok := b.Revoked[fingerprint]; ok {
-		return &t, nil
+	i, found := slices.BinarySearchFunc(b.Revoked, fingerprint, func(r Revocation, f string) int { return strings.Compare(r.Fingerprint, f) })
+	if !found {
+		return nil, nil
 	}
-	return nil, nil
+	at := b.Revoked[i].At
+	return &at, nil
 }

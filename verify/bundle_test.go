@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"zhengzhao/internal/keys"
 	"zhengzhao/verify"
@@ -27,6 +29,10 @@ func TestOpenBundle(t *testing.T) {
 	impostor := p.bundle()
 	impostor.RootPEMs = []string{pemOf(otherRoot.Raw)}
 
+	// Lookups search Seals and Revoked by halves: a signed bundle out of
+	// order is refused rather than misread.
+	unordered := p.bundle()
+	unordered.Seals = append(unordered.Seals, verify.SealEntry{Seal: "0"})
 	edit := func(f func(m map[string]any)) []byte {
 		var m map[string]any
 		if err := json.Unmarshal(signed, &m); err != nil {
@@ -55,12 +61,14 @@ func TestOpenBundle(t *testing.T) {
 		{"impostor, pinned to the impostor", sign(t, impostor, otherKey, otherRoot), otherFP, nil},
 		{"signed by a root not in the bundle", sign(t, p.bundle(), otherKey, otherRoot), otherFP, verify.ErrBundleSignature},
 		{"seal suspended", edit(func(m map[string]any) {
-			m["seals"].(map[string]any)[sealCode].([]any)[0].(map[string]any)["state"] = "suspended"
+			m["seals"].([]any)[0].(map[string]any)["history"].([]any)[0].(map[string]any)["state"] = "suspended"
 		}), rootFP, verify.ErrBundleSignature},
-		{"seal history shortened", edit(func(m map[string]any) { m["seals"].(map[string]any)[sealCode] = []any{} }), rootFP, verify.ErrBundleSignature},
-		{"seal added", edit(func(m map[string]any) { m["seals"].(map[string]any)["x"] = []any{} }), rootFP, verify.ErrBundleSignature},
+		{"seal history shortened", edit(func(m map[string]any) { m["seals"].([]any)[0].(map[string]any)["history"] = []any{} }), rootFP, verify.ErrBundleSignature},
+		{"seal added", edit(func(m map[string]any) {
+			m["seals"] = append(m["seals"].([]any), map[string]any{"seal": "x", "history": []any{}})
+		}), rootFP, verify.ErrBundleSignature},
 		{"revocation added", edit(func(m map[string]any) {
-			m["revoked"].(map[string]any)[verify.Fingerprint(p.signerCert)] = "2026-11-23T08:00:00Z"
+			m["revoked"] = []any{map[string]any{"fingerprint": verify.Fingerprint(p.signerCert), "at": "2026-11-23T08:00:00Z"}}
 		}), rootFP, verify.ErrBundleSignature},
 		{"generation time changed", edit(func(m map[string]any) { m["generated_at"] = "2030-01-01T00:00:00Z" }), rootFP, verify.ErrBundleSignature},
 		{"root added", edit(func(m map[string]any) { m["roots"] = append(m["roots"].([]any), pemOf(otherRoot.Raw)) }), rootFP, verify.ErrBundleSignature},
@@ -70,7 +78,8 @@ func TestOpenBundle(t *testing.T) {
 		{"signature under another name", edit(func(m map[string]any) { m["Signature"] = m["signature"]; delete(m, "signature") }), "", verify.ErrBundleSignature},
 		{"algorithm changed", edit(func(m map[string]any) { m["signature"].(map[string]any)["alg"] = "Ed25519" }), rootFP, verify.ErrBundleSignature},
 		{"unsigned", edit(func(m map[string]any) { delete(m, "signature") }), "", verify.ErrUnsignedBundle},
-		{"duplicate member", append([]byte(`{"seals":{},`), signed[1:]...), rootFP, verify.ErrMalformedBundle},
+		{"duplicate member", append([]byte(`{"seals":[],`), signed[1:]...), rootFP, verify.ErrMalformedBundle},
+		{"seals out of order", sign(t, unordered, p.rootKey, p.root), rootFP, verify.ErrMalformedBundle},
 		{"other format", edit(func(m map[string]any) { m["format"] = "zhengzhao-seal-trust/v0" }), rootFP, verify.ErrMalformedBundle},
 		{"not JSON", []byte("-----BEGIN CERTIFICATE-----"), "", verify.ErrMalformedBundle},
 		{"not an object", []byte(`["zhengzhao-seal-trust/v1"]`), "", verify.ErrMalformedBundle},
@@ -225,4 +234,56 @@ func mustNormalize(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestBundleOrder checks that SetHistory and SetRevoked keep the order the
+// lookups need, whatever order they are called in.
+func TestBundleOrder(t *testing.T) {
+	ctx := context.Background()
+	var b verify.Bundle
+	codes := []string{"c", "a", "d", "b", "a"}
+	for i, c := range codes {
+		b.SetHistory(c, []verify.StateChange{{At: t0.Add(time.Duration(i) * time.Second), State: verify.SealActive}})
+		b.SetRevoked(c+"f", t0.Add(time.Duration(i)*time.Second))
+	}
+	if len(b.Seals) != 4 || len(b.Revoked) != 4 {
+		t.Fatalf("%d seals, %d revocations; want 4 each", len(b.Seals), len(b.Revoked))
+	}
+	for i, c := range []string{"a", "b", "c", "d"} {
+		if b.Seals[i].Seal != c || b.Revoked[i].Fingerprint != c+"f" {
+			t.Fatalf("entry %d is %q/%q, want %q", i, b.Seals[i].Seal, b.Revoked[i].Fingerprint, c)
+		}
+	}
+	// "a" was set twice: the second history and revocation replace the first.
+	if h, ok, _ := b.SealHistory(ctx, "a"); !ok || !h[0].At.Equal(t0.Add(4*time.Second)) {
+		t.Fatalf("history of a: %v %v", h, ok)
+	}
+	if at, _ := b.RevokedAt(ctx, "af"); at == nil || !at.Equal(t0.Add(4*time.Second)) {
+		t.Fatalf("revocation of af: %v", at)
+	}
+	if _, ok, _ := b.SealHistory(ctx, "e"); ok {
+		t.Fatal("a seal that is not in the bundle was found")
+	}
+}
+
+// BenchmarkOpenBundle opens signed bundles of 1,000 and 10,000 seals: the
+// time per seal stays flat because the bundle holds seals in arrays, which
+// canonicalization does not sort.
+func BenchmarkOpenBundle(b *testing.B) {
+	p := newPlatform(b)
+	for _, n := range []int{1000, 10000} {
+		bundle := p.bundle()
+		for i := range n {
+			bundle.SetHistory(fmt.Sprintf("%s%06d", sealCode[:24], i), []verify.StateChange{{At: t0, State: verify.SealActive}})
+		}
+		data := sign(b, bundle, p.rootKey, p.root)
+		pin := verify.Fingerprint(p.root.Raw)
+		b.Run(fmt.Sprintf("seals=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := verify.OpenBundle(data, pin); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -96,8 +96,7 @@ func (p *platform) bundle() verify.Bundle {
 	return verify.Bundle{
 		Format: verify.BundleFormat, GeneratedAt: t0.Add(time.Hour),
 		RootPEMs: []string{pemOf(p.root.Raw)},
-		Seals:    map[string][]verify.StateChange{sealCode: {{At: t0, State: verify.SealActive}}},
-		Revoked:  map[string]time.Time{},
+		Seals:    []verify.SealEntry{{Seal: sealCode, History: []verify.StateChange{{At: t0, State: verify.SealActive}}}},
 	}
 }
 

@@ -40,22 +40,22 @@ func TestSeal(t *testing.T) {
 		{name: "document changed", doc: []byte("合同正文。"), failing: []string{"document-hash"}},
 		{name: "wrong digest", doc: []byte{}, digest: make([]byte, 32), failing: []string{"document-hash"}},
 		{name: "truncated signature", sig: p.sigDER[:40], failing: []string{"structure"}},
-		{name: "unknown seal", edit: func(b *verify.Bundle) { delete(b.Seals, sealCode) }, failing: []string{"seal-state"}},
+		{name: "unknown seal", edit: func(b *verify.Bundle) { b.Seals = nil }, failing: []string{"seal-state"}},
 		{name: "made after signing", edit: func(b *verify.Bundle) {
-			b.Seals[sealCode] = []verify.StateChange{{At: p.signedAt.Add(time.Second), State: verify.SealActive}}
+			b.SetHistory(sealCode, []verify.StateChange{{At: p.signedAt.Add(time.Second), State: verify.SealActive}})
 		}, failing: []string{"seal-state"}},
 		{name: "suspended before signing", edit: func(b *verify.Bundle) {
-			b.Seals[sealCode] = append(b.Seals[sealCode], verify.StateChange{At: p.signedAt.Add(-time.Second), State: verify.SealSuspended})
+			b.Seals[0].History = append(b.Seals[0].History, verify.StateChange{At: p.signedAt.Add(-time.Second), State: verify.SealSuspended})
 		}, failing: []string{"seal-state", "seal-now"}},
 		{name: "suspended after signing", edit: func(b *verify.Bundle) {
-			b.Seals[sealCode] = append(b.Seals[sealCode], verify.StateChange{At: p.signedAt.Add(time.Hour), State: verify.SealSuspended})
+			b.Seals[0].History = append(b.Seals[0].History, verify.StateChange{At: p.signedAt.Add(time.Hour), State: verify.SealSuspended})
 		}, now: later, valid: true, failing: []string{"seal-now"}},
 		{name: "expired now", now: t0.AddDate(3, 0, 0), valid: true, failing: []string{"seal-now"}},
-		{name: "signer revoked before signing", edit: func(b *verify.Bundle) { b.Revoked[signerFP] = p.signedAt },
+		{name: "signer revoked before signing", edit: func(b *verify.Bundle) { b.SetRevoked(signerFP, p.signedAt) },
 			failing: []string{"certificate-chain"}},
-		{name: "maker revoked before signing", edit: func(b *verify.Bundle) { b.Revoked[makerFP] = t0 },
+		{name: "maker revoked before signing", edit: func(b *verify.Bundle) { b.SetRevoked(makerFP, t0) },
 			failing: []string{"certificate-chain"}},
-		{name: "signer revoked after signing", edit: func(b *verify.Bundle) { b.Revoked[signerFP] = p.signedAt.Add(time.Second) }, valid: true},
+		{name: "signer revoked after signing", edit: func(b *verify.Bundle) { b.SetRevoked(signerFP, p.signedAt.Add(time.Second)) }, valid: true},
 		{name: "untrusted root", edit: func(b *verify.Bundle) { b.RootPEMs = []string{pemOf(otherRoot.Raw)} },
 			failing: []string{"certificate-chain"}},
 	}

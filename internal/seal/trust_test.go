@@ -82,11 +82,12 @@ func TestTrustBundleOffline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := b.Seals[x.ID]
+		h, _, _ := b.SealHistory(ctx, x.ID)
 		if len(h) == 0 || h[len(h)-1].State != verify.SealCancelled {
 			t.Fatalf("history of the cancelled seal: %+v", h)
 		}
-		if _, ok := b.Revoked[x.CertFingerprint]; !ok {
+		revoked, _ := b.RevokedAt(ctx, x.CertFingerprint)
+		if revoked == nil {
 			t.Fatalf("the cancelled seal's certificate is not listed as revoked: %v", b.Revoked)
 		}
 		data, err := json.MarshalIndent(b, "", "  ")
@@ -116,7 +117,7 @@ func TestTrustBundleOffline(t *testing.T) {
 				return bytes.Replace(d, []byte(old), []byte(new), 1)
 			}
 		}
-		revokedAt := b.Revoked[x.CertFingerprint].Format(time.RFC3339)
+		revokedAt := revoked.Format(time.RFC3339)
 		cases := []struct {
 			name string
 			edit func([]byte) []byte

@@ -68,7 +68,7 @@ func (s *Service) TrustBundle(ctx context.Context) (verify.Bundle, error) {
 	if err != nil {
 		return verify.Bundle{}, err
 	}
-	b := verify.Bundle{Format: verify.BundleFormat, GeneratedAt: s.now(), Seals: map[string][]verify.StateChange{}, Revoked: map[string]time.Time{}}
+	b := verify.Bundle{Format: verify.BundleFormat, GeneratedAt: s.now()}
 	roots, err := s.pki.TrustedRoots(ctx)
 	if err != nil {
 		return verify.Bundle{}, err
@@ -88,14 +88,14 @@ func (s *Service) TrustBundle(ctx context.Context) (verify.Bundle, error) {
 			if err != nil {
 				return verify.Bundle{}, err
 			}
-			b.Seals[x.ID] = historyOf(events)
+			b.SetHistory(x.ID, historyOf(events))
 			makings, err := s.store.ListMakings(ctx, x.ID)
 			if err != nil {
 				return verify.Bundle{}, err
 			}
 			for _, m := range makings {
 				if c, err := s.pki.Get(ctx, m.CertFingerprint); err == nil && c.RevokedAt != nil {
-					b.Revoked[c.Fingerprint] = *c.RevokedAt
+					b.SetRevoked(c.Fingerprint, *c.RevokedAt)
 				}
 			}
 		}
