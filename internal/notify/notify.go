@@ -53,7 +53,7 @@ type Options struct {
 	// Timeout bounds one delivery attempt (default 10 s).
 	Timeout time.Duration
 	// MaxAttempts after which a delivery is dead until requeued (default
-	// 20: with the default backoff about 16 hours of trying).
+	// 20: with the default backoff about 10 hours of trying).
 	MaxAttempts int
 	// Backoff after the first failed attempt (default 5 s), doubled after
 	// each further one up to MaxBackoff (default 1 h).
