@@ -14,7 +14,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"zhengzhao/internal/auditlog"
 	"zhengzhao/internal/notify"
+	"zhengzhao/internal/store"
+	"zhengzhao/internal/store/storetest"
 )
 
 // EnvNATS names the environment variable with the URL of a NATS server
@@ -123,4 +126,46 @@ func TestSubjectPrefix(t *testing.T) {
 			t.Errorf("ValidSubjectPrefix(%q) = %v, want %v", p, got, ok)
 		}
 	}
+}
+
+// TestNotifierNATSUpstream delivers through JetStream as the upstream sink
+// with a real store: the event lands in the stream once and its ack
+// commits with the delivery.
+func TestNotifierNATSUpstream(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		url, prefix, stream := natsStream(t)
+		sink, err := notify.DialNATS(url, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sink.Close()
+		ctx := context.Background()
+		acked := 0
+		acks := map[string]notify.Ack[*store.Tx]{"seal.filing": func(ctx context.Context, tx *store.Tx, ev notify.Event) error {
+			acked++
+			_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "system", Action: "test.acked", Subject: ev.ID})
+			return err
+		}}
+		n, err := notify.New(db, db.NotifyTx, acks, notify.Options{Sinks: []notify.Sink{sink}, Upstream: "nats"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.InsertOutbox(ctx, "obx_nats", "seal.filing", []byte(`{"making":1}`), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := n.Pass(ctx); err != nil || got != 1 {
+			t.Fatalf("Pass = %d, %v", got, err)
+		}
+		if got, err := n.Pass(ctx); err != nil || got != 0 {
+			t.Fatalf("second Pass = %d, %v; want nothing left", got, err)
+		}
+		info, err := stream.Info(ctx)
+		if err != nil || info.State.Msgs != 1 {
+			t.Fatalf("stream = %+v, %v; want one message", info, err)
+		}
+		entries, _ := storetest.AuditEntries(t, db)
+		if acked != 1 || len(entries) != 1 || entries[0].Subject != "obx_nats" {
+			t.Fatalf("acked %d, audit %+v", acked, entries)
+		}
+	})
 }
