@@ -3,14 +3,19 @@
 # It makes a temporary directory ($tmp, removed at exit), finds the binary
 # ($ZHENGZHAO_BIN, else builds ./cmd/zhengzhao into $tmp), defines zz (the
 # binary on the walkthrough's data directory, English output) and fail, and
-# start_demo, which starts `zhengzhao demo` on a free 127.0.0.1 port and
-# sets $api to its /api/v1 URL once /readyz answers.
+# start_demo [FLAG…], which starts `zhengzhao demo` (with the given extra
+# flags) on a free 127.0.0.1 port and sets $api to its /api/v1 URL once
+# /readyz answers. A walkthrough that starts helper processes adds their
+# PIDs to the array pids; they are stopped at exit too.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 tmp=$(mktemp -d)
 server=""
+pids=()
 cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  for p in "$server" ${pids[@]+"${pids[@]}"}; do
+    if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -26,7 +31,7 @@ zz() { "$bin" --data "$tmp/data" --lang en "$@"; }
 
 start_demo() {
   # Port 0 picks a free port; --addr-file tells us which.
-  zz demo --addr 127.0.0.1:0 --addr-file "$tmp/addr" >"$tmp/demo.out" 2>"$tmp/demo.log" &
+  zz demo --addr 127.0.0.1:0 --addr-file "$tmp/addr" "$@" >"$tmp/demo.out" 2>"$tmp/demo.log" &
   server=$!
   for _ in $(seq 1 100); do
     [ -s "$tmp/addr" ] && curl -fsS "http://$(cat "$tmp/addr")/readyz" >/dev/null 2>&1 && break

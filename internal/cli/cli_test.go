@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"zhengzhao/internal/httpapi"
+	"zhengzhao/internal/notify"
 	"zhengzhao/internal/org"
+	"zhengzhao/internal/store"
 	"zhengzhao/internal/store/storetest"
 )
 
@@ -359,5 +362,66 @@ func TestSealAndAuditCommands(t *testing.T) {
 	}
 	if code, out, _ := run(t, "audit", "check", d, "--json"); code != 0 || !strings.Contains(out, `"intact": true`) {
 		t.Fatalf("audit check: %d %q", code, out)
+	}
+}
+
+func TestOutboxCommands(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	if code, _, errOut := run(t, "migrate", d); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, "", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, id := range []string{"obx_waiting", "obx_dead"} {
+		if err := db.InsertOutbox(ctx, id, "seal.filing", []byte(`{}`), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := run(t, "outbox", "list", d, "--lang", "en")
+	if code != 0 || strings.Count(out, "no sink has taken it yet") != 2 {
+		t.Fatalf("list before any sink: exit %d out %q err %q", code, out, errOut)
+	}
+	ds, err := db.ClaimDeliveries(ctx, notify.Claim{Sinks: []string{"webhook"}, Sink: "webhook", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10})
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("claim = %+v, %v", ds, err)
+	}
+	for _, x := range ds {
+		f := notify.Failure{At: now, NextAttemptAt: now.Add(time.Hour), Error: "HTTP 503", Status: 503, Dead: x.ID == "obx_dead"}
+		if err := db.RecordFailure(ctx, x, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"outbox", "list", "--dead", "--lang", "en"}, 0, "dead since"},
+		{[]string{"outbox", "list", "--limit", "0"}, 2, ""},
+		{[]string{"outbox", "requeue", "obx_none", "--lang", "en"}, 1, ""},
+		{[]string{"outbox", "requeue"}, 2, ""},
+		{[]string{"outbox", "requeue", "obx_dead", "--lang", "en"}, 0, "requeued 1 deliveries of event obx_dead"},
+		{[]string{"outbox", "list", "--dead"}, 0, "所有事件均已投递"},
+	} {
+		code, out, errOut := run(t, append(c.args, d)...)
+		if code != c.code || !strings.Contains(out, c.out) || (code != 0 && strings.Count(errOut, "\n") != 1) {
+			t.Errorf("%v: exit %d out %q err %q; want exit %d and %q", c.args, code, out, errOut, c.code, c.out)
+		}
+	}
+	code, out, _ = run(t, "outbox", "list", "--json", d)
+	var v struct{ Items []notify.Item }
+	if err := json.Unmarshal([]byte(out), &v); err != nil || code != 0 || len(v.Items) != 2 || v.Items[0].Deliveries[0].LastStatus != 503 {
+		t.Fatalf("list --json: exit %d %q (%v)", code, out, err)
+	}
+	code, out, _ = run(t, "audit", "list", "--json", d)
+	if code != 0 || !strings.Contains(out, `"action": "outbox.requeued"`) {
+		t.Fatalf("the requeue is not in the audit log: %s", out)
 	}
 }

@@ -36,7 +36,8 @@ func (a *app) serveCommand() *cobra.Command {
   /api/docs              readable API documentation
   /healthz  /readyz      liveness (process up) and readiness (store reachable)
   /metrics               Prometheus metrics
-It stops cleanly on SIGINT or SIGTERM.`,
+and delivers outbox events to the configured webhook and NATS JetStream
+(docs/notify.md). It stops cleanly on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -84,11 +85,17 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		}
 	}
 
+	reg := prometheus.NewRegistry()
+	outbox, closeSinks, err := a.notifier(p, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeSinks()
 	problems := httpapi.NewProblems(a.cat, log)
 	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: db, Checkpoints: p.cps}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.orgs, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now,
+		Log: log, Registry: reg, Now: time.Now,
 	})
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)
@@ -122,6 +129,18 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The outbox worker stops with the server; an attempt under way is
+	// abandoned and its lease brings it back to whichever process is up.
+	workCtx, stopWork := context.WithCancel(ctx)
+	workDone := make(chan struct{})
+	defer func() { stopWork(); <-workDone }()
+	if sinks := outbox.Sinks(); len(sinks) > 0 {
+		log.Info("delivering outbox events", "sinks", sinks, "upstream", a.cfg.Upstream)
+	} else {
+		log.Info("no outbox sink configured: events stay queued")
+	}
+	go func() { outbox.Run(workCtx); close(workDone) }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

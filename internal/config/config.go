@@ -6,14 +6,19 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"zhengzhao/internal/i18n"
 	"zhengzhao/internal/keys/envelope"
+	"zhengzhao/internal/notify"
 )
 
 // Config is the process configuration. Its zero value is not usable; call
@@ -29,6 +34,15 @@ type Config struct {
 	Cipher        string // cipher suite of new data keys: SM4-GCM or AES-256-GCM
 	// PKCS#11 token holding hardware keys; empty module and token mean none.
 	PKCS11Module, PKCS11Token, PKCS11PIN string
+	// Outbox delivery (internal/notify); no sink means events stay queued.
+	WebhookURL        string // POST events here
+	WebhookSecretFile string // the HMAC secret of the webhook, in a file
+	NATSURL           string // publish events to JetStream on this server
+	NATSSubjectPrefix string // subjects are <prefix>.<topic>
+	Upstream          string // the sink that files with the upstream platform: webhook, nats or empty
+	OutboxPoll        string // duration between looks for due events
+	OutboxTimeout     string // duration of one delivery attempt
+	OutboxMaxAttempts string // attempts before a delivery is dead
 }
 
 // Setting describes one setting for help texts and the README.
@@ -48,6 +62,14 @@ func Settings() []Setting {
 		{"pkcs11-module", "ZHENGZHAO_PKCS11_MODULE", "", "PKCS#11 module (absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so)"},
 		{"pkcs11-token", "ZHENGZHAO_PKCS11_TOKEN", "", "label of the PKCS#11 token"},
 		{"pkcs11-pin", "ZHENGZHAO_PKCS11_PIN", "", "user PIN of the token (prefer the environment: flags show in ps)"},
+		{"webhook-url", "ZHENGZHAO_WEBHOOK_URL", "", "deliver outbox events by POST to this http(s) URL"},
+		{"webhook-secret-file", "ZHENGZHAO_WEBHOOK_SECRET_FILE", "", "file holding the webhook's HMAC-SHA256 secret (at least 16 bytes)"},
+		{"nats-url", "ZHENGZHAO_NATS_URL", "", "publish outbox events to NATS JetStream at this URL (nats://host:4222)"},
+		{"nats-subject-prefix", "ZHENGZHAO_NATS_SUBJECT_PREFIX", "zhengzhao", "NATS subjects are PREFIX.TOPIC, e.g. zhengzhao.seal.filing"},
+		{"upstream", "ZHENGZHAO_UPSTREAM", "", "the sink that files with the upstream platform: webhook or nats (empty: none)"},
+		{"outbox-poll", "ZHENGZHAO_OUTBOX_POLL", "5s", "how often each sink looks for due outbox events"},
+		{"outbox-timeout", "ZHENGZHAO_OUTBOX_TIMEOUT", "10s", "time limit of one delivery attempt"},
+		{"outbox-max-attempts", "ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "20", "failed attempts after which a delivery is dead until requeued"},
 	}
 }
 
@@ -56,7 +78,10 @@ func Settings() []Setting {
 func Bind(fs *pflag.FlagSet, c *Config) {
 	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang,
 		"master-key-file": &c.MasterKeyFile, "cipher": &c.Cipher,
-		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN}
+		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN,
+		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
+		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
+		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts}
 	for _, s := range Settings() {
 		def := s.Default
 		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
@@ -86,7 +111,70 @@ func (c *Config) Validate() error {
 	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
 		return fmt.Errorf("--master-key-file is empty and there is no --data directory to keep it in")
 	}
+	return c.validateDelivery()
+}
+
+// validateDelivery checks the outbox delivery settings; all empty is valid
+// and leaves events queued.
+func (c *Config) validateDelivery() error {
+	if c.WebhookURL != "" {
+		u, err := url.Parse(c.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--webhook-url %q is not an http:// or https:// URL", c.WebhookURL)
+		}
+		if c.WebhookSecretFile == "" {
+			return fmt.Errorf("--webhook-url needs --webhook-secret-file: webhook requests are always signed")
+		}
+	} else if c.WebhookSecretFile != "" {
+		return fmt.Errorf("--webhook-secret-file goes with --webhook-url")
+	}
+	if c.NATSURL != "" {
+		for part := range strings.SplitSeq(c.NATSURL, ",") {
+			u, err := url.Parse(strings.TrimSpace(part))
+			if err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) || u.Host == "" {
+				return fmt.Errorf("--nats-url %q is not a nats://host:port URL (or a comma-separated list of them)", c.NATSURL)
+			}
+		}
+		if !notify.ValidSubjectPrefix(c.NATSSubjectPrefix) {
+			return fmt.Errorf("--nats-subject-prefix %q: dot-separated tokens of letters, digits, _ and -", c.NATSSubjectPrefix)
+		}
+	}
+	switch c.Upstream {
+	case "":
+	case "webhook":
+		if c.WebhookURL == "" {
+			return fmt.Errorf("--upstream webhook needs --webhook-url")
+		}
+	case "nats":
+		if c.NATSURL == "" {
+			return fmt.Errorf("--upstream nats needs --nats-url")
+		}
+	default:
+		return fmt.Errorf("--upstream %q: use webhook, nats or leave it empty", c.Upstream)
+	}
+	for _, d := range []struct{ flag, v string }{{"--outbox-poll", c.OutboxPoll}, {"--outbox-timeout", c.OutboxTimeout}} {
+		if d.v == "" {
+			continue
+		}
+		if v, err := time.ParseDuration(d.v); err != nil || v < 100*time.Millisecond || v > 24*time.Hour {
+			return fmt.Errorf("%s %q: a duration from 100ms to 24h, e.g. 5s", d.flag, d.v)
+		}
+	}
+	if c.OutboxMaxAttempts != "" {
+		if n, err := strconv.Atoi(c.OutboxMaxAttempts); err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("--outbox-max-attempts %q: a whole number from 1 to 1000", c.OutboxMaxAttempts)
+		}
+	}
 	return nil
+}
+
+// Delivery returns the outbox poll interval, attempt timeout and maximum
+// attempts; zero means the notify default. Validate has checked them.
+func (c *Config) Delivery() (poll, timeout time.Duration, maxAttempts int) {
+	poll, _ = time.ParseDuration(c.OutboxPoll)
+	timeout, _ = time.ParseDuration(c.OutboxTimeout)
+	maxAttempts, _ = strconv.Atoi(c.OutboxMaxAttempts)
+	return poll, timeout, maxAttempts
 }
 
 // MasterKeyPath is where the master key file is.

@@ -33,6 +33,20 @@ func TestValidate(t *testing.T) {
 		{Config{Data: "d", Addr: "8080", Cipher: "SM4-GCM"}, "--addr"},
 		{Config{Data: "d", Addr: ":1", Cipher: "DES"}, "--cipher"},
 		{Config{DB: "postgres://x/y", Addr: ":1", Cipher: "SM4-GCM"}, "--master-key-file"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "https://up.example/hook", WebhookSecretFile: "/s",
+			NATSURL: "nats://127.0.0.1:4222,nats://10.0.0.2:4222", NATSSubjectPrefix: "gov.zz", Upstream: "nats",
+			OutboxPoll: "500ms", OutboxTimeout: "30s", OutboxMaxAttempts: "5"}, ""},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "ftp://x/y", WebhookSecretFile: "/s"}, "--webhook-url"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "https://x/y"}, "--webhook-secret-file"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookSecretFile: "/s"}, "--webhook-secret-file"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", NATSURL: "http://x:4222", NATSSubjectPrefix: "zz"}, "--nats-url"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", NATSURL: "nats://x:4222", NATSSubjectPrefix: "zz.*"}, "--nats-subject-prefix"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", Upstream: "webhook"}, "--upstream webhook"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", Upstream: "nats"}, "--upstream nats"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", Upstream: "kafka"}, "--upstream"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxPoll: "5"}, "--outbox-poll"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxTimeout: "1ms"}, "--outbox-timeout"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxMaxAttempts: "0"}, "--outbox-max-attempts"},
 	} {
 		err := tc.c.Validate()
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {

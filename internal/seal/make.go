@@ -234,7 +234,7 @@ func (s *Service) file(ctx context.Context, st Store, x Seal, cert pki.Cert, n i
 	if err != nil {
 		return err
 	}
-	return st.InsertOutbox(ctx, id, "seal.filing", payload, s.now())
+	return st.InsertOutbox(ctx, id, TopicFiling, payload, s.now())
 }
 
 // renew issues a new certificate and seal structure for a seal whose

@@ -206,9 +206,14 @@ const maxAttempts = 10
 // a busy database is retried from the start, at most maxAttempts times, so fn
 // must not have effects outside the transaction.
 func (d *DB) WithTx(ctx context.Context, fn func(*Tx) error) error {
+	return d.withTx(ctx, sql.LevelSerializable, fn)
+}
+
+// withTx is WithTx at the given isolation level on PostgreSQL.
+func (d *DB) withTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = d.tryTx(ctx, fn)
+		err = d.tryTx(ctx, iso, fn)
 		if err == nil || !retryable(err) {
 			return err
 		}
@@ -222,14 +227,15 @@ func (d *DB) WithTx(ctx context.Context, fn func(*Tx) error) error {
 	return apperr.Wrap(apperr.Unavailable, err, "the store is busy; try again")
 }
 
-func (d *DB) tryTx(ctx context.Context, fn func(*Tx) error) (err error) {
+func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) error) (err error) {
 	// PostgreSQL transactions are SERIALIZABLE: a read-modify-write that races
 	// another process fails with 40001 and is retried above, instead of
 	// silently losing an update. SQLite's IMMEDIATE transactions are
-	// serialized by the database lock already.
+	// serialized by the database lock already. Only row-locking claims
+	// (FOR UPDATE SKIP LOCKED) ask for less.
 	var opts *sql.TxOptions
 	if d.dialect == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+		opts = &sql.TxOptions{Isolation: iso}
 	}
 	sqlTx, err := d.db.BeginTx(ctx, opts)
 	if err != nil {
