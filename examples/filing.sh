@@ -73,18 +73,6 @@ admin=$(zz token create --role org-admin --org "$org" --ttl 1h)
 keeper=$(zz token create --role seal-keeper --org "$org" --ttl 1h)
 approver=$(zz token create --role seal-approver --ttl 1h)
 
-call() {
-  local token=$1 method=$2 path=$3 body=${4:-}
-  if [ -n "$body" ]; then
-    curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $token" \
-      -H 'Content-Type: application/json' -H 'Accept-Language: en' --data-binary "$body" "$api$path"
-  else
-    curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $token" -H 'Accept-Language: en' "$api$path"
-  fi
-}
-expect() { [ "$1" = "$2" ] || fail "$3 answered $1, want $2: $(cat "$tmp/body")"; }
-field() { grep -o "\"$1\":\"[^\"]*\"" "$tmp/body" | head -1 | cut -d'"' -f4; }
-
 expect "$(call "$keeper" GET /me)" 200 "who am I"
 keeper_id=$(field account_id)
 cat >"$tmp/seal.svg" <<'SVG'

@@ -6,7 +6,10 @@
 # start_demo [FLAG…], which starts `zhengzhao demo` (with the given extra
 # flags) on a free 127.0.0.1 port and sets $api to its /api/v1 URL once
 # /readyz answers. A walkthrough that starts helper processes adds their
-# PIDs to the array pids; they are stopped at exit too.
+# PIDs to the array pids; they are stopped at exit too. For the API:
+# call TOKEN METHOD PATH [JSON] prints the status and leaves the body in
+# $tmp/body, expect GOT WANT WHAT fails unless they match, and field NAME
+# prints a string field of that body.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 tmp=$(mktemp -d)
@@ -42,3 +45,15 @@ start_demo() {
   api="http://$(cat "$tmp/addr")/api/v1"
   echo "# demo serving at $api"
 }
+
+call() {
+  local token=$1 method=$2 path=$3 body=${4:-}
+  if [ -n "$body" ]; then
+    curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/json' -H 'Accept-Language: en' --data-binary "$body" "$api$path"
+  else
+    curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $token" -H 'Accept-Language: en' "$api$path"
+  fi
+}
+expect() { [ "$1" = "$2" ] || fail "$3 answered $1, want $2: $(cat "$tmp/body")"; }
+field() { grep -o "\"$1\":\"[^\"]*\"" "$tmp/body" | head -1 | cut -d'"' -f4; }

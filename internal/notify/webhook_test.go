@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,8 @@ var event = notify.Event{ID: "obx_1", Topic: "seal.filing", Payload: []byte(`{"s
 type receiver struct {
 	status int
 	delay  time.Duration
+
+	mu     sync.Mutex // the handler may still sleep while the test reads
 	got    []notify.Envelope
 	header http.Header
 	errs   []error
@@ -31,8 +34,10 @@ type receiver struct {
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
 	if err := notify.VerifySignature(secret, body, req.Header.Get(notify.HeaderSignature), time.Now(), 5*time.Minute); err != nil {
 		r.errs = append(r.errs, err)
+		r.mu.Unlock()
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
@@ -41,6 +46,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.errs = append(r.errs, err)
 	}
 	r.got, r.header = append(r.got, env), req.Header.Clone()
+	r.mu.Unlock()
 	time.Sleep(r.delay)
 	if r.status == http.StatusFound {
 		w.Header().Set("Location", "/elsewhere")
@@ -88,6 +94,8 @@ func TestWebhookDeliver(t *testing.T) {
 			case tc.want < 0 && (err == nil || errors.As(err, &se)):
 				t.Fatalf("Deliver = %v, want a timeout", err)
 			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
 			if len(r.errs) > 0 || len(r.got) != 1 {
 				t.Fatalf("receiver saw %d requests, errors %v", len(r.got), r.errs)
 			}
