@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,7 +38,9 @@ func (a *app) serveCommand() *cobra.Command {
   /healthz  /readyz      liveness (process up) and readiness (store reachable)
   /metrics               Prometheus metrics
 and delivers outbox events to the configured webhook and NATS JetStream
-(docs/notify.md). It stops cleanly on SIGINT or SIGTERM.`,
+(docs/notify.md). With --tls-cert-file and --tls-key-file it serves HTTPS and
+picks up a renewed certificate without a restart. It stops cleanly on SIGINT
+or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -98,6 +101,17 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		Log: log, Registry: reg, Now: time.Now,
 	})
 
+	// HTTPS when a certificate is configured (R-SEC-1); plain HTTP is for
+	// the loopback interface or behind a proxy that terminates TLS.
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if a.cfg.TLSCertFile != "" {
+		if tlsConfig, err = server.TLSConfig(a.cfg.TLSCertFile, a.cfg.TLSKeyFile, log); err != nil {
+			return err
+		}
+		scheme, handler = "https", server.HSTS(handler)
+	}
+
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v", a.cfg.Addr, errors.Unwrap(err))
@@ -109,8 +123,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return fmt.Errorf("--addr-file: %w", err)
 		}
 	}
-	base := "http://" + addr
-	log.Info("listening", "addr", addr, "store", string(db.Dialect()))
+	base := scheme + "://" + addr
+	log.Info("listening", "addr", addr, "scheme", scheme, "store", string(db.Dialect()))
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tlsConfig == nil && !tcp.IP.IsLoopback() {
+		log.Warn("serving plain HTTP beyond the loopback interface: tokens and license data cross the network unencrypted; " +
+			"set --tls-cert-file and --tls-key-file, or terminate TLS in a proxy in front")
+	}
 	if seeded != nil {
 		if err := a.printDemo(seeded, base, db); err != nil {
 			// The server is up and serving; losing the summary on a closed
@@ -123,6 +141,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 
 	srv := &http.Server{
 		Handler:           handler,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -142,7 +161,13 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	go func() { outbox.Run(workCtx); close(workDone) }()
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from tlsConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -28,6 +28,9 @@ type Config struct {
 	DB   string // postgres://… DSN; empty selects the embedded store in Data
 	Addr string // listen address of serve
 	Lang string // language of human output: zh-CN or en
+	// TLSCertFile and TLSKeyFile make serve speak HTTPS (PEM files, read
+	// again when they change); empty means plain HTTP.
+	TLSCertFile, TLSKeyFile string
 	// MasterKeyFile holds the master key that wraps the data keys; empty
 	// means master.key in Data.
 	MasterKeyFile string
@@ -56,6 +59,8 @@ func Settings() []Setting {
 		{"data", "ZHENGZHAO_DATA", "./zhengzhao-data", "data directory: embedded SQLite database and generated keys"},
 		{"db", "ZHENGZHAO_DB", "", "PostgreSQL DSN (postgres://…); empty selects the embedded store in the data directory"},
 		{"addr", "ZHENGZHAO_ADDR", "127.0.0.1:8080", "listen address of serve (port 0 picks a free port)"},
+		{"tls-cert-file", "ZHENGZHAO_TLS_CERT_FILE", "", "serve HTTPS with this PEM certificate chain (read again when it changes)"},
+		{"tls-key-file", "ZHENGZHAO_TLS_KEY_FILE", "", "private key (PEM) of the TLS certificate"},
 		{"lang", "LANG", "zh-CN", "language of human output: zh-CN or en"},
 		{"master-key-file", "ZHENGZHAO_MASTER_KEY_FILE", "", "master key file (default DATA/master.key; created on first start, mode 0600)"},
 		{"cipher", "ZHENGZHAO_CIPHER", "SM4-GCM", "cipher of new data keys: SM4-GCM or AES-256-GCM"},
@@ -77,6 +82,7 @@ func Settings() []Setting {
 // environment.
 func Bind(fs *pflag.FlagSet, c *Config) {
 	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang,
+		"tls-cert-file": &c.TLSCertFile, "tls-key-file": &c.TLSKeyFile,
 		"master-key-file": &c.MasterKeyFile, "cipher": &c.Cipher,
 		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN,
 		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
@@ -101,6 +107,9 @@ func (c *Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return fmt.Errorf("--addr %q is not host:port", c.Addr)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return fmt.Errorf("--tls-cert-file and --tls-key-file go together")
 	}
 	if _, err := envelope.ParseSuite(c.Cipher); err != nil {
 		return fmt.Errorf("--cipher %q: use SM4-GCM or AES-256-GCM", c.Cipher)
