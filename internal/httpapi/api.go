@@ -44,8 +44,16 @@ type Services struct {
 	Keys        *keyring.Service
 	PKI         *pki.Service
 	Seals       *seal.Service
-	Audit       auditlog.Store
+	Audit       AuditReader
 	Checkpoints *auditlog.Checkpointer
+}
+
+// AuditReader is the audit log as the API reads it.
+type AuditReader interface {
+	auditlog.Store
+	// AuditEntriesOfOrg returns up to limit entries about org from index
+	// from on, in order.
+	AuditEntriesOfOrg(ctx context.Context, org string, from uint64, limit int) ([]auditlog.Entry, error)
 }
 
 // API is the registered set of operations.

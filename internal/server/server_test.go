@@ -635,3 +635,52 @@ func TestAuditOverTheAPI(t *testing.T) {
 		t.Fatalf("issuer reading the audit log: %d, want 403", r.status)
 	}
 }
+
+// TestOrgAuditEntries checks that an organization's admin reads the audit
+// entries about its own organization only, page by page.
+func TestOrgAuditEntries(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	type page struct {
+		Items []auditlog.Entry `json:"items"`
+		Next  *uint64          `json:"next"`
+	}
+	read := func(path, token string) (int, page) {
+		t.Helper()
+		r := e.do("GET", path, token, "")
+		var p page
+		if r.status == http.StatusOK {
+			if err := json.Unmarshal(r.body, &p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r.status, p
+	}
+	// Set-up logged the organization, its accounts and their tokens.
+	var all []auditlog.Entry
+	path := "/api/v1/orgs/" + e.orgA + "/audit/entries?limit=2"
+	for {
+		status, p := read(path, e.tokens[authz.OrgAdmin])
+		if status != http.StatusOK {
+			t.Fatalf("org admin reading its own entries: %d", status)
+		}
+		all = append(all, p.Items...)
+		if p.Next == nil {
+			break
+		}
+		path = fmt.Sprintf("/api/v1/orgs/%s/audit/entries?limit=2&from=%d", e.orgA, *p.Next)
+	}
+	if len(all) < 3 {
+		t.Fatalf("%d entries about %s, want its creation, accounts and tokens", len(all), e.orgA)
+	}
+	for i, en := range all {
+		if en.Org != e.orgA || (i > 0 && en.Index <= all[i-1].Index) {
+			t.Fatalf("entry %d: %+v; want entries of %s in index order", i, en, e.orgA)
+		}
+	}
+	if status, _ := read("/api/v1/orgs/"+e.orgB+"/audit/entries", e.tokens[authz.OrgAdmin]); status != http.StatusForbidden {
+		t.Fatalf("org admin reading another organization's entries: %d, want 403", status)
+	}
+	if status, p := read("/api/v1/orgs/"+e.orgB+"/audit/entries", e.tokens[authz.Auditor]); status != http.StatusOK || len(p.Items) == 0 || p.Items[0].Org != e.orgB {
+		t.Fatalf("auditor reading %s's entries: %d %+v", e.orgB, status, p.Items)
+	}
+}

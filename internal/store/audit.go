@@ -82,7 +82,22 @@ func (q q) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry,
 	if from >= to {
 		return nil, nil, nil
 	}
-	rows, err := q.query(ctx, `SELECT idx, at, actor, org, action, subject, details, leaf FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
+	return q.auditEntries(ctx, `idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
+}
+
+// AuditEntriesOfOrg returns up to limit entries about org from index from
+// on, in order.
+func (q q) AuditEntriesOfOrg(ctx context.Context, org string, from uint64, limit int) ([]auditlog.Entry, error) {
+	if from > math.MaxInt64 || limit <= 0 {
+		return nil, nil
+	}
+	entries, _, err := q.auditEntries(ctx, `org = ? AND idx >= ? ORDER BY idx LIMIT ?`, org, int64(from), limit)
+	return entries, err
+}
+
+// auditEntries reads the entries a WHERE clause selects.
+func (q q) auditEntries(ctx context.Context, where string, args ...any) ([]auditlog.Entry, [][]byte, error) {
+	rows, err := q.query(ctx, `SELECT idx, at, actor, org, action, subject, details, leaf FROM audit_entries WHERE `+where, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit entries: %w", err)
 	}
