@@ -49,6 +49,9 @@ type Bundle struct {
 type SealEntry struct {
 	Seal    string        `json:"seal"` // seal code
 	History []StateChange `json:"history"`
+	// Structures are the SHA-256 (hex) of the seal structures the platform
+	// made for the seal (see Trust.SealStructures).
+	Structures []string `json:"structures"`
 }
 
 // Revocation is a revoked certificate in a trust bundle.
@@ -58,13 +61,24 @@ type Revocation struct {
 }
 
 // SetHistory sets the state history of a seal, keeping Seals in order.
-func (b *Bundle) SetHistory(code string, h []StateChange) {
-	i, found := slices.BinarySearchFunc(b.Seals, code, func(e SealEntry, c string) int { return strings.Compare(e.Seal, c) })
-	if found {
-		b.Seals[i].History = h
-		return
+func (b *Bundle) SetHistory(code string, h []StateChange) { b.entry(code).History = h }
+
+// SetStructures sets the hashes of the structures made for a seal, keeping
+// Seals in order.
+func (b *Bundle) SetStructures(code string, hashes []string) { b.entry(code).Structures = hashes }
+
+// find searches Seals, which is in order, for a seal.
+func (b *Bundle) find(code string) (int, bool) {
+	return slices.BinarySearchFunc(b.Seals, code, func(e SealEntry, c string) int { return strings.Compare(e.Seal, c) })
+}
+
+// entry returns the seal's entry, inserting it in order when it is new.
+func (b *Bundle) entry(code string) *SealEntry {
+	i, found := b.find(code)
+	if !found {
+		b.Seals = slices.Insert(b.Seals, i, SealEntry{Seal: code})
 	}
-	b.Seals = slices.Insert(b.Seals, i, SealEntry{Seal: code, History: h})
+	return &b.Seals[i]
 }
 
 // SetRevoked records a certificate's revocation, keeping Revoked in order.
@@ -294,11 +308,20 @@ func (b *Bundle) Roots(context.Context) ([]*smx509.Certificate, error) {
 
 // SealHistory implements Trust.
 func (b *Bundle) SealHistory(_ context.Context, code string) ([]StateChange, bool, error) {
-	i, found := slices.BinarySearchFunc(b.Seals, code, func(e SealEntry, c string) int { return strings.Compare(e.Seal, c) })
+	i, found := b.find(code)
 	if !found {
 		return nil, false, nil
 	}
 	return b.Seals[i].History, true, nil
+}
+
+// SealStructures implements Trust.
+func (b *Bundle) SealStructures(_ context.Context, code string) ([]string, error) {
+	i, found := b.find(code)
+	if !found {
+		return nil, nil
+	}
+	return b.Seals[i].Structures, nil
 }
 
 // RevokedAt implements Trust.

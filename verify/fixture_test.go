@@ -30,6 +30,7 @@ type platform struct {
 	makerCert, signerCert []byte
 	doc                   []byte
 	sigDER                []byte
+	structure             []byte // the seal structure the platform made (SESeal, DER)
 	signedAt              time.Time
 	sealCode              string
 }
@@ -75,13 +76,14 @@ func newPlatform(t testing.TB) *platform {
 	p := &platform{rootKey: rootKey, root: root, makerCert: issue(maker, "seal-maker", ca.Issuer),
 		signerCert: issue(signer, "合同专用章", ca.Seal), doc: []byte("合同正文"), signedAt: t0.Add(time.Minute), sealCode: sealCode}
 	ctx := context.Background()
-	s, _, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao"}, ID: sealCode,
+	s, der, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao"}, ID: sealCode,
 		Property: ses.PropertyInfo{Type: 1, Name: "合同专用章", CertListType: ses.CertListCerts, Certs: [][]byte{p.signerCert},
 			Created: t0, ValidFrom: t0, ValidTo: t0.AddDate(2, 0, 0)},
 		Picture: ses.Picture{Type: "SVG", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), Width: 40, Height: 40}}, p.makerCert, maker)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.structure = der
 	h := sm3.Sum(p.doc)
 	_, p.sigDER, err = ses.Sign(ctx, s, h[:], p.signedAt, "", p.signerCert, signer)
 	if err != nil {
@@ -96,7 +98,8 @@ func (p *platform) bundle() verify.Bundle {
 	return verify.Bundle{
 		Format: verify.BundleFormat, GeneratedAt: t0.Add(time.Hour),
 		RootPEMs: []string{pemOf(p.root.Raw)},
-		Seals:    []verify.SealEntry{{Seal: sealCode, History: []verify.StateChange{{At: t0, State: verify.SealActive}}}},
+		Seals: []verify.SealEntry{{Seal: sealCode, History: []verify.StateChange{{At: t0, State: verify.SealActive}},
+			Structures: []string{verify.StructureHash(p.structure)}}},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -48,7 +49,7 @@ const (
 	CheckSignerCertificate = ses.CheckSignerCertificate // the signer's certificate is listed in the seal
 	CheckSealValidity      = ses.CheckSealValidity      // the seal was within its validity at signing time
 	CheckCertificateChain  = "certificate-chain"        // signer and maker certificates chain to a trusted root at signing time, unrevoked
-	CheckSealState         = "seal-state"               // the seal was active on the platform at signing time
+	CheckSealState         = "seal-state"               // the platform made this seal structure, and the seal was active at signing time
 	CheckSealNow           = "seal-now"                 // informational: the seal is active and valid now
 )
 
@@ -61,6 +62,12 @@ type Trust interface {
 	// SealHistory returns the seal's state changes in time order; known is
 	// false for a seal the platform did not make.
 	SealHistory(ctx context.Context, code string) (history []StateChange, known bool, err error)
+	// SealStructures returns the SHA-256 (hex) of every seal structure
+	// (SESeal, DER) the platform made for the seal: the first making and
+	// each renewal. A signature must carry one of them, which ties its
+	// maker certificate, its listed signer certificates, the seal's name
+	// and picture to the platform's records.
+	SealStructures(ctx context.Context, code string) ([]string, error)
 	// RevokedAt returns when the certificate with this SHA-256 fingerprint
 	// (hex) was revoked, or nil.
 	RevokedAt(ctx context.Context, fingerprint string) (*time.Time, error)
@@ -161,6 +168,13 @@ func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now
 	case !known:
 		add(CheckSealState, fmt.Errorf("seal %s was not made by this platform", code), false)
 	default:
+		// Anyone holding a seal certificate under a trusted root can make a
+		// structure naming any seal code; only the platform's record of
+		// what it made tells the real one.
+		if err := madeByPlatform(ctx, trust, code, tbs.Seal.Raw); err != nil {
+			add(CheckSealState, err, false)
+			break
+		}
 		active, st, ok := activeWithin(history, tbs.Time)
 		switch {
 		case !ok && !active:
@@ -185,6 +199,19 @@ func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now
 		}
 	}
 	return v
+}
+
+// madeByPlatform checks that the seal structure a signature carries is one
+// the platform made for the seal it names.
+func madeByPlatform(ctx context.Context, trust Trust, code string, structure []byte) error {
+	made, err := trust.SealStructures(ctx, code)
+	if err != nil {
+		return fmt.Errorf("seal structures of %s: %w", code, err)
+	}
+	if !slices.Contains(made, sha256Hex(structure)) {
+		return fmt.Errorf("the seal structure in the signature is not one the platform made for seal %s (forged or altered)", code)
+	}
+	return nil
 }
 
 // checkChains verifies the signer certificate (for seals) and the maker
@@ -222,7 +249,13 @@ func checkChains(ctx context.Context, trust Trust, sig *ses.Signature) error {
 // Fingerprint is the SHA-256 of a certificate's DER, lower-case hex: how
 // the platform names certificates, revocations and the root that signs a
 // trust bundle.
-func Fingerprint(der []byte) string {
-	h := sha256.Sum256(der)
+func Fingerprint(der []byte) string { return sha256Hex(der) }
+
+// StructureHash is the SHA-256 of a seal structure's DER, lower-case hex,
+// as Trust.SealStructures lists them.
+func StructureHash(der []byte) string { return sha256Hex(der) }
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }

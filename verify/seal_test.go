@@ -2,6 +2,9 @@ package verify_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -10,6 +13,8 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/ca"
+	"zhengzhao/internal/seal/ses"
 	"zhengzhao/verify"
 )
 
@@ -129,5 +134,49 @@ func TestVerdictJSON(t *testing.T) {
 		`{"name":"seal-now","ok":false,"informational":true,"reason":"seal ` + sealCode + ` has expired"}]}`
 	if string(data) != want {
 		t.Fatalf("verdict JSON\n got %s\nwant %s", data, want)
+	}
+}
+
+// TestForgedSealStructure: a holder of any seal certificate under the
+// platform's root makes a seal structure of their own that names a real
+// seal's code, and signs with it. Every cryptographic check passes; the
+// platform's record of the structures it made refuses it.
+func TestForgedSealStructure(t *testing.T) {
+	p := newPlatform(t)
+	authority, err := ca.New(p.root, p.rootKey.(interface{ CryptoSigner() crypto.Signer }).CryptoSigner(), func() time.Time { return t0 }, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, err := keys.GenerateSoftware(keys.SM2SM3, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := authority.Issue(ca.IssueRequest{PublicKey: forger.Public(), Subject: pkix.Name{CommonName: "another seal"}, Purpose: ca.Seal,
+		NotBefore: t0, NotAfter: t0.AddDate(2, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	forged, _, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao"}, ID: sealCode,
+		Property: ses.PropertyInfo{Type: 1, Name: "伪造的章", CertListType: ses.CertListCerts, Certs: [][]byte{x.Raw},
+			Created: t0, ValidFrom: t0, ValidTo: t0.AddDate(2, 0, 0)},
+		Picture: ses.Picture{Type: "SVG", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), Width: 40, Height: 40}}, x.Raw, forger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sm3.Sum(p.doc)
+	_, sig, err := ses.Sign(ctx, forged, h[:], p.signedAt, "", x.Raw, forger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := p.bundle()
+	v := verify.Seal(ctx, &b, sig, p.doc, nil, p.signedAt)
+	if v.Valid {
+		t.Fatalf("a forged seal structure verified: %+v", v)
+	}
+	for _, c := range v.Checks {
+		if c.OK != (c.Name != verify.CheckSealState) {
+			t.Errorf("check %s: ok=%v (%s); want only seal-state to fail", c.Name, c.OK, c.Reason)
+		}
 	}
 }

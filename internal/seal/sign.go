@@ -14,6 +14,7 @@ import (
 	"zhengzhao/internal/authz"
 	"zhengzhao/internal/keys/ca"
 	"zhengzhao/internal/seal/ses"
+	"zhengzhao/verify"
 )
 
 // SignInput is what stamping a document takes.
@@ -89,6 +90,13 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	sealStruct, err := ses.ParseSeal(x.Structure)
 	if err != nil {
 		return Signed{}, fmt.Errorf("seal %s structure: %w", x.ID, err)
+	}
+	// A signature under a structure whose maker certificate is revoked
+	// would verify nowhere; refuse it rather than release it.
+	if maker, err := s.pki.Get(ctx, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
+		return Signed{}, err
+	} else if err == nil && maker.RevokedAt != nil {
+		return Signed{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; renew the seal to sign again", x.ID)
 	}
 	_, sigDER, err := ses.Sign(ctx, sealStruct, digest, now, propertyInfo(in.PropertyInfo), cert.DER, signer)
 	if err != nil {

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/apperr"
 	"zhengzhao/internal/keys"
+	"zhengzhao/internal/keys/ca"
 	"zhengzhao/internal/seal"
+	"zhengzhao/internal/seal/ses"
 	"zhengzhao/internal/store"
 	"zhengzhao/internal/store/storetest"
 	"zhengzhao/verify"
@@ -154,6 +157,56 @@ func TestTrustBundleOffline(t *testing.T) {
 			if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
 				t.Errorf("%s: %v, want %v", c.name, err, c.want)
 			}
+		}
+	})
+}
+
+// TestRevokedMaker revokes the platform's seal-maker certificate: the
+// platform stops signing with seals whose structure it certifies, and the
+// trust bundle carries the revocation, so offline and online verdicts on an
+// earlier signature agree.
+func TestRevokedMaker(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		x := f.makeSeal(t, seal.NoApproval)
+		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "135790"); err != nil {
+			t.Fatal(err)
+		}
+		sign := func(doc []byte) (seal.Signed, error) {
+			req, err := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "t", "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"})
+		}
+		signed, err := sign([]byte("first"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		structure, err := ses.ParseSeal(x.Structure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		makerFP := verify.Fingerprint(structure.MakerCert)
+		f.clk.add(time.Minute)
+		if _, err := f.certs.Revoke(ctx, makerFP, ca.ReasonKeyCompromise); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sign([]byte("second")); !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("signing under a revoked maker certificate: %v", err)
+		}
+		b, err := f.svc.TrustBundle(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := b.RevokedAt(ctx, makerFP); at == nil {
+			t.Fatal("the trust bundle does not list the maker certificate's revocation")
+		}
+		online := f.svc.Verify(ctx, signed.Signature, []byte("first"), nil)
+		offline := verify.Seal(ctx, &b, signed.Signature, []byte("first"), nil, f.clk.now())
+		if online.Valid != offline.Valid || !online.Valid {
+			t.Fatalf("a signature made before the revocation: online %v, offline %v; want both valid", online.Valid, offline.Valid)
 		}
 	})
 }

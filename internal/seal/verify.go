@@ -3,12 +3,15 @@ package seal
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"zhengzhao/internal/apperr"
+	"zhengzhao/internal/keys/pki"
 	"zhengzhao/verify"
 )
 
@@ -34,12 +37,32 @@ func (t storeTrust) SealHistory(ctx context.Context, code string) ([]verify.Stat
 	return historyOf(events), true, nil
 }
 
+func (t storeTrust) SealStructures(ctx context.Context, code string) ([]string, error) {
+	makings, err := t.s.store.ListMakings(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return structureHashes(makings), nil
+}
+
 func (t storeTrust) RevokedAt(ctx context.Context, fingerprint string) (*time.Time, error) {
 	c, err := t.s.pki.Get(ctx, fingerprint)
-	if err != nil {
+	if errors.Is(err, apperr.NotFound) {
 		return nil, nil // a certificate the platform did not issue: the chain check decides
 	}
+	if err != nil {
+		return nil, err // fail closed: an unanswered lookup fails the check
+	}
 	return c.RevokedAt, nil
+}
+
+// structureHashes lists the seal structures of makings as verify names them.
+func structureHashes(makings []Making) []string {
+	out := make([]string, len(makings))
+	for i, m := range makings {
+		out[i] = verify.StructureHash(m.Structure)
+	}
+	return out
 }
 
 // historyOf reduces events to state changes (PIN events keep the state).
@@ -93,16 +116,21 @@ func (s *Service) TrustBundle(ctx context.Context) (verify.Bundle, error) {
 			if err != nil {
 				return verify.Bundle{}, err
 			}
-			for _, m := range makings {
-				if c, err := s.pki.Get(ctx, m.CertFingerprint); err == nil && c.RevokedAt != nil {
-					b.SetRevoked(c.Fingerprint, *c.RevokedAt)
-				}
-			}
+			b.SetStructures(x.ID, structureHashes(makings))
 		}
 		if len(seals) < 500 {
 			break
 		}
 		after = seals[len(seals)-1].ID
+	}
+	// Every revocation, the seal-maker's certificate included: offline and
+	// online verdicts must agree.
+	revoked, err := s.pki.List(ctx, pki.Filter{Revoked: true})
+	if err != nil {
+		return verify.Bundle{}, err
+	}
+	for _, c := range revoked {
+		b.SetRevoked(c.Fingerprint, *c.RevokedAt)
 	}
 	msg, err := b.SigningInput()
 	if err != nil {
