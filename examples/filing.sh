@@ -114,11 +114,12 @@ grep -A3 '"action": "seal.filed"' "$tmp/audit.json" | grep -q "\"subject\": \"$s
 [ "$(zz outbox list)" = "every event is delivered" ] || fail "the outbox is not empty: $(zz outbox list)"
 
 # 6. What the upstream received: the same event twice (a receiver
-#    deduplicates on X-Zhengzhao-Event-Id), the second time taken.
+#    deduplicates on the signed body's "id"), the second time taken.
 [ -s "$tmp/hook/2.json" ] && [ ! -e "$tmp/hook/3.json" ] || fail "the receiver did not get exactly two requests: $(ls "$tmp/hook")"
 header() { grep -i "^$1:" "$tmp/hook/2.headers" | cut -d' ' -f2- | tr -d '\r'; }
-id1=$(grep -i '^X-Zhengzhao-Event-Id:' "$tmp/hook/1.headers" | cut -d' ' -f2 | tr -d '\r')
-[ "$id1" = "$(header X-Zhengzhao-Event-Id)" ] || fail "the retry carries another event ID"
+body_id() { grep -o '"id":"[^"]*"' "$1" | head -1 | cut -d'"' -f4; }
+[ "$(body_id "$tmp/hook/1.json")" = "$(body_id "$tmp/hook/2.json")" ] || fail "the retry carries another event ID"
+[ "$(body_id "$tmp/hook/2.json")" = "$(header X-Zhengzhao-Event-Id)" ] || fail "the event ID header differs from the body's id"
 [ "$(header X-Zhengzhao-Topic)" = seal.filing ] || fail "topic $(header X-Zhengzhao-Topic)"
 echo "# received event $(header X-Zhengzhao-Event-Id):"
 python3 -m json.tool --no-ensure-ascii "$tmp/hook/2.json" | sed 's/^/#   /'

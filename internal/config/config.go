@@ -129,7 +129,8 @@ func (c *Config) validateDelivery() error {
 	if c.WebhookURL != "" {
 		u, err := url.Parse(c.WebhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--webhook-url %q is not an http:// or https:// URL", c.WebhookURL)
+			// The URL may hold a password or token: the error does not quote it.
+			return fmt.Errorf("--webhook-url is not an http:// or https:// URL with a host")
 		}
 		if c.WebhookSecretFile == "" {
 			return fmt.Errorf("--webhook-url needs --webhook-secret-file: webhook requests are always signed")
@@ -141,7 +142,8 @@ func (c *Config) validateDelivery() error {
 		for part := range strings.SplitSeq(c.NATSURL, ",") {
 			u, err := url.Parse(strings.TrimSpace(part))
 			if err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) || u.Host == "" {
-				return fmt.Errorf("--nats-url %q is not a nats://host:port URL (or a comma-separated list of them)", c.NATSURL)
+				// The URLs may hold credentials: the error does not quote them.
+				return fmt.Errorf("--nats-url is not a nats://host:port URL (or a comma-separated list of them)")
 			}
 		}
 		if !notify.ValidSubjectPrefix(c.NATSSubjectPrefix) {

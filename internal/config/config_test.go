@@ -21,6 +21,19 @@ func TestBindReadsEnvironmentAndFlagsWin(t *testing.T) {
 	}
 }
 
+// TestValidateHidesCredentials: URLs may carry passwords and tokens, and
+// a refused one must not print them.
+func TestValidateHidesCredentials(t *testing.T) {
+	for _, c := range []Config{
+		{Data: "d", Addr: ":1", Cipher: "SM4-GCM", NATSURL: "nats://zz:s3cr%t@nats1:4222, zz:s3cr%t@nats2:4222", NATSSubjectPrefix: "zz"},
+		{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "ftp://u:s3cr%t@up/hook?token=s3cr%t", WebhookSecretFile: "/s"}, //nolint:gosec // a made-up credential the error must hide
+	} {
+		if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cr") {
+			t.Errorf("Validate = %v; want an error without the credentials", err)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		c    Config
@@ -47,6 +60,7 @@ func TestValidate(t *testing.T) {
 		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxPoll: "5"}, "--outbox-poll"},
 		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxTimeout: "1ms"}, "--outbox-timeout"},
 		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxMaxAttempts: "0"}, "--outbox-max-attempts"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", TLSCertFile: "/c"}, "--tls-key-file"},
 	} {
 		err := tc.c.Validate()
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {

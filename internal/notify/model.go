@@ -109,6 +109,9 @@ type Store interface {
 	ClaimDeliveries(ctx context.Context, c Claim) ([]Delivery, error)
 	// RecordFailure records a failed attempt of a claimed delivery.
 	RecordFailure(ctx context.Context, d Delivery, f Failure) error
+	// ReleaseClaim gives back a claimed delivery that was never attempted:
+	// it is due at now and its claim does not count as an attempt.
+	ReleaseClaim(ctx context.Context, d Delivery, now time.Time) error
 	// ListOutbox lists undelivered events, oldest first.
 	ListOutbox(ctx context.Context, f Filter) ([]Item, error)
 	// OutboxBacklog counts undelivered events and returns the creation time
@@ -122,9 +125,9 @@ type Tx interface {
 	// MarkDelivered records a claimed delivery as done and the event as
 	// delivered once every delivery of it is done.
 	MarkDelivered(ctx context.Context, d Delivery, at time.Time) error
-	// RequeueOutbox makes every undelivered delivery of the event due at
-	// now with its attempts counted afresh, and returns how many it
-	// requeued: apperr.NotFound for an unknown event.
+	// RequeueOutbox makes every dead delivery of the event due at now with
+	// its attempts counted afresh, and returns how many it requeued:
+	// apperr.NotFound for an unknown event.
 	RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error)
 	auditlog.Store
 }

@@ -192,15 +192,30 @@ func (n *Notifier[T]) pass(ctx context.Context, s Sink) (int, error) {
 		return 0, err
 	}
 	var errs []error
-	for _, d := range ds {
+	for i, d := range ds {
 		if ctx.Err() != nil {
-			break
+			// Stopping: what this worker will not attempt goes back at
+			// once, uncounted, rather than waiting out the lease.
+			errs = append(errs, n.release(ctx, ds[i:]))
+			return i, errors.Join(errs...)
 		}
 		if err := n.attempt(ctx, s, d); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return len(ds), errors.Join(errs...)
+}
+
+// release gives back claimed deliveries that were not attempted. It runs
+// while the worker stops, so on a context of its own.
+func (n *Notifier[T]) release(ctx context.Context, ds []Delivery) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, d := range ds {
+		errs = append(errs, n.store.ReleaseClaim(rctx, d, n.opts.Now()))
+	}
+	return errors.Join(errs...)
 }
 
 // attempt delivers d once and records the outcome. It returns only errors
@@ -289,10 +304,10 @@ func (n *Notifier[T]) List(ctx context.Context, dead bool, limit int) ([]Item, e
 	return n.store.ListOutbox(ctx, Filter{Dead: dead, Limit: limit})
 }
 
-// Requeue makes every undelivered delivery of event id due now, with its
-// attempts counted afresh, and records that in the audit log. It returns
-// how many deliveries it requeued; none is a conflict (every delivery is
-// done, or no sink has taken the event yet).
+// Requeue makes every dead delivery of event id due now, with its attempts
+// counted afresh, and records that in the audit log. It returns how many
+// deliveries it requeued; none is a conflict (no delivery of the event is
+// dead: each is done or still being tried).
 func (n *Notifier[T]) Requeue(ctx context.Context, id string) (int, error) {
 	id = strings.TrimSpace(id)
 	var count int
@@ -306,7 +321,7 @@ func (n *Notifier[T]) Requeue(ctx context.Context, id string) (int, error) {
 			return err
 		}
 		if c == 0 {
-			return apperr.New(apperr.Conflict, "event %s has nothing to requeue: every delivery is done, or no sink has taken it yet", id)
+			return apperr.New(apperr.Conflict, "event %s has nothing to requeue: no delivery of it is dead (each is done or still being tried)", id)
 		}
 		count = c
 		return auditlog.Record(ctx, tx, auditlog.Entry{At: now, Action: "outbox.requeued", Subject: id,

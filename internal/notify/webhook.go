@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -103,6 +104,7 @@ func VerifySignature(secret, body []byte, header string, now time.Time, toleranc
 // Webhook POSTs events to a URL, signed with a shared secret.
 type Webhook struct {
 	url    string
+	host   string // for errors and logs, which must not show the URL's credentials or query
 	secret []byte
 	client *http.Client
 	now    func() time.Time
@@ -113,14 +115,18 @@ const MinSecretLen = 16
 
 // NewWebhook returns a webhook sink. Redirects are not followed: a 3xx is a
 // failed attempt like any other non-2xx answer.
-func NewWebhook(url string, secret []byte, now func() time.Time) (*Webhook, error) {
+func NewWebhook(rawURL string, secret []byte, now func() time.Time) (*Webhook, error) {
 	if len(secret) < MinSecretLen {
 		return nil, fmt.Errorf("the webhook secret has %d bytes; it needs at least %d", len(secret), MinSecretLen)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return nil, errors.New("the webhook URL is not an absolute URL with a host")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Webhook{url: url, secret: secret, now: now, client: &http.Client{
+	return &Webhook{url: rawURL, host: u.Host, secret: secret, now: now, client: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}, nil
 }
@@ -146,7 +152,14 @@ func (w *Webhook) Deliver(ctx context.Context, ev Event) error {
 	req.Header.Set(HeaderSignature, Sign(w.secret, body, w.now()))
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		// A *url.Error quotes the URL, which may carry a token in its
+		// query; the error is kept in the outbox and logged, so only the
+		// cause goes on.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook %s: %w", w.host, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))

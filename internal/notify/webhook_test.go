@@ -80,7 +80,13 @@ func TestWebhookDeliver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			// A generous limit for the answers, a short one for the receiver
+			// that sleeps: the test must not flake on a loaded machine.
+			limit := 10 * time.Second
+			if tc.delay > 0 {
+				limit = 300 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), limit)
 			defer cancel()
 			err = w.Deliver(ctx, event)
 			var se *notify.StatusError

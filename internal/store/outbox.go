@@ -121,11 +121,24 @@ func (q q) RecordFailure(ctx context.Context, d notify.Delivery, f notify.Failur
 	return nil
 }
 
-// RequeueOutbox implements notify.Tx. The claim counter is left alone, so a
-// worker still holding an old claim cannot report on the requeued delivery.
+// ReleaseClaim implements notify.Store. A claim that moved on meanwhile is
+// left alone.
+func (q q) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) error {
+	if _, err := q.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
+		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
+		micros(now), d.ID, d.Sink, d.Claim); err != nil {
+		return fmt.Errorf("release the claim of %s to %s: %w", d.ID, d.Sink, err)
+	}
+	return nil
+}
+
+// RequeueOutbox implements notify.Tx. Only dead deliveries are requeued: no
+// worker holds them, so the requeued delivery cannot be sent twice at once.
+// The claim counter moves on all the same, so that no report of an earlier
+// claim lands on the requeued delivery.
 func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL
-		WHERE event_id = ? AND delivered_at IS NULL`, micros(now), id)
+	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
+		WHERE event_id = ? AND delivered_at IS NULL AND dead_at IS NOT NULL`, micros(now), id)
 	if err != nil {
 		return 0, fmt.Errorf("requeue %s: %w", id, err)
 	}

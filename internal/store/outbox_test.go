@@ -148,15 +148,21 @@ func TestOutboxFailureDeadRequeue(t *testing.T) {
 		if wh.DeadAt == nil || wh.LastStatus != 400 || wh.LastError != "HTTP 400" || wh.Attempts != 2 {
 			t.Fatalf("dead delivery = %+v", wh)
 		}
+		// A worker still holding the claim before the death cannot report
+		// on the requeued delivery.
+		stale := ds[0]
 		err = db.NotifyTx(ctx, func(tx *store.Tx) error {
 			n, err := tx.RequeueOutbox(ctx, ids[0], now.Add(time.Hour))
-			if err == nil && n != 2 { // the dead webhook delivery and the waiting nats one
-				err = fmt.Errorf("requeued %d, want 2", n)
+			if err == nil && n != 1 { // the dead webhook delivery, not the nats one still being tried
+				err = fmt.Errorf("requeued %d, want 1", n)
 			}
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := db.RecordFailure(ctx, stale, notify.Failure{At: now, NextAttemptAt: now.Add(2 * time.Hour), Dead: true}); !errors.Is(err, notify.ErrClaimLost) {
+			t.Fatalf("a report of the claim before the requeue = %v, want ErrClaimLost", err)
 		}
 		var requeued *notify.Delivery
 		for _, d := range claim(t, db, "webhook", now.Add(time.Hour), 10) {
@@ -164,8 +170,8 @@ func TestOutboxFailureDeadRequeue(t *testing.T) {
 				requeued = &d
 			}
 		}
-		if requeued == nil || requeued.Attempt != 1 || requeued.Claim != 3 {
-			t.Fatalf("claim after requeue = %+v, want attempt 1 of claim 3", requeued)
+		if requeued == nil || requeued.Attempt != 1 || requeued.Claim != 4 {
+			t.Fatalf("claim after requeue = %+v, want attempt 1 of claim 4", requeued)
 		}
 		if _, err := db.RequeueOutbox(ctx, "obx_none", now); !errors.Is(err, apperr.NotFound) {
 			t.Fatalf("requeue of an unknown event = %v, want not-found", err)
@@ -227,6 +233,38 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 		}
 		if n, _, err := db.OutboxBacklog(context.Background()); err != nil || n != 0 {
 			t.Fatalf("backlog after the workers = %d, %v", n, err)
+		}
+	})
+}
+
+// TestOutboxReleaseClaim gives back a claim that was never attempted: the
+// delivery is due again at once and the claim did not count as an attempt;
+// a release of a claim that moved on changes nothing.
+func TestOutboxReleaseClaim(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		addEvents(t, db, 1)
+		now := t0.Add(time.Second)
+		first := claim(t, db, "webhook", now, 1)
+		if len(first) != 1 || first[0].Attempt != 1 {
+			t.Fatalf("first claim = %+v", first)
+		}
+		if got := claim(t, db, "webhook", now, 1); len(got) != 0 {
+			t.Fatalf("a leased delivery was claimed again: %+v", got)
+		}
+		if err := db.ReleaseClaim(ctx, first[0], now); err != nil {
+			t.Fatal(err)
+		}
+		again := claim(t, db, "webhook", now, 1)
+		if len(again) != 1 || again[0].Attempt != 1 || again[0].Claim == first[0].Claim {
+			t.Fatalf("claim after the release = %+v, want attempt 1 under a new claim", again)
+		}
+		// The first claim is stale now: releasing it must not free the new one.
+		if err := db.ReleaseClaim(ctx, first[0], now); err != nil {
+			t.Fatal(err)
+		}
+		if got := claim(t, db, "webhook", now, 1); len(got) != 0 {
+			t.Fatalf("a stale release freed the current claim: %+v", got)
 		}
 	})
 }
