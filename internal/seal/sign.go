@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/emmansun/gmsm/sm3"
@@ -145,7 +147,17 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 		if err != nil {
 			return err
 		}
-		payload := fmt.Appendf(nil, `{"use_id":%q,"seal":%q,"doc_hash":%q,"signer":%q,"at":%q}`, use.ID, x.ID, use.DocHash, use.Signer, now.Format("2006-01-02T15:04:05Z"))
+		// JSON by encoding/json: Go's %q escapes are not JSON's.
+		payload, err := json.Marshal(struct {
+			UseID   string    `json:"use_id"`
+			Seal    string    `json:"seal"`
+			DocHash string    `json:"doc_hash"`
+			Signer  string    `json:"signer"`
+			At      time.Time `json:"at"`
+		}{use.ID, x.ID, use.DocHash, use.Signer, now})
+		if err != nil {
+			return err
+		}
 		return st.InsertOutbox(ctx, id, "seal.used", payload, now)
 	})
 	if err != nil {

@@ -292,6 +292,9 @@ func (k *Key) signEd25519(ctx context.Context, message []byte) ([]byte, error) {
 	}
 	sig, err := m.ctx.Sign(s.h, message)
 	if err != nil {
+		// After C_SignInit the session may still hold the operation,
+		// whatever the error says: it is not reused.
+		s.broken = true
 		return nil, fmt.Errorf("C_Sign(CKM_EDDSA): %w", s.check(err))
 	}
 	if len(sig) != ed25519.SignatureSize {
