@@ -102,6 +102,11 @@ func activeWithin(h []StateChange, from time.Time) (bool, SealState, bool) {
 	if found && st == SealActive {
 		return true, st, true
 	}
+	if from.Nanosecond() != 0 {
+		// A signing time with fractions of a second (another producer's)
+		// is exact: no second of doubt to give it.
+		return false, st, found
+	}
 	for _, c := range h {
 		if c.At.After(from) && c.At.Before(from.Add(time.Second)) && c.State == SealActive {
 			return true, SealActive, true

@@ -28,6 +28,14 @@ func TestActiveWithin(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
+	// A signing time with fractions of a second is exact: a seal made
+	// 300 ms later was not active then.
+	if got, _, _ := activeWithin([]StateChange{{ms(300), SealActive}}, ms(100)); got {
+		t.Error("a seal made after an exact signing time counted as active")
+	}
+	if got, _, _ := activeWithin([]StateChange{{ms(50), SealActive}}, ms(100)); !got {
+		t.Error("a seal made before an exact signing time did not count as active")
+	}
 }
 
 func TestStateAt(t *testing.T) {

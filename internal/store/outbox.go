@@ -159,7 +159,9 @@ func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, er
 func (q q) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, error) {
 	where := `o.delivered_at IS NULL`
 	if f.Dead {
-		where = `EXISTS (SELECT 1 FROM outbox_deliveries x WHERE x.event_id = o.id AND x.dead_at IS NOT NULL)`
+		// An event with a dead delivery is undelivered: the first condition
+		// keeps the scan to the pending index, not every event ever sent.
+		where += ` AND EXISTS (SELECT 1 FROM outbox_deliveries x WHERE x.event_id = o.id AND x.dead_at IS NOT NULL)`
 	}
 	rows, err := q.query(ctx, `SELECT o.id, o.topic, o.created_at FROM outbox o WHERE `+where+` ORDER BY o.created_at, o.id LIMIT ?`, f.Limit)
 	if err != nil {
