@@ -98,7 +98,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	if maker, err := s.pki.Get(ctx, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
 		return Signed{}, err
 	} else if err == nil && maker.RevokedAt != nil {
-		return Signed{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; renew the seal to sign again", x.ID)
+		return Signed{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; apply for a change of the seal (a remade seal) to sign again", x.ID)
 	}
 	_, sigDER, err := ses.Sign(ctx, sealStruct, digest, now, propertyInfo(in.PropertyInfo), cert.DER, signer)
 	if err != nil {
