@@ -301,12 +301,7 @@ func (k *DataKey) Seal(plaintext []byte, ad AD) ([]byte, error) {
 	// additional data, which therefore never overlaps what Seal writes.
 	outLen := hdrLen + nonceSize + len(plaintext) + tagSize
 	buf := make([]byte, hdrLen+nonceSize, outLen+adLen(ad, hdrLen))
-	buf[0] = fieldVersion1
-	buf[1] = byte(k.suite)
-	if k.id != Unnamed {
-		buf[0] = fieldVersion2
-		binary.BigEndian.PutUint32(buf[2:fieldHeaderSize2], uint32(k.id))
-	}
+	k.putHeader(buf[:hdrLen])
 	nonce := buf[hdrLen : hdrLen+nonceSize]
 	if _, err := io.ReadFull(orDefault(k.rand), nonce); err != nil {
 		return nil, fmt.Errorf("seal %s.%s: read nonce: %w", ad.Table, ad.Column, err)
@@ -315,7 +310,20 @@ func (k *DataKey) Seal(plaintext []byte, ad AD) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal %s.%s: %w", ad.Table, ad.Column, err)
 	}
-	return k.aead.Seal(buf[:hdrLen+nonceSize:outLen], nonce, plaintext, add), nil
+	return k.aead.Seal(buf[:hdrLen+nonceSize:outLen], nonce, plaintext, add), nil //nolint:gosec // G407: the nonce is read fresh from k.rand above; the constants written into buf are the header before it
+
+}
+
+// putHeader writes the field header of k's layout into hdr, which has the
+// header's length.
+func (k *DataKey) putHeader(hdr []byte) {
+	hdr[1] = byte(k.suite)
+	if k.id == Unnamed {
+		hdr[0] = fieldVersion1
+		return
+	}
+	hdr[0] = fieldVersion2
+	binary.BigEndian.PutUint32(hdr[2:fieldHeaderSize2], uint32(k.id))
 }
 
 // adLen is the length of the encoding appendAD makes for a header of
