@@ -425,3 +425,72 @@ func TestOutboxCommands(t *testing.T) {
 		t.Fatalf("the requeue is not in the audit log: %s", out)
 	}
 }
+
+// TestRotateDataKeysCommand rotates the data keys from the command line:
+// the software private key and the contact details are re-encrypted, the
+// old keys are retired, and the audit log records it by the operator.
+func TestRotateDataKeysCommand(t *testing.T) {
+	data := t.TempDir()
+	d := "--data=" + data
+	if code, _, errOut := run(t, "org", "create", d, "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000"); code != 0 {
+		t.Fatalf("org create: %s", errOut)
+	}
+	if code, _, errOut := run(t, "key", "create", d, "--name", "sm2", "--purpose", "seal"); code != 0 {
+		t.Fatalf("key create: %s", errOut)
+	}
+	code, out, errOut := run(t, "key", "rotate-data-keys", d, "--batch-size", "1", "--json")
+	if code != 0 {
+		t.Fatalf("rotate-data-keys: exit %d %s", code, errOut)
+	}
+	var res struct {
+		Purposes []dataKeyRotationJSON `json:"purposes"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("rotate-data-keys --json printed %q: %v", out, err)
+	}
+	if len(res.Purposes) != 2 {
+		t.Fatalf("rotate-data-keys --json: %+v", res)
+	}
+	for _, p := range res.Purposes {
+		if p.Version != 2 || !p.Done || len(p.Retired) != 1 || p.Retired[0] != 1 || p.Reencrypted < 1 {
+			t.Errorf("rotation of %s: %+v", p.Purpose, p)
+		}
+	}
+	if !strings.Contains(errOut, "field → ") || !strings.Contains(errOut, "orgs.responsible_phone") {
+		t.Errorf("no progress on stderr: %q", errOut)
+	}
+	doc := filepath.Join(data, "doc.txt")
+	writeFile(t, doc, []byte("证照"))
+	if code, _, errOut := run(t, "key", "sign", d, "sm2", doc); code != 0 {
+		t.Fatalf("sign with the re-encrypted private key: %s", errOut)
+	}
+	if code, out, _ := run(t, "org", "get", d, "91350100M000100Y43", "--json"); code != 0 || !strings.Contains(out, "13900000000") {
+		t.Fatalf("org get after rotation: exit %d %q", code, out)
+	}
+	code, out, _ = run(t, "key", "data-keys", d, "--json")
+	var ks struct {
+		Items []dataKeyJSON `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &ks); code != 0 || err != nil || len(ks.Items) != 4 {
+		t.Fatalf("key data-keys --json: exit %d %q %v", code, out, err)
+	}
+	for _, k := range ks.Items {
+		if want := map[int64]string{1: "retired", 2: "active"}[k.Version]; k.State != want || (k.RetiredAt != nil) != (want == "retired") {
+			t.Errorf("%s v%d: %+v, want %s", k.Purpose, k.Version, k, want)
+		}
+	}
+	code, out, _ = run(t, "audit", "list", "--json", d)
+	if code != 0 || !strings.Contains(out, `"data-key.rotated"`) || !strings.Contains(out, `"data-key.created"`) || !strings.Contains(out, `"actor": "operator"`) {
+		t.Errorf("audit list lacks the rotation: exit %d %q", code, out)
+	}
+	if code, out, _ := run(t, "key", "rotate-data-keys", d, "--purpose", "private-key"); code != 0 || !strings.Contains(out, "v3") {
+		t.Errorf("rotate-data-keys --purpose private-key: exit %d %q", code, out)
+	}
+	if code, _, _ := run(t, "key", "rotate-data-keys", d, "--purpose", "nope"); code != 2 {
+		t.Errorf("rotate-data-keys --purpose nope: exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "key", "rotate-data-keys", d, "--batch-size", "0"); code != 2 {
+		t.Errorf("rotate-data-keys --batch-size 0: exit %d, want 2", code)
+	}
+}

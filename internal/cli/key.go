@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,7 +127,7 @@ func orgOrPlatform(ctx context.Context, svc *org.Service, code string) (string, 
 func (a *app) keyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
-		Short: "Manage signing keys and the master key",
+		Short: "Manage signing keys, the master key and the data keys",
 		Long: `key manages the platform's signing keys directly in the store. A key is named
 within its organization; KEY below is a key ID or a name (the latest version).
 Rotation makes the next version and retires the old one, which still verifies.`,
@@ -410,6 +411,7 @@ server started with the old file refuses to start.`,
 	}
 	rotateMaster.Flags().StringVar(&nextFile, "new-master-key-file", "", "the new master key file (created when missing)")
 
+	cmd.AddCommand(a.rotateDataKeysCommand(), a.dataKeysCommand())
 	cmd.AddCommand(create, list,
 		change("rotate", "Make the next version of a key and retire this one; print the new ID", (*keyring.Service).Rotate),
 		change("disable", "Stop a key from signing", (*keyring.Service).Disable),
@@ -451,4 +453,148 @@ func reasonOf(err error) string {
 		return ae.Detail
 	}
 	return err.Error()
+}
+
+// dataKeyRotationJSON is one purpose of `key rotate-data-keys --json`.
+type dataKeyRotationJSON struct {
+	Purpose     string  `json:"purpose"`
+	Version     int64   `json:"version"`
+	Suite       string  `json:"suite"`
+	Resumed     bool    `json:"resumed"`
+	Scanned     int64   `json:"scanned"`
+	Reencrypted int64   `json:"reencrypted"`
+	Retired     []int64 `json:"retired"`
+	Done        bool    `json:"done"`
+}
+
+// rotateDataKeysCommand is `key rotate-data-keys`.
+func (a *app) rotateDataKeysCommand() *cobra.Command {
+	var purpose string
+	var batch int
+	cmd := &cobra.Command{
+		Use:   "rotate-data-keys [--purpose PURPOSE]",
+		Short: "Make new data keys and re-encrypt every encrypted value with them",
+		Long: `rotate-data-keys makes the next data key of each purpose (field, private-key),
+or of --purpose only, and re-encrypts every value sealed with an older key, in
+batches of --batch-size rows, each batch in its own transaction. Running
+servers go on working and write new values with the new key at once. If the
+command stops half-way, every value stays readable; run it again and it
+finishes with the same key. At the end the older keys are marked retired: no
+value refers to them any more, but they are kept so that backups remain
+readable ("key data-keys" shows their state). Restart every server with the
+current master key file before rotating data keys after rotate-master.`,
+		Example: "  zhengzhao key rotate-data-keys --purpose field",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if batch < 1 || batch > 10000 {
+				return usageErr("--batch-size must be 1 to 10000")
+			}
+			opts := store.RotateDataKeysOptions{BatchSize: batch, Now: time.Now, Rand: rand.Reader}
+			if purpose != "" {
+				opts.Purposes = []string{purpose}
+			}
+			// One count line per batch, at most one a second: enough to see
+			// that a long rotation moves, without flooding a log.
+			var shown time.Time
+			opts.Progress = func(p store.DataKeyProgress) {
+				if now := time.Now(); now.Sub(shown) >= time.Second {
+					shown = now
+					fmt.Fprintln(a.stderr, a.t("cli.data-key.progress", map[string]any{"Purpose": p.Purpose, "Version": p.Version,
+						"Table": p.Table, "Column": p.Column, "Pass": p.Pass, "Scanned": p.Scanned, "Reencrypted": p.Reencrypted}))
+				}
+			}
+			db, _, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			res, err := db.RotateDataKeys(ctx, opts)
+			if err != nil {
+				if len(res) > 0 {
+					fmt.Fprintln(a.stderr, a.t("cli.data-key.interrupted", nil))
+				}
+				return err
+			}
+			if a.json {
+				out := make([]dataKeyRotationJSON, len(res))
+				for i, r := range res {
+					retired := r.Retired
+					if retired == nil {
+						retired = []int64{}
+					}
+					out[i] = dataKeyRotationJSON{Purpose: r.Purpose, Version: r.Version, Suite: r.Suite, Resumed: r.Resumed,
+						Scanned: r.Scanned, Reencrypted: r.Reencrypted, Retired: retired, Done: r.Done}
+				}
+				return a.printJSON(map[string]any{"purposes": out})
+			}
+			for _, r := range res {
+				retired := a.t("cli.data-key.none", nil)
+				if len(r.Retired) > 0 {
+					vs := make([]string, len(r.Retired))
+					for i, v := range r.Retired {
+						vs[i] = fmt.Sprintf("v%d", v)
+					}
+					retired = strings.Join(vs, ", ")
+				}
+				id := "cli.data-key.rotated"
+				if r.Resumed {
+					id = "cli.data-key.resumed"
+				}
+				fmt.Fprintln(a.stdout, a.t(id, map[string]any{"Purpose": r.Purpose, "Version": r.Version, "Suite": r.Suite,
+					"Scanned": r.Scanned, "Reencrypted": r.Reencrypted, "Retired": retired}))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&purpose, "purpose", "", "only this purpose: field or private-key (default: every purpose)")
+	cmd.Flags().IntVar(&batch, "batch-size", store.DefaultRotationBatch, "rows re-encrypted per transaction (1 to 10000)")
+	return cmd
+}
+
+// dataKeyJSON is a data key as `key data-keys --json` prints it.
+type dataKeyJSON struct {
+	Purpose     string     `json:"purpose"`
+	Version     int64      `json:"version"`
+	Suite       string     `json:"suite"`
+	State       string     `json:"state"`
+	MasterKeyID string     `json:"master_key_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RetiredAt   *time.Time `json:"retired_at,omitempty"`
+}
+
+// dataKeysCommand is `key data-keys`.
+func (a *app) dataKeysCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "data-keys",
+		Short: "List the data keys: purpose, version, cipher, state (active or retired)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, _, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ks, err := db.DataKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.json {
+				items := make([]dataKeyJSON, len(ks))
+				for i, k := range ks {
+					items[i] = dataKeyJSON{Purpose: k.Purpose, Version: k.Version, Suite: k.Suite, State: k.State,
+						MasterKeyID: k.MasterKeyID, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
+				}
+				return a.printJSON(map[string]any{"items": items})
+			}
+			for _, k := range ks {
+				line := fmt.Sprintf("%-12s v%-3d %-12s %-8s %s  %s", k.Purpose, k.Version, k.Suite, k.State, k.MasterKeyID, k.CreatedAt.Format(time.RFC3339))
+				if k.RetiredAt != nil {
+					line += " " + k.RetiredAt.Format(time.RFC3339)
+				}
+				fmt.Fprintln(a.stdout, line)
+			}
+			return nil
+		},
+	}
 }

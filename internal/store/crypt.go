@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"sync"
 	"time"
 
 	"zhengzhao/internal/apperr"
@@ -33,14 +35,71 @@ func (e *MasterKeyMismatchError) Error() string {
 	return fmt.Sprintf("the master key (id %s) is not the one this store was set up with (id %s)", e.Given, e.Store)
 }
 
+// dataKeys holds the unwrapped data keys of an unlocked store by purpose
+// and version, and the master key, to unwrap versions that a data key
+// rotation in another process adds while this one runs. It is shared by
+// the DB and every Tx made from it, and safe for concurrent use.
+type dataKeys struct {
+	mu     sync.RWMutex
+	master *envelope.MasterKey
+	keys   map[dataKeyRef]*envelope.DataKey
+}
+
+// dataKeyRef names one data key: a purpose and a version, counting from 1.
+type dataKeyRef struct {
+	purpose string
+	version int64
+}
+
+func (k *dataKeys) get(ref dataKeyRef) *envelope.DataKey {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.keys[ref]
+}
+
+// unwrap returns the data key ref, unwrapping wrapped when it is not held
+// yet. The key seals field layout 2 naming its version.
+func (k *dataKeys) unwrap(ref dataKeyRef, wrapped []byte) (*envelope.DataKey, error) {
+	if dk := k.get(ref); dk != nil {
+		return dk, nil
+	}
+	id, err := keyID(ref.version)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	dk, err := k.master.Unwrap(envelope.WrappedKey(wrapped))
+	if err != nil {
+		return nil, fmt.Errorf("unwrap %s data key version %d: %w", ref.purpose, ref.version, err)
+	}
+	dk = dk.WithID(id)
+	k.keys[ref] = dk
+	return dk, nil
+}
+
+func (k *dataKeys) setMaster(m *envelope.MasterKey) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.master = m
+}
+
+// keyID converts a stored version to the key ID that field layout 2 carries.
+func keyID(version int64) (envelope.KeyID, error) {
+	if version < 1 || version > math.MaxUint32 {
+		return 0, fmt.Errorf("data key version %d is out of range", version)
+	}
+	return envelope.KeyID(version), nil
+}
+
 // Unlock checks the master key against the store and makes the data keys
-// available. On a new store it records the master key and creates the data
-// keys (suite names the cipher of new data keys). It must be called once,
-// before the store is shared.
+// available. On a new store it records the master key and creates version
+// 1 of each purpose's data key (suite names their cipher). It must be
+// called once, before the store is shared.
 func (d *DB) Unlock(ctx context.Context, m *envelope.MasterKey, suite envelope.Suite, rand io.Reader) error {
-	dks := map[string]*envelope.DataKey{}
+	var ks *dataKeys
 	err := d.WithTx(ctx, func(tx *Tx) error {
-		clear(dks)
+		ks = &dataKeys{master: m, keys: map[dataKeyRef]*envelope.DataKey{}}
 		var id string
 		err := mapErr(tx.queryRow(ctx, `SELECT value FROM settings WHERE name = 'master_key_id'`).Scan(&id))
 		switch {
@@ -53,44 +112,50 @@ func (d *DB) Unlock(ctx context.Context, m *envelope.MasterKey, suite envelope.S
 		case id != m.ID():
 			return &MasterKeyMismatchError{Given: m.ID(), Store: id}
 		}
-		for _, purpose := range []string{FieldKey, PrivateKeyKey} {
-			var wrapped []byte
-			err := mapErr(tx.queryRow(ctx, `SELECT wrapped FROM data_keys WHERE purpose = ?`, purpose).Scan(&wrapped))
-			switch {
-			case errNotFound(err):
-				dk, w, err := m.NewDataKey(suite, rand)
-				if err != nil {
-					return fmt.Errorf("new %s data key: %w", purpose, err)
-				}
-				if _, err := tx.exec(ctx, `INSERT INTO data_keys (purpose, wrapped, master_key_id, created_at) VALUES (?, ?, ?, ?)`,
-					purpose, []byte(w), m.ID(), micros(time.Now())); err != nil {
-					return fmt.Errorf("store %s data key: %w", purpose, err)
-				}
-				dks[purpose] = dk
-			case err != nil:
-				return fmt.Errorf("read %s data key: %w", purpose, err)
-			default:
-				dk, err := m.Unwrap(envelope.WrappedKey(wrapped))
-				if err != nil {
-					return fmt.Errorf("unwrap %s data key: %w", purpose, err)
-				}
-				dks[purpose] = dk
+		all, err := wrappedDataKeys(ctx, tx)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, k := range all {
+			if _, err := ks.unwrap(dataKeyRef{k.purpose, k.version}, k.wrapped); err != nil {
+				return err
 			}
+			have[k.purpose] = true
+		}
+		for _, purpose := range Purposes() {
+			if have[purpose] {
+				continue
+			}
+			dk, w, err := m.NewDataKey(suite, rand)
+			if err != nil {
+				return fmt.Errorf("new %s data key: %w", purpose, err)
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO data_keys (purpose, version, state, wrapped, master_key_id, created_at) VALUES (?, 1, 'active', ?, ?, ?)`,
+				purpose, []byte(w), m.ID(), micros(time.Now())); err != nil {
+				return fmt.Errorf("store %s data key: %w", purpose, err)
+			}
+			ks.keys[dataKeyRef{purpose, 1}] = dk.WithID(1)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	d.keys = dks
+	d.keys = ks
 	return nil
 }
 
-// RotateMaster re-wraps every data key under next, in one transaction, and
-// records next as the store's master key. The data keys themselves do not
-// change, so running servers, which hold them unwrapped, go on serving;
-// restart them with the new key file when convenient. It returns how many
-// data keys were re-wrapped.
+// Purposes lists the data key purposes.
+func Purposes() []string { return []string{FieldKey, PrivateKeyKey} }
+
+// RotateMaster re-wraps every data key, retired ones included, under next,
+// in one transaction, and records next as the store's master key. The data
+// keys themselves do not change, so running servers, which hold them
+// unwrapped, go on serving; restart them with the new key file when
+// convenient (and before rotating data keys: a server cannot unwrap a data
+// key made under a master key it does not have). It returns how many data
+// keys were re-wrapped.
 func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey) (int, error) {
 	n := 0
 	err := d.WithTx(ctx, func(tx *Tx) error {
@@ -110,10 +175,10 @@ func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey
 		for _, k := range all {
 			w, err := envelope.Rewrap(current, next, envelope.WrappedKey(k.wrapped))
 			if err != nil {
-				return fmt.Errorf("re-wrap %s data key: %w", k.purpose, err)
+				return fmt.Errorf("re-wrap %s data key version %d: %w", k.purpose, k.version, err)
 			}
-			if _, err := tx.exec(ctx, `UPDATE data_keys SET wrapped = ?, master_key_id = ?, rewrapped_at = ? WHERE purpose = ?`,
-				[]byte(w), next.ID(), now, k.purpose); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE data_keys SET wrapped = ?, master_key_id = ?, rewrapped_at = ? WHERE purpose = ? AND version = ?`,
+				[]byte(w), next.ID(), now, k.purpose, k.version); err != nil {
 				return err
 			}
 			n++
@@ -121,11 +186,17 @@ func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey
 		_, err = tx.exec(ctx, `UPDATE settings SET value = ? WHERE name = 'master_key_id'`, next.ID())
 		return err
 	})
+	if err == nil && d.keys != nil {
+		// This process now unwraps what is made under next.
+		d.keys.setMaster(next)
+	}
 	return n, err
 }
 
 type wrappedDataKey struct {
 	purpose string
+	version int64
+	state   string
 	wrapped []byte
 }
 
@@ -133,7 +204,7 @@ type wrappedDataKey struct {
 // so that its rows are closed, by defer, before the caller writes through the
 // same transaction.
 func wrappedDataKeys(ctx context.Context, tx *Tx) ([]wrappedDataKey, error) {
-	rows, err := tx.query(ctx, `SELECT purpose, wrapped FROM data_keys ORDER BY purpose`)
+	rows, err := tx.query(ctx, `SELECT purpose, version, state, wrapped FROM data_keys ORDER BY purpose, version`)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +212,7 @@ func wrappedDataKeys(ctx context.Context, tx *Tx) ([]wrappedDataKey, error) {
 	var all []wrappedDataKey
 	for rows.Next() {
 		var k wrappedDataKey
-		if err := rows.Scan(&k.purpose, &k.wrapped); err != nil {
+		if err := rows.Scan(&k.purpose, &k.version, &k.state, &k.wrapped); err != nil {
 			return nil, mapErr(err)
 		}
 		all = append(all, k)
@@ -149,27 +220,86 @@ func wrappedDataKeys(ctx context.Context, tx *Tx) ([]wrappedDataKey, error) {
 	return all, mapErr(rows.Err())
 }
 
-// seal encrypts a sensitive column value bound to its table, row and column.
-func (q q) seal(purpose, table, row, column string, plaintext string) ([]byte, error) {
-	dk := q.keys[purpose]
-	if dk == nil {
+// dataKey returns version of the purpose's data key, reading and unwrapping
+// it when this process does not hold it yet: another process may have made
+// it by rotating data keys.
+func (q q) dataKey(ctx context.Context, purpose string, version int64) (*envelope.DataKey, error) {
+	if q.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
+	}
+	ref := dataKeyRef{purpose, version}
+	if dk := q.keys.get(ref); dk != nil {
+		return dk, nil
+	}
+	var wrapped []byte
+	err := mapErr(q.queryRow(ctx, `SELECT wrapped FROM data_keys WHERE purpose = ? AND version = ?`, purpose, version).Scan(&wrapped))
+	if err != nil {
+		return nil, fmt.Errorf("read %s data key version %d: %w", purpose, version, err)
+	}
+	return q.keys.unwrap(ref, wrapped)
+}
+
+// sealingKey returns the purpose's newest active data key, the one new
+// values are sealed with. It is read in the caller's transaction each time,
+// so that a value written while data keys are being rotated is sealed with
+// the new key at once, even by a server that started before the rotation.
+func (q q) sealingKey(ctx context.Context, purpose string) (*envelope.DataKey, error) {
+	if q.keys == nil {
+		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
+	}
+	var version int64
+	var wrapped []byte
+	err := mapErr(q.queryRow(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
+		purpose).Scan(&version, &wrapped))
+	if err != nil {
+		return nil, fmt.Errorf("read the active %s data key: %w", purpose, err)
+	}
+	return q.keys.unwrap(dataKeyRef{purpose, version}, wrapped)
+}
+
+// seal encrypts a sensitive column value bound to its table, row and
+// column, with the purpose's newest active data key (field layout 2).
+func (q q) seal(ctx context.Context, purpose, table, row, column string, plaintext string) ([]byte, error) {
+	dk, err := q.sealingKey(ctx, purpose)
+	if err != nil {
+		return nil, err
 	}
 	return dk.Seal([]byte(plaintext), envelope.AD{Table: table, Row: row, Column: column})
 }
 
-// open decrypts what seal encrypted; a ciphertext moved to another row or
-// column fails.
-func (q q) open(purpose, table, row, column string, ciphertext []byte) (string, error) {
-	dk := q.keys[purpose]
-	if dk == nil {
+// open decrypts what seal encrypted, with the data key the ciphertext
+// names (version 1, the purpose's original key, for layout 1); a ciphertext
+// moved to another row or column fails.
+func (q q) open(ctx context.Context, purpose, table, row, column string, ciphertext []byte) (string, error) {
+	if q.keys == nil {
 		return "", apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
+	}
+	version, err := ciphertextVersion(ciphertext)
+	if err != nil {
+		return "", apperr.Wrap(apperr.Internal, err, "%s.%s of %s cannot be decrypted", table, column, row)
+	}
+	dk, err := q.dataKey(ctx, purpose, version)
+	if err != nil {
+		return "", apperr.Wrap(apperr.Internal, err, "%s.%s of %s cannot be decrypted", table, column, row)
 	}
 	b, err := dk.Open(ciphertext, envelope.AD{Table: table, Row: row, Column: column})
 	if err != nil {
 		return "", apperr.Wrap(apperr.Internal, err, "%s.%s of %s cannot be decrypted", table, column, row)
 	}
 	return string(b), nil
+}
+
+// ciphertextVersion returns the version of the data key that sealed a field
+// ciphertext: the one layout 2 names, or 1 for layout 1.
+func ciphertextVersion(ciphertext []byte) (int64, error) {
+	id, err := envelope.CiphertextKeyID(ciphertext)
+	if err != nil {
+		return 0, err
+	}
+	if id == envelope.Unnamed {
+		return 1, nil
+	}
+	return int64(id), nil
 }
 
 // MasterKeyID returns the ID of the master key the store was set up with,

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"zhengzhao/internal/keys/envelope"
+)
 
 // RawColumn reads one column as stored, for tests that prove encryption.
 func RawColumn(ctx context.Context, d *DB, table, column, keyCol, key string) ([]byte, error) {
@@ -13,4 +17,14 @@ func RawColumn(ctx context.Context, d *DB, table, column, keyCol, key string) ([
 func SetRawColumn(ctx context.Context, d *DB, table, column string, v []byte, keyCol, key string) error {
 	_, err := d.exec(ctx, `UPDATE `+table+` SET `+column+` = ? WHERE `+keyCol+` = ?`, v, key)
 	return err
+}
+
+// SealV1 seals plaintext as field layout 1 with version 1 of the purpose's
+// data key, as the store did before data keys had versions.
+func SealV1(ctx context.Context, d *DB, purpose, table, row, column, plaintext string) ([]byte, error) {
+	dk, err := d.dataKey(ctx, purpose, 1)
+	if err != nil {
+		return nil, err
+	}
+	return dk.WithID(envelope.Unnamed).Seal([]byte(plaintext), envelope.AD{Table: table, Row: row, Column: column})
 }

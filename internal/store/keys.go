@@ -42,7 +42,7 @@ func (q q) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) er
 	var sealed []byte
 	if len(privatePKCS8) > 0 {
 		var err error
-		if sealed, err = q.seal(PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
+		if sealed, err = q.seal(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
 			return err
 		}
 	}
@@ -77,7 +77,7 @@ func (q q) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
 	if len(sealed) == 0 {
 		return nil, apperr.New(apperr.Internal, "key %s has no software private key", id)
 	}
-	s, err := q.open(PrivateKeyKey, "keys", id, "private_key", sealed)
+	s, err := q.open(ctx, PrivateKeyKey, "keys", id, "private_key", sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -34,12 +34,12 @@ func (r *orgRow) dest() []any {
 		&r.EmailEnc, &r.Stat, &r.Version, &r.CreatedAt, &r.UpdatedAt}
 }
 
-func (q q) orgOf(r *orgRow, kinds []org.Kind) (org.Org, error) {
-	phone, err := q.open(FieldKey, "orgs", r.CreditCode, "responsible_phone", r.PhoneEnc)
+func (q q) orgOf(ctx context.Context, r *orgRow, kinds []org.Kind) (org.Org, error) {
+	phone, err := q.open(ctx, FieldKey, "orgs", r.CreditCode, "responsible_phone", r.PhoneEnc)
 	if err != nil {
 		return org.Org{}, err
 	}
-	email, err := q.open(FieldKey, "orgs", r.CreditCode, "responsible_email", r.EmailEnc)
+	email, err := q.open(ctx, FieldKey, "orgs", r.CreditCode, "responsible_email", r.EmailEnc)
 	if err != nil {
 		return org.Org{}, err
 	}
@@ -53,11 +53,11 @@ func (q q) orgOf(r *orgRow, kinds []org.Kind) (org.Org, error) {
 }
 
 // sealContact encrypts the responsible person's phone and e-mail of o.
-func (q q) sealContact(o org.Org) (phone, email []byte, err error) {
-	if phone, err = q.seal(FieldKey, "orgs", o.CreditCode, "responsible_phone", o.Responsible.Phone); err != nil {
+func (q q) sealContact(ctx context.Context, o org.Org) (phone, email []byte, err error) {
+	if phone, err = q.seal(ctx, FieldKey, "orgs", o.CreditCode, "responsible_phone", o.Responsible.Phone); err != nil {
 		return nil, nil, err
 	}
-	if email, err = q.seal(FieldKey, "orgs", o.CreditCode, "responsible_email", o.Responsible.Email); err != nil {
+	if email, err = q.seal(ctx, FieldKey, "orgs", o.CreditCode, "responsible_email", o.Responsible.Email); err != nil {
 		return nil, nil, err
 	}
 	return phone, email, nil
@@ -67,7 +67,7 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 // InsertOrg implements org.Store.
 func (q q) InsertOrg(ctx context.Context, o org.Org) error {
-	phone, email, err := q.sealContact(o)
+	phone, email, err := q.sealContact(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (q q) GetOrg(ctx context.Context, creditCode string) (org.Org, error) {
 	if err != nil {
 		return org.Org{}, err
 	}
-	return q.orgOf(&r, kinds[creditCode])
+	return q.orgOf(ctx, &r, kinds[creditCode])
 }
 
 func (q q) kindsOf(ctx context.Context, codes []string) (map[string][]org.Kind, error) {
@@ -182,7 +182,7 @@ func (q q) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	}
 	out := make([]org.Org, len(list))
 	for i := range list {
-		if out[i], err = q.orgOf(&list[i], kinds[list[i].CreditCode]); err != nil {
+		if out[i], err = q.orgOf(ctx, &list[i], kinds[list[i].CreditCode]); err != nil {
 			return nil, err
 		}
 	}
@@ -191,7 +191,7 @@ func (q q) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 
 // UpdateOrg implements org.Store: optimistic, on the version.
 func (q q) UpdateOrg(ctx context.Context, o org.Org) error {
-	phone, email, err := q.sealContact(o)
+	phone, email, err := q.sealContact(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys/envelope"
 )
 
 //go:embed sqlite/migrations/*.sql postgres/migrations/*.sql
@@ -274,7 +273,7 @@ type execer interface {
 type q struct {
 	x       execer
 	dialect Dialect
-	keys    map[string]*envelope.DataKey // by purpose; nil until Unlock
+	keys    *dataKeys // nil until Unlock
 }
 
 func (q q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -14,16 +14,25 @@ import (
 // Format versions. A new layout gets a new number; old ones stay readable.
 const (
 	wrappedKeyVersion = 1
-	fieldVersion      = 1
+	// fieldVersion1 is the first field layout. It does not say which data
+	// key sealed the value: it is always the purpose's original key (the
+	// store's version 1). Seal writes it only for a key without an ID.
+	fieldVersion1 = 1
+	// fieldVersion2 names the data key that sealed the value, so that a
+	// purpose can have several data keys while values move to the newest.
+	fieldVersion2 = 2
 )
 
 const (
 	nonceSize = 12 // GCM standard nonce
 	tagSize   = 16 // GCM tag
+	keyIDSize = 4  // KeyID, big-endian, in field layout 2
 	// wrapped key: version, suite, master key ID, nonce, sealed key.
 	wrappedHeaderSize = 2 + idSize
-	// field ciphertext: version, suite, nonce, sealed value.
-	fieldHeaderSize = 2
+	// field ciphertext layout 1: version, suite, nonce, sealed value.
+	fieldHeaderSize1 = 2
+	// field ciphertext layout 2: version, suite, key ID, nonce, sealed value.
+	fieldHeaderSize2 = 2 + keyIDSize
 )
 
 // Domain-separation prefixes of the GCM additional data.
@@ -88,12 +97,24 @@ func (w WrappedKey) check() (Suite, error) {
 
 // DataKey encrypts and decrypts column values. It is safe for concurrent
 // use. With random 96-bit nonces, one data key must seal at most 2^32
-// values (NIST SP 800-38D); rotate data keys well before that.
+// values (NIST SP 800-38D); rotate data keys well before that. A key made
+// by NewDataKey or Unwrap has no ID (Unnamed); give it one with WithID.
 type DataKey struct {
 	suite Suite
+	id    KeyID // Unnamed: seal field layout 1
 	aead  cipher.AEAD
 	rand  io.Reader
 }
+
+// KeyID names one data key among the data keys of a purpose (the store
+// uses its version number, counting from 1). Field layout 2 carries it, so
+// a reader knows which data key to open a value with.
+type KeyID uint32
+
+// Unnamed is the KeyID of a data key that has none, and what
+// CiphertextKeyID reports for field layout 1, which names no key: such
+// values were sealed by the purpose's original data key.
+const Unnamed KeyID = 0
 
 // NewDataKey creates a data key for suite with randomness from rand
 // (crypto/rand.Reader when nil) and returns it together with its wrapped
@@ -223,6 +244,19 @@ func (k *DataKey) WithRand(r io.Reader) *DataKey {
 	return &c
 }
 
+// ID returns the ID k seals under, Unnamed unless set with WithID.
+func (k *DataKey) ID() KeyID { return k.id }
+
+// WithID returns a copy of k that seals field layout 2 naming id, or, for
+// Unnamed, layout 1. The ID is authenticated with every value, so a value
+// whose header is changed to name another key does not open. It is the
+// caller's job to give each data key of a purpose its own ID.
+func (k *DataKey) WithID(id KeyID) *DataKey {
+	c := *k
+	c.id = id
+	return &c
+}
+
 // AD names where a value is stored. It is authenticated with the value, so a
 // ciphertext copied to another table, row or column fails to decrypt.
 type AD struct {
@@ -246,54 +280,128 @@ func appendAD(b, header []byte, ad AD) ([]byte, error) {
 	return b, nil
 }
 
-// Seal encrypts plaintext for the place named by ad and returns
+// Seal encrypts plaintext for the place named by ad. A key with an ID
+// (WithID) returns field layout 2:
 //
-//	version(1) | suite(1) | nonce(12) | GCM ciphertext and tag
+//	version(1)=2 | suite(1) | key ID(4, big-endian) | nonce(12) | GCM ciphertext and tag
+//
+// and a key without one (Unnamed) layout 1, kept for values sealed before
+// data keys had IDs:
+//
+//	version(1)=1 | suite(1) | nonce(12) | GCM ciphertext and tag
+//
+// The header (everything before the nonce) is part of the additional data,
+// so neither the suite nor the key ID can be changed unnoticed.
 func (k *DataKey) Seal(plaintext []byte, ad AD) ([]byte, error) {
+	hdrLen := fieldHeaderSize1
+	if k.id != Unnamed {
+		hdrLen = fieldHeaderSize2
+	}
 	// One allocation holds the output and, past the output's capacity, the
 	// additional data, which therefore never overlaps what Seal writes.
-	outLen := fieldHeaderSize + nonceSize + len(plaintext) + tagSize
-	buf := make([]byte, fieldHeaderSize+nonceSize, outLen+adLen(ad))
-	buf[0] = fieldVersion
-	buf[1] = byte(k.suite)
-	nonce := buf[fieldHeaderSize : fieldHeaderSize+nonceSize]
+	outLen := hdrLen + nonceSize + len(plaintext) + tagSize
+	buf := make([]byte, hdrLen+nonceSize, outLen+adLen(ad, hdrLen))
+	k.putHeader(buf[:hdrLen])
+	nonce := buf[hdrLen : hdrLen+nonceSize]
 	if _, err := io.ReadFull(orDefault(k.rand), nonce); err != nil {
 		return nil, fmt.Errorf("seal %s.%s: read nonce: %w", ad.Table, ad.Column, err)
 	}
-	add, err := appendAD(buf[outLen:outLen], buf[:fieldHeaderSize], ad)
+	add, err := appendAD(buf[outLen:outLen], buf[:hdrLen], ad)
 	if err != nil {
 		return nil, fmt.Errorf("seal %s.%s: %w", ad.Table, ad.Column, err)
 	}
-	return k.aead.Seal(buf[:fieldHeaderSize+nonceSize:outLen], nonce, plaintext, add), nil
+	return k.aead.Seal(buf[:hdrLen+nonceSize:outLen], nonce, plaintext, add), nil //nolint:gosec // G407: the nonce is read fresh from k.rand above; the constants written into buf are the header before it
+
 }
 
-// adLen is the length of the encoding appendAD makes.
-func adLen(ad AD) int {
-	return len(adField) + fieldHeaderSize + 12 + len(ad.Table) + len(ad.Row) + len(ad.Column)
+// putHeader writes the field header of k's layout into hdr, which has the
+// header's length.
+func (k *DataKey) putHeader(hdr []byte) {
+	hdr[1] = byte(k.suite)
+	if k.id == Unnamed {
+		hdr[0] = fieldVersion1
+		return
+	}
+	hdr[0] = fieldVersion2
+	binary.BigEndian.PutUint32(hdr[2:fieldHeaderSize2], uint32(k.id))
 }
 
-// Open decrypts a value sealed by Seal for the same ad. Any failure gives an
-// error wrapping ErrDecrypt and no plaintext.
+// adLen is the length of the encoding appendAD makes for a header of
+// hdrLen bytes.
+func adLen(ad AD, hdrLen int) int {
+	return len(adField) + hdrLen + 12 + len(ad.Table) + len(ad.Row) + len(ad.Column)
+}
+
+// fieldHeader checks the layout of a field ciphertext and returns its
+// header length, suite and key ID (Unnamed for layout 1). Errors wrap
+// ErrDecrypt.
+func fieldHeader(ciphertext []byte) (hdrLen int, suite Suite, id KeyID, err error) {
+	if len(ciphertext) < 1 {
+		return 0, 0, 0, fmt.Errorf("%w: empty ciphertext", ErrDecrypt)
+	}
+	switch ciphertext[0] {
+	case fieldVersion1:
+		hdrLen = fieldHeaderSize1
+	case fieldVersion2:
+		hdrLen = fieldHeaderSize2
+	default:
+		return 0, 0, 0, fmt.Errorf("%w: unsupported version %d", ErrDecrypt, ciphertext[0])
+	}
+	if len(ciphertext) < hdrLen+nonceSize+tagSize {
+		return 0, 0, 0, fmt.Errorf("%w: %d bytes is too short for layout %d", ErrDecrypt, len(ciphertext), ciphertext[0])
+	}
+	suite = Suite(ciphertext[1])
+	if !suite.valid() {
+		return 0, 0, 0, fmt.Errorf("%w: %w: %d", ErrDecrypt, ErrUnknownSuite, ciphertext[1])
+	}
+	if ciphertext[0] == fieldVersion2 {
+		id = KeyID(binary.BigEndian.Uint32(ciphertext[2:fieldHeaderSize2]))
+		if id == Unnamed {
+			// Layout 2 always names a key; 0 would be read as layout 1's
+			// original key and let one value have two readings.
+			return 0, 0, 0, fmt.Errorf("%w: layout 2 names key ID 0", ErrDecrypt)
+		}
+	}
+	return hdrLen, suite, id, nil
+}
+
+// CiphertextKeyID returns the ID of the data key that sealed a field
+// ciphertext: the ID named by layout 2, or Unnamed for layout 1 (sealed by
+// the purpose's original data key). It only reads the header; the ID is
+// authenticated when the value is opened. Errors wrap ErrDecrypt.
+func CiphertextKeyID(ciphertext []byte) (KeyID, error) {
+	_, _, id, err := fieldHeader(ciphertext)
+	if err != nil {
+		return 0, fmt.Errorf("field ciphertext: %w", err)
+	}
+	return id, nil
+}
+
+// Open decrypts a value sealed by Seal for the same ad, in either layout.
+// A layout 2 value naming another key than k's ID (when k has one) is
+// refused before decryption. Any failure gives an error wrapping
+// ErrDecrypt and no plaintext.
 func (k *DataKey) Open(ciphertext []byte, ad AD) ([]byte, error) {
-	if len(ciphertext) < fieldHeaderSize+nonceSize+tagSize {
-		return nil, fmt.Errorf("open %s.%s: %w: %d bytes is too short", ad.Table, ad.Column, ErrDecrypt, len(ciphertext))
+	hdrLen, suite, id, err := fieldHeader(ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("open %s.%s: %w", ad.Table, ad.Column, err)
 	}
-	if ciphertext[0] != fieldVersion {
-		return nil, fmt.Errorf("open %s.%s: %w: unsupported version %d", ad.Table, ad.Column, ErrDecrypt, ciphertext[0])
+	if suite != k.suite {
+		return nil, fmt.Errorf("open %s.%s: %w: ciphertext suite %s, data key suite %s", ad.Table, ad.Column, ErrDecrypt, suite, k.suite)
 	}
-	if Suite(ciphertext[1]) != k.suite {
-		return nil, fmt.Errorf("open %s.%s: %w: ciphertext suite %s, data key suite %s", ad.Table, ad.Column, ErrDecrypt, Suite(ciphertext[1]), k.suite)
+	if id != Unnamed && k.id != Unnamed && id != k.id {
+		return nil, fmt.Errorf("open %s.%s: %w: sealed by data key %d, this is data key %d", ad.Table, ad.Column, ErrDecrypt, id, k.id)
 	}
 	// As in Seal, one allocation holds the plaintext and, past its
 	// capacity, the additional data.
-	ptLen := len(ciphertext) - fieldHeaderSize - nonceSize - tagSize
-	buf := make([]byte, ptLen, ptLen+adLen(ad))
-	add, err := appendAD(buf[ptLen:], ciphertext[:fieldHeaderSize], ad)
+	ptLen := len(ciphertext) - hdrLen - nonceSize - tagSize
+	buf := make([]byte, ptLen, ptLen+adLen(ad, hdrLen))
+	add, err := appendAD(buf[ptLen:], ciphertext[:hdrLen], ad)
 	if err != nil {
 		return nil, fmt.Errorf("open %s.%s: %w: %w", ad.Table, ad.Column, ErrDecrypt, err)
 	}
-	nonce := ciphertext[fieldHeaderSize : fieldHeaderSize+nonceSize]
-	pt, err := k.aead.Open(buf[:0:ptLen], nonce, ciphertext[fieldHeaderSize+nonceSize:], add)
+	nonce := ciphertext[hdrLen : hdrLen+nonceSize]
+	pt, err := k.aead.Open(buf[:0:ptLen], nonce, ciphertext[hdrLen+nonceSize:], add)
 	if err != nil {
 		return nil, fmt.Errorf("open %s.%s: %w", ad.Table, ad.Column, ErrDecrypt)
 	}

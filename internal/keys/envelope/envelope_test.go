@@ -184,24 +184,87 @@ func TestSealOpenRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Unwrap error = %v", err)
 			}
+			if dk2.ID() != Unnamed {
+				t.Errorf("unwrapped key has ID %d, want Unnamed", dk2.ID())
+			}
 			for _, pt := range [][]byte{nil, []byte("110101199003077777"), bytes.Repeat([]byte("张"), 1000)} {
-				ct, err := dk.Seal(pt, ad)
-				if err != nil {
-					t.Fatalf("Seal error = %v", err)
-				}
-				if ct[0] != fieldVersion || Suite(ct[1]) != s {
-					t.Errorf("ciphertext header = %x, want version %d suite %d", ct[:2], fieldVersion, s)
-				}
-				got, err := dk2.Open(ct, ad)
-				if err != nil || !bytes.Equal(got, pt) {
-					t.Errorf("Open(Seal(%d bytes)) = %d bytes, %v; want the plaintext", len(pt), len(got), err)
-				}
-				again, _ := dk.Seal(pt, ad)
-				if bytes.Equal(again, ct) {
-					t.Errorf("two Seals of the same value are identical; nonces must be fresh")
+				// Unnamed seals layout 1; an ID seals layout 2 naming it.
+				for _, id := range []KeyID{Unnamed, 1, 0xfffffffe} {
+					sealer, opener := dk.WithID(id), dk2.WithID(id)
+					ct, err := sealer.Seal(pt, ad)
+					if err != nil {
+						t.Fatalf("Seal error = %v", err)
+					}
+					wantVersion, wantLen := byte(fieldVersion1), fieldHeaderSize1+nonceSize+len(pt)+tagSize
+					if id != Unnamed {
+						wantVersion, wantLen = fieldVersion2, fieldHeaderSize2+nonceSize+len(pt)+tagSize
+					}
+					if ct[0] != wantVersion || Suite(ct[1]) != s || len(ct) != wantLen {
+						t.Errorf("key %d: ciphertext header = %x, %d bytes; want version %d suite %d, %d bytes", id, ct[:2], len(ct), wantVersion, s, wantLen)
+					}
+					if got, err := CiphertextKeyID(ct); err != nil || got != id {
+						t.Errorf("CiphertextKeyID = %d, %v; want %d", got, err, id)
+					}
+					got, err := opener.Open(ct, ad)
+					if err != nil || !bytes.Equal(got, pt) {
+						t.Errorf("key %d: Open(Seal(%d bytes)) = %d bytes, %v; want the plaintext", id, len(pt), len(got), err)
+					}
+					// A key without an ID opens both layouts: the ID is
+					// checked by authentication.
+					if got, err := dk2.Open(ct, ad); err != nil || !bytes.Equal(got, pt) {
+						t.Errorf("key %d: Open by the unnamed key = %d bytes, %v; want the plaintext", id, len(got), err)
+					}
+					again, _ := sealer.Seal(pt, ad)
+					if bytes.Equal(again, ct) {
+						t.Errorf("two Seals of the same value are identical; nonces must be fresh")
+					}
 				}
 			}
 		})
+	}
+}
+
+// TestKeyIDBinding checks that the key ID of layout 2 is authenticated:
+// a value cannot be made to name another key, and a key with another ID
+// refuses it.
+func TestKeyIDBinding(t *testing.T) {
+	m := testMaster(t, 7)
+	raw, _, err := m.NewDataKey(SM4GCM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := AD{"orgs", "91350100M000100Y43", "responsible_phone"}
+	k3 := raw.WithID(3)
+	ct, err := k3.Seal([]byte("13912345678"), ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.WithID(4).Open(ct, ad); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("Open by the same key under ID 4 error = %v, want ErrDecrypt", err)
+	}
+	// Rename the key in the header: the key ID is in the additional data.
+	renamed := append([]byte{}, ct...)
+	renamed[5] = 4
+	for _, k := range []*DataKey{raw, raw.WithID(4)} {
+		if got, err := k.Open(renamed, ad); !errors.Is(err, ErrDecrypt) || got != nil {
+			t.Errorf("Open(renamed to key 4) by key %d = %q, %v; want ErrDecrypt", k.ID(), got, err)
+		}
+	}
+	// Downgrade to layout 1 by dropping the key ID: the header differs.
+	v1 := append([]byte{fieldVersion1, ct[1]}, ct[fieldHeaderSize2:]...)
+	if _, err := raw.Open(v1, ad); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("Open(layout 2 rewritten as layout 1) error = %v, want ErrDecrypt", err)
+	}
+	// Layout 2 must name a key; ID 0 is refused before decryption.
+	zero := append([]byte{}, ct...)
+	copy(zero[2:fieldHeaderSize2], []byte{0, 0, 0, 0})
+	if _, err := CiphertextKeyID(zero); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("CiphertextKeyID(layout 2, ID 0) error = %v, want ErrDecrypt", err)
+	}
+	for _, bad := range [][]byte{nil, {3, 1}, {fieldVersion2, 1, 0, 0, 0, 1}, {fieldVersion2, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}} {
+		if _, err := CiphertextKeyID(bad); !errors.Is(err, ErrDecrypt) {
+			t.Errorf("CiphertextKeyID(%x) error = %v, want ErrDecrypt", bad, err)
+		}
 	}
 }
 
@@ -245,6 +308,13 @@ func TestOpenRejectsTampering(t *testing.T) {
 	sm4Key, _, _ := m.NewDataKey(SM4GCM, nil)
 	aesKey, _, _ := m.NewDataKey(AES256GCM, nil)
 	otherSM4, _, _ := m.NewDataKey(SM4GCM, nil)
+	for _, id := range []KeyID{Unnamed, 2} {
+		testOpenRejectsTampering(t, sm4Key.WithID(id), aesKey.WithID(id), otherSM4.WithID(id), ad)
+	}
+}
+
+func testOpenRejectsTampering(t *testing.T, sm4Key, aesKey, otherSM4 *DataKey, ad AD) {
+	t.Helper()
 	ct, err := sm4Key.Seal([]byte("value"), ad)
 	if err != nil {
 		t.Fatal(err)
@@ -434,27 +504,72 @@ func TestDataKeyConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// FuzzOpen feeds arbitrary bytes and places to Open by keys with and
+// without an ID: nothing but the genuine ciphertexts at their own place may
+// open, and every failure wraps ErrDecrypt.
 func FuzzOpen(f *testing.F) {
 	m := testMaster(f, 9)
-	dk, _, err := m.NewDataKey(SM4GCM, nil)
+	raw, _, err := m.NewDataKey(SM4GCM, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
+	// named is the same key under an ID, as the store holds its original
+	// key: it opens layout 1 values and layout 2 values naming 7.
+	named := raw.WithID(7)
 	ad := AD{"t", "r", "c"}
-	ct, _ := dk.Seal([]byte("seed"), ad)
-	f.Add(ct, "t", "r", "c")
-	f.Add(ct[:len(ct)-1], "t", "r", "c")
+	ct1, _ := raw.Seal([]byte("seed"), ad)
+	ct2, _ := named.Seal([]byte("seed"), ad)
+	for _, ct := range [][]byte{ct1, ct2} {
+		f.Add(ct, "t", "r", "c")
+		f.Add(ct[:len(ct)-1], "t", "r", "c")
+	}
 	f.Add([]byte{1, 1}, "", "", "")
+	f.Add([]byte{2, 1, 0, 0, 0, 0}, "", "", "")
 	f.Fuzz(func(t *testing.T, data []byte, table, row, column string) {
-		pt, err := dk.Open(data, AD{table, row, column})
+		genuine := (AD{table, row, column}) == ad && (bytes.Equal(data, ct1) || bytes.Equal(data, ct2))
+		for _, k := range []*DataKey{raw, named} {
+			pt, err := k.Open(data, AD{table, row, column})
+			if err != nil {
+				if !errors.Is(err, ErrDecrypt) || pt != nil {
+					t.Fatalf("key %d: Open = %q, %v; want nil, ErrDecrypt", k.ID(), pt, err)
+				}
+				continue
+			}
+			if !genuine {
+				t.Fatalf("key %d: Open accepted a forged ciphertext %x for %v", k.ID(), data, AD{table, row, column})
+			}
+		}
+	})
+}
+
+// FuzzCiphertextKeyID checks that the header decoder never panics, fails
+// only with ErrDecrypt, and reports an ID only for layout 2.
+func FuzzCiphertextKeyID(f *testing.F) {
+	raw, _, err := testMaster(f, 9).NewDataKey(AES256GCM, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, id := range []KeyID{Unnamed, 1, 0xffffffff} {
+		ct, _ := raw.WithID(id).Seal([]byte("seed"), AD{})
+		f.Add(ct)
+		f.Add(ct[:fieldHeaderSize2])
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		id, err := CiphertextKeyID(data)
 		if err != nil {
-			if !errors.Is(err, ErrDecrypt) || pt != nil {
-				t.Fatalf("Open = %q, %v; want nil, ErrDecrypt", pt, err)
+			if !errors.Is(err, ErrDecrypt) || id != Unnamed {
+				t.Fatalf("CiphertextKeyID = %d, %v; want 0, ErrDecrypt", id, err)
 			}
 			return
 		}
-		if !bytes.Equal(data, ct) || (AD{table, row, column}) != ad {
-			t.Fatalf("Open accepted a forged ciphertext %x for %v", data, AD{table, row, column})
+		switch {
+		case data[0] == fieldVersion1 && id != Unnamed:
+			t.Fatalf("layout 1 value reported key %d", id)
+		case data[0] == fieldVersion2 && id == Unnamed:
+			t.Fatalf("layout 2 value reported no key")
+		case data[0] != fieldVersion1 && data[0] != fieldVersion2:
+			t.Fatalf("version %d accepted", data[0])
 		}
 	})
 }

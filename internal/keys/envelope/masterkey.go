@@ -7,7 +7,9 @@
 // cryptography rules expect, or AES-256-GCM). Every ciphertext is bound to
 // its table, row and column, so a value copied elsewhere does not decrypt.
 // Wrapped keys name the master key that wrapped them, so the master key can
-// be rotated by rewrapping without touching the data. Blind indexes
+// be rotated by rewrapping without touching the data; field ciphertexts
+// (layout 2) name the data key that sealed them, so a purpose can have
+// several data keys while its values are re-encrypted under the newest. Blind indexes
 // (HMAC-SM3 under a key derived from the master key) allow equality lookups
 // on encrypted columns without decrypting them.
 //
