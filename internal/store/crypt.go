@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"io"
 	"math"
 	"sync"
@@ -260,6 +261,13 @@ func (q q) sealingKey(ctx context.Context, purpose string) (*envelope.DataKey, e
 // seal encrypts a sensitive column value bound to its table, row and
 // column, with the purpose's newest active data key (field layout 2).
 func (q q) seal(ctx context.Context, purpose, table, row, column string, plaintext string) ([]byte, error) {
+	// A column rotate-data-keys does not know would keep values under a key
+	// the rotation retires: every encrypted column must be registered.
+	if !slices.ContainsFunc(encryptedColumns(), func(c encryptedColumn) bool {
+		return c.purpose == purpose && c.table == table && c.column == column
+	}) {
+		return nil, fmt.Errorf("%s.%s is not in encryptedColumns: data key rotation would miss it", table, column)
+	}
 	dk, err := q.sealingKey(ctx, purpose)
 	if err != nil {
 		return nil, err
