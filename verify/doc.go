@@ -1,10 +1,10 @@
 // Package verify checks what the zhengzhao platform signs without the
 // platform: a relying party imports zhengzhao/verify, loads a trust bundle
-// the platform published, and verifies GB/T 38540 seal signatures (验章)
-// offline — no store, no network, no account (DESIGN.md §2 "Verify
-// offline"). The platform runs the same code online, with its own records
-// behind the Trust interface, so an online and an offline verdict never
-// disagree about the same facts.
+// the platform published, and verifies GB/T 38540 seal signatures (验章),
+// and their GM/T 0031-2025 (version 5) successors, offline — no store, no
+// network, no account (DESIGN.md §2 "Verify offline"). The platform runs
+// the same code online, with its own records behind the Trust interface,
+// so an online and an offline verdict never disagree about the same facts.
 //
 // It is deliberately dependency-light: the standard library, gmsm and the
 // pure encoding packages of the module (the GB/T 38540 ASN.1, certificate

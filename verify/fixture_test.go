@@ -50,8 +50,26 @@ func newRoot(t testing.TB, alg keys.Algorithm, cn string) (*keys.SoftwareKey, *s
 	return k, root
 }
 
-func newPlatform(t testing.TB) *platform {
+// platformOptions vary the fixture; the zero value is the platform's
+// usual output: a version 4 seal made at t0 by a maker certified for two
+// years.
+type platformOptions struct {
+	version       int64     // seal and signature version; 0 is the default (4)
+	created       time.Time // the seal's createDate; zero is t0
+	makerNotAfter time.Time // end of the maker certificate; zero is two years on
+	timeStamp     []byte    // a version 5 seal's timeStamp, carried unverified
+}
+
+func newPlatform(t testing.TB) *platform { return newPlatformWith(t, platformOptions{}) }
+
+func newPlatformWith(t testing.TB, o platformOptions) *platform {
 	t.Helper()
+	if o.created.IsZero() {
+		o.created = t0
+	}
+	if o.makerNotAfter.IsZero() {
+		o.makerNotAfter = t0.AddDate(2, 0, 0)
+	}
 	rootKey, root := newRoot(t, keys.SM2SM3, "zhengzhao verify test root")
 	authority, err := ca.New(root, rootKey.CryptoSigner(), func() time.Time { return t0 }, rand.Reader)
 	if err != nil {
@@ -65,23 +83,31 @@ func newPlatform(t testing.TB) *platform {
 		return k
 	}
 	maker, signer := key(), key()
-	issue := func(k *keys.SoftwareKey, cn string, p ca.Purpose) []byte {
+	issue := func(k *keys.SoftwareKey, cn string, p ca.Purpose, notAfter time.Time) []byte {
 		c, err := authority.Issue(ca.IssueRequest{PublicKey: k.Public(), Subject: pkix.Name{CommonName: cn}, Purpose: p,
-			NotBefore: t0, NotAfter: t0.AddDate(2, 0, 0)})
+			NotBefore: t0, NotAfter: notAfter})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c.Raw
 	}
-	p := &platform{rootKey: rootKey, root: root, makerCert: issue(maker, "seal-maker", ca.Issuer),
-		signerCert: issue(signer, "合同专用章", ca.Seal), doc: []byte("合同正文"), signedAt: t0.Add(time.Minute), sealCode: sealCode}
+	p := &platform{rootKey: rootKey, root: root, makerCert: issue(maker, "seal-maker", ca.Issuer, o.makerNotAfter),
+		signerCert: issue(signer, "合同专用章", ca.Seal, t0.AddDate(2, 0, 0)), doc: []byte("合同正文"), signedAt: t0.Add(time.Minute), sealCode: sealCode}
 	ctx := context.Background()
-	s, der, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao"}, ID: sealCode,
+	s, der, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao", Version: o.version}, ID: sealCode,
 		Property: ses.PropertyInfo{Type: 1, Name: "合同专用章", CertListType: ses.CertListCerts, Certs: [][]byte{p.signerCert},
-			Created: t0, ValidFrom: t0, ValidTo: t0.AddDate(2, 0, 0)},
+			Created: o.created, ValidFrom: t0, ValidTo: t0.AddDate(2, 0, 0)},
 		Picture: ses.Picture{Type: "SVG", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), Width: 40, Height: 40}}, p.makerCert, maker)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.timeStamp != nil {
+		// A time stamp arrives after the making, from a TSA; the platform
+		// would record the stamped structure.
+		s.TimeStamp = o.timeStamp
+		if der, err = s.Marshal(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.structure = der
 	h := sm3.Sum(p.doc)

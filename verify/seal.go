@@ -24,8 +24,12 @@ type Check struct {
 	// Informational checks report the present (is the seal still active?)
 	// without deciding validity: a signature made while the seal was valid
 	// stays valid.
-	Informational bool   `json:"informational,omitempty"`
-	Reason        string `json:"reason,omitempty"`
+	Informational bool `json:"informational,omitempty"`
+	// Reason says why a check failed. A passing check may carry one too,
+	// as a note that does not change the outcome: a version 5 seal's maker
+	// certificate, judged at the seal's createDate, that has expired or
+	// been revoked since.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Verdict is the answer of a verification: valid when every
@@ -48,7 +52,7 @@ const (
 	CheckMakerSignature    = ses.CheckMakerSignature    // the maker's signature over the seal structure
 	CheckSignerCertificate = ses.CheckSignerCertificate // the signer's certificate is listed in the seal
 	CheckSealValidity      = ses.CheckSealValidity      // the seal was within its validity at signing time
-	CheckCertificateChain  = "certificate-chain"        // signer and maker certificates chain to a trusted root at signing time, unrevoked
+	CheckCertificateChain  = "certificate-chain"        // signer (at signing time) and maker (at signing time; version 5: at the seal's createDate) certificates chain to a trusted root, unrevoked
 	CheckSealState         = "seal-state"               // the platform made this seal structure, and the seal was active at signing time
 	CheckSealNow           = "seal-now"                 // informational: the seal is active and valid now
 )
@@ -133,6 +137,15 @@ func stateAt(h []StateChange, t time.Time) (SealState, bool) {
 // its reason (验章). now is the present, for the informational seal-now
 // check only: validity is decided at the signing time the signature
 // records. Seal never fails: what cannot be checked is a failed check.
+//
+// Both GB/T 38540-2020 (version 4) and GM/T 0031-2025 (version 5)
+// signatures are accepted. For version 5 the maker certificate is judged
+// at the seal's createDate, as that standard requires, and one expired or
+// revoked since is only a note on the certificate-chain check. Time stamps
+// (the signature's, and a version 5 seal's) are not verified in either
+// version: they neither help nor hurt a verdict, so a version 5 seal's
+// createDate is taken on the maker's word, backed by the platform's
+// record of the structure it made (seal-state).
 func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now time.Time) Verdict {
 	var v Verdict
 	add := func(name string, err error, informational bool) {
@@ -164,7 +177,11 @@ func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now
 	add(CheckMakerSignature, tbs.Seal.VerifyMaker(), false)
 	add(CheckSignerCertificate, sig.CheckSignerCertificate(), false)
 	add(CheckSealValidity, tbs.Seal.CheckValidity(tbs.Time), false)
-	add(CheckCertificateChain, checkChains(ctx, trust, sig), false)
+	note, err := checkChains(ctx, trust, sig, now)
+	add(CheckCertificateChain, err, false)
+	if err == nil && note != "" {
+		v.Checks[len(v.Checks)-1].Reason = note
+	}
 	code := tbs.Seal.Info.ID
 	history, known, err := trust.SealHistory(ctx, code)
 	switch {
@@ -219,36 +236,67 @@ func madeByPlatform(ctx context.Context, trust Trust, code string, structure []b
 	return nil
 }
 
-// checkChains verifies the signer certificate (for seals) and the maker
-// certificate (as an issuer) to the trusted roots at the signing time, and
-// that neither was revoked by then.
-func checkChains(ctx context.Context, trust Trust, sig *ses.Signature) error {
+// checkChains verifies the signer certificate (for seals) at the signing
+// time and the maker certificate (as an issuer) at makerTime to the
+// trusted roots, and that neither was revoked by then. For a version 5
+// seal it returns a note when the maker certificate, valid at createDate,
+// has expired or been revoked by now.
+func checkChains(ctx context.Context, trust Trust, sig *ses.Signature, now time.Time) (string, error) {
 	roots, err := trust.Roots(ctx)
 	if err != nil {
-		return fmt.Errorf("trusted roots: %w", err)
+		return "", fmt.Errorf("trusted roots: %w", err)
 	}
-	at := sig.TBS.Time
+	seal := &sig.TBS.Seal
+	v5 := seal.Info.Header.Version == ses.Version5
+	note := ""
 	for _, c := range []struct {
 		der     []byte
 		purpose ca.Purpose
 		who     string
-	}{{sig.SignerCert, ca.Seal, "signer"}, {sig.TBS.Seal.MakerCert, ca.Issuer, "maker"}} {
+		at      time.Time
+		noteNow bool // note an expiry or revocation after at
+	}{
+		{sig.SignerCert, ca.Seal, "signer", sig.TBS.Time, false},
+		{seal.MakerCert, ca.Issuer, "maker", makerTime(sig), v5},
+	} {
 		x, err := ca.ParseDER(c.der)
 		if err != nil {
-			return fmt.Errorf("%s certificate: %w", c.who, err)
+			return "", fmt.Errorf("%s certificate: %w", c.who, err)
 		}
-		if err := ca.Verify([]*smx509.Certificate{x}, roots, at, c.purpose); err != nil {
-			return fmt.Errorf("%s certificate: %w", c.who, err)
+		if err := ca.Verify([]*smx509.Certificate{x}, roots, c.at, c.purpose); err != nil {
+			return "", fmt.Errorf("%s certificate at %s: %w", c.who, c.at.UTC().Format(time.RFC3339), err)
 		}
 		revoked, err := trust.RevokedAt(ctx, Fingerprint(c.der))
 		if err != nil {
-			return fmt.Errorf("revocation of the %s certificate: %w", c.who, err)
+			return "", fmt.Errorf("revocation of the %s certificate: %w", c.who, err)
 		}
-		if revoked != nil && !at.Before(*revoked) {
-			return fmt.Errorf("%s certificate was revoked at %s", c.who, revoked.Format(time.RFC3339))
+		if revoked != nil && !c.at.Before(*revoked) {
+			return "", fmt.Errorf("%s certificate was revoked at %s", c.who, revoked.Format(time.RFC3339))
+		}
+		if c.noteNow {
+			created := c.at.UTC().Format(time.RFC3339)
+			switch {
+			case revoked != nil:
+				note = fmt.Sprintf("the maker certificate was revoked at %s, after the seal's createDate %s; GM/T 0031-2025 judges it at createDate",
+					revoked.UTC().Format(time.RFC3339), created)
+			case now.After(x.NotAfter):
+				note = fmt.Sprintf("the maker certificate expired at %s, after the seal's createDate %s; GM/T 0031-2025 judges it at createDate",
+					x.NotAfter.UTC().Format(time.RFC3339), created)
+			}
 		}
 	}
-	return nil
+	return note, nil
+}
+
+// makerTime is when the maker certificate must have been valid: at the
+// signing time for a version 4 seal, as this package has always judged it;
+// at the seal's createDate for version 5, because GM/T 0031-2025 ties the
+// maker certificate to the making of the seal, which a seal outlives.
+func makerTime(sig *ses.Signature) time.Time {
+	if sig.TBS.Seal.Info.Header.Version == ses.Version5 {
+		return sig.TBS.Seal.Info.Property.Created
+	}
+	return sig.TBS.Time
 }
 
 // Fingerprint is the SHA-256 of a certificate's DER, lower-case hex: how

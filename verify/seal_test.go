@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -23,8 +24,16 @@ import (
 var allChecks = []string{"structure", "signature", "document-hash", "maker-signature", "signer-certificate",
 	"seal-validity", "certificate-chain", "seal-state", "seal-now"}
 
+// TestSeal runs every case on a version 4 and a version 5 signature: none
+// of them tells the two apart (TestSealMakerTime covers what does).
 func TestSeal(t *testing.T) {
-	p := newPlatform(t)
+	for _, version := range []int64{ses.Version4, ses.Version5} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testSeal(t, version) })
+	}
+}
+
+func testSeal(t *testing.T, version int64) {
+	p := newPlatformWith(t, platformOptions{version: version})
 	_, otherRoot := newRoot(t, keys.SM2SM3, "another root")
 	signerFP := verify.Fingerprint(p.signerCert)
 	makerFP := verify.Fingerprint(p.makerCert)
@@ -114,6 +123,98 @@ func TestSeal(t *testing.T) {
 				t.Errorf("verdict names %s %s %s", v.SealCode, v.SealName, v.SignedAt)
 			}
 		})
+	}
+}
+
+// TestSealMakerTime covers what GM/T 0031-2025 changes in verification:
+// a version 5 seal's maker certificate is judged at the seal's createDate
+// (t0, a minute before signing), a version 4 seal's at the signing time;
+// a version 5 maker certificate expired or revoked since createDate is
+// only a note on the passing certificate-chain check.
+func TestSealMakerTime(t *testing.T) {
+	signedAt := t0.Add(time.Minute)
+	chain := []string{"certificate-chain"}
+	cases := []struct {
+		name   string
+		opts   platformOptions
+		revoke func(p *platform) (fingerprint string, at time.Time)
+		// failing checks and whether certificate-chain carries a note,
+		// for a version 4 and a version 5 signature.
+		v4, v5   []string
+		v4n, v5n bool
+	}{
+		{name: "maker valid throughout"},
+		{name: "maker revoked between making and signing",
+			revoke: func(p *platform) (string, time.Time) {
+				return verify.Fingerprint(p.makerCert), t0.Add(30 * time.Second)
+			},
+			v4: chain, v5n: true},
+		{name: "maker revoked at making",
+			revoke: func(p *platform) (string, time.Time) { return verify.Fingerprint(p.makerCert), t0 },
+			v4:     chain, v5: chain},
+		{name: "maker revoked after signing",
+			revoke: func(p *platform) (string, time.Time) {
+				return verify.Fingerprint(p.makerCert), signedAt.Add(time.Second)
+			},
+			v5n: true},
+		{name: "maker expired between making and signing", opts: platformOptions{makerNotAfter: t0.Add(30 * time.Second)},
+			v4: chain, v5n: true},
+		{name: "maker expired after signing", opts: platformOptions{makerNotAfter: signedAt.Add(time.Second)}, v5n: true},
+		{name: "seal made before the maker certificate", opts: platformOptions{created: t0.Add(-time.Hour)}, v5: chain},
+		{name: "signer revoked before signing",
+			revoke: func(p *platform) (string, time.Time) { return verify.Fingerprint(p.signerCert), signedAt },
+			v4:     chain, v5: chain},
+	}
+	for _, c := range cases {
+		for _, version := range []int64{ses.Version4, ses.Version5} {
+			t.Run(fmt.Sprintf("%s/v%d", c.name, version), func(t *testing.T) {
+				opts := c.opts
+				opts.version = version
+				p := newPlatformWith(t, opts)
+				b := p.bundle()
+				if c.revoke != nil {
+					b.SetRevoked(c.revoke(p))
+				}
+				v := verify.Seal(context.Background(), &b, p.sigDER, p.doc, nil, signedAt.Add(time.Hour))
+				wantFailing, wantNote := c.v4, c.v4n
+				if version == ses.Version5 {
+					wantFailing, wantNote = c.v5, c.v5n
+				}
+				var failing []string
+				note := ""
+				for _, ch := range v.Checks {
+					if !ch.OK {
+						failing = append(failing, ch.Name)
+					} else if ch.Reason != "" {
+						if ch.Name != "certificate-chain" {
+							t.Errorf("passing check %s has a reason: %s", ch.Name, ch.Reason)
+						}
+						note = ch.Reason
+					}
+				}
+				if !slices.Equal(failing, wantFailing) || v.Valid != (len(wantFailing) == 0) {
+					t.Fatalf("valid %v, failing %v; want failing %v (%+v)", v.Valid, failing, wantFailing, v.Checks)
+				}
+				if (note != "") != wantNote {
+					t.Fatalf("certificate-chain note %q, want one: %v", note, wantNote)
+				}
+			})
+		}
+	}
+}
+
+// TestSealTimeStamp: a version 5 seal's timeStamp is carried, not
+// verified, so even a value that is no TimeStampToken changes nothing.
+func TestSealTimeStamp(t *testing.T) {
+	p := newPlatformWith(t, platformOptions{version: ses.Version5, timeStamp: []byte{1, 2, 3}})
+	b := p.bundle()
+	v := verify.Seal(context.Background(), &b, p.sigDER, p.doc, nil, p.signedAt)
+	if !v.Valid {
+		t.Fatalf("a signature over a time-stamped seal: %+v", v.Checks)
+	}
+	sig, err := ses.ParseSignature(p.sigDER)
+	if err != nil || !slices.Equal(sig.TBS.Seal.TimeStamp, []byte{1, 2, 3}) {
+		t.Fatalf("the seal's timeStamp was not carried (err %v)", err)
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// tag0 is the [0] EXPLICIT tag of TBS_Sign.extDatas and
-// SES_Signature.timeStamp.
+// tag0 is the [0] EXPLICIT tag of TBS_Sign.extDatas, SES_Signature.timeStamp
+// and the version 5 SESeal.timeStamp (EXPLICIT there too, as the ofdrw
+// samples show: A0 06 03 04 00 ...).
 var tag0 = cbasn1.Tag(0).ContextSpecific().Constructed()
 
 // timeLayout formats a GeneralizedTime as DER requires: UTC, "Z", and
@@ -78,6 +79,14 @@ func addOID(b *cryptobyte.Builder, field string, oid asn1.ObjectIdentifier) {
 
 // addBits writes an octet-aligned BIT STRING.
 func addBits(b *cryptobyte.Builder, data []byte) { b.AddASN1BitString(data) }
+
+// addTimeStamp writes an optional timeStamp as [0] EXPLICIT BIT STRING;
+// nil writes nothing.
+func addTimeStamp(b *cryptobyte.Builder, ts []byte) {
+	if ts != nil {
+		b.AddASN1(tag0, func(b *cryptobyte.Builder) { addBits(b, ts) })
+	}
+}
 
 func addExtensions(b *cryptobyte.Builder, exts []ExtData) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -178,6 +187,27 @@ func readTime(s *cryptobyte.String, field string) (time.Time, error) {
 		return time.Time{}, malformed(field, "GeneralizedTime %q is not DER (UTC, Z, no trailing zeros)", str)
 	}
 	return t, nil
+}
+
+// readTimeStamp reads an optional [0] EXPLICIT BIT STRING, the timeStamp of
+// SES_Signature and of a version 5 SESeal; it returns nil when absent.
+func readTimeStamp(s *cryptobyte.String, field string) ([]byte, error) {
+	var ts cryptobyte.String
+	var present bool
+	if !s.ReadOptionalASN1(&ts, &present, tag0) {
+		return nil, malformed(field, "bad [0] element")
+	}
+	if !present {
+		return nil, nil
+	}
+	v, err := readBits(&ts, field)
+	if err != nil {
+		return nil, err
+	}
+	if !ts.Empty() {
+		return nil, malformed(field, "trailing bytes in [0]")
+	}
+	return v, nil
 }
 
 func readExtensions(s *cryptobyte.String, field string) ([]ExtData, error) {

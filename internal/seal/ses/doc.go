@@ -1,7 +1,8 @@
 // Package ses reads, writes, makes and checks electronic seals (电子印章) and
 // electronic seal signatures (电子签章) in the national data format of
 // GB/T 38540-2020 "信息安全技术 安全电子签章密码技术规范", whose structures
-// are version 4 of those in GM/T 0031-2014.
+// are version 4 of those in GM/T 0031-2014, and version 5 of the same
+// structures as GM/T 0031-2025 defines them (see "Version 5" below).
 //
 // It exists for requirement R-SEAL-6: seals made by the platform and the
 // signatures stamped with them must be readable and verifiable by any
@@ -33,7 +34,8 @@
 //	    eSealInfo     SES_SealInfo,
 //	    cert          OCTET STRING,          -- maker (制章者) certificate, DER
 //	    signAlgID     OBJECT IDENTIFIER,     -- 1.2.156.10197.1.501 SM2-with-SM3
-//	    signedValue   BIT STRING }           -- maker's signature over DER(eSealInfo)
+//	    signedValue   BIT STRING,            -- maker's signature over DER(eSealInfo)
+//	    timeStamp     [0] EXPLICIT BIT STRING OPTIONAL }  -- version 5 only
 //
 //	SES_SealInfo ::= SEQUENCE {
 //	    header        SES_Header,
@@ -44,7 +46,7 @@
 //
 //	SES_Header ::= SEQUENCE {
 //	    id            IA5String,             -- "ES"
-//	    version       INTEGER,               -- 4
+//	    version       INTEGER,               -- 4, or 5 (GM/T 0031-2025)
 //	    vid           IA5String }            -- vendor identifier
 //
 //	SES_ESPropertyInfo ::= SEQUENCE {
@@ -86,7 +88,7 @@
 //	    timeStamp       [0] EXPLICIT BIT STRING OPTIONAL }  -- over signature
 //
 //	TBS_Sign ::= SEQUENCE {
-//	    version       INTEGER,               -- 4
+//	    version       INTEGER,               -- 4 or 5, equal to the seal's
 //	    eseal         SESeal,
 //	    timeInfo      GeneralizedTime,
 //	    dataHash      BIT STRING,            -- SM3 of the signed document
@@ -100,6 +102,32 @@
 // SEQUENCE{r, s} carried octet-aligned in the BIT STRING. A third-party
 // signature verifies only under that reading (testdata/SOURCE.md).
 //
+// # Version 5
+//
+// GM/T 0031-2025 keeps every structure above and changes three things:
+// SES_Header.version and TBS_Sign.version are 5 (and must be equal); SESeal
+// gains timeStamp, a DER TimeStampToken (RFC 3161, GB/T 20520) over
+// signedValue; and a verifier judges the maker certificate at the seal's
+// createDate rather than at the signing time, and checks that a seal's
+// time stamp verifies and is not before createDate. This package was
+// written from a published summary of GM/T 0031-2025, not its text, and
+// from ofdrw's org.ofdrw.gm.ses.v5 and its two version 5 samples, which
+// show the timeStamp tagged [0] EXPLICIT, like SES_Signature's, and the
+// maker and the signer signing the same bytes as in version 4
+// (testdata/SOURCE.md; ofdrw is one implementation, not the standard).
+//
+// What is implemented: both versions parse and re-encode byte for byte;
+// Seal.TimeStamp carries the seal's time stamp (a timeStamp in a version 4
+// seal is a structure error); a TBS_Sign whose version differs from its
+// seal's is a structure error; MakeSeal makes version 4 unless asked for
+// version 5 (never with a timeStamp), and Sign gives the signature its
+// seal's version. The checks of this package are the same for both
+// versions. What is not: time stamps — the seal's and the signature's, in
+// either version — are carried but never verified, not even parsed as a
+// TimeStampToken, so a timeStamp neither helps nor hurts a verdict; and
+// the certificate checks (including the createDate rule) are the
+// caller's, zhengzhao/verify applies it.
+//
 // # Encoding rules
 //
 // Parsing is strict DER with two recorded exceptions, so that any value
@@ -112,9 +140,10 @@
 //   - GeneralizedTime with DER fractional seconds; values this package makes
 //     are whole seconds in UTC ("YYYYMMDDHHMMSSZ").
 //
-// Versions other than 4, BIT STRINGs that are not octet-aligned, trailing
-// bytes and unknown certListType values are errors. Corrupted input always
-// gives an error (a *CheckError with Check "structure"), never a panic.
+// Versions other than 4 and 5, BIT STRINGs that are not octet-aligned,
+// trailing bytes and unknown certListType values are errors. Corrupted
+// input always gives an error (a *CheckError with Check "structure"),
+// never a panic.
 //
 // The package is built on golang.org/x/crypto/cryptobyte rather than
 // encoding/asn1 because encoding/asn1 cannot tell an omitted DEFAULT from an

@@ -21,7 +21,8 @@ func addSeeds(f *testing.F, names ...string) {
 // FuzzParseSeal checks that ParseSeal never panics and that whatever it
 // accepts re-encodes to exactly its input and can be checked.
 func FuzzParseSeal(f *testing.F) {
-	addSeeds(f, "seal.esl", "thirdparty/ofdrw-UserV4.esl", "thirdparty/hebeigede-SESealData.der")
+	addSeeds(f, "seal.esl", "thirdparty/ofdrw-UserV4.esl", "thirdparty/hebeigede-SESealData.der",
+		"thirdparty/ofdrw-UserV5_ts.esl")
 	f.Fuzz(func(t *testing.T, der []byte) {
 		s, err := ParseSeal(der)
 		if err != nil {
@@ -42,7 +43,7 @@ func FuzzParseSeal(f *testing.F) {
 // FuzzParseSignature checks that ParseSignature never panics and that
 // whatever it accepts re-encodes to exactly its input and can be checked.
 func FuzzParseSignature(f *testing.F) {
-	addSeeds(f, "signature.dat", "thirdparty/gomain-SignedValue.dat")
+	addSeeds(f, "signature.dat", "thirdparty/gomain-SignedValue.dat", "thirdparty/ofdrw-SignedValueV5.dat")
 	f.Fuzz(func(t *testing.T, der []byte) {
 		s, err := ParseSignature(der)
 		if err != nil {

@@ -20,8 +20,9 @@ import (
 //
 // maker MUST be an SM2 key (keys.SM2SM3): the standard allows no other
 // algorithm, and other keys give an error wrapping ErrUnsupportedAlgorithm.
-// An empty Header.ID or a zero Header.Version is filled in with "ES" and 4;
-// other values are errors. info MUST have a non-empty vendor ID, seal ID,
+// An empty Header.ID or a zero Header.Version is filled in with "ES" and
+// Version (4); Header.Version 5 (Version5) makes a GM/T 0031-2025 seal,
+// without a timeStamp; other values are errors. info MUST have a non-empty vendor ID, seal ID,
 // name, picture type and picture data, a positive width and height, at least
 // one signer certificate (or digest) matching CertListType, and non-zero
 // times in whole seconds with ValidFrom not after ValidTo; times are stored
@@ -78,8 +79,8 @@ func normalizeInfo(i *SealInfo) error {
 	switch {
 	case i.Header.ID != HeaderID:
 		return bad("header id %q, want %q", i.Header.ID, HeaderID)
-	case i.Header.Version != Version:
-		return bad("header version %d, want %d", i.Header.Version, Version)
+	case !supportedVersion(i.Header.Version):
+		return bad("header version %d, want %d or %d", i.Header.Version, Version4, Version5)
 	case i.Header.VendorID == "":
 		return bad("empty vendor ID")
 	case i.ID == "":
@@ -157,7 +158,8 @@ func (i *SealInfo) Marshal() ([]byte, error) {
 }
 
 // Marshal returns the DER of SESeal for s, ignoring s.Raw and s.RawInfo.
-// For a Seal returned by ParseSeal it returns exactly the parsed bytes.
+// For a Seal returned by ParseSeal it returns exactly the parsed bytes. A
+// TimeStamp on a seal whose Header.Version is not 5 is a structure error.
 func (s *Seal) Marshal() ([]byte, error) {
 	var b cryptobyte.Builder
 	buildSeal(&b, s)
@@ -174,6 +176,11 @@ func buildSeal(b *cryptobyte.Builder, s *Seal) {
 		b.AddASN1OctetString(s.MakerCert)
 		addOID(b, "signAlgID", s.Algorithm)
 		addBits(b, s.SignedValue)
+		if s.TimeStamp != nil && s.Info.Header.Version != Version5 {
+			b.SetError(malformed("timeStamp", "a version %d seal has no timeStamp (a version 5 field)", s.Info.Header.Version))
+			return
+		}
+		addTimeStamp(b, s.TimeStamp)
 	})
 }
 
@@ -225,8 +232,9 @@ func buildSealInfo(b *cryptobyte.Builder, i *SealInfo) {
 }
 
 // ParseSeal parses the DER of an SESeal (for example an .esl file). The
-// input must be exactly one v4 seal in DER (see the package comment for the
-// two tolerated deviations); anything else gives a *CheckError with Check
+// input must be exactly one version 4 or version 5 seal in DER, with a
+// timeStamp only in version 5 (see the package comment for the two
+// tolerated deviations); anything else gives a *CheckError with Check
 // "structure" wrapping ErrMalformed. ParseSeal does not verify the seal:
 // call VerifyMaker and CheckValidity. The returned Seal does not alias der.
 func ParseSeal(der []byte) (*Seal, error) {
@@ -270,6 +278,14 @@ func parseSeal(in *cryptobyte.String, field string) (*Seal, error) {
 	if s.SignedValue, err = readBits(&seq, field+".signedValue"); err != nil {
 		return nil, err
 	}
+	switch {
+	case s.Info.Header.Version == Version5:
+		if s.TimeStamp, err = readTimeStamp(&seq, field+".timeStamp"); err != nil {
+			return nil, err
+		}
+	case seq.PeekASN1Tag(tag0):
+		return nil, malformed(field+".timeStamp", "present in a version %d seal; only version 5 seals carry one", s.Info.Header.Version)
+	}
 	if !seq.Empty() {
 		return nil, malformed(field, "trailing fields")
 	}
@@ -300,8 +316,9 @@ func parseSealInfo(raw cryptobyte.String, i *SealInfo) error {
 	if i.Header.ID != HeaderID {
 		return malformed("header.id", "%q, want %q", i.Header.ID, HeaderID)
 	}
-	if i.Header.Version != Version {
-		return malformed("header.version", "%d; only version %d is supported", i.Header.Version, Version)
+	if !supportedVersion(i.Header.Version) {
+		return malformed("header.version", "%d; only versions %d (GB/T 38540-2020) and %d (GM/T 0031-2025) are supported",
+			i.Header.Version, Version4, Version5)
 	}
 	if i.ID, err = readString(&seq, cbasn1.IA5String, "esID"); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,9 +69,14 @@ func TestThirdParty(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		makerGood bool
+		version   int64
+		timeStamp []byte
 	}{
-		{"thirdparty/ofdrw-UserV4.esl", true},
-		{"thirdparty/hebeigede-SESealData.der", false},
+		{"thirdparty/ofdrw-UserV4.esl", true, Version4, nil},
+		{"thirdparty/hebeigede-SESealData.der", false, Version4, nil},
+		// ofdrw writes a 3-byte placeholder, not a TimeStampToken; it is
+		// carried as it is (testdata/SOURCE.md).
+		{"thirdparty/ofdrw-UserV5_ts.esl", true, Version5, []byte{1, 2, 3}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			der := readFile(t, tt.name)
@@ -89,8 +95,38 @@ func TestThirdParty(t *testing.T) {
 			if !tt.makerGood && checkOf(err) != CheckMakerSignature {
 				t.Fatalf("want a maker-signature failure, got %v", err)
 			}
+			if s.Info.Header.Version != tt.version || !bytes.Equal(s.TimeStamp, tt.timeStamp) {
+				t.Errorf("version %d, timeStamp %x; want %d, %x", s.Info.Header.Version, s.TimeStamp, tt.version, tt.timeStamp)
+			}
 		})
 	}
+	// The GM/T 0031-2025 signature of ofdrw: version 5 throughout, no
+	// timeStamp, and every check passes under the version 4 rules of what
+	// is signed. ofdrw signed a placeholder dataHash of 32 zero bytes and
+	// ships no document, so the hash is checked as a digest.
+	t.Run("thirdparty/ofdrw-SignedValueV5.dat", func(t *testing.T) {
+		der := readFile(t, "thirdparty/ofdrw-SignedValueV5.dat")
+		s, err := ParseSignature(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := s.Marshal(); err != nil || !bytes.Equal(again, der) {
+			t.Fatalf("re-marshal differs from the sample (err %v)", err)
+		}
+		if s.TBS.Version != Version5 || s.TBS.Seal.Info.Header.Version != Version5 || s.TimeStamp != nil || s.TBS.Seal.TimeStamp != nil {
+			t.Fatalf("versions %d/%d, timeStamps %x/%x; want 5/5 and none", s.TBS.Version, s.TBS.Seal.Info.Header.Version, s.TimeStamp, s.TBS.Seal.TimeStamp)
+		}
+		var failed []string
+		for _, e := range s.Verify(nil) {
+			failed = append(failed, e.Check)
+		}
+		if !reflect.DeepEqual(failed, []string{CheckDocumentHash}) {
+			t.Fatalf("failed checks %v, want only %s (no document)", failed, CheckDocumentHash)
+		}
+		if err := s.CheckDigest(make([]byte, HashSize)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	// The gomain seal writes critical as an explicit FALSE; it must be kept.
 	s, err := ParseSignature(readFile(t, "thirdparty/gomain-SignedValue.dat"))
 	if err != nil {
@@ -164,6 +200,11 @@ func TestRoundTrip(t *testing.T) {
 			s.Info.Property.CertDigests = []CertDigest{{Type: "SM3", Value: sum[:]}}
 		},
 		"empty strings": func(s *Seal) { s.Info.ID, s.Info.Property.Name, s.Info.Header.VendorID = "", "", "" },
+		"version 5":     func(s *Seal) { s.Info.Header.Version = Version5 },
+		"version 5 time stamp": func(s *Seal) {
+			s.Info.Header.Version, s.TimeStamp = Version5, []byte{0x30, 0x03, 0x02, 0x01, 0x01}
+		},
+		"version 5 empty time stamp": func(s *Seal) { s.Info.Header.Version, s.TimeStamp = Version5, []byte{} },
 	}
 	for name, mutate := range seals {
 		t.Run("seal/"+name, func(t *testing.T) {
@@ -197,6 +238,10 @@ func TestRoundTrip(t *testing.T) {
 			s.TBS.Extensions = []ExtData{{ID: asn1.ObjectIdentifier{2, 999}, Critical: true, Value: []byte{}}}
 		},
 		"empty tbs ext": func(s *Signature) { s.TBS.Extensions = []ExtData{} },
+		"version 5 with both time stamps": func(s *Signature) {
+			s.TBS.Version, s.TBS.Seal.Info.Header.Version = Version5, Version5
+			s.TBS.Seal.TimeStamp, s.TimeStamp = []byte{1, 2, 3}, []byte{4, 5, 6}
+		},
 	}
 	for name, mutate := range sigs {
 		t.Run("signature/"+name, func(t *testing.T) {
@@ -289,13 +334,31 @@ func TestTamper(t *testing.T) {
 // re-encodes to its input, and nothing may panic.
 func TestCorrupt(t *testing.T) {
 	f := newFixture(t)
+	// A version 5 seal with a timeStamp, and a signature with it, so the
+	// optional fields of both versions are corrupted too.
+	v5 := *f.seal
+	v5.Info.Header.Version, v5.TimeStamp = Version5, []byte{0x30, 0x00}
+	v5seal, err := v5.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v5sig := *f.sig
+	v5sig.TBS.Version, v5sig.TBS.Seal, v5sig.TimeStamp = Version5, v5, []byte{0x30, 0x00}
+	v5sigDER, err := v5sig.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parseSeal := func(b []byte) (interface{ Marshal() ([]byte, error) }, error) { return ParseSeal(b) }
+	parseSig := func(b []byte) (interface{ Marshal() ([]byte, error) }, error) { return ParseSignature(b) }
 	for _, tt := range []struct {
 		name  string
 		der   []byte
 		parse func([]byte) (interface{ Marshal() ([]byte, error) }, error)
 	}{
-		{"seal", f.sealDER, func(b []byte) (interface{ Marshal() ([]byte, error) }, error) { return ParseSeal(b) }},
-		{"signature", f.sigDER, func(b []byte) (interface{ Marshal() ([]byte, error) }, error) { return ParseSignature(b) }},
+		{"seal", f.sealDER, parseSeal},
+		{"signature", f.sigDER, parseSig},
+		{"seal v5", v5seal, parseSeal},
+		{"signature v5", v5sigDER, parseSig},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for n := 0; n < len(tt.der); n++ {
@@ -377,7 +440,12 @@ func TestParseRejects(t *testing.T) {
 		name string
 		der  []byte
 	}{
+		{"version 0", mk(func(s *Seal) { s.Info.Header.Version = 0 })},
 		{"version 1", mk(func(s *Seal) { s.Info.Header.Version = 1 })},
+		{"version 2", mk(func(s *Seal) { s.Info.Header.Version = 2 })},
+		{"version 3", mk(func(s *Seal) { s.Info.Header.Version = 3 })},
+		{"version 6", mk(func(s *Seal) { s.Info.Header.Version = 6 })},
+		{"version -4", mk(func(s *Seal) { s.Info.Header.Version = -4 })},
 		{"id XX", mk(func(s *Seal) { s.Info.Header.ID = "XX" })},
 		{"certListType 3", badType},
 		{"certs read as digests", digestsAsCerts},
@@ -548,5 +616,121 @@ func TestAlgorithmChecked(t *testing.T) {
 	s.SignerCert = []byte{0x30, 0x00}
 	if err := s.VerifySignature(); checkOf(err) != CheckSignature || !errors.Is(err, ErrCertificate) {
 		t.Fatalf("bad signer cert: %v", err)
+	}
+}
+
+// TestVersion5 covers what GM/T 0031-2025 changes: version 5 seals and
+// signatures are made, parsed and verified; the versions of TBS_Sign and
+// its seal must agree; only a version 5 seal carries a timeStamp.
+func TestVersion5(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := sm3.Sum(f.doc)
+	info := f.info
+	info.Header.Version = Version5
+	seal, sealDER, err := MakeSeal(ctx, info, f.makerCert, f.maker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, sigDER, err := Sign(ctx, seal, h[:], t0.Add(time.Minute), "p", f.signerCert, f.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.TBS.Version != Version5 {
+		t.Fatalf("TBS_Sign.version %d, want the seal's 5", sig.TBS.Version)
+	}
+	if f.sig.TBS.Version != Version4 || f.seal.Info.Header.Version != Version4 {
+		t.Fatal("the default is no longer version 4")
+	}
+	parsed, err := ParseSignature(sigDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := parsed.Verify(f.doc); errs != nil {
+		t.Fatal(errs)
+	}
+	if !bytes.Equal(parsed.TBS.Seal.Raw, sealDER) {
+		t.Error("the seal inside the signature is not the seal's DER")
+	}
+
+	// A timeStamp is outside what the maker signs: adding one to a made
+	// seal keeps the maker signature valid, and signing with it carries it.
+	stamped := *seal
+	stamped.TimeStamp = []byte{0x30, 0x00}
+	if err := stamped.VerifyMaker(); err != nil {
+		t.Fatalf("maker signature with a timeStamp: %v", err)
+	}
+	_, ssigDER, err := Sign(ctx, &stamped, h[:], t0.Add(time.Minute), "p", f.signerCert, f.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := ParseSignature(ssigDER); err != nil || !bytes.Equal(again.TBS.Seal.TimeStamp, stamped.TimeStamp) || again.Verify(f.doc) != nil {
+		t.Fatalf("signature over a stamped seal: %v", err)
+	}
+
+	// Version mismatches and misplaced timeStamps.
+	withTBSVersion := func(s *Signature, v int64) []byte {
+		x := *s
+		x.TBS.Version = v
+		der, err := x.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	// This package refuses to write a version 4 seal with a timeStamp, so
+	// such DER is made by patching the version bytes of a stamped version 5
+	// signature: the TBS_Sign.version right after the two outer SEQUENCE
+	// headers (both long enough for 4-byte headers), and the seal header's.
+	v4WithStamp := bytes.Clone(ssigDER)
+	if !bytes.Equal(v4WithStamp[8:11], []byte{0x02, 0x01, 0x05}) {
+		t.Fatalf("TBS_Sign.version not at offset 8: % x", v4WithStamp[:11])
+	}
+	v4WithStamp[10] = 4
+	hdr := []byte{0x16, 0x02, 'E', 'S', 0x02, 0x01, 0x05}
+	i := bytes.Index(v4WithStamp, hdr)
+	if i < 0 {
+		t.Fatal("seal header not found")
+	}
+	v4WithStamp[i+len(hdr)-1] = 4
+	for _, tt := range []struct {
+		name, field string
+		der         []byte
+	}{
+		{"v4 TBS_Sign, v5 seal", "toSign.version", withTBSVersion(sig, Version4)},
+		{"v5 TBS_Sign, v4 seal", "toSign.version", withTBSVersion(f.sig, Version5)},
+		{"v6 TBS_Sign", "toSign.version", withTBSVersion(f.sig, 6)},
+		{"v3 TBS_Sign", "toSign.version", withTBSVersion(f.sig, 3)},
+		{"v4 seal with timeStamp", "toSign.eseal.timeStamp", v4WithStamp},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSignature(tt.der)
+			if checkOf(err) != CheckStructure || !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.field+":") {
+				t.Fatalf("got %v, want a structure error about %s", err, tt.field)
+			}
+		})
+	}
+	stampedDER, err := stamped.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i = bytes.Index(stampedDER, hdr)
+	stampedDER[i+len(hdr)-1] = 4
+	if _, err := ParseSeal(stampedDER); checkOf(err) != CheckStructure || !errors.Is(err, ErrMalformed) {
+		t.Fatalf("v4 seal with a timeStamp: %v", err)
+	}
+	v4 := *f.seal
+	v4.TimeStamp = []byte{1}
+	if _, err := v4.Marshal(); checkOf(err) != CheckStructure {
+		t.Fatalf("marshal a v4 seal with a timeStamp: %v", err)
+	}
+	odd := *f.seal
+	odd.Info.Header.Version = 6
+	if _, _, err := Sign(ctx, &odd, h[:], t0, "p", f.signerCert, f.signer); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("sign with a version 6 seal: %v", err)
+	}
+	info.Header.Version = 6
+	if _, _, err := MakeSeal(ctx, info, f.makerCert, f.maker); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("make a version 6 seal: %v", err)
 	}
 }

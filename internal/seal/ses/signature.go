@@ -27,7 +27,10 @@ import (
 // (certListType 1, or an SM3 digest for certListType 2); a failure is
 // returned as that check's *CheckError and nothing is signed. signer MUST be
 // an SM2 key (ErrUnsupportedAlgorithm otherwise) and docHash MUST be 32
-// bytes (ErrInvalidArgument).
+// bytes (ErrInvalidArgument). The signature has the seal's version:
+// TBS_Sign.version is the seal's Header.Version, as GM/T 0031-2025 requires,
+// so a version 4 seal gives a version 4 signature and a version 5 seal a
+// version 5 one; a seal of any other version is an ErrInvalidArgument.
 func Sign(ctx context.Context, seal *Seal, docHash []byte, signTime time.Time, propertyInfo string, signerCertDER []byte, signer keys.Signer) (*Signature, []byte, error) {
 	bad := func(format string, args ...any) error {
 		return fail(CheckStructure, fmt.Errorf("sign: %w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...)))
@@ -43,6 +46,8 @@ func Sign(ctx context.Context, seal *Seal, docHash []byte, signTime time.Time, p
 		return nil, nil, bad("document hash is %d bytes, want %d (SM3)", len(docHash), HashSize)
 	case signTime.IsZero():
 		return nil, nil, bad("zero signing time")
+	case !supportedVersion(seal.Info.Header.Version):
+		return nil, nil, bad("seal version %d, want %d or %d", seal.Info.Header.Version, Version4, Version5)
 	}
 	signTime = signTime.Truncate(time.Second).UTC()
 	if err := seal.VerifyMaker(); err != nil {
@@ -59,7 +64,7 @@ func Sign(ctx context.Context, seal *Seal, docHash []byte, signTime time.Time, p
 	}
 	s := &Signature{
 		TBS: TBSSign{
-			Version:      Version,
+			Version:      seal.Info.Header.Version,
 			Seal:         *seal,
 			Time:         signTime,
 			DataHash:     bytes.Clone(docHash),
@@ -134,9 +139,7 @@ func (s *Signature) Marshal() ([]byte, error) {
 		b.AddASN1OctetString(s.SignerCert)
 		addOID(b, "signatureAlgID", s.Algorithm)
 		addBits(b, s.Value)
-		if s.TimeStamp != nil {
-			b.AddASN1(tag0, func(b *cryptobyte.Builder) { addBits(b, s.TimeStamp) })
-		}
+		addTimeStamp(b, s.TimeStamp)
 	})
 	der, err := b.Bytes()
 	if err != nil {
@@ -159,7 +162,8 @@ func buildTBS(b *cryptobyte.Builder, t *TBSSign) {
 }
 
 // ParseSignature parses the DER of an SES_Signature (for example an OFD
-// SignedValue.dat). The input must be exactly one v4 signature in DER (see
+// SignedValue.dat). The input must be exactly one version 4 or version 5
+// signature in DER, whose TBS_Sign.version equals its seal's version (see
 // the package comment for the two tolerated deviations); anything else
 // gives a *CheckError with Check "structure" wrapping ErrMalformed.
 // ParseSignature verifies nothing: call VerifySignature, CheckDocument and
@@ -199,18 +203,8 @@ func parseSignature(in *cryptobyte.String) (*Signature, error) {
 	if s.Value, err = readBits(&seq, "signature"); err != nil {
 		return nil, err
 	}
-	var ts cryptobyte.String
-	var present bool
-	if !seq.ReadOptionalASN1(&ts, &present, tag0) {
-		return nil, malformed("timeStamp", "bad [0] element")
-	}
-	if present {
-		if s.TimeStamp, err = readBits(&ts, "timeStamp"); err != nil {
-			return nil, err
-		}
-		if !ts.Empty() {
-			return nil, malformed("timeStamp", "trailing bytes in [0]")
-		}
+	if s.TimeStamp, err = readTimeStamp(&seq, "timeStamp"); err != nil {
+		return nil, err
 	}
 	if !seq.Empty() {
 		return nil, malformed("SES_Signature", "trailing fields")
@@ -232,12 +226,18 @@ func parseTBS(in *cryptobyte.String, t *TBSSign) error {
 	if t.Version, err = readInt(&seq, "toSign.version"); err != nil {
 		return err
 	}
-	if t.Version != Version {
-		return malformed("toSign.version", "%d; only version %d is supported", t.Version, Version)
+	if !supportedVersion(t.Version) {
+		return malformed("toSign.version", "%d; only versions %d (GB/T 38540-2020) and %d (GM/T 0031-2025) are supported",
+			t.Version, Version4, Version5)
 	}
 	seal, err := parseSeal(&seq, "toSign.eseal")
 	if err != nil {
 		return err
+	}
+	// GM/T 0031-2025 requires the two versions to agree; a mixed
+	// signature would let a verifier apply the rules of the wrong version.
+	if v := seal.Info.Header.Version; t.Version != v {
+		return malformed("toSign.version", "%d, but the seal is version %d; they must be equal", t.Version, v)
 	}
 	t.Seal = *seal
 	if t.Time, err = readTime(&seq, "toSign.timeInfo"); err != nil {
@@ -324,8 +324,9 @@ func (s *Signature) CheckDigest(hash []byte) error {
 // anchor, in order, and returns one *CheckError per failed check (nil when
 // all pass): the signature, the seal's maker signature, the seal's validity
 // at the signing time, the signer certificate's listing in the seal and the
-// document hash. Chain, validity and revocation of the two certificates and
-// the time stamp are left to the caller.
+// document hash. Chain, validity and revocation of the two certificates are
+// left to the caller; time stamps (the seal's and the signature's) are not
+// checked at all.
 func (s *Signature) Verify(doc []byte) []*CheckError {
 	var out []*CheckError
 	for _, err := range []error{

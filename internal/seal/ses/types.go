@@ -12,10 +12,20 @@ import (
 var OIDSM2WithSM3 = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 501}
 
 const (
-	// Version is the structure version this package implements: the
+	// Version4 is the structure version of GB/T 38540-2020: the
 	// SES_Header.version of a seal and the TBS_Sign.version of a signature
 	// (GB/T 38540 6.1 and 7.1).
-	Version = 4
+	Version4 = 4
+	// Version5 is the structure version of GM/T 0031-2025, which adds an
+	// optional timeStamp to SESeal and judges the maker certificate at the
+	// seal's createDate. This package reads, writes and makes it; see the
+	// package comment for what it checks.
+	Version5 = 5
+	// Version is the structure version MakeSeal makes when the caller
+	// leaves Header.Version zero. It stays 4 so that the platform's output
+	// remains readable by GB/T 38540-2020 implementations, which reject
+	// other versions.
+	Version = Version4
 	// HeaderID is the fixed SES_Header.id of every seal (GB/T 38540 6.1).
 	HeaderID = "ES"
 	// CertListCerts is the certListType whose certList holds the signer
@@ -29,11 +39,15 @@ const (
 	HashSize = 32
 )
 
+// supportedVersion reports whether v is a structure version this package
+// reads and writes.
+func supportedVersion(v int64) bool { return v == Version4 || v == Version5 }
+
 // Names of the checks a *CheckError reports, so that a verifier can list
 // each check with its outcome.
 const (
-	// CheckStructure: the DER is not a well-formed v4 structure, or a value
-	// cannot be encoded as one.
+	// CheckStructure: the DER is not a well-formed version 4 or 5
+	// structure, or a value cannot be encoded as one.
 	CheckStructure = "structure"
 	// CheckMakerSignature: the maker's signature over SES_SealInfo
 	// (GB/T 38540 6.3).
@@ -73,8 +87,8 @@ func (e *CheckError) Unwrap() error { return e.Err }
 // fail wraps err as a failure of check.
 func fail(check string, err error) error { return &CheckError{Check: check, Err: err} }
 
-// ErrMalformed is wrapped when DER input is not a well-formed v4 structure
-// or a value cannot be encoded: the input must be rejected.
+// ErrMalformed is wrapped when DER input is not a well-formed version 4 or
+// 5 structure or a value cannot be encoded: the input must be rejected.
 var ErrMalformed = errors.New("malformed GB/T 38540 data")
 
 // ErrUnsupportedAlgorithm is wrapped when a signature algorithm other than
@@ -101,7 +115,8 @@ var ErrCertificate = errors.New("certificate unusable")
 type Header struct {
 	// ID is "ES" (HeaderID).
 	ID string
-	// Version is 4 (Version).
+	// Version is the structure version, Version4 or Version5; parsing
+	// rejects any other.
 	Version int64
 	// VendorID is vid, the identifier of the seal system's vendor (IA5).
 	VendorID string
@@ -190,6 +205,12 @@ type Seal struct {
 	// SignedValue is signedValue, the maker's DER SM2 signature over the
 	// DER of Info.
 	SignedValue []byte
+	// TimeStamp is timeStamp, a version 5 field: a time-stamp token
+	// (RFC 3161, GB/T 20520) over SignedValue, or nil when absent. It must
+	// be nil in a version 4 seal (Marshal fails otherwise). This package
+	// carries it byte for byte but does not check it, not even that it is
+	// a TimeStampToken.
+	TimeStamp []byte
 
 	// Raw is the complete DER of the SESeal as parsed or made; Marshal
 	// ignores it. RawInfo is the DER of its SES_SealInfo, the bytes the maker
@@ -200,7 +221,9 @@ type Seal struct {
 // TBSSign is TBS_Sign (GB/T 38540 7.1), the part of a signature that the
 // signer signs.
 type TBSSign struct {
-	// Version is 4 (Version).
+	// Version is the structure version; it must equal the seal's
+	// Header.Version (4 or 5), and parsing rejects a signature where it
+	// does not.
 	Version int64
 	// Seal is eseal, the seal used.
 	Seal Seal
