@@ -33,6 +33,9 @@ backup. See docs/operations.md.`,
 			if out == "" {
 				return usageErr("--out is required: the file to write the backup to")
 			}
+			if a.cfg.DB != "" {
+				return usageErr("a PostgreSQL store is backed up with pg_dump or a base backup, not by zhengzhao")
+			}
 			db, _, err := a.open(cmd.Context())
 			if err != nil {
 				return err

@@ -143,6 +143,10 @@ func TestMigrateOnPostgres(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"dialect": "postgres"`) {
 		t.Fatalf("migrate on PostgreSQL: %d %s %s", code, out, errOut)
 	}
+	// PostgreSQL is backed up with its own tools.
+	if code, _, errOut := run(t, "backup", "--db", dsn, "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "b.db")); code != 2 || !strings.Contains(errOut, "pg_dump") {
+		t.Fatalf("backup of PostgreSQL: exit %d, %q; want 2 naming pg_dump", code, errOut)
+	}
 }
 
 func TestMasterKeyAtStart(t *testing.T) {
