@@ -20,30 +20,27 @@ func (a *app) auditCommand() *cobra.Command {
 		Short: "Recompute the audit log's Merkle root from every entry (exit 0 intact, 1 tampered)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			tree, cerr := auditlog.Check(cmd.Context(), p.db)
-			if a.json {
-				out := map[string]any{"size": tree.Size, "root": hex.EncodeToString(tree.Root), "intact": cerr == nil}
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				tree, cerr := auditlog.Check(cmd.Context(), p.db)
+				if a.json {
+					out := map[string]any{"size": tree.Size, "root": hex.EncodeToString(tree.Root), "intact": cerr == nil}
+					if cerr != nil {
+						out["reason"] = cerr.Error()
+					}
+					if err := a.printJSON(out); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(a.stdout, "size %d  root %x\n", tree.Size, tree.Root)
+				}
 				if cerr != nil {
-					out["reason"] = cerr.Error()
+					if !a.json {
+						fmt.Fprintln(a.stdout, cerr)
+					}
+					return &exitError{code: ExitInvalid}
 				}
-				if err := a.printJSON(out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(a.stdout, "size %d  root %x\n", tree.Size, tree.Root)
-			}
-			if cerr != nil {
-				if !a.json {
-					fmt.Fprintln(a.stdout, cerr)
-				}
-				return &exitError{code: ExitInvalid}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	var from, limit int
@@ -55,25 +52,22 @@ func (a *app) auditCommand() *cobra.Command {
 			if from < 0 || limit < 1 || limit > 10000 {
 				return usageErr("--from must be ≥ 0 and --limit 1 to 10000")
 			}
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			entries, _, err := p.db.AuditEntries(cmd.Context(), uint64(from), uint64(from+limit))
-			if err != nil {
-				return err
-			}
-			if a.json {
-				if entries == nil {
-					entries = []auditlog.Entry{}
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				entries, _, err := p.db.AuditEntries(cmd.Context(), uint64(from), uint64(from+limit)) //nolint:gosec // from ≥ 0 and limit 1..10000 are checked above
+				if err != nil {
+					return err
 				}
-				return a.printJSON(map[string]any{"items": entries})
-			}
-			for _, e := range entries {
-				fmt.Fprintf(a.stdout, "%6d  %s  %-28s %-20s %s  %v\n", e.Index, e.At.Format(time.RFC3339), e.Action, e.Subject, e.Actor, e.Details)
-			}
-			return nil
+				if a.json {
+					if entries == nil {
+						entries = []auditlog.Entry{}
+					}
+					return a.printJSON(map[string]any{"items": entries})
+				}
+				for _, e := range entries {
+					fmt.Fprintf(a.stdout, "%6d  %s  %-28s %-20s %s  %v\n", e.Index, e.At.Format(time.RFC3339), e.Action, e.Subject, e.Actor, e.Details)
+				}
+				return nil
+			})
 		},
 	}
 	list.Flags().IntVar(&from, "from", 0, "first index")
@@ -83,25 +77,22 @@ func (a *app) auditCommand() *cobra.Command {
 		Short: "Print a signed checkpoint of the audit log and, on stderr, its verifier key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				msg, err := p.cps.Checkpoint(cmd.Context())
+				if err != nil {
+					return err
+				}
+				vkey, err := p.cps.VerifierKey(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.printJSON(map[string]string{"checkpoint": string(msg), "verifier_key": vkey})
+				}
+				fmt.Fprintln(a.stderr, "verifier key:", vkey)
+				_, err = a.stdout.Write(msg)
 				return err
-			}
-			defer done()
-			msg, err := p.cps.Checkpoint(cmd.Context())
-			if err != nil {
-				return err
-			}
-			vkey, err := p.cps.VerifierKey(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(map[string]string{"checkpoint": string(msg), "verifier_key": vkey})
-			}
-			fmt.Fprintln(a.stderr, "verifier key:", vkey)
-			_, err = a.stdout.Write(msg)
-			return err
+			})
 		},
 	}
 	var vkey string

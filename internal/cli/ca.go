@@ -47,20 +47,17 @@ certificates of the internal root, its serial number (hex).`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			code, err := orgOrPlatform(ctx, p.orgs, orgCode)
-			if err != nil {
-				return err
-			}
-			c, err := p.pki.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
-			if err != nil {
-				return err
-			}
-			return a.printCert(c)
+			return a.withPlatform(ctx, func(p *platform) error {
+				code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+				if err != nil {
+					return err
+				}
+				c, err := p.pki.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
+				if err != nil {
+					return err
+				}
+				return a.printCert(c)
+			})
 		},
 	}
 	initCmd.Flags().StringVar(&name, "name", "platform-root", "name of the CA key")
@@ -73,16 +70,13 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Print the internal root certificate (PEM), for trust bundles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			c, _, err := p.pki.Root(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.printCert(c)
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				c, _, err := p.pki.Root(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return a.printCert(c)
+			})
 		},
 	}
 
@@ -107,25 +101,22 @@ certificates of the internal root, its serial number (hex).`,
 			case days < 0:
 				return usageErr("--days must be positive")
 			}
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := a.resolveKey(ctx, p, orgCode, args[0])
-			if err != nil {
-				return err
-			}
-			req.KeyID = k.ID
-			if days > 0 {
-				req.NotBefore = time.Now().UTC().Truncate(time.Second)
-				req.NotAfter = req.NotBefore.AddDate(0, 0, days)
-			}
-			c, err := p.pki.Issue(ctx, req)
-			if err != nil {
-				return err
-			}
-			return a.printCert(c)
+			return a.withPlatform(ctx, func(p *platform) error {
+				k, err := a.resolveKey(ctx, p, orgCode, args[0])
+				if err != nil {
+					return err
+				}
+				req.KeyID = k.ID
+				if days > 0 {
+					req.NotBefore = time.Now().UTC().Truncate(time.Second)
+					req.NotAfter = req.NotBefore.AddDate(0, 0, days)
+				}
+				c, err := p.pki.Issue(ctx, req)
+				if err != nil {
+					return err
+				}
+				return a.printCert(c)
+			})
 		},
 	}
 	issue.Flags().StringVar(&kind, "kind", "", "seal or issuer (required)")
@@ -142,16 +133,13 @@ certificates of the internal root, its serial number (hex).`,
 			if err != nil {
 				return err
 			}
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			c, err := p.pki.TrustExternalRoot(cmd.Context(), b)
-			if err != nil {
-				return err
-			}
-			return a.printCert(c)
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				c, err := p.pki.TrustExternalRoot(cmd.Context(), b)
+				if err != nil {
+					return err
+				}
+				return a.printCert(c)
+			})
 		},
 	}
 
@@ -166,20 +154,17 @@ certificates of the internal root, its serial number (hex).`,
 			if err != nil {
 				return err
 			}
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := a.resolveKey(ctx, p, orgCode, args[0])
-			if err != nil {
-				return err
-			}
-			c, err := p.pki.Import(ctx, k.ID, pki.Kind(importKind), b)
-			if err != nil {
-				return err
-			}
-			return a.printCert(c)
+			return a.withPlatform(ctx, func(p *platform) error {
+				k, err := a.resolveKey(ctx, p, orgCode, args[0])
+				if err != nil {
+					return err
+				}
+				c, err := p.pki.Import(ctx, k.ID, pki.Kind(importKind), b)
+				if err != nil {
+					return err
+				}
+				return a.printCert(c)
+			})
 		},
 	}
 	importCmd.Flags().StringVar(&importKind, "kind", "", "seal or issuer (required)")
@@ -190,20 +175,17 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Revoke a certificate of the internal root from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			c, err := p.pki.Revoke(cmd.Context(), args[0], reason)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(httpapi.CertificateOut(c))
-			}
-			fmt.Fprintln(a.stdout, c.Fingerprint, "revoked", c.RevokedAt.Format(time.RFC3339))
-			return nil
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				c, err := p.pki.Revoke(cmd.Context(), args[0], reason)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.printJSON(httpapi.CertificateOut(c))
+				}
+				fmt.Fprintln(a.stdout, c.Fingerprint, "revoked", c.RevokedAt.Format(time.RFC3339))
+				return nil
+			})
 		},
 	}
 	revoke.Flags().IntVar(&reason, "reason", 0, "RFC 5280 reason code (1 key compromise, 4 superseded, 5 cessation of operation…)")
@@ -215,23 +197,20 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Sign a fresh CRL of the internal root (DER, or PEM with --pem)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				der, err := p.pki.CRL(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if crlPEM {
+					der = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+				}
+				if crlOut != "" {
+					return os.WriteFile(crlOut, der, 0o644) //nolint:gosec // G306: a CRL is public by design; others must be able to read it
+				}
+				_, err = a.stdout.Write(der)
 				return err
-			}
-			defer done()
-			der, err := p.pki.CRL(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if crlPEM {
-				der = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
-			}
-			if crlOut != "" {
-				return os.WriteFile(crlOut, der, 0o644) //nolint:gosec // G306: a CRL is public by design; others must be able to read it
-			}
-			_, err = a.stdout.Write(der)
-			return err
+			})
 		},
 	}
 	crl.Flags().StringVar(&crlOut, "out", "", "write to this file")
@@ -251,19 +230,16 @@ certificates of the internal root, its serial number (hex).`,
 				}
 				when = t
 			}
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			c, err := p.pki.Verify(cmd.Context(), args[0], when)
-			if errors.Is(err, apperr.NotFound) {
-				return &exitError{code: ExitUsage, err: err}
-			}
-			if c.Fingerprint == "" {
-				return err
-			}
-			return a.verdict(c.Fingerprint, err)
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				c, err := p.pki.Verify(cmd.Context(), args[0], when)
+				if errors.Is(err, apperr.NotFound) {
+					return &exitError{code: ExitUsage, err: err}
+				}
+				if c.Fingerprint == "" {
+					return err
+				}
+				return a.verdict(c.Fingerprint, err)
+			})
 		},
 	}
 	verify.Flags().StringVar(&at, "at", "", "verify at this RFC 3339 time instead of now")
@@ -275,39 +251,36 @@ certificates of the internal root, its serial number (hex).`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			f := pki.Filter{Kind: pki.Kind(listKind)}
-			if listKey != "" {
-				k, err := a.resolveKey(ctx, p, orgCode, listKey)
+			return a.withPlatform(ctx, func(p *platform) error {
+				f := pki.Filter{Kind: pki.Kind(listKind)}
+				if listKey != "" {
+					k, err := a.resolveKey(ctx, p, orgCode, listKey)
+					if err != nil {
+						return err
+					}
+					f.KeyID = k.ID
+				}
+				cs, err := p.pki.List(ctx, f)
 				if err != nil {
 					return err
 				}
-				f.KeyID = k.ID
-			}
-			cs, err := p.pki.List(ctx, f)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				items := make([]httpapi.Certificate, len(cs))
-				for i, c := range cs {
-					items[i] = httpapi.CertificateOut(c)
+				if a.json {
+					items := make([]httpapi.Certificate, len(cs))
+					for i, c := range cs {
+						items[i] = httpapi.CertificateOut(c)
+					}
+					return a.printJSON(map[string]any{"items": items})
 				}
-				return a.printJSON(map[string]any{"items": items})
-			}
-			for _, c := range cs {
-				state := "valid-period"
-				if c.RevokedAt != nil {
-					state = "revoked"
+				for _, c := range cs {
+					state := "valid-period"
+					if c.RevokedAt != nil {
+						state = "revoked"
+					}
+					fmt.Fprintf(a.stdout, "%s  %-13s %-8s %s … %s  %-12s %s\n", c.Fingerprint[:16], c.Kind, c.Source,
+						c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), state, c.Subject)
 				}
-				fmt.Fprintf(a.stdout, "%s  %-13s %-8s %s … %s  %-12s %s\n", c.Fingerprint[:16], c.Kind, c.Source,
-					c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), state, c.Subject)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	list.Flags().StringVar(&listKey, "key", "", "only certificates of this key")

@@ -154,20 +154,19 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if n.Org, err = orgOrPlatform(ctx, p.orgs, orgCode); err != nil {
-				return err
-			}
-			n.Purpose, n.Algorithm, n.Backend = keyring.Purpose(purpose), keys.Algorithm(alg), keyring.Backend(backend)
-			k, err := p.keys.Create(ctx, n)
-			if err != nil {
-				return err
-			}
-			return printKey(k)
+			return a.withPlatform(ctx, func(p *platform) error {
+				org, err := orgOrPlatform(ctx, p.orgs, orgCode)
+				if err != nil {
+					return err
+				}
+				n.Org = org
+				n.Purpose, n.Algorithm, n.Backend = keyring.Purpose(purpose), keys.Algorithm(alg), keyring.Backend(backend)
+				k, err := p.keys.Create(ctx, n)
+				if err != nil {
+					return err
+				}
+				return printKey(k)
+			})
 		},
 	}
 	create.Flags().StringVar(&n.Name, "name", "", "key name, unique in the organization (a-z 0-9 . _ -)")
@@ -182,30 +181,27 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Short: "List keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			f.Org, f.Purpose, f.State = orgCode, keyring.Purpose(fPurpose), keyring.State(fState)
-			if f.Limit == 0 {
-				f.Limit = 500
-			}
-			ks, err := p.keys.List(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				items := make([]keyJSON, len(ks))
-				for i, k := range ks {
-					items[i] = keyOut(k)
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				f.Org, f.Purpose, f.State = orgCode, keyring.Purpose(fPurpose), keyring.State(fState)
+				if f.Limit == 0 {
+					f.Limit = 500
 				}
-				return a.printJSON(map[string]any{"items": items})
-			}
-			for _, k := range ks {
-				fmt.Fprintf(a.stdout, "%s  %s  %-16s v%-3d %-16s %-18s %-8s %s\n", k.ID, k.Org, k.Name, k.Version, k.Purpose, k.Algorithm, k.Backend, k.State)
-			}
-			return nil
+				ks, err := p.keys.List(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					items := make([]keyJSON, len(ks))
+					for i, k := range ks {
+						items[i] = keyOut(k)
+					}
+					return a.printJSON(map[string]any{"items": items})
+				}
+				for _, k := range ks {
+					fmt.Fprintf(a.stdout, "%s  %s  %-16s v%-3d %-16s %-18s %-8s %s\n", k.ID, k.Org, k.Name, k.Version, k.Purpose, k.Algorithm, k.Backend, k.State)
+				}
+				return nil
+			})
 		},
 	}
 	list.Flags().StringVar(&fPurpose, "purpose", "", "only this purpose")
@@ -217,19 +213,16 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 			Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
-				p, done, err := a.platform(ctx)
-				if err != nil {
-					return err
-				}
-				defer done()
-				k, err := resolve(ctx, p, args[0])
-				if err != nil {
-					return err
-				}
-				if k, err = do(p.keys, ctx, k.ID); err != nil {
-					return err
-				}
-				return printKey(k)
+				return a.withPlatform(ctx, func(p *platform) error {
+					k, err := resolve(ctx, p, args[0])
+					if err != nil {
+						return err
+					}
+					if k, err = do(p.keys, ctx, k.ID); err != nil {
+						return err
+					}
+					return printKey(k)
+				})
 			},
 		}
 	}
@@ -241,32 +234,29 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := resolve(ctx, p, args[0])
-			if err != nil {
-				return err
-			}
-			switch format {
-			case "pem":
-				_, err = a.stdout.Write(k.PublicPEM)
-				return err
-			case "jwk":
-				pub, err := k.Public()
+			return a.withPlatform(ctx, func(p *platform) error {
+				k, err := resolve(ctx, p, args[0])
 				if err != nil {
 					return err
 				}
-				jwk, err := keys.PublicJWK(pub)
-				if err != nil {
+				switch format {
+				case "pem":
+					_, err = a.stdout.Write(k.PublicPEM)
 					return err
+				case "jwk":
+					pub, err := k.Public()
+					if err != nil {
+						return err
+					}
+					jwk, err := keys.PublicJWK(pub)
+					if err != nil {
+						return err
+					}
+					jwk["kid"] = k.ID
+					return a.printJSON(jwk)
 				}
-				jwk["kid"] = k.ID
-				return a.printJSON(jwk)
-			}
-			return usageErr("--format is pem or jwk")
+				return usageErr("--format is pem or jwk")
+			})
 		},
 	}
 	export.Flags().StringVar(&format, "format", "pem", "pem or jwk")
@@ -282,26 +272,23 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 			if err != nil {
 				return err
 			}
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := resolve(ctx, p, args[0])
-			if err != nil {
-				return err
-			}
-			sig, k, err := p.keys.Sign(ctx, k.ID, msg)
-			if err != nil {
-				return err
-			}
-			b, _ := json.MarshalIndent(signatureFile{Format: SignatureFormat, KeyID: k.ID, Algorithm: string(k.Algorithm), Signature: sig}, "", "  ")
-			b = append(b, '\n')
-			if out == "" {
-				_, err = a.stdout.Write(b)
-				return err
-			}
-			return os.WriteFile(out, b, 0o644) //nolint:gosec // G306: a signature is not secret and goes to whoever verifies it
+			return a.withPlatform(ctx, func(p *platform) error {
+				k, err := resolve(ctx, p, args[0])
+				if err != nil {
+					return err
+				}
+				sig, k, err := p.keys.Sign(ctx, k.ID, msg)
+				if err != nil {
+					return err
+				}
+				b, _ := json.MarshalIndent(signatureFile{Format: SignatureFormat, KeyID: k.ID, Algorithm: string(k.Algorithm), Signature: sig}, "", "  ")
+				b = append(b, '\n')
+				if out == "" {
+					_, err = a.stdout.Write(b)
+					return err
+				}
+				return os.WriteFile(out, b, 0o644) //nolint:gosec // G306: a signature is not secret and goes to whoever verifies it
+			})
 		},
 	}
 	sign.Flags().StringVar(&out, "out", "", "write the signature to this file")
@@ -393,20 +380,17 @@ server started with the old file refuses to start.`,
 			if next.Equal(current) {
 				return usageErr("the new master key is the current one")
 			}
-			p, done, err := a.platform(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
-			n, err := p.db.RotateMaster(ctx, current, next)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(map[string]any{"rewrapped": n, "master_key_id": next.ID(), "master_key_file": nextFile})
-			}
-			fmt.Fprintln(a.stdout, a.t("cli.master-key.rotated", map[string]any{"N": n, "ID": next.ID(), "File": nextFile, "Old": a.cfg.MasterKeyPath()}))
-			return nil
+			return a.withPlatform(ctx, func(p *platform) error {
+				n, err := p.db.RotateMaster(ctx, current, next)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.printJSON(map[string]any{"rewrapped": n, "master_key_id": next.ID(), "master_key_file": nextFile})
+				}
+				fmt.Fprintln(a.stdout, a.t("cli.master-key.rotated", map[string]any{"N": n, "ID": next.ID(), "File": nextFile, "Old": a.cfg.MasterKeyPath()}))
+				return nil
+			})
 		},
 	}
 	rotateMaster.Flags().StringVar(&nextFile, "new-master-key-file", "", "the new master key file (created when missing)")
@@ -597,4 +581,14 @@ func (a *app) dataKeysCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// withPlatform runs fn on the opened platform and closes it afterwards.
+func (a *app) withPlatform(ctx context.Context, fn func(p *platform) error) error {
+	p, done, err := a.platform(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(p)
 }

@@ -93,25 +93,22 @@ unsigned or changed bundle exits 2.`,
 		Short: "Export the trust bundle for offline verification (JSON, signed by the platform root)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.platform(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			b, err := p.seals.TrustBundle(cmd.Context())
-			if err != nil {
-				return err
-			}
-			data, err := json.MarshalIndent(b, "", "  ")
-			if err != nil {
-				return err
-			}
-			data = append(data, '\n')
-			if out == "" {
-				_, err = a.stdout.Write(data)
-				return err
-			}
-			return os.WriteFile(out, data, 0o644) //nolint:gosec // G306: the trust bundle holds root certificates and seal states, public by design
+			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				b, err := p.seals.TrustBundle(cmd.Context())
+				if err != nil {
+					return err
+				}
+				data, err := json.MarshalIndent(b, "", "  ")
+				if err != nil {
+					return err
+				}
+				data = append(data, '\n')
+				if out == "" {
+					_, err = a.stdout.Write(data)
+					return err
+				}
+				return os.WriteFile(out, data, 0o644) //nolint:gosec // G306: the trust bundle holds root certificates and seal states, public by design
+			})
 		},
 	}
 	bundle.Flags().StringVar(&out, "out", "", "write to this file")
