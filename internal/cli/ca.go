@@ -4,7 +4,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -205,11 +204,7 @@ certificates of the internal root, its serial number (hex).`,
 				if crlPEM {
 					der = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
 				}
-				if crlOut != "" {
-					return os.WriteFile(crlOut, der, 0o644) //nolint:gosec // G306: a CRL is public by design; others must be able to read it
-				}
-				_, err = a.stdout.Write(der)
-				return err
+				return a.writePublic(crlOut, der)
 			})
 		},
 	}

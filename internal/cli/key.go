@@ -283,11 +283,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 				}
 				b, _ := json.MarshalIndent(signatureFile{Format: SignatureFormat, KeyID: k.ID, Algorithm: string(k.Algorithm), Signature: sig}, "", "  ")
 				b = append(b, '\n')
-				if out == "" {
-					_, err = a.stdout.Write(b)
-					return err
-				}
-				return os.WriteFile(out, b, 0o644) //nolint:gosec // G306: a signature is not secret and goes to whoever verifies it
+				return a.writePublic(out, b)
 			})
 		},
 	}
@@ -591,4 +587,15 @@ func (a *app) withPlatform(ctx context.Context, fn func(p *platform) error) erro
 	}
 	defer done()
 	return fn(p)
+}
+
+// writePublic writes data to path, or to stdout when path is empty. What it
+// writes is public by design (signatures, CRLs, trust bundles), so the
+// file is readable by all.
+func (a *app) writePublic(path string, data []byte) error {
+	if path == "" {
+		_, err := a.stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(path, data, 0o644) //nolint:gosec // G306: signatures, CRLs and trust bundles go to whoever verifies
 }

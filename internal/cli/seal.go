@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -103,11 +102,7 @@ unsigned or changed bundle exits 2.`,
 					return err
 				}
 				data = append(data, '\n')
-				if out == "" {
-					_, err = a.stdout.Write(data)
-					return err
-				}
-				return os.WriteFile(out, data, 0o644) //nolint:gosec // G306: the trust bundle holds root certificates and seal states, public by design
+				return a.writePublic(out, data)
 			})
 		},
 	}
