@@ -1,4 +1,4 @@
-module zhengzhao
+module github.com/zhengzhao/zhengzhao
 
 go 1.26.8
 

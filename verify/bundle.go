@@ -15,9 +15,9 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/keys/canon"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys/canon"
 )
 
 // BundleFormat names trust bundle files.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 func TestOpenBundle(t *testing.T) {

@@ -12,10 +12,10 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/seal/ses"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 // t0 is when the fixture's seal is made; it signs a minute later.

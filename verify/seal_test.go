@@ -13,10 +13,10 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/seal/ses"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 // allChecks is every check of a verdict, in order. API clients and the

@@ -5,7 +5,7 @@ import (
 	"context"
 	"os"
 
-	"zhengzhao/internal/cli"
+	"github.com/zhengzhao/zhengzhao/internal/cli"
 )
 
 func main() {

@@ -60,12 +60,12 @@ func TestOnlyStoreSpeaksSQL(t *testing.T) {
 					t.Errorf("%s imports %s: only internal/store speaks SQL", rel, p)
 				}
 			}
-			if p == "zhengzhao/internal/store" || strings.HasPrefix(p, "zhengzhao/internal/store/") {
+			if p == "github.com/zhengzhao/zhengzhao/internal/store" || strings.HasPrefix(p, "github.com/zhengzhao/zhengzhao/internal/store/") {
 				if !slices.ContainsFunc(storeUsers, func(u string) bool { return rel == u || strings.HasPrefix(rel, u+"/") }) {
 					t.Errorf("%s imports %s: capability packages declare the store interface they need instead", rel, p)
 				}
 			}
-			if (p == "zhengzhao/internal/cli" || p == "zhengzhao/internal/server") && rel != "cmd/zhengzhao" && rel != "internal/cli" {
+			if (p == "github.com/zhengzhao/zhengzhao/internal/cli" || p == "github.com/zhengzhao/zhengzhao/internal/server") && rel != "cmd/zhengzhao" && rel != "internal/cli" {
 				t.Errorf("%s imports %s: dependencies point from the wiring down, never up", rel, p)
 			}
 		}
@@ -84,7 +84,7 @@ func TestOnlyStoreSpeaksSQL(t *testing.T) {
 // standard library only gmsm and what those packages need.
 func TestVerifyIsDependencyLight(t *testing.T) {
 	root := "../.."
-	const module = "zhengzhao/"
+	const module = "github.com/zhengzhao/zhengzhao/"
 	allowed := []string{
 		"verify",
 		"internal/seal/ses",   // GB/T 38540 ASN.1 and its checks

@@ -17,9 +17,9 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/keys/canon"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keys/canon"
 )
 
 // Entry is one audit record.

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 func TestAppendAndCheck(t *testing.T) {

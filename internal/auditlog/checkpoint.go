@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // Checkpoints are C2SP tlog-checkpoint notes: the origin, the tree size and

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 func TestCheckpoints(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 // Role is a staff role. An account holds one or more; a token carries a subset.

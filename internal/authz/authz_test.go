@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 func TestDecide(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 func (a *app) auditCommand() *cobra.Command {

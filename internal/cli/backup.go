@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 func (a *app) backupCommand() *cobra.Command {

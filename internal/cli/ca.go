@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 )
 
 func (a *app) printCert(c pki.Cert) error {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
 )
 
 // checkCommand validates identifiers offline. Like every verification

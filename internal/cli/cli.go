@@ -19,12 +19,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/config"
-	"zhengzhao/internal/i18n"
-	"zhengzhao/internal/keys/envelope"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/config"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 // Exit codes. Verification commands exit ExitInvalid when what they check

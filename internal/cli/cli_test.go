@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/notify"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/ids"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 // demoTokenTTL is how long demo tokens live.

@@ -5,9 +5,9 @@ package cli
 import (
 	"context"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pkcs11"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
 )
 
 // hsmToken adapts a PKCS#11 token to the keyring's HSM interface.

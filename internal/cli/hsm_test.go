@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"zhengzhao/internal/keys/pkcs11/softhsmtest"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11/softhsmtest"
 )
 
 func TestPKCS11Keys(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
 // The org and token commands work directly on the store: they are for

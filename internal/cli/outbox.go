@@ -13,9 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/notify"
-	"zhengzhao/internal/seal"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 // notifier builds the outbox delivery of serve from the configuration:

@@ -10,7 +10,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/spf13/cobra"
 
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 func (a *app) sealCommand() *cobra.Command {

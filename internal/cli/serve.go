@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/server"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/server"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 type serveOptions struct {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/server/servertest"
+	"github.com/zhengzhao/zhengzhao/internal/server/servertest"
 )
 
 // syncBuffer is a buffer the server goroutine writes while the test reads.

@@ -5,9 +5,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
 func (a *app) tokenCommand() *cobra.Command {

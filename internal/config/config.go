@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"zhengzhao/internal/i18n"
-	"zhengzhao/internal/keys/envelope"
-	"zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
 )
 
 // Config is the process configuration. Its zero value is not usable; call

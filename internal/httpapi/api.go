@@ -13,16 +13,16 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/ids"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/page"
-	"zhengzhao/internal/reqctx"
-	"zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/reqctx"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
 // Version is the version of the published API contract.

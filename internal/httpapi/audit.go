@@ -7,9 +7,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
 )
 
 // AuditTree is the state of the audit log's Merkle tree.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 )
 
 // Certificate is an X.509 certificate of the platform.

@@ -7,9 +7,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 )
 
 // Key is a signing key's public record.

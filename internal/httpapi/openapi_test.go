@@ -7,9 +7,9 @@ import (
 	"os"
 	"testing"
 
-	"zhengzhao/api"
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
 )
 
 // TestOpenAPIIsCommitted keeps api/openapi.json equal to what the code

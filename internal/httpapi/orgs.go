@@ -7,8 +7,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
 // Responsible is the person in charge of an organization's e-license work.

@@ -12,9 +12,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/i18n"
-	"zhengzhao/internal/reqctx"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/reqctx"
 )
 
 // Problem is an RFC 9457 problem document. Every error the API answers is one.

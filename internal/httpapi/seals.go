@@ -8,10 +8,10 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/seal"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 // SealApplication is an application for an action on a seal.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
 // Token is an API token's record; the secret appears only when it is created.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
 )
 
 func ExampleValidateCreditCode() {

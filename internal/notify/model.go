@@ -18,7 +18,7 @@ import (
 	"errors"
 	"time"
 
-	"zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 // Event is one outbox event as its transaction wrote it.

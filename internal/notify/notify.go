@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 // Sink delivers events to one place outside the platform.

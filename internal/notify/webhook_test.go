@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
 )
 
 var secret = []byte("0123456789abcdef-test-secret")

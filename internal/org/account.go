@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/ids"
-	"zhengzhao/internal/page"
-	"zhengzhao/internal/password"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/password"
 )
 
 // Account is a staff account of one organization.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 func TestWalkAllPages(t *testing.T) {

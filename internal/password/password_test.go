@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"zhengzhao/internal/password"
+	"github.com/zhengzhao/zhengzhao/internal/password"
 )
 
 func TestHashAndVerify(t *testing.T) {

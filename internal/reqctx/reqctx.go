@@ -6,8 +6,8 @@ package reqctx
 import (
 	"context"
 
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
 )
 
 type key int

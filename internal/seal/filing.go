@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 // TopicFiling is the outbox topic of filing records (备案, R-SEAL-3).

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/seal"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // TestFiling files a seal's makings as the notify worker does when the

@@ -15,7 +15,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
-	"zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 // Image limits. A seal image matches the physical imprint (R-SEAL-2): a

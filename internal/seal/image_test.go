@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 // sealPNG draws a ring of colour c on a transparent (or, with bg, filled)

@@ -8,13 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/ids"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
-	"zhengzhao/internal/seal/ses"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
 )
 
 // MakerKeyName is the platform key that signs seal structures as their

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"time"
 
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 )
 
 // Kind is what a seal is for (R-SEAL-1).

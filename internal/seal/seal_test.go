@@ -15,18 +15,18 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/ids"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/seal"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 type clock struct {

@@ -13,15 +13,15 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/page"
-	"zhengzhao/internal/password"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/password"
 )
 
 // Orgs is what the seal service needs to know about organizations.

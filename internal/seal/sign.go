@@ -12,11 +12,11 @@ import (
 	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/emmansun/gmsm/sm3"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/seal/ses"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 // SignInput is what stamping a document takes.

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/seal"
-	"zhengzhao/internal/seal/ses"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 // TestStatesAreVerifyStates proves the conversion in historyOf is exact:

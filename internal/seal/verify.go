@@ -10,9 +10,9 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys/pki"
-	"zhengzhao/verify"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/verify"
 )
 
 // Verification itself lives in the public package verify, so that relying

@@ -23,12 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/authz"
-	"zhengzhao/internal/httpapi"
-	"zhengzhao/internal/i18n"
-	"zhengzhao/internal/reqctx"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/reqctx"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 // Authenticator turns a bearer token into an actor.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/server/servertest"
+	"github.com/zhengzhao/zhengzhao/internal/server/servertest"
 )
 
 // TestCertificateReload serves HTTPS and replaces the certificate files

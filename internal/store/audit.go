@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 var (

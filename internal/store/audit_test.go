@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // TestAuditTamperingIsDetected rewrites a stored audit entry behind the

@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 // Backup writes a consistent copy of the embedded store to path while the

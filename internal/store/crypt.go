@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 )
 
 // Data key purposes.

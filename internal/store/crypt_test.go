@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/keys/envelope"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 func contactOrg(code string) org.Org {

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/envelope"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // testCodes are valid credit codes for several organizations.

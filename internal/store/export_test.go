@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 
-	"zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 )
 
 // RawColumn reads one column as stored, for tests that prove encryption.

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 )
 
 var (

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
 )
 
 var (

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/notify"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
 var (

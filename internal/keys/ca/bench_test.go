@@ -6,7 +6,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // BenchmarkIssue measures issuing one seal certificate (CA and subject key of

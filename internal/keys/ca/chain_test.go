@@ -15,7 +15,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // external is a three-level hierarchy as an external CA would hand it over:

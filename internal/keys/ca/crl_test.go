@@ -9,7 +9,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 func TestCRLRoundTrip(t *testing.T) {

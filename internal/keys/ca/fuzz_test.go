@@ -7,7 +7,7 @@ import (
 	"math/big"
 	"testing"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // fuzzSeeds returns a valid certificate chain in DER and PEM and a CRL, to

@@ -37,8 +37,8 @@ const (
 
 // Domain-separation prefixes of the GCM additional data.
 const (
-	adWrappedKey = "zhengzhao/envelope/v1/wrapped-key\x00"
-	adField      = "zhengzhao/envelope/v1/field\x00"
+	adWrappedKey = "github.com/zhengzhao/zhengzhao/envelope/v1/wrapped-key\x00"
+	adField      = "github.com/zhengzhao/zhengzhao/envelope/v1/field\x00"
 )
 
 // ErrDecrypt is returned (wrapped) whenever a wrapped key or ciphertext

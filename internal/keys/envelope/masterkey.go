@@ -185,7 +185,7 @@ func parseMasterKeyFile(content []byte) (*MasterKey, error) {
 // deriveKey derives a purpose-specific key from m with HKDF-SM3
 // (RFC 5869 instantiated with SM3). Distinct labels give independent keys.
 func (m *MasterKey) deriveKey(label string, n int) ([]byte, error) {
-	k, err := hkdf.Key(sm3.New, m.key[:], nil, "zhengzhao/envelope/v1/"+label, n)
+	k, err := hkdf.Key(sm3.New, m.key[:], nil, "github.com/zhengzhao/zhengzhao/envelope/v1/"+label, n)
 	if err != nil {
 		return nil, fmt.Errorf("derive %s key: %w", label, err)
 	}

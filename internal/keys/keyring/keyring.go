@@ -16,10 +16,10 @@ import (
 	"strconv"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/page"
 )
 
 // Purpose says what a key signs.

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pkcs11"
-	"zhengzhao/internal/keys/pkcs11/softhsmtest"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11/softhsmtest"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // token adapts a pkcs11.Token to keyring.HSM, as the CLI does.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // BenchmarkSign compares signing a 1 KiB message on a SoftHSM2 token with

@@ -13,7 +13,7 @@ import (
 
 	p11 "github.com/miekg/pkcs11"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // PKCS#11 3.0 EdDSA constants (PKCS#11 v3.0 §2.3.5, §2.3.14);

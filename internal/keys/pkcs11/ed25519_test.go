@@ -14,9 +14,9 @@ import (
 
 	p11 "github.com/miekg/pkcs11"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/pkcs11"
-	"zhengzhao/internal/keys/pkcs11/softhsmtest"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11/softhsmtest"
 )
 
 // ckkECEdwards is CKK_EC_EDWARDS (PKCS#11 3.0); github.com/miekg/pkcs11

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // Key is a key pair held on a PKCS#11 token: ECDSA P-256 or Ed25519. It

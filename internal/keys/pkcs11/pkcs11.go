@@ -41,7 +41,7 @@ import (
 	"github.com/ThalesGroup/crypto11"
 	p11 "github.com/miekg/pkcs11"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 // ErrInvalidConfig is returned (wrapped) by Config.Validate and Open when the

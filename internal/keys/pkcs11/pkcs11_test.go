@@ -24,9 +24,9 @@ import (
 	"github.com/ThalesGroup/crypto11"
 	p11 "github.com/miekg/pkcs11"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/pkcs11"
-	"zhengzhao/internal/keys/pkcs11/softhsmtest"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11/softhsmtest"
 )
 
 // openToken creates a fresh SoftHSM2 token, opens it and closes it when the

@@ -21,11 +21,11 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 )
 
 // Kind says what a certificate is on this platform.

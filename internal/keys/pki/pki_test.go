@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"zhengzhao/internal/apperr"
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
-	"zhengzhao/internal/keys/keyring"
-	"zhengzhao/internal/keys/pki"
-	"zhengzhao/internal/org"
-	"zhengzhao/internal/store"
-	"zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 const orgCode = "91350100M000100Y43"

@@ -14,8 +14,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 )
 
 // updateEnv names the environment variable that rewrites the golden files.

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 )
 
 // MakeSeal makes an electronic seal as GB/T 38540 6.2 describes: it signs

@@ -15,7 +15,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"golang.org/x/crypto/cryptobyte"
 
-	"zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
 func readFile(t testing.TB, name string) []byte {

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
-	"zhengzhao/internal/keys"
-	"zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 )
 
 // Sign stamps a document with seal as GB/T 38540 7.2 describes and returns

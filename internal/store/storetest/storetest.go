@@ -18,9 +18,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
 
-	"zhengzhao/internal/auditlog"
-	"zhengzhao/internal/keys/envelope"
-	"zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 // EnvPostgres names the environment variable holding the PostgreSQL DSN.

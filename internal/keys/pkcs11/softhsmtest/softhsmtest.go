@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"zhengzhao/internal/keys/pkcs11"
+	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
 )
 
 const (
