@@ -148,11 +148,15 @@ func MasterKey(t testing.TB) *envelope.MasterKey {
 	return m
 }
 
-// AuditEntries returns every entry of db's audit log, oldest first, with
-// the canonical bytes each leaf covers.
+// AuditEntries integrates the entries waiting for it and returns every
+// entry of db's audit log, oldest first, with the canonical bytes each leaf
+// covers.
 func AuditEntries(t testing.TB, db *store.DB) ([]auditlog.Entry, [][]byte) {
 	t.Helper()
 	ctx := context.Background()
+	if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	tree, err := db.AuditTree(ctx)
 	if err != nil {
 		t.Fatal(err)
