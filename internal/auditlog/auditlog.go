@@ -90,6 +90,9 @@ type leafFields struct {
 // Leaf returns the canonical bytes of an integrated entry (RFC 8785), which
 // its leaf hash covers.
 func Leaf(e Entry) ([]byte, error) {
+	if b, ok := appendLeaf(nil, e); ok {
+		return b, nil
+	}
 	return canon.JSON(leafFields{Action: e.Action, Actor: e.Actor, At: e.At.UTC(), Details: e.Details,
 		Index: e.Index, Org: e.Org, Subject: e.Subject})
 }

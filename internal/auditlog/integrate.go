@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,13 +35,17 @@ type PlanFunc func(t Tree, pending []Entry) (Batch, error)
 // IntegrationStore runs integrations.
 type IntegrationStore interface {
 	// IntegrateAudit runs one integration in one transaction: it becomes
-	// the only integrator on the database, or returns 0 at once when
-	// another process is integrating; it reads the tree and up to limit
+	// the only integrator on the database, or returns ErrIntegratorBusy at
+	// once when another process is integrating; it reads the tree and up to limit
 	// pending entries in Seq order, calls plan, writes what plan returns
 	// and removes those entries from the queue. It returns how many
 	// entries it integrated.
 	IntegrateAudit(ctx context.Context, limit int, plan PlanFunc) (int, error)
 }
+
+// ErrIntegratorBusy means that another integrator holds the database's
+// integrator lock: it is integrating the pending entries.
+var ErrIntegratorBusy = errors.New("another audit integrator is at work")
 
 // BatchSize is how many pending entries one integration takes at most. A
 // larger batch holds the integration transaction (and, on SQLite, the
@@ -48,25 +53,38 @@ type IntegrationStore interface {
 const BatchSize = 1000
 
 // Integrate integrates up to limit pending entries and returns how many it
-// integrated.
+// integrated, or ErrIntegratorBusy.
 func Integrate(ctx context.Context, st IntegrationStore, limit int) (int, error) {
 	n, err := st.IntegrateAudit(ctx, limit, plan)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrIntegratorBusy) {
 		return n, fmt.Errorf("integrate audit entries: %w", err)
 	}
-	return n, nil
+	return n, err
 }
 
-// IntegrateAll integrates pending entries until none is left or another
-// integrator is at work, and returns how many it integrated. Commands that
-// write without a serve process running call it before they exit, so that
-// they leave an integrated log behind.
+// IntegrateAll integrates pending entries until none is left, and returns
+// how many it integrated. Commands that write without a serve process
+// running call it before they exit, so that they leave an integrated log
+// behind. While another integrator holds the lock it waits for that one's
+// batch, and gives up after busyTries attempts: an integrator that keeps
+// the lock that long is taking the entries itself.
 func IntegrateAll(ctx context.Context, st IntegrationStore) (int, error) {
-	total := 0
+	const busyTries = 100
+	total, busy := 0, 0
 	for {
 		n, err := Integrate(ctx, st, BatchSize)
 		total += n
-		if err != nil || n < BatchSize {
+		switch {
+		case errors.Is(err, ErrIntegratorBusy) && busy < busyTries:
+			busy++
+			select {
+			case <-ctx.Done():
+				return total, ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		case errors.Is(err, ErrIntegratorBusy):
+			return total, nil
+		case err != nil || n < BatchSize:
 			return total, err
 		}
 	}
@@ -130,6 +148,9 @@ func (in *Integrator) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		n, err := Integrate(ctx, in.Store, BatchSize)
+		if errors.Is(err, ErrIntegratorBusy) {
+			err = nil // another process integrates
+		}
 		if err != nil && ctx.Err() == nil && in.OnError != nil {
 			in.OnError(err)
 		}

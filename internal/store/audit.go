@@ -48,9 +48,9 @@ func (q q) auditTree(ctx context.Context, lock string) (auditlog.Tree, error) {
 
 // SequenceAuditEntry implements auditlog.Store: one insert into the queue
 // of pending entries, which no other writer's row shares. The sequence
-// number comes from the database (AUTOINCREMENT under SQLite's write lock,
-// an identity column on PostgreSQL, whose sequence is outside transactions
-// and so never a serialization conflict).
+// number comes from the database (the rowid under SQLite's write lock, an
+// identity column on PostgreSQL, whose sequence is outside transactions and
+// so never a serialization conflict).
 func (q q) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
 	_, err := q.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
 		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
@@ -84,7 +84,7 @@ func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFu
 				return fmt.Errorf("audit integrator lock: %w", err)
 			}
 			if !mine {
-				return nil
+				return auditlog.ErrIntegratorBusy
 			}
 			lock = " FOR UPDATE"
 		}

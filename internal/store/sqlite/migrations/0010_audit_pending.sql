@@ -2,10 +2,14 @@
 -- Audit entries are sequenced in the transaction of the action they record
 -- and integrated into the Merkle tree afterwards, in batches, by one
 -- integrator at a time (docs/audit.md). A write transaction only inserts a
--- row here: no row is shared between writers. seq orders the entries the
--- integrator takes; AUTOINCREMENT never hands out a number twice.
+-- row here: no row is shared between writers. seq is the rowid: SQLite
+-- hands out one above every row present, under the write lock, so the
+-- integrator takes entries in the order they committed. (AUTOINCREMENT
+-- would also keep numbers of integrated entries from coming back, at the
+-- price of one more page written per commit; nothing needs that.) No index
+-- on org: the queue holds about a second of entries, so a scan reads it.
 CREATE TABLE audit_pending (
-    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq     INTEGER PRIMARY KEY,
     at      BIGINT NOT NULL,
     actor   TEXT NOT NULL,
     org     TEXT NOT NULL,
@@ -13,7 +17,6 @@ CREATE TABLE audit_pending (
     subject TEXT NOT NULL,
     details TEXT NOT NULL
 );
-CREATE INDEX audit_pending_org ON audit_pending (org, seq);
 
 -- +goose Down
 DROP TABLE audit_pending;
