@@ -167,3 +167,26 @@ func AuditEntries(t testing.TB, db *store.DB) ([]auditlog.Entry, [][]byte) {
 	}
 	return entries, leaves
 }
+
+// TamperAuditEntry overwrites one column of the stored audit entry at index,
+// behind the log's back, in the store that dsn (PostgreSQL) or dataDir
+// (SQLite) names: what an attacker with write access to the database does.
+func TamperAuditEntry(t testing.TB, dsn, dataDir string, index uint64, column string, value any) {
+	t.Helper()
+	driver, name, query := "sqlite", "file:"+dataDir+"/"+store.DBFile, `UPDATE audit_entries SET `+column+` = ? WHERE idx = ?`
+	if dsn != "" {
+		driver, name, query = "pgx", dsn, `UPDATE audit_entries SET `+column+` = $1 WHERE idx = $2`
+	}
+	db, err := sql.Open(driver, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(query, value, int64(index)) //nolint:gosec // G115: test indices are small
+	if err != nil {
+		t.Fatalf("tamper with audit entry %d: %v", index, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("tamper with audit entry %d: %d rows, %v", index, n, err)
+	}
+}
