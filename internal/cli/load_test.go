@@ -41,10 +41,11 @@ func TestMain(m *testing.M) {
 
 // serveProcess is a `zhengzhao serve` process started by a test.
 type serveProcess struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr *syncBuffer
-	done   chan error
+	cmd     *exec.Cmd
+	addr    string
+	stderr  *syncBuffer
+	done    chan error
+	stopped bool // stop has seen it exit
 }
 
 // startServe starts serve as a process of its own on a loopback port and
@@ -67,10 +68,10 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		if !p.stopped {
 			_ = p.cmd.Process.Kill()
-			<-p.done
-			t.Errorf("serve process %d was still running at the end of the test; killed", p.cmd.Process.Pid)
+			err := <-p.done
+			t.Errorf("serve process %d was still running at the end of the test; killed (%v)", p.cmd.Process.Pid, err)
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
@@ -98,6 +99,7 @@ func (p *serveProcess) stop(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	p.stopped = true
 	select {
 	case err := <-p.done:
 		if err != nil {
@@ -105,8 +107,8 @@ func (p *serveProcess) stop(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("serve %s did not stop within 30 s of SIGTERM; killed", p.addr)
+		err := <-p.done
+		t.Errorf("serve %s did not stop within 30 s of SIGTERM; killed (%v)", p.addr, err)
 	}
 }
 

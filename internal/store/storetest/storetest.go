@@ -173,7 +173,7 @@ func AuditEntries(t testing.TB, db *store.DB) ([]auditlog.Entry, [][]byte) {
 // (SQLite) names: what an attacker with write access to the database does.
 func TamperAuditEntry(t testing.TB, dsn, dataDir string, index uint64, column string, value any) {
 	t.Helper()
-	driver, name, query := "sqlite", "file:"+dataDir+"/"+store.DBFile, `UPDATE audit_entries SET `+column+` = ? WHERE idx = ?`
+	driver, name, query := "sqlite", "file:"+dataDir+"/"+store.DBFile, `UPDATE audit_entries SET `+column+` = ? WHERE idx = ?` //nolint:gosec // G202: the column is named by the test
 	if dsn != "" {
 		driver, name, query = "pgx", dsn, `UPDATE audit_entries SET `+column+` = $1 WHERE idx = $2`
 	}
