@@ -1,10 +1,16 @@
 // Package auditlog is the tamper-evident log of the platform (R-SEC-2):
-// every access to license data and every seal use is appended, in the same
-// transaction as the access, as a leaf of an RFC 6962 Merkle tree. The tree
-// state (size, compact range, root) is one row updated by each append, so
-// several processes append in turn through the database, and any rewrite of
-// a past entry changes the root that auditors compare. Append is the only
-// write.
+// every access to license data and every seal use is recorded, in the same
+// transaction as the access, and becomes a leaf of an RFC 6962 Merkle tree.
+//
+// Writing is split in two, as in Tessera (transparency-dev/tessera): an
+// audited write only sequences its entry, inserting it as pending in its own
+// transaction, so writers share no row and the entry commits or rolls back
+// with the action (fail closed). An integrator, one at a time across every
+// process on the database, then takes pending entries in sequence order,
+// gives them contiguous indices, computes their leaves, and stores the
+// subtree hashes and the new tree in one transaction. Any rewrite of an
+// integrated entry changes the root that auditors compare. Append is the
+// only write.
 package auditlog
 
 import (
@@ -31,6 +37,11 @@ type Entry struct {
 	Action  string            `json:"action"`  // e.g. seal.sign
 	Subject string            `json:"subject"` // what was acted on, e.g. a seal code
 	Details map[string]string `json:"details,omitempty"`
+	// Pending marks an entry committed with its action but not integrated
+	// into the tree yet: Index means nothing until the integrator gives it
+	// one, and Seq is its place in the queue.
+	Pending bool   `json:"pending,omitempty"`
+	Seq     uint64 `json:"-"`
 }
 
 // Tree is the state of the log's Merkle tree.
@@ -40,16 +51,20 @@ type Tree struct {
 	Root   []byte
 }
 
-// Store keeps entries and the tree; both writes happen in the caller's
-// transaction.
+// Store is what an audited write needs: its transaction, into which the
+// entry is sequenced as pending.
 type Store interface {
+	SequenceAuditEntry(ctx context.Context, e Entry) error
+}
+
+// Reader reads the integrated log.
+type Reader interface {
 	AuditTree(ctx context.Context) (Tree, error)
-	InsertAuditEntry(ctx context.Context, e Entry, leaf []byte) error
-	UpdateAuditTree(ctx context.Context, t Tree) error
+	// AuditEntries returns the integrated entries [from, to) in order, with
+	// the canonical bytes each leaf covers.
 	AuditEntries(ctx context.Context, from, to uint64) ([]Entry, [][]byte, error)
-	// InsertAuditNode keeps the hash of the complete subtree (level, index),
-	// level 1 and up; AuditNode returns it, or apperr.NotFound.
-	InsertAuditNode(ctx context.Context, level uint, index uint64, hash []byte) error
+	// AuditNode returns the hash of the complete subtree (level, index),
+	// level 1 and up, or apperr.NotFound.
 	AuditNode(ctx context.Context, level uint, index uint64) ([]byte, error)
 }
 
@@ -58,11 +73,28 @@ func rangeFactory() *compact.RangeFactory {
 	return &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 }
 
-// Leaf returns the canonical bytes of an entry (RFC 8785), which its leaf
-// hash covers.
+// leafFields are the fields a leaf covers, named and ordered by RFC 8785
+// (docs/audit.md spells the encoding out for auditors). They are apart from
+// Entry so that what the API shows of an entry can grow without changing
+// the leaves of the entries already in the log.
+type leafFields struct {
+	Action  string            `json:"action"`
+	Actor   string            `json:"actor"`
+	At      time.Time         `json:"at"`
+	Details map[string]string `json:"details,omitempty"`
+	Index   uint64            `json:"index"`
+	Org     string            `json:"org"`
+	Subject string            `json:"subject"`
+}
+
+// Leaf returns the canonical bytes of an integrated entry (RFC 8785), which
+// its leaf hash covers.
 func Leaf(e Entry) ([]byte, error) {
-	e.At = e.At.UTC()
-	return canon.JSON(e)
+	if b, ok := appendLeaf(nil, e); ok {
+		return b, nil
+	}
+	return canon.JSON(leafFields{Action: e.Action, Actor: e.Actor, At: e.At.UTC(), Details: e.Details,
+		Index: e.Index, Org: e.Org, Subject: e.Subject})
 }
 
 // Operator is the actor of changes made with the zhengzhao command on the
@@ -76,61 +108,24 @@ func Record(ctx context.Context, st Store, e Entry) error {
 	if a := authz.ActorFrom(ctx); a != nil {
 		e.Actor = a.AccountID
 	}
-	_, err := Append(ctx, st, e)
-	return err
+	return Append(ctx, st, e)
 }
 
-// Append adds e at the end of the log in st's transaction and returns it
-// with its index. If the transaction rolls back, so does the entry: an
-// action and its audit entry commit together or not at all.
-func Append(ctx context.Context, st Store, e Entry) (Entry, error) {
+// Append sequences e in st's transaction as a pending entry. If the
+// transaction rolls back, so does the entry: an action and its audit entry
+// commit together or not at all. The entry gets its index when the
+// integrator takes it, after the commit (Integrate); nothing a writer does
+// depends on that index.
+func Append(ctx context.Context, st Store, e Entry) error {
 	if e.Action == "" || e.Actor == "" {
-		return Entry{}, apperr.New(apperr.Internal, "audit entry without action or actor")
+		return apperr.New(apperr.Internal, "audit entry without action or actor")
 	}
-	t, err := st.AuditTree(ctx)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit tree: %w", err)
-	}
-	r, err := rangeFactory().NewRange(0, t.Size, t.Hashes)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit tree state: %w", err)
-	}
-	e.Index = t.Size
+	e.Index, e.Pending, e.Seq = 0, true, 0
 	e.At = e.At.UTC().Truncate(time.Microsecond) // as stored
-	leaf, err := Leaf(e)
-	if err != nil {
-		return Entry{}, err
+	if err := st.SequenceAuditEntry(ctx, e); err != nil {
+		return fmt.Errorf("audit entry: %w", err)
 	}
-	// The complete subtrees this leaf closes are kept for proofs; leaves
-	// themselves are rehashed from their entries.
-	var nodes []compact.NodeID
-	var hashes [][]byte
-	if err := r.Append(rfc6962.DefaultHasher.HashLeaf(leaf), func(id compact.NodeID, h []byte) {
-		if id.Level > 0 {
-			nodes, hashes = append(nodes, id), append(hashes, h)
-		}
-	}); err != nil {
-		return Entry{}, err
-	}
-	root, err := r.GetRootHash(nil)
-	if err != nil {
-		return Entry{}, err
-	}
-	// The tree row first: a concurrent append then fails on that row as a
-	// serialization conflict, which the store retries, rather than on the
-	// entry's index as a duplicate.
-	if err := st.UpdateAuditTree(ctx, Tree{Size: r.End(), Hashes: r.Hashes(), Root: root}); err != nil {
-		return Entry{}, err
-	}
-	if err := st.InsertAuditEntry(ctx, e, leaf); err != nil {
-		return Entry{}, err
-	}
-	for i, id := range nodes {
-		if err := st.InsertAuditNode(ctx, id.Level, id.Index, hashes[i]); err != nil {
-			return Entry{}, err
-		}
-	}
-	return e, nil
+	return nil
 }
 
 // ErrTampered means the stored entries do not hash to the stored tree: an
@@ -139,7 +134,7 @@ var ErrTampered = fmt.Errorf("audit log does not match its tree")
 
 // Check recomputes the tree from every stored entry and compares it with
 // the stored root.
-func Check(ctx context.Context, st Store) (Tree, error) {
+func Check(ctx context.Context, st Reader) (Tree, error) {
 	t, err := st.AuditTree(ctx)
 	if err != nil {
 		return Tree{}, err

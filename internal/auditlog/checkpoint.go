@@ -27,13 +27,13 @@ type SignerFunc func(ctx context.Context, platform string) (keys.Signer, error)
 
 // Checkpointer signs checkpoints of the log.
 type Checkpointer struct {
-	store    Store
+	store    Reader
 	signer   SignerFunc
 	platform func(ctx context.Context) (string, error) // the platform organization's credit code
 }
 
 // NewCheckpointer returns a checkpointer over the log in store.
-func NewCheckpointer(store Store, signer SignerFunc, platform func(ctx context.Context) (string, error)) *Checkpointer {
+func NewCheckpointer(store Reader, signer SignerFunc, platform func(ctx context.Context) (string, error)) *Checkpointer {
 	return &Checkpointer{store: store, signer: signer, platform: platform}
 }
 

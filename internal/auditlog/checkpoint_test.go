@@ -38,11 +38,16 @@ func TestCheckpoints(t *testing.T) {
 		}
 		for range 3 {
 			if err := db.WithTx(ctx, func(tx *store.Tx) error {
-				_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "a", Action: "x", Subject: "y"})
-				return err
+				return auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "a", Action: "x", Subject: "y"})
 			}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if pending, err := cp.Checkpoint(ctx); err != nil || !bytes.Contains(pending, []byte("\n0\n")) {
+			t.Fatalf("checkpoint before integration: %v\n%s", err, pending)
+		}
+		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+			t.Fatal(err)
 		}
 		msg, err := cp.Checkpoint(ctx)
 		if err != nil {

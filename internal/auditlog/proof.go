@@ -15,13 +15,13 @@ import (
 // Proofs let an auditor holding a checkpoint check that an entry is in the
 // log (inclusion) and that a later checkpoint extends an earlier one
 // (consistency), RFC 6962 section 2.1. A proof reads O(log n) node hashes:
-// Append keeps the hash of every complete subtree, and leaves are rehashed
+// integration keeps the hash of every complete subtree, and leaves are rehashed
 // from their entries. A node that was not kept (a log written before nodes
 // were) is recomputed from its leaves.
 
 // InclusionProof returns the audit path of the entry at index in the tree
 // of the given size, with the root it leads to.
-func InclusionProof(ctx context.Context, st Store, index, size uint64) (path [][]byte, root []byte, err error) {
+func InclusionProof(ctx context.Context, st Reader, index, size uint64) (path [][]byte, root []byte, err error) {
 	if index >= size {
 		return nil, nil, apperr.New(apperr.Invalid, "index %d is not below size %d", index, size)
 	}
@@ -34,7 +34,7 @@ func InclusionProof(ctx context.Context, st Store, index, size uint64) (path [][
 
 // ConsistencyProof returns the proof that the tree of size2 extends the
 // tree of size1, with the root of size2.
-func ConsistencyProof(ctx context.Context, st Store, size1, size2 uint64) (path [][]byte, root []byte, err error) {
+func ConsistencyProof(ctx context.Context, st Reader, size1, size2 uint64) (path [][]byte, root []byte, err error) {
 	if size1 == 0 || size1 > size2 {
 		return nil, nil, apperr.New(apperr.Invalid, "sizes must satisfy 0 < %d <= %d", size1, size2)
 	}
@@ -47,7 +47,7 @@ func ConsistencyProof(ctx context.Context, st Store, size1, size2 uint64) (path 
 
 // rehash fetches the hashes of the proof's nodes in the tree of size and
 // folds them as the proof package says, and returns the root of size.
-func rehash(ctx context.Context, st Store, nodes proof.Nodes, size uint64) ([][]byte, []byte, error) {
+func rehash(ctx context.Context, st Reader, nodes proof.Nodes, size uint64) ([][]byte, []byte, error) {
 	t, err := st.AuditTree(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -81,7 +81,7 @@ func rehash(ctx context.Context, st Store, nodes proof.Nodes, size uint64) ([][]
 }
 
 // nodeHashes returns the hashes of complete subtrees.
-func nodeHashes(ctx context.Context, st Store, ids []compact.NodeID) ([][]byte, error) {
+func nodeHashes(ctx context.Context, st Reader, ids []compact.NodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
 		h, err := nodeHash(ctx, st, id)
@@ -95,7 +95,7 @@ func nodeHashes(ctx context.Context, st Store, ids []compact.NodeID) ([][]byte, 
 
 // nodeHash returns the hash of the complete subtree id: a kept node, a
 // leaf rehashed from its entry, or one recomputed from its leaves.
-func nodeHash(ctx context.Context, st Store, id compact.NodeID) ([]byte, error) {
+func nodeHash(ctx context.Context, st Reader, id compact.NodeID) ([]byte, error) {
 	if id.Level > 0 {
 		h, err := st.AuditNode(ctx, id.Level, id.Index)
 		if err == nil {

@@ -21,6 +21,11 @@ func (a *app) auditCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withPlatform(cmd.Context(), func(p *platform) error {
+				// Entries waiting for integration are integrated first, so
+				// that the check covers every committed entry.
+				if _, err := auditlog.IntegrateAll(cmd.Context(), p.db); err != nil {
+					return err
+				}
 				tree, cerr := auditlog.Check(cmd.Context(), p.db)
 				if a.json {
 					out := map[string]any{"size": tree.Size, "root": hex.EncodeToString(tree.Root), "intact": cerr == nil}
@@ -57,6 +62,13 @@ func (a *app) auditCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if len(entries) < limit { // the end of the log: then what waits for integration
+					pending, err := p.db.AuditPending(cmd.Context(), "", limit-len(entries))
+					if err != nil {
+						return err
+					}
+					entries = append(entries, pending...)
+				}
 				if a.json {
 					if entries == nil {
 						entries = []auditlog.Entry{}
@@ -64,7 +76,11 @@ func (a *app) auditCommand() *cobra.Command {
 					return a.printJSON(map[string]any{"items": entries})
 				}
 				for _, e := range entries {
-					fmt.Fprintf(a.stdout, "%6d  %s  %-28s %-20s %s  %v\n", e.Index, e.At.Format(time.RFC3339), e.Action, e.Subject, e.Actor, e.Details)
+					index := fmt.Sprint(e.Index)
+					if e.Pending {
+						index = a.t("cli.audit.pending", nil)
+					}
+					fmt.Fprintf(a.stdout, "%6s  %s  %-28s %-20s %s  %v\n", index, e.At.Format(time.RFC3339), e.Action, e.Subject, e.Actor, e.Details)
 				}
 				return nil
 			})

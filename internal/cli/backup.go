@@ -97,7 +97,13 @@ func (a *app) restore(ctx context.Context, file string) error {
 	if err != nil {
 		return undo(err)
 	}
-	t, err := auditlog.Check(ctx, db)
+	// A backup taken while serve ran may hold entries that were waiting
+	// for integration: integrated here, they are checked with the rest.
+	_, err = auditlog.IntegrateAll(ctx, db)
+	var t auditlog.Tree
+	if err == nil {
+		t, err = auditlog.Check(ctx, db)
+	}
 	db.Close()
 	if err != nil {
 		return undo(fmt.Errorf("the restored audit log does not match its tree: %w", err))

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/config"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
@@ -172,6 +173,21 @@ func (a *app) open(ctx context.Context) (*store.DB, int, error) {
 	return db, n, nil
 }
 
+// closeStore integrates the audit entries waiting for it and closes the
+// store. A command that writes while no serve process runs thus leaves an
+// integrated log behind (docs/audit.md); when a serve process is running,
+// whichever integrator comes first takes the entries. What this command
+// wrote is committed already, so an integration that fails is reported and
+// left to the next process that opens the store.
+func (a *app) closeStore(db *store.DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+		fmt.Fprintln(a.stderr, a.t("cli.audit.not-integrated", map[string]any{"Error": err.Error()}))
+	}
+	db.Close()
+}
+
 // unlock loads the master key, creating it on a store that has none yet,
 // and unlocks the store with it.
 func (a *app) unlock(ctx context.Context, db *store.DB) error {
@@ -219,7 +235,7 @@ func (a *app) orgs(ctx context.Context) (*org.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return orgService(db), func() { db.Close() }, nil
+	return orgService(db), func() { a.closeStore(db) }, nil
 }
 
 // printJSON prints v as the one JSON object of a --json command.

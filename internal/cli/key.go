@@ -89,7 +89,7 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
 		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
 		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)}
-	return p, func() { closeHSM(); db.Close() }, nil
+	return p, func() { closeHSM(); a.closeStore(db) }, nil
 }
 
 // readInput reads a file named on the command line; a file that cannot be
@@ -488,7 +488,7 @@ current master key file before rotating data keys after rotate-master.`,
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeStore(db)
 			res, err := db.RotateDataKeys(ctx, opts)
 			if err != nil {
 				if len(res) > 0 {

@@ -171,5 +171,5 @@ func (a *app) outbox(ctx context.Context) (*notify.Notifier[*store.Tx], func(), 
 		db.Close()
 		return nil, nil, err
 	}
-	return n, func() { db.Close() }, nil
+	return n, func() { a.closeStore(db) }, nil
 }

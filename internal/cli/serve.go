@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -159,6 +160,13 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		log.Info("no outbox sink configured: events stay queued")
 	}
 	go func() { outbox.Run(workCtx); close(workDone) }()
+	// The audit integrator stops with the server too; entries committed
+	// meanwhile are integrated by done() on the way out, or by whichever
+	// process integrates next (docs/audit.md).
+	integrated := make(chan struct{})
+	defer func() { stopWork(); <-integrated }()
+	integrator := &auditlog.Integrator{Store: db, OnError: func(err error) { log.Error("audit integration failed", "error", err.Error()) }}
+	go func() { integrator.Run(workCtx); close(integrated) }()
 
 	errc := make(chan error, 1)
 	go func() {

@@ -50,10 +50,13 @@ type Services struct {
 
 // AuditReader is the audit log as the API reads it.
 type AuditReader interface {
-	auditlog.Store
+	auditlog.Reader
 	// AuditEntriesOfOrg returns up to limit entries about org from index
 	// from on, in order.
 	AuditEntriesOfOrg(ctx context.Context, org string, from uint64, limit int) ([]auditlog.Entry, error)
+	// AuditPending returns up to limit entries waiting for integration (of
+	// org, unless empty), in the order they will be integrated.
+	AuditPending(ctx context.Context, org string, limit int) ([]auditlog.Entry, error)
 }
 
 // API is the registered set of operations.

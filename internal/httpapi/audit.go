@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -29,9 +30,39 @@ type auditEntriesInput struct {
 
 type auditEntriesOutput struct {
 	Body struct {
-		Items []auditlog.Entry `json:"items"`
-		Next  *uint64          `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
+		Items   []auditlog.Entry    `json:"items"`
+		Next    *uint64             `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
+		Pending []PendingAuditEntry `json:"pending,omitempty" doc:"On the last page: entries committed with their action but not integrated into the tree yet (normally for less than a second). They get an index when they are integrated."`
 	}
+}
+
+// PendingAuditEntry is an entry waiting for integration: it has no index
+// and no leaf yet.
+type PendingAuditEntry struct {
+	Pending  bool              `json:"pending" doc:"Always true: the entry is not in the tree yet."`
+	Sequence uint64            `json:"sequence" doc:"Its place in the queue; entries are integrated in this order."`
+	At       time.Time         `json:"at"`
+	Actor    string            `json:"actor"`
+	Org      string            `json:"org"`
+	Action   string            `json:"action"`
+	Subject  string            `json:"subject"`
+	Details  map[string]string `json:"details,omitempty"`
+}
+
+// withPending adds the entries waiting for integration to the last page.
+func (a *API) withPending(ctx context.Context, out *auditEntriesOutput, org string, limit int) (*auditEntriesOutput, error) {
+	if out.Body.Next != nil {
+		return out, nil
+	}
+	pending, err := a.svc.Audit.AuditPending(ctx, org, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range pending {
+		out.Body.Pending = append(out.Body.Pending, PendingAuditEntry{Pending: true, Sequence: e.Seq, At: e.At, Actor: e.Actor,
+			Org: e.Org, Action: e.Action, Subject: e.Subject, Details: e.Details})
+	}
+	return out, nil
 }
 
 // limit is the page size asked for. huma holds it to 1..1000; a zero or
@@ -199,7 +230,10 @@ func (a *API) registerAudit() {
 	}, readers, func(ctx context.Context, in *auditEntriesInput) (*auditEntriesOutput, error) {
 		limit := in.limit()
 		entries, _, err := a.svc.Audit.AuditEntries(ctx, in.From, in.From+uint64(limit)) //nolint:gosec // limit() is at least 1
-		return entriesPage(entries, limit), err
+		if err != nil {
+			return nil, err
+		}
+		return a.withPending(ctx, entriesPage(entries, limit), "", limit)
 	})
 
 	register(a, huma.Operation{
@@ -209,7 +243,11 @@ func (a *API) registerAudit() {
 	}, authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code"),
 		func(ctx context.Context, in *orgAuditEntriesInput) (*auditEntriesOutput, error) {
 			limit := in.limit()
-			entries, err := a.svc.Audit.AuditEntriesOfOrg(ctx, ids.NormalizeCreditCode(in.CreditCode), in.From, limit)
-			return entriesPage(entries, limit), err
+			code := ids.NormalizeCreditCode(in.CreditCode)
+			entries, err := a.svc.Audit.AuditEntriesOfOrg(ctx, code, in.From, limit)
+			if err != nil {
+				return nil, err
+			}
+			return a.withPending(ctx, entriesPage(entries, limit), code, limit)
 		})
 }

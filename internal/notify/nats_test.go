@@ -143,8 +143,7 @@ func TestNotifierNATSUpstream(t *testing.T) {
 		acked := 0
 		acks := map[string]notify.Ack[*store.Tx]{"seal.filing": func(ctx context.Context, tx *store.Tx, ev notify.Event) error {
 			acked++
-			_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "system", Action: "test.acked", Subject: ev.ID})
-			return err
+			return auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "system", Action: "test.acked", Subject: ev.ID})
 		}}
 		n, err := notify.New(db, db.NotifyTx, acks, notify.Options{Sinks: []notify.Sink{sink}, Upstream: "nats"})
 		if err != nil {

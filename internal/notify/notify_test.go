@@ -86,8 +86,7 @@ func TestNotifierRetriesAcksAndRequeues(t *testing.T) {
 			if ev.ID == "obx_bad" {
 				return errors.New("no such seal")
 			}
-			_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: clk.now(), Actor: "system", Action: "test.acked", Subject: ev.ID})
-			return err
+			return auditlog.Append(ctx, tx, auditlog.Entry{At: clk.now(), Actor: "system", Action: "test.acked", Subject: ev.ID})
 		}}
 		reg := prometheus.NewRegistry()
 		n, err := notify.New(db, db.NotifyTx, acks, notify.Options{Sinks: []notify.Sink{hook}, Upstream: "webhook",

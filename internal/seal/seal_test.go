@@ -278,6 +278,9 @@ func TestLifecycle(t *testing.T) {
 
 		// Making, the PIN, the use and the suspension are in the audit log,
 		// whose tree checks out.
+		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+			t.Fatal(err)
+		}
 		tree, err := auditlog.Check(ctx, db)
 		if err != nil {
 			t.Fatal(err)

@@ -328,9 +328,8 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, app
 			if err := st.DecideApplication(ctx, a); err != nil {
 				return err
 			}
-			_, err := auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: actor.AccountID, Org: a.Org, Action: "seal.application.rejected",
+			return auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: actor.AccountID, Org: a.Org, Action: "seal.application.rejected",
 				Subject: a.ID, Details: map[string]string{"action": string(a.Action), "seal": a.SealID}})
-			return err
 		})
 		if err != nil {
 			return Application{}, err
@@ -418,8 +417,7 @@ func (s *Service) audit(ctx context.Context, st Store, actor, action string, x S
 	if actor == "" {
 		actor = "system"
 	}
-	_, err := auditlog.Append(ctx, st, auditlog.Entry{At: s.clock(), Actor: actor, Org: x.Org, Action: action, Subject: x.ID, Details: details})
-	return err
+	return auditlog.Append(ctx, st, auditlog.Entry{At: s.clock(), Actor: actor, Org: x.Org, Action: action, Subject: x.ID, Details: details})
 }
 
 // GetSeal returns a seal.

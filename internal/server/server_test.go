@@ -593,6 +593,9 @@ func TestAuditOverTheAPI(t *testing.T) {
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &key) != nil {
 		t.Fatalf("checkpoint key: %d %s", r.status, r.body)
 	}
+	if _, err := auditlog.IntegrateAll(ctx, e.db); err != nil {
+		t.Fatal(err)
+	}
 	r = e.do("GET", "/api/v1/audit/tree", e.tokens[authz.Auditor], "")
 	var tree httpapi.AuditTree
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &tree) != nil || tree.Size == 0 {
@@ -601,12 +604,28 @@ func TestAuditOverTheAPI(t *testing.T) {
 	base := tree.Size
 	for i := range 3 {
 		err := e.db.WithTx(ctx, func(tx *store.Tx) error {
-			_, err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "acc", Action: "test", Subject: fmt.Sprint(i)})
-			return err
+			return auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "acc", Action: "test", Subject: fmt.Sprint(i)})
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Committed and not integrated yet: readable, marked pending, outside
+	// the tree.
+	r = e.do("GET", fmt.Sprintf("/api/v1/audit/entries?from=%d", base), e.tokens[authz.Auditor], "")
+	var listed struct {
+		Items   []auditlog.Entry            `json:"items"`
+		Pending []httpapi.PendingAuditEntry `json:"pending"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &listed) != nil || len(listed.Items) != 0 || len(listed.Pending) != 3 ||
+		!listed.Pending[0].Pending || listed.Pending[0].Subject != "0" || listed.Pending[0].Sequence >= listed.Pending[1].Sequence {
+		t.Fatalf("entries waiting for integration: %d %s", r.status, r.body)
+	}
+	if r = e.do("GET", "/api/v1/audit/tree", e.tokens[authz.Auditor], ""); json.Unmarshal(r.body, &tree) != nil || tree.Size != base {
+		t.Fatalf("tree before integration: %s, want size %d", r.body, base)
+	}
+	if _, err := auditlog.IntegrateAll(ctx, e.db); err != nil {
+		t.Fatal(err)
 	}
 	r = e.do("GET", "/api/v1/audit/tree", e.tokens[authz.Auditor], "")
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &tree) != nil || tree.Size != base+3 || !tree.Intact || len(tree.Root) != 64 {
@@ -656,6 +675,9 @@ func TestOrgAuditEntries(t *testing.T) {
 		return r.status, p
 	}
 	// Set-up logged the organization, its accounts and their tokens.
+	if _, err := auditlog.IntegrateAll(context.Background(), e.db); err != nil {
+		t.Fatal(err)
+	}
 	var all []auditlog.Entry
 	path := "/api/v1/orgs/" + e.orgA + "/audit/entries?limit=2"
 	for {

@@ -2,25 +2,35 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 var (
-	_ auditlog.Store = (*DB)(nil)
-	_ auditlog.Store = (*Tx)(nil)
+	_ auditlog.Store            = (*Tx)(nil)
+	_ auditlog.Reader           = (*DB)(nil)
+	_ auditlog.IntegrationStore = (*DB)(nil)
 )
 
-// AuditTree implements auditlog.Store. Reading it inside a write
-// transaction is what serializes appends: SQLite's IMMEDIATE lock, and
-// PostgreSQL's SERIALIZABLE isolation with WithTx's retry.
+// auditIntegratorLock is the PostgreSQL advisory lock key the audit
+// integrator holds for its transaction: "zzaudit" in ASCII.
+const auditIntegratorLock int64 = 0x7a7a6175646974
+
+// AuditTree implements auditlog.Reader.
 func (q q) AuditTree(ctx context.Context) (auditlog.Tree, error) {
+	return q.auditTree(ctx, "")
+}
+
+// auditTree reads the tree row, with lock appended to the query.
+func (q q) auditTree(ctx context.Context, lock string) (auditlog.Tree, error) {
 	var t auditlog.Tree
 	var size int64
 	var hashes []byte
-	if err := mapErr(q.queryRow(ctx, `SELECT size, hashes, root FROM audit_tree WHERE id = 1`).Scan(&size, &hashes, &t.Root)); err != nil {
+	if err := mapErr(q.queryRow(ctx, `SELECT size, hashes, root FROM audit_tree WHERE id = 1`+lock).Scan(&size, &hashes, &t.Root)); err != nil {
 		return t, fmt.Errorf("audit tree: %w", err)
 	}
 	if len(hashes)%32 != 0 {
@@ -36,22 +46,131 @@ func (q q) AuditTree(ctx context.Context) (auditlog.Tree, error) {
 	return t, nil
 }
 
-// InsertAuditEntry implements auditlog.Store.
-func (q q) InsertAuditEntry(ctx context.Context, e auditlog.Entry, leaf []byte) error {
-	idx, err := sqlIndex(e.Index)
+// SequenceAuditEntry implements auditlog.Store: one insert into the queue
+// of pending entries, which no other writer's row shares. The sequence
+// number comes from the database (the rowid under SQLite's write lock, an
+// identity column on PostgreSQL, whose sequence is outside transactions and
+// so never a serialization conflict).
+func (q q) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
+	_, err := q.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
+		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 	if err != nil {
-		return fmt.Errorf("audit entry: %w", err)
-	}
-	_, err = q.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		idx, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), leaf)
-	if err != nil {
-		return fmt.Errorf("audit entry: %w", err)
+		return fmt.Errorf("pending audit entry: %w", err)
 	}
 	return nil
 }
 
-// UpdateAuditTree implements auditlog.Store.
-func (q q) UpdateAuditTree(ctx context.Context, t auditlog.Tree) error {
+// IntegrateAudit implements auditlog.IntegrationStore.
+//
+// On PostgreSQL the transaction is READ COMMITTED and elects its integrator
+// with a transaction-scoped advisory lock: a second process finds it taken
+// and leaves at once rather than waiting or failing a serialization check,
+// and the tree row is read FOR UPDATE as well, so that even a process
+// without the lock could not integrate on a stale tree. Every statement
+// after the lock sees what the previous integrator committed. On SQLite the
+// IMMEDIATE transaction holds the database's write lock from BEGIN, which
+// makes one integrator at a time across every process that opens the file.
+func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFunc) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int
+	err := d.withTx(ctx, sql.LevelReadCommitted, func(tx *Tx) error {
+		n = 0
+		lock := ""
+		if d.dialect == Postgres {
+			var mine bool
+			if err := mapErr(tx.queryRow(ctx, `SELECT pg_try_advisory_xact_lock(?)`, auditIntegratorLock).Scan(&mine)); err != nil {
+				return fmt.Errorf("audit integrator lock: %w", err)
+			}
+			if !mine {
+				return auditlog.ErrIntegratorBusy
+			}
+			lock = " FOR UPDATE"
+		}
+		t, err := tx.auditTree(ctx, lock)
+		if err != nil {
+			return err
+		}
+		pending, err := tx.pendingEntries(ctx, `ORDER BY seq LIMIT ?`, limit)
+		if err != nil || len(pending) == 0 {
+			return err
+		}
+		b, err := plan(t, pending)
+		if err != nil {
+			return err
+		}
+		if err := tx.writeBatch(ctx, t.Size, b); err != nil {
+			return err
+		}
+		n = len(b.Entries)
+		return nil
+	})
+	return n, err
+}
+
+// rowsPerInsert bounds the rows of one multi-row statement: 8 columns each
+// stay far below both dialects' limits on bound parameters.
+const rowsPerInsert = 200
+
+// writeBatch stores an integrated batch: the entries with their leaves, the
+// subtree hashes, the removal of the entries from the queue and the new
+// tree, which must still extend the tree of size from.
+func (q q) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error {
+	for lo := 0; lo < len(b.Entries); lo += rowsPerInsert {
+		hi := min(lo+rowsPerInsert, len(b.Entries))
+		args := make([]any, 0, 8*(hi-lo))
+		seqs := make([]any, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			e := b.Entries[i]
+			idx, err := sqlIndex(e.Index)
+			if err != nil {
+				return fmt.Errorf("audit entry: %w", err)
+			}
+			seq, err := sqlIndex(e.Seq)
+			if err != nil {
+				return fmt.Errorf("audit entry: %w", err)
+			}
+			args = append(args, idx, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), b.Leaves[i])
+			seqs = append(seqs, seq)
+		}
+		if _, err := q.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
+			valueRows(hi-lo, 8), args...); err != nil {
+			return fmt.Errorf("audit entries: %w", err)
+		}
+		res, err := q.exec(ctx, `DELETE FROM audit_pending WHERE seq IN (`+placeholders(hi-lo)+`)`, seqs...)
+		if err != nil {
+			return fmt.Errorf("pending audit entries: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(hi-lo) {
+			return fmt.Errorf("%w: pending audit entries taken meanwhile", errBusy)
+		}
+	}
+	for lo := 0; lo < len(b.Nodes); lo += rowsPerInsert {
+		hi := min(lo+rowsPerInsert, len(b.Nodes))
+		args := make([]any, 0, 3*(hi-lo))
+		for _, nd := range b.Nodes[lo:hi] {
+			idx, err := sqlIndex(nd.Index)
+			if err != nil {
+				return fmt.Errorf("audit node: %w", err)
+			}
+			args = append(args, nd.Level, idx, nd.Hash)
+		}
+		if _, err := q.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
+			return fmt.Errorf("audit nodes: %w", err)
+		}
+	}
+	return q.updateAuditTree(ctx, from, b.Tree)
+}
+
+// valueRows returns rows groups of n '?' each: "(?, ?), (?, ?)".
+func valueRows(rows, n int) string {
+	group := "(" + placeholders(n) + ")"
+	return strings.TrimSuffix(strings.Repeat(group+", ", rows), ", ")
+}
+
+// updateAuditTree moves the tree from size from to t.
+func (q q) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) error {
 	var hashes []byte
 	for _, h := range t.Hashes {
 		hashes = append(hashes, h...)
@@ -63,7 +182,11 @@ func (q q) UpdateAuditTree(ctx context.Context, t auditlog.Tree) error {
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}
-	res, err := q.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, size-1)
+	old, err := sqlIndex(from)
+	if err != nil {
+		return fmt.Errorf("audit tree: %w", err)
+	}
+	res, err := q.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, old)
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}
@@ -73,7 +196,47 @@ func (q q) UpdateAuditTree(ctx context.Context, t auditlog.Tree) error {
 	return nil
 }
 
-// AuditEntries implements auditlog.Store: entries [from, to) in order.
+// AuditPending returns up to limit entries waiting for integration, in
+// the order the integrator takes them; org, when not empty, keeps those
+// about that organization.
+func (q q) AuditPending(ctx context.Context, org string, limit int) ([]auditlog.Entry, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	if org == "" {
+		return q.pendingEntries(ctx, `ORDER BY seq LIMIT ?`, limit)
+	}
+	return q.pendingEntries(ctx, `WHERE org = ? ORDER BY seq LIMIT ?`, org, limit)
+}
+
+// pendingEntries reads the pending entries a clause selects.
+func (q q) pendingEntries(ctx context.Context, clause string, args ...any) ([]auditlog.Entry, error) {
+	rows, err := q.query(ctx, `SELECT seq, at, actor, org, action, subject, details FROM audit_pending `+clause, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pending audit entries: %w", err)
+	}
+	defer rows.Close()
+	var entries []auditlog.Entry
+	for rows.Next() {
+		e := auditlog.Entry{Pending: true}
+		var seq, at int64
+		var details string
+		if err := rows.Scan(&seq, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details); err != nil {
+			return nil, mapErr(err)
+		}
+		if seq < 0 {
+			return nil, fmt.Errorf("pending audit entry with negative sequence %d", seq)
+		}
+		e.Seq, e.At = uint64(seq), fromMicros(at)
+		if e.Details, err = auditlog.ParseDetails(details); err != nil {
+			return nil, fmt.Errorf("pending audit entry %d details: %w", seq, err)
+		}
+		entries = append(entries, e)
+	}
+	return entries, mapErr(rows.Err())
+}
+
+// AuditEntries implements auditlog.Reader: entries [from, to) in order.
 // from and to may come from a request: no entry lies past the largest SQL
 // integer, so both are capped there rather than wrapped to negative numbers,
 // which would have read from index 0.
@@ -125,19 +288,7 @@ func (q q) auditEntries(ctx context.Context, where string, args ...any) ([]audit
 	return entries, leaves, mapErr(rows.Err())
 }
 
-// InsertAuditNode implements auditlog.Store.
-func (q q) InsertAuditNode(ctx context.Context, level uint, index uint64, hash []byte) error {
-	idx, err := sqlIndex(index)
-	if err != nil {
-		return fmt.Errorf("audit node: %w", err)
-	}
-	if _, err := q.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)`, level, idx, hash); err != nil {
-		return fmt.Errorf("audit node %d/%d: %w", level, index, err)
-	}
-	return nil
-}
-
-// AuditNode implements auditlog.Store.
+// AuditNode implements auditlog.Reader.
 func (q q) AuditNode(ctx context.Context, level uint, index uint64) ([]byte, error) {
 	idx, err := sqlIndex(index)
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 )
 
@@ -27,4 +28,24 @@ func SealV1(ctx context.Context, d *DB, purpose, table, row, column, plaintext s
 		return nil, err
 	}
 	return dk.WithID(envelope.Unnamed).Seal([]byte(plaintext), envelope.AD{Table: table, Row: row, Column: column})
+}
+
+// CreatePlainEntries makes a table like the queue of pending audit entries
+// (migration 0010), the baseline the audit benchmarks compare with.
+func CreatePlainEntries(ctx context.Context, d *DB) error {
+	seq := `seq INTEGER PRIMARY KEY`
+	if d.dialect == Postgres {
+		seq = `seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY`
+	}
+	_, err := d.exec(ctx, `CREATE TABLE plain_entries (`+seq+`, at BIGINT NOT NULL, actor TEXT NOT NULL, org TEXT NOT NULL,
+		action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL)`)
+	return err
+}
+
+// InsertPlainEntry inserts e into plain_entries as SequenceAuditEntry
+// inserts it into the queue.
+func InsertPlainEntry(ctx context.Context, tx *Tx, e auditlog.Entry) error {
+	_, err := tx.exec(ctx, `INSERT INTO plain_entries (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
+		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
+	return err
 }

@@ -23,10 +23,21 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 	var existing *IdempotencyRecord
 	err := d.WithTx(ctx, func(tx *Tx) error {
 		existing = nil
+		// Most keys are new: the insert comes first, so that a fresh claim
+		// reads nothing that a concurrent claim of another key writes, and
+		// concurrent requests do not conflict over the index they share.
+		res, err := tx.exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at)
+			VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (scope, key) DO NOTHING`, scope, key, reqHash, micros(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
 		var r IdempotencyRecord
 		var state string
 		var created int64
-		err := tx.queryRow(ctx, `SELECT request_hash, state, status_code, content_type, response, created_at
+		err = tx.queryRow(ctx, `SELECT request_hash, state, status_code, content_type, response, created_at
 			FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key).
 			Scan(&r.RequestHash, &state, &r.StatusCode, &r.ContentType, &r.Response, &created)
 		switch err := mapErr(err); {

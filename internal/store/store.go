@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,7 +52,8 @@ const DBFile = "zhengzhao.db"
 // DB is an open store. It is safe for concurrent use.
 type DB struct {
 	q
-	db *sql.DB
+	db      *sql.DB
+	retries atomic.Uint64
 }
 
 // Open opens the store named by dsn: a postgres:// or postgresql:// URL selects
@@ -208,6 +210,11 @@ func (d *DB) WithTx(ctx context.Context, fn func(*Tx) error) error {
 	return d.withTx(ctx, sql.LevelSerializable, fn)
 }
 
+// Retries returns how many transactions WithTx has started again after a
+// serialization conflict, a deadlock or a busy database since the store
+// was opened: contention that the design should keep near zero.
+func (d *DB) Retries() uint64 { return d.retries.Load() }
+
 // withTx is WithTx at the given isolation level on PostgreSQL.
 func (d *DB) withTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) error) error {
 	var err error
@@ -216,6 +223,7 @@ func (d *DB) withTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) er
 		if err == nil || !retryable(err) {
 			return err
 		}
+		d.retries.Add(1)
 		backoff := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond))) //nolint:gosec // G404: jitter that spreads retries apart, not a secret
 		select {
 		case <-ctx.Done():
@@ -231,7 +239,21 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 	// another process fails with 40001 and is retried above, instead of
 	// silently losing an update. SQLite's IMMEDIATE transactions are
 	// serialized by the database lock already. Only row-locking claims
-	// (FOR UPDATE SKIP LOCKED) ask for less.
+	// (FOR UPDATE SKIP LOCKED) and the audit integrator, which elects itself
+	// with an advisory lock, ask for less.
+	//
+	// READ COMMITTED with SELECT ... FOR UPDATE everywhere would retry less,
+	// but every decision would then hold only if its author locked every row
+	// it read (a count of seals, a PIN failure counter, an application's
+	// state), and a forgotten lock is a silent race, not an error. So the
+	// default stays SERIALIZABLE, where "decide inside the transaction" holds
+	// by construction, and contention is designed out where it was measured
+	// instead: no write shares a row with every other write (the audit log
+	// sequences entries into a queue and integrates them apart; an
+	// idempotency claim inserts before it reads; CRL numbers are one
+	// auto-committed UPDATE, which PostgreSQL queues on the row lock). A
+	// conflict left is between requests about the same thing, which the
+	// retry resolves. Retries counts them.
 	var opts *sql.TxOptions
 	if d.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: iso}

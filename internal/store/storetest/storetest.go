@@ -148,11 +148,15 @@ func MasterKey(t testing.TB) *envelope.MasterKey {
 	return m
 }
 
-// AuditEntries returns every entry of db's audit log, oldest first, with
-// the canonical bytes each leaf covers.
+// AuditEntries integrates the entries waiting for it and returns every
+// entry of db's audit log, oldest first, with the canonical bytes each leaf
+// covers.
 func AuditEntries(t testing.TB, db *store.DB) ([]auditlog.Entry, [][]byte) {
 	t.Helper()
 	ctx := context.Background()
+	if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	tree, err := db.AuditTree(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -162,4 +166,27 @@ func AuditEntries(t testing.TB, db *store.DB) ([]auditlog.Entry, [][]byte) {
 		t.Fatal(err)
 	}
 	return entries, leaves
+}
+
+// TamperAuditEntry overwrites one column of the stored audit entry at index,
+// behind the log's back, in the store that dsn (PostgreSQL) or dataDir
+// (SQLite) names: what an attacker with write access to the database does.
+func TamperAuditEntry(t testing.TB, dsn, dataDir string, index uint64, column string, value any) {
+	t.Helper()
+	driver, name, query := "sqlite", "file:"+dataDir+"/"+store.DBFile, `UPDATE audit_entries SET `+column+` = ? WHERE idx = ?` //nolint:gosec // G202: the column is named by the test
+	if dsn != "" {
+		driver, name, query = "pgx", dsn, `UPDATE audit_entries SET `+column+` = $1 WHERE idx = $2`
+	}
+	db, err := sql.Open(driver, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(query, value, int64(index)) //nolint:gosec // G115: test indices are small
+	if err != nil {
+		t.Fatalf("tamper with audit entry %d: %v", index, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("tamper with audit entry %d: %d rows, %v", index, n, err)
+	}
 }
