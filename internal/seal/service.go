@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
@@ -21,7 +20,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
-	"github.com/zhengzhao/zhengzhao/internal/password"
 )
 
 // Orgs is what the seal service needs to know about organizations.
@@ -465,109 +463,6 @@ func (s *Service) PINStale(x Seal) bool {
 func (s *Service) ValidNow(x Seal) bool {
 	now := s.now()
 	return x.State == Active && !now.Before(x.ValidFrom) && !now.After(x.ValidTo)
-}
-
-// MinPINLength is the shortest PIN accepted.
-const MinPINLength = 6
-
-// SetPIN sets or changes a seal's PIN (R-SEAL-4). Only a keeper may; a PIN
-// that is set must be given to change it.
-func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, next string) (Seal, error) {
-	x, err := s.GetSeal(ctx, id)
-	if err != nil {
-		return Seal{}, err
-	}
-	if err := keeperOf(actor, x); err != nil {
-		return Seal{}, err
-	}
-	if x.State == Cancelled {
-		return Seal{}, apperr.New(apperr.Conflict, "seal %s is cancelled", x.ID)
-	}
-	if utf8.RuneCountInString(next) < MinPINLength || len(next) > 64 {
-		return Seal{}, &apperr.Error{Kind: apperr.Invalid, Detail: "the PIN is too short or too long",
-			Fields: []apperr.FieldError{{Field: "new_pin", Rule: "pin-length", Detail: fmt.Sprintf("%d to 64 characters", MinPINLength)}}}
-	}
-	if x.PINHash != "" {
-		if err := s.checkPIN(ctx, x, current, "pin"); err != nil {
-			return Seal{}, err
-		}
-		x, err = s.GetSeal(ctx, id)
-		if err != nil {
-			return Seal{}, err
-		}
-	}
-	h, err := password.Hash(next, s.rand)
-	if err != nil {
-		return Seal{}, err
-	}
-	now := s.now()
-	x.PINHash, x.PINSetAt, x.PINFailures = h, &now, 0
-	err = s.tx(ctx, func(st Store) error {
-		x.Version++
-		x.UpdatedAt = now
-		if err := st.UpdateSeal(ctx, x); err != nil {
-			return err
-		}
-		return s.event(ctx, st, x, actor.AccountID, "pin-set", "", "")
-	})
-	return x, err
-}
-
-// ErrLocked means the seal's PIN was mistyped too often; only an approved
-// pin-reset application unlocks it.
-var ErrLocked = errors.New("the seal is locked after too many wrong PINs")
-
-// checkPIN compares pin with the seal's; a wrong PIN counts, and the last
-// allowed failure locks the seal. The count is written even though the
-// request fails: it is what makes guessing useless.
-func (s *Service) checkPIN(ctx context.Context, x Seal, pin, field string) error {
-	if x.Locked {
-		return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked: apply for a PIN reset", x.ID)
-	}
-	if x.PINHash == "" {
-		return apperr.New(apperr.Conflict, "seal %s has no PIN yet: its keeper sets one first", x.ID)
-	}
-	if err := password.Verify(x.PINHash, pin); err == nil {
-		if x.PINFailures == 0 {
-			return nil
-		}
-		return s.tx(ctx, func(st Store) error {
-			cur, err := st.GetSeal(ctx, x.ID)
-			if err != nil {
-				return err
-			}
-			cur.PINFailures, cur.Version, cur.UpdatedAt = 0, cur.Version+1, s.now()
-			return st.UpdateSeal(ctx, cur)
-		})
-	} else if !errors.Is(err, password.ErrMismatch) {
-		return err
-	}
-	left := 0
-	err := s.tx(ctx, func(st Store) error {
-		cur, err := st.GetSeal(ctx, x.ID)
-		if err != nil {
-			return err
-		}
-		cur.PINFailures++
-		cur.Version++
-		cur.UpdatedAt = s.now()
-		if cur.PINFailures >= s.cfg.MaxPINFailures {
-			cur.Locked = true
-			if err := s.event(ctx, st, cur, "", "locked", fmt.Sprintf("%d wrong PINs", cur.PINFailures), ""); err != nil {
-				return err
-			}
-		}
-		left = s.cfg.MaxPINFailures - cur.PINFailures
-		return st.UpdateSeal(ctx, cur)
-	})
-	if err != nil {
-		return err
-	}
-	detail := fmt.Sprintf("wrong PIN; %d tries left before the seal locks", left)
-	if left <= 0 {
-		detail = "wrong PIN; the seal is now locked until an approved PIN reset"
-	}
-	return &apperr.Error{Kind: apperr.Invalid, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: "pin", Detail: detail}}}
 }
 
 func keeperOf(actor *authz.Actor, x Seal) error {
