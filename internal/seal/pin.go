@@ -55,11 +55,8 @@ func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, n
 	now := s.now()
 	var out Seal
 	err = s.tx(ctx, func(st Store) error {
-		cur, err := st.GetSeal(ctx, x.ID)
+		cur, err := keptSeal(ctx, st, actor, x.ID)
 		if err != nil {
-			return err
-		}
-		if err := keeperOf(actor, cur); err != nil {
 			return err
 		}
 		switch {

@@ -127,7 +127,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 		// The seal as it is now decides, not as it was read before the
 		// PIN was evaluated: it may have been locked, suspended, cancelled
 		// or renewed meanwhile.
-		cur, err := st.GetSeal(ctx, x.ID)
+		cur, err := keptSeal(ctx, st, actor, x.ID)
 		if err != nil {
 			return err
 		}
@@ -138,9 +138,6 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 			return apperr.New(apperr.Conflict, "seal %s is valid from %s to %s", cur.ID, cur.ValidFrom, cur.ValidTo)
 		case cur.CertFingerprint != x.CertFingerprint || cur.KeyID != x.KeyID:
 			return apperr.New(apperr.Conflict, "seal %s was renewed meanwhile; sign again", cur.ID)
-		}
-		if err := keeperOf(actor, cur); err != nil {
-			return err
 		}
 		if err := provenPIN(&cur, proven); err != nil {
 			return err
