@@ -129,7 +129,7 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 	checkText(&fs, "reason", n.Reason, 500, true)
 	checkText(&fs, "justification", n.Justification, 500, false)
 	for i, a := range n.Attachments {
-		checkText(&fs, fmt.Sprintf("attachments[%d].name", i), a.Name, 200, true)
+		checkName(&fs, fmt.Sprintf("attachments[%d].name", i), a.Name, 200)
 		if !sha256Hex.MatchString(a.SHA256) {
 			fs.Add(fmt.Sprintf("attachments[%d].sha256", i), "pattern", "64 lower-case hex digits")
 		}
@@ -203,7 +203,7 @@ func (s *Service) checkMake(ctx context.Context, a *Application, n NewApplicatio
 	if !slices.Contains(Kinds(), n.SealKind) {
 		fs.Add("seal_kind", "enum", "unknown seal kind")
 	}
-	checkText(&fs, "name", n.Name, 100, true)
+	checkName(&fs, "name", n.Name, 100)
 	if _, err := CheckImage(n.Image, n.WidthMM, n.HeightMM); err != nil {
 		var ae *apperr.Error
 		if errors.As(err, &ae) {
@@ -274,6 +274,12 @@ func sealOf(ctx context.Context, st Store, orgCode, id, field string, states ...
 
 func checkText(fs *apperr.Fields, field, v string, max int, required bool) {
 	fs.Text(field, strings.TrimSpace(v), max, required)
+}
+
+// checkName checks a required name people read, such as a seal's name or
+// a document's title (apperr.Fields.Name).
+func checkName(fs *apperr.Fields, field, v string, max int) {
+	fs.Name(field, strings.TrimSpace(v), max, true)
 }
 
 // mayApprove reports whether the actor is a competent approver for org: a
@@ -523,7 +529,7 @@ func (s *Service) RequestUse(ctx context.Context, actor *authz.Actor, sealID, do
 	if !sha256Hex.MatchString(docHash) {
 		fs.Add("doc_hash", "sm3-hex", "the SM3 hash of the document, 64 hex digits")
 	}
-	checkText(&fs, "title", title, 200, true)
+	checkName(&fs, "title", title, 200)
 	checkText(&fs, "purpose", purpose, 500, true)
 	if err := fs.Err(); err != nil {
 		return UseRequest{}, err
