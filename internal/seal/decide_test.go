@@ -221,3 +221,47 @@ func TestSealWritesAreAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentFilings files 20 use requests and 20 applications of one
+// seal at once: every one is stored with exactly one audit entry.
+func TestConcurrentFilings(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		x := f.makeSeal(t, seal.OneApprover)
+		var o outcome
+		race(racers, func(i int) {
+			var err error
+			if i%2 == 0 {
+				_, err = f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf([]byte{byte(i)}), "t", "p")
+			} else {
+				_, err = f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Suspend, SealID: x.ID, Reason: "r"})
+			}
+			o.add(err)
+		})
+		if o.ok != racers {
+			t.Fatalf("%d of %d filed, errors %v", o.ok, racers, o.errs)
+		}
+		actions := sealActions(t, f, x.ID)
+		if n := countOf(actions, "seal.use.requested"); n != racers/2 {
+			t.Errorf("%d seal.use.requested entries, want %d", n, racers/2)
+		}
+		apps, err := f.svc.ListApplications(ctx, seal.Filter{Org: f.orgA}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := f.db.AuditEntriesOfOrg(ctx, f.orgA, 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		filed := 0
+		for _, e := range entries {
+			if e.Action == "seal.application.filed" {
+				filed++
+			}
+		}
+		if filed != len(apps.Items) || filed != racers/2+1 {
+			t.Errorf("%d seal.application.filed entries for %d applications, want %d", filed, len(apps.Items), racers/2+1)
+		}
+	})
+}
