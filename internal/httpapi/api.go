@@ -80,6 +80,7 @@ func New(svc Services, problems *Problems) *API {
 	cfg.DocsPath = ""    // served by the docs page of this package, which needs no CDN
 	cfg.SchemasPath = "" // schemas are inline in the OpenAPI document
 	cfg.CreateHooks = nil
+	cfg.Formats = map[string]huma.Format{"application/json": strictJSON, "json": strictJSON}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "API token (zz_…), created with `zhengzhao token create` or POST /api/v1/tokens."},
 	}

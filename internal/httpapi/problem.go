@@ -149,6 +149,7 @@ func (ps *Problems) bodyNotWritten(p *Problem, err error) {
 // huma/v2/validation) to our rule names; the first matching prefix wins.
 var humaRules = []struct{ prefix, rule string }{
 	{"send JSON", "media-type"},
+	{"invalid UTF-8", "utf8"},
 	{"unexpected property", "unknown-field"},
 	{"expected required property", "required"},
 	{"expected string to match pattern", "pattern"},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,23 +37,39 @@ func TokenOut(t org.Token, secret string) Token {
 	}
 }
 
-// ParseTTL reads a token lifetime: a Go duration ("720h") or whole days ("30d").
+// ParseTTL reads a token lifetime: a Go duration ("720h") or whole days
+// ("30d"); "" means the default. A lifetime given must be between one
+// minute and five years: "0s" is refused, not read as the default. Its
+// errors name the field ttl.
 func ParseTTL(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
+	ttlErr := func(rule, format string, args ...any) error {
+		return fieldErr(apperr.Invalid, "ttl", rule, fmt.Sprintf(format, args...))
+	}
+	var ttl time.Duration
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(d)
 		if err != nil || n <= 0 || n > 100000 {
-			return 0, apperr.New(apperr.Invalid, "ttl %q is not a number of days", s)
+			return 0, ttlErr("format", "ttl %q is not a number of days", s)
 		}
-		return time.Duration(n) * 24 * time.Hour, nil
+		ttl = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if ttl, err = time.ParseDuration(s); err != nil {
+			return 0, ttlErr("format", "ttl %q is not a duration such as 720h or 30d", s)
+		}
 	}
-	ttl, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, apperr.New(apperr.Invalid, "ttl %q is not a duration such as 720h or 30d", s)
+	if ttl < time.Minute || ttl > org.MaxTokenTTL {
+		return 0, ttlErr("range", "ttl %q is outside one minute to five years", s)
 	}
 	return ttl, nil
+}
+
+// fieldErr is an error of kind about one field.
+func fieldErr(kind apperr.Kind, field, rule, detail string) error {
+	return &apperr.Error{Kind: kind, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
 }
 
 type createTokenInput struct {
@@ -103,7 +120,7 @@ func (a *API) registerTokens() {
 	}, createPolicy, func(ctx context.Context, in *createTokenInput) (*tokenOutput, error) {
 		ttl, err := ParseTTL(in.Body.TTL)
 		if err != nil {
-			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: err.Error(), Fields: []apperr.FieldError{{Field: "ttl", Rule: "format", Detail: err.Error()}}}
+			return nil, err
 		}
 		if scope, actor := scopeOf(ctx, createPolicy); scope != authz.AnyOrg {
 			acc, err := a.svc.Orgs.GetAccount(ctx, in.Body.AccountID)

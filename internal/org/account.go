@@ -77,7 +77,7 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, err
 	}
 	a := Account{ID: id, Org: ids.NormalizeCreditCode(n.Org), Name: strings.TrimSpace(n.Name), Roles: n.Roles, Status: Active, CreatedAt: s.now().UTC()}
 	var fs apperr.Fields
-	checkText(&fs, "name", a.Name, 100)
+	checkName(&fs, "name", a.Name, 100)
 	if len(a.Roles) == 0 {
 		fs.Add("roles", "required", "at least one role is required")
 	}
@@ -203,9 +203,7 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, er
 		fs.Add("ttl", "range", "a token lives between one minute and five years")
 	}
 	desc := strings.TrimSpace(n.Description)
-	if len(desc) > 200 {
-		fs.Add("description", "max-length", "at most 200 characters")
-	}
+	fs.Name("description", desc, 200, false)
 	if err := fs.Err(); err != nil {
 		return "", Token{}, err
 	}
@@ -243,6 +241,19 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, er
 		Roles: roles, Description: desc, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
 	err = s.tx(ctx, func(st Store) error {
+		// The account and its organization as they are now decide: either
+		// may have been deactivated since they were read.
+		a, err := st.GetAccount(ctx, t.AccountID)
+		if err != nil {
+			return err
+		}
+		o, err := st.GetOrg(ctx, a.Org)
+		if err != nil {
+			return err
+		}
+		if a.Status != Active || o.Status != Active {
+			return apperr.New(apperr.Conflict, "account %s or its organization %s is inactive", a.ID, o.CreditCode)
+		}
 		if err := st.InsertToken(ctx, t); err != nil {
 			return err
 		}

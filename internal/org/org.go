@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
@@ -245,8 +244,9 @@ func (p Patch) OnlyContact() bool {
 	return p.Region == nil && p.Kinds == nil && p.Parent == nil && p.Status == nil
 }
 
-// UpdateOrg applies a patch. Deactivating an organization stops every token
-// of its accounts from authenticating; reactivating restores them.
+// UpdateOrg applies a patch. Deactivating an organization revokes every
+// token of its accounts in the same transaction: reactivating it later
+// does not bring them back; its staff get new tokens.
 func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Org, error) {
 	var out Org
 	err := s.tx(ctx, func(st Store) error {
@@ -278,6 +278,11 @@ func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Or
 		if err := st.UpdateOrg(ctx, o); err != nil {
 			return err
 		}
+		if was.Status == Active && o.Status == Inactive {
+			if err := revokeOrgTokens(ctx, st, o.CreditCode, o.UpdatedAt); err != nil {
+				return err
+			}
+		}
 		out = o
 		// The log names the fields that changed, never the responsible
 		// person's contact details, which are encrypted at rest.
@@ -285,6 +290,34 @@ func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Or
 			Details: map[string]string{"changed": strings.Join(changedFields(was, o), ","), "status": string(o.Status), "version": strconv.FormatInt(o.Version, 10)}})
 	})
 	return out, err
+}
+
+// revokeOrgTokens revokes, through st, every token of org's accounts that
+// is not revoked yet, each with its audit entry.
+func revokeOrgTokens(ctx context.Context, st Store, orgCode string, at time.Time) error {
+	const batch = 500
+	for after := ""; ; {
+		ts, err := st.ListTokens(ctx, TokenFilter{Org: orgCode, After: after, Limit: batch})
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if t.RevokedAt != nil {
+				continue
+			}
+			if err := st.RevokeToken(ctx, t.ID, at); err != nil {
+				return err
+			}
+			if err := auditlog.Record(ctx, st, auditlog.Entry{At: at, Org: t.Org, Action: "token.revoked", Subject: t.ID,
+				Details: map[string]string{"account": t.AccountID, "prefix": t.Prefix, "reason": "organization deactivated"}}); err != nil {
+				return err
+			}
+		}
+		if len(ts) < batch {
+			return nil
+		}
+		after = ts[len(ts)-1].ID
+	}
 }
 
 // changedFields names the API fields that differ between two versions.
@@ -365,7 +398,7 @@ func validateOrg(o Org) error {
 	if err := ids.ValidateCreditCode(o.CreditCode); err != nil {
 		addIDError(&fs, "credit_code", err)
 	}
-	checkText(&fs, "name", o.Name, 200)
+	checkName(&fs, "name", o.Name, 200)
 	if err := ids.ValidateRegion(o.Region); err != nil {
 		addIDError(&fs, "region", err)
 	}
@@ -380,7 +413,7 @@ func validateOrg(o Org) error {
 			fs.Add(field, "unique", fmt.Sprintf("kind %q is listed twice", k))
 		}
 	}
-	checkText(&fs, "responsible.name", o.Responsible.Name, 50)
+	checkName(&fs, "responsible.name", o.Responsible.Name, 50)
 	if o.Responsible.Phone == "" {
 		fs.Add("responsible.phone", "required", "a phone number is required")
 	} else if !phoneRule.MatchString(o.Responsible.Phone) {
@@ -427,10 +460,9 @@ func checkParent(ctx context.Context, st Store, o Org) error {
 	return nil
 }
 
-func checkText(fs *apperr.Fields, field, v string, max int) {
-	if fs.Text(field, v, max, true) && strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		fs.Add(field, "no-control", "control characters are not allowed")
-	}
+// checkName checks a required name people read (apperr.Fields.Name).
+func checkName(fs *apperr.Fields, field, v string, max int) {
+	fs.Name(field, v, max, true)
 }
 
 // addIDError turns an identifier error into a field error under its rule.

@@ -294,7 +294,9 @@ func TestTokens(t *testing.T) {
 				t.Errorf("Authenticate(%q) err = %v, want unauthenticated", s, err)
 			}
 		}
-		// Deactivating the organization stops its tokens; reactivating restores them.
+		// Deactivating the organization revokes its tokens, for good:
+		// reactivating it does not bring them back, and none is issued
+		// while it is inactive.
 		off, on := org.Inactive, org.Active
 		if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &off}); err != nil {
 			t.Fatal(err)
@@ -302,11 +304,24 @@ func TestTokens(t *testing.T) {
 		if _, err := svc.Authenticate(ctx, secret); !errors.Is(err, apperr.Unauthenticated) {
 			t.Fatalf("token of an inactive org: err = %v", err)
 		}
+		if got, err := svc.GetToken(ctx, tok.ID); err != nil || got.RevokedAt == nil {
+			t.Fatalf("token of a deactivated org not revoked: %+v %v", got, err)
+		}
+		if _, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID}); !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("token issued in an inactive org: %v", err)
+		}
 		if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &on}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := svc.Authenticate(ctx, secret); !errors.Is(err, apperr.Unauthenticated) {
+			t.Fatalf("token issued before the deactivation works after the reactivation: %v", err)
+		}
+		secret, _, err = svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, Roles: []authz.Role{authz.Issuer}, TTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := svc.Authenticate(ctx, secret); err != nil {
-			t.Fatalf("token after reactivation: %v", err)
+			t.Fatalf("token issued after the reactivation: %v", err)
 		}
 		clk.add(time.Hour)
 		if _, err := svc.Authenticate(ctx, secret); !errors.Is(err, apperr.Unauthenticated) {
@@ -330,8 +345,8 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("revoked token: err = %v", err)
 		}
 		page, err := svc.ListTokens(ctx, org.TokenFilter{Org: issuer.CreditCode}, "")
-		if err != nil || len(page.Items) != 2 {
-			t.Fatalf("tokens of issuer: %d, %v; want 2", len(page.Items), err)
+		if err != nil || len(page.Items) != 3 {
+			t.Fatalf("tokens of issuer: %d, %v; want 3", len(page.Items), err)
 		}
 		if page, _ := svc.ListTokens(ctx, org.TokenFilter{Org: platform.CreditCode}, ""); len(page.Items) != 0 {
 			t.Fatalf("tokens of platform: %d, want 0", len(page.Items))

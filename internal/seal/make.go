@@ -111,12 +111,9 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 	err = s.tx(ctx, func(st Store) error {
 		now := s.now()
 		if replaces != "" {
-			old, err := st.GetSeal(ctx, replaces)
+			old, err := sealOf(ctx, st, a.Org, replaces, "seal_id", applyStates[Change]...)
 			if err != nil {
 				return err
-			}
-			if old.State == Cancelled {
-				return apperr.New(apperr.Conflict, "seal %s is cancelled already", old.ID)
 			}
 			old.State, old.Version, old.UpdatedAt = Cancelled, old.Version+1, now
 			if err := st.UpdateSeal(ctx, old); err != nil {
@@ -126,6 +123,13 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 				return err
 			}
 			if err := s.event(ctx, st, old, a.Approver, "changed", "replaced by "+code+": "+a.Reason, a.ID); err != nil {
+				return err
+			}
+		}
+		if a.Action == Make {
+			// Another approval may have made a seal of this kind since the
+			// application was filed without a justification.
+			if err := secondSeal(ctx, st, a.Org, a.SealKind, a.Justification); err != nil {
 				return err
 			}
 		}
@@ -246,10 +250,8 @@ func (s *Service) renew(ctx context.Context, a Application) error {
 		return err
 	}
 	now := s.now()
-	if opens := x.ValidTo.Add(-s.cfg.RenewalWindow); now.Before(opens) || now.After(x.ValidTo) {
-		return &apperr.Error{Kind: apperr.Conflict,
-			Detail: fmt.Sprintf("renewal is possible from %s until the certificate expires at %s", opens.Format(time.RFC3339), x.ValidTo.Format(time.RFC3339)),
-			Fields: []apperr.FieldError{{Field: "seal_id", Rule: "renewal-window", Detail: "renewal is allowed in the three months before expiry"}}}
+	if err := s.renewable(x, now); err != nil {
+		return err
 	}
 	k, err := s.keys.Get(ctx, x.KeyID)
 	if err != nil {
@@ -260,9 +262,17 @@ func (s *Service) renew(ctx context.Context, a Application) error {
 		return err
 	}
 	return s.tx(ctx, func(st Store) error {
-		cur, err := st.GetSeal(ctx, x.ID)
+		// The seal as it is now decides: it may have been suspended,
+		// cancelled, changed or renewed since the application was filed.
+		cur, err := sealOf(ctx, st, a.Org, x.ID, "seal_id", applyStates[Renew]...)
 		if err != nil {
 			return err
+		}
+		if err := s.renewable(cur, now); err != nil {
+			return err
+		}
+		if cur.KeyID != k.ID {
+			return apperr.New(apperr.Conflict, "seal %s changed its key meanwhile", cur.ID)
 		}
 		makings, err := st.ListMakings(ctx, x.ID)
 		if err != nil {
@@ -284,4 +294,14 @@ func (s *Service) renew(ctx context.Context, a Application) error {
 		}
 		return s.file(ctx, st, cur, cert, n)
 	})
+}
+
+// renewable refuses a renewal outside the window before expiry (R-SEAL-3).
+func (s *Service) renewable(x Seal, now time.Time) error {
+	if opens := x.ValidTo.Add(-s.cfg.RenewalWindow); now.Before(opens) || now.After(x.ValidTo) {
+		return &apperr.Error{Kind: apperr.Conflict,
+			Detail: fmt.Sprintf("renewal is possible from %s until the certificate expires at %s", opens.Format(time.RFC3339), x.ValidTo.Format(time.RFC3339)),
+			Fields: []apperr.FieldError{{Field: "seal_id", Rule: "renewal-window", Detail: "renewal is allowed in the three months before expiry"}}}
+	}
+	return nil
 }

@@ -242,6 +242,11 @@ type Store interface {
 	GetSeal(ctx context.Context, id string) (Seal, error)
 	ListSeals(ctx context.Context, f Filter) ([]Seal, error)
 	UpdateSeal(ctx context.Context, s Seal) error // s.Version-1 must be stored
+	// ClaimPINTry counts one PIN try against the seal, atomically, if the
+	// seal has a PIN, is not locked and has fewer than max tries counted,
+	// and returns the PIN hash the try is to be checked against; ok is
+	// false when no try was left to claim.
+	ClaimPINTry(ctx context.Context, id string, max int) (pinHash string, ok bool, err error)
 	InsertMaking(ctx context.Context, m Making) error
 	ListMakings(ctx context.Context, sealID string) ([]Making, error)
 	InsertSealEvent(ctx context.Context, e Event) error

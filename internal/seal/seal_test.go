@@ -445,6 +445,8 @@ func TestApplyRejects(t *testing.T) {
 			{"not an image", func(n *seal.NewApplication) { n.Image = []byte("GIF89a") }, f.applicant, "format", apperr.Invalid},
 			{"keeper of another role", func(n *seal.NewApplication) { n.Keepers = []string{f.applicant.AccountID} }, f.applicant, "seal-keeper", apperr.Invalid},
 			{"no reason", func(n *seal.NewApplication) { n.Reason = "" }, f.applicant, "required", apperr.Invalid},
+			{"bidi override in the name", func(n *seal.NewApplication) { n.Name = "合同\u202e章用专" }, f.applicant, "bidi-control", apperr.Invalid},
+			{"zero-width space in the name", func(n *seal.NewApplication) { n.Name = "合同\u200b专用章" }, f.applicant, "invisible", apperr.Invalid},
 			{"other org", func(*seal.NewApplication) {}, f.outsider, "", apperr.Forbidden},
 		}
 		for _, c := range cases {

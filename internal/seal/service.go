@@ -9,9 +9,9 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
@@ -21,7 +21,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
-	"github.com/zhengzhao/zhengzhao/internal/password"
 )
 
 // Orgs is what the seal service needs to know about organizations.
@@ -130,7 +129,7 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 	checkText(&fs, "reason", n.Reason, 500, true)
 	checkText(&fs, "justification", n.Justification, 500, false)
 	for i, a := range n.Attachments {
-		checkText(&fs, fmt.Sprintf("attachments[%d].name", i), a.Name, 200, true)
+		checkName(&fs, fmt.Sprintf("attachments[%d].name", i), a.Name, 200)
 		if !sha256Hex.MatchString(a.SHA256) {
 			fs.Add(fmt.Sprintf("attachments[%d].sha256", i), "pattern", "64 lower-case hex digits")
 		}
@@ -145,16 +144,11 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 	a := Application{ID: id, Org: n.Org, Action: n.Action, SealID: n.SealID, Reason: strings.TrimSpace(n.Reason),
 		Justification: strings.TrimSpace(n.Justification), Attachments: n.Attachments, Status: Pending,
 		Applicant: actor.AccountID, CreatedAt: s.now()}
-	switch n.Action {
-	case Make:
-		if err := s.checkMake(ctx, &a, n); err != nil {
+	if n.Action == Change {
+		old, err := sealOf(ctx, s.store, n.Org, n.SealID, "seal_id", applyStates[Change]...)
+		if err != nil {
 			return Application{}, err
 		}
-	case Change:
-		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Active, Suspended); err != nil {
-			return Application{}, err
-		}
-		old, _ := s.store.GetSeal(ctx, n.SealID)
 		n.SealKind, n.Org = old.Kind, old.Org
 		if n.Keepers == nil {
 			n.Keepers = old.Keepers
@@ -165,26 +159,42 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 		if n.Justification == "" {
 			n.Justification = "change of seal " + old.ID
 		}
+	}
+	if n.Action == Make || n.Action == Change {
 		if err := s.checkMake(ctx, &a, n); err != nil {
 			return Application{}, err
 		}
-	case Renew, Suspend:
-		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Active); err != nil {
-			return Application{}, err
-		}
-	case Restore:
-		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Suspended); err != nil {
-			return Application{}, err
-		}
-	case Cancel, PINReset:
-		if _, err := s.sealOf(ctx, n.Org, n.SealID, "seal_id", Active, Suspended); err != nil {
-			return Application{}, err
-		}
 	}
-	if err := s.store.InsertApplication(ctx, a); err != nil {
+	err = s.tx(ctx, func(st Store) error {
+		// The seal's state decides in the transaction that files.
+		if n.Action != Make {
+			if _, err := sealOf(ctx, st, n.Org, n.SealID, "seal_id", applyStates[n.Action]...); err != nil {
+				return err
+			}
+		}
+		if err := st.InsertApplication(ctx, a); err != nil {
+			return err
+		}
+		details := map[string]string{"action": string(a.Action)}
+		if a.SealID != "" {
+			details["seal"] = a.SealID
+		}
+		if a.SealKind != "" {
+			details["seal_kind"] = string(a.SealKind)
+		}
+		return s.record(ctx, st, actor.AccountID, a.Org, "seal.application.filed", a.ID, details)
+	})
+	if err != nil {
 		return Application{}, err
 	}
 	return a, nil
+}
+
+// applyStates are the states a seal must be in for an application of each
+// action to be filed or approved.
+var applyStates = map[Action][]State{
+	Renew: {Active}, Suspend: {Active}, Restore: {Suspended},
+	Change: {Active, Suspended}, Cancel: {Active, Suspended}, PINReset: {Active, Suspended},
 }
 
 // checkMake validates what making a seal needs and copies it into a.
@@ -193,7 +203,7 @@ func (s *Service) checkMake(ctx context.Context, a *Application, n NewApplicatio
 	if !slices.Contains(Kinds(), n.SealKind) {
 		fs.Add("seal_kind", "enum", "unknown seal kind")
 	}
-	checkText(&fs, "name", n.Name, 100, true)
+	checkName(&fs, "name", n.Name, 100)
 	if _, err := CheckImage(n.Image, n.WidthMM, n.HeightMM); err != nil {
 		var ae *apperr.Error
 		if errors.As(err, &ae) {
@@ -224,13 +234,8 @@ func (s *Service) checkMake(ctx context.Context, a *Application, n NewApplicatio
 		return err
 	}
 	if n.Action == Make {
-		count, err := s.store.CountSeals(ctx, n.Org, n.SealKind)
-		if err != nil {
+		if err := secondSeal(ctx, s.store, n.Org, n.SealKind, n.Justification); err != nil {
 			return err
-		}
-		if count > 0 && strings.TrimSpace(n.Justification) == "" {
-			return &apperr.Error{Kind: apperr.Invalid, Detail: "the organization has a seal of this kind; a second one needs a justification",
-				Fields: []apperr.FieldError{{Field: "justification", Rule: "second-seal", Detail: "explain why a second seal of this kind is needed"}}}
 		}
 	}
 	a.SealKind, a.Name, a.Image, a.WidthMM, a.HeightMM = n.SealKind, strings.TrimSpace(n.Name), n.Image, n.WidthMM, n.HeightMM
@@ -238,9 +243,22 @@ func (s *Service) checkMake(ctx context.Context, a *Application, n NewApplicatio
 	return nil
 }
 
-// sealOf loads a seal of org that is in one of states.
-func (s *Service) sealOf(ctx context.Context, orgCode, id, field string, states ...State) (Seal, error) {
-	x, err := s.store.GetSeal(ctx, id)
+// secondSeal refuses a second seal of a kind without a justification.
+func secondSeal(ctx context.Context, st Store, orgCode string, k Kind, justification string) error {
+	count, err := st.CountSeals(ctx, orgCode, k)
+	if err != nil {
+		return err
+	}
+	if count > 0 && strings.TrimSpace(justification) == "" {
+		return &apperr.Error{Kind: apperr.Invalid, Detail: "the organization has a seal of this kind; a second one needs a justification",
+			Fields: []apperr.FieldError{{Field: "justification", Rule: "second-seal", Detail: "explain why a second seal of this kind is needed"}}}
+	}
+	return nil
+}
+
+// sealOf loads through st a seal of org that is in one of states.
+func sealOf(ctx context.Context, st Store, orgCode, id, field string, states ...State) (Seal, error) {
+	x, err := st.GetSeal(ctx, id)
 	if errors.Is(err, apperr.NotFound) || (err == nil && x.Org != orgCode) {
 		return Seal{}, &apperr.Error{Kind: apperr.NotFound, Detail: "no such seal in this organization",
 			Fields: []apperr.FieldError{{Field: field, Rule: "exists", Detail: "no such seal in this organization"}}}
@@ -256,6 +274,12 @@ func (s *Service) sealOf(ctx context.Context, orgCode, id, field string, states 
 
 func checkText(fs *apperr.Fields, field, v string, max int, required bool) {
 	fs.Text(field, strings.TrimSpace(v), max, required)
+}
+
+// checkName checks a required name people read, such as a seal's name or
+// a document's title (apperr.Fields.Name).
+func checkName(fs *apperr.Fields, field, v string, max int) {
+	fs.Name(field, strings.TrimSpace(v), max, true)
 }
 
 // mayApprove reports whether the actor is a competent approver for org: a
@@ -360,8 +384,7 @@ func (s *Service) transition(ctx context.Context, a Application) error {
 		if err != nil {
 			return err
 		}
-		from := map[Action][]State{Suspend: {Active}, Restore: {Suspended}, Cancel: {Active, Suspended}, PINReset: {Active, Suspended}}[a.Action]
-		if !slices.Contains(from, x.State) {
+		if !slices.Contains(applyStates[a.Action], x.State) {
 			return apperr.New(apperr.Conflict, "seal %s is %s; it cannot be %s now", x.ID, x.State, a.Action)
 		}
 		switch a.Action {
@@ -414,10 +437,15 @@ func (s *Service) event(ctx context.Context, st Store, x Seal, actor, action, re
 
 // audit appends an entry about a seal to the audit log.
 func (s *Service) audit(ctx context.Context, st Store, actor, action string, x Seal, details map[string]string) error {
+	return s.record(ctx, st, actor, x.Org, action, x.ID, details)
+}
+
+// record appends an entry to the audit log in st's transaction.
+func (s *Service) record(ctx context.Context, st Store, actor, orgCode, action, subject string, details map[string]string) error {
 	if actor == "" {
 		actor = "system"
 	}
-	return auditlog.Append(ctx, st, auditlog.Entry{At: s.clock(), Actor: actor, Org: x.Org, Action: action, Subject: x.ID, Details: details})
+	return auditlog.Append(ctx, st, auditlog.Entry{At: s.clock(), Actor: actor, Org: orgCode, Action: action, Subject: subject, Details: details})
 }
 
 // GetSeal returns a seal.
@@ -465,107 +493,13 @@ func (s *Service) ValidNow(x Seal) bool {
 	return x.State == Active && !now.Before(x.ValidFrom) && !now.After(x.ValidTo)
 }
 
-// MinPINLength is the shortest PIN accepted.
-const MinPINLength = 6
-
-// SetPIN sets or changes a seal's PIN (R-SEAL-4). Only a keeper may; a PIN
-// that is set must be given to change it.
-func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, next string) (Seal, error) {
-	x, err := s.GetSeal(ctx, id)
+// keptSeal reads a seal through st, for one of its keepers only.
+func keptSeal(ctx context.Context, st Store, actor *authz.Actor, id string) (Seal, error) {
+	x, err := st.GetSeal(ctx, id)
 	if err != nil {
 		return Seal{}, err
 	}
-	if err := keeperOf(actor, x); err != nil {
-		return Seal{}, err
-	}
-	if x.State == Cancelled {
-		return Seal{}, apperr.New(apperr.Conflict, "seal %s is cancelled", x.ID)
-	}
-	if utf8.RuneCountInString(next) < MinPINLength || len(next) > 64 {
-		return Seal{}, &apperr.Error{Kind: apperr.Invalid, Detail: "the PIN is too short or too long",
-			Fields: []apperr.FieldError{{Field: "new_pin", Rule: "pin-length", Detail: fmt.Sprintf("%d to 64 characters", MinPINLength)}}}
-	}
-	if x.PINHash != "" {
-		if err := s.checkPIN(ctx, x, current, "pin"); err != nil {
-			return Seal{}, err
-		}
-		x, err = s.GetSeal(ctx, id)
-		if err != nil {
-			return Seal{}, err
-		}
-	}
-	h, err := password.Hash(next, s.rand)
-	if err != nil {
-		return Seal{}, err
-	}
-	now := s.now()
-	x.PINHash, x.PINSetAt, x.PINFailures = h, &now, 0
-	err = s.tx(ctx, func(st Store) error {
-		x.Version++
-		x.UpdatedAt = now
-		if err := st.UpdateSeal(ctx, x); err != nil {
-			return err
-		}
-		return s.event(ctx, st, x, actor.AccountID, "pin-set", "", "")
-	})
-	return x, err
-}
-
-// ErrLocked means the seal's PIN was mistyped too often; only an approved
-// pin-reset application unlocks it.
-var ErrLocked = errors.New("the seal is locked after too many wrong PINs")
-
-// checkPIN compares pin with the seal's; a wrong PIN counts, and the last
-// allowed failure locks the seal. The count is written even though the
-// request fails: it is what makes guessing useless.
-func (s *Service) checkPIN(ctx context.Context, x Seal, pin, field string) error {
-	if x.Locked {
-		return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked: apply for a PIN reset", x.ID)
-	}
-	if x.PINHash == "" {
-		return apperr.New(apperr.Conflict, "seal %s has no PIN yet: its keeper sets one first", x.ID)
-	}
-	if err := password.Verify(x.PINHash, pin); err == nil {
-		if x.PINFailures == 0 {
-			return nil
-		}
-		return s.tx(ctx, func(st Store) error {
-			cur, err := st.GetSeal(ctx, x.ID)
-			if err != nil {
-				return err
-			}
-			cur.PINFailures, cur.Version, cur.UpdatedAt = 0, cur.Version+1, s.now()
-			return st.UpdateSeal(ctx, cur)
-		})
-	} else if !errors.Is(err, password.ErrMismatch) {
-		return err
-	}
-	left := 0
-	err := s.tx(ctx, func(st Store) error {
-		cur, err := st.GetSeal(ctx, x.ID)
-		if err != nil {
-			return err
-		}
-		cur.PINFailures++
-		cur.Version++
-		cur.UpdatedAt = s.now()
-		if cur.PINFailures >= s.cfg.MaxPINFailures {
-			cur.Locked = true
-			if err := s.event(ctx, st, cur, "", "locked", fmt.Sprintf("%d wrong PINs", cur.PINFailures), ""); err != nil {
-				return err
-			}
-		}
-		left = s.cfg.MaxPINFailures - cur.PINFailures
-		return st.UpdateSeal(ctx, cur)
-	})
-	if err != nil {
-		return err
-	}
-	detail := fmt.Sprintf("wrong PIN; %d tries left before the seal locks", left)
-	if left <= 0 {
-		detail = "wrong PIN; the seal is now locked until an approved PIN reset"
-	}
-	return &apperr.Error{Kind: apperr.Invalid, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: "pin", Detail: detail}}}
+	return x, keeperOf(actor, x)
 }
 
 func keeperOf(actor *authz.Actor, x Seal) error {
@@ -593,7 +527,7 @@ func (s *Service) RequestUse(ctx context.Context, actor *authz.Actor, sealID, do
 	if !sha256Hex.MatchString(docHash) {
 		fs.Add("doc_hash", "sm3-hex", "the SM3 hash of the document, 64 hex digits")
 	}
-	checkText(&fs, "title", title, 200, true)
+	checkName(&fs, "title", title, 200)
 	checkText(&fs, "purpose", purpose, 500, true)
 	if err := fs.Err(); err != nil {
 		return UseRequest{}, err
@@ -607,7 +541,24 @@ func (s *Service) RequestUse(ctx context.Context, actor *authz.Actor, sealID, do
 	if r.Needed == 0 {
 		r.Status, r.DecidedAt = UseApproved, &r.CreatedAt
 	}
-	if err := s.store.InsertUseRequest(ctx, r); err != nil {
+	err = s.tx(ctx, func(st Store) error {
+		cur, err := keptSeal(ctx, st, actor, x.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != Active {
+			return apperr.New(apperr.Conflict, "seal %s is %s", cur.ID, cur.State)
+		}
+		if cur.Policy.Needed() != r.Needed {
+			return apperr.New(apperr.Conflict, "the use policy of seal %s changed meanwhile; request again", cur.ID)
+		}
+		if err := st.InsertUseRequest(ctx, r); err != nil {
+			return err
+		}
+		return s.audit(ctx, st, actor.AccountID, "seal.use.requested", cur, map[string]string{
+			"request": r.ID, "doc_hash": r.DocHash, "status": string(r.Status), "needed": strconv.Itoa(r.Needed)})
+	})
+	if err != nil {
 		return UseRequest{}, err
 	}
 	return r, nil
@@ -630,9 +581,6 @@ func (s *Service) DecideUse(ctx context.Context, actor *authz.Actor, id string, 
 	if err != nil {
 		return UseRequest{}, err
 	}
-	if r.Status != UsePending {
-		return UseRequest{}, apperr.New(apperr.Conflict, "use request %s is %s", r.ID, r.Status)
-	}
 	x, err := s.GetSeal(ctx, r.SealID)
 	if err != nil {
 		return UseRequest{}, err
@@ -648,21 +596,54 @@ func (s *Service) DecideUse(ctx context.Context, actor *authz.Actor, id string, 
 	if actor.AccountID == r.Requester {
 		return UseRequest{}, apperr.New(apperr.Forbidden, "nobody approves their own request")
 	}
-	if slices.Contains(r.Approvals, actor.AccountID) {
-		return UseRequest{}, apperr.New(apperr.Conflict, "you approved this request already; another approver is needed")
-	}
-	now := s.now()
-	r.Comment = strings.TrimSpace(comment)
-	if approve {
-		r.Approvals = append(r.Approvals, actor.AccountID)
-		if len(r.Approvals) >= r.Needed {
-			r.Status, r.DecidedAt = UseApproved, &now
-		}
-	} else {
-		r.Status, r.DecidedAt = UseRejected, &now
-	}
-	if err := s.store.UpdateUseRequest(ctx, r, UsePending); err != nil {
+	var fs apperr.Fields
+	checkText(&fs, "comment", comment, 500, false)
+	if err := fs.Err(); err != nil {
 		return UseRequest{}, err
 	}
-	return r, nil
+	now := s.now()
+	var out UseRequest
+	err = s.tx(ctx, func(st Store) error {
+		// The request and the seal as they are now decide: another
+		// approver may have decided meanwhile, the seal may have been
+		// suspended or cancelled.
+		r, err := st.GetUseRequest(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != UsePending {
+			return apperr.New(apperr.Conflict, "use request %s is %s", r.ID, r.Status)
+		}
+		if slices.Contains(r.Approvals, actor.AccountID) {
+			return apperr.New(apperr.Conflict, "you approved this request already; another approver is needed")
+		}
+		cur, err := st.GetSeal(ctx, r.SealID)
+		if err != nil {
+			return err
+		}
+		if approve && cur.State != Active {
+			return apperr.New(apperr.Conflict, "seal %s is %s; its use cannot be approved", cur.ID, cur.State)
+		}
+		r.Comment = strings.TrimSpace(comment)
+		action := "seal.use.rejected"
+		if approve {
+			action = "seal.use.approved"
+			r.Approvals = append(r.Approvals, actor.AccountID)
+			if len(r.Approvals) >= r.Needed {
+				r.Status, r.DecidedAt = UseApproved, &now
+			}
+		} else {
+			r.Status, r.DecidedAt = UseRejected, &now
+		}
+		if err := st.UpdateUseRequest(ctx, r, UsePending); err != nil {
+			return err
+		}
+		out = r
+		return s.audit(ctx, st, actor.AccountID, action, cur, map[string]string{"request": r.ID, "status": string(r.Status),
+			"approvals": strconv.Itoa(len(r.Approvals)), "needed": strconv.Itoa(r.Needed)})
+	})
+	if err != nil {
+		return UseRequest{}, err
+	}
+	return out, nil
 }

@@ -77,9 +77,16 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	case r.DocHash != hex.EncodeToString(digest):
 		return Signed{}, fieldErr(apperr.Invalid, "document", "same-document", "the document is not the one the use request names")
 	}
-	if err := s.checkPIN(ctx, x, in.PIN, "pin"); err != nil {
+	proven, err := s.tryPIN(ctx, x.ID, in.PIN, "pin")
+	if err != nil {
 		return Signed{}, err
 	}
+	done := false
+	defer func() {
+		if !done {
+			s.forgiveTry(ctx, x.ID, proven)
+		}
+	}()
 
 	signer, _, err := s.keys.Signer(ctx, x.KeyID)
 	if err != nil {
@@ -117,6 +124,29 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	use := Use{ID: useID, SealID: x.ID, RequestID: r.ID, DocHash: r.DocHash, Signer: actor.AccountID, SignedAt: now,
 		CertFingerprint: cert.Fingerprint, Signature: sigDER}
 	err = s.tx(ctx, func(st Store) error {
+		// The seal as it is now decides, not as it was read before the
+		// PIN was evaluated: it may have been locked, suspended, cancelled
+		// or renewed meanwhile.
+		cur, err := keptSeal(ctx, st, actor, x.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case cur.State != Active:
+			return apperr.New(apperr.Conflict, "seal %s is %s and cannot sign", cur.ID, cur.State)
+		case !s.ValidNow(cur):
+			return apperr.New(apperr.Conflict, "seal %s is valid from %s to %s", cur.ID, cur.ValidFrom, cur.ValidTo)
+		case cur.CertFingerprint != x.CertFingerprint || cur.KeyID != x.KeyID:
+			return apperr.New(apperr.Conflict, "seal %s was renewed meanwhile; sign again", cur.ID)
+		}
+		if err := provenPIN(&cur, proven); err != nil {
+			return err
+		}
+		cur.Version++
+		cur.UpdatedAt = now
+		if err := st.UpdateSeal(ctx, cur); err != nil {
+			return err
+		}
 		spent := r
 		spent.Status = UseUsed
 		if err := st.UpdateUseRequest(ctx, spent, UseApproved); err != nil {
@@ -163,6 +193,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	if err != nil {
 		return Signed{}, err
 	}
+	done = true
 	return Signed{Use: use, Signature: sigDER, CMS: cms}, nil
 }
 

@@ -34,11 +34,18 @@ func (d *DB) Backup(ctx context.Context, path string) (auditlog.Tree, error) {
 	if err != nil {
 		return auditlog.Tree{}, fmt.Errorf("backup file: %w", err)
 	}
-	if _, err := d.db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
-		return auditlog.Tree{}, fmt.Errorf("back up to %s: %w", path, err)
-	}
-	if err := os.Chmod(abs, 0o600); err != nil {
+	// Created empty and 0600 first, which VACUUM INTO accepts and keeps:
+	// the copy is never readable by others, not even for a moment.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return auditlog.Tree{}, fmt.Errorf("backup file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return auditlog.Tree{}, fmt.Errorf("backup file: %w", err)
+	}
+	if _, err := d.db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
+		os.Remove(abs)
+		return auditlog.Tree{}, fmt.Errorf("back up to %s: %w", path, err)
 	}
 	return BackupTree(ctx, abs)
 }

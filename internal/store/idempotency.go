@@ -1,13 +1,22 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 )
 
 // IdempotencyRecord is what is kept of a request sent with an Idempotency-Key.
 type IdempotencyRecord struct {
+	// RequestHash equals the hash the request was claimed with when the
+	// record is of the same request, and differs from it otherwise. What is
+	// stored is a keyed hash of it: a body may hold a phone number, which an
+	// unkeyed hash would let anyone holding the file guess.
 	RequestHash []byte
 	Done        bool
 	StatusCode  int
@@ -16,12 +25,44 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time
 }
 
+// idempotencyTable and idempotencyResponse name the encrypted column that
+// keeps the answers replayed: they hold what the platform otherwise never
+// stores in clear (a token's secret, a responsible person's phone).
+const (
+	idempotencyTable    = "idempotency_keys"
+	idempotencyResponse = "response"
+)
+
+// idempotencyRow is the row key that binds a stored answer to its record;
+// scopes are account IDs, which hold no '/'.
+func idempotencyRow(scope, key string) string { return scope + "/" + key }
+
+// requestMAC is the keyed hash of a request hash that is stored.
+func (q q) requestMAC(reqHash []byte) ([]byte, error) {
+	if q.keys == nil {
+		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
+	}
+	q.keys.mu.RLock()
+	m := q.keys.master
+	q.keys.mu.RUnlock()
+	k, err := m.BlindIndexKey("idempotency-request")
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(envelope.BlindIndex(k, hex.EncodeToString(reqHash)))
+}
+
 // ClaimIdempotencyKey records a pending request under (scope, key) and
-// returns nil, or returns the record already there. A pending record older
-// than staleAfter is taken over: its request died before it could finish.
+// returns nil, or returns the record already there, its answer decrypted. A
+// pending record older than staleAfter is taken over: its request died
+// before it could finish.
 func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash []byte, now time.Time, staleAfter time.Duration) (*IdempotencyRecord, error) {
+	mac, err := d.requestMAC(reqHash)
+	if err != nil {
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
 	var existing *IdempotencyRecord
-	err := d.WithTx(ctx, func(tx *Tx) error {
+	err = d.WithTx(ctx, func(tx *Tx) error {
 		existing = nil
 		// Most keys are new: the insert comes first, so that a fresh claim
 		// reads nothing that a concurrent claim of another key writes, and
@@ -43,7 +84,7 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 		switch err := mapErr(err); {
 		case errNotFound(err):
 			_, err = tx.exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at)
-				VALUES (?, ?, ?, 'pending', ?)`, scope, key, reqHash, micros(now))
+				VALUES (?, ?, ?, 'pending', ?)`, scope, key, mac, micros(now))
 			return err
 		case err != nil:
 			return err
@@ -51,8 +92,18 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 		r.Done, r.CreatedAt = state == "done", fromMicros(created)
 		if !r.Done && now.Sub(r.CreatedAt) > staleAfter {
 			_, err = tx.exec(ctx, `UPDATE idempotency_keys SET request_hash = ?, created_at = ? WHERE scope = ? AND key = ?`,
-				reqHash, micros(now), scope, key)
+				mac, micros(now), scope, key)
 			return err
+		}
+		if bytes.Equal(r.RequestHash, mac) {
+			r.RequestHash = reqHash
+		}
+		if r.Done && r.Response != nil {
+			body, err := tx.open(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, r.Response)
+			if err != nil {
+				return err
+			}
+			r.Response = []byte(body)
 		}
 		existing = &r
 		return nil
@@ -63,10 +114,15 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 	return existing, nil
 }
 
-// CompleteIdempotencyKey stores the answer given to the request.
+// CompleteIdempotencyKey stores the answer given to the request, encrypted
+// and bound to its record.
 func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error {
-	_, err := d.exec(ctx, `UPDATE idempotency_keys SET state = 'done', status_code = ?, content_type = ?, response = ?
-		WHERE scope = ? AND key = ?`, status, contentType, body, scope, key)
+	sealed, err := d.seal(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, string(body))
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	_, err = d.exec(ctx, `UPDATE idempotency_keys SET state = 'done', status_code = ?, content_type = ?, response = ?
+		WHERE scope = ? AND key = ?`, status, contentType, sealed, scope, key)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}

@@ -233,6 +233,24 @@ func (q q) UpdateSeal(ctx context.Context, s seal.Seal) error {
 	return nil
 }
 
+// ClaimPINTry implements seal.Store. It is one conditional UPDATE: on
+// PostgreSQL, run on its own at READ COMMITTED, a second claimer waits for
+// the row and re-checks the condition on the row as the first left it, so
+// concurrent claims never take more than max tries and never need a retry;
+// SQLite runs one writer at a time anyway.
+func (q q) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
+	var hash string
+	err := mapErr(q.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
+		WHERE id = ? AND locked = 0 AND pin_hash <> '' AND pin_failures < ? RETURNING pin_hash`, id, max).Scan(&hash))
+	switch {
+	case errNotFound(err):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("claim a PIN try of seal %s: %w", id, err)
+	}
+	return hash, true, nil
+}
+
 // InsertMaking implements seal.Store.
 func (q q) InsertMaking(ctx context.Context, m seal.Making) error {
 	_, err := q.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)

@@ -89,6 +89,9 @@ func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
 	}
+	if err := operatorOnly(path); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
 	// WAL lets readers go on while one writer writes; IMMEDIATE transactions
 	// take the write lock at BEGIN so that two writers queue on busy_timeout
 	// instead of deadlocking on a lock upgrade.
@@ -107,6 +110,26 @@ func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
 	return &DB{q: q{x: db, dialect: SQLite}, db: db}, nil
+}
+
+// operatorOnly creates the database file readable by its owner alone
+// before SQLite opens it, and takes that mode back on a store and its -wal
+// and -shm files made before: SQLite creates a file 0644 under the usual
+// umask, and gives the -wal and -shm files the database file's mode.
+func operatorOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {

@@ -180,8 +180,9 @@ func (s *Service) InitRoot(ctx context.Context, org, name, commonName string, al
 	if years < 1 || years > 50 {
 		return Cert{}, fieldErr("years", "range", "a root lives 1 to 50 years")
 	}
-	if commonName == "" {
-		return Cert{}, fieldErr("common_name", "required", "the root needs a common name")
+	var fs apperr.Fields
+	if !fs.Name("common_name", commonName, 64, true) {
+		return Cert{}, fs.Err()
 	}
 	if roots, err := s.store.ListCerts(ctx, Filter{Kind: Root}); err != nil {
 		return Cert{}, err
