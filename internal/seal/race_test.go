@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -62,6 +63,9 @@ func (o *outcome) add(err error) {
 // sealActions lists the audit actions about seal id in log order.
 func sealActions(t *testing.T, f fixture, id string) []string {
 	t.Helper()
+	if _, err := auditlog.IntegrateAll(context.Background(), f.db); err != nil {
+		t.Fatal(err)
+	}
 	entries, err := f.db.AuditEntriesOfOrg(context.Background(), f.orgA, 0, 10000)
 	if err != nil {
 		t.Fatal(err)

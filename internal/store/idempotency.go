@@ -68,7 +68,7 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 		// reads nothing that a concurrent claim of another key writes, and
 		// concurrent requests do not conflict over the index they share.
 		res, err := tx.exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at)
-			VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (scope, key) DO NOTHING`, scope, key, reqHash, micros(now))
+			VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (scope, key) DO NOTHING`, scope, key, mac, micros(now))
 		if err != nil {
 			return err
 		}
