@@ -74,6 +74,15 @@ func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFu
 	if limit <= 0 {
 		return 0, nil
 	}
+	// A look without a transaction first: an idle integrator polling an
+	// empty queue then never takes SQLite's write lock from the writers.
+	var one int
+	switch err := mapErr(d.queryRow(ctx, `SELECT 1 FROM audit_pending LIMIT 1`).Scan(&one)); {
+	case errNotFound(err):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("pending audit entries: %w", err)
+	}
 	var n int
 	err := d.withTx(ctx, sql.LevelReadCommitted, func(tx *Tx) error {
 		n = 0
