@@ -162,24 +162,28 @@ func TestPINLockUnderConcurrentChange(t *testing.T) {
 }
 
 // TestNoSignatureAfterLock sends, after 4 wrong PINs, the right PIN and 3
-// wrong ones at once, several times: a signature is either committed
-// before the seal locks or not at all.
+// wrong ones at once, three times: a signature is either committed before
+// the seal locks or not at all. The same after 3 wrong PINs with the right
+// one racing 19 wrong ones, where the right one has a try to win: without
+// a signature no more PINs are evaluated than tries were left.
 func TestNoSignatureAfterLock(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		for round := range 3 {
+		// The right PIN goes from several places of the start line: the
+		// scheduler favours some.
+		for round, sc := range []struct{ before, racing, right int }{{4, 3, 0}, {4, 3, 3}, {4, 3, 2}, {3, 19, 19}, {3, 19, 10}} {
 			doc := []byte{'d', byte(round)}
 			x, req := f.pinSeal(t, doc)
-			for i := range 4 {
+			for i := range sc.before {
 				if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "999999"}); rule(err) != "pin" {
 					t.Fatalf("wrong PIN %d: %v", i+1, err)
 				}
 			}
 			var o outcome
-			race(4, func(i int) {
+			race(1+sc.racing, func(i int) {
 				pin := "999999"
-				if i == 0 {
+				if i == sc.right {
 					pin = "135790"
 				}
 				_, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: pin})
@@ -187,6 +191,9 @@ func TestNoSignatureAfterLock(t *testing.T) {
 			})
 			if o.others != 0 || o.ok > 1 {
 				t.Fatalf("round %d: %d signed, unexpected errors %v", round, o.ok, o.errs)
+			}
+			if left := 5 - sc.before; o.ok == 0 && o.wrong > left {
+				t.Errorf("round %d: %d wrong PINs evaluated with %d tries left and no signature", round, o.wrong, left)
 			}
 			actions := sealActions(t, f, x.ID)
 			signed, locked := slices.Index(actions, "seal.sign"), slices.Index(actions, "seal.locked")

@@ -323,6 +323,8 @@ func (a *Authority) Issue(k keyring.Key, r IssueRequest) (Cert, error) {
 	cn := r.CommonName
 	if cn == "" {
 		cn = k.Name
+	} else if fs := (apperr.Fields{}); !fs.Name("common_name", cn, 100, true) {
+		return Cert{}, fs.Err()
 	}
 	x, err := a.ca.Issue(ca.IssueRequest{PublicKey: pub, Purpose: purpose, NotBefore: nb, NotAfter: na,
 		Subject: pkix.Name{CommonName: cn, Country: []string{"CN"}, Organization: []string{k.Org}}})

@@ -65,6 +65,9 @@ func TestSealCertificateLifetime(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
+		if _, err := f.pki.InitRoot(ctx, orgCode, "platform-root", "平台\u202e书证根", keys.SM2SM3, 20); rule(err) != "bidi-control" {
+			t.Fatalf("root common name with a bidi override: %v", err)
+		}
 		root, err := f.pki.InitRoot(ctx, orgCode, "platform-root", "zhengzhao 平台根证书", keys.SM2SM3, 20)
 		if err != nil {
 			t.Fatal(err)
@@ -78,6 +81,9 @@ func TestSealCertificateLifetime(t *testing.T) {
 		}
 		nb := f.clk.now()
 		na := nb.AddDate(1, 0, 0)
+		if _, err := f.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal, CommonName: "合同\u200b专用章"}); rule(err) != "invisible" {
+			t.Fatalf("common name with a zero-width space: %v", err)
+		}
 		c, err := f.pki.Issue(ctx, pki.IssueRequest{KeyID: k.ID, Kind: pki.Seal, CommonName: "合同专用章", NotBefore: nb, NotAfter: na})
 		if err != nil {
 			t.Fatal(err)
