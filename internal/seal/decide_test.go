@@ -196,10 +196,7 @@ func TestSealWritesAreAudited(t *testing.T) {
 		if _, err := f.svc.DecideUse(ctx, f.approver1, r2.ID, false, "不同意"); err != nil {
 			t.Fatal(err)
 		}
-		entries, err := f.db.AuditEntriesOfOrg(ctx, f.orgA, 0, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
+		entries := f.orgEntries(t)
 		got := map[string][]string{}
 		for _, e := range entries {
 			got[e.Action] = append(got[e.Action], e.Subject+" "+e.Details["request"]+" "+e.Actor)
@@ -249,10 +246,7 @@ func TestConcurrentFilings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		entries, err := f.db.AuditEntriesOfOrg(ctx, f.orgA, 0, 10000)
-		if err != nil {
-			t.Fatal(err)
-		}
+		entries := f.orgEntries(t)
 		filed := 0
 		for _, e := range entries {
 			if e.Action == "seal.application.filed" {

@@ -60,18 +60,26 @@ func (o *outcome) add(err error) {
 	}
 }
 
-// sealActions lists the audit actions about seal id in log order.
-func sealActions(t *testing.T, f fixture, id string) []string {
+// orgEntries integrates what is pending and returns the audit entries
+// about the fixture's organization, in log order.
+func (f fixture) orgEntries(t *testing.T) []auditlog.Entry {
 	t.Helper()
-	if _, err := auditlog.IntegrateAll(context.Background(), f.db); err != nil {
+	ctx := context.Background()
+	if _, err := auditlog.IntegrateAll(ctx, f.db); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := f.db.AuditEntriesOfOrg(context.Background(), f.orgA, 0, 10000)
+	entries, err := f.db.AuditEntriesOfOrg(ctx, f.orgA, 0, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return entries
+}
+
+// sealActions lists the audit actions about seal id in log order.
+func sealActions(t *testing.T, f fixture, id string) []string {
+	t.Helper()
 	var out []string
-	for _, e := range entries {
+	for _, e := range f.orgEntries(t) {
 		if e.Subject == id {
 			out = append(out, e.Action)
 		}
