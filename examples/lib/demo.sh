@@ -42,7 +42,9 @@ if [ -z "$bin" ]; then
   go build -o "$tmp/zhengzhao" ./cmd/zhengzhao
   bin="$tmp/zhengzhao"
 fi
-zz() { "$bin" --data "$tmp/data" --lang en "$@"; }
+# The data directory goes by its environment twin: each command takes the
+# settings it reads (--data is a flag of the commands that open the store).
+zz() { ZHENGZHAO_DATA="$tmp/data" "$bin" --lang en "$@"; }
 
 start_demo() {
   # Port 0 picks a free port; --addr-file tells us which. The binary runs
