@@ -91,7 +91,7 @@ func docsAsset(name, contentType string) http.Handler {
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(body) //nolint:errcheck // a client that went away is no error of ours
+		_, _ = w.Write(body) // a client that went away is no error of ours
 	})
 }
 

@@ -103,9 +103,10 @@ func TestDocsRenderInChromium(t *testing.T) {
 	render := func(fragment string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-			"--user-data-dir="+t.TempDir(), "--virtual-time-budget=15000", "--dump-dom", srv.URL+"/api/docs"+fragment) //nolint:gosec // the test's own server
-		out, err := cmd.Output()
+		args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+			"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=15000", "--dump-dom", srv.URL + "/api/docs" + fragment}
+		out, err := exec.CommandContext(ctx, browser, args...).Output()
+
 		if err != nil {
 			t.Fatalf("chromium: %v", err)
 		}
