@@ -205,28 +205,31 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 
 // settingsOf says which groups of settings each command reads; its
 // subcommands inherit them. A command not listed reads only --lang.
-var settingsOf = map[string][]config.Group{
-	"serve":             {config.Store, config.HSM, config.Server},
-	"demo":              {config.Store, config.HSM, config.Server},
-	"migrate":           {config.Store},
-	"org":               {config.Store},
-	"token":             {config.Store},
-	"outbox":            {config.Store},
-	"backup":            {config.Store},
-	"restore":           {config.Store},
-	"key":               {config.Store, config.HSM},
-	"ca":                {config.Store, config.HSM},
-	"audit":             {config.Store, config.HSM},
-	"seal trust-bundle": {config.Store, config.HSM},
+func settingsOf() map[string][]config.Group {
+	return map[string][]config.Group{
+		"serve":             {config.Store, config.HSM, config.Server},
+		"demo":              {config.Store, config.HSM, config.Server},
+		"migrate":           {config.Store},
+		"org":               {config.Store},
+		"token":             {config.Store},
+		"outbox":            {config.Store},
+		"backup":            {config.Store},
+		"restore":           {config.Store},
+		"key":               {config.Store, config.HSM},
+		"ca":                {config.Store, config.HSM},
+		"audit":             {config.Store, config.HSM},
+		"seal trust-bundle": {config.Store, config.HSM},
+	}
 }
 
 // bindSettings gives each command the flags of the settings it reads, so
 // that help lists those and no server flag appears on an offline check.
 func (a *app) bindSettings(root *cobra.Command) {
+	settings := settingsOf()
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
-		if groups, ok := settingsOf[path]; ok {
+		if groups, ok := settings[path]; ok {
 			config.Bind(c.PersistentFlags(), &a.cfg, groups...)
 			return
 		}
