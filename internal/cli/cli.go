@@ -151,6 +151,10 @@ func (a *app) describe(err error) string {
 	if errors.As(err, &me) {
 		return prefix(lang) + oneLine(a.cat.T(lang, me.id, me.data, me.en))
 	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return prefix(lang) + oneLine(a.cat.T(lang, ce.ID, ce.Data, ce.Error()))
+	}
 	var ae *apperr.Error
 	if !errors.As(err, &ae) || len(ae.Fields) == 0 {
 		return prefix(i18n.EN) + oneLine(err.Error())
@@ -188,7 +192,7 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 				return a.msgErr(ExitUsage, "cli.usage.lang", map[string]any{"Value": bad})
 			}
 			if err := a.cfg.Validate(boundGroups(cmd)...); err != nil {
-				return usageErr("%v", err)
+				return &exitError{code: ExitUsage, err: err}
 			}
 			return nil
 		},

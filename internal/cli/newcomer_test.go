@@ -121,6 +121,9 @@ func TestUsageErrorsSpeakOneLanguage(t *testing.T) {
 		{[]string{"version", "--lang", "fr"}, "zhengzhao: 错误: --lang fr 不是可用的语言"},
 		{[]string{"check", "region", "110101", "--data", "x"}, "没有 --data 选项"}, // an offline check has no store flags
 		{[]string{"org", "list", "--addr", "x"}, "没有 --addr 选项"},               // nor do store commands take server flags
+		{[]string{"serve", "--addr", "8080"}, `zhengzhao: 错误: --addr "8080" 不是“主机:端口”的形式`},
+		{[]string{"serve", "--addr", "8080", "--lang", "en"}, `zhengzhao: error: --addr "8080" is not host:port`},
+		{[]string{"demo", "--upstream", "kafka"}, `--upstream "kafka"：请用 webhook、nats，或留空`},
 	} {
 		code, out, errOut := run(t, tc.args...)
 		if code != ExitUsage || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tc.want) {
@@ -145,13 +148,13 @@ func hasHan(s string) bool {
 // flags, commands and placeholders: prose, not names.
 func hasLatinWord(s string) bool {
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool {
-		return r == ' ' || r == '，' || r == '：' || r == '；' || r == '（' || r == '）' || r == '。'
+		return strings.ContainsRune(" ，：；（）。、“”", r)
 	}) {
-		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") || strings.ToUpper(w) == w || strings.Contains(w, ".") {
+		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") || strings.HasPrefix(w, `"`) || strings.ToUpper(w) == w || strings.Contains(w, ".") {
 			continue
 		}
 		switch strings.TrimSuffix(w, ":") {
-		case "zhengzhao", "seal", "verify", "list", "create", "token", "version", "check", "region", "serve", "bogus", "soon", "many", "auditor":
+		case "zhengzhao", "seal", "verify", "list", "create", "token", "version", "check", "region", "serve", "bogus", "soon", "many", "auditor", "webhook", "nats":
 			continue
 		}
 		letters := 0

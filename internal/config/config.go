@@ -4,7 +4,6 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -50,6 +49,27 @@ type Config struct {
 	// envErr is the first environment twin Bind could not parse; Validate
 	// reports it, since a flag default cannot fail.
 	envErr error
+}
+
+// Error is a refused setting. ID and Data name the message of the i18n
+// catalog (config.*) that words it, so that the command line says it in the
+// user's language; Error gives the English text. It never quotes a URL,
+// which may hold credentials.
+type Error struct {
+	ID   string
+	Data map[string]any
+}
+
+func (e *Error) Error() string {
+	cat, err := i18n.New()
+	if err != nil {
+		return e.ID
+	}
+	return cat.T(i18n.EN, e.ID, e.Data, e.ID)
+}
+
+func refuse(id string, data map[string]any) error {
+	return &Error{ID: "config." + id, Data: data}
 }
 
 // Group gathers the settings one kind of command needs, so that each command
@@ -143,13 +163,13 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		case *time.Duration:
 			d, err := time.ParseDuration(def)
 			if err != nil && c.envErr == nil {
-				c.envErr = fmt.Errorf("%s=%q: a duration such as 5s", s.Env, def)
+				c.envErr = refuse("env-duration", map[string]any{"Env": s.Env, "Value": def})
 			}
 			fs.DurationVar(p, s.Flag, d, usage)
 		case *int:
 			n, err := strconv.Atoi(def)
 			if err != nil && c.envErr == nil {
-				c.envErr = fmt.Errorf("%s=%q: a whole number", s.Env, def)
+				c.envErr = refuse("env-int", map[string]any{"Env": s.Env, "Value": def})
 			}
 			fs.IntVar(p, s.Flag, n, usage)
 		}
@@ -164,7 +184,7 @@ func (c *Config) Validate(groups ...Group) error {
 		return c.envErr
 	}
 	if _, ok := i18n.Lookup(c.Lang); !ok && in(Global) {
-		return fmt.Errorf("--lang %q: use zh-CN or en", c.Lang)
+		return refuse("lang", map[string]any{"Value": c.Lang})
 	}
 	if in(Store) {
 		if err := c.validateStore(); err != nil {
@@ -172,16 +192,16 @@ func (c *Config) Validate(groups ...Group) error {
 		}
 	}
 	if in(HSM) && (c.PKCS11Module == "") != (c.PKCS11Token == "") {
-		return fmt.Errorf("--pkcs11-module and --pkcs11-token go together")
+		return refuse("pkcs11-pair", nil)
 	}
 	if !in(Server) {
 		return nil
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
-		return fmt.Errorf("--addr %q is not host:port", c.Addr)
+		return refuse("addr", map[string]any{"Value": c.Addr})
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		return fmt.Errorf("--tls-cert-file and --tls-key-file go together")
+		return refuse("tls-pair", nil)
 	}
 	return c.validateDelivery()
 }
@@ -189,16 +209,16 @@ func (c *Config) Validate(groups ...Group) error {
 // validateStore checks the settings that open the store.
 func (c *Config) validateStore() error {
 	if c.DB == "" && strings.TrimSpace(c.Data) == "" {
-		return fmt.Errorf("--data is empty: the embedded store needs a data directory (or give --db postgres://…)")
+		return refuse("data-empty", nil)
 	}
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		return fmt.Errorf("--db must be a postgres:// or postgresql:// URL, or empty for the embedded store")
+		return refuse("db-url", nil)
 	}
 	if _, err := envelope.ParseSuite(c.Cipher); err != nil {
-		return fmt.Errorf("--cipher %q: use SM4-GCM or AES-256-GCM", c.Cipher)
+		return refuse("cipher", map[string]any{"Value": c.Cipher})
 	}
 	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
-		return fmt.Errorf("--master-key-file is empty and there is no --data directory to keep it in")
+		return refuse("master-key-place", nil)
 	}
 	return nil
 }
@@ -210,49 +230,49 @@ func (c *Config) validateDelivery() error {
 		u, err := url.Parse(c.WebhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			// The URL may hold a password or token: the error does not quote it.
-			return fmt.Errorf("--webhook-url is not an http:// or https:// URL with a host")
+			return refuse("webhook-url", nil)
 		}
 		if c.WebhookSecretFile == "" {
-			return fmt.Errorf("--webhook-url needs --webhook-secret-file: webhook requests are always signed")
+			return refuse("webhook-secret-needed", nil)
 		}
 	} else if c.WebhookSecretFile != "" {
-		return fmt.Errorf("--webhook-secret-file goes with --webhook-url")
+		return refuse("webhook-secret-alone", nil)
 	}
 	if c.NATSURL != "" {
 		for part := range strings.SplitSeq(c.NATSURL, ",") {
 			u, err := url.Parse(strings.TrimSpace(part))
 			if err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) || u.Host == "" {
 				// The URLs may hold credentials: the error does not quote them.
-				return fmt.Errorf("--nats-url is not a nats://host:port URL (or a comma-separated list of them)")
+				return refuse("nats-url", nil)
 			}
 		}
 		if !notify.ValidSubjectPrefix(c.NATSSubjectPrefix) {
-			return fmt.Errorf("--nats-subject-prefix %q: dot-separated tokens of letters, digits, _ and -", c.NATSSubjectPrefix)
+			return refuse("nats-prefix", map[string]any{"Value": c.NATSSubjectPrefix})
 		}
 	}
 	switch c.Upstream {
 	case "":
 	case "webhook":
 		if c.WebhookURL == "" {
-			return fmt.Errorf("--upstream webhook needs --webhook-url")
+			return refuse("upstream-webhook", nil)
 		}
 	case "nats":
 		if c.NATSURL == "" {
-			return fmt.Errorf("--upstream nats needs --nats-url")
+			return refuse("upstream-nats", nil)
 		}
 	default:
-		return fmt.Errorf("--upstream %q: use webhook, nats or leave it empty", c.Upstream)
+		return refuse("upstream", map[string]any{"Value": c.Upstream})
 	}
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
 	}{{"--outbox-poll", c.OutboxPoll}, {"--outbox-timeout", c.OutboxTimeout}} {
 		if d.v < 100*time.Millisecond || d.v > 24*time.Hour {
-			return fmt.Errorf("%s %s: a duration from 100ms to 24h, e.g. 5s", d.flag, d.v)
+			return refuse("duration-range", map[string]any{"Flag": d.flag, "Value": d.v.String()})
 		}
 	}
 	if c.OutboxMaxAttempts < 1 || c.OutboxMaxAttempts > 1000 {
-		return fmt.Errorf("--outbox-max-attempts %d: a whole number from 1 to 1000", c.OutboxMaxAttempts)
+		return refuse("max-attempts", map[string]any{"Value": c.OutboxMaxAttempts})
 	}
 	return nil
 }

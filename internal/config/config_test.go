@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -113,6 +114,10 @@ func TestValidateHidesCredentials(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		change func(*Config)
 		groups []Group
@@ -155,6 +160,11 @@ func TestValidate(t *testing.T) {
 		err := c.Validate(tc.groups...)
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("Validate(%+v, %v) = %v, want error naming %q", c, tc.groups, err, tc.want)
+		}
+		// The command line words the refusal in the user's language.
+		var ce *Error
+		if err != nil && (!errors.As(err, &ce) || !cat.Has(ce.ID) || cat.T(i18n.ZH, ce.ID, ce.Data, "") == err.Error()) {
+			t.Errorf("Validate(%+v) = %v: not a config.Error with a zh-CN message in the catalog", c, err)
 		}
 	}
 }
