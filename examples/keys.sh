@@ -63,7 +63,7 @@ if [ -f "$module" ] && command -v softhsm2-util >/dev/null; then
   printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$tmp/tokens" >"$tmp/softhsm2.conf"
   export SOFTHSM2_CONF="$tmp/softhsm2.conf"
   softhsm2-util --init-token --free --label walkthrough --pin 1234 --so-pin 5678 >/dev/null
-  hsm() { zz --pkcs11-module "$module" --pkcs11-token walkthrough --pkcs11-pin 1234 "$@"; }
+  hsm() { ZHENGZHAO_PKCS11_MODULE="$module" ZHENGZHAO_PKCS11_TOKEN=walkthrough ZHENGZHAO_PKCS11_PIN=1234 zz "$@"; }
   hkey=$(hsm key create --name hsm-seal --purpose seal --alg ECDSA-P256-SHA256 --backend pkcs11)
   hsm key sign hsm-seal "$tmp/document.txt" --out "$tmp/hsm.sig"
   hsm key export-public hsm-seal >"$tmp/hsm.pem"

@@ -6,7 +6,8 @@
 # start_demo [FLAG…], which starts `zhengzhao demo` (with the given extra
 # flags) on a free 127.0.0.1 port and sets $api to its /api/v1 URL once
 # /readyz answers. A walkthrough that starts helper processes adds their
-# PIDs to the array pids; they are stopped at exit too. For the API:
+# PIDs to the array pids; they are stopped at exit too, and the exit fails
+# if any zhengzhao process on $tmp survives. For the API:
 # call TOKEN METHOD PATH [JSON] prints the status and leaves the body in
 # $tmp/body, expect GOT WANT WHAT fails unless they match, and field NAME
 # prints a string field of that body.
@@ -16,10 +17,21 @@ tmp=$(mktemp -d)
 server=""
 pids=()
 cleanup() {
+  local status=$? p
   for p in "$server" ${pids[@]+"${pids[@]}"}; do
     if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
   done
+  # Every server this walkthrough starts runs on $tmp/data: one still
+  # running after the kills above is a leak, and the walkthrough fails.
+  local left
+  left=$(pgrep -f -- "--data $tmp/data" || true)
+  if [ -n "$left" ]; then
+    echo "FAILED: zhengzhao processes left running: $left" >&2
+    kill $left 2>/dev/null || true
+    status=1
+  fi
   rm -rf "$tmp"
+  exit "$status"
 }
 trap cleanup EXIT
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -30,11 +42,16 @@ if [ -z "$bin" ]; then
   go build -o "$tmp/zhengzhao" ./cmd/zhengzhao
   bin="$tmp/zhengzhao"
 fi
-zz() { "$bin" --data "$tmp/data" --lang en "$@"; }
+# The data directory goes by its environment twin: each command takes the
+# settings it reads (--data is a flag of the commands that open the store).
+zz() { ZHENGZHAO_DATA="$tmp/data" "$bin" --lang en "$@"; }
 
 start_demo() {
-  # Port 0 picks a free port; --addr-file tells us which.
-  zz demo --addr 127.0.0.1:0 --addr-file "$tmp/addr" "$@" >"$tmp/demo.out" 2>"$tmp/demo.log" &
+  # Port 0 picks a free port; --addr-file tells us which. The binary runs
+  # directly, not through the zz function: a backgrounded function is a
+  # subshell, and $! would name the subshell, which kill leaves the server
+  # of.
+  "$bin" --lang en demo --data "$tmp/data" --addr 127.0.0.1:0 --addr-file "$tmp/addr" "$@" >"$tmp/demo.out" 2>"$tmp/demo.log" &
   server=$!
   for _ in $(seq 1 100); do
     [ -s "$tmp/addr" ] && curl -fsS "http://$(cat "$tmp/addr")/readyz" >/dev/null 2>&1 && break

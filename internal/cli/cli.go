@@ -59,6 +59,21 @@ func (e *exitError) Error() string {
 }
 func (e *exitError) Unwrap() error { return e.err }
 
+// msgError is an error worded by the message catalog, so that it is
+// printed in the language of the invocation; Error gives its English text.
+type msgError struct {
+	id   string
+	data map[string]any
+	en   string
+}
+
+func (e *msgError) Error() string { return e.en }
+
+// msgErr returns the catalog message id as an error that exits with code.
+func (a *app) msgErr(code int, id string, data map[string]any) error {
+	return &exitError{code: code, err: &msgError{id: id, data: data, en: a.cat.T(i18n.EN, id, data, "")}}
+}
+
 func usageErr(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
@@ -72,6 +87,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	a := &app{cat: cat, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
+	if l, ok := langArg(args); ok {
+		// Cobra finds the command, and refuses an unknown one or a bad flag,
+		// before --lang is parsed: those errors must speak it too.
+		a.cfg.Lang = l
+	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -79,6 +99,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
+	err = a.cobraError(err)
 	code := ExitInvalid
 	var ee *exitError
 	switch {
@@ -93,6 +114,23 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// langArg finds a valid --lang value among args.
+func langArg(args []string) (string, bool) {
+	for i, arg := range args {
+		if arg == "--" {
+			break
+		}
+		v, ok := strings.CutPrefix(arg, "--lang=")
+		if !ok && arg == "--lang" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if _, valid := i18n.Lookup(v); ok && valid {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // isCobraUsage recognises cobra's own usage errors (unknown flag, arguments).
 func isCobraUsage(err error) bool {
 	s := err.Error()
@@ -104,18 +142,25 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-// describe renders an error as one line in the chosen language.
+// describe renders an error as one line in one language: the chosen one
+// for what the catalog words, English for the text of an error the catalog
+// does not know.
 func (a *app) describe(err error) string {
 	lang := a.cfg.Language()
-	prefix := "zhengzhao: " + a.cat.T(lang, "cli.error", nil, "error") + ": "
+	prefix := func(l i18n.Lang) string { return "zhengzhao: " + a.cat.T(l, "cli.error", nil, "error") + ": " }
+	var me *msgError
+	if errors.As(err, &me) {
+		return prefix(lang) + oneLine(a.cat.T(lang, me.id, me.data, me.en))
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return prefix(lang) + oneLine(a.cat.T(lang, ce.ID, ce.Data, ce.Error()))
+	}
 	var ae *apperr.Error
-	if !errors.As(err, &ae) {
-		return prefix + oneLine(err.Error())
+	if !errors.As(err, &ae) || len(ae.Fields) == 0 {
+		return prefix(i18n.EN) + oneLine(err.Error())
 	}
 	parts := []string{a.cat.T(lang, "kind."+string(ae.Kind), nil, string(ae.Kind))}
-	if ae.Detail != "" && len(ae.Fields) == 0 {
-		parts = append(parts, ae.Detail)
-	}
 	for _, f := range ae.Fields {
 		parts = append(parts, a.cat.T(lang, "cli.invalid-field", map[string]any{
 			"Field": f.Field, "Rule": f.Rule, "Message": a.cat.T(lang, "rule."+f.Rule, nil, f.Detail),
@@ -125,7 +170,7 @@ func (a *app) describe(err error) string {
 	if lang == i18n.ZH {
 		sep = "；"
 	}
-	return prefix + oneLine(strings.Join(parts, sep))
+	return prefix(lang) + oneLine(strings.Join(parts, sep))
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -142,17 +187,76 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.cfg.Validate(); err != nil {
-				return usageErr("%v", err)
+			if _, ok := i18n.Lookup(a.cfg.Lang); !ok {
+				bad := a.cfg.Lang
+				a.cfg.Lang = string(config.LangFromEnv()) // the refusal speaks the locale's language
+				return a.msgErr(ExitUsage, "cli.usage.lang", map[string]any{"Value": bad})
+			}
+			if err := a.cfg.Validate(boundGroups(cmd)...); err != nil {
+				return &exitError{code: ExitUsage, err: err}
 			}
 			return nil
 		},
 	}
-	config.Bind(root.PersistentFlags(), &a.cfg)
+	config.Bind(root.PersistentFlags(), &a.cfg, config.Global)
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print exactly one JSON object on stdout")
 	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(), a.keyCommand(), a.caCommand(), a.sealCommand(), a.auditCommand(), a.outboxCommand(),
 		a.backupCommand(), a.restoreCommand(), a.checkCommand(), a.versionCommand())
+	a.bindSettings(root)
+	root.SetFlagErrorFunc(a.flagError)
+	wrapArgs(root, a)
 	return root
+}
+
+// settingsOf says which groups of settings each command reads; its
+// subcommands inherit them. A command not listed reads only --lang.
+func settingsOf() map[string][]config.Group {
+	return map[string][]config.Group{
+		"serve":             {config.Store, config.HSM, config.Server},
+		"demo":              {config.Store, config.HSM, config.Server},
+		"migrate":           {config.Store},
+		"org":               {config.Store},
+		"token":             {config.Store},
+		"outbox":            {config.Store},
+		"backup":            {config.Store},
+		"restore":           {config.Store},
+		"key":               {config.Store, config.HSM},
+		"ca":                {config.Store, config.HSM},
+		"audit":             {config.Store, config.HSM},
+		"seal trust-bundle": {config.Store, config.HSM},
+	}
+}
+
+// bindSettings gives each command the flags of the settings it reads, so
+// that help lists those and no server flag appears on an offline check.
+func (a *app) bindSettings(root *cobra.Command) {
+	settings := settingsOf()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
+		if groups, ok := settings[path]; ok {
+			config.Bind(c.PersistentFlags(), &a.cfg, groups...)
+			return
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	for _, c := range root.Commands() {
+		walk(c)
+	}
+}
+
+// boundGroups are the groups of settings cmd has flags for: the ones its
+// Validate checks.
+func boundGroups(cmd *cobra.Command) []config.Group {
+	groups := []config.Group{config.Global}
+	for flag, g := range map[string]config.Group{"data": config.Store, "pkcs11-module": config.HSM, "addr": config.Server} {
+		if cmd.Flags().Lookup(flag) != nil {
+			groups = append(groups, g)
+		}
+	}
+	return groups
 }
 
 // open opens the configured store, applies pending migrations and unlocks

@@ -18,6 +18,9 @@ import (
 // demoTokenTTL is how long demo tokens live.
 const demoTokenTTL = 30 * 24 * time.Hour
 
+// demoTokenDescription marks the demo's tokens, which each run replaces.
+const demoTokenDescription = "demo"
+
 type demoOrg struct {
 	authority, category byte
 	body                string
@@ -47,12 +50,13 @@ type demoToken struct {
 }
 
 type demoData struct {
-	Orgs   []org.Org
-	Tokens []demoToken
+	Orgs    []org.Org
+	Tokens  []demoToken
+	Revoked int // tokens of earlier runs revoked
 }
 
 // seedDemo creates the demo organizations and accounts when missing, and a
-// fresh token for each role.
+// fresh token for each role in place of the previous run's.
 func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 	svc := p.orgs
 	d := &demoData{}
@@ -82,10 +86,14 @@ func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 			if err != nil {
 				return nil, err
 			}
-			secret, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, TTL: demoTokenTTL, Description: "demo"})
+			// The secrets of earlier runs are gone (only hashes are stored):
+			// they are revoked as the new ones are issued, so that one
+			// valid token per role is all the demo ever leaves.
+			secret, _, revoked, err := svc.ReplaceToken(ctx, org.NewToken{AccountID: acc.ID, TTL: demoTokenTTL, Description: demoTokenDescription})
 			if err != nil {
 				return nil, err
 			}
+			d.Revoked += revoked
 			d.Tokens = append(d.Tokens, demoToken{Role: roles[0], Org: code, Account: name, Token: secret})
 		}
 	}
@@ -117,7 +125,7 @@ func sortTokens(ts []demoToken, order map[authz.Role]int) {
 // reports a write error, as printJSON does for every command.
 func (a *app) printDemo(d *demoData, base string, db *store.DB) error {
 	if a.json {
-		return a.printJSON(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens})
+		return a.printJSON(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens, "revoked": d.Revoked})
 	}
 	w := a.stdout
 	fmt.Fprintln(w, "== "+a.t("cli.demo.title", nil)+" ==")
@@ -130,6 +138,9 @@ func (a *app) printDemo(d *demoData, base string, db *store.DB) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t("cli.demo.tokens", map[string]any{"Days": int(demoTokenTTL.Hours() / 24)}))
+	if d.Revoked > 0 {
+		fmt.Fprintln(w, a.t("cli.demo.revoked", map[string]any{"N": d.Revoked}))
+	}
 	admin := ""
 	for _, t := range d.Tokens {
 		fmt.Fprintf(w, "  %-15s %s  %s\n", t.Role, t.Org, t.Token)

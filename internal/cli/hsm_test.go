@@ -16,8 +16,9 @@ func TestPKCS11Keys(t *testing.T) {
 	base := []string{"--data=" + data, "--pkcs11-module", cfg.ModulePath, "--pkcs11-token", cfg.TokenLabel}
 	t.Setenv("ZHENGZHAO_PKCS11_PIN", cfg.PIN)
 	with := func(args ...string) []string { return append(append([]string{}, args...), base...) }
-	if code, _, errOut := run(t, with("org", "create", "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
-		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000")...); code != 0 {
+	// org takes no PKCS#11 flags: it never touches a token.
+	if code, _, errOut := run(t, "org", "create", "--data="+data, "--credit-code", "91350100M000100Y43", "--name", "平台", "--region", "350100",
+		"--kind", "platform", "--responsible-name", "李四", "--responsible-phone", "13900000000"); code != 0 {
 		t.Fatalf("org create: %s", errOut)
 	}
 	doc := filepath.Join(data, "doc")

@@ -35,7 +35,7 @@ func (a *app) serveCommand() *cobra.Command {
 		Short: "Run the platform (API, docs, probes, metrics)",
 		Long: `serve opens the store, applies pending migrations and serves:
   /api/v1/…              the REST API (OpenAPI 3.1 at /api/v1/openapi.json)
-  /api/docs              readable API documentation
+  /api/docs              API documentation (Redoc, served from the binary)
   /healthz  /readyz      liveness (process up) and readiness (store reachable)
   /metrics               Prometheus metrics
 and delivers outbox events to the configured webhook and NATS JetStream
@@ -73,6 +73,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
+	// The address is taken before the store is created, migrated or seeded:
+	// a port in use must not leave a new data directory and demo tokens
+	// nobody saw behind. Holding the socket also means no other process
+	// takes it while the store opens.
+	ln, err := a.listen()
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	p, done, err := a.platform(ctx)
 	if err != nil {
 		return err
@@ -113,14 +122,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		scheme, handler = "https", server.HSTS(handler)
 	}
 
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v", a.cfg.Addr, errors.Unwrap(err))
-	}
 	addr := ln.Addr().String()
 	if o.addrFile != "" {
 		if err := writeFileAtomic(o.addrFile, []byte(addr+"\n")); err != nil {
-			ln.Close()
 			return fmt.Errorf("--addr-file: %w", err)
 		}
 	}
@@ -188,6 +192,21 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// listen opens the configured address; the errors a newcomer meets (a port
+// in use, a port that needs privileges) say to choose another with --addr.
+func (a *app) listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	switch {
+	case err == nil:
+		return ln, nil
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, a.msgErr(ExitInvalid, "cli.listen.in-use", map[string]any{"Addr": a.cfg.Addr})
+	case errors.Is(err, syscall.EACCES):
+		return nil, a.msgErr(ExitInvalid, "cli.listen.denied", map[string]any{"Addr": a.cfg.Addr})
+	}
+	return nil, fmt.Errorf("cannot listen on %s (use --addr to choose another address): %w", a.cfg.Addr, err)
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +21,8 @@ func (a *app) tokenCommand() *cobra.Command {
 }
 
 func (a *app) tokenCreateCommand() *cobra.Command {
-	var role, orgCode, ttl, account, desc string
+	var role, orgCode, account, desc string
+	var ttl ttlValue
 	cmd := &cobra.Command{
 		Use:   "create --role ROLE [--org CREDIT_CODE] [--ttl DURATION]",
 		Short: "Create an API token and print only the token",
@@ -35,10 +37,6 @@ token, so that scripts can capture it:
 			r, err := authz.ParseRole(role)
 			if err != nil {
 				return usageErr("--role: %v", err)
-			}
-			d, err := httpapi.ParseTTL(ttl)
-			if err != nil {
-				return usageErr("--ttl: %v", err)
 			}
 			ctx := cmd.Context()
 			svc, done, err := a.orgs(ctx)
@@ -56,7 +54,7 @@ token, so that scripts can capture it:
 			if err != nil {
 				return err
 			}
-			secret, t, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, Roles: []authz.Role{r}, TTL: d, Description: desc})
+			secret, t, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, Roles: []authz.Role{r}, TTL: time.Duration(ttl), Description: desc})
 			if err != nil {
 				return err
 			}
@@ -70,7 +68,7 @@ token, so that scripts can capture it:
 	f := cmd.Flags()
 	f.StringVar(&role, "role", "", "role of the token (required): "+authz.JoinRoles(authz.Roles()))
 	f.StringVar(&orgCode, "org", "", "credit code of the organization (default: the platform organization)")
-	f.StringVar(&ttl, "ttl", "", "lifetime, e.g. 720h or 30d (default 90d)")
+	f.Var(&ttl, "ttl", "lifetime, e.g. 720h or 30d (default 90d)")
 	f.StringVar(&account, "account", "", "account name (default svc-ROLE)")
 	f.StringVar(&desc, "description", "", "what the token is for")
 	if err := cmd.MarkFlagRequired("role"); err != nil {
@@ -147,3 +145,21 @@ func (a *app) tokenRevokeCommand() *cobra.Command {
 		},
 	}
 }
+
+// ttlValue is a token lifetime flag: a Go duration or whole days ("30d").
+type ttlValue time.Duration
+
+func (v *ttlValue) String() string {
+	if *v == 0 {
+		return ""
+	}
+	return time.Duration(*v).String()
+}
+
+func (v *ttlValue) Set(s string) error {
+	d, err := httpapi.ParseTTL(s)
+	*v = ttlValue(d)
+	return err
+}
+
+func (v *ttlValue) Type() string { return "duration" }

@@ -4,7 +4,6 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -38,50 +37,110 @@ type Config struct {
 	// PKCS#11 token holding hardware keys; empty module and token mean none.
 	PKCS11Module, PKCS11Token, PKCS11PIN string
 	// Outbox delivery (internal/notify); no sink means events stay queued.
-	WebhookURL        string // POST events here
-	WebhookSecretFile string // the HMAC secret of the webhook, in a file
-	NATSURL           string // publish events to JetStream on this server
-	NATSSubjectPrefix string // subjects are <prefix>.<topic>
-	Upstream          string // the sink that files with the upstream platform: webhook, nats or empty
-	OutboxPoll        string // duration between looks for due events
-	OutboxTimeout     string // duration of one delivery attempt
-	OutboxMaxAttempts string // attempts before a delivery is dead
+	WebhookURL        string        // POST events here
+	WebhookSecretFile string        // the HMAC secret of the webhook, in a file
+	NATSURL           string        // publish events to JetStream on this server
+	NATSSubjectPrefix string        // subjects are <prefix>.<topic>
+	Upstream          string        // the sink that files with the upstream platform: webhook, nats or empty
+	OutboxPoll        time.Duration // between looks for due events
+	OutboxTimeout     time.Duration // of one delivery attempt
+	OutboxMaxAttempts int           // attempts before a delivery is dead
+
+	// envErr is the first environment twin Bind could not parse; Validate
+	// reports it, since a flag default cannot fail.
+	envErr error
 }
+
+// Error is a refused setting. ID and Data name the message of the i18n
+// catalog (config.*) that words it, so that the command line says it in the
+// user's language; Error gives the English text. It never quotes a URL,
+// which may hold credentials.
+type Error struct {
+	ID   string
+	Data map[string]any
+}
+
+func (e *Error) Error() string {
+	cat, err := i18n.New()
+	if err != nil {
+		return e.ID
+	}
+	return cat.T(i18n.EN, e.ID, e.Data, e.ID)
+}
+
+func refuse(id string, data map[string]any) error {
+	return &Error{ID: "config." + id, Data: data}
+}
+
+// Group gathers the settings one kind of command needs, so that each command
+// lists only the flags it reads.
+type Group int
+
+// The groups of settings.
+const (
+	// Global settings apply to every command: the language.
+	Global Group = iota
+	// Store settings open the store: data directory, DSN, master key, cipher.
+	Store
+	// HSM settings open a PKCS#11 token: for serving and for commands that
+	// sign or make keys.
+	HSM
+	// Server settings are read by serve and demo only: address, TLS and
+	// outbox delivery.
+	Server
+)
 
 // Setting describes one setting for help texts and the README.
 type Setting struct {
 	Flag, Env, Default, Usage string
+	Group                     Group
 }
+
+// LangEnv lists the environment variables the language comes from, in the
+// order POSIX gives them precedence.
+var LangEnv = []string{"LC_ALL", "LC_MESSAGES", "LANG"}
 
 // Settings lists every setting.
 func Settings() []Setting {
 	return []Setting{
-		{"data", "ZHENGZHAO_DATA", "./zhengzhao-data", "data directory: embedded SQLite database and generated keys"},
-		{"db", "ZHENGZHAO_DB", "", "PostgreSQL DSN (postgres://…); empty selects the embedded store in the data directory"},
-		{"addr", "ZHENGZHAO_ADDR", "127.0.0.1:8080", "listen address of serve (port 0 picks a free port)"},
-		{"tls-cert-file", "ZHENGZHAO_TLS_CERT_FILE", "", "serve HTTPS with this PEM certificate chain (read again when it changes)"},
-		{"tls-key-file", "ZHENGZHAO_TLS_KEY_FILE", "", "private key (PEM) of the TLS certificate"},
-		{"lang", "LANG", "zh-CN", "language of human output: zh-CN or en"},
-		{"master-key-file", "ZHENGZHAO_MASTER_KEY_FILE", "", "master key file (default DATA/master.key; created on first start, mode 0600)"},
-		{"cipher", "ZHENGZHAO_CIPHER", "SM4-GCM", "cipher of new data keys: SM4-GCM or AES-256-GCM"},
-		{"pkcs11-module", "ZHENGZHAO_PKCS11_MODULE", "", "PKCS#11 module (absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so)"},
-		{"pkcs11-token", "ZHENGZHAO_PKCS11_TOKEN", "", "label of the PKCS#11 token"},
-		{"pkcs11-pin", "ZHENGZHAO_PKCS11_PIN", "", "user PIN of the token (prefer the environment: flags show in ps)"},
-		{"webhook-url", "ZHENGZHAO_WEBHOOK_URL", "", "deliver outbox events by POST to this http(s) URL"},
-		{"webhook-secret-file", "ZHENGZHAO_WEBHOOK_SECRET_FILE", "", "file holding the webhook's HMAC-SHA256 secret (at least 16 bytes)"},
-		{"nats-url", "ZHENGZHAO_NATS_URL", "", "publish outbox events to NATS JetStream at this URL (nats://host:4222)"},
-		{"nats-subject-prefix", "ZHENGZHAO_NATS_SUBJECT_PREFIX", "zhengzhao", "NATS subjects are PREFIX.TOPIC, e.g. zhengzhao.seal.filing"},
-		{"upstream", "ZHENGZHAO_UPSTREAM", "", "the sink that files with the upstream platform: webhook or nats (empty: none)"},
-		{"outbox-poll", "ZHENGZHAO_OUTBOX_POLL", "5s", "how often each sink looks for due outbox events"},
-		{"outbox-timeout", "ZHENGZHAO_OUTBOX_TIMEOUT", "10s", "time limit of one delivery attempt"},
-		{"outbox-max-attempts", "ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "20", "failed attempts after which a delivery is dead until requeued"},
+		{"lang", strings.Join(LangEnv, ", "), "zh-CN", "language of human output: zh-CN or en (from the locale: zh_* is zh-CN, en_* is en, any other is zh-CN)", Global},
+		{"data", "ZHENGZHAO_DATA", "./zhengzhao-data", "data directory: embedded SQLite database and generated keys", Store},
+		{"db", "ZHENGZHAO_DB", "", "PostgreSQL DSN (postgres://…); empty selects the embedded store in the data directory", Store},
+		{"master-key-file", "ZHENGZHAO_MASTER_KEY_FILE", "", "master key file (default DATA/master.key; created on first start, mode 0600)", Store},
+		{"cipher", "ZHENGZHAO_CIPHER", "SM4-GCM", "cipher of new data keys: SM4-GCM or AES-256-GCM", Store},
+		{"pkcs11-module", "ZHENGZHAO_PKCS11_MODULE", "", "PKCS#11 module (absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so)", HSM},
+		{"pkcs11-token", "ZHENGZHAO_PKCS11_TOKEN", "", "label of the PKCS#11 token", HSM},
+		{"pkcs11-pin", "ZHENGZHAO_PKCS11_PIN", "", "user PIN of the token (prefer the environment: flags show in ps)", HSM},
+		{"addr", "ZHENGZHAO_ADDR", "127.0.0.1:8080", "listen address (port 0 picks a free port)", Server},
+		{"tls-cert-file", "ZHENGZHAO_TLS_CERT_FILE", "", "serve HTTPS with this PEM certificate chain (read again when it changes)", Server},
+		{"tls-key-file", "ZHENGZHAO_TLS_KEY_FILE", "", "private key (PEM) of the TLS certificate", Server},
+		{"webhook-url", "ZHENGZHAO_WEBHOOK_URL", "", "deliver outbox events by POST to this http(s) URL", Server},
+		{"webhook-secret-file", "ZHENGZHAO_WEBHOOK_SECRET_FILE", "", "file holding the webhook's HMAC-SHA256 secret (at least 16 bytes)", Server},
+		{"nats-url", "ZHENGZHAO_NATS_URL", "", "publish outbox events to NATS JetStream at this URL (nats://host:4222)", Server},
+		{"nats-subject-prefix", "ZHENGZHAO_NATS_SUBJECT_PREFIX", "zhengzhao", "NATS subjects are PREFIX.TOPIC, e.g. zhengzhao.seal.filing", Server},
+		{"upstream", "ZHENGZHAO_UPSTREAM", "", "the sink that files with the upstream platform: webhook or nats (empty: none)", Server},
+		{"outbox-poll", "ZHENGZHAO_OUTBOX_POLL", "5s", "how often each sink looks for due outbox events", Server},
+		{"outbox-timeout", "ZHENGZHAO_OUTBOX_TIMEOUT", "10s", "time limit of one delivery attempt", Server},
+		{"outbox-max-attempts", "ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "20", "failed attempts after which a delivery is dead until requeued", Server},
 	}
 }
 
-// Bind registers the settings as flags whose defaults come from the
-// environment.
-func Bind(fs *pflag.FlagSet, c *Config) {
-	targets := map[string]*string{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang,
+// LangFromEnv is the language the locale asks for: the first of LC_ALL,
+// LC_MESSAGES and LANG that is set decides; zh_* is zh-CN, en_* is en, and
+// C, POSIX or any other locale is zh-CN.
+func LangFromEnv() i18n.Lang {
+	for _, name := range LangEnv {
+		if v := os.Getenv(name); v != "" {
+			return i18n.FromLocale(v)
+		}
+	}
+	return i18n.ZH
+}
+
+// Bind registers the settings of the given groups as flags whose defaults
+// come from the environment.
+func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
+	targets := map[string]any{"data": &c.Data, "db": &c.DB, "addr": &c.Addr, "lang": &c.Lang,
 		"tls-cert-file": &c.TLSCertFile, "tls-key-file": &c.TLSKeyFile,
 		"master-key-file": &c.MasterKeyFile, "cipher": &c.Cipher,
 		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN,
@@ -89,38 +148,79 @@ func Bind(fs *pflag.FlagSet, c *Config) {
 		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
 		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts}
 	for _, s := range Settings() {
-		def := s.Default
-		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
+		if !slices.Contains(groups, s.Group) {
+			continue
+		}
+		def, usage := s.Default, s.Usage+" (env "+s.Env+")"
+		if s.Flag == "lang" {
+			def = string(LangFromEnv())
+		} else if v, ok := os.LookupEnv(s.Env); ok && v != "" {
 			def = v
 		}
-		fs.StringVar(targets[s.Flag], s.Flag, def, s.Usage+" (env "+s.Env+")")
+		switch p := targets[s.Flag].(type) {
+		case *string:
+			fs.StringVar(p, s.Flag, def, usage)
+		case *time.Duration:
+			d, err := time.ParseDuration(def)
+			if err != nil && c.envErr == nil {
+				c.envErr = refuse("env-duration", map[string]any{"Env": s.Env, "Value": def})
+			}
+			fs.DurationVar(p, s.Flag, d, usage)
+		case *int:
+			n, err := strconv.Atoi(def)
+			if err != nil && c.envErr == nil {
+				c.envErr = refuse("env-int", map[string]any{"Env": s.Env, "Value": def})
+			}
+			fs.IntVar(p, s.Flag, n, usage)
+		}
 	}
 }
 
-// Validate reports the first problem precisely.
-func (c *Config) Validate() error {
-	if c.DB == "" && strings.TrimSpace(c.Data) == "" {
-		return fmt.Errorf("--data is empty: the embedded store needs a data directory (or give --db postgres://…)")
+// Validate reports the first problem precisely in the settings of the given
+// groups; with no group it checks them all.
+func (c *Config) Validate(groups ...Group) error {
+	in := func(g Group) bool { return len(groups) == 0 || slices.Contains(groups, g) }
+	if c.envErr != nil {
+		return c.envErr
 	}
-	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		return fmt.Errorf("--db must be a postgres:// or postgresql:// URL, or empty for the embedded store")
+	if _, ok := i18n.Lookup(c.Lang); !ok && in(Global) {
+		return refuse("lang", map[string]any{"Value": c.Lang})
+	}
+	if in(Store) {
+		if err := c.validateStore(); err != nil {
+			return err
+		}
+	}
+	if in(HSM) && (c.PKCS11Module == "") != (c.PKCS11Token == "") {
+		return refuse("pkcs11-pair", nil)
+	}
+	if !in(Server) {
+		return nil
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
-		return fmt.Errorf("--addr %q is not host:port", c.Addr)
+		return refuse("addr", map[string]any{"Value": c.Addr})
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		return fmt.Errorf("--tls-cert-file and --tls-key-file go together")
-	}
-	if _, err := envelope.ParseSuite(c.Cipher); err != nil {
-		return fmt.Errorf("--cipher %q: use SM4-GCM or AES-256-GCM", c.Cipher)
-	}
-	if (c.PKCS11Module == "") != (c.PKCS11Token == "") {
-		return fmt.Errorf("--pkcs11-module and --pkcs11-token go together")
-	}
-	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
-		return fmt.Errorf("--master-key-file is empty and there is no --data directory to keep it in")
+		return refuse("tls-pair", nil)
 	}
 	return c.validateDelivery()
+}
+
+// validateStore checks the settings that open the store.
+func (c *Config) validateStore() error {
+	if c.DB == "" && strings.TrimSpace(c.Data) == "" {
+		return refuse("data-empty", nil)
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return refuse("db-url", nil)
+	}
+	if _, err := envelope.ParseSuite(c.Cipher); err != nil {
+		return refuse("cipher", map[string]any{"Value": c.Cipher})
+	}
+	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
+		return refuse("master-key-place", nil)
+	}
+	return nil
 }
 
 // validateDelivery checks the outbox delivery settings; all empty is valid
@@ -130,62 +230,57 @@ func (c *Config) validateDelivery() error {
 		u, err := url.Parse(c.WebhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			// The URL may hold a password or token: the error does not quote it.
-			return fmt.Errorf("--webhook-url is not an http:// or https:// URL with a host")
+			return refuse("webhook-url", nil)
 		}
 		if c.WebhookSecretFile == "" {
-			return fmt.Errorf("--webhook-url needs --webhook-secret-file: webhook requests are always signed")
+			return refuse("webhook-secret-needed", nil)
 		}
 	} else if c.WebhookSecretFile != "" {
-		return fmt.Errorf("--webhook-secret-file goes with --webhook-url")
+		return refuse("webhook-secret-alone", nil)
 	}
 	if c.NATSURL != "" {
 		for part := range strings.SplitSeq(c.NATSURL, ",") {
 			u, err := url.Parse(strings.TrimSpace(part))
 			if err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) || u.Host == "" {
 				// The URLs may hold credentials: the error does not quote them.
-				return fmt.Errorf("--nats-url is not a nats://host:port URL (or a comma-separated list of them)")
+				return refuse("nats-url", nil)
 			}
 		}
 		if !notify.ValidSubjectPrefix(c.NATSSubjectPrefix) {
-			return fmt.Errorf("--nats-subject-prefix %q: dot-separated tokens of letters, digits, _ and -", c.NATSSubjectPrefix)
+			return refuse("nats-prefix", map[string]any{"Value": c.NATSSubjectPrefix})
 		}
 	}
 	switch c.Upstream {
 	case "":
 	case "webhook":
 		if c.WebhookURL == "" {
-			return fmt.Errorf("--upstream webhook needs --webhook-url")
+			return refuse("upstream-webhook", nil)
 		}
 	case "nats":
 		if c.NATSURL == "" {
-			return fmt.Errorf("--upstream nats needs --nats-url")
+			return refuse("upstream-nats", nil)
 		}
 	default:
-		return fmt.Errorf("--upstream %q: use webhook, nats or leave it empty", c.Upstream)
+		return refuse("upstream", map[string]any{"Value": c.Upstream})
 	}
-	for _, d := range []struct{ flag, v string }{{"--outbox-poll", c.OutboxPoll}, {"--outbox-timeout", c.OutboxTimeout}} {
-		if d.v == "" {
-			continue
-		}
-		if v, err := time.ParseDuration(d.v); err != nil || v < 100*time.Millisecond || v > 24*time.Hour {
-			return fmt.Errorf("%s %q: a duration from 100ms to 24h, e.g. 5s", d.flag, d.v)
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--outbox-poll", c.OutboxPoll}, {"--outbox-timeout", c.OutboxTimeout}} {
+		if d.v < 100*time.Millisecond || d.v > 24*time.Hour {
+			return refuse("duration-range", map[string]any{"Flag": d.flag, "Value": d.v.String()})
 		}
 	}
-	if c.OutboxMaxAttempts != "" {
-		if n, err := strconv.Atoi(c.OutboxMaxAttempts); err != nil || n < 1 || n > 1000 {
-			return fmt.Errorf("--outbox-max-attempts %q: a whole number from 1 to 1000", c.OutboxMaxAttempts)
-		}
+	if c.OutboxMaxAttempts < 1 || c.OutboxMaxAttempts > 1000 {
+		return refuse("max-attempts", map[string]any{"Value": c.OutboxMaxAttempts})
 	}
 	return nil
 }
 
 // Delivery returns the outbox poll interval, attempt timeout and maximum
-// attempts; zero means the notify default. Validate has checked them.
+// attempts. Validate has checked them.
 func (c *Config) Delivery() (poll, timeout time.Duration, maxAttempts int) {
-	poll, _ = time.ParseDuration(c.OutboxPoll)
-	timeout, _ = time.ParseDuration(c.OutboxTimeout)
-	maxAttempts, _ = strconv.Atoi(c.OutboxMaxAttempts)
-	return poll, timeout, maxAttempts
+	return c.OutboxPoll, c.OutboxTimeout, c.OutboxMaxAttempts
 }
 
 // MasterKeyPath is where the master key file is.
@@ -202,5 +297,11 @@ func (c *Config) Suite() envelope.Suite {
 	return s
 }
 
-// Language returns the language of human output.
-func (c *Config) Language() i18n.Lang { return i18n.Parse(c.Lang) }
+// Language returns the language of human output: the one --lang names, or
+// the locale's when --lang names none this program speaks.
+func (c *Config) Language() i18n.Lang {
+	if l, ok := i18n.Lookup(c.Lang); ok {
+		return l
+	}
+	return LangFromEnv()
+}

@@ -1,33 +1,112 @@
 package config
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
 )
 
 func TestBindReadsEnvironmentAndFlagsWin(t *testing.T) {
 	t.Setenv("ZHENGZHAO_ADDR", "127.0.0.1:9999")
 	t.Setenv("ZHENGZHAO_DATA", "/tmp/zz-env")
+	t.Setenv("ZHENGZHAO_OUTBOX_POLL", "750ms")
+	t.Setenv("ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "7")
 	var c Config
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-	Bind(fs, &c)
-	if err := fs.Parse([]string{"--data", "/tmp/zz-flag"}); err != nil {
+	Bind(fs, &c, Store, Server)
+	if err := fs.Parse([]string{"--data", "/tmp/zz-flag", "--outbox-timeout", "1m"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:9999" || c.Data != "/tmp/zz-flag" {
-		t.Fatalf("got %+v: want addr from env, data from flag", c)
+	if c.Addr != "127.0.0.1:9999" || c.Data != "/tmp/zz-flag" || c.OutboxPoll != 750*time.Millisecond ||
+		c.OutboxTimeout != time.Minute || c.OutboxMaxAttempts != 7 {
+		t.Fatalf("got %+v: want addr, poll and attempts from env, data and timeout from flags", c)
 	}
+	if err := c.Validate(Store, Server); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBindOnlyTheGroupsAsked: a command lists the flags it reads, no more.
+func TestBindOnlyTheGroupsAsked(t *testing.T) {
+	var c Config
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	Bind(fs, &c, Store)
+	for flag, want := range map[string]bool{"data": true, "master-key-file": true, "addr": false, "pkcs11-pin": false, "webhook-url": false, "lang": false} {
+		if got := fs.Lookup(flag) != nil; got != want {
+			t.Errorf("flag --%s bound: %v, want %v", flag, got, want)
+		}
+	}
+	if f := fs.Lookup("data"); f.Value.Type() != "string" {
+		t.Errorf("--data is a %s", f.Value.Type())
+	}
+	fs = pflag.NewFlagSet("y", pflag.ContinueOnError)
+	Bind(fs, &c, Server)
+	for flag, typ := range map[string]string{"outbox-poll": "duration", "outbox-timeout": "duration", "outbox-max-attempts": "int"} {
+		if f := fs.Lookup(flag); f == nil || f.Value.Type() != typ {
+			t.Errorf("--%s is not a %s flag", flag, typ)
+		}
+	}
+}
+
+// TestBadEnvironmentTwin: a malformed environment value cannot fail as a
+// flag default does not; Validate reports it, naming the variable.
+func TestBadEnvironmentTwin(t *testing.T) {
+	t.Setenv("ZHENGZHAO_OUTBOX_POLL", "often")
+	var c Config
+	Bind(pflag.NewFlagSet("x", pflag.ContinueOnError), &c, Server)
+	if err := c.Validate(Server); err == nil || !strings.Contains(err.Error(), "ZHENGZHAO_OUTBOX_POLL") {
+		t.Fatalf("Validate = %v, want an error naming ZHENGZHAO_OUTBOX_POLL", err)
+	}
+}
+
+func TestLangFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		all, messages, lang string
+		want                i18n.Lang
+	}{
+		{"", "", "C.UTF-8", i18n.ZH},
+		{"", "", "en_US.UTF-8", i18n.EN},
+		{"", "", "zh_CN.UTF-8", i18n.ZH},
+		{"", "", "POSIX", i18n.ZH},
+		{"", "", "", i18n.ZH},
+		{"", "en_GB.UTF-8", "zh_CN.UTF-8", i18n.EN},
+		{"zh_CN.UTF-8", "en_GB.UTF-8", "en_US.UTF-8", i18n.ZH},
+		{"C", "", "en_US.UTF-8", i18n.ZH}, // LC_ALL set decides, even as C
+	} {
+		t.Setenv("LC_ALL", tc.all)
+		t.Setenv("LC_MESSAGES", tc.messages)
+		t.Setenv("LANG", tc.lang)
+		if got := LangFromEnv(); got != tc.want {
+			t.Errorf("LC_ALL=%q LC_MESSAGES=%q LANG=%q: %s, want %s", tc.all, tc.messages, tc.lang, got, tc.want)
+		}
+		var c Config
+		fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		Bind(fs, &c, Global)
+		if f := fs.Lookup("lang"); f.DefValue != string(tc.want) {
+			t.Errorf("--lang default shown as %q, want %q", f.DefValue, tc.want)
+		}
+	}
+}
+
+// valid is a configuration every group accepts; tests change one setting.
+func valid() Config {
+	return Config{Lang: "zh-CN", Data: "d", Addr: "127.0.0.1:8080", Cipher: "SM4-GCM", NATSSubjectPrefix: "zhengzhao",
+		OutboxPoll: 5 * time.Second, OutboxTimeout: 10 * time.Second, OutboxMaxAttempts: 20}
 }
 
 // TestValidateHidesCredentials: URLs may carry passwords and tokens, and
 // a refused one must not print them.
 func TestValidateHidesCredentials(t *testing.T) {
-	for _, c := range []Config{
-		{Data: "d", Addr: ":1", Cipher: "SM4-GCM", NATSURL: "nats://zz:s3cr%t@nats1:4222, zz:s3cr%t@nats2:4222", NATSSubjectPrefix: "zz"},
-		{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "ftp://u:s3cr%t@up/hook?token=s3cr%t", WebhookSecretFile: "/s"}, //nolint:gosec // a made-up credential the error must hide
-	} {
+	a, b := valid(), valid()
+	a.NATSURL, a.NATSSubjectPrefix = "nats://zz:s3cr%t@nats1:4222, zz:s3cr%t@nats2:4222", "zz"
+	b.WebhookURL, b.WebhookSecretFile = "ftp://u:s3cr%t@up/hook?token=s3cr%t", "/s"
+	for _, c := range []Config{a, b} {
 		if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cr") {
 			t.Errorf("Validate = %v; want an error without the credentials", err)
 		}
@@ -35,36 +114,96 @@ func TestValidateHidesCredentials(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		c    Config
-		want string
+		change func(*Config)
+		groups []Group
+		want   string
 	}{
-		{Config{Data: "d", Addr: "127.0.0.1:8080", Cipher: "SM4-GCM"}, ""},
-		{Config{DB: "postgres://x/y", Addr: ":0", Cipher: "aes-256-gcm", MasterKeyFile: "/k"}, ""},
-		{Config{Data: " ", Addr: ":1", Cipher: "SM4-GCM"}, "--data"},
-		{Config{Data: "d", DB: "mysql://x", Addr: ":1", Cipher: "SM4-GCM"}, "--db"},
-		{Config{Data: "d", Addr: "8080", Cipher: "SM4-GCM"}, "--addr"},
-		{Config{Data: "d", Addr: ":1", Cipher: "DES"}, "--cipher"},
-		{Config{DB: "postgres://x/y", Addr: ":1", Cipher: "SM4-GCM"}, "--master-key-file"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "https://up.example/hook", WebhookSecretFile: "/s",
-			NATSURL: "nats://127.0.0.1:4222,nats://10.0.0.2:4222", NATSSubjectPrefix: "gov.zz", Upstream: "nats",
-			OutboxPoll: "500ms", OutboxTimeout: "30s", OutboxMaxAttempts: "5"}, ""},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "ftp://x/y", WebhookSecretFile: "/s"}, "--webhook-url"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookURL: "https://x/y"}, "--webhook-secret-file"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", WebhookSecretFile: "/s"}, "--webhook-secret-file"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", NATSURL: "http://x:4222", NATSSubjectPrefix: "zz"}, "--nats-url"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", NATSURL: "nats://x:4222", NATSSubjectPrefix: "zz.*"}, "--nats-subject-prefix"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", Upstream: "webhook"}, "--upstream webhook"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", Upstream: "nats"}, "--upstream nats"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", Upstream: "kafka"}, "--upstream"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxPoll: "5"}, "--outbox-poll"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxTimeout: "1ms"}, "--outbox-timeout"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxMaxAttempts: "0"}, "--outbox-max-attempts"},
-		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", TLSCertFile: "/c"}, "--tls-key-file"},
+		{func(c *Config) {}, nil, ""},
+		{func(c *Config) { c.Data, c.DB, c.Cipher, c.MasterKeyFile = "", "postgres://x/y", "aes-256-gcm", "/k" }, nil, ""},
+		{func(c *Config) { c.Lang = "fr" }, nil, "--lang"},
+		{func(c *Config) { c.Lang = "en_US.UTF-8" }, nil, ""},
+		{func(c *Config) { c.Data = " " }, nil, "--data"},
+		{func(c *Config) { c.DB = "mysql://x" }, nil, "--db"},
+		{func(c *Config) { c.Addr = "8080" }, nil, "--addr"},
+		{func(c *Config) { c.Addr = "8080" }, []Group{Global, Store, HSM}, ""}, // not a server command
+		{func(c *Config) { c.Addr = "" }, []Group{Store}, ""},
+		{func(c *Config) { c.Cipher = "DES" }, nil, "--cipher"},
+		{func(c *Config) { c.Cipher = "DES" }, []Group{Server}, ""},
+		{func(c *Config) { c.Data, c.DB = "", "postgres://x/y" }, nil, "--master-key-file"},
+		{func(c *Config) { c.PKCS11Module = "/m.so" }, nil, "--pkcs11-module"},
+		{func(c *Config) {
+			c.WebhookURL, c.WebhookSecretFile = "https://up.example/hook", "/s"
+			c.NATSURL, c.NATSSubjectPrefix, c.Upstream = "nats://127.0.0.1:4222,nats://10.0.0.2:4222", "gov.zz", "nats"
+			c.OutboxPoll, c.OutboxTimeout, c.OutboxMaxAttempts = 500*time.Millisecond, 30*time.Second, 5
+		}, nil, ""},
+		{func(c *Config) { c.WebhookURL, c.WebhookSecretFile = "ftp://x/y", "/s" }, nil, "--webhook-url"},
+		{func(c *Config) { c.WebhookURL = "https://x/y" }, nil, "--webhook-secret-file"},
+		{func(c *Config) { c.WebhookSecretFile = "/s" }, nil, "--webhook-secret-file"},
+		{func(c *Config) { c.NATSURL = "http://x:4222" }, nil, "--nats-url"},
+		{func(c *Config) { c.NATSURL, c.NATSSubjectPrefix = "nats://x:4222", "zz.*" }, nil, "--nats-subject-prefix"},
+		{func(c *Config) { c.Upstream = "webhook" }, nil, "--upstream webhook"},
+		{func(c *Config) { c.Upstream = "nats" }, nil, "--upstream nats"},
+		{func(c *Config) { c.Upstream = "kafka" }, nil, "--upstream"},
+		{func(c *Config) { c.OutboxPoll = 5 }, nil, "--outbox-poll"},
+		{func(c *Config) { c.OutboxTimeout = time.Millisecond }, nil, "--outbox-timeout"},
+		{func(c *Config) { c.OutboxTimeout = 25 * time.Hour }, nil, "--outbox-timeout"},
+		{func(c *Config) { c.OutboxMaxAttempts = 0 }, nil, "--outbox-max-attempts"},
+		{func(c *Config) { c.TLSCertFile = "/c" }, nil, "--tls-key-file"},
 	} {
-		err := tc.c.Validate()
+		c := valid()
+		tc.change(&c)
+		err := c.Validate(tc.groups...)
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("Validate(%+v) = %v, want error naming %q", tc.c, err, tc.want)
+			t.Errorf("Validate(%+v, %v) = %v, want error naming %q", c, tc.groups, err, tc.want)
+		}
+		// The command line words the refusal in the user's language.
+		var ce *Error
+		if err != nil && (!errors.As(err, &ce) || !cat.Has(ce.ID) || cat.T(i18n.ZH, ce.ID, ce.Data, "") == err.Error()) {
+			t.Errorf("Validate(%+v) = %v: not a config.Error with a zh-CN message in the catalog", c, err)
+		}
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's configuration table true:
+// each setting's flag and environment twin, in one row with its group.
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| `--") {
+			flag, _, _ := strings.Cut(strings.TrimPrefix(line, "| `--"), "`")
+			rows[strings.Fields(flag)[0]] = line
+		}
+	}
+	group := map[Group]string{Global: "| all |", Store: "| store |", HSM: "| PKCS#11 |", Server: "| server |"}
+	for _, s := range Settings() {
+		row, ok := rows[s.Flag]
+		if !ok {
+			for _, r := range rows { // a row may hold a pair of flags
+				if strings.Contains(r, "`--"+s.Flag+"`") {
+					row, ok = r, true
+				}
+			}
+		}
+		if !ok {
+			t.Errorf("README.md has no row for --%s", s.Flag)
+			continue
+		}
+		for _, env := range strings.Split(s.Env, ", ") {
+			if !strings.Contains(row, "`"+env+"`") {
+				t.Errorf("README.md's row for --%s does not name %s", s.Flag, env)
+			}
+		}
+		if !strings.Contains(row, group[s.Group]) {
+			t.Errorf("README.md's row for --%s does not say %s", s.Flag, group[s.Group])
 		}
 	}
 }

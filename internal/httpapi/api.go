@@ -92,7 +92,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerCerts()
 	a.registerSeals()
 	a.registerAudit()
-	mux.Handle("GET /api/docs", a.docsHandler())
+	a.registerDocs()
 	return a
 }
 

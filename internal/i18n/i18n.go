@@ -40,6 +40,30 @@ func Parse(s string) Lang {
 	return ZH
 }
 
+// Lookup returns the language a --lang value names: zh, zh-CN, zh_CN.UTF-8
+// and the like are zh-CN, en, en-US, en_GB… are en. Anything else is not a
+// language this program speaks, and ok is false.
+func Lookup(s string) (l Lang, ok bool) {
+	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(s)), ".")
+	primary, _, _ := strings.Cut(strings.ReplaceAll(base, "_", "-"), "-")
+	switch primary {
+	case "zh":
+		return ZH, true
+	case "en":
+		return EN, true
+	}
+	return "", false
+}
+
+// FromLocale maps a POSIX locale (LANG, LC_ALL) to a language: zh_* is
+// zh-CN, en_* is en, and C, POSIX or any other locale is the default zh-CN.
+func FromLocale(locale string) Lang {
+	if l, ok := Lookup(locale); ok {
+		return l
+	}
+	return ZH
+}
+
 // Catalog translates message IDs.
 type Catalog struct {
 	loc map[Lang]*goi18n.Localizer

@@ -17,6 +17,27 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestLookupAndFromLocale(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		lang   Lang
+		ok     bool
+		locale Lang
+	}{
+		{"zh-CN", ZH, true, ZH}, {"zh", ZH, true, ZH}, {"zh_CN.UTF-8", ZH, true, ZH}, {"zh_TW.Big5", ZH, true, ZH},
+		{"en", EN, true, EN}, {"EN-us", EN, true, EN}, {"en_GB.UTF-8", EN, true, EN},
+		{"C.UTF-8", "", false, ZH}, {"C", "", false, ZH}, {"POSIX", "", false, ZH}, {"fr", "", false, ZH},
+		{"fr_FR.UTF-8", "", false, ZH}, {"", "", false, ZH}, {"english", "", false, ZH},
+	} {
+		if l, ok := Lookup(tc.in); l != tc.lang || ok != tc.ok {
+			t.Errorf("Lookup(%q) = %q, %v; want %q, %v", tc.in, l, ok, tc.lang, tc.ok)
+		}
+		if l := FromLocale(tc.in); l != tc.locale {
+			t.Errorf("FromLocale(%q) = %q, want %q", tc.in, l, tc.locale)
+		}
+	}
+}
+
 // TestLocalesAgree proves every message exists in both languages.
 func TestLocalesAgree(t *testing.T) {
 	keys := func(f string) []string {

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,13 +16,12 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/testskip"
 )
 
 // EnvNATS names the environment variable with the URL of a NATS server
 // with JetStream for the tests.
 const EnvNATS = "ZHENGZHAO_TEST_NATS"
-
-var natsWarn sync.Once
 
 // natsStream returns the server URL and a fresh subject prefix captured by a
 // stream of its own, deleted when the test ends; it skips loudly when no
@@ -33,10 +30,7 @@ func natsStream(t *testing.T) (url, prefix string, stream jetstream.Stream) {
 	t.Helper()
 	url = os.Getenv(EnvNATS)
 	if url == "" {
-		natsWarn.Do(func() {
-			fmt.Fprintf(os.Stderr, "\n*** %s is not set: NATS JetStream tests are SKIPPED ***\n\n", EnvNATS)
-		})
-		t.Skipf("%s is not set: NATS JetStream not tested", EnvNATS)
+		testskip.Missing(t, "NATS JetStream", EnvNATS+" is not set (bash .ci/run sets it up; nats-server -js is enough)")
 	}
 	nc, err := nats.Connect(url)
 	if err != nil {

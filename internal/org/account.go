@@ -194,6 +194,84 @@ type NewToken struct {
 // IssueToken creates a token and returns its secret, which is shown once and
 // never stored.
 func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, error) {
+	secret, t, err := s.newToken(ctx, n)
+	if err != nil {
+		return "", Token{}, err
+	}
+	err = s.tx(ctx, func(st Store) error { return insertToken(ctx, st, t) })
+	if err != nil {
+		return "", Token{}, err
+	}
+	return secret, t, nil
+}
+
+// ReplaceToken issues a token as IssueToken does and, in the same
+// transaction, revokes the account's active tokens of the same description,
+// returning how many it revoked. A tool that hands out one token per account
+// and run (the demo) so leaves one valid token, not one more per run.
+func (s *Service) ReplaceToken(ctx context.Context, n NewToken) (string, Token, int, error) {
+	secret, t, err := s.newToken(ctx, n)
+	if err != nil {
+		return "", Token{}, 0, err
+	}
+	var revoked int
+	err = s.tx(ctx, func(st Store) error {
+		revoked = 0 // the transaction may run again
+		for after := ""; ; {
+			page, err := st.ListTokens(ctx, TokenFilter{AccountID: t.AccountID, After: after, Limit: 100})
+			if err != nil {
+				return err
+			}
+			for _, old := range page {
+				if old.Description != t.Description || !old.Active(t.CreatedAt) {
+					continue
+				}
+				if err := st.RevokeToken(ctx, old.ID, t.CreatedAt); err != nil {
+					return err
+				}
+				if err := auditlog.Record(ctx, st, auditlog.Entry{At: t.CreatedAt, Org: old.Org, Action: "token.revoked", Subject: old.ID,
+					Details: map[string]string{"account": old.AccountID, "prefix": old.Prefix, "replaced_by": t.ID}}); err != nil {
+					return err
+				}
+				revoked++
+			}
+			if len(page) < 100 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		return insertToken(ctx, st, t)
+	})
+	if err != nil {
+		return "", Token{}, 0, err
+	}
+	return secret, t, revoked, nil
+}
+
+// insertToken stores t with its audit entry, in st's transaction.
+func insertToken(ctx context.Context, st Store, t Token) error {
+	// The account and its organization as they are now decide: either may
+	// have been deactivated since newToken read them.
+	a, err := st.GetAccount(ctx, t.AccountID)
+	if err != nil {
+		return err
+	}
+	o, err := st.GetOrg(ctx, a.Org)
+	if err != nil {
+		return err
+	}
+	if a.Status != Active || o.Status != Active {
+		return apperr.New(apperr.Conflict, "account %s or its organization %s is inactive", a.ID, o.CreditCode)
+	}
+	if err := st.InsertToken(ctx, t); err != nil {
+		return err
+	}
+	return auditlog.Record(ctx, st, auditlog.Entry{At: t.CreatedAt, Org: t.Org, Action: "token.issued", Subject: t.ID,
+		Details: map[string]string{"account": t.AccountID, "prefix": t.Prefix, "roles": joined(t.Roles), "expires_at": t.ExpiresAt.Format(time.RFC3339)}})
+}
+
+// newToken validates n and makes the token and its secret, not yet stored.
+func (s *Service) newToken(ctx context.Context, n NewToken) (string, Token, error) {
 	var fs apperr.Fields
 	ttl := n.TTL
 	switch {
@@ -239,29 +317,6 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, er
 	t := Token{
 		ID: id, AccountID: a.ID, Org: a.Org, Prefix: secret[:len(TokenPrefix)+6], Hash: hashSecret(secret),
 		Roles: roles, Description: desc, CreatedAt: now, ExpiresAt: now.Add(ttl),
-	}
-	err = s.tx(ctx, func(st Store) error {
-		// The account and its organization as they are now decide: either
-		// may have been deactivated since they were read.
-		a, err := st.GetAccount(ctx, t.AccountID)
-		if err != nil {
-			return err
-		}
-		o, err := st.GetOrg(ctx, a.Org)
-		if err != nil {
-			return err
-		}
-		if a.Status != Active || o.Status != Active {
-			return apperr.New(apperr.Conflict, "account %s or its organization %s is inactive", a.ID, o.CreditCode)
-		}
-		if err := st.InsertToken(ctx, t); err != nil {
-			return err
-		}
-		return auditlog.Record(ctx, st, auditlog.Entry{At: now, Org: t.Org, Action: "token.issued", Subject: t.ID,
-			Details: map[string]string{"account": t.AccountID, "prefix": t.Prefix, "roles": joined(t.Roles), "expires_at": t.ExpiresAt.Format(time.RFC3339)}})
-	})
-	if err != nil {
-		return "", Token{}, err
 	}
 	return secret, t, nil
 }

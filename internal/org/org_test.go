@@ -433,3 +433,78 @@ func TestChangesAreAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestReplaceTokenConcurrently: however many runs replace an account's token
+// at once, exactly one token of that description stays valid, every other
+// is revoked with an audit entry, and tokens of other descriptions stay. On
+// PostgreSQL a replacement that loses the serialization race too often
+// gives up as Unavailable ("busy, try again") and changes nothing.
+func TestReplaceTokenConcurrently(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		svc, _ := newService(db)
+		ctx := context.Background()
+		issuer, err := svc.CreateOrg(ctx, newOrg(t, 1, org.KindIssuer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, err := svc.CreateAccount(ctx, org.NewAccount{Org: issuer.CreditCode, Name: "clerk", Roles: []authz.Role{authz.Issuer}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID, Description: "ci"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, revoked, err := svc.ReplaceToken(ctx, org.NewToken{AccountID: acc.ID, Description: "demo"})
+		if err != nil || revoked != 0 {
+			t.Fatalf("first ReplaceToken: revoked %d, err %v", revoked, err)
+		}
+		before, _ := storetest.AuditEntries(t, db)
+
+		const clients = 20
+		secrets := make([]string, clients)
+		counts := make([]int, clients)
+		errs := make([]error, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() {
+				secrets[i], _, counts[i], errs[i] = svc.ReplaceToken(ctx, org.NewToken{AccountID: acc.ID, Description: "demo"})
+			})
+		}
+		wg.Wait()
+		replaced, revokedTotal, valid := 0, 0, 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				replaced++
+				revokedTotal += counts[i]
+			case errors.Is(err, apperr.Unavailable):
+			default:
+				t.Fatalf("concurrent ReplaceToken: %v", err)
+			}
+		}
+		for _, s := range append(secrets, first) {
+			if s == "" {
+				continue
+			}
+			if _, err := svc.Authenticate(ctx, s); err == nil {
+				valid++
+			}
+		}
+		if replaced == 0 || valid != 1 || revokedTotal != replaced {
+			t.Fatalf("%d of %d replacements went through, %d demo tokens are valid and %d were revoked; want at least one, 1 and %d",
+				replaced, clients, valid, revokedTotal, replaced)
+		}
+		if _, err := svc.Authenticate(ctx, other); err != nil {
+			t.Fatalf("a token of another description was revoked: %v", err)
+		}
+		after, _ := storetest.AuditEntries(t, db)
+		actions := map[string]int{}
+		for _, e := range after[len(before):] {
+			actions[e.Action]++
+		}
+		if len(after)-len(before) != 2*replaced || actions["token.revoked"] != replaced || actions["token.issued"] != replaced {
+			t.Fatalf("audit entries %v, want %d token.revoked and %d token.issued", actions, replaced, replaced)
+		}
+	})
+}

@@ -10,10 +10,8 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"os"
-	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
@@ -21,12 +19,11 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/testskip"
 )
 
 // EnvPostgres names the environment variable holding the PostgreSQL DSN.
 const EnvPostgres = "ZHENGZHAO_TEST_POSTGRES"
-
-var warnOnce sync.Once
 
 // Run runs fn as a subtest on each available backend, with a freshly
 // migrated store.
@@ -54,10 +51,7 @@ func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
-		warnOnce.Do(func() {
-			fmt.Fprintf(os.Stderr, "\n*** %s is not set: PostgreSQL tests are SKIPPED; only SQLite is tested ***\n\n", EnvPostgres)
-		})
-		t.Skipf("%s is not set: PostgreSQL not tested", EnvPostgres)
+		testskip.Missing(t, "PostgreSQL", EnvPostgres+" is not set; only SQLite is tested (bash .ci/run sets it up)")
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {

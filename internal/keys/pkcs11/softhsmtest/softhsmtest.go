@@ -11,10 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
+	"github.com/zhengzhao/zhengzhao/internal/testskip"
 )
 
 const (
@@ -28,14 +28,6 @@ const (
 	SOPIN = "5678"
 )
 
-// notInstalled is printed once per test binary when SoftHSM2 is missing, so
-// the skip is visible even without go test -v.
-const notInstalled = "*** SoftHSM2 is not installed: PKCS#11 tests are SKIPPED; apt-get install softhsm2 ***"
-
-// warnOnce is the only package state: it keeps the stderr warning to one
-// line per test binary.
-var warnOnce sync.Once
-
 // New creates a fresh, empty SoftHSM2 token in t.TempDir() and returns the
 // Config that opens it. It points SOFTHSM2_CONF at a configuration file in
 // that directory with t.Setenv, so the test (and its parents) must not call
@@ -48,8 +40,7 @@ func New(t testing.TB) pkcs11.Config {
 	t.Helper()
 	util, err := exec.LookPath(Util)
 	if _, statErr := os.Stat(ModulePath); statErr != nil || err != nil {
-		warnOnce.Do(func() { fmt.Fprintln(os.Stderr, notInstalled) })
-		t.Skipf("%s (module %s, tool %s)", notInstalled, ModulePath, Util)
+		testskip.Missing(t, "SoftHSM2", fmt.Sprintf("module %s or tool %s missing; apt-get install softhsm2", ModulePath, Util))
 	}
 
 	dir := t.TempDir()
