@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 )
 
 // flagError words pflag's errors through the catalog, so that a usage error
@@ -26,6 +28,12 @@ func (a *app) flagError(cmd *cobra.Command, err error) error {
 		data["Flag"] = dashed(required.GetSpecifiedName(), required.GetSpecifiedShortnames())
 		return a.msgErr(ExitUsage, "cli.usage.flag-needs-value", data)
 	case errors.As(err, &invalid):
+		// A flag value that checks itself (a token's --ttl) names the field
+		// and the rule it broke, as the API would.
+		var ae *apperr.Error
+		if errors.As(err, &ae) && len(ae.Fields) > 0 {
+			return &exitError{code: ExitUsage, err: ae}
+		}
 		f := invalid.GetFlag()
 		data["Flag"], data["Value"] = "--"+f.Name, invalid.GetValue()
 		id := "cli.usage.flag-invalid"
