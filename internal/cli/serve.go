@@ -98,8 +98,16 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: db, Checkpoints: p.cps}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.orgs, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: reg, Now: time.Now,
+		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
 	})
+
+	if a.cfg.PprofAddr != "" {
+		stopProfiling, err := server.Profiling(ctx, a.cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiling()
+	}
 
 	// HTTPS when a certificate is configured (R-SEC-1); plain HTTP is for
 	// the loopback interface or behind a proxy that terminates TLS.

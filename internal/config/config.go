@@ -46,6 +46,7 @@ type Config struct {
 	OutboxPoll        string // duration between looks for due events
 	OutboxTimeout     string // duration of one delivery attempt
 	OutboxMaxAttempts string // attempts before a delivery is dead
+	PprofAddr         string // loopback address of the profiling listener; empty: none
 }
 
 // Setting describes one setting for help texts and the README.
@@ -75,6 +76,7 @@ func Settings() []Setting {
 		{"outbox-poll", "ZHENGZHAO_OUTBOX_POLL", "5s", "how often each sink looks for due outbox events"},
 		{"outbox-timeout", "ZHENGZHAO_OUTBOX_TIMEOUT", "10s", "time limit of one delivery attempt"},
 		{"outbox-max-attempts", "ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "20", "failed attempts after which a delivery is dead until requeued"},
+		{"pprof-addr", "ZHENGZHAO_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)"},
 	}
 }
 
@@ -87,7 +89,7 @@ func Bind(fs *pflag.FlagSet, c *Config) {
 		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN,
 		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
 		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
-		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts}
+		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts, "pprof-addr": &c.PprofAddr}
 	for _, s := range Settings() {
 		def := s.Default
 		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
@@ -120,7 +122,26 @@ func (c *Config) Validate() error {
 	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
 		return fmt.Errorf("--master-key-file is empty and there is no --data directory to keep it in")
 	}
+	if err := c.validatePprof(); err != nil {
+		return err
+	}
 	return c.validateDelivery()
+}
+
+// validatePprof refuses a profiling address beyond the loopback interface:
+// profiles show code paths and memory contents to whoever fetches them.
+func (c *Config) validatePprof() error {
+	if c.PprofAddr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(c.PprofAddr)
+	if err != nil || port == "" {
+		return fmt.Errorf("--pprof-addr %q is not host:port", c.PprofAddr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--pprof-addr %q: profiles are served on the loopback interface only (127.0.0.1, ::1 or localhost)", c.PprofAddr)
+	}
+	return nil
 }
 
 // validateDelivery checks the outbox delivery settings; all empty is valid

@@ -61,6 +61,13 @@ func TestValidate(t *testing.T) {
 		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxTimeout: "1ms"}, "--outbox-timeout"},
 		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", OutboxMaxAttempts: "0"}, "--outbox-max-attempts"},
 		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", TLSCertFile: "/c"}, "--tls-key-file"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: "127.0.0.1:6060"}, ""},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: "[::1]:0"}, ""},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: "localhost:6060"}, ""},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: ":6060"}, "--pprof-addr"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: "0.0.0.0:6060"}, "--pprof-addr"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: "10.0.0.1:6060"}, "--pprof-addr"},
+		{Config{Data: "d", Addr: ":1", Cipher: "SM4-GCM", PprofAddr: "6060"}, "--pprof-addr"},
 	} {
 		err := tc.c.Validate()
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {

@@ -63,6 +63,8 @@ type API struct {
 	svc      Services
 	problems *Problems
 	policies map[string]authz.Policy
+	// authWrites are the operations ChangesAuth names.
+	authWrites map[string]bool
 }
 
 // New registers every operation on a new mux.
@@ -80,7 +82,7 @@ func New(svc Services, problems *Problems) *API {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "API token (zz_…), created with `zhengzhao token create` or POST /api/v1/tokens."},
 	}
-	a := &API{huma: humago.New(mux, cfg), mux: mux, svc: svc, problems: problems, policies: map[string]authz.Policy{}}
+	a := &API{huma: humago.New(mux, cfg), mux: mux, svc: svc, problems: problems, policies: map[string]authz.Policy{}, authWrites: map[string]bool{}}
 	a.registerOrgs()
 	a.registerAccounts()
 	a.registerTokens()
@@ -98,7 +100,9 @@ func (a *API) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withProblems(r.Context(), a.problems))
 		a.mux.ServeHTTP(w, r)
-		reqctx.NoteFrom(r.Context()).Route = r.Pattern
+		if n := reqctx.NoteFrom(r.Context()); n.Route == "" { // not an operation: the docs, or no route
+			n.Route = r.Pattern
+		}
 	})
 }
 
@@ -106,6 +110,11 @@ func (a *API) Handler() http.Handler {
 func (a *API) OpenAPI() ([]byte, error) {
 	return json.MarshalIndent(a.huma.OpenAPI(), "", "  ")
 }
+
+// ChangesAuth reports whether a successful call of the operation may change
+// what a token authenticates as: a write to organizations, accounts or
+// tokens. The server forgets the tokens it remembers after one.
+func (a *API) ChangesAuth(operation string) bool { return a.authWrites[operation] }
 
 // Policies returns the policy of every registered operation by operation ID.
 func (a *API) Policies() map[string]authz.Policy { return a.policies }
@@ -119,6 +128,11 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		panic(fmt.Sprintf("operation %s registered twice", op.OperationID))
 	}
 	a.policies[op.OperationID] = p
+	if op.Method != http.MethodGet && slices.ContainsFunc(op.Tags, func(t string) bool {
+		return t == "organizations" || t == "accounts" || t == "tokens"
+	}) {
+		a.authWrites[op.OperationID] = true
+	}
 	anyOrg, ownOrg := []string{}, []string{}
 	for _, g := range p.Grants {
 		if g.Scope == authz.AnyOrg {
@@ -150,6 +164,7 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 func (a *API) authorize(p authz.Policy) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
 		ctx := hctx.Context()
+		reqctx.NoteFrom(ctx).Route = hctx.Operation().OperationID
 		actor := authz.ActorFrom(ctx)
 		if actor == nil {
 			if err := reqctx.AuthError(ctx); err != nil {
