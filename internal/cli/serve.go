@@ -94,12 +94,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer closeSinks()
-	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: db, Checkpoints: p.cps}, problems)
-	handler := server.Handler(server.Deps{
-		API: api.Handler(), Auth: p.orgs, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
-	})
+	handler := a.handler(p, log, reg)
 
 	if a.cfg.PprofAddr != "" {
 		stopProfiling, err := server.Profiling(ctx, a.cfg.PprofAddr, log)
@@ -188,6 +183,16 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// handler is the complete HTTP handler of the platform p.
+func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
+	problems := httpapi.NewProblems(a.cat, log)
+	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: p.db, Checkpoints: p.cps}, problems)
+	return server.Handler(server.Deps{
+		API: api.Handler(), Auth: p.orgs, Idem: p.db, Store: p.db, Problems: problems,
+		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
+	})
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.
