@@ -1,11 +1,13 @@
 package seal
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -19,11 +21,53 @@ import (
 // parties verify offline with the same code; this file backs it with the
 // platform's records and exports the signed trust bundle.
 
+// RootsTTL is how long online verification keeps the trusted roots it
+// read from the store. A root added or withdrawn by another process counts
+// here at most this long after; revocations and seal states are read on
+// every verdict and count at once.
+const RootsTTL = 2 * time.Second
+
+// trustCacheSize bounds the verification cache: a few entries per seal.
+const trustCacheSize = 16384
+
+// trustMemo is what online verification remembers between verdicts: the
+// roots for RootsTTL, and the verify.Cache of chains and seal structures,
+// which keys chains by the roots so that new roots start afresh.
+type trustMemo struct {
+	cache *verify.Cache
+
+	mu      sync.Mutex
+	roots   []*smx509.Certificate
+	rootsAt time.Time
+}
+
+func newTrustMemo() *trustMemo { return &trustMemo{cache: verify.NewCache(trustCacheSize)} }
+
 // storeTrust is the online trust: the platform's own records.
 type storeTrust struct{ s *Service }
 
+// VerifyCache implements verify.Caching.
+func (t storeTrust) VerifyCache() *verify.Cache { return t.s.trust.cache }
+
 func (t storeTrust) Roots(ctx context.Context) ([]*smx509.Certificate, error) {
-	return t.s.pki.TrustedRoots(ctx)
+	m, now := t.s.trust, t.s.clock()
+	m.mu.Lock()
+	roots, at := m.roots, m.rootsAt
+	m.mu.Unlock()
+	if roots != nil && !now.Before(at) && now.Sub(at) < RootsTTL {
+		return slices.Clone(roots), nil
+	}
+	roots, err := t.s.pki.TrustedRoots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The store lists roots in no fixed order; the cache keys chains by
+	// the roots in the order given.
+	slices.SortFunc(roots, func(a, b *smx509.Certificate) int { return bytes.Compare(a.Raw, b.Raw) })
+	m.mu.Lock()
+	m.roots, m.rootsAt = roots, now
+	m.mu.Unlock()
+	return slices.Clone(roots), nil
 }
 
 func (t storeTrust) SealHistory(ctx context.Context, code string) ([]verify.StateChange, bool, error) {
