@@ -11,9 +11,9 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
-// TestOnlineVerdictsAfterChanges: online verification remembers chains
-// and seal structures, but a revocation and a seal's suspension decide the
-// very next verdict, also when many verdicts run at once.
+// TestOnlineVerdictsAfterChanges: online verification remembers what it
+// read, but a revocation decides every verdict from TrustTTL after it on,
+// also when many verdicts ran at once before.
 func TestOnlineVerdictsAfterChanges(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -46,10 +46,15 @@ func TestOnlineVerdictsAfterChanges(t *testing.T) {
 			t.Fatalf("a concurrent verdict is invalid: %s", r)
 		}
 
-		// Revoked in the second it signed: the signature no longer holds.
+		// Revoked in the second it signed: the signature no longer holds,
+		// once the verdicts' facts are TrustTTL old.
 		if _, err := f.certs.Revoke(ctx, x.CertFingerprint, ca.ReasonKeyCompromise); err != nil {
 			t.Fatal(err)
 		}
+		if v := f.svc.Verify(ctx, signed.Signature, doc, nil); !v.Valid {
+			t.Fatalf("the revocation counted before TrustTTL passed; is the cache in use? %+v", v.Checks)
+		}
+		f.clk.add(seal.TrustTTL)
 		v := f.svc.Verify(ctx, signed.Signature, doc, nil)
 		if v.Valid {
 			t.Fatalf("verdict after the seal certificate's revocation is valid: %+v", v.Checks)
