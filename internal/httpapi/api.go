@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -150,6 +151,11 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		}
 	}
 	op.Middlewares = append(op.Middlewares, a.authorize(p))
+	var body *bodyValidator // set once huma has built the body's schema
+	if base64Body(reflect.TypeFor[I]()) {
+		op.SkipValidateBody = true // validated by body, after authorization
+		op.Middlewares = append(op.Middlewares, func(hctx huma.Context, next func(huma.Context)) { body.middleware(hctx, next) })
+	}
 	huma.Register(a.huma, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
@@ -157,6 +163,12 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		}
 		return out, nil
 	})
+	if op.SkipValidateBody {
+		var err error
+		if body, err = newBodyValidator(a.huma, registered(a.huma, op.Method, op.Path)); err != nil {
+			panic(fmt.Sprintf("operation %s: %v", op.OperationID, err))
+		}
+	}
 }
 
 // authorize runs before the body is read: a caller without a token gets 401,
