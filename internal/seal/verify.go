@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
@@ -51,8 +52,9 @@ func newTrustMemo() *trustMemo { return &trustMemo{cache: verify.NewCache(trustC
 // recent keeps values read from the store for TrustTTL. Values are shared
 // between verdicts and must not be changed.
 type recent[V any] struct {
-	mu sync.Mutex
-	m  map[string]fact[V]
+	group singleflight.Group
+	mu    sync.Mutex
+	m     map[string]fact[V]
 }
 
 type fact[V any] struct {
@@ -62,24 +64,35 @@ type fact[V any] struct {
 
 // get returns the value under key read less than TrustTTL before now, or
 // reads it with load. Errors are not kept.
-func (r *recent[V]) get(key string, now time.Time, load func() (V, error)) (V, error) {
+func (r *recent[V]) get(ctx context.Context, key string, now time.Time, load func(context.Context) (V, error)) (V, error) {
 	r.mu.Lock()
 	f, ok := r.m[key]
 	r.mu.Unlock()
 	if ok && !now.Before(f.at) && now.Sub(f.at) < TrustTTL {
 		return f.v, nil
 	}
-	v, err := load()
+	// Verdicts that miss together share one read, so that a fact's expiry
+	// does not send every connection to the store at once.
+	v, err, _ := r.group.Do(key, func() (any, error) {
+		// The read serves every waiter: it must not end with the verdict
+		// that happened to start it.
+		v, err := load(context.WithoutCancel(ctx))
+		if err != nil {
+			return v, err
+		}
+		r.mu.Lock()
+		if r.m == nil || len(r.m) >= trustCacheSize {
+			r.m = map[string]fact[V]{}
+		}
+		r.m[key] = fact[V]{v: v, at: now}
+		r.mu.Unlock()
+		return v, nil
+	})
 	if err != nil {
-		return v, err
+		var zero V
+		return zero, err
 	}
-	r.mu.Lock()
-	if r.m == nil || len(r.m) >= trustCacheSize {
-		r.m = map[string]fact[V]{}
-	}
-	r.m[key] = fact[V]{v: v, at: now}
-	r.mu.Unlock()
-	return v, nil
+	return v.(V), nil
 }
 
 // storeTrust is the online trust: the platform's own records, as read at
@@ -90,7 +103,7 @@ type storeTrust struct{ s *Service }
 func (t storeTrust) VerifyCache() *verify.Cache { return t.s.trust.cache }
 
 func (t storeTrust) Roots(ctx context.Context) ([]*smx509.Certificate, error) {
-	roots, err := t.s.trust.roots.get("", t.s.clock(), func() ([]*smx509.Certificate, error) {
+	roots, err := t.s.trust.roots.get(ctx, "", t.s.clock(), func(ctx context.Context) ([]*smx509.Certificate, error) {
 		roots, err := t.s.pki.TrustedRoots(ctx)
 		// The store lists roots in no fixed order; the cache keys
 		// chains by the roots in the order given.
@@ -101,7 +114,7 @@ func (t storeTrust) Roots(ctx context.Context) ([]*smx509.Certificate, error) {
 }
 
 func (t storeTrust) SealHistory(ctx context.Context, code string) ([]verify.StateChange, bool, error) {
-	h, err := t.s.trust.history.get(code, t.s.clock(), func() ([]verify.StateChange, error) {
+	h, err := t.s.trust.history.get(ctx, code, t.s.clock(), func(ctx context.Context) ([]verify.StateChange, error) {
 		events, err := t.s.store.ListSealEvents(ctx, code)
 		if err != nil || len(events) == 0 {
 			return nil, err
@@ -112,7 +125,7 @@ func (t storeTrust) SealHistory(ctx context.Context, code string) ([]verify.Stat
 }
 
 func (t storeTrust) SealStructures(ctx context.Context, code string) ([]string, error) {
-	return t.s.trust.structures.get(code, t.s.clock(), func() ([]string, error) {
+	return t.s.trust.structures.get(ctx, code, t.s.clock(), func(ctx context.Context) ([]string, error) {
 		makings, err := t.s.store.ListMakings(ctx, code)
 		if err != nil {
 			return nil, err
@@ -122,7 +135,7 @@ func (t storeTrust) SealStructures(ctx context.Context, code string) ([]string, 
 }
 
 func (t storeTrust) RevokedAt(ctx context.Context, fingerprint string) (*time.Time, error) {
-	return t.s.trust.revoked.get(fingerprint, t.s.clock(), func() (*time.Time, error) {
+	return t.s.trust.revoked.get(ctx, fingerprint, t.s.clock(), func(ctx context.Context) (*time.Time, error) {
 		c, err := t.s.pki.Get(ctx, fingerprint)
 		if errors.Is(err, apperr.NotFound) {
 			return nil, nil // a certificate the platform did not issue: the chain check decides

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -36,6 +39,7 @@ type TokenRecords interface {
 type tokenCache struct {
 	auth    Authenticator
 	records TokenRecords
+	group   singleflight.Group
 	ttl     time.Duration
 	now     func() time.Time
 
@@ -66,6 +70,24 @@ func (c *tokenCache) Authenticate(ctx context.Context, secret string) (*authz.Ac
 	if ok && now.Before(e.until) {
 		return copyActor(e.actor), nil
 	}
+	// Requests that miss together share one lookup, so that a token's
+	// expiry from the cache does not send every connection to the store
+	// at once. The generation is part of the key: a request that arrives
+	// after a forget never shares a lookup begun before it.
+	flight := string(key[:]) + strconv.FormatUint(gen, 10)
+	v, err, _ := c.group.Do(flight, func() (any, error) {
+		// The lookup serves every waiter: it must not end with the
+		// request that happened to start it.
+		return c.lookup(context.WithoutCancel(ctx), secret, key, now, gen)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return copyActor(v.(*authz.Actor)), nil
+}
+
+// lookup asks the store and remembers a success.
+func (c *tokenCache) lookup(ctx context.Context, secret string, key [sha256.Size]byte, now time.Time, gen uint64) (*authz.Actor, error) {
 	actor, err := c.auth.Authenticate(ctx, secret)
 	if err != nil {
 		return nil, err
