@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
@@ -89,7 +91,8 @@ func newBodyValidator(api huma.API, op *huma.Operation) (*bodyValidator, error) 
 // middleware reads and validates the body, answering as huma would, and
 // hands the operation a context that reads the body again.
 func (v *bodyValidator) middleware(hctx huma.Context, next func(huma.Context)) {
-	body, status, msg, err := readLimited(hctx.BodyReader())
+	size, _ := strconv.Atoi(hctx.Header("Content-Length"))
+	body, status, msg, err := readLimited(hctx.BodyReader(), size)
 	if status != 0 {
 		var errs []error
 		if err != nil {
@@ -99,15 +102,22 @@ func (v *bodyValidator) middleware(hctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if len(body) > 0 {
+		ct := hctx.Header("Content-Type")
 		var parsed any
-		if err := v.api.Unmarshal(hctx.Header("Content-Type"), body, &parsed); err != nil {
-			status := http.StatusBadRequest
-			if errors.Is(err, huma.ErrUnknownContentType) {
-				status = http.StatusUnsupportedMediaType
+		fast := false
+		if isJSON(ct) {
+			parsed, fast = parseJSONFast(body)
+		}
+		if !fast {
+			if err := v.api.Unmarshal(ct, body, &parsed); err != nil {
+				status := http.StatusBadRequest
+				if errors.Is(err, huma.ErrUnknownContentType) {
+					status = http.StatusUnsupportedMediaType
+				}
+				huma.WriteErr(v.api, hctx, status, "validation failed", //nolint:errcheck // as huma does
+					&huma.ErrorDetail{Location: "body", Message: err.Error(), Value: string(body)})
+				return
 			}
-			huma.WriteErr(v.api, hctx, status, "validation failed", //nolint:errcheck // as huma does
-				&huma.ErrorDetail{Location: "body", Message: err.Error(), Value: string(body)})
-			return
 		}
 		res := &huma.ValidateResult{}
 		pb := huma.NewPathBuffer(make([]byte, 0, 64), 0)
@@ -130,13 +140,25 @@ func (v *bodyValidator) middleware(hctx huma.Context, next func(huma.Context)) {
 	next(bodyContext{humaContext: hctx, body: bytes.NewReader(body)})
 }
 
+// isJSON reports whether a request's Content-Type selects JSON, the
+// format huma assumes when there is none.
+func isJSON(contentType string) bool {
+	ct, _, _ := strings.Cut(contentType, ";")
+	ct = strings.TrimSpace(ct)
+	return ct == "" || strings.EqualFold(ct, "application/json")
+}
+
 // readLimited reads a body as huma does: at most BodyLimit bytes, a body
-// that reaches the limit is too large. A non-zero status is the answer.
-func readLimited(r io.Reader) (body []byte, status int, msg string, err error) {
+// that reaches the limit is too large. size is the announced length, a
+// hint. A non-zero status is the answer.
+func readLimited(r io.Reader, size int) (body []byte, status int, msg string, err error) {
 	if r == nil {
 		return nil, 0, "", nil
 	}
-	body, err = io.ReadAll(io.LimitReader(r, BodyLimit))
+	var buf bytes.Buffer
+	buf.Grow(min(max(size, 0), BodyLimit) + bytes.MinRead)
+	_, err = buf.ReadFrom(io.LimitReader(r, BodyLimit))
+	body = buf.Bytes()
 	switch {
 	case len(body) == BodyLimit:
 		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is too large limit=%d bytes", BodyLimit), nil
