@@ -32,6 +32,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/server"
 )
 
 // The baselines a bench measures in the same run as the endpoints, served
@@ -427,8 +428,9 @@ func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
 	if err != nil {
 		return fail(err)
 	}
-	cleanups = append(cleanups, func() { logFile.Close() })
-	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logOut := server.NewLogWriter(logFile)
+	cleanups = append(cleanups, func() { logOut.Close(); logFile.Close() })
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	url, stopServer, err := serveLoopback(b.handler(p, log, prometheus.NewRegistry()))
 	if err != nil {
 		return fail(err)

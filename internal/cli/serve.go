@@ -70,7 +70,9 @@ with ready-to-paste curl examples, and serves until interrupted.`,
 func (a *app) serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logOut := server.NewLogWriter(a.stderr) // requests must not wait for the log's writes
+	defer logOut.Close()
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	p, done, err := a.platform(ctx)
 	if err != nil {
