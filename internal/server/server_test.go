@@ -52,7 +52,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // env is a platform with three organizations and one token per role.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	api      *httpapi.API
 	h        http.Handler
@@ -76,7 +76,7 @@ func code(t testing.TB, n int) string {
 
 // newProcess is what one serve process builds on a store: the services,
 // the API and the handler, with their own memory (the token cache).
-func newProcess(t *testing.T, db *store.DB, now func() time.Time) *env {
+func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
 	cat, err := i18n.New()
 	if err != nil {
@@ -106,7 +106,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 }
 
 // newEnvAt is newEnv on a clock.
-func newEnvAt(t *testing.T, db *store.DB, now func() time.Time) *env {
+func newEnvAt(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := newProcess(t, db, now)
