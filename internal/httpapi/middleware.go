@@ -176,11 +176,8 @@ func readLimited(r io.Reader, size int) (body []byte, status int, msg string, er
 // expression.
 func isBase64(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '_' || c == '-') {
-			break
-		}
+	for i < len(s) && base64Char(s[i]) {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -196,6 +193,10 @@ func isBase64(s string) bool {
 // humaContext names huma.Context for embedding: a field named Context
 // would hide its method Context.
 type humaContext = huma.Context
+
+func base64Char(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '_' || c == '-'
+}
 
 // bodyContext is a huma context whose body was read already.
 type bodyContext struct {
