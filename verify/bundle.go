@@ -43,7 +43,22 @@ type Bundle struct {
 	// Signature is the root's signature over SigningInput. The platform
 	// always sets it; OpenBundle rejects a bundle without one.
 	Signature *BundleSignature `json:"signature,omitempty"`
+
+	// What OpenBundle prepared for verdicts: the parsed roots (valid while
+	// RootPEMs is what they were parsed from) and the cache of verified
+	// chains and seal structures.
+	roots     []*smx509.Certificate
+	rootsFrom []string
+	memo      *Cache
 }
+
+// bundleCacheSize bounds a bundle's cache: a few entries per seal.
+const bundleCacheSize = 4096
+
+// VerifyCache implements Caching: a bundle from OpenBundle remembers the
+// chains and seal structures it verified. A bundle built by hand has no
+// cache.
+func (b *Bundle) VerifyCache() *Cache { return b.memo }
 
 // SealEntry is one seal's state history in a trust bundle.
 type SealEntry struct {
@@ -290,11 +305,15 @@ func OpenBundle(data []byte, pinnedRoot string) (*Bundle, error) {
 	if err := keys.Verify(alg, signer.PublicKey, msg, sig.Value); err != nil {
 		return nil, fmt.Errorf("%w with root %s", ErrBundleSignature, sig.Root)
 	}
+	b.roots, b.rootsFrom, b.memo = roots, slices.Clone(b.RootPEMs), NewCache(bundleCacheSize)
 	return &b, nil
 }
 
 // Roots implements Trust.
 func (b *Bundle) Roots(context.Context) ([]*smx509.Certificate, error) {
+	if b.roots != nil && slices.Equal(b.rootsFrom, b.RootPEMs) {
+		return slices.Clone(b.roots), nil
+	}
 	var out []*smx509.Certificate
 	for _, p := range b.RootPEMs {
 		certs, err := ca.ParsePEM([]byte(p))

@@ -174,10 +174,11 @@ func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now
 	default:
 		add(CheckDocumentHash, sig.CheckDigest(digest), false)
 	}
-	add(CheckMakerSignature, tbs.Seal.VerifyMaker(), false)
+	memo := cacheOf(trust)
+	add(CheckMakerSignature, verifyMaker(memo, &tbs.Seal), false)
 	add(CheckSignerCertificate, sig.CheckSignerCertificate(), false)
 	add(CheckSealValidity, tbs.Seal.CheckValidity(tbs.Time), false)
-	note, err := checkChains(ctx, trust, sig, now)
+	note, err := checkChains(ctx, trust, memo, sig, now)
 	add(CheckCertificateChain, err, false)
 	if err == nil && note != "" {
 		v.Checks[len(v.Checks)-1].Reason = note
@@ -241,10 +242,14 @@ func madeByPlatform(ctx context.Context, trust Trust, code string, structure []b
 // trusted roots, and that neither was revoked by then. For a version 5
 // seal it returns a note when the maker certificate, valid at createDate,
 // has expired or been revoked by now.
-func checkChains(ctx context.Context, trust Trust, sig *ses.Signature, now time.Time) (string, error) {
+func checkChains(ctx context.Context, trust Trust, memo *Cache, sig *ses.Signature, now time.Time) (string, error) {
 	roots, err := trust.Roots(ctx)
 	if err != nil {
 		return "", fmt.Errorf("trusted roots: %w", err)
+	}
+	var rk [sha256.Size]byte
+	if memo != nil {
+		rk = rootsKey(roots)
 	}
 	seal := &sig.TBS.Seal
 	v5 := seal.Info.Header.Version == ses.Version5
@@ -259,12 +264,9 @@ func checkChains(ctx context.Context, trust Trust, sig *ses.Signature, now time.
 		{sig.SignerCert, ca.Seal, "signer", sig.TBS.Time, false},
 		{seal.MakerCert, ca.Issuer, "maker", makerTime(sig), v5},
 	} {
-		x, err := ca.ParseDER(c.der)
+		notAfter, err := verifyChain(memo, chainKey{leaf: sha256.Sum256(c.der), roots: rk, purpose: c.purpose}, c.who, c.der, roots, c.at)
 		if err != nil {
-			return "", fmt.Errorf("%s certificate: %w", c.who, err)
-		}
-		if err := ca.Verify([]*smx509.Certificate{x}, roots, c.at, c.purpose); err != nil {
-			return "", fmt.Errorf("%s certificate at %s: %w", c.who, c.at.UTC().Format(time.RFC3339), err)
+			return "", err
 		}
 		revoked, err := trust.RevokedAt(ctx, Fingerprint(c.der))
 		if err != nil {
@@ -279,13 +281,48 @@ func checkChains(ctx context.Context, trust Trust, sig *ses.Signature, now time.
 			case revoked != nil:
 				note = fmt.Sprintf("the maker certificate was revoked at %s, after the seal's createDate %s; GM/T 0031-2025 judges it at createDate",
 					revoked.UTC().Format(time.RFC3339), created)
-			case now.After(x.NotAfter):
+			case now.After(notAfter):
 				note = fmt.Sprintf("the maker certificate expired at %s, after the seal's createDate %s; GM/T 0031-2025 judges it at createDate",
-					x.NotAfter.UTC().Format(time.RFC3339), created)
+					notAfter.UTC().Format(time.RFC3339), created)
 			}
 		}
 	}
 	return note, nil
+}
+
+// verifyChain checks that the certificate der (the who's) chains to roots
+// at instant at for its purpose, unless memo knows it does, and returns
+// the certificate's expiry.
+func verifyChain(memo *Cache, k chainKey, who string, der []byte, roots []*smx509.Certificate, at time.Time) (time.Time, error) {
+	if notAfter, ok := memo.chain(k, at); ok {
+		return notAfter, nil
+	}
+	x, err := ca.ParseDER(der)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s certificate: %w", who, err)
+	}
+	if err := ca.Verify([]*smx509.Certificate{x}, roots, at, k.purpose); err != nil {
+		return time.Time{}, fmt.Errorf("%s certificate at %s: %w", who, at.UTC().Format(time.RFC3339), err)
+	}
+	memo.rememberChain(k, x, roots)
+	return x.NotAfter, nil
+}
+
+// verifyMaker checks the maker's signature on a seal structure, unless
+// memo knows it verified these very bytes before.
+func verifyMaker(memo *Cache, s *ses.Seal) error {
+	var sum [sha256.Size]byte
+	if memo != nil {
+		sum = sha256.Sum256(s.Raw)
+		if memo.structureVerified(sum) {
+			return nil
+		}
+	}
+	if err := s.VerifyMaker(); err != nil {
+		return err
+	}
+	memo.rememberStructure(sum)
+	return nil
 }
 
 // makerTime is when the maker certificate must have been valid: at the

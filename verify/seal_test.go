@@ -32,6 +32,17 @@ func TestSeal(t *testing.T) {
 	}
 }
 
+type sealCase struct {
+	name    string
+	edit    func(*verify.Bundle)
+	doc     []byte
+	digest  []byte
+	sig     []byte
+	now     time.Time
+	valid   bool
+	failing []string // checks that fail, informational ones included
+}
+
 func testSeal(t *testing.T, version int64) {
 	p := newPlatformWith(t, platformOptions{version: version})
 	_, otherRoot := newRoot(t, keys.SM2SM3, "another root")
@@ -39,16 +50,7 @@ func testSeal(t *testing.T, version int64) {
 	makerFP := verify.Fingerprint(p.makerCert)
 	digest := sm3.Sum(p.doc)
 	later := t0.Add(24 * time.Hour)
-	cases := []struct {
-		name    string
-		edit    func(*verify.Bundle)
-		doc     []byte
-		digest  []byte
-		sig     []byte
-		now     time.Time
-		valid   bool
-		failing []string // checks that fail, informational ones included
-	}{
+	cases := []sealCase{
 		{name: "valid", valid: true},
 		{name: "valid by digest", doc: []byte{}, digest: digest[:], valid: true},
 		{name: "document changed", doc: []byte("合同正文。"), failing: []string{"document-hash"}},
@@ -73,56 +75,79 @@ func testSeal(t *testing.T, version int64) {
 		{name: "untrusted root", edit: func(b *verify.Bundle) { b.RootPEMs = []string{pemOf(otherRoot.Raw)} },
 			failing: []string{"certificate-chain"}},
 	}
+	// Every case runs cold and again with a cache that a valid verdict
+	// has filled: what the cache remembers must never change a verdict.
+	warm := verify.NewCache(100)
+	base := p.bundle()
+	if v := verify.Seal(context.Background(), cachedTrust{&base, warm}, p.sigDER, p.doc, nil, p.signedAt.Add(time.Hour)); !v.Valid || warm.Len() != 3 {
+		t.Fatalf("warming the cache: valid %v, %d entries, want 3 (two chains, one structure): %+v", v.Valid, warm.Len(), v.Checks)
+	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b := p.bundle()
-			if c.edit != nil {
-				c.edit(&b)
+		for _, mode := range []string{"cold", "warm"} {
+			t.Run(c.name+"/"+mode, func(t *testing.T) { runSealCase(t, p, c, mode, warm) })
+		}
+	}
+}
+
+// cachedTrust is a hand-built bundle with a cache.
+type cachedTrust struct {
+	*verify.Bundle
+	c *verify.Cache
+}
+
+func (t cachedTrust) VerifyCache() *verify.Cache { return t.c }
+
+func runSealCase(t *testing.T, p *platform, c sealCase, mode string, warm *verify.Cache) {
+	b := p.bundle()
+	if c.edit != nil {
+		c.edit(&b)
+	}
+	var trust verify.Trust = &b
+	if mode == "warm" {
+		trust = cachedTrust{&b, warm}
+	}
+	doc, sig, now := p.doc, p.sigDER, c.now
+	if c.doc != nil {
+		doc = nil
+		if len(c.doc) > 0 {
+			doc = c.doc
+		}
+	}
+	if c.sig != nil {
+		sig = c.sig
+	}
+	if now.IsZero() {
+		now = p.signedAt.Add(time.Hour)
+	}
+	v := verify.Seal(context.Background(), trust, sig, doc, c.digest, now)
+	var names, failing []string
+	for _, ch := range v.Checks {
+		names = append(names, ch.Name)
+		if !ch.OK {
+			failing = append(failing, ch.Name)
+			if ch.Reason == "" {
+				t.Errorf("%s failed without a reason", ch.Name)
 			}
-			doc, sig, now := p.doc, p.sigDER, c.now
-			if c.doc != nil {
-				doc = nil
-				if len(c.doc) > 0 {
-					doc = c.doc
-				}
-			}
-			if c.sig != nil {
-				sig = c.sig
-			}
-			if now.IsZero() {
-				now = p.signedAt.Add(time.Hour)
-			}
-			v := verify.Seal(context.Background(), &b, sig, doc, c.digest, now)
-			var names, failing []string
-			for _, ch := range v.Checks {
-				names = append(names, ch.Name)
-				if !ch.OK {
-					failing = append(failing, ch.Name)
-					if ch.Reason == "" {
-						t.Errorf("%s failed without a reason", ch.Name)
-					}
-				}
-			}
-			if v.Valid != c.valid || !slices.Equal(failing, c.failing) {
-				t.Fatalf("valid %v, failing %v; want %v, %v (%+v)", v.Valid, failing, c.valid, c.failing, v.Checks)
-			}
-			// A signature that does not parse stops at structure; the
-			// present state of a seal the platform does not know is
-			// not reported.
-			want := allChecks
-			switch c.name {
-			case "truncated signature":
-				want = allChecks[:1]
-			case "unknown seal":
-				want = allChecks[:len(allChecks)-1]
-			}
-			if !slices.Equal(names, want) {
-				t.Errorf("checks %v, want %v", names, want)
-			}
-			if c.name != "truncated signature" && (v.SealCode != sealCode || v.SealName != "合同专用章" || !v.SignedAt.Equal(p.signedAt)) {
-				t.Errorf("verdict names %s %s %s", v.SealCode, v.SealName, v.SignedAt)
-			}
-		})
+		}
+	}
+	if v.Valid != c.valid || !slices.Equal(failing, c.failing) {
+		t.Fatalf("valid %v, failing %v; want %v, %v (%+v)", v.Valid, failing, c.valid, c.failing, v.Checks)
+	}
+	// A signature that does not parse stops at structure; the
+	// present state of a seal the platform does not know is
+	// not reported.
+	want := allChecks
+	switch c.name {
+	case "truncated signature":
+		want = allChecks[:1]
+	case "unknown seal":
+		want = allChecks[:len(allChecks)-1]
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("checks %v, want %v", names, want)
+	}
+	if c.name != "truncated signature" && (v.SealCode != sealCode || v.SealName != "合同专用章" || !v.SignedAt.Equal(p.signedAt)) {
+		t.Errorf("verdict names %s %s %s", v.SealCode, v.SealName, v.SignedAt)
 	}
 }
 
@@ -279,5 +304,30 @@ func TestForgedSealStructure(t *testing.T) {
 		if c.OK != (c.Name != verify.CheckSealState) {
 			t.Errorf("check %s: ok=%v (%s); want only seal-state to fail", c.Name, c.OK, c.Reason)
 		}
+	}
+}
+
+// TestOpenedBundleCaches: an opened bundle remembers chains and seal
+// structures, and a change to it — a revocation, another set of roots —
+// still decides the next verdict.
+func TestOpenedBundleCaches(t *testing.T) {
+	p := newPlatform(t)
+	b, err := verify.OpenBundle(sign(t, p.bundle(), p.rootKey, p.root), verify.Fingerprint(p.root.Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, now := context.Background(), p.signedAt.Add(time.Hour)
+	if v := verify.Seal(ctx, b, p.sigDER, p.doc, nil, now); !v.Valid || b.VerifyCache().Len() != 3 {
+		t.Fatalf("valid %v with %d cache entries, want valid with 3", v.Valid, b.VerifyCache().Len())
+	}
+	b.SetRevoked(verify.Fingerprint(p.signerCert), p.signedAt)
+	if v := verify.Seal(ctx, b, p.sigDER, p.doc, nil, now); v.Valid {
+		t.Fatal("a revocation added to an opened bundle did not count")
+	}
+	b.Revoked = nil
+	_, other := newRoot(t, keys.SM2SM3, "another root")
+	b.RootPEMs = []string{pemOf(other.Raw)}
+	if v := verify.Seal(ctx, b, p.sigDER, p.doc, nil, now); v.Valid {
+		t.Fatal("roots replaced in an opened bundle did not count")
 	}
 }

@@ -71,7 +71,9 @@ with ready-to-paste curl examples, and serves until interrupted.`,
 func (a *app) serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logOut := server.NewLogWriter(a.stderr) // requests must not wait for the log's writes
+	defer logOut.Close()
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	// The address is taken before the store is created, migrated or seeded:
 	// a port in use must not leave a new data directory and demo tokens
@@ -104,12 +106,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer closeSinks()
-	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: db, Checkpoints: p.cps}, problems)
-	handler := server.Handler(server.Deps{
-		API: api.Handler(), Auth: p.orgs, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: reg, Now: time.Now,
-	})
+	handler := a.handler(p, log, reg)
+
+	if a.cfg.PprofAddr != "" {
+		stopProfiling, err := server.Profiling(ctx, a.cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiling()
+	}
 
 	// HTTPS when a certificate is configured (R-SEC-1); plain HTTP is for
 	// the loopback interface or behind a proxy that terminates TLS.
@@ -207,6 +212,16 @@ func (a *app) listen() (net.Listener, error) {
 		return nil, a.msgErr(ExitInvalid, "cli.listen.denied", map[string]any{"Addr": a.cfg.Addr})
 	}
 	return nil, fmt.Errorf("cannot listen on %s (use --addr to choose another address): %w", a.cfg.Addr, err)
+}
+
+// handler is the complete HTTP handler of the platform p.
+func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
+	problems := httpapi.NewProblems(a.cat, log)
+	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: p.db, Checkpoints: p.cps}, problems)
+	return server.Handler(server.Deps{
+		API: api.Handler(), Auth: p.orgs, Idem: p.db, Store: p.db, Problems: problems,
+		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
+	})
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.

@@ -45,6 +45,7 @@ type Config struct {
 	OutboxPoll        time.Duration // between looks for due events
 	OutboxTimeout     time.Duration // of one delivery attempt
 	OutboxMaxAttempts int           // attempts before a delivery is dead
+	PprofAddr         string        // loopback address of the profiling listener; empty: none
 
 	// envErr is the first environment twin Bind could not parse; Validate
 	// reports it, since a flag default cannot fail.
@@ -122,6 +123,7 @@ func Settings() []Setting {
 		{"outbox-poll", "ZHENGZHAO_OUTBOX_POLL", "5s", "how often each sink looks for due outbox events", Server},
 		{"outbox-timeout", "ZHENGZHAO_OUTBOX_TIMEOUT", "10s", "time limit of one delivery attempt", Server},
 		{"outbox-max-attempts", "ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "20", "failed attempts after which a delivery is dead until requeued", Server},
+		{"pprof-addr", "ZHENGZHAO_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)", Server},
 	}
 }
 
@@ -146,7 +148,7 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"pkcs11-module": &c.PKCS11Module, "pkcs11-token": &c.PKCS11Token, "pkcs11-pin": &c.PKCS11PIN,
 		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
 		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
-		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts}
+		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts, "pprof-addr": &c.PprofAddr}
 	for _, s := range Settings() {
 		if !slices.Contains(groups, s.Group) {
 			continue
@@ -203,6 +205,9 @@ func (c *Config) Validate(groups ...Group) error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return refuse("tls-pair", nil)
 	}
+	if err := c.validatePprof(); err != nil {
+		return err
+	}
 	return c.validateDelivery()
 }
 
@@ -219,6 +224,22 @@ func (c *Config) validateStore() error {
 	}
 	if c.MasterKeyFile == "" && strings.TrimSpace(c.Data) == "" {
 		return refuse("master-key-place", nil)
+	}
+	return nil
+}
+
+// validatePprof refuses a profiling address beyond the loopback interface:
+// profiles show code paths and memory contents to whoever fetches them.
+func (c *Config) validatePprof() error {
+	if c.PprofAddr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(c.PprofAddr)
+	if err != nil || port == "" {
+		return refuse("pprof-addr", map[string]any{"Value": c.PprofAddr})
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return refuse("pprof-loopback", map[string]any{"Value": c.PprofAddr})
 	}
 	return nil
 }

@@ -154,6 +154,13 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.OutboxTimeout = 25 * time.Hour }, nil, "--outbox-timeout"},
 		{func(c *Config) { c.OutboxMaxAttempts = 0 }, nil, "--outbox-max-attempts"},
 		{func(c *Config) { c.TLSCertFile = "/c" }, nil, "--tls-key-file"},
+		{func(c *Config) { c.PprofAddr = "127.0.0.1:6060" }, nil, ""},
+		{func(c *Config) { c.PprofAddr = "[::1]:0" }, nil, ""},
+		{func(c *Config) { c.PprofAddr = "localhost:6060" }, nil, ""},
+		{func(c *Config) { c.PprofAddr = ":6060" }, nil, "--pprof-addr"},
+		{func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, nil, "--pprof-addr"},
+		{func(c *Config) { c.PprofAddr = "10.0.0.1:6060" }, nil, "--pprof-addr"},
+		{func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, []Group{Global, Store}, ""},
 	} {
 		c := valid()
 		tc.change(&c)

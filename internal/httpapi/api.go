@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -66,6 +67,8 @@ type API struct {
 	svc      Services
 	problems *Problems
 	policies map[string]authz.Policy
+	// authWrites are the operations ChangesAuth names.
+	authWrites map[string]bool
 }
 
 // New registers every operation on a new mux.
@@ -84,7 +87,7 @@ func New(svc Services, problems *Problems) *API {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "API token (zz_…), created with `zhengzhao token create` or POST /api/v1/tokens."},
 	}
-	a := &API{huma: humago.New(mux, cfg), mux: mux, svc: svc, problems: problems, policies: map[string]authz.Policy{}}
+	a := &API{huma: humago.New(mux, cfg), mux: mux, svc: svc, problems: problems, policies: map[string]authz.Policy{}, authWrites: map[string]bool{}}
 	a.registerOrgs()
 	a.registerAccounts()
 	a.registerTokens()
@@ -102,7 +105,9 @@ func (a *API) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withProblems(r.Context(), a.problems))
 		a.mux.ServeHTTP(w, r)
-		reqctx.NoteFrom(r.Context()).Route = r.Pattern
+		if n := reqctx.NoteFrom(r.Context()); n.Route == "" { // not an operation: the docs, or no route
+			n.Route = r.Pattern
+		}
 	})
 }
 
@@ -110,6 +115,11 @@ func (a *API) Handler() http.Handler {
 func (a *API) OpenAPI() ([]byte, error) {
 	return json.MarshalIndent(a.huma.OpenAPI(), "", "  ")
 }
+
+// ChangesAuth reports whether a successful call of the operation may change
+// what a token authenticates as: a write to organizations, accounts or
+// tokens. The server forgets the tokens it remembers after one.
+func (a *API) ChangesAuth(operation string) bool { return a.authWrites[operation] }
 
 // Policies returns the policy of every registered operation by operation ID.
 func (a *API) Policies() map[string]authz.Policy { return a.policies }
@@ -123,6 +133,11 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		panic(fmt.Sprintf("operation %s registered twice", op.OperationID))
 	}
 	a.policies[op.OperationID] = p
+	if op.Method != http.MethodGet && slices.ContainsFunc(op.Tags, func(t string) bool {
+		return t == "organizations" || t == "accounts" || t == "tokens"
+	}) {
+		a.authWrites[op.OperationID] = true
+	}
 	anyOrg, ownOrg := []string{}, []string{}
 	for _, g := range p.Grants {
 		if g.Scope == authz.AnyOrg {
@@ -140,6 +155,11 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		}
 	}
 	op.Middlewares = append(op.Middlewares, a.authorize(p))
+	var body *bodyValidator // set once huma has built the body's schema
+	if base64Body(reflect.TypeFor[I]()) {
+		op.SkipValidateBody = true // validated by body, after authorization
+		op.Middlewares = append(op.Middlewares, func(hctx huma.Context, next func(huma.Context)) { body.middleware(hctx, next) })
+	}
 	huma.Register(a.huma, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
@@ -147,6 +167,12 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		}
 		return out, nil
 	})
+	if op.SkipValidateBody {
+		var err error
+		if body, err = newBodyValidator(a.huma, registered(a.huma, op.Method, op.Path)); err != nil {
+			panic(fmt.Sprintf("operation %s: %v", op.OperationID, err))
+		}
+	}
 }
 
 // authorize runs before the body is read: a caller without a token gets 401,
@@ -154,6 +180,7 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 func (a *API) authorize(p authz.Policy) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
 		ctx := hctx.Context()
+		reqctx.NoteFrom(ctx).Route = hctx.Operation().OperationID
 		actor := authz.ActorFrom(ctx)
 		if actor == nil {
 			if err := reqctx.AuthError(ctx); err != nil {

@@ -77,6 +77,7 @@ type Service struct {
 	now   func() time.Time // whole seconds: certificates and GB/T 38540 times
 	clock func() time.Time // microseconds: the order of state changes
 	rand  io.Reader
+	trust *trustMemo // what verification remembers (verify.go)
 }
 
 // New returns a seal service.
@@ -86,7 +87,7 @@ func New(store Store, tx TxFunc, orgs Orgs, keys *keyring.Service, certs *pki.Se
 	}
 	return &Service{store: store, tx: tx, orgs: orgs, keys: keys, pki: certs, cfg: cfg.withDefaults(),
 		now:   func() time.Time { return now().UTC().Truncate(time.Second) },
-		clock: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd}
+		clock: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd, trust: newTrustMemo()}
 }
 
 func (s *Service) newID(prefix string) (string, error) {

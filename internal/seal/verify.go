@@ -1,14 +1,17 @@
 package seal
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
@@ -19,41 +22,129 @@ import (
 // parties verify offline with the same code; this file backs it with the
 // platform's records and exports the signed trust bundle.
 
-// storeTrust is the online trust: the platform's own records.
+// TrustTTL is how old the store's facts an online verdict relies on may
+// be: the trusted roots, revocations, seal state histories and the seal
+// structures made. Each process reads each fact again at most this long
+// after it last did, so a revocation, a suspension or a new root made by
+// any process counts in every verdict within TrustTTL. Verification needs
+// no more: a signing time is the signer's word, so a revocation cannot
+// stop a backdated signature anyway, and the platform itself refuses to
+// sign under a revoked certificate or a seal that is not active.
+const TrustTTL = 2 * time.Second
+
+// trustCacheSize bounds each of the verification caches.
+const trustCacheSize = 16384
+
+// trustMemo is what online verification remembers between verdicts: the
+// store's facts for TrustTTL, and the verify.Cache of verified chains and
+// seal structures, which keys chains by the roots so that new roots start
+// afresh.
+type trustMemo struct {
+	cache      *verify.Cache
+	roots      recent[[]*smx509.Certificate]
+	history    recent[[]verify.StateChange] // nil: a seal the platform did not make
+	structures recent[[]string]
+	revoked    recent[*time.Time]
+}
+
+func newTrustMemo() *trustMemo { return &trustMemo{cache: verify.NewCache(trustCacheSize)} }
+
+// recent keeps values read from the store for TrustTTL. Values are shared
+// between verdicts and must not be changed.
+type recent[V any] struct {
+	group singleflight.Group
+	mu    sync.Mutex
+	m     map[string]fact[V]
+}
+
+type fact[V any] struct {
+	v  V
+	at time.Time
+}
+
+// get returns the value under key read less than TrustTTL before now, or
+// reads it with load. Errors are not kept.
+func (r *recent[V]) get(ctx context.Context, key string, now time.Time, load func(context.Context) (V, error)) (V, error) {
+	r.mu.Lock()
+	f, ok := r.m[key]
+	r.mu.Unlock()
+	if ok && !now.Before(f.at) && now.Sub(f.at) < TrustTTL {
+		return f.v, nil
+	}
+	// Verdicts that miss together share one read, so that a fact's expiry
+	// does not send every connection to the store at once.
+	v, err, _ := r.group.Do(key, func() (any, error) {
+		// The read serves every waiter: it must not end with the verdict
+		// that happened to start it.
+		v, err := load(context.WithoutCancel(ctx))
+		if err != nil {
+			return v, err
+		}
+		r.mu.Lock()
+		if r.m == nil || len(r.m) >= trustCacheSize {
+			r.m = map[string]fact[V]{}
+		}
+		r.m[key] = fact[V]{v: v, at: now}
+		r.mu.Unlock()
+		return v, nil
+	})
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return v.(V), nil
+}
+
+// storeTrust is the online trust: the platform's own records, as read at
+// most TrustTTL ago.
 type storeTrust struct{ s *Service }
 
+// VerifyCache implements verify.Caching.
+func (t storeTrust) VerifyCache() *verify.Cache { return t.s.trust.cache }
+
 func (t storeTrust) Roots(ctx context.Context) ([]*smx509.Certificate, error) {
-	return t.s.pki.TrustedRoots(ctx)
+	roots, err := t.s.trust.roots.get(ctx, "", t.s.clock(), func(ctx context.Context) ([]*smx509.Certificate, error) {
+		roots, err := t.s.pki.TrustedRoots(ctx)
+		// The store lists roots in no fixed order; the cache keys
+		// chains by the roots in the order given.
+		slices.SortFunc(roots, func(a, b *smx509.Certificate) int { return bytes.Compare(a.Raw, b.Raw) })
+		return roots, err
+	})
+	return slices.Clone(roots), err
 }
 
 func (t storeTrust) SealHistory(ctx context.Context, code string) ([]verify.StateChange, bool, error) {
-	events, err := t.s.store.ListSealEvents(ctx, code)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(events) == 0 {
-		return nil, false, nil
-	}
-	return historyOf(events), true, nil
+	h, err := t.s.trust.history.get(ctx, code, t.s.clock(), func(ctx context.Context) ([]verify.StateChange, error) {
+		events, err := t.s.store.ListSealEvents(ctx, code)
+		if err != nil || len(events) == 0 {
+			return nil, err
+		}
+		return historyOf(events), nil
+	})
+	return h, h != nil, err
 }
 
 func (t storeTrust) SealStructures(ctx context.Context, code string) ([]string, error) {
-	makings, err := t.s.store.ListMakings(ctx, code)
-	if err != nil {
-		return nil, err
-	}
-	return structureHashes(makings), nil
+	return t.s.trust.structures.get(ctx, code, t.s.clock(), func(ctx context.Context) ([]string, error) {
+		makings, err := t.s.store.ListMakings(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		return structureHashes(makings), nil
+	})
 }
 
 func (t storeTrust) RevokedAt(ctx context.Context, fingerprint string) (*time.Time, error) {
-	c, err := t.s.pki.Get(ctx, fingerprint)
-	if errors.Is(err, apperr.NotFound) {
-		return nil, nil // a certificate the platform did not issue: the chain check decides
-	}
-	if err != nil {
-		return nil, err // fail closed: an unanswered lookup fails the check
-	}
-	return c.RevokedAt, nil
+	return t.s.trust.revoked.get(ctx, fingerprint, t.s.clock(), func(ctx context.Context) (*time.Time, error) {
+		c, err := t.s.pki.Get(ctx, fingerprint)
+		if errors.Is(err, apperr.NotFound) {
+			return nil, nil // a certificate the platform did not issue: the chain check decides
+		}
+		if err != nil {
+			return nil, err // fail closed: an unanswered lookup fails the check
+		}
+		return c.RevokedAt, nil
+	})
 }
 
 // structureHashes lists the seal structures of makings as verify names them.

@@ -14,9 +14,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,11 +58,30 @@ type Deps struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	Now      func() time.Time
+	// Tokens, when set, lets the server remember verified tokens for
+	// TokenCacheTTL (TokenCacheTTL below overrides it; negative turns the
+	// cache off) instead of asking Auth on every request.
+	Tokens        TokenRecords
+	TokenCacheTTL time.Duration
+	// ChangesAuth reports whether a successful call of the operation may
+	// change who a token authenticates as (a token revoked, an organization
+	// deactivated); the server then forgets every remembered token, so the
+	// change takes effect at once in this process.
+	ChangesAuth func(operation string) bool
 }
 
 // Handler returns the complete handler of the platform.
 func Handler(d Deps) http.Handler {
 	m := newMetrics(d.Registry)
+	var cache *tokenCache
+	if d.Tokens != nil && d.TokenCacheTTL >= 0 {
+		ttl := d.TokenCacheTTL
+		if ttl == 0 {
+			ttl = TokenCacheTTL
+		}
+		cache = newTokenCache(d.Auth, d.Tokens, ttl, d.Now)
+		d.Auth = cache
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -87,23 +106,42 @@ func Handler(d Deps) http.Handler {
 		}
 		d.Problems.Write(w, r, apperr.New(apperr.NotFound, "no such path: %s", r.URL.Path))
 	})
-	return requestContext(d, m, mux)
+	return requestContext(d, m, cache, mux)
 }
 
-var requestIDRule = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// validRequestID reports whether a caller's X-Request-Id may be kept:
+// 1 to 64 of A-Z a-z 0-9 . _ -, so that it is safe in logs and headers.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID returns 24 random hex digits.
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // requestContext gives every request an ID, a language, a body limit, a
 // metrics sample and one access log line.
-func requestContext(d Deps, m *metrics, next http.Handler) http.Handler {
+func requestContext(d Deps, m *metrics, cache *tokenCache, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !requestIDRule.MatchString(id) {
-			b := make([]byte, 12)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
+		if !validRequestID(id) {
+			id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		ctx := reqctx.WithRequestID(r.Context(), id)
 		ctx = reqctx.WithLang(ctx, i18n.Parse(r.Header.Get("Accept-Language")))
 		ctx, note := reqctx.WithNote(ctx)
@@ -112,6 +150,8 @@ func requestContext(d Deps, m *metrics, next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 
+		// API operations are named by their operation ID, everything else
+		// by its route pattern: a label per operation, never per raw path.
 		route := note.Route
 		if route == "" {
 			route = r.Pattern
@@ -119,15 +159,20 @@ func requestContext(d Deps, m *metrics, next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		elapsed := time.Since(start)
-		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
-		m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
-		attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", rec.bytes, "remote", remoteIP(r)}
-		if a := note.Actor; a != nil {
-			attrs = append(attrs, "account", a.AccountID, "org", a.Org)
+		ok := rec.status >= 200 && rec.status < 300
+		if cache != nil && ok && r.Method != http.MethodGet && d.ChangesAuth != nil && d.ChangesAuth(route) {
+			cache.forget()
 		}
-		d.Log.InfoContext(ctx, "request", attrs...)
+		elapsed := time.Since(start)
+		m.observe(r.Method, route, rec.status, elapsed)
+		attrs := make([]slog.Attr, 0, 10)
+		attrs = append(attrs, slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int("bytes", rec.bytes), slog.String("remote", remoteIP(r)))
+		if a := note.Actor; a != nil {
+			attrs = append(attrs, slog.String("account", a.AccountID), slog.String("org", a.Org))
+		}
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	})
 }
 
@@ -277,21 +322,56 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// metrics are the request counters and latency histograms, labelled by
+// operation: the API operation ID (get-me, verify-signature, …), or the
+// route pattern of the probes and /metrics, or "unmatched".
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// children keeps the series already looked up: resolving labels hashes
+	// them on every call, and the set of operations is small and fixed.
+	children sync.Map // seriesKey -> series
+}
+
+type seriesKey struct {
+	method, operation string
+	status            int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zhengzhao_http_requests_total", Help: "HTTP requests by method, route and status.",
-		}, []string{"method", "route", "code"}),
+			Name: "zhengzhao_http_requests_total", Help: "HTTP requests by method, operation and status.",
+		}, []string{"method", "operation", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "zhengzhao_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"method", "route"}),
+			Name: "zhengzhao_http_request_duration_seconds", Help: "HTTP request latency by method and operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "operation"}),
 	}
 	reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func (m *metrics) observe(method, operation string, status int, elapsed time.Duration) {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "OTHER" // a caller must not mint series
+	}
+	k := seriesKey{method, operation, status}
+	v, ok := m.children.Load(k)
+	if !ok {
+		v, _ = m.children.LoadOrStore(k, series{
+			requests: m.requests.WithLabelValues(method, operation, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(method, operation),
+		})
+	}
+	s := v.(series)
+	s.requests.Inc()
+	s.duration.Observe(elapsed.Seconds())
 }

@@ -52,7 +52,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // env is a platform with three organizations and one token per role.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	api      *httpapi.API
 	h        http.Handler
@@ -74,20 +74,21 @@ func code(t testing.TB, n int) string {
 	return c
 }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+// newProcess is what one serve process builds on a store: the services,
+// the API and the handler, with their own memory (the token cache).
+func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
-	ctx := context.Background()
 	cat, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	svc := org.NewService(db, db.OrgTx, time.Now, rand.Reader)
+	svc := org.NewService(db, db.OrgTx, now, rand.Reader)
 	problems := httpapi.NewProblems(cat, log)
-	keySvc := keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
-	pkiSvc := pki.New(db, db.CertTx, keySvc, time.Now, rand.Reader)
-	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, time.Now, rand.Reader)
+	keySvc := keyring.New(db, db.KeyTx, nil, now, rand.Reader)
+	pkiSvc := pki.New(db, db.CertTx, keySvc, now, rand.Reader)
+	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, now, rand.Reader)
 	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db,
 		Checkpoints: auditlog.NewCheckpointer(db, keySvc.CheckpointSigner, func(ctx context.Context) (string, error) {
 			p, err := svc.Platform(ctx)
@@ -95,8 +96,21 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		})}, problems)
 	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now})
+		Log: log, Registry: prometheus.NewRegistry(), Now: now, Tokens: svc, ChangesAuth: api.ChangesAuth})
+	return e
+}
 
+func newEnv(t *testing.T, db *store.DB) *env {
+	t.Helper()
+	return newEnvAt(t, db, time.Now)
+}
+
+// newEnvAt is newEnv on a clock.
+func newEnvAt(t testing.TB, db *store.DB, now func() time.Time) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := newProcess(t, db, now)
+	svc := e.svc
 	mk := func(n int, kinds ...org.Kind) string {
 		o, err := svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, n), Name: fmt.Sprintf("单位%d", n), Region: "610100", Kinds: kinds,
 			Responsible: org.Responsible{Name: "王五", Phone: "13700000000"}})
@@ -479,8 +493,17 @@ func TestProbesMetricsAndLogs(t *testing.T) {
 		t.Fatalf("a bad request id must be replaced: %q", r.header.Get("X-Request-Id"))
 	}
 	m := e.do("GET", "/metrics", "", "")
-	if !strings.Contains(string(m.body), `zhengzhao_http_requests_total{code="200",method="GET",route="GET /api/v1/me"}`) {
-		t.Fatalf("metrics lack the per-route counter:\n%s", m.body)
+	if !strings.Contains(string(m.body), `zhengzhao_http_requests_total{code="200",method="GET",operation="get-me"}`) {
+		t.Fatalf("metrics lack the per-operation counter:\n%s", m.body)
+	}
+	for _, want := range []string{`zhengzhao_http_request_duration_seconds_bucket{method="GET",operation="get-me",le="0.005"}`,
+		`zhengzhao_http_request_duration_seconds_count{method="GET",operation="GET /healthz"}`} {
+		if !strings.Contains(string(m.body), want) {
+			t.Fatalf("metrics lack the latency histogram %s:\n%s", want, m.body)
+		}
+	}
+	if strings.Contains(string(m.body), `operation="/api/v1/me"`) {
+		t.Fatal("metrics are labelled by raw path")
 	}
 	docs := e.do("GET", "/api/docs", "", "")
 	for _, op := range e.operations() {
@@ -704,5 +727,33 @@ func TestOrgAuditEntries(t *testing.T) {
 	}
 	if status, p := read("/api/v1/orgs/"+e.orgB+"/audit/entries", e.tokens[authz.Auditor]); status != http.StatusOK || len(p.Items) == 0 || p.Items[0].Org != e.orgB {
 		t.Fatalf("auditor reading %s's entries: %d %+v", e.orgB, status, p.Items)
+	}
+}
+
+// TestProfiling: the profiles answer on loopback, and an address that is
+// not loopback is refused.
+func TestProfiling(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if _, err := server.Profiling(context.Background(), "0.0.0.0:0", log); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("profiling on every interface: %v, want refused", err)
+	}
+	logs := &syncBuffer{}
+	stop, err := server.Profiling(context.Background(), "127.0.0.1:0", slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var line struct{ Addr string }
+	if err := json.Unmarshal([]byte(strings.SplitN(logs.String(), "\n", 2)[0]), &line); err != nil || line.Addr == "" {
+		t.Fatalf("no address logged: %q", logs.String())
+	}
+	resp, err := http.Get("http://" + line.Addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("goroutine profile: %d %.200s", resp.StatusCode, body)
 	}
 }

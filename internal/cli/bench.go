@@ -1,0 +1,496 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/server"
+)
+
+// The baselines a bench measures in the same run as the endpoints, served
+// by the bench itself on loopback: what the machine does with no platform
+// at all, and with nothing but the one SM2 verify a seal verdict cannot do
+// without.
+const (
+	baselineBare = "bare"       // a handler that writes "ok"
+	baselineSM2  = "sm2-verify" // a handler that reads the body and verifies one SM2 signature
+)
+
+type benchOptions struct {
+	url, token, verifyBody string
+	endpoints              []string
+	connections, requests  int
+	duration               time.Duration
+}
+
+// benchEndpoint is one named endpoint a bench drives.
+type benchEndpoint struct {
+	name     string
+	method   string
+	path     string
+	auth     bool   // sends the token
+	body     bool   // sends the verify body
+	baseline string // the baseline it is compared with
+}
+
+var benchEndpoints = []benchEndpoint{
+	{name: "me", method: http.MethodGet, path: "/api/v1/me", auth: true, baseline: baselineBare},
+	{name: "healthz", method: http.MethodGet, path: "/healthz", baseline: baselineBare},
+	{name: "verify", method: http.MethodPost, path: "/api/v1/signatures/verify", auth: true, body: true, baseline: baselineSM2},
+}
+
+// benchResult is one endpoint's figures, as --json prints them.
+type benchResult struct {
+	Endpoint        string  `json:"endpoint"`
+	ReqPerS         float64 `json:"req_per_s"`
+	P50ms           float64 `json:"p50_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	Baseline        string  `json:"baseline"`
+	BaselineReqPerS float64 `json:"baseline_req_per_s"`
+	Ratio           float64 `json:"ratio"`
+}
+
+func (a *app) benchCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "bench", Short: "Measure the platform's speed"}
+	var o benchOptions
+	httpCmd := &cobra.Command{
+		Use:   "http",
+		Short: "Drive HTTP endpoints and compare them with baselines measured in the same run",
+		Long: `bench http drives named endpoints with concurrent keep-alive connections and
+compares each with a baseline the bench serves itself on loopback in the same
+run: "bare" (a handler that writes ok) for me and healthz, "sm2-verify" (a
+handler that reads the body and verifies one SM2 signature) for verify. Each
+endpoint is measured right after its baseline, so that a busy machine slows
+both alike; read the ratio, not the absolute figures.
+
+Without --url it starts a demo platform of its own on loopback (a temporary
+embedded store, the demo organizations, one seal and one signed document) and
+removes it afterwards. With --url it drives a running server: me and verify
+need --token, verify needs --verify-body (a JSON body of
+POST /api/v1/signatures/verify).
+
+Each measurement stops after --duration or --requests, whichever comes first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.benchHTTP(cmd.Context(), o) },
+	}
+	f := httpCmd.Flags()
+	f.StringVar(&o.url, "url", "", "base URL of a running server (empty: start a demo on loopback)")
+	f.StringVar(&o.token, "token", "", "bearer token for me and verify against --url")
+	f.StringVar(&o.verifyBody, "verify-body", "", "file with the JSON body of a seal verification, for verify against --url")
+	f.StringSliceVar(&o.endpoints, "endpoints", []string{"me", "healthz", "verify"}, "endpoints to drive: me, healthz, verify")
+	f.IntVar(&o.connections, "connections", 64, "concurrent connections (1 to 1024)")
+	f.DurationVar(&o.duration, "duration", 5*time.Second, "time limit of each measurement (at most 10m)")
+	f.IntVar(&o.requests, "requests", 1_000_000, "request limit of each measurement (at most 100000000)")
+	cmd.AddCommand(httpCmd)
+	return cmd
+}
+
+func (o benchOptions) validate() ([]benchEndpoint, error) {
+	if o.connections < 1 || o.connections > 1024 {
+		return nil, usageErr("--connections %d: from 1 to 1024", o.connections)
+	}
+	if o.duration <= 0 || o.duration > 10*time.Minute {
+		return nil, usageErr("--duration %s: more than 0 and at most 10m", o.duration)
+	}
+	if o.requests < 1 || o.requests > 100_000_000 {
+		return nil, usageErr("--requests %d: from 1 to 100000000", o.requests)
+	}
+	var eps []benchEndpoint
+	for _, name := range o.endpoints {
+		i := slices.IndexFunc(benchEndpoints, func(e benchEndpoint) bool { return e.name == name })
+		if i < 0 {
+			return nil, usageErr("--endpoints: unknown endpoint %q; use me, healthz or verify", name)
+		}
+		e := benchEndpoints[i]
+		if o.url != "" && e.auth && o.token == "" {
+			return nil, usageErr("--endpoints %s against --url needs --token", name)
+		}
+		if o.url != "" && e.body && o.verifyBody == "" {
+			return nil, usageErr("--endpoints %s against --url needs --verify-body", name)
+		}
+		eps = append(eps, e)
+	}
+	if len(eps) == 0 {
+		return nil, usageErr("--endpoints is empty")
+	}
+	return eps, nil
+}
+
+func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
+	eps, err := o.validate()
+	if err != nil {
+		return err
+	}
+	target := strings.TrimSuffix(o.url, "/")
+	token, body := o.token, []byte(nil)
+	if o.verifyBody != "" {
+		if body, err = readInput(o.verifyBody); err != nil {
+			return err
+		}
+	}
+	if target == "" {
+		demo, stop, err := a.benchDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("bench demo: %w", err)
+		}
+		defer stop()
+		target, token, body = demo.url, demo.token, demo.verifyBody
+	}
+	base, stopBase, err := serveBaselines(body)
+	if err != nil {
+		return err
+	}
+	defer stopBase()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.connections, MaxIdleConnsPerHost: o.connections,
+		MaxConnsPerHost: o.connections, DisableCompression: true, IdleConnTimeout: time.Minute}}
+	defer client.CloseIdleConnections()
+	var results []benchResult
+	for _, e := range eps {
+		req := benchRequest{method: e.method, url: target + e.path}
+		baseReq := benchRequest{method: http.MethodGet, url: base + "/bare"}
+		if e.auth {
+			req.token = token
+		}
+		if e.body {
+			req.body = body
+			baseReq = benchRequest{method: http.MethodPost, url: base + "/sm2", body: body}
+		}
+		bm, err := drive(ctx, client, baseReq, o)
+		if err != nil {
+			return fmt.Errorf("baseline %s: %w", e.baseline, err)
+		}
+		m, err := drive(ctx, client, req, o)
+		if err != nil {
+			return fmt.Errorf("endpoint %s: %w", e.name, err)
+		}
+		results = append(results, benchResult{Endpoint: e.name, ReqPerS: round(m.reqPerS, 1), P50ms: round(m.p50, 3), P99ms: round(m.p99, 3),
+			Baseline: e.baseline, BaselineReqPerS: round(bm.reqPerS, 1), Ratio: round(m.reqPerS/bm.reqPerS, 3)})
+	}
+	return a.printBench(results)
+}
+
+func (a *app) printBench(results []benchResult) error {
+	if a.json {
+		enc := json.NewEncoder(a.stdout)
+		for _, r := range results {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "endpoint\treq/s\tp50 ms\tp99 ms\tbaseline\tbaseline req/s\tratio\t")
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%.0f\t%.3f\t%.3f\t%s\t%.0f\t%.3f\t\n", r.Endpoint, r.ReqPerS, r.P50ms, r.P99ms, r.Baseline, r.BaselineReqPerS, r.Ratio)
+	}
+	return w.Flush()
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+type benchRequest struct {
+	method, url, token string
+	body               []byte
+}
+
+type measurement struct {
+	reqPerS, p50, p99 float64 // p50 and p99 in milliseconds
+}
+
+// drive sends req over o.connections connections until o.duration has
+// passed or o.requests were sent, after a short warm-up that opens the
+// connections and fills the caches. Any answer but 200 fails the
+// measurement: a bench of errors measures nothing.
+func drive(ctx context.Context, client *http.Client, req benchRequest, o benchOptions) (measurement, error) {
+	warm := o
+	warm.duration = min(o.duration/5, 500*time.Millisecond)
+	warm.requests = min(o.requests, 20*o.connections)
+	if _, _, err := load(ctx, client, req, warm); err != nil {
+		return measurement{}, err
+	}
+	lat, elapsed, err := load(ctx, client, req, o)
+	if err != nil {
+		return measurement{}, err
+	}
+	slices.Sort(lat)
+	pct := func(p int) float64 {
+		return float64(lat[min(len(lat)-1, len(lat)*p/100)]) / float64(time.Millisecond)
+	}
+	return measurement{reqPerS: float64(len(lat)) / elapsed.Seconds(), p50: pct(50), p99: pct(99)}, nil
+}
+
+// load runs the connections and returns every request's latency.
+func load(ctx context.Context, client *http.Client, req benchRequest, o benchOptions) ([]time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.duration+30*time.Second) // a hung server must not hang the bench
+	defer cancel()
+	var (
+		sent     atomic.Int64
+		mu       sync.Mutex
+		all      []time.Duration
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(o.duration)
+	for range o.connections {
+		wg.Go(func() {
+			var lat []time.Duration
+			for time.Now().Before(deadline) && sent.Add(1) <= int64(o.requests) {
+				t0 := time.Now()
+				if err := once(ctx, client, req); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return nil, 0, firstErr
+	}
+	if len(all) == 0 {
+		return nil, 0, errors.New("no request completed")
+	}
+	return all, elapsed, nil
+}
+
+func once(ctx context.Context, client *http.Client, req benchRequest) error {
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	r, err := http.NewRequestWithContext(ctx, req.method, req.url, body)
+	if err != nil {
+		return err
+	}
+	if req.token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.token)
+	}
+	if req.body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return fmt.Errorf("%s %s: status %d: %s", req.method, req.url, resp.StatusCode, b)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// serveBaselines serves the two baselines on loopback: GET /bare and
+// POST /sm2, which reads the body (the same body verify gets) and verifies
+// one SM2 signature made with a key of its own.
+func serveBaselines(body []byte) (string, func(), error) {
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	msg := body
+	if len(msg) == 0 {
+		msg = []byte("zhengzhao bench")
+	}
+	sig, err := key.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts)
+	if err != nil {
+		return "", nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /bare", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n")) //nolint:errcheck // a client gone mid-bench changes nothing
+	})
+	mux.HandleFunc("POST /sm2", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if !sm2.VerifyASN1WithSM2(&key.PublicKey, nil, msg, sig) {
+			http.Error(w, "signature does not verify", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"valid":true}`)) //nolint:errcheck // a client gone mid-bench changes nothing
+	})
+	return serveLoopback(mux)
+}
+
+// serveLoopback serves h on a free loopback port until stop is called.
+func serveLoopback(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { srv.Serve(ln); close(done) }() //nolint:errcheck // Serve returns ErrServerClosed on stop
+	return "http://" + ln.Addr().String(), func() { srv.Close(); <-done }, nil
+}
+
+// benchTarget is a demo platform the bench started.
+type benchTarget struct {
+	url, token string
+	verifyBody []byte
+}
+
+// benchDemo starts a demo platform on loopback in a temporary directory,
+// with a seal and one document signed with it; stop removes everything.
+// Its access log goes to a file, as a server's would, so that the bench
+// pays for logging too.
+func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
+	dir, err := os.MkdirTemp("", "zhengzhao-bench-*")
+	if err != nil {
+		return benchTarget{}, nil, err
+	}
+	cleanups := []func(){func() { os.RemoveAll(dir) }}
+	stop := func() {
+		for _, f := range slices.Backward(cleanups) {
+			f()
+		}
+	}
+	fail := func(err error) (benchTarget, func(), error) { stop(); return benchTarget{}, nil, err }
+
+	b := *a
+	b.stderr = io.Discard // the throwaway store's new master key is no news
+	b.cfg.Data, b.cfg.DB, b.cfg.MasterKeyFile, b.cfg.PKCS11Module, b.cfg.PKCS11Token = dir, "", "", "", ""
+	p, done, err := b.platform(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, done)
+	d, err := seedDemo(ctx, p)
+	if err != nil {
+		return fail(err)
+	}
+	actors := map[authz.Role]*authz.Actor{}
+	var token string
+	for _, t := range d.Tokens {
+		if t.Role == authz.PlatformAdmin {
+			token = t.Token
+		}
+		if actor, err := p.orgs.Authenticate(ctx, t.Token); err == nil {
+			actors[t.Role] = actor
+		} else {
+			return fail(err)
+		}
+	}
+	body, err := benchSignature(ctx, p.seals, actors)
+	if err != nil {
+		return fail(fmt.Errorf("sign a document: %w", err))
+	}
+	logFile, err := os.Create(filepath.Join(dir, "access.log"))
+	if err != nil {
+		return fail(err)
+	}
+	logOut := server.NewLogWriter(logFile)
+	cleanups = append(cleanups, func() { logOut.Close(); logFile.Close() })
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	url, stopServer, err := serveLoopback(b.handler(p, log, prometheus.NewRegistry()))
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, stopServer)
+	return benchTarget{url: url, token: token, verifyBody: body}, stop, nil
+}
+
+// benchSignature makes a seal of the demo's seal-using organization and
+// signs a document of about 2 KB with it, the way staff do through the API
+// (apply, approve, set the PIN, request a use, approve it, sign), and
+// returns the body of its verification.
+func benchSignature(ctx context.Context, seals *seal.Service, actors map[authz.Role]*authz.Actor) ([]byte, error) {
+	admin, keeper, approver := actors[authz.OrgAdmin], actors[authz.SealKeeper], actors[authz.SealApprover]
+	if admin == nil || keeper == nil || approver == nil || admin.Org != keeper.Org {
+		return nil, errors.New("the demo lacks an org admin and a seal keeper of one organization, or a seal approver")
+	}
+	app, err := seals.Apply(ctx, admin, seal.NewApplication{Org: admin.Org, Action: seal.Make, SealKind: seal.Contract,
+		Name: "合同专用章（性能测试）", Reason: "性能测试", Justification: "zhengzhao bench http", Image: ringPNG(),
+		WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}, Policy: seal.OneApprover})
+	if err != nil {
+		return nil, err
+	}
+	if app, err = seals.Decide(ctx, approver, app.ID, true, ""); err != nil {
+		return nil, err
+	}
+	const pin = "480135"
+	if _, err := seals.SetPIN(ctx, keeper, app.SealID, "", pin); err != nil {
+		return nil, err
+	}
+	doc := bytes.Repeat([]byte("本合同一式两份，双方各执一份，自双方盖章之日起生效。"), 30)
+	digest := sm3.Sum(doc)
+	use, err := seals.RequestUse(ctx, keeper, app.SealID, hex.EncodeToString(digest[:]), "性能测试合同", "zhengzhao bench http")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := seals.DecideUse(ctx, approver, use.ID, true, ""); err != nil {
+		return nil, err
+	}
+	signed, err := seals.Sign(ctx, keeper, app.SealID, seal.SignInput{RequestID: use.ID, PIN: pin, Document: doc})
+	if err != nil {
+		return nil, err
+	}
+	if v := seals.Verify(ctx, signed.Signature, doc, nil); !v.Valid {
+		return nil, fmt.Errorf("the bench's own signature does not verify: %+v", v.Checks)
+	}
+	return json.Marshal(map[string][]byte{"signature": signed.Signature, "document": doc})
+}
+
+// ringPNG is a red ring, the shape of a seal's picture.
+func ringPNG() []byte {
+	m := image.NewNRGBA(image.Rect(0, 0, 120, 120))
+	for y := range 120 {
+		for x := range 120 {
+			if d := (x-60)*(x-60) + (y-60)*(y-60); d <= 58*58 && d >= 52*52 {
+				m.SetNRGBA(x, y, color.NRGBA{R: 210, A: 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, m) //nolint:errcheck // encoding to memory cannot fail
+	return b.Bytes()
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestBenchHTTP runs the bench briefly against its own demo and checks the
+// shape of its JSON and that the figures are sane. It measures nothing
+// itself: the figures are read by people, as ratios.
+func TestBenchHTTP(t *testing.T) {
+	code, out, errOut := run(t, "bench", "http", "--json", "--duration", "300ms", "--requests", "2000", "--connections", "4")
+	if code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var names []string
+	for _, l := range lines {
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(l), &raw); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		keys := make([]string, 0, len(raw))
+		for k := range raw {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if want := []string{"baseline", "baseline_req_per_s", "endpoint", "p50_ms", "p99_ms", "ratio", "req_per_s"}; !slices.Equal(keys, want) {
+			t.Fatalf("keys %v, want %v", keys, want)
+		}
+		var r benchResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, r.Endpoint)
+		wantBase := baselineBare
+		if r.Endpoint == "verify" {
+			wantBase = baselineSM2
+		}
+		switch {
+		case r.Baseline != wantBase:
+			t.Errorf("%s: baseline %q, want %q", r.Endpoint, r.Baseline, wantBase)
+		case r.ReqPerS <= 0 || r.BaselineReqPerS <= 0:
+			t.Errorf("%s: no throughput: %+v", r.Endpoint, r)
+		case r.P50ms <= 0 || r.P50ms > r.P99ms || r.P99ms > 30_000:
+			t.Errorf("%s: latencies out of order or absurd: %+v", r.Endpoint, r)
+		case r.Ratio <= 0 || r.Ratio-r.ReqPerS/r.BaselineReqPerS > 0.01 || r.ReqPerS/r.BaselineReqPerS-r.Ratio > 0.01:
+			t.Errorf("%s: ratio %v is not req_per_s/baseline_req_per_s", r.Endpoint, r.Ratio)
+		case r.ReqPerS > 1e6 || r.BaselineReqPerS > 1e6:
+			t.Errorf("%s: more than a million requests a second over loopback: %+v", r.Endpoint, r)
+		}
+	}
+	if want := []string{"me", "healthz", "verify"}; !slices.Equal(names, want) {
+		t.Fatalf("endpoints %v, want %v", names, want)
+	}
+}
+
+func TestBenchHTTPRefuses(t *testing.T) {
+	for _, args := range [][]string{
+		{"--endpoints", "nope"},
+		{"--connections", "0"},
+		{"--duration", "0s"},
+		{"--url", "http://127.0.0.1:1", "--endpoints", "me"},
+		{"--url", "http://127.0.0.1:1", "--endpoints", "verify", "--token", "zz_x"},
+	} {
+		if code, _, errOut := run(t, append([]string{"bench", "http"}, args...)...); code != ExitUsage || errOut == "" {
+			t.Errorf("bench http %v: exit %d (%q), want %d with a reason", args, code, errOut, ExitUsage)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package verify_test
+
+import (
+	"context"
+	"testing"
+
+	"crypto/ecdsa"
+
+	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/zhengzhao/zhengzhao/verify"
+)
+
+// BenchmarkSeal measures an offline verdict with an opened bundle beside
+// its ceiling, one raw SM2 verify, in the same run: compare the two ns/op
+// (a verdict needs two SM2 verifies once the certificate chains are known).
+func BenchmarkSeal(b *testing.B) {
+	p := newPlatform(b)
+	bundle, err := verify.OpenBundle(sign(b, p.bundle(), p.rootKey, p.root), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := p.signedAt.Add(1)
+	ctx := context.Background()
+	b.Run("verdict", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if v := verify.Seal(ctx, bundle, p.sigDER, p.doc, nil, now); !v.Valid {
+				b.Fatalf("verdict %+v", v)
+			}
+		}
+	})
+	b.Run("raw-sm2-verify", func(b *testing.B) {
+		msg := []byte("zhengzhao bench")
+		sig, err := p.rootKey.Sign(ctx, msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rootPub, ok := p.root.PublicKey.(*ecdsa.PublicKey)
+		if !ok {
+			b.Fatalf("root key is %T", p.root.PublicKey)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if !sm2.VerifyASN1WithSM2(rootPub, nil, msg, sig) {
+				b.Fatal("does not verify")
+			}
+		}
+	})
+}
