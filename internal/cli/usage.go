@@ -28,10 +28,11 @@ func (a *app) flagError(cmd *cobra.Command, err error) error {
 		data["Flag"] = dashed(required.GetSpecifiedName(), required.GetSpecifiedShortnames())
 		return a.msgErr(ExitUsage, "cli.usage.flag-needs-value", data)
 	case errors.As(err, &invalid):
-		// A flag value that checks itself (a token's --ttl) names the field
-		// and the rule it broke, as the API would.
+		// A flag value that checks itself (a token's --ttl) and parses but
+		// breaks a rule names the field and the rule, as the API would; one
+		// that does not parse is worded as any other flag's.
 		var ae *apperr.Error
-		if errors.As(err, &ae) && len(ae.Fields) > 0 {
+		if errors.As(err, &ae) && len(ae.Fields) > 0 && ae.Fields[0].Rule != "format" {
 			return &exitError{code: ExitUsage, err: ae}
 		}
 		f := invalid.GetFlag()
