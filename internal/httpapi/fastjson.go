@@ -102,18 +102,8 @@ func (p *fastJSON) object(depth int) (any, bool) {
 			return nil, false
 		}
 		m[k.(string)] = v // the last of duplicate names wins, as in encoding/json
-		p.space()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return m, true
-		default:
-			return nil, false
+		if done, ok := p.next('}'); !ok || done {
+			return m, ok
 		}
 	}
 }
@@ -133,20 +123,28 @@ func (p *fastJSON) array(depth int) (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		p.space()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return a, true
-		default:
-			return nil, false
+		if done, ok := p.next(']'); !ok || done {
+			return a, ok
 		}
 	}
+}
+
+// next reads what follows a member or element: a comma (more follow) or
+// closer (done); anything else is malformed.
+func (p *fastJSON) next(closer byte) (done, ok bool) {
+	p.space()
+	if p.i >= len(p.b) {
+		return false, false
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, true
+	case closer:
+		p.i++
+		return true, true
+	}
+	return false, false
 }
 
 // string reads a string of printable ASCII without escapes.
