@@ -8,9 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"log/slog"
 	"math"
@@ -449,7 +446,7 @@ func benchSignature(ctx context.Context, seals *seal.Service, actors map[authz.R
 		return nil, errors.New("the demo lacks an org admin and a seal keeper of one organization, or a seal approver")
 	}
 	app, err := seals.Apply(ctx, admin, seal.NewApplication{Org: admin.Org, Action: seal.Make, SealKind: seal.Contract,
-		Name: "合同专用章（性能测试）", Reason: "性能测试", Justification: "zhengzhao bench http", Image: ringPNG(),
+		Name: "合同专用章（性能测试）", Reason: "性能测试", Justification: "zhengzhao bench http", Image: seal.SampleImage(),
 		WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}, Policy: seal.OneApprover})
 	if err != nil {
 		return nil, err
@@ -478,19 +475,4 @@ func benchSignature(ctx context.Context, seals *seal.Service, actors map[authz.R
 		return nil, fmt.Errorf("the bench's own signature does not verify: %+v", v.Checks)
 	}
 	return json.Marshal(map[string][]byte{"signature": signed.Signature, "document": doc})
-}
-
-// ringPNG is a red ring, the shape of a seal's picture.
-func ringPNG() []byte {
-	m := image.NewNRGBA(image.Rect(0, 0, 120, 120))
-	for y := range 120 {
-		for x := range 120 {
-			if d := (x-60)*(x-60) + (y-60)*(y-60); d <= 58*58 && d >= 52*52 {
-				m.SetNRGBA(x, y, color.NRGBA{R: 210, A: 255})
-			}
-		}
-	}
-	var b bytes.Buffer
-	png.Encode(&b, m) //nolint:errcheck // encoding to memory cannot fail
-	return b.Bytes()
 }

@@ -6,7 +6,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-
+	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"regexp"
@@ -212,4 +213,20 @@ func countRed(v string) int {
 		}
 	}
 	return n
+}
+
+// SampleImage is a red ring on a transparent 120×120 PNG: an image every
+// check of CheckImage accepts, for demonstrations, benchmarks and tests.
+func SampleImage() []byte {
+	m := image.NewNRGBA(image.Rect(0, 0, 120, 120))
+	for y := range 120 {
+		for x := range 120 {
+			if d := (x-60)*(x-60) + (y-60)*(y-60); d <= 58*58 && d >= 52*52 {
+				m.SetNRGBA(x, y, color.NRGBA{R: 210, A: 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, m) //nolint:errcheck // encoding to memory cannot fail
+	return b.Bytes()
 }

@@ -6,9 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"image"
-	"image/color"
-	"image/png"
 	"sync"
 	"testing"
 	"time"
@@ -37,22 +34,7 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func redRing(t testing.TB) []byte {
-	m := image.NewNRGBA(image.Rect(0, 0, 120, 120))
-	for y := range 120 {
-		for x := range 120 {
-			d := (x-60)*(x-60) + (y-60)*(y-60)
-			if d <= 58*58 && d >= 52*52 {
-				m.SetNRGBA(x, y, color.NRGBA{R: 210, A: 255})
-			}
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, m); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func redRing(testing.TB) []byte { return seal.SampleImage() }
 
 type fixture struct {
 	clk                          *clock

@@ -1,13 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"slices"
 	"testing"
@@ -18,28 +14,11 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
-
-// sealImage is a red ring on a transparent PNG: an acceptable seal imprint.
-func sealImage(t *testing.T) []byte {
-	t.Helper()
-	m := image.NewNRGBA(image.Rect(0, 0, 120, 120))
-	for y := range 120 {
-		for x := range 120 {
-			if d := (x-60)*(x-60) + (y-60)*(y-60); d <= 58*58 && d >= 52*52 {
-				m.SetNRGBA(x, y, color.NRGBA{R: 210, A: 255})
-			}
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, m); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // jsonBody marshals v for a request body.
 func jsonBody(t *testing.T, v any) string {
@@ -111,7 +90,7 @@ func TestSealsOverTheAPI(t *testing.T) {
 			return len(list.Items)
 		}
 		apply := map[string]any{"action": "make", "seal_kind": "contract", "name": "合同专用章", "reason": "启用电子合同",
-			"image": sealImage(t), "width_mm": 40, "height_mm": 40, "keepers": []string{keeperID}, "use_policy": "one"}
+			"image": seal.SampleImage(), "width_mm": 40, "height_mm": 40, "keepers": []string{keeperID}, "use_policy": "one"}
 
 		// Another organization's admin cannot apply for this one.
 		e.do(http.MethodPost, applications, otherAdmin, jsonBody(t, apply)).want(t, http.StatusForbidden, "apply for another organization")
