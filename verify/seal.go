@@ -11,8 +11,8 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
-	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
 )
 
 // Check is one verification check and its outcome.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
-	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 

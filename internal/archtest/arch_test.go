@@ -87,7 +87,7 @@ func TestVerifyIsDependencyLight(t *testing.T) {
 	const module = "github.com/zhengzhao/zhengzhao/"
 	allowed := []string{
 		"verify",
-		"internal/seal/ses",   // GB/T 38540 ASN.1 and its checks
+		"internal/codec/ses",  // GB/T 38540 ASN.1 and its checks
 		"internal/keys",       // signature algorithms
 		"internal/keys/ca",    // certificate chains
 		"internal/keys/canon", // RFC 8785 canonical JSON (signed trust bundles)
@@ -123,7 +123,36 @@ func TestVerifyIsDependencyLight(t *testing.T) {
 			}
 		}
 	}
-	if !seen["internal/seal/ses"] {
-		t.Fatalf("verify does not reach internal/seal/ses: the walk is broken (%v)", seen)
+	if !seen["internal/codec/ses"] {
+		t.Fatalf("verify does not reach internal/codec/ses: the walk is broken (%v)", seen)
+	}
+}
+
+// TestLeavesImportNoCapability keeps the leaves below the capabilities:
+// pure cryptography (internal/keys/...) and wire formats (internal/codec/...)
+// import, from this module, only each other, so that verify/ and every
+// capability can build on them without a cycle or a hidden state.
+func TestLeavesImportNoCapability(t *testing.T) {
+	root := "../.."
+	const module = "github.com/zhengzhao/zhengzhao/"
+	leaves := []string{"internal/keys", "internal/codec"}
+	isLeaf := func(rel string) bool {
+		return slices.ContainsFunc(leaves, func(l string) bool { return rel == l || strings.HasPrefix(rel, l+"/") })
+	}
+	checked := 0
+	for dir, imps := range imports(t, root) {
+		rel := strings.TrimPrefix(dir, "../../")
+		if !isLeaf(rel) || strings.HasSuffix(rel, "test") { // softhsmtest: support for tests, not a leaf
+			continue
+		}
+		checked++
+		for _, p := range imps {
+			if dep, ok := strings.CutPrefix(p, module); ok && !isLeaf(dep) {
+				t.Errorf("%s imports %s: a leaf imports only other leaves %v", rel, p, leaves)
+			}
+		}
+	}
+	if checked < 6 {
+		t.Fatalf("only %d leaf packages checked: the walk is broken", checked)
 	}
 }

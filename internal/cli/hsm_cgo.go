@@ -5,8 +5,8 @@ package cli
 import (
 	"context"
 
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
 )
 

@@ -5,7 +5,7 @@ package cli
 import (
 	"errors"
 
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 )
 
 // openHSM: the PKCS#11 backend needs cgo; this binary was built without it.

@@ -15,11 +15,11 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )

@@ -18,10 +18,10 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/reqctx"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 )

@@ -8,7 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
 // Certificate is an X.509 certificate of the platform.

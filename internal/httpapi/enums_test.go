@@ -8,8 +8,8 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 )

@@ -8,8 +8,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 )
 
 // Key is a signing key's public record.

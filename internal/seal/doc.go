@@ -2,5 +2,5 @@
 // applications and their approval, making a seal (image, key, certificate
 // and the GB/T 38540 seal structure), filing, the protection PIN, use
 // approval and use records, and signing and verifying documents. The ASN.1
-// of GB/T 38540 lives in seal/ses.
+// of GB/T 38540 lives in codec/ses.
 package seal

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
-	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
 // MakerKeyName is the platform key that signs seal structures as their

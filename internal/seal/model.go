@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
 // Kind is what a seal is for (R-SEAL-1).

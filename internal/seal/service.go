@@ -16,11 +16,11 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
 // Orgs is what the seal service needs to know about organizations.

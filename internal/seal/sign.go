@@ -14,8 +14,8 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
-	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
-	"github.com/zhengzhao/zhengzhao/internal/seal/ses"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 	"github.com/zhengzhao/zhengzhao/verify"

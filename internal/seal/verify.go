@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
 var (

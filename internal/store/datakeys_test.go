@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 )
 
 var (

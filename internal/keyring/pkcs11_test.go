@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11"
 	"github.com/zhengzhao/zhengzhao/internal/keys/pkcs11/softhsmtest"
 	"github.com/zhengzhao/zhengzhao/internal/store"

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
-	"github.com/zhengzhao/zhengzhao/internal/keys/keyring"
-	"github.com/zhengzhao/zhengzhao/internal/keys/pki"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
