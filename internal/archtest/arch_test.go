@@ -156,3 +156,25 @@ func TestLeavesImportNoCapability(t *testing.T) {
 		t.Fatalf("only %d leaf packages checked: the walk is broken", checked)
 	}
 }
+
+// TestStoreHasNoClockOfItsOwn keeps the store from reading the wall clock:
+// every time it records comes from its callers or from the clock it was
+// opened with (store.WithClock), so that tests and replays control them.
+func TestStoreHasNoClockOfItsOwn(t *testing.T) {
+	files, err := filepath.Glob("../store/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("store sources not found (%v)", err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "time.Now()") {
+			t.Errorf("%s calls time.Now(): use the store's clock (store.WithClock)", f)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
@@ -133,7 +132,7 @@ func (d *DB) Unlock(ctx context.Context, m *envelope.MasterKey, suite envelope.S
 				return fmt.Errorf("new %s data key: %w", purpose, err)
 			}
 			if _, err := tx.exec(ctx, `INSERT INTO data_keys (purpose, version, state, wrapped, master_key_id, created_at) VALUES (?, 1, 'active', ?, ?, ?)`,
-				purpose, []byte(w), m.ID(), micros(time.Now())); err != nil {
+				purpose, []byte(w), m.ID(), micros(d.now())); err != nil {
 				return fmt.Errorf("store %s data key: %w", purpose, err)
 			}
 			ks.keys[dataKeyRef{purpose, 1}] = dk.WithID(1)
@@ -172,7 +171,7 @@ func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey
 		if err != nil {
 			return err
 		}
-		now := micros(time.Now())
+		now := micros(d.now())
 		for _, k := range all {
 			w, err := envelope.Rewrap(current, next, envelope.WrappedKey(k.wrapped))
 			if err != nil {

@@ -54,21 +54,40 @@ type DB struct {
 	q
 	db      *sql.DB
 	retries atomic.Uint64
+	now     func() time.Time // the store's clock: times it stamps by itself
 }
+
+// Option adjusts a store as Open opens it.
+type Option func(*DB)
+
+// WithClock makes the store stamp the times it records by itself (when a
+// data key was made or re-wrapped) with now instead of the wall clock, so
+// that tests and replays control them as they control the capabilities'.
+func WithClock(now func() time.Time) Option { return func(d *DB) { d.now = now } }
 
 // Open opens the store named by dsn: a postgres:// or postgresql:// URL selects
 // PostgreSQL; an empty dsn selects the embedded SQLite database in dataDir,
 // which is created if needed. Open checks that the store is reachable and
 // answers with one clear error when it is not.
-func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
+func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*DB, error) {
+	var d *DB
+	var err error
 	switch {
 	case dsn == "":
-		return openSQLite(ctx, dataDir)
+		d, err = openSQLite(ctx, dataDir)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
+		d, err = openPostgres(ctx, dsn)
 	default:
 		return nil, fmt.Errorf("unsupported database DSN %q: use postgres://… or leave it empty for the embedded store", Redact(dsn))
 	}
+	if err != nil {
+		return nil, err
+	}
+	d.now = time.Now
+	for _, o := range opts {
+		o(d)
+	}
+	return d, nil
 }
 
 func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
