@@ -34,38 +34,26 @@ func TestDeactivationRacesTokenIssuance(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var secrets []string
-		var ready, done sync.WaitGroup
-		start := make(chan struct{})
 		const n = 20
-		ready.Add(n)
-		done.Add(n)
-		for i := range n {
-			go func() {
-				defer done.Done()
-				ready.Done()
-				<-start
-				if i == 0 {
-					off := org.Inactive
-					if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &off}); err != nil {
-						t.Errorf("deactivate: %v", err)
-					}
-					return
+		storetest.Race(n, func(i int) {
+			if i == 0 {
+				off := org.Inactive
+				if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &off}); err != nil {
+					t.Errorf("deactivate: %v", err)
 				}
-				secret, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
-				switch {
-				case errors.Is(err, apperr.Conflict):
-				case err != nil:
-					t.Errorf("issue: %v", err)
-				default:
-					mu.Lock()
-					secrets = append(secrets, secret)
-					mu.Unlock()
-				}
-			}()
-		}
-		ready.Wait()
-		close(start)
-		done.Wait()
+				return
+			}
+			secret, _, err := svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
+			switch {
+			case errors.Is(err, apperr.Conflict):
+			case err != nil:
+				t.Errorf("issue: %v", err)
+			default:
+				mu.Lock()
+				secrets = append(secrets, secret)
+				mu.Unlock()
+			}
+		})
 		on := org.Active
 		if _, err := svc.UpdateOrg(ctx, issuer.CreditCode, org.Patch{Status: &on}); err != nil {
 			t.Fatal(err)

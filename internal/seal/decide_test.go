@@ -147,7 +147,7 @@ func TestConcurrentUseApprovals(t *testing.T) {
 			t.Fatal(err)
 		}
 		var o outcome
-		race(racers, func(i int) {
+		storetest.Race(racers, func(i int) {
 			approver := f.approver1
 			if i%2 == 1 {
 				approver = f.approver2
@@ -226,7 +226,7 @@ func TestConcurrentFilings(t *testing.T) {
 		f := setup(t, db)
 		x := f.makeSeal(t, seal.OneApprover)
 		var o outcome
-		race(racers, func(i int) {
+		storetest.Race(racers, func(i int) {
 			var err error
 			if i%2 == 0 {
 				_, err = f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf([]byte{byte(i)}), "t", "p")

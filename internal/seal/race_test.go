@@ -17,25 +17,6 @@ import (
 // racers is how many requests a race test sends at once.
 const racers = 20
 
-// race runs fn(i) for i < n in n goroutines released together.
-func race(n int, fn func(i int)) {
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-start
-			fn(i)
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
-}
-
 // outcome counts the answers of PIN races: evaluated wrong PINs, tries
 // refused because the seal is locked, successes and anything else.
 type outcome struct {
@@ -119,7 +100,7 @@ func (f fixture) pinSeal(t *testing.T, doc []byte) (seal.Seal, seal.UseRequest) 
 func (f fixture) lockRace(t *testing.T, id string, try func() error) {
 	t.Helper()
 	var o outcome
-	race(racers, func(int) { o.add(try()) })
+	storetest.Race(racers, func(int) { o.add(try()) })
 	if o.wrong != 5 || o.refused != racers-5 || o.ok != 0 || o.others != 0 {
 		t.Fatalf("%d wrong PINs evaluated, %d refused, %d succeeded, other errors %v; want 5 evaluated, %d refused", o.wrong, o.refused, o.ok, o.errs, racers-5)
 	}
@@ -189,7 +170,7 @@ func TestNoSignatureAfterLock(t *testing.T) {
 				}
 			}
 			var o outcome
-			race(1+sc.racing, func(i int) {
+			storetest.Race(1+sc.racing, func(i int) {
 				pin := "999999"
 				if i == sc.right {
 					pin = "135790"

@@ -59,15 +59,8 @@ func TestTrustBundleOffline(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		x := f.makeSeal(t, seal.NoApproval)
-		if _, err := f.svc.SetPIN(ctx, f.keeper, x.ID, "", "135790"); err != nil {
-			t.Fatal(err)
-		}
 		doc := []byte("盖章文件")
-		req, err := f.svc.RequestUse(ctx, f.keeper, x.ID, hexOf(doc), "t", "p")
-		if err != nil {
-			t.Fatal(err)
-		}
+		x, req := f.pinSeal(t, doc)
 		signed, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"})
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -26,23 +24,14 @@ import (
 // clear, though the replays return them.
 func TestReplaysKeepNoSecretInClear(t *testing.T) {
 	ctx := context.Background()
-	open := func(t *testing.T, dsn, dir string) *store.DB {
-		db, err := store.Open(ctx, dsn, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Unlock(ctx, storetest.MasterKey(t), envelope.DefaultSuite, rand.Reader); err != nil {
-			t.Fatal(err)
-		}
-		return db
+	open := func(t *testing.T, postgres bool) (*store.DB, string, string) {
+		db, dsn, dir := storetest.OpenLocked(t, postgres)
+		storetest.Unlock(t, db)
+		return db, dsn, dir
 	}
 	t.Run("sqlite", func(t *testing.T) {
-		dir := t.TempDir()
-		secrets := replaySecrets(t, open(t, "", dir))
+		db, _, dir := open(t, false)
+		secrets := replaySecrets(t, db)
 		files, _ := filepath.Glob(filepath.Join(dir, store.DBFile+"*"))
 		if len(files) == 0 {
 			t.Fatal("no database file")
@@ -60,8 +49,8 @@ func TestReplaysKeepNoSecretInClear(t *testing.T) {
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := storetest.PostgresDSN(t)
-		secrets := replaySecrets(t, open(t, dsn, ""))
+		db, dsn, _ := open(t, true)
+		secrets := replaySecrets(t, db)
 		raw, err := sql.Open("pgx", dsn)
 		if err != nil {
 			t.Fatal(err)

@@ -159,6 +159,17 @@ func (r response) problem(t *testing.T) httpapi.Problem {
 	return p
 }
 
+// namesField reports whether the problem names field and the rule it broke,
+// with a message for people.
+func namesField(p httpapi.Problem, field, rule string) bool {
+	for _, f := range p.Errors {
+		if f.Field == field && f.Rule == rule && f.Message != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *env) do(method, path, token, body string, headers ...string) response {
 	e.t.Helper()
 	var rd io.Reader
@@ -336,13 +347,7 @@ func TestBadInputIsAProblemAndWritesNothing(t *testing.T) {
 			if c.field == "" {
 				continue
 			}
-			found := false
-			for _, f := range p.Errors {
-				if f.Field == c.field && f.Rule == c.rule && f.Message != "" {
-					found = true
-				}
-			}
-			if !found {
+			if !namesField(p, c.field, c.rule) {
 				t.Errorf("%s: errors %+v do not name %s/%s", c.name, p.Errors, c.field, c.rule)
 			}
 		}

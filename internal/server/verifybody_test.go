@@ -51,13 +51,7 @@ func TestVerifyBodyProblems(t *testing.T) {
 		if c.field == "" {
 			continue
 		}
-		found := false
-		for _, f := range p.Errors {
-			if f.Field == c.field && f.Rule == c.rule && f.Message != "" {
-				found = true
-			}
-		}
-		if !found {
+		if !namesField(p, c.field, c.rule) {
 			t.Errorf("%s: errors %+v do not name %s/%s", c.name, p.Errors, c.field, c.rule)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
@@ -104,22 +105,28 @@ func migrate(t testing.TB, db *store.DB) {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	Unlock(t, db)
+}
+
+// Unlock unlocks db with a fresh master key.
+func Unlock(t testing.TB, db *store.DB) {
+	t.Helper()
 	if err := db.Unlock(context.Background(), MasterKey(t), envelope.DefaultSuite, rand.Reader); err != nil {
 		t.Fatalf("unlock: %v", err)
 	}
 }
 
-// OpenLocked returns a migrated store that is not yet unlocked, with the
-// DSN and data directory that open it again: PostgreSQL (skipped loudly when
-// not configured) or SQLite.
-func OpenLocked(t testing.TB, postgres bool) (db *store.DB, dsn, dataDir string) {
+// OpenLocked returns a migrated store, opened with opts, that is not yet
+// unlocked, with the DSN and data directory that open it again: PostgreSQL
+// (skipped loudly when not configured) or SQLite.
+func OpenLocked(t testing.TB, postgres bool, opts ...store.Option) (db *store.DB, dsn, dataDir string) {
 	t.Helper()
 	if postgres {
 		dsn = PostgresDSN(t)
 	} else {
 		dataDir = t.TempDir()
 	}
-	db, err := store.Open(context.Background(), dsn, dataDir)
+	db, err := store.Open(context.Background(), dsn, dataDir, opts...)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -183,4 +190,25 @@ func TamperAuditEntry(t testing.TB, dsn, dataDir string, index uint64, column st
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		t.Fatalf("tamper with audit entry %d: %d rows, %v", index, n, err)
 	}
+}
+
+// Race runs fn(i) for i < n in n goroutines released together, and returns
+// when all have returned: the shape of every test that an attacker's or a
+// busy day's simultaneous requests hold.
+func Race(n int, fn func(i int)) {
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
 }
