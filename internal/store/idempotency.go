@@ -81,12 +81,10 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 		err = tx.queryRow(ctx, `SELECT request_hash, state, status_code, content_type, response, created_at
 			FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key).
 			Scan(&r.RequestHash, &state, &r.StatusCode, &r.ContentType, &r.Response, &created)
-		switch err := mapErr(err); {
-		case errNotFound(err):
-			_, err = tx.exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at)
-				VALUES (?, ?, ?, 'pending', ?)`, scope, key, mac, micros(now))
-			return err
-		case err != nil:
+		// The insert found the key, so the row is there: PostgreSQL fails a
+		// conflict with a row this snapshot cannot see as a serialization
+		// error, which WithTx retries, rather than hiding the row.
+		if err := mapErr(err); err != nil {
 			return err
 		}
 		r.Done, r.CreatedAt = state == "done", fromMicros(created)
