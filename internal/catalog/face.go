@@ -245,8 +245,16 @@ func (f Field) text(fs *apperr.Fields, path, s string) (any, bool) {
 	return f.stringValue(fs, path, s)
 }
 
-// stringValue checks a value of a string field.
+// stringValue checks a value of a string field. An identifier is
+// normalized first (surrounding white space, letter case) so that what is
+// measured and matched is what is stored.
 func (f Field) stringValue(fs *apperr.Fields, path, s string) (any, bool) {
+	switch f.Format {
+	case FormatCitizenID:
+		s = ids.NormalizeCitizenID(s)
+	case FormatCreditCode:
+		s = ids.NormalizeCreditCode(s)
+	}
 	max := f.MaxLength
 	if max <= 0 {
 		max = maxTextLength
@@ -277,10 +285,8 @@ func (f Field) stringValue(fs *apperr.Fields, path, s string) (any, bool) {
 	var err error
 	switch f.Format {
 	case FormatCitizenID:
-		s = ids.NormalizeCitizenID(s)
 		err = ids.ValidateCitizenID(s)
 	case FormatCreditCode:
-		s = ids.NormalizeCreditCode(s)
 		err = ids.ValidateCreditCode(s)
 	case FormatRegion:
 		err = ids.ValidateRegion(s)

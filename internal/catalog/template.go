@@ -214,7 +214,7 @@ func (f Field) checkConstraints(fs *apperr.Fields, p string) {
 	if !slices.Contains([]Format{FormatNone, FormatCitizenID, FormatCreditCode, FormatRegion}, f.Format) {
 		fs.Add(p+".format", "enum", "the format is citizen-id, credit-code or region")
 	}
-	if f.Format != FormatNone && f.Multiline {
+	if isString && f.Format != FormatNone && f.Multiline {
 		fs.Add(p+".multiline", "not-applicable", "an identifier is one line")
 	}
 	if f.Type != TypeEnum {
