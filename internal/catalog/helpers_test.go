@@ -4,18 +4,28 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
 )
 
+// messages is loaded once for the whole test binary.
+var messages = sync.OnceValues(i18n.New)
+
 // fieldRules returns the "field: rule" pairs of err, sorted, and fails the
-// test when err is not an Invalid *apperr.Error (unless it is nil).
+// test when err is not an *apperr.Error (unless it is nil) or names a rule
+// that has no message for users (internal/i18n/locales).
 func fieldRules(t testing.TB, err error) []string {
 	t.Helper()
 	if err == nil {
 		return nil
+	}
+	cat, cerr := messages()
+	if cerr != nil {
+		t.Fatal(cerr)
 	}
 	var e *apperr.Error
 	if !errors.As(err, &e) {
@@ -25,6 +35,9 @@ func fieldRules(t testing.TB, err error) []string {
 	for _, f := range e.Fields {
 		if f.Field == "" || f.Rule == "" || f.Detail == "" {
 			t.Errorf("field error %+v lacks a field, rule or detail", f)
+		}
+		if !cat.Has("rule." + f.Rule) {
+			t.Errorf("rule %q of field %s has no message in internal/i18n/locales", f.Rule, f.Field)
 		}
 		out = append(out, f.Field+": "+f.Rule)
 	}

@@ -32,8 +32,12 @@ func TestTypeValidate(t *testing.T) {
 			ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityFixed, Years: 5, MaxYears: 5}
 		}, []string{"validity.max_years: not-applicable"}},
 		{"open-ended with years", func(ty *catalog.Type) { ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityOpenEnded, Years: 1} }, []string{"validity.years: not-applicable"}},
-		{"issuer-set", func(ty *catalog.Type) { ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityIssuerSet, MaxYears: 20} }, nil},
-		{"issuer-set too long", func(ty *catalog.Type) { ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityIssuerSet, MaxYears: 101} }, []string{"validity.max_years: range"}},
+		{"issuer-set", func(ty *catalog.Type) {
+			ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityIssuerSet, MaxYears: 20}
+		}, nil},
+		{"issuer-set too long", func(ty *catalog.Type) {
+			ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityIssuerSet, MaxYears: 101}
+		}, []string{"validity.max_years: range"}},
 		{"issuer-set with years", func(ty *catalog.Type) { ty.Validity = catalog.ValidityRule{Kind: catalog.ValidityIssuerSet, Years: 1} }, []string{"validity.years: not-applicable"}},
 		{"validity kind", func(ty *catalog.Type) { ty.Validity = catalog.ValidityRule{Kind: "forever"} }, []string{"validity.kind: enum"}},
 		{"numbering", func(ty *catalog.Type) { ty.Numbering = ids.NumberingRule("JY{region}") }, []string{"numbering: pattern"}},

@@ -74,8 +74,7 @@ func TestApply(t *testing.T) {
 				next, err := v.Apply(a, "operator", t0.Add(24*time.Hour), "reason")
 				to, ok := catalog.Next(s, a)
 				if !ok {
-					var e *apperr.Error
-					if !errors.Is(err, apperr.Conflict) || !errors.As(err, &e) || e.Fields[0].Rule != "transition" {
+					if got := fieldRules(t, err); !errors.Is(err, apperr.Conflict) || len(got) != 1 || got[0] != "state: transition" {
 						t.Fatalf("Apply = %v, want a conflict on rule transition", err)
 					}
 					return
@@ -99,7 +98,7 @@ func TestApplyRules(t *testing.T) {
 	t.Run("author cannot review", func(t *testing.T) {
 		for _, a := range []catalog.Action{catalog.Approve, catalog.Reject} {
 			_, err := versionIn(t, catalog.Pending).Apply(a, "author", t0, "mine")
-			if !errors.Is(err, apperr.Forbidden) {
+			if got := fieldRules(t, err); !errors.Is(err, apperr.Forbidden) || len(got) != 1 || got[0] != "by: four-eyes" {
 				t.Errorf("%s by the author = %v, want forbidden", a, err)
 			}
 		}
@@ -138,14 +137,14 @@ func TestEditAndUsable(t *testing.T) {
 			if err != nil || edited.Template.Fields[0].Key != "other" || v.Template.Fields[0].Key != "name" {
 				t.Errorf("Edit of a draft = %v, %v", edited, err)
 			}
-		} else if !errors.Is(err, apperr.Conflict) {
+		} else if got := fieldRules(t, err); !errors.Is(err, apperr.Conflict) || len(got) != 1 || got[0] != "state: immutable" {
 			t.Errorf("Edit of a %s version = %v, want a conflict: only drafts change", s, err)
 		}
 		err = v.Usable()
 		if (err == nil) != (s == catalog.Approved) {
 			t.Errorf("Usable of a %s version = %v", s, err)
 		}
-		if err != nil && !errors.Is(err, apperr.Conflict) {
+		if got := fieldRules(t, err); err != nil && (!errors.Is(err, apperr.Conflict) || len(got) != 1 || got[0] != "version: approved") {
 			t.Errorf("Usable of a %s version = %v, want a conflict", s, err)
 		}
 	}
@@ -175,8 +174,7 @@ func TestPick(t *testing.T) {
 		{"FP0001", 1, apperr.NotFound, "type", "exists"},
 	} {
 		_, err := catalog.Pick(versions, tc.code, tc.number)
-		var e *apperr.Error
-		if !errors.As(err, &e) || e.Kind != tc.kind || e.Fields[0].Field != tc.field || e.Fields[0].Rule != tc.reason {
+		if got := fieldRules(t, err); !errors.Is(err, tc.kind) || len(got) != 1 || got[0] != tc.field+": "+tc.reason {
 			t.Errorf("Pick(%s, %d) = %v, want %s on %s rule %s", tc.code, tc.number, err, tc.kind, tc.field, tc.reason)
 		}
 	}

@@ -9,7 +9,11 @@
 //   - every natural person is identified by the 18-character citizen
 //     identification number, GB 11643-1999;
 //   - every organization belongs to an administrative region identified by a
-//     six-digit GB/T 2260 code, which is embedded in both identifiers.
+//     six-digit GB/T 2260 code, which is embedded in both identifiers;
+//   - every license carries a 35-character platform-wide identifier (type
+//     code, issuer credit code, sequence, check character; see
+//     ParseLicenseID) and a number on its face that follows its type's
+//     NumberingRule. docs/license-format.md describes both.
 //
 // Check characters are validated on every input: a code whose check
 // character does not match is rejected, never silently corrected. The
