@@ -22,6 +22,6 @@
 //
 // Every validation failure is reported as an *Error whose Rule field is a
 // stable, machine-readable name, so that callers can map it to a field error
-// without parsing messages. The package has no mutable state, reads no clock
-// and allocates nothing on the valid path.
+// without parsing messages. The package has no mutable state, reads no clock,
+// and its validators allocate nothing on the valid path.
 package ids

@@ -1,9 +1,5 @@
 package ids
 
-import (
-	"strconv"
-)
-
 // License identifiers. Every license the platform issues carries one
 // platform-wide identifier, in the style of GB/T 36904-2018 (a type code,
 // the issuing organization's code, a sequence and a check character). The
@@ -64,7 +60,7 @@ var mod31Weights = func() (w [30]int) {
 // mod31CheckChar computes the GB 32100-style check character of s, which
 // must consist of characters of creditAlphabet: weights 3^i mod 31 for
 // offset i, C = 31 - (sum mod 31), 31 mapped to 0.
-func mod31CheckChar(s string) byte {
+func mod31CheckChar[T string | []byte](s T) byte {
 	sum := 0
 	for i := 0; i < len(s); i++ {
 		sum += int(creditValue[s[i]]) * mod31Weights[i%30]
@@ -132,12 +128,11 @@ func NewLicenseID(typeCode, issuer string, seq uint64) (string, error) {
 	var b [LicenseIDLen]byte
 	copy(b[:], typeCode)
 	copy(b[licenseIssuerOff:], issuer)
-	s := strconv.FormatUint(seq, 10)
-	for i := licenseSeqOff; i < licenseCheckOff-len(s); i++ {
-		b[i] = '0'
+	for i := licenseCheckOff - 1; i >= licenseSeqOff; i-- {
+		b[i] = byte('0' + seq%10)
+		seq /= 10
 	}
-	copy(b[licenseCheckOff-len(s):], s)
-	b[licenseCheckOff] = mod31CheckChar(string(b[:licenseCheckOff]))
+	b[licenseCheckOff] = mod31CheckChar(b[:licenseCheckOff])
 	return string(b[:]), nil
 }
 

@@ -58,7 +58,7 @@ func (r NumberingRule) parse() ([]numberPart, *Error) {
 		return nil, newError(kindNumberingRule, ruleCharset, "the rule is not valid UTF-8")
 	}
 	var parts []numberPart
-	seen := map[string]bool{}
+	var seen [3]bool // region, year, seq
 	literal := 0
 	for s != "" {
 		i := strings.IndexAny(s, "{}")
@@ -84,20 +84,31 @@ func (r NumberingRule) parse() ([]numberPart, *Error) {
 		if !ok {
 			return nil, newError(kindNumberingRule, rulePattern, "%q is not {region}, {year} or {seq:N} with N from 1 to %d", s[:end+1], maxSeqDigits)
 		}
-		if seen[p.kind] {
+		if seen[p.slot()] {
 			return nil, newError(kindNumberingRule, rulePattern, "{%s} appears more than once", p.kind)
 		}
-		seen[p.kind] = true
+		seen[p.slot()] = true
 		parts = append(parts, p)
 		s = s[end+1:]
 	}
-	if !seen["seq"] {
+	if !seen[2] { // seq
 		return nil, newError(kindNumberingRule, rulePattern, "the rule has no {seq:N}: numbers would not be unique")
 	}
 	if literal > maxLiteralRunes {
 		return nil, newError(kindNumberingRule, ruleLength, "literal text is %d characters, at most %d", literal, maxLiteralRunes)
 	}
 	return parts, nil
+}
+
+// slot numbers the placeholder kinds: region 0, year 1, seq 2.
+func (p numberPart) slot() int {
+	switch p.kind {
+	case "region":
+		return 0
+	case "year":
+		return 1
+	}
+	return 2
 }
 
 // placeholder parses one "{...}".
