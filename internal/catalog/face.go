@@ -64,6 +64,8 @@ func (t Template) ValidateFace(raw json.RawMessage) (Face, error) {
 	}
 	values, err := decodeObject(raw, &fs)
 	if err != nil {
+		// Whatever was found before the syntax error says nothing.
+		fs = apperr.Fields{}
 		fs.Add("face", "json", err.Error())
 		return nil, fs.Err()
 	}
@@ -105,7 +107,6 @@ type keyValue struct {
 // for a key given twice. A syntax error is returned.
 func decodeObject(raw json.RawMessage, fs *apperr.Fields) ([]keyValue, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, fmt.Errorf("read face data: %w", err)

@@ -84,6 +84,7 @@ func TestValidateFaceRefuses(t *testing.T) {
 		want       []string
 	}{
 		{"not JSON", `{"name": `, []string{"face: json"}},
+		{"syntax error after a duplicate", `{"name": "a", "name": "b", "day": }`, []string{"face: json"}},
 		{"trailing data", `{` + base + `} {}`, []string{"face: json"}},
 		{"empty input", ``, []string{"face: json"}},
 		{"an array", `[1, 2]`, []string{"face: type"}},

@@ -63,3 +63,45 @@ func FuzzValidateFace(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTemplate decodes arbitrary templates: Validate never panics, and a
+// template it accepts validates and masks faces without panicking.
+func FuzzTemplate(f *testing.F) {
+	defs, err := catalog.Shipped()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, d := range defs {
+		b, err := json.Marshal(d.Template)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte(d.Sample))
+	}
+	f.Add([]byte(`{"fields":[{"key":"a","type":"string","max_length":1,"pattern":"(","masking":{"rule":"keep-ends","first":1}}]}`), []byte(`{"a":"x"}`))
+	f.Fuzz(func(t *testing.T, tb, face []byte) {
+		var tpl catalog.Template
+		if json.Unmarshal(tb, &tpl) != nil {
+			return
+		}
+		if err := tpl.Validate(); err != nil {
+			var e *apperr.Error
+			if !errors.As(err, &e) || len(e.Fields) == 0 {
+				t.Fatalf("Validate error %v carries no field errors", err)
+			}
+			return
+		}
+		got, err := tpl.ValidateFace(face)
+		if err != nil {
+			return
+		}
+		masked := tpl.MaskFace(got)
+		for k, v := range masked {
+			// A value of nothing but mask characters may mask to itself.
+			s, isString := got[k].(string)
+			if fl, _ := tpl.Field(k); fl.Masking.Rule != catalog.MaskNone && isString && strings.Trim(s, "*") != "" && v == s {
+				t.Fatalf("field %s under %s shown unmasked: %v", k, fl.Masking.Rule, v)
+			}
+		}
+	})
+}
