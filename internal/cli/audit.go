@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 )
 
 func (a *app) auditCommand() *cobra.Command {
@@ -28,9 +30,9 @@ func (a *app) auditCommand() *cobra.Command {
 				}
 				tree, cerr := auditlog.Check(cmd.Context(), p.db)
 				if a.json {
-					out := map[string]any{"size": tree.Size, "root": hex.EncodeToString(tree.Root), "intact": cerr == nil}
+					out := api.AuditTree{Size: tree.Size, Root: hex.EncodeToString(tree.Root), Intact: cerr == nil}
 					if cerr != nil {
-						out["reason"] = cerr.Error()
+						out.Reason = cerr.Error()
 					}
 					if err := a.printJSON(out); err != nil {
 						return err
@@ -70,10 +72,7 @@ func (a *app) auditCommand() *cobra.Command {
 					entries = append(entries, pending...)
 				}
 				if a.json {
-					if entries == nil {
-						entries = []auditlog.Entry{}
-					}
-					return a.printJSON(map[string]any{"items": entries})
+					return a.printJSON(httpapi.ListOf(entries, httpapi.AuditEntryOf))
 				}
 				for _, e := range entries {
 					index := fmt.Sprint(e.Index)

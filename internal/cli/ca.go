@@ -16,7 +16,7 @@ import (
 
 func (a *app) printCert(c pki.Cert) error {
 	if a.json {
-		return a.printJSON(httpapi.CertificateOut(c))
+		return a.printJSON(httpapi.CertificateOf(c))
 	}
 	p, err := c.PEM()
 	if err != nil {
@@ -180,7 +180,7 @@ certificates of the internal root, its serial number (hex).`,
 					return err
 				}
 				if a.json {
-					return a.printJSON(httpapi.CertificateOut(c))
+					return a.printJSON(httpapi.CertificateOf(c))
 				}
 				fmt.Fprintln(a.stdout, c.Fingerprint, "revoked", c.RevokedAt.Format(time.RFC3339))
 				return nil
@@ -260,11 +260,7 @@ certificates of the internal root, its serial number (hex).`,
 					return err
 				}
 				if a.json {
-					items := make([]httpapi.Certificate, len(cs))
-					for i, c := range cs {
-						items[i] = httpapi.CertificateOut(c)
-					}
-					return a.printJSON(map[string]any{"items": items})
+					return a.printJSON(httpapi.ListOf(cs, httpapi.CertificateOf))
 				}
 				for _, c := range cs {
 					state := "valid-period"

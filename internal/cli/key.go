@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
@@ -34,26 +36,6 @@ type signatureFile struct {
 	KeyID     string `json:"key_id"`
 	Algorithm string `json:"algorithm"`
 	Signature []byte `json:"signature"`
-}
-
-// keyJSON is a key record as --json prints it.
-type keyJSON struct {
-	ID         string     `json:"id"`
-	Org        string     `json:"org"`
-	Name       string     `json:"name"`
-	Version    int        `json:"version"`
-	Purpose    string     `json:"purpose"`
-	Algorithm  string     `json:"algorithm"`
-	Backend    string     `json:"backend"`
-	State      string     `json:"state"`
-	CreatedAt  time.Time  `json:"created_at"`
-	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
-	ReplacedBy string     `json:"replaced_by,omitempty"`
-}
-
-func keyOut(k keyring.Key) keyJSON {
-	return keyJSON{ID: k.ID, Org: k.Org, Name: k.Name, Version: k.Version, Purpose: string(k.Purpose), Algorithm: string(k.Algorithm),
-		Backend: string(k.Backend), State: string(k.State), CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt, ReplacedBy: k.ReplacedBy}
 }
 
 // platform is the wiring of one command over the store.
@@ -139,7 +121,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 	}
 	printKey := func(k keyring.Key) error {
 		if a.json {
-			return a.printJSON(keyOut(k))
+			return a.printJSON(httpapi.KeyOf(k))
 		}
 		fmt.Fprintln(a.stdout, k.ID)
 		return nil
@@ -191,11 +173,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 					return err
 				}
 				if a.json {
-					items := make([]keyJSON, len(ks))
-					for i, k := range ks {
-						items[i] = keyOut(k)
-					}
-					return a.printJSON(map[string]any{"items": items})
+					return a.printJSON(httpapi.ListOf(ks, httpapi.KeyOf))
 				}
 				for _, k := range ks {
 					fmt.Fprintf(a.stdout, "%s  %s  %-16s v%-3d %-16s %-18s %-8s %s\n", k.ID, k.Org, k.Name, k.Version, k.Purpose, k.Algorithm, k.Backend, k.State)
@@ -435,18 +413,6 @@ func reasonOf(err error) string {
 	return err.Error()
 }
 
-// dataKeyRotationJSON is one purpose of `key rotate-data-keys --json`.
-type dataKeyRotationJSON struct {
-	Purpose     string  `json:"purpose"`
-	Version     int64   `json:"version"`
-	Suite       string  `json:"suite"`
-	Resumed     bool    `json:"resumed"`
-	Scanned     int64   `json:"scanned"`
-	Reencrypted int64   `json:"reencrypted"`
-	Retired     []int64 `json:"retired"`
-	Done        bool    `json:"done"`
-}
-
 // rotateDataKeysCommand is `key rotate-data-keys`.
 func (a *app) rotateDataKeysCommand() *cobra.Command {
 	var purpose string
@@ -497,13 +463,13 @@ current master key file before rotating data keys after rotate-master.`,
 				return err
 			}
 			if a.json {
-				out := make([]dataKeyRotationJSON, len(res))
+				out := make([]api.DataKeyRotation, len(res))
 				for i, r := range res {
 					retired := r.Retired
 					if retired == nil {
 						retired = []int64{}
 					}
-					out[i] = dataKeyRotationJSON{Purpose: r.Purpose, Version: r.Version, Suite: r.Suite, Resumed: r.Resumed,
+					out[i] = api.DataKeyRotation{Purpose: r.Purpose, Version: r.Version, Suite: r.Suite, Resumed: r.Resumed,
 						Scanned: r.Scanned, Reencrypted: r.Reencrypted, Retired: retired, Done: r.Done}
 				}
 				return a.printJSON(map[string]any{"purposes": out})
@@ -532,17 +498,6 @@ current master key file before rotating data keys after rotate-master.`,
 	return cmd
 }
 
-// dataKeyJSON is a data key as `key data-keys --json` prints it.
-type dataKeyJSON struct {
-	Purpose     string     `json:"purpose"`
-	Version     int64      `json:"version"`
-	Suite       string     `json:"suite"`
-	State       string     `json:"state"`
-	MasterKeyID string     `json:"master_key_id"`
-	CreatedAt   time.Time  `json:"created_at"`
-	RetiredAt   *time.Time `json:"retired_at,omitempty"`
-}
-
 // dataKeysCommand is `key data-keys`.
 func (a *app) dataKeysCommand() *cobra.Command {
 	return &cobra.Command{
@@ -560,12 +515,7 @@ func (a *app) dataKeysCommand() *cobra.Command {
 				return err
 			}
 			if a.json {
-				items := make([]dataKeyJSON, len(ks))
-				for i, k := range ks {
-					items[i] = dataKeyJSON{Purpose: k.Purpose, Version: k.Version, Suite: k.Suite, State: k.State,
-						MasterKeyID: k.MasterKeyID, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
-				}
-				return a.printJSON(map[string]any{"items": items})
+				return a.printJSON(httpapi.ListOf(ks, dataKeyOf))
 			}
 			for _, k := range ks {
 				line := fmt.Sprintf("%-12s v%-3d %-12s %-8s %s  %s", k.Purpose, k.Version, k.Suite, k.State, k.MasterKeyID, k.CreatedAt.Format(time.RFC3339))
@@ -577,6 +527,12 @@ func (a *app) dataKeysCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// dataKeyOf renders a data key for --json.
+func dataKeyOf(k store.DataKey) api.DataKey {
+	return api.DataKey{Purpose: k.Purpose, Version: k.Version, Suite: k.Suite, State: k.State,
+		MasterKeyID: k.MasterKeyID, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
 }
 
 // withPlatform runs fn on the opened platform and closes it afterwards.

@@ -24,15 +24,10 @@ func (a *app) orgCommand() *cobra.Command {
 
 func (a *app) printOrg(o org.Org, msgID string) error {
 	if a.json {
-		return a.printJSON(orgJSON(o))
+		return a.printJSON(httpapi.OrgOf(o))
 	}
 	fmt.Fprintln(a.stdout, a.t(msgID, map[string]any{"Code": o.CreditCode, "Name": o.Name, "Version": o.Version}))
 	return nil
-}
-
-// orgJSON renders an organization exactly as the API does.
-func orgJSON(o org.Org) httpapi.Org {
-	return httpapi.OrgOut(o)
 }
 
 func (a *app) orgCreateCommand() *cobra.Command {
@@ -94,7 +89,7 @@ func (a *app) orgGetCommand() *cobra.Command {
 				return err
 			}
 			if a.json {
-				return a.printJSON(orgJSON(o))
+				return a.printJSON(httpapi.OrgOf(o))
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "credit_code  %s\nname         %s\nregion       %s\nkinds        %s\nstatus       %s\nparent       %s\nresponsible  %s %s %s\nversion      %d\n",
@@ -124,11 +119,7 @@ func (a *app) orgListCommand() *cobra.Command {
 				return err
 			}
 			if a.json {
-				items := make([]httpapi.Org, len(page.Items))
-				for i, o := range page.Items {
-					items[i] = orgJSON(o)
-				}
-				return a.printJSON(map[string]any{"items": items, "next_cursor": page.Next})
+				return a.printJSON(httpapi.PageOf(page, httpapi.OrgOf))
 			}
 			for _, o := range page.Items {
 				fmt.Fprintf(a.stdout, "%s  %s  %-8s  %-30s  %s\n", o.CreditCode, o.Region, o.Status, strings.Join(kindStrings(o.Kinds), ","), o.Name)

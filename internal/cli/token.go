@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -59,7 +60,7 @@ token, so that scripts can capture it:
 				return err
 			}
 			if a.json {
-				return a.printJSON(httpapi.TokenOut(t, secret))
+				return a.printJSON(httpapi.TokenOf(t, secret))
 			}
 			fmt.Fprintln(a.stdout, secret)
 			return nil
@@ -95,11 +96,7 @@ func (a *app) tokenListCommand() *cobra.Command {
 				return err
 			}
 			if a.json {
-				items := make([]httpapi.Token, len(page.Items))
-				for i, t := range page.Items {
-					items[i] = httpapi.TokenOut(t, "")
-				}
-				return a.printJSON(map[string]any{"items": items, "next_cursor": page.Next})
+				return a.printJSON(httpapi.PageOf(page, func(t org.Token) api.Token { return httpapi.TokenOf(t, "") }))
 			}
 			for _, t := range page.Items {
 				state := "active"
@@ -138,7 +135,7 @@ func (a *app) tokenRevokeCommand() *cobra.Command {
 				return err
 			}
 			if a.json {
-				return a.printJSON(httpapi.TokenOut(t, ""))
+				return a.printJSON(httpapi.TokenOf(t, ""))
 			}
 			fmt.Fprintln(a.stdout, t.ID, "revoked")
 			return nil

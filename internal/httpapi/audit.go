@@ -4,24 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 )
 
-// AuditTree is the state of the audit log's Merkle tree.
-type AuditTree struct {
-	Size   uint64 `json:"size"`
-	Root   string `json:"root" doc:"RFC 6962 (SHA-256) root hash, hex."`
-	Intact bool   `json:"intact" doc:"Recomputing the root from every entry gives the stored root."`
-	Reason string `json:"reason,omitempty"`
-}
-
-type auditTreeOutput struct{ Body AuditTree }
+type auditTreeOutput struct{ Body api.AuditTree }
 
 type auditEntriesInput struct {
 	From  uint64 `query:"from" doc:"First index."`
@@ -30,23 +22,10 @@ type auditEntriesInput struct {
 
 type auditEntriesOutput struct {
 	Body struct {
-		Items   []auditlog.Entry    `json:"items"`
-		Next    *uint64             `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
-		Pending []PendingAuditEntry `json:"pending,omitempty" doc:"On the last page: entries committed with their action but not integrated into the tree yet (normally for less than a second). They get an index when they are integrated."`
+		Items   []api.AuditEntry        `json:"items"`
+		Next    *uint64                 `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
+		Pending []api.PendingAuditEntry `json:"pending,omitempty" doc:"On the last page: entries committed with their action but not integrated into the tree yet (normally for less than a second). They get an index when they are integrated."`
 	}
-}
-
-// PendingAuditEntry is an entry waiting for integration: it has no index
-// and no leaf yet.
-type PendingAuditEntry struct {
-	Pending  bool              `json:"pending" doc:"Always true: the entry is not in the tree yet."`
-	Sequence uint64            `json:"sequence" doc:"Its place in the queue; entries are integrated in this order."`
-	At       time.Time         `json:"at"`
-	Actor    string            `json:"actor"`
-	Org      string            `json:"org"`
-	Action   string            `json:"action"`
-	Subject  string            `json:"subject"`
-	Details  map[string]string `json:"details,omitempty"`
 }
 
 // withPending adds the entries waiting for integration to the last page.
@@ -59,10 +38,16 @@ func (a *API) withPending(ctx context.Context, out *auditEntriesOutput, org stri
 		return nil, err
 	}
 	for _, e := range pending {
-		out.Body.Pending = append(out.Body.Pending, PendingAuditEntry{Pending: true, Sequence: e.Seq, At: e.At, Actor: e.Actor,
+		out.Body.Pending = append(out.Body.Pending, api.PendingAuditEntry{Pending: true, Sequence: e.Seq, At: e.At, Actor: e.Actor,
 			Org: e.Org, Action: e.Action, Subject: e.Subject, Details: e.Details})
 	}
 	return out, nil
+}
+
+// AuditEntryOf renders an audit entry for the API (and the CLI's --json).
+func AuditEntryOf(e auditlog.Entry) api.AuditEntry {
+	return api.AuditEntry{Index: e.Index, At: e.At, Actor: e.Actor, Org: e.Org, Action: e.Action, Subject: e.Subject,
+		Details: e.Details, Pending: e.Pending}
 }
 
 // limit is the page size asked for. huma holds it to 1..1000; a zero or
@@ -79,9 +64,9 @@ func (in auditEntriesInput) limit() int {
 // starts.
 func entriesPage(entries []auditlog.Entry, limit int) *auditEntriesOutput {
 	out := &auditEntriesOutput{}
-	out.Body.Items = entries
-	if entries == nil {
-		out.Body.Items = []auditlog.Entry{}
+	out.Body.Items = make([]api.AuditEntry, len(entries))
+	for i, e := range entries {
+		out.Body.Items[i] = AuditEntryOf(e)
 	}
 	if len(entries) == limit {
 		next := entries[len(entries)-1].Index + 1
@@ -116,17 +101,7 @@ type consistencyInput struct {
 	To   uint64 `query:"to" doc:"Size of the later tree; default: the current size."`
 }
 
-// AuditProof is an RFC 6962 inclusion or consistency proof.
-type AuditProof struct {
-	Index *uint64  `json:"index,omitempty"`
-	From  *uint64  `json:"from,omitempty"`
-	Size  uint64   `json:"size"`
-	Leaf  []byte   `json:"leaf,omitempty" doc:"The entry's canonical bytes (RFC 8785), whose RFC 6962 leaf hash the proof starts from."`
-	Proof []string `json:"proof" doc:"Hashes, hex, in RFC 6962 order."`
-	Root  string   `json:"root" doc:"Root of the tree of this size, hex."`
-}
-
-type proofOutput struct{ Body AuditProof }
+type proofOutput struct{ Body api.AuditProof }
 
 func hexAll(hs [][]byte) []string {
 	out := make([]string, len(hs))
@@ -153,7 +128,7 @@ func (a *API) registerAudit() {
 		Description: "审计日志校验：recomputes the Merkle root from every entry and compares it with the stored one.",
 	}, readers, func(ctx context.Context, _ *struct{}) (*auditTreeOutput, error) {
 		t, err := auditlog.Check(ctx, a.svc.Audit)
-		out := &auditTreeOutput{Body: AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}}
+		out := &auditTreeOutput{Body: api.AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}}
 		if err != nil {
 			out.Body.Reason = err.Error()
 		}
@@ -204,7 +179,7 @@ func (a *API) registerAudit() {
 			return nil, err
 		}
 		idx := in.Index
-		return &proofOutput{Body: AuditProof{Index: &idx, Size: size, Leaf: leaves[0], Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
+		return &proofOutput{Body: api.AuditProof{Index: &idx, Size: size, Leaf: leaves[0], Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
 
 	register(a, huma.Operation{
@@ -221,7 +196,7 @@ func (a *API) registerAudit() {
 			return nil, err
 		}
 		from := in.From
-		return &proofOutput{Body: AuditProof{From: &from, Size: size, Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
+		return &proofOutput{Body: api.AuditProof{From: &from, Size: size, Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
 
 	register(a, huma.Operation{

@@ -3,40 +3,24 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
-// Certificate is an X.509 certificate of the platform.
-type Certificate struct {
-	Fingerprint      string     `json:"fingerprint" doc:"SHA-256 of the DER, hex."`
-	Serial           string     `json:"serial" doc:"Serial number, hex."`
-	KeyID            string     `json:"key_id,omitempty"`
-	Kind             string     `json:"kind" enum:"root,seal,issuer,external-root"`
-	Source           string     `json:"source" enum:"internal,external"`
-	Issuer           string     `json:"issuer,omitempty" doc:"Fingerprint of the issuing root."`
-	Subject          string     `json:"subject"`
-	NotBefore        time.Time  `json:"not_before"`
-	NotAfter         time.Time  `json:"not_after"`
-	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
-	RevocationReason int        `json:"revocation_reason,omitempty" doc:"RFC 5280 reason code."`
-	PEM              string     `json:"pem"`
-}
-
-// CertificateOut renders a certificate for the API (and the CLI's --json).
-func CertificateOut(c pki.Cert) Certificate {
+// CertificateOf renders a certificate for the API (and the CLI's --json).
+func CertificateOf(c pki.Cert) api.Certificate {
 	p, _ := c.PEM()
-	return Certificate{Fingerprint: c.Fingerprint, Serial: c.Serial, KeyID: c.KeyID, Kind: string(c.Kind), Source: string(c.Source),
+	return api.Certificate{Fingerprint: c.Fingerprint, Serial: c.Serial, KeyID: c.KeyID, Kind: string(c.Kind), Source: string(c.Source),
 		Issuer: c.Issuer, Subject: c.Subject, NotBefore: c.NotBefore, NotAfter: c.NotAfter, RevokedAt: c.RevokedAt,
 		RevocationReason: c.RevocationReason, PEM: string(p)}
 }
 
 type certOutput struct {
-	Body Certificate
+	Body api.Certificate
 }
 
 type certRefInput struct {
@@ -45,7 +29,7 @@ type certRefInput struct {
 
 type keyCertsOutput struct {
 	Body struct {
-		Items []Certificate `json:"items"`
+		Items []api.Certificate `json:"items"`
 	}
 }
 
@@ -68,7 +52,7 @@ func (a *API) registerCerts() {
 		if err != nil {
 			return nil, err
 		}
-		return &certOutput{Body: CertificateOut(c)}, nil
+		return &certOutput{Body: CertificateOf(c)}, nil
 	})
 
 	register(a, huma.Operation{
@@ -92,7 +76,7 @@ func (a *API) registerCerts() {
 		if err != nil {
 			return nil, err
 		}
-		return &certOutput{Body: CertificateOut(c)}, nil
+		return &certOutput{Body: CertificateOf(c)}, nil
 	})
 
 	register(a, huma.Operation{
@@ -107,9 +91,9 @@ func (a *API) registerCerts() {
 			return nil, err
 		}
 		out := &keyCertsOutput{}
-		out.Body.Items = make([]Certificate, len(cs))
+		out.Body.Items = make([]api.Certificate, len(cs))
 		for i, c := range cs {
-			out.Body.Items[i] = CertificateOut(c)
+			out.Body.Items[i] = CertificateOf(c)
 		}
 		return out, nil
 	})

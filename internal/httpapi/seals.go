@@ -8,72 +8,40 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
-// SealApplication is an application for an action on a seal.
-type SealApplication struct {
-	ID            string            `json:"id"`
-	Org           string            `json:"org"`
-	Action        string            `json:"action"`
-	SealID        string            `json:"seal_id,omitempty"`
-	SealKind      string            `json:"seal_kind,omitempty"`
-	Name          string            `json:"name,omitempty"`
-	Reason        string            `json:"reason"`
-	Justification string            `json:"justification,omitempty"`
-	Attachments   []seal.Attachment `json:"attachments"`
-	Keepers       []string          `json:"keepers,omitempty"`
-	UsePolicy     string            `json:"use_policy,omitempty"`
-	Status        string            `json:"status"`
-	Applicant     string            `json:"applicant"`
-	Approver      string            `json:"approver,omitempty"`
-	Comment       string            `json:"comment,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	DecidedAt     *time.Time        `json:"decided_at,omitempty"`
-}
-
-func applicationOut(a seal.Application) SealApplication {
-	att := a.Attachments
-	if att == nil {
-		att = []seal.Attachment{}
+// ApplicationOf renders a seal application for the API.
+func ApplicationOf(a seal.Application) api.SealApplication {
+	att := make([]api.Attachment, len(a.Attachments))
+	for i, x := range a.Attachments {
+		att[i] = api.Attachment(x)
 	}
-	return SealApplication{ID: a.ID, Org: a.Org, Action: string(a.Action), SealID: a.SealID, SealKind: string(a.SealKind), Name: a.Name,
+	return api.SealApplication{ID: a.ID, Org: a.Org, Action: string(a.Action), SealID: a.SealID, SealKind: string(a.SealKind), Name: a.Name,
 		Reason: a.Reason, Justification: a.Justification, Attachments: att, Keepers: a.Keepers, UsePolicy: string(a.Policy),
 		Status: string(a.Status), Applicant: a.Applicant, Approver: a.Approver, Comment: a.Comment, CreatedAt: a.CreatedAt, DecidedAt: a.DecidedAt}
 }
 
-// Seal is an electronic seal as the API shows it.
-type Seal struct {
-	ID              string    `json:"id" doc:"Seal code: region, credit code, kind, sequence, check character."`
-	Org             string    `json:"org"`
-	Kind            string    `json:"kind"`
-	Name            string    `json:"name"`
-	State           string    `json:"state" enum:"active,suspended,cancelled"`
-	Valid           bool      `json:"valid" doc:"Active and within its certificate's validity now."`
-	ValidFrom       time.Time `json:"valid_from"`
-	ValidTo         time.Time `json:"valid_to"`
-	KeyID           string    `json:"key_id"`
-	CertFingerprint string    `json:"cert_fingerprint"`
-	ImageFormat     string    `json:"image_format"`
-	ImageHash       string    `json:"image_hash" doc:"SM3 of the image, hex."`
-	WidthMM         int       `json:"width_mm"`
-	HeightMM        int       `json:"height_mm"`
-	Structure       []byte    `json:"structure" doc:"GB/T 38540 SES_Seal, DER (base64)."`
-	Keepers         []string  `json:"keepers"`
-	UsePolicy       string    `json:"use_policy"`
-	PINSet          bool      `json:"pin_set"`
-	PINStale        bool      `json:"pin_stale" doc:"The PIN is older than the configured age: its keeper should change it."`
-	Locked          bool      `json:"locked" doc:"Too many wrong PINs: only an approved pin-reset application unlocks it."`
-	FilingState     string    `json:"filing_state" enum:"queued,filed"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+// attachmentsIn reads the attachments of an application.
+func attachmentsIn(as []api.Attachment) []seal.Attachment {
+	if as == nil {
+		return nil
+	}
+	out := make([]seal.Attachment, len(as))
+	for i, x := range as {
+		out[i] = seal.Attachment(x)
+	}
+	return out
 }
 
-func (a *API) sealOut(x seal.Seal) Seal {
-	return Seal{ID: x.ID, Org: x.Org, Kind: string(x.Kind), Name: x.Name, State: string(x.State),
+// sealOut renders a seal; whether it is valid and its PIN stale are the
+// service's judgement now.
+func (a *API) sealOut(x seal.Seal) api.Seal {
+	return api.Seal{ID: x.ID, Org: x.Org, Kind: string(x.Kind), Name: x.Name, State: string(x.State),
 		Valid: a.svc.Seals.ValidNow(x), ValidFrom: x.ValidFrom, ValidTo: x.ValidTo,
 		KeyID: x.KeyID, CertFingerprint: x.CertFingerprint, ImageFormat: string(x.Image.Format), ImageHash: x.Image.Hash,
 		WidthMM: x.Image.WidthMM, HeightMM: x.Image.HeightMM, Structure: x.Structure, Keepers: x.Keepers, UsePolicy: string(x.Policy),
@@ -81,28 +49,19 @@ func (a *API) sealOut(x seal.Seal) Seal {
 		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
-// UseRequest is a request to apply a seal to one document.
-type UseRequest struct {
-	ID        string     `json:"id"`
-	SealID    string     `json:"seal_id"`
-	DocHash   string     `json:"doc_hash"`
-	Title     string     `json:"title"`
-	Purpose   string     `json:"purpose"`
-	Requester string     `json:"requester"`
-	Needed    int        `json:"needed" doc:"Approvals the seal's use policy needs."`
-	Approvals []string   `json:"approvals"`
-	Status    string     `json:"status" enum:"pending,approved,rejected,used"`
-	Comment   string     `json:"comment,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	DecidedAt *time.Time `json:"decided_at,omitempty"`
+// SealEventOf renders a seal's state change for the API.
+func SealEventOf(e seal.Event) api.SealEvent {
+	return api.SealEvent{ID: e.ID, SealID: e.SealID, At: e.At, Actor: e.Actor, Action: e.Action, State: string(e.State),
+		Reason: e.Reason, ApplicationID: e.ApplicationID}
 }
 
-func useRequestOut(r seal.UseRequest) UseRequest {
+// UseRequestOf renders a use request for the API.
+func UseRequestOf(r seal.UseRequest) api.UseRequest {
 	ap := r.Approvals
 	if ap == nil {
 		ap = []string{}
 	}
-	return UseRequest{ID: r.ID, SealID: r.SealID, DocHash: r.DocHash, Title: r.Title, Purpose: r.Purpose, Requester: r.Requester,
+	return api.UseRequest{ID: r.ID, SealID: r.SealID, DocHash: r.DocHash, Title: r.Title, Purpose: r.Purpose, Requester: r.Requester,
 		Needed: r.Needed, Approvals: ap, Status: string(r.Status), Comment: r.Comment, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt}
 }
 
@@ -110,22 +69,22 @@ type applyInput struct {
 	IdempotencyParam
 	CreditCode string `path:"credit_code" maxLength:"64"`
 	Body       struct {
-		Action        string            `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset"`
-		SealID        string            `json:"seal_id,omitempty" maxLength:"64" doc:"The seal acted on (all actions but make)."`
-		SealKind      string            `json:"seal_kind,omitempty" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
-		Name          string            `json:"name,omitempty" maxLength:"400"`
-		Reason        string            `json:"reason" maxLength:"2000"`
-		Justification string            `json:"justification,omitempty" maxLength:"2000" doc:"Required for a second seal of the same kind."`
-		Attachments   []seal.Attachment `json:"attachments,omitempty" maxItems:"20"`
-		Image         []byte            `json:"image,omitempty" doc:"PNG with transparency or SVG, base64; make and change."`
-		WidthMM       int               `json:"width_mm,omitempty" minimum:"0" maximum:"1000"`
-		HeightMM      int               `json:"height_mm,omitempty" minimum:"0" maximum:"1000"`
-		Keepers       []string          `json:"keepers,omitempty" maxItems:"10" doc:"Account IDs of seal keepers of the organization."`
-		UsePolicy     string            `json:"use_policy,omitempty" enum:"none,one,two" doc:"Approvals each use needs (default one)."`
+		Action        string           `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset"`
+		SealID        string           `json:"seal_id,omitempty" maxLength:"64" doc:"The seal acted on (all actions but make)."`
+		SealKind      string           `json:"seal_kind,omitempty" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
+		Name          string           `json:"name,omitempty" maxLength:"400"`
+		Reason        string           `json:"reason" maxLength:"2000"`
+		Justification string           `json:"justification,omitempty" maxLength:"2000" doc:"Required for a second seal of the same kind."`
+		Attachments   []api.Attachment `json:"attachments,omitempty" maxItems:"20"`
+		Image         []byte           `json:"image,omitempty" doc:"PNG with transparency or SVG, base64; make and change."`
+		WidthMM       int              `json:"width_mm,omitempty" minimum:"0" maximum:"1000"`
+		HeightMM      int              `json:"height_mm,omitempty" minimum:"0" maximum:"1000"`
+		Keepers       []string         `json:"keepers,omitempty" maxItems:"10" doc:"Account IDs of seal keepers of the organization."`
+		UsePolicy     string           `json:"use_policy,omitempty" enum:"none,one,two" doc:"Approvals each use needs (default one)."`
 	}
 }
 
-type applicationOutput struct{ Body SealApplication }
+type applicationOutput struct{ Body api.SealApplication }
 
 type applicationIDInput struct {
 	ID string `path:"id" maxLength:"100"`
@@ -149,7 +108,7 @@ type sealInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
-type sealOutput struct{ Body Seal }
+type sealOutput struct{ Body api.Seal }
 
 type listSealsInput struct {
 	ListParams
@@ -160,7 +119,7 @@ type listSealsInput struct {
 
 type eventsOutput struct {
 	Body struct {
-		Items []seal.Event `json:"items"`
+		Items []api.SealEvent `json:"items"`
 	}
 }
 
@@ -182,7 +141,7 @@ type useRequestInput struct {
 	}
 }
 
-type useRequestOutput struct{ Body UseRequest }
+type useRequestOutput struct{ Body api.UseRequest }
 
 type signInput struct {
 	ID   string `path:"id" maxLength:"64"`
@@ -231,24 +190,24 @@ func (a *API) registerSeals() {
 		func(ctx context.Context, in *applyInput) (*applicationOutput, error) {
 			b := in.Body
 			app, err := svc().Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
-				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: b.Attachments,
+				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: attachmentsIn(b.Attachments),
 				Image: b.Image, WidthMM: b.WidthMM, HeightMM: b.HeightMM, Keepers: b.Keepers, Policy: seal.Policy(b.UsePolicy)})
 			if err != nil {
 				return nil, err
 			}
-			return &applicationOutput{Body: applicationOut(app)}, nil
+			return &applicationOutput{Body: ApplicationOf(app)}, nil
 		})
 
 	register(a, huma.Operation{
 		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
 		Summary: "List an organization's seal applications",
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
-		func(ctx context.Context, in *listApplicationsInput) (*pageOutput[SealApplication], error) {
+		func(ctx context.Context, in *listApplicationsInput) (*pageOutput[api.SealApplication], error) {
 			p, err := svc().ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
 			if err != nil {
 				return nil, err
 			}
-			return pageOut(p, applicationOut), nil
+			return pageOut(p, ApplicationOf), nil
 		})
 
 	readApp := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
@@ -263,7 +222,7 @@ func (a *API) registerSeals() {
 		if scope, actor := scopeOf(ctx, readApp); scope != authz.AnyOrg && app.Org != actor.Org {
 			return nil, apperr.New(apperr.NotFound, "no seal application has id %s", in.ID)
 		}
-		return &applicationOutput{Body: applicationOut(app)}, nil
+		return &applicationOutput{Body: ApplicationOf(app)}, nil
 	})
 
 	register(a, huma.Operation{
@@ -276,14 +235,14 @@ func (a *API) registerSeals() {
 		if err != nil {
 			return nil, err
 		}
-		return &applicationOutput{Body: applicationOut(app)}, nil
+		return &applicationOutput{Body: ApplicationOf(app)}, nil
 	})
 
 	readSeal := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper, authz.Issuer))
 	register(a, huma.Operation{
 		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: tags,
 		Summary: "List seals",
-	}, readSeal, func(ctx context.Context, in *listSealsInput) (*pageOutput[Seal], error) {
+	}, readSeal, func(ctx context.Context, in *listSealsInput) (*pageOutput[api.Seal], error) {
 		f := seal.Filter{Org: in.Org, Kind: seal.Kind(in.Kind), State: seal.State(in.State), Limit: in.Limit}
 		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg {
 			f.Org = actor.Org
@@ -329,9 +288,9 @@ func (a *API) registerSeals() {
 			return nil, err
 		}
 		out := &eventsOutput{}
-		out.Body.Items = events
-		if out.Body.Items == nil {
-			out.Body.Items = []seal.Event{}
+		out.Body.Items = make([]api.SealEvent, len(events))
+		for i, e := range events {
+			out.Body.Items[i] = SealEventOf(e)
 		}
 		return out, nil
 	})
@@ -360,7 +319,7 @@ func (a *API) registerSeals() {
 		if err != nil {
 			return nil, err
 		}
-		return &useRequestOutput{Body: useRequestOut(r)}, nil
+		return &useRequestOutput{Body: UseRequestOf(r)}, nil
 	})
 
 	register(a, huma.Operation{
@@ -373,7 +332,7 @@ func (a *API) registerSeals() {
 		if err != nil {
 			return nil, err
 		}
-		return &useRequestOutput{Body: useRequestOut(r)}, nil
+		return &useRequestOutput{Body: UseRequestOf(r)}, nil
 	})
 
 	register(a, huma.Operation{
