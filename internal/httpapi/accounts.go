@@ -52,9 +52,13 @@ type listAccountsInput struct {
 }
 
 func (a *API) registerAccounts() {
-	tags := []string{"accounts"}
+	a.registerCreateAccount()
+	a.registerListAccounts()
+}
+
+func (a *API) registerCreateAccount() {
 	register(a, huma.Operation{
-		OperationID: "create-account", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
+		OperationID: "create-account", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: []string{"accounts"},
 		Summary:       "Create a staff account",
 		Description:   "创建工作人员账号。platform-admin and auditor exist only in the platform organization; an org admin cannot hand out those.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
@@ -68,9 +72,11 @@ func (a *API) registerAccounts() {
 			}
 			return &accountOutput{Body: AccountOf(acc)}, nil
 		})
+}
 
+func (a *API) registerListAccounts() {
 	register(a, huma.Operation{
-		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
+		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: []string{"accounts"},
 		Summary: "List an organization's accounts", Errors: []int{http.StatusNotFound},
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin)).About("credit_code"),
 		func(ctx context.Context, in *listAccountsInput) (*pageOutput[api.Account], error) {

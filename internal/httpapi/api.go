@@ -213,6 +213,9 @@ func (a *API) writeProblem(hctx huma.Context, err error) {
 	}
 }
 
+// anyRole lets every role call an operation: what verifiers need.
+func anyRole() authz.Policy { return authz.Allow(authz.Any(everyRole...)) }
+
 // scopeOf returns how far the caller reaches under policy p.
 func scopeOf(ctx context.Context, p authz.Policy) (authz.Scope, *authz.Actor) {
 	actor := authz.ActorFrom(ctx)

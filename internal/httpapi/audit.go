@@ -119,14 +119,25 @@ func (a *API) currentSize(ctx context.Context, size uint64) (uint64, error) {
 	return t.Size, err
 }
 
+// auditReaders may read the whole audit log.
+func auditReaders() authz.Policy { return authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin)) }
+
 func (a *API) registerAudit() {
-	tags := []string{"audit"}
-	readers := authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin))
+	a.registerCheckAuditLog()
+	a.registerGetAuditCheckpoint()
+	a.registerGetAuditCheckpointKey()
+	a.registerGetAuditInclusionProof()
+	a.registerGetAuditConsistencyProof()
+	a.registerListAuditEntries()
+	a.registerListOrgAuditEntries()
+}
+
+func (a *API) registerCheckAuditLog() {
 	register(a, huma.Operation{
-		OperationID: "check-audit-log", Method: http.MethodGet, Path: Prefix + "/audit/tree", Tags: tags,
+		OperationID: "check-audit-log", Method: http.MethodGet, Path: Prefix + "/audit/tree", Tags: []string{"audit"},
 		Summary:     "The audit log's tree, recomputed from every entry",
 		Description: "审计日志校验：recomputes the Merkle root from every entry and compares it with the stored one.",
-	}, readers, func(ctx context.Context, _ *struct{}) (*auditTreeOutput, error) {
+	}, auditReaders(), func(ctx context.Context, _ *struct{}) (*auditTreeOutput, error) {
 		t, err := auditlog.Check(ctx, a.svc.Audit)
 		out := &auditTreeOutput{Body: api.AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}}
 		if err != nil {
@@ -134,24 +145,28 @@ func (a *API) registerAudit() {
 		}
 		return out, nil
 	})
+}
 
+func (a *API) registerGetAuditCheckpoint() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-checkpoint", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint", Tags: tags,
+		OperationID: "get-audit-checkpoint", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint", Tags: []string{"audit"},
 		Summary:     "A signed checkpoint of the audit log (C2SP tlog-checkpoint)",
 		Description: "签名的审计日志检查点：origin, tree size and root hash, signed with the platform's Ed25519 checkpoint key.",
 		Responses:   map[string]*huma.Response{"200": {Description: "signed note", Content: map[string]*huma.MediaType{"text/plain": {}}}},
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*checkpointOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*checkpointOutput, error) {
 		msg, err := a.svc.Checkpoints.Checkpoint(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return &checkpointOutput{ContentType: "text/plain; charset=utf-8", Body: msg}, nil
 	})
+}
 
+func (a *API) registerGetAuditCheckpointKey() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint-key", Tags: tags,
+		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint-key", Tags: []string{"audit"},
 		Summary: "The verifier key of audit checkpoints",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*checkpointKeyOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*checkpointKeyOutput, error) {
 		vkey, err := a.svc.Checkpoints.VerifierKey(ctx)
 		if err != nil {
 			return nil, err
@@ -160,12 +175,14 @@ func (a *API) registerAudit() {
 		out.Body.VerifierKey = vkey
 		return out, nil
 	})
+}
 
+func (a *API) registerGetAuditInclusionProof() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-inclusion-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/inclusion", Tags: tags,
+		OperationID: "get-audit-inclusion-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/inclusion", Tags: []string{"audit"},
 		Summary: "Prove that an entry is in the audit log (RFC 6962 audit path)",
 		Errors:  []int{http.StatusUnprocessableEntity},
-	}, readers, func(ctx context.Context, in *inclusionInput) (*proofOutput, error) {
+	}, auditReaders(), func(ctx context.Context, in *inclusionInput) (*proofOutput, error) {
 		size, err := a.currentSize(ctx, in.Size)
 		if err != nil {
 			return nil, err
@@ -181,12 +198,14 @@ func (a *API) registerAudit() {
 		idx := in.Index
 		return &proofOutput{Body: api.AuditProof{Index: &idx, Size: size, Leaf: leaves[0], Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
+}
 
+func (a *API) registerGetAuditConsistencyProof() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-consistency-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/consistency", Tags: tags,
+		OperationID: "get-audit-consistency-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/consistency", Tags: []string{"audit"},
 		Summary: "Prove that a later audit tree extends an earlier one (RFC 6962)",
 		Errors:  []int{http.StatusUnprocessableEntity},
-	}, readers, func(ctx context.Context, in *consistencyInput) (*proofOutput, error) {
+	}, auditReaders(), func(ctx context.Context, in *consistencyInput) (*proofOutput, error) {
 		size, err := a.currentSize(ctx, in.To)
 		if err != nil {
 			return nil, err
@@ -198,11 +217,13 @@ func (a *API) registerAudit() {
 		from := in.From
 		return &proofOutput{Body: api.AuditProof{From: &from, Size: size, Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
+}
 
+func (a *API) registerListAuditEntries() {
 	register(a, huma.Operation{
-		OperationID: "list-audit-entries", Method: http.MethodGet, Path: Prefix + "/audit/entries", Tags: tags,
+		OperationID: "list-audit-entries", Method: http.MethodGet, Path: Prefix + "/audit/entries", Tags: []string{"audit"},
 		Summary: "Read audit entries in index order",
-	}, readers, func(ctx context.Context, in *auditEntriesInput) (*auditEntriesOutput, error) {
+	}, auditReaders(), func(ctx context.Context, in *auditEntriesInput) (*auditEntriesOutput, error) {
 		limit := in.limit()
 		entries, _, err := a.svc.Audit.AuditEntries(ctx, in.From, in.From+uint64(limit)) //nolint:gosec // limit() is at least 1
 		if err != nil {
@@ -210,9 +231,11 @@ func (a *API) registerAudit() {
 		}
 		return a.withPending(ctx, entriesPage(entries, limit), "", limit)
 	})
+}
 
+func (a *API) registerListOrgAuditEntries() {
 	register(a, huma.Operation{
-		OperationID: "list-org-audit-entries", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/audit/entries", Tags: tags,
+		OperationID: "list-org-audit-entries", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/audit/entries", Tags: []string{"audit"},
 		Summary:     "Read the audit entries about one organization",
 		Description: "本单位的审计记录（R-SEC-2）: every logged change of the organization, its accounts, tokens, keys, certificates and seals, and every use of its seals, in index order.",
 	}, authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code"),

@@ -37,16 +37,26 @@ type publicKeyOutput struct {
 	Body api.PublicKey
 }
 
+// readKeys may read key records; callers limited to their own organization
+// see only its keys.
+func readKeys() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin, authz.Issuer, authz.SealKeeper, authz.SealApprover))
+}
+
 func (a *API) registerKeys() {
-	tags := []string{"keys"}
-	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin, authz.Issuer, authz.SealKeeper, authz.SealApprover))
+	a.registerListKeys()
+	a.registerGetKey()
+	a.registerGetPublicKey()
+}
+
+func (a *API) registerListKeys() {
 	register(a, huma.Operation{
-		OperationID: "list-keys", Method: http.MethodGet, Path: Prefix + "/keys", Tags: tags,
+		OperationID: "list-keys", Method: http.MethodGet, Path: Prefix + "/keys", Tags: []string{"keys"},
 		Summary:     "List signing keys",
 		Description: "列出签名密钥（不含私钥）。Callers limited to their own organization see only its keys.",
-	}, listPolicy, func(ctx context.Context, in *listKeysInput) (*pageOutput[api.Key], error) {
+	}, readKeys(), func(ctx context.Context, in *listKeysInput) (*pageOutput[api.Key], error) {
 		f := keyring.Filter{Org: in.Org, Purpose: keyring.Purpose(in.Purpose), State: keyring.State(in.State)}
-		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
+		if scope, actor := scopeOf(ctx, readKeys()); scope != authz.AnyOrg {
 			f.Org = actor.Org
 		}
 		p, err := a.svc.Keys.Page(ctx, f, in.Limit, in.Cursor)
@@ -55,27 +65,31 @@ func (a *API) registerKeys() {
 		}
 		return pageOut(p, KeyOf), nil
 	})
+}
 
+func (a *API) registerGetKey() {
 	register(a, huma.Operation{
-		OperationID: "get-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}", Tags: tags,
+		OperationID: "get-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}", Tags: []string{"keys"},
 		Summary: "Get a signing key's record", Errors: []int{http.StatusNotFound},
-	}, listPolicy, func(ctx context.Context, in *keyInput) (*keyOutput, error) {
+	}, readKeys(), func(ctx context.Context, in *keyInput) (*keyOutput, error) {
 		k, err := a.svc.Keys.Get(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg && k.Org != actor.Org {
+		if scope, actor := scopeOf(ctx, readKeys()); scope != authz.AnyOrg && k.Org != actor.Org {
 			return nil, a.notFoundKey(in.ID)
 		}
 		return &keyOutput{Body: KeyOf(k)}, nil
 	})
+}
 
+func (a *API) registerGetPublicKey() {
 	register(a, huma.Operation{
-		OperationID: "get-public-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}/public", Tags: tags,
+		OperationID: "get-public-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}/public", Tags: []string{"keys"},
 		Summary:     "Get a key's public key (PEM and JWK)",
 		Description: "公钥用于验证签名，任何角色均可读取；已轮换或停用的密钥仍可用于验证。",
 		Errors:      []int{http.StatusNotFound},
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, in *keyInput) (*publicKeyOutput, error) {
+	}, anyRole(), func(ctx context.Context, in *keyInput) (*publicKeyOutput, error) {
 		k, err := a.svc.Keys.Get(ctx, in.ID)
 		if err != nil {
 			return nil, err

@@ -81,9 +81,15 @@ var (
 )
 
 func (a *API) registerOrgs() {
-	tags := []string{"organizations"}
+	a.registerCreateOrg()
+	a.registerListOrgs()
+	a.registerGetOrg()
+	a.registerUpdateOrg()
+}
+
+func (a *API) registerCreateOrg() {
 	register(a, huma.Operation{
-		OperationID: "create-org", Method: http.MethodPost, Path: Prefix + "/orgs", Tags: tags,
+		OperationID: "create-org", Method: http.MethodPost, Path: Prefix + "/orgs", Tags: []string{"organizations"},
 		Summary:       "Create an organization",
 		Description:   "创建单位。The credit code and region are validated with their check rules; the responsible person (专人专管) is required.",
 		DefaultStatus: http.StatusCreated,
@@ -99,10 +105,12 @@ func (a *API) registerOrgs() {
 		}
 		return &orgOutput{Body: OrgOf(o)}, nil
 	})
+}
 
+func (a *API) registerListOrgs() {
 	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(staff...))
 	register(a, huma.Operation{
-		OperationID: "list-orgs", Method: http.MethodGet, Path: Prefix + "/orgs", Tags: tags,
+		OperationID: "list-orgs", Method: http.MethodGet, Path: Prefix + "/orgs", Tags: []string{"organizations"},
 		Summary:     "List organizations",
 		Description: "列出单位，按信用代码排序，可按类型、区划、状态筛选。Callers limited to their own organization see only it.",
 	}, listPolicy, func(ctx context.Context, in *listOrgsInput) (*pageOutput[api.Org], error) {
@@ -116,9 +124,11 @@ func (a *API) registerOrgs() {
 		}
 		return pageOut(p, OrgOf), nil
 	})
+}
 
+func (a *API) registerGetOrg() {
 	register(a, huma.Operation{
-		OperationID: "get-org", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}", Tags: tags,
+		OperationID: "get-org", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}", Tags: []string{"organizations"},
 		Summary: "Get an organization", Errors: []int{http.StatusNotFound},
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(staff...)).About("credit_code"),
 		func(ctx context.Context, in *getOrgInput) (*orgOutput, error) {
@@ -128,10 +138,12 @@ func (a *API) registerOrgs() {
 			}
 			return &orgOutput{Body: OrgOf(o)}, nil
 		})
+}
 
+func (a *API) registerUpdateOrg() {
 	patchPolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code")
 	register(a, huma.Operation{
-		OperationID: "update-org", Method: http.MethodPatch, Path: Prefix + "/orgs/{credit_code}", Tags: tags,
+		OperationID: "update-org", Method: http.MethodPatch, Path: Prefix + "/orgs/{credit_code}", Tags: []string{"organizations"},
 		Summary:     "Update or deactivate an organization",
 		Description: "修改单位信息；status=inactive 停用单位。An organization's own admin may change only its name and responsible person.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},

@@ -178,18 +178,62 @@ type verifyOutput struct{ Body verify.Verdict }
 
 type bundleOutput struct{ Body verify.Bundle }
 
+// readApplications may read seal applications: an organization's own
+// applicants, and those who decide or audit them.
+func readApplications() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
+}
+
+// readSeals may read seals: the organization's own staff who hold, apply or
+// stamp with them, and those who approve or audit them.
+func readSeals() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper, authz.Issuer))
+}
+
+// keepers are the seal keepers of the seal's organization; the service
+// checks that the caller keeps the very seal.
+func keepers() authz.Policy { return authz.Allow(authz.Own(authz.SealKeeper)) }
+
+// ownSeal reads a seal the caller may see under readSeals; another
+// organization's seal is not found rather than forbidden, so that its code
+// says nothing.
+func (a *API) ownSeal(ctx context.Context, id string) (seal.Seal, error) {
+	x, err := a.svc.Seals.GetSeal(ctx, id)
+	if err != nil {
+		return seal.Seal{}, err
+	}
+	if scope, actor := scopeOf(ctx, readSeals()); scope != authz.AnyOrg && x.Org != actor.Org {
+		return seal.Seal{}, apperr.New(apperr.NotFound, "no seal has code %s", id)
+	}
+	return x, nil
+}
+
 func (a *API) registerSeals() {
-	tags := []string{"seals"}
-	svc := func() *seal.Service { return a.svc.Seals }
+	a.registerApplySeal()
+	a.registerListSealApplications()
+	a.registerGetSealApplication()
+	a.registerDecideSealApplication()
+	a.registerListSeals()
+	a.registerGetSeal()
+	a.registerListSealEvents()
+	a.registerSetSealPin()
+	a.registerRequestSealUse()
+	a.registerDecideSealUse()
+	a.registerSignWithSeal()
+	a.registerVerifySignature()
+	a.registerGetSealTrustBundle()
+}
+
+func (a *API) registerApplySeal() {
 	register(a, huma.Operation{
-		OperationID: "apply-seal", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
+		OperationID: "apply-seal", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: []string{"seals"},
 		Summary:       "Apply for an action on a seal",
 		Description:   "申请制作、续期、变更、挂起、恢复、注销印章或重置保护口令。Nothing happens until the competent approver approves.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
 		func(ctx context.Context, in *applyInput) (*applicationOutput, error) {
 			b := in.Body
-			app, err := svc().Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
+			app, err := a.svc.Seals.Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
 				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: attachmentsIn(b.Attachments),
 				Image: b.Image, WidthMM: b.WidthMM, HeightMM: b.HeightMM, Keepers: b.Keepers, Policy: seal.Policy(b.UsePolicy)})
 			if err != nil {
@@ -197,93 +241,93 @@ func (a *API) registerSeals() {
 			}
 			return &applicationOutput{Body: ApplicationOf(app)}, nil
 		})
+}
 
+func (a *API) registerListSealApplications() {
 	register(a, huma.Operation{
-		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
+		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: []string{"seals"},
 		Summary: "List an organization's seal applications",
-	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
+	}, readApplications().About("credit_code"),
 		func(ctx context.Context, in *listApplicationsInput) (*pageOutput[api.SealApplication], error) {
-			p, err := svc().ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
+			p, err := a.svc.Seals.ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
 			if err != nil {
 				return nil, err
 			}
 			return pageOut(p, ApplicationOf), nil
 		})
+}
 
-	readApp := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
+func (a *API) registerGetSealApplication() {
 	register(a, huma.Operation{
-		OperationID: "get-seal-application", Method: http.MethodGet, Path: Prefix + "/seal-applications/{id}", Tags: tags,
+		OperationID: "get-seal-application", Method: http.MethodGet, Path: Prefix + "/seal-applications/{id}", Tags: []string{"seals"},
 		Summary: "Get a seal application", Errors: []int{http.StatusNotFound},
-	}, readApp, func(ctx context.Context, in *applicationIDInput) (*applicationOutput, error) {
-		app, err := svc().GetApplication(ctx, in.ID)
+	}, readApplications(), func(ctx context.Context, in *applicationIDInput) (*applicationOutput, error) {
+		app, err := a.svc.Seals.GetApplication(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		if scope, actor := scopeOf(ctx, readApp); scope != authz.AnyOrg && app.Org != actor.Org {
+		if scope, actor := scopeOf(ctx, readApplications()); scope != authz.AnyOrg && app.Org != actor.Org {
 			return nil, apperr.New(apperr.NotFound, "no seal application has id %s", in.ID)
 		}
 		return &applicationOutput{Body: ApplicationOf(app)}, nil
 	})
+}
 
+func (a *API) registerDecideSealApplication() {
 	register(a, huma.Operation{
-		OperationID: "decide-seal-application", Method: http.MethodPost, Path: Prefix + "/seal-applications/{id}/decision", Tags: tags,
+		OperationID: "decide-seal-application", Method: http.MethodPost, Path: Prefix + "/seal-applications/{id}/decision", Tags: []string{"seals"},
 		Summary:     "Approve or reject a seal application",
 		Description: "审批印章申请。The competent approver is a seal approver of the platform or of the applicant's parent organization; approval acts at once (a make approval makes the seal).",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Any(authz.SealApprover)), func(ctx context.Context, in *decisionInput) (*applicationOutput, error) {
-		app, err := svc().Decide(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
+		app, err := a.svc.Seals.Decide(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
 		if err != nil {
 			return nil, err
 		}
 		return &applicationOutput{Body: ApplicationOf(app)}, nil
 	})
+}
 
-	readSeal := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper, authz.Issuer))
+func (a *API) registerListSeals() {
 	register(a, huma.Operation{
-		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: tags,
+		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: []string{"seals"},
 		Summary: "List seals",
-	}, readSeal, func(ctx context.Context, in *listSealsInput) (*pageOutput[api.Seal], error) {
+	}, readSeals(), func(ctx context.Context, in *listSealsInput) (*pageOutput[api.Seal], error) {
 		f := seal.Filter{Org: in.Org, Kind: seal.Kind(in.Kind), State: seal.State(in.State), Limit: in.Limit}
-		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg {
+		if scope, actor := scopeOf(ctx, readSeals()); scope != authz.AnyOrg {
 			f.Org = actor.Org
 		}
-		p, err := svc().ListSeals(ctx, f, in.Cursor)
+		p, err := a.svc.Seals.ListSeals(ctx, f, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
 		return pageOut(p, a.sealOut), nil
 	})
+}
 
-	ownSeal := func(ctx context.Context, id string) (seal.Seal, error) {
-		x, err := svc().GetSeal(ctx, id)
-		if err != nil {
-			return seal.Seal{}, err
-		}
-		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg && x.Org != actor.Org {
-			return seal.Seal{}, apperr.New(apperr.NotFound, "no seal has code %s", id)
-		}
-		return x, nil
-	}
+func (a *API) registerGetSeal() {
 	register(a, huma.Operation{
-		OperationID: "get-seal", Method: http.MethodGet, Path: Prefix + "/seals/{id}", Tags: tags,
+		OperationID: "get-seal", Method: http.MethodGet, Path: Prefix + "/seals/{id}", Tags: []string{"seals"},
 		Summary: "Get a seal", Errors: []int{http.StatusNotFound},
-	}, readSeal, func(ctx context.Context, in *sealInput) (*sealOutput, error) {
-		x, err := ownSeal(ctx, in.ID)
+	}, readSeals(), func(ctx context.Context, in *sealInput) (*sealOutput, error) {
+		x, err := a.ownSeal(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
 		return &sealOutput{Body: a.sealOut(x)}, nil
 	})
+}
 
+func (a *API) registerListSealEvents() {
 	register(a, huma.Operation{
-		OperationID: "list-seal-events", Method: http.MethodGet, Path: Prefix + "/seals/{id}/events", Tags: tags,
+		OperationID: "list-seal-events", Method: http.MethodGet, Path: Prefix + "/seals/{id}/events", Tags: []string{"seals"},
 		Summary: "A seal's state changes: who, when, why", Errors: []int{http.StatusNotFound},
-	}, readSeal, func(ctx context.Context, in *sealInput) (*eventsOutput, error) {
-		x, err := ownSeal(ctx, in.ID)
+	}, readSeals(), func(ctx context.Context, in *sealInput) (*eventsOutput, error) {
+		x, err := a.ownSeal(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		events, err := svc().Events(ctx, x.ID)
+		events, err := a.svc.Seals.Events(ctx, x.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -294,53 +338,60 @@ func (a *API) registerSeals() {
 		}
 		return out, nil
 	})
+}
 
-	keeper := authz.Allow(authz.Own(authz.SealKeeper))
+func (a *API) registerSetSealPin() {
 	register(a, huma.Operation{
-		OperationID: "set-seal-pin", Method: http.MethodPost, Path: Prefix + "/seals/{id}/pin", Tags: tags,
+		OperationID: "set-seal-pin", Method: http.MethodPost, Path: Prefix + "/seals/{id}/pin", Tags: []string{"seals"},
 		Summary:     "Set or change a seal's protection PIN",
 		Description: "设置或修改印章保护口令；only a keeper of the seal. Changing needs the current PIN.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
-	}, keeper, func(ctx context.Context, in *pinInput) (*sealOutput, error) {
-		x, err := svc().SetPIN(ctx, authz.ActorFrom(ctx), in.ID, in.Body.CurrentPIN, in.Body.NewPIN)
+	}, keepers(), func(ctx context.Context, in *pinInput) (*sealOutput, error) {
+		x, err := a.svc.Seals.SetPIN(ctx, authz.ActorFrom(ctx), in.ID, in.Body.CurrentPIN, in.Body.NewPIN)
 		if err != nil {
 			return nil, err
 		}
 		return &sealOutput{Body: a.sealOut(x)}, nil
 	})
+}
 
+func (a *API) registerRequestSealUse() {
 	register(a, huma.Operation{
-		OperationID: "request-seal-use", Method: http.MethodPost, Path: Prefix + "/seals/{id}/use-requests", Tags: tags,
+		OperationID: "request-seal-use", Method: http.MethodPost, Path: Prefix + "/seals/{id}/use-requests", Tags: []string{"seals"},
 		Summary:       "Request to apply a seal to a document",
 		Description:   "用印申请：names the document by its SM3 hash; approved at once when the seal's use policy is none.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
-	}, keeper, func(ctx context.Context, in *useRequestInput) (*useRequestOutput, error) {
-		r, err := svc().RequestUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.DocHash, in.Body.Title, in.Body.Purpose)
+	}, keepers(), func(ctx context.Context, in *useRequestInput) (*useRequestOutput, error) {
+		r, err := a.svc.Seals.RequestUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.DocHash, in.Body.Title, in.Body.Purpose)
 		if err != nil {
 			return nil, err
 		}
 		return &useRequestOutput{Body: UseRequestOf(r)}, nil
 	})
+}
 
+func (a *API) registerDecideSealUse() {
 	register(a, huma.Operation{
-		OperationID: "decide-seal-use", Method: http.MethodPost, Path: Prefix + "/seal-use-requests/{id}/decision", Tags: tags,
+		OperationID: "decide-seal-use", Method: http.MethodPost, Path: Prefix + "/seal-use-requests/{id}/decision", Tags: []string{"seals"},
 		Summary:     "Approve or reject a use request",
 		Description: "用印审批：a seal approver of the seal's organization, its parent or the platform; never the requester, never twice.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Any(authz.SealApprover)), func(ctx context.Context, in *decisionInput) (*useRequestOutput, error) {
-		r, err := svc().DecideUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
+		r, err := a.svc.Seals.DecideUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
 		if err != nil {
 			return nil, err
 		}
 		return &useRequestOutput{Body: UseRequestOf(r)}, nil
 	})
+}
 
+func (a *API) registerSignWithSeal() {
 	register(a, huma.Operation{
-		OperationID: "sign-with-seal", Method: http.MethodPost, Path: Prefix + "/seals/{id}/sign", Tags: tags,
+		OperationID: "sign-with-seal", Method: http.MethodPost, Path: Prefix + "/seals/{id}/sign", Tags: []string{"seals"},
 		Summary:     "Stamp a document (GB/T 38540 signature, optional CMS)",
 		Description: "签章：a keeper, the PIN and an approved use request for the same document. The use is recorded in the same transaction that releases the signature.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
-	}, keeper, func(ctx context.Context, in *signInput) (*signOutput, error) {
+	}, keepers(), func(ctx context.Context, in *signInput) (*signOutput, error) {
 		b := in.Body
 		var digest []byte
 		if b.Digest != "" {
@@ -350,7 +401,7 @@ func (a *API) registerSeals() {
 			}
 			digest = d
 		}
-		signed, err := svc().Sign(ctx, authz.ActorFrom(ctx), in.ID, seal.SignInput{RequestID: b.RequestID, PIN: b.PIN, Document: b.Document,
+		signed, err := a.svc.Seals.Sign(ctx, authz.ActorFrom(ctx), in.ID, seal.SignInput{RequestID: b.RequestID, PIN: b.PIN, Document: b.Document,
 			Digest: digest, PropertyInfo: b.PropertyInfo, Archive: b.Archive, CMS: b.CMS})
 		if err != nil {
 			return nil, err
@@ -360,12 +411,14 @@ func (a *API) registerSeals() {
 		out.Body.Signature, out.Body.CMS = signed.Signature, signed.CMS
 		return out, nil
 	})
+}
 
+func (a *API) registerVerifySignature() {
 	register(a, huma.Operation{
-		OperationID: "verify-signature", Method: http.MethodPost, Path: Prefix + "/signatures/verify", Tags: tags,
+		OperationID: "verify-signature", Method: http.MethodPost, Path: Prefix + "/signatures/verify", Tags: []string{"seals"},
 		Summary:     "Verify a seal signature over a document",
 		Description: "验章：lists every check with its reason; valid when every non-informational check passed.",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
+	}, anyRole(), func(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
 		var digest []byte
 		if in.Body.Digest != "" {
 			d, err := hex.DecodeString(in.Body.Digest)
@@ -377,15 +430,17 @@ func (a *API) registerSeals() {
 		if in.Body.Document == nil && digest == nil {
 			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "give the document or its digest", Fields: []apperr.FieldError{{Field: "document", Rule: "required"}}}
 		}
-		return &verifyOutput{Body: svc().Verify(ctx, in.Body.Signature, in.Body.Document, digest)}, nil
+		return &verifyOutput{Body: a.svc.Seals.Verify(ctx, in.Body.Signature, in.Body.Document, digest)}, nil
 	})
+}
 
+func (a *API) registerGetSealTrustBundle() {
 	register(a, huma.Operation{
-		OperationID: "get-seal-trust-bundle", Method: http.MethodGet, Path: Prefix + "/seals/trust-bundle", Tags: tags,
+		OperationID: "get-seal-trust-bundle", Method: http.MethodGet, Path: Prefix + "/seals/trust-bundle", Tags: []string{"seals"},
 		Summary:     "The trust bundle for offline verification",
 		Description: "离线验章所需信任包：roots, every seal's state history and revoked certificates, signed by the platform root over the RFC 8785 canonical JSON of everything but `signature`.",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*bundleOutput, error) {
-		b, err := svc().TrustBundle(ctx)
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*bundleOutput, error) {
+		b, err := a.svc.Seals.TrustBundle(ctx)
 		if err != nil {
 			return nil, err
 		}

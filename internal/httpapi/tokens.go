@@ -88,10 +88,16 @@ type meOutput struct {
 }
 
 func (a *API) registerTokens() {
-	tags := []string{"tokens"}
+	a.registerCreateToken()
+	a.registerListTokens()
+	a.registerRevokeToken()
+	a.registerGetMe()
+}
+
+func (a *API) registerCreateToken() {
 	createPolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin))
 	register(a, huma.Operation{
-		OperationID: "create-token", Method: http.MethodPost, Path: Prefix + "/tokens", Tags: tags,
+		OperationID: "create-token", Method: http.MethodPost, Path: Prefix + "/tokens", Tags: []string{"tokens"},
 		Summary:       "Create an API token",
 		Description:   "创建访问令牌。The answer carries the secret once; only its hash is stored.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
@@ -117,10 +123,12 @@ func (a *API) registerTokens() {
 		}
 		return &tokenOutput{Body: TokenOf(t, secret)}, nil
 	})
+}
 
+func (a *API) registerListTokens() {
 	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin))
 	register(a, huma.Operation{
-		OperationID: "list-tokens", Method: http.MethodGet, Path: Prefix + "/tokens", Tags: tags,
+		OperationID: "list-tokens", Method: http.MethodGet, Path: Prefix + "/tokens", Tags: []string{"tokens"},
 		Summary: "List API tokens (never their secrets)",
 	}, listPolicy, func(ctx context.Context, in *listTokensInput) (*pageOutput[api.Token], error) {
 		f := org.TokenFilter{Org: in.Org, AccountID: in.AccountID, Limit: in.Limit}
@@ -133,10 +141,12 @@ func (a *API) registerTokens() {
 		}
 		return pageOut(p, func(t org.Token) api.Token { return TokenOf(t, "") }), nil
 	})
+}
 
+func (a *API) registerRevokeToken() {
 	revokePolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(append(staff, authz.Auditor)...))
 	register(a, huma.Operation{
-		OperationID: "revoke-token", Method: http.MethodPost, Path: Prefix + "/tokens/{id}/revoke", Tags: tags,
+		OperationID: "revoke-token", Method: http.MethodPost, Path: Prefix + "/tokens/{id}/revoke", Tags: []string{"tokens"},
 		Summary:     "Revoke an API token",
 		Description: "吊销令牌，立即生效。Anyone may revoke the token they call with; an org admin, the tokens of the organization; the platform admin, any.",
 		Errors:      []int{http.StatusNotFound},
@@ -157,11 +167,13 @@ func (a *API) registerTokens() {
 		}
 		return &tokenOutput{Body: TokenOf(t, "")}, nil
 	})
+}
 
+func (a *API) registerGetMe() {
 	register(a, huma.Operation{
-		OperationID: "get-me", Method: http.MethodGet, Path: Prefix + "/me", Tags: tags,
+		OperationID: "get-me", Method: http.MethodGet, Path: Prefix + "/me", Tags: []string{"tokens"},
 		Summary: "Who am I: the caller's account, organization and roles",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*meOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*meOutput, error) {
 		actor := authz.ActorFrom(ctx)
 		return &meOutput{Body: api.Me{AccountID: actor.AccountID, AccountName: actor.AccountName, TokenID: actor.TokenID, Org: actor.Org, Roles: rolesOut(actor.Roles)}}, nil
 	})
