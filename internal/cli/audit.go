@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 )
@@ -36,11 +34,7 @@ func (a *app) auditCheckCommand() *cobra.Command {
 					return err
 				}
 				tree, cerr := auditlog.Check(cmd.Context(), p.db)
-				out := api.AuditTree{Size: tree.Size, Root: hex.EncodeToString(tree.Root), Intact: cerr == nil}
-				if cerr != nil {
-					out.Reason = cerr.Error()
-				}
-				err := a.print(out, func(w io.Writer) error {
+				err := a.print(httpapi.AuditTreeOf(tree, cerr), func(w io.Writer) error {
 					fmt.Fprintf(w, "size %d  root %x\n", tree.Size, tree.Root)
 					if cerr != nil {
 						fmt.Fprintln(w, cerr)

@@ -44,6 +44,16 @@ func (a *API) withPending(ctx context.Context, out *auditEntriesOutput, org stri
 	return out, nil
 }
 
+// AuditTreeOf renders the outcome of auditlog.Check for the API (and the
+// CLI's --json): the tree, intact unless err says why not.
+func AuditTreeOf(t auditlog.Tree, err error) api.AuditTree {
+	out := api.AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}
+	if err != nil {
+		out.Reason = err.Error()
+	}
+	return out
+}
+
 // AuditEntryOf renders an audit entry for the API (and the CLI's --json).
 func AuditEntryOf(e auditlog.Entry) api.AuditEntry {
 	return api.AuditEntry{Index: e.Index, At: e.At, Actor: e.Actor, Org: e.Org, Action: e.Action, Subject: e.Subject,
@@ -64,10 +74,7 @@ func (in auditEntriesInput) limit() int {
 // starts.
 func entriesPage(entries []auditlog.Entry, limit int) *auditEntriesOutput {
 	out := &auditEntriesOutput{}
-	out.Body.Items = make([]api.AuditEntry, len(entries))
-	for i, e := range entries {
-		out.Body.Items[i] = AuditEntryOf(e)
-	}
+	out.Body.Items = ListOf(entries, AuditEntryOf).Items
 	if len(entries) == limit {
 		next := entries[len(entries)-1].Index + 1
 		out.Body.Next = &next
@@ -138,12 +145,7 @@ func (a *API) registerCheckAuditLog() {
 		Summary:     "The audit log's tree, recomputed from every entry",
 		Description: "审计日志校验：recomputes the Merkle root from every entry and compares it with the stored one.",
 	}, auditReaders(), func(ctx context.Context, _ *struct{}) (*auditTreeOutput, error) {
-		t, err := auditlog.Check(ctx, a.svc.Audit)
-		out := &auditTreeOutput{Body: api.AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}}
-		if err != nil {
-			out.Body.Reason = err.Error()
-		}
-		return out, nil
+		return &auditTreeOutput{Body: AuditTreeOf(auditlog.Check(ctx, a.svc.Audit))}, nil
 	})
 }
 

@@ -41,13 +41,13 @@ type crlOutput struct {
 // The certificates, the root and the CRL are what verifiers need: every
 // role may read them.
 func (a *API) registerCerts() {
-	a.registerGetCaRoot()
-	a.registerGetCaCrl()
+	a.registerGetCARoot()
+	a.registerGetCACRL()
 	a.registerGetCertificate()
 	a.registerListKeyCertificates()
 }
 
-func (a *API) registerGetCaRoot() {
+func (a *API) registerGetCARoot() {
 	register(a, huma.Operation{
 		OperationID: "get-ca-root", Method: http.MethodGet, Path: Prefix + "/ca/root", Tags: []string{"certificates"},
 		Summary: "Get the platform root certificate", Description: "平台根证书，用于信任列表。", Errors: []int{http.StatusNotFound},
@@ -60,7 +60,7 @@ func (a *API) registerGetCaRoot() {
 	})
 }
 
-func (a *API) registerGetCaCrl() {
+func (a *API) registerGetCACRL() {
 	register(a, huma.Operation{
 		OperationID: "get-ca-crl", Method: http.MethodGet, Path: Prefix + "/ca/crl", Tags: []string{"certificates"},
 		Summary:     "Get a freshly signed CRL of the platform root (DER)",

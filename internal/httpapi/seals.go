@@ -216,7 +216,7 @@ func (a *API) registerSeals() {
 	a.registerListSeals()
 	a.registerGetSeal()
 	a.registerListSealEvents()
-	a.registerSetSealPin()
+	a.registerSetSealPIN()
 	a.registerRequestSealUse()
 	a.registerDecideSealUse()
 	a.registerSignWithSeal()
@@ -332,15 +332,12 @@ func (a *API) registerListSealEvents() {
 			return nil, err
 		}
 		out := &eventsOutput{}
-		out.Body.Items = make([]api.SealEvent, len(events))
-		for i, e := range events {
-			out.Body.Items[i] = SealEventOf(e)
-		}
+		out.Body.Items = ListOf(events, SealEventOf).Items
 		return out, nil
 	})
 }
 
-func (a *API) registerSetSealPin() {
+func (a *API) registerSetSealPIN() {
 	register(a, huma.Operation{
 		OperationID: "set-seal-pin", Method: http.MethodPost, Path: Prefix + "/seals/{id}/pin", Tags: []string{"seals"},
 		Summary:     "Set or change a seal's protection PIN",
