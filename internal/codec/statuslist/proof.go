@@ -86,10 +86,16 @@ type suite struct {
 	hash func() hash.Hash
 }
 
-// suites are the cryptosuites this package implements, by name.
-var suites = map[string]suite{
-	SuiteECDSAJCS2019: {alg: keys.ECDSAP256, hash: sha256.New},
-	SuiteSM2JCS:       {alg: keys.SM2SM3, hash: sm3.New},
+// suiteNamed returns the cryptosuite called name, if this package
+// implements it.
+func suiteNamed(name string) (suite, bool) {
+	switch name {
+	case SuiteECDSAJCS2019:
+		return suite{alg: keys.ECDSAP256, hash: sha256.New}, true
+	case SuiteSM2JCS:
+		return suite{alg: keys.SM2SM3, hash: sm3.New}, true
+	}
+	return suite{}, false
 }
 
 // SuiteFor returns the cryptosuite that signs with alg: ecdsa-jcs-2019 for
@@ -149,7 +155,8 @@ func CreateProof(ctx context.Context, doc []byte, opts ProofOptions, signer keys
 	if err != nil {
 		return Proof{}, fmt.Errorf("create proof: %w", err)
 	}
-	hashData, err := hashData(suites[name], config, doc)
+	s, _ := suiteNamed(name)
+	hashData, err := hashData(s, config, doc)
 	if err != nil {
 		return Proof{}, fmt.Errorf("create proof: %w", err)
 	}
@@ -202,7 +209,7 @@ func verifyProof(doc []byte, pub crypto.PublicKey) (Proof, error) {
 	if err := json.Unmarshal(rawProof, &p); err != nil {
 		return Proof{}, fmt.Errorf("proof: %w", err)
 	}
-	s, ok := suites[p.Cryptosuite]
+	s, ok := suiteNamed(p.Cryptosuite)
 	switch {
 	case p.Type != ProofType:
 		return Proof{}, fmt.Errorf("proof type %q, want %q", p.Type, ProofType)

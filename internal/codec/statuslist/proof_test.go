@@ -107,7 +107,8 @@ func TestECDSAJCS2019Vectors(t *testing.T) {
 	if got, want := hex.EncodeToString(configHash[:]), readVector(t, "proofHashJCSECDSAP256.txt"); got != want {
 		t.Errorf("proof configuration hash = %s, want %s", got, want)
 	}
-	combined, err := hashData(suites[SuiteECDSAJCS2019], []byte(readVector(t, "proofConfigJCSECDSAP256.json")), unsigned)
+	ecdsaSuite, _ := suiteNamed(SuiteECDSAJCS2019)
+	combined, err := hashData(ecdsaSuite, []byte(readVector(t, "proofConfigJCSECDSAP256.json")), unsigned)
 	if err != nil {
 		t.Fatal(err)
 	}
