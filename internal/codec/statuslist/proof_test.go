@@ -85,27 +85,24 @@ func TestECDSAJCS2019Vectors(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	canonDoc, err := canon.Transform(unsigned)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := readVector(t, "canonDocJCSECDSAP256.txt"); string(canonDoc) != want {
-		t.Errorf("canonical document = %s\nwant %s", canonDoc, want)
-	}
-	docHash := sha256.Sum256(canonDoc)
-	if got, want := hex.EncodeToString(docHash[:]), readVector(t, "docHashJCSECDSAP256.txt"); got != want {
-		t.Errorf("document hash = %s, want %s", got, want)
-	}
-	canonConfig, err := canon.Transform([]byte(readVector(t, "proofConfigJCSECDSAP256.json")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := readVector(t, "proofCanonJCSECDSAP256.txt"); string(canonConfig) != want {
-		t.Errorf("canonical proof configuration = %s\nwant %s", canonConfig, want)
-	}
-	configHash := sha256.Sum256(canonConfig)
-	if got, want := hex.EncodeToString(configHash[:]), readVector(t, "proofHashJCSECDSAP256.txt"); got != want {
-		t.Errorf("proof configuration hash = %s, want %s", got, want)
+	for _, step := range []struct {
+		what, canonFile, hashFile string
+		input                     []byte
+	}{
+		{"document", "canonDocJCSECDSAP256.txt", "docHashJCSECDSAP256.txt", unsigned},
+		{"proof configuration", "proofCanonJCSECDSAP256.txt", "proofHashJCSECDSAP256.txt", []byte(readVector(t, "proofConfigJCSECDSAP256.json"))},
+	} {
+		c, err := canon.Transform(step.input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := readVector(t, step.canonFile); string(c) != want {
+			t.Errorf("canonical %s = %s\nwant %s", step.what, c, want)
+		}
+		h := sha256.Sum256(c)
+		if got, want := hex.EncodeToString(h[:]), readVector(t, step.hashFile); got != want {
+			t.Errorf("%s hash = %s, want %s", step.what, got, want)
+		}
 	}
 	ecdsaSuite, _ := suiteNamed(SuiteECDSAJCS2019)
 	combined, err := hashData(ecdsaSuite, []byte(readVector(t, "proofConfigJCSECDSAP256.json")), unsigned)
