@@ -3,6 +3,7 @@ package statuslist
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -121,6 +122,17 @@ func TestECDSAJCS2019Vectors(t *testing.T) {
 	}
 	if err := keys.Verify(keys.ECDSAP256, key.Public(), combined, der); err != nil {
 		t.Errorf("published signature over hashData: %v", err)
+	}
+	// The vectors were made with deterministic ECDSA (RFC 6979), which Go
+	// uses when no randomness is given: the same key signing SHA-256 of
+	// hashData reproduces the published signature byte for byte.
+	digest := sha256.Sum256(combined)
+	detDER, err := key.CryptoSigner().Sign(nil, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if det, err := derToRaw(detDER); err != nil || !bytes.Equal(det, sig) {
+		t.Errorf("deterministic signature = %x (%v), want the published %x", det, err, sig)
 	}
 	p, err := VerifyProof(signed, key.Public())
 	if err != nil {
