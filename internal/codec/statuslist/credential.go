@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/keys"
@@ -210,8 +211,8 @@ func ParseCredential(doc []byte, pub crypto.PublicKey) (*Credential, error) {
 		return nil, fmt.Errorf("status list credential: %w", err)
 	}
 	var c Credential
-	if err := json.Unmarshal(doc, &c); err != nil {
-		return nil, fmt.Errorf("status list credential: %w: %w", ErrMalformed, err)
+	if err := unmarshalExact(doc, &c); err != nil {
+		return nil, fmt.Errorf("status list credential: %w", err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("status list credential: %w", err)
@@ -290,6 +291,43 @@ func Check(e Entry, c *Credential) (bool, error) {
 		return false, err
 	}
 	return list.Get(i)
+}
+
+// unmarshalExact decodes a verified credential into c, first refusing a
+// member whose name differs only in letter case from one c has, in the
+// credential or its subject. encoding/json matches names without regard to
+// case, so {"encodedList": A, "EncodedList": B} would let this package read
+// B where a case-sensitive reader reads A: one signed list, two answers.
+func unmarshalExact(doc []byte, c *Credential) error {
+	var top struct {
+		Subject json.RawMessage `json:"credentialSubject"`
+	}
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	for _, obj := range []struct {
+		raw   []byte
+		names []string
+	}{
+		{doc, []string{"@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "proof"}},
+		{top.Subject, []string{"id", "type", "statusPurpose", "encodedList", "ttl"}},
+	} {
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(obj.raw, &members); err != nil {
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		for name := range members {
+			for _, known := range obj.names {
+				if name != known && strings.EqualFold(name, known) {
+					return fmt.Errorf("%w: member %q is not %q", ErrMalformed, name, known)
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(doc, c); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
 }
 
 // absoluteURL reports whether s parses as an absolute URI (a scheme and

@@ -246,3 +246,47 @@ func TestEntryJSON(t *testing.T) {
 		t.Errorf("NewEntry(-1) error = %v, want ErrMalformed", err)
 	}
 }
+
+// TestParseCredentialCaseFolded refuses a signed list with a member that
+// differs from a known one only in case: encoding/json would read it in
+// place of the exact name, other readers would not.
+func TestParseCredentialCaseFolded(t *testing.T) {
+	k, err := keys.GenerateSoftware(keys.SM2SM3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleared, err := New(MinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := cleared.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, old, new string }{
+		{"subject", `"encodedList":`, `"EncodedList":"` + other + `","encodedList":`},
+		{"credential", `"validUntil":`, `"ValidUntil":"2099-01-01T00:00:00Z","validUntil":`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var doc map[string]any
+			if err := json.Unmarshal(signedList(t, k, 5), &doc); err != nil {
+				t.Fatal(err)
+			}
+			delete(doc, "proof")
+			raw, _ := json.Marshal(doc)
+			raw = []byte(strings.Replace(string(raw), tt.old, tt.new, 1))
+			p, err := CreateProof(context.Background(), raw, ProofOptions{VerificationMethod: keyURL}, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proof, _ := json.Marshal(p)
+			signed := append(raw[:len(raw)-1:len(raw)-1], []byte(`,"proof":`+string(proof)+`}`)...)
+			if _, err := VerifyProof(signed, k.Public()); err != nil {
+				t.Fatalf("the altered document is not validly signed: %v", err)
+			}
+			if _, err := ParseCredential(signed, k.Public()); !errors.Is(err, ErrMalformed) {
+				t.Errorf("ParseCredential error = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
