@@ -295,9 +295,7 @@ func Check(e Entry, c *Credential) (bool, error) {
 
 // unmarshalExact decodes a verified credential into c, first refusing a
 // member whose name differs only in letter case from one c has, in the
-// credential or its subject. encoding/json matches names without regard to
-// case, so {"encodedList": A, "EncodedList": B} would let this package read
-// B where a case-sensitive reader reads A: one signed list, two answers.
+// credential or its subject (see refuseFolded).
 func unmarshalExact(doc []byte, c *Credential) error {
 	var top struct {
 		Subject json.RawMessage `json:"credentialSubject"`
@@ -305,27 +303,34 @@ func unmarshalExact(doc []byte, c *Credential) error {
 	if err := json.Unmarshal(doc, &top); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	for _, obj := range []struct {
-		raw   []byte
-		names []string
-	}{
-		{doc, []string{"@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "proof"}},
-		{top.Subject, []string{"id", "type", "statusPurpose", "encodedList", "ttl"}},
-	} {
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(obj.raw, &members); err != nil {
-			return fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		for name := range members {
-			for _, known := range obj.names {
-				if name != known && strings.EqualFold(name, known) {
-					return fmt.Errorf("%w: member %q is not %q", ErrMalformed, name, known)
-				}
-			}
-		}
+	if err := refuseFolded(doc, "@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "proof"); err != nil {
+		return err
+	}
+	if err := refuseFolded(top.Subject, "id", "type", "statusPurpose", "encodedList", "ttl"); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(doc, c); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// refuseFolded refuses, with ErrMalformed, a JSON object with a member
+// whose name differs only in letter case from one of names. encoding/json
+// matches names without regard to case, so {"encodedList": A,
+// "EncodedList": B} would let this package read B where a case-sensitive
+// reader reads A: one signed document, two meanings.
+func refuseFolded(obj []byte, names ...string) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &members); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	for name := range members {
+		for _, known := range names {
+			if name != known && strings.EqualFold(name, known) {
+				return fmt.Errorf("%w: member %q is not %q", ErrMalformed, name, known)
+			}
+		}
 	}
 	return nil
 }

@@ -290,3 +290,21 @@ func TestParseCredentialCaseFolded(t *testing.T) {
 		})
 	}
 }
+
+func TestRefuseFolded(t *testing.T) {
+	for _, tt := range []struct {
+		obj string
+		ok  bool
+	}{
+		{`{"encodedList":"u","other":1}`, true},
+		{`{"EncodedList":"u"}`, false},
+		{`{"encodedlist":"u","encodedList":"u"}`, false},
+		{`{"ENCODEDLIST":1}`, false},
+		{`[]`, false},
+	} {
+		err := refuseFolded([]byte(tt.obj), "encodedList", "id")
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrMalformed)) {
+			t.Errorf("refuseFolded(%s) = %v, want ok=%v", tt.obj, err, tt.ok)
+		}
+	}
+}

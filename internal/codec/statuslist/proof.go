@@ -205,6 +205,9 @@ func verifyProof(doc []byte, pub crypto.PublicKey) (Proof, error) {
 	if err != nil {
 		return Proof{}, fmt.Errorf("proof: %w (one proof object; proof sets are not supported)", err)
 	}
+	if err := refuseFolded(rawProof, "@context", "type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"); err != nil {
+		return Proof{}, fmt.Errorf("proof: %w", err)
+	}
 	var p Proof
 	if err := json.Unmarshal(rawProof, &p); err != nil {
 		return Proof{}, fmt.Errorf("proof: %w", err)

@@ -201,6 +201,7 @@ func TestVerifyProofRefuses(t *testing.T) {
   "id"`, `"https://example.org/other"
   ],
   "id"`), key.Public()},
+		{"member named like another but for case", replace(`"cryptosuite": "ecdsa-jcs-2019",`, `"cryptosuite": "ecdsa-jcs-2019", "Cryptosuite": "ecdsa-jcs-2019",`), key.Public()},
 		{"duplicate member", replace(`"name": "Alumni Credential",`, `"name": "Alumni Credential", "name": "Other",`), key.Public()},
 		{"no proof", `{"@context": ["https://www.w3.org/ns/credentials/v2"]}`, key.Public()},
 		{"proof set", strings.TrimSuffix(replace(`"proof": {`, `"proof": [{`), "}\n}") + "}]\n}", key.Public()},
