@@ -38,8 +38,8 @@ func scanCert(s interface{ Scan(...any) error }) (pki.Cert, error) {
 }
 
 // InsertCert implements pki.Store.
-func (q q) InsertCert(ctx context.Context, c pki.Cert) error {
-	_, err := q.exec(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
+func (h handle) InsertCert(ctx context.Context, c pki.Cert) error {
+	_, err := h.exec(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
 		c.Fingerprint, c.Serial, nullString(c.KeyID), string(c.Kind), string(c.Source), c.Issuer, c.Subject,
 		micros(c.NotBefore), micros(c.NotAfter), c.DER, micros(c.CreatedAt))
 	if err != nil {
@@ -49,9 +49,9 @@ func (q q) InsertCert(ctx context.Context, c pki.Cert) error {
 }
 
 // GetCert implements pki.Store.
-func (q q) GetCert(ctx context.Context, ref string) (pki.Cert, error) {
+func (h handle) GetCert(ctx context.Context, ref string) (pki.Cert, error) {
 	ref = strings.ToLower(strings.TrimSpace(ref))
-	c, err := scanCert(q.queryRow(ctx, `SELECT `+certColumns+` FROM certificates WHERE fingerprint = ?
+	c, err := scanCert(h.queryRow(ctx, `SELECT `+certColumns+` FROM certificates WHERE fingerprint = ?
 		OR (serial = ? AND source = 'internal' AND kind <> 'root') ORDER BY fingerprint LIMIT 1`, ref, strings.TrimLeft(ref, "0")))
 	if err != nil {
 		return pki.Cert{}, fmt.Errorf("get certificate %s: %w", ref, err)
@@ -60,7 +60,7 @@ func (q q) GetCert(ctx context.Context, ref string) (pki.Cert, error) {
 }
 
 // ListCerts implements pki.Store.
-func (q q) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
+func (h handle) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
 	where, args := []string{`1 = 1`}, []any{}
 	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"kind", string(f.Kind)}, {"issuer", f.Issuer}} {
 		if c.val != "" {
@@ -70,7 +70,7 @@ func (q q) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
 	if f.Revoked {
 		where = append(where, `revoked_at IS NOT NULL`)
 	}
-	rows, err := q.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE `+strings.Join(where, ` AND `)+` ORDER BY created_at, fingerprint`, args...)
+	rows, err := h.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE `+strings.Join(where, ` AND `)+` ORDER BY created_at, fingerprint`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
 	}
@@ -87,8 +87,8 @@ func (q q) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
 }
 
 // RevokeCert implements pki.Store.
-func (q q) RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error {
-	res, err := q.exec(ctx, `UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE fingerprint = ? AND revoked_at IS NULL`,
+func (h handle) RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error {
+	res, err := h.exec(ctx, `UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE fingerprint = ? AND revoked_at IS NULL`,
 		micros(at), reason, fingerprint)
 	if err != nil {
 		return fmt.Errorf("revoke certificate %s: %w", fingerprint, err)
@@ -102,16 +102,16 @@ func (q q) RevokeCert(ctx context.Context, fingerprint string, at time.Time, rea
 // NextCRLNumber implements pki.Store. The counter is a settings row updated
 // in the caller's transaction (or its own statement), never a process
 // variable.
-func (q q) NextCRLNumber(ctx context.Context) (int64, error) {
-	if _, err := q.exec(ctx, `INSERT INTO settings (name, value) VALUES ('crl_number', '0') ON CONFLICT (name) DO NOTHING`); err != nil {
+func (h handle) NextCRLNumber(ctx context.Context) (int64, error) {
+	if _, err := h.exec(ctx, `INSERT INTO settings (name, value) VALUES ('crl_number', '0') ON CONFLICT (name) DO NOTHING`); err != nil {
 		return 0, fmt.Errorf("CRL number: %w", err)
 	}
 	var v string
 	cast := `CAST(value AS INTEGER)`
-	if q.dialect == Postgres {
+	if h.dialect == Postgres {
 		cast = `value::bigint`
 	}
-	err := mapErr(q.queryRow(ctx, `UPDATE settings SET value = CAST(`+cast+` + 1 AS TEXT) WHERE name = 'crl_number' RETURNING value`).Scan(&v))
+	err := mapErr(h.queryRow(ctx, `UPDATE settings SET value = CAST(`+cast+` + 1 AS TEXT) WHERE name = 'crl_number' RETURNING value`).Scan(&v))
 	if err != nil {
 		return 0, fmt.Errorf("CRL number: %w", err)
 	}

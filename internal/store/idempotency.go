@@ -38,13 +38,13 @@ const (
 func idempotencyRow(scope, key string) string { return scope + "/" + key }
 
 // requestMAC is the keyed hash of a request hash that is stored.
-func (q q) requestMAC(reqHash []byte) ([]byte, error) {
-	if q.keys == nil {
+func (h handle) requestMAC(reqHash []byte) ([]byte, error) {
+	if h.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
-	q.keys.mu.RLock()
-	m := q.keys.master
-	q.keys.mu.RUnlock()
+	h.keys.mu.RLock()
+	m := h.keys.master
+	h.keys.mu.RUnlock()
 	k, err := m.BlindIndexKey("idempotency-request")
 	if err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 			r.RequestHash = reqHash
 		}
 		if r.Done && r.Response != nil {
-			body, err := tx.open(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, r.Response)
+			body, err := tx.decrypt(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, r.Response)
 			if err != nil {
 				return err
 			}
@@ -115,12 +115,12 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 // CompleteIdempotencyKey stores the answer given to the request, encrypted
 // and bound to its record.
 func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error {
-	sealed, err := d.seal(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, string(body))
+	ciphertext, err := d.encrypt(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, string(body))
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	_, err = d.exec(ctx, `UPDATE idempotency_keys SET state = 'done', status_code = ?, content_type = ?, response = ?
-		WHERE scope = ? AND key = ?`, status, contentType, sealed, scope, key)
+		WHERE scope = ? AND key = ?`, status, contentType, ciphertext, scope, key)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}

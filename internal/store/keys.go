@@ -38,11 +38,11 @@ func scanKey(s interface{ Scan(...any) error }) (keyring.Key, error) {
 
 // InsertKey implements keyring.Store; a software private key is encrypted
 // with the private-key data key, bound to the key's row.
-func (q q) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error {
-	var sealed []byte
+func (h handle) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error {
+	var ciphertext []byte
 	if len(privatePKCS8) > 0 {
 		var err error
-		if sealed, err = q.seal(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
+		if ciphertext, err = h.encrypt(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
 			return err
 		}
 	}
@@ -50,9 +50,9 @@ func (q q) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) er
 	if k.RotatedAt != nil {
 		rotated = sql.NullInt64{Int64: micros(*k.RotatedAt), Valid: true}
 	}
-	_, err := q.exec(ctx, `INSERT INTO keys (`+keyColumns+`, private_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := h.exec(ctx, `INSERT INTO keys (`+keyColumns+`, private_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Org, k.Name, k.Version, string(k.Purpose), string(k.Algorithm), string(k.Backend), string(k.State), k.PublicPEM,
-		micros(k.CreatedAt), rotated, nullString(k.ReplacedBy), sealed)
+		micros(k.CreatedAt), rotated, nullString(k.ReplacedBy), ciphertext)
 	if err != nil {
 		return fmt.Errorf("insert key: %w", err)
 	}
@@ -60,8 +60,8 @@ func (q q) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) er
 }
 
 // GetKey implements keyring.Store.
-func (q q) GetKey(ctx context.Context, id string) (keyring.Key, error) {
-	k, err := scanKey(q.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+func (h handle) GetKey(ctx context.Context, id string) (keyring.Key, error) {
+	k, err := scanKey(h.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
 	if err != nil {
 		return keyring.Key{}, fmt.Errorf("get key %s: %w", id, err)
 	}
@@ -69,15 +69,15 @@ func (q q) GetKey(ctx context.Context, id string) (keyring.Key, error) {
 }
 
 // KeyPrivate implements keyring.Store.
-func (q q) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
-	var sealed []byte
-	if err := mapErr(q.queryRow(ctx, `SELECT private_key FROM keys WHERE id = ?`, id).Scan(&sealed)); err != nil {
+func (h handle) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
+	var ciphertext []byte
+	if err := mapErr(h.queryRow(ctx, `SELECT private_key FROM keys WHERE id = ?`, id).Scan(&ciphertext)); err != nil {
 		return nil, fmt.Errorf("private key of %s: %w", id, err)
 	}
-	if len(sealed) == 0 {
+	if len(ciphertext) == 0 {
 		return nil, apperr.New(apperr.Internal, "key %s has no software private key", id)
 	}
-	s, err := q.open(ctx, PrivateKeyKey, "keys", id, "private_key", sealed)
+	s, err := h.decrypt(ctx, PrivateKeyKey, "keys", id, "private_key", ciphertext)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +85,8 @@ func (q q) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
 }
 
 // LatestKey implements keyring.Store.
-func (q q) LatestKey(ctx context.Context, org, name string) (keyring.Key, error) {
-	k, err := scanKey(q.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, name))
+func (h handle) LatestKey(ctx context.Context, org, name string) (keyring.Key, error) {
+	k, err := scanKey(h.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, name))
 	if err != nil {
 		return keyring.Key{}, fmt.Errorf("key %s of %s: %w", name, org, err)
 	}
@@ -94,7 +94,7 @@ func (q q) LatestKey(ctx context.Context, org, name string) (keyring.Key, error)
 }
 
 // ListKeys implements keyring.Store.
-func (q q) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error) {
+func (h handle) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"purpose", string(f.Purpose)}, {"state", string(f.State)}} {
 		if c.val != "" {
@@ -102,7 +102,7 @@ func (q q) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error
 		}
 	}
 	args = append(args, f.Limit)
-	rows, err := q.query(ctx, `SELECT `+keyColumns+` FROM keys WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
+	rows, err := h.query(ctx, `SELECT `+keyColumns+` FROM keys WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
@@ -119,12 +119,12 @@ func (q q) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error
 }
 
 // UpdateKeyState implements keyring.Store.
-func (q q) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State) error {
+func (h handle) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State) error {
 	var rotated sql.NullInt64
 	if k.RotatedAt != nil {
 		rotated = sql.NullInt64{Int64: micros(*k.RotatedAt), Valid: true}
 	}
-	res, err := q.exec(ctx, `UPDATE keys SET state = ?, rotated_at = ?, replaced_by = ? WHERE id = ? AND state = ?`,
+	res, err := h.exec(ctx, `UPDATE keys SET state = ?, rotated_at = ?, replaced_by = ? WHERE id = ? AND state = ?`,
 		string(k.State), rotated, nullString(k.ReplacedBy), k.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update key %s: %w", k.ID, err)

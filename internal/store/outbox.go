@@ -85,8 +85,8 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 }
 
 // MarkDelivered implements notify.Tx.
-func (q q) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) error {
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET delivered_at = ?, last_error = '', last_status = 0
+func (h handle) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) error {
+	res, err := h.exec(ctx, `UPDATE outbox_deliveries SET delivered_at = ?, last_error = '', last_status = 0
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`, micros(at), d.ID, d.Sink, d.Claim)
 	if err != nil {
 		return fmt.Errorf("mark %s delivered to %s: %w", d.ID, d.Sink, err)
@@ -96,7 +96,7 @@ func (q q) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) e
 	}
 	// Under SERIALIZABLE two sinks finishing the same event at once cannot
 	// both miss the other's delivery; SQLite writers take turns.
-	if _, err := q.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?
+	if _, err := h.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries WHERE event_id = ? AND delivered_at IS NULL)`, micros(at), d.ID, d.ID); err != nil {
 		return fmt.Errorf("mark %s delivered: %w", d.ID, err)
 	}
@@ -104,12 +104,12 @@ func (q q) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) e
 }
 
 // RecordFailure implements notify.Store.
-func (q q) RecordFailure(ctx context.Context, d notify.Delivery, f notify.Failure) error {
+func (h handle) RecordFailure(ctx context.Context, d notify.Delivery, f notify.Failure) error {
 	var dead sql.NullInt64
 	if f.Dead {
 		dead = sql.NullInt64{Int64: micros(f.At), Valid: true}
 	}
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
+	res, err := h.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
 		micros(f.NextAttemptAt), f.Error, f.Status, dead, d.ID, d.Sink, d.Claim)
 	if err != nil {
@@ -123,8 +123,8 @@ func (q q) RecordFailure(ctx context.Context, d notify.Delivery, f notify.Failur
 
 // ReleaseClaim implements notify.Store. A claim that moved on meanwhile is
 // left alone.
-func (q q) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) error {
-	if _, err := q.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
+func (h handle) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) error {
+	if _, err := h.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
 		micros(now), d.ID, d.Sink, d.Claim); err != nil {
 		return fmt.Errorf("release the claim of %s to %s: %w", d.ID, d.Sink, err)
@@ -136,8 +136,8 @@ func (q q) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) e
 // worker holds them, so the requeued delivery cannot be sent twice at once.
 // The claim counter moves on all the same, so that no report of an earlier
 // claim lands on the requeued delivery.
-func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
+func (h handle) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
+	res, err := h.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
 		WHERE event_id = ? AND delivered_at IS NULL AND dead_at IS NOT NULL`, micros(now), id)
 	if err != nil {
 		return 0, fmt.Errorf("requeue %s: %w", id, err)
@@ -148,7 +148,7 @@ func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, er
 	}
 	if n == 0 {
 		var one int
-		if err := mapErr(q.queryRow(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)); err != nil {
+		if err := mapErr(h.queryRow(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)); err != nil {
 			return 0, fmt.Errorf("outbox event %s: %w", id, err)
 		}
 	}
@@ -156,14 +156,14 @@ func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, er
 }
 
 // ListOutbox implements notify.Store.
-func (q q) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, error) {
+func (h handle) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, error) {
 	where := `o.delivered_at IS NULL`
 	if f.Dead {
 		// An event with a dead delivery is undelivered: the first condition
 		// keeps the scan to the pending index, not every event ever sent.
 		where += ` AND EXISTS (SELECT 1 FROM outbox_deliveries x WHERE x.event_id = o.id AND x.dead_at IS NOT NULL)`
 	}
-	rows, err := q.query(ctx, `SELECT o.id, o.topic, o.created_at FROM outbox o WHERE `+where+` ORDER BY o.created_at, o.id LIMIT ?`, f.Limit)
+	rows, err := h.query(ctx, `SELECT o.id, o.topic, o.created_at FROM outbox o WHERE `+where+` ORDER BY o.created_at, o.id LIMIT ?`, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
@@ -191,7 +191,7 @@ func (q q) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, erro
 	for _, it := range items {
 		args = append(args, it.ID)
 	}
-	drows, err := q.query(ctx, `SELECT event_id, sink, attempts, next_attempt_at, last_error, last_status, delivered_at, dead_at
+	drows, err := h.query(ctx, `SELECT event_id, sink, attempts, next_attempt_at, last_error, last_status, delivered_at, dead_at
 		FROM outbox_deliveries WHERE event_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+`) ORDER BY event_id, sink`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox deliveries: %w", err)
@@ -213,10 +213,10 @@ func (q q) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, erro
 }
 
 // OutboxBacklog implements notify.Store.
-func (q q) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
+func (h handle) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
 	var n int
 	var oldest sql.NullInt64
-	if err := mapErr(q.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL`).Scan(&n, &oldest)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL`).Scan(&n, &oldest)); err != nil {
 		return 0, time.Time{}, fmt.Errorf("outbox backlog: %w", err)
 	}
 	if !oldest.Valid {

@@ -61,7 +61,7 @@ func scanApplication(s interface{ Scan(...any) error }) (seal.Application, error
 }
 
 // InsertApplication implements seal.Store.
-func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
+func (h handle) InsertApplication(ctx context.Context, a seal.Application) error {
 	att, err := json.Marshal(a.Attachments)
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
 	if a.Attachments == nil {
 		att = []byte("[]")
 	}
-	_, err = q.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = h.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Org, string(a.Action), nullString(a.SealID), string(a.SealKind), a.Name, a.Reason, a.Justification, string(att), a.Image,
 		a.WidthMM, a.HeightMM, strings.Join(a.Keepers, ","), string(a.Policy), string(a.Status), a.Applicant, a.Approver, a.Comment,
 		micros(a.CreatedAt), nullMicros(a.DecidedAt))
@@ -80,8 +80,8 @@ func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
 }
 
 // GetApplication implements seal.Store.
-func (q q) GetApplication(ctx context.Context, id string) (seal.Application, error) {
-	a, err := scanApplication(q.queryRow(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE id = ?`, id))
+func (h handle) GetApplication(ctx context.Context, id string) (seal.Application, error) {
+	a, err := scanApplication(h.queryRow(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE id = ?`, id))
 	if err != nil {
 		return seal.Application{}, fmt.Errorf("get seal application %s: %w", id, err)
 	}
@@ -89,14 +89,14 @@ func (q q) GetApplication(ctx context.Context, id string) (seal.Application, err
 }
 
 // ListApplications implements seal.Store.
-func (q q) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Application, error) {
+func (h handle) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Application, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"status", string(f.Status)}} {
 		if c.val != "" {
 			where, args = append(where, c.col+` = ?`), append(args, c.val)
 		}
 	}
-	rows, err := q.query(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	rows, err := h.query(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list seal applications: %w", err)
 	}
@@ -113,8 +113,8 @@ func (q q) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Applicat
 }
 
 // DecideApplication implements seal.Store.
-func (q q) DecideApplication(ctx context.Context, a seal.Application) error {
-	res, err := q.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
+func (h handle) DecideApplication(ctx context.Context, a seal.Application) error {
+	res, err := h.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
 		WHERE id = ? AND status = 'pending'`, string(a.Status), a.Approver, a.Comment, nullMicros(a.DecidedAt), nullString(a.SealID), a.ID)
 	if err != nil {
 		return fmt.Errorf("decide seal application %s: %w", a.ID, err)
@@ -126,18 +126,18 @@ func (q q) DecideApplication(ctx context.Context, a seal.Application) error {
 }
 
 // NextSealSeq implements seal.Store.
-func (q q) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, error) {
+func (h handle) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, error) {
 	var n sql.NullInt64
-	if err := mapErr(q.queryRow(ctx, `SELECT MAX(seq) FROM seals WHERE org = ? AND kind = ?`, org, string(k)).Scan(&n)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT MAX(seq) FROM seals WHERE org = ? AND kind = ?`, org, string(k)).Scan(&n)); err != nil {
 		return 0, fmt.Errorf("next seal sequence: %w", err)
 	}
 	return int(n.Int64) + 1, nil
 }
 
 // CountSeals implements seal.Store.
-func (q q) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error) {
+func (h handle) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error) {
 	var n int
-	if err := mapErr(q.queryRow(ctx, `SELECT COUNT(*) FROM seals WHERE org = ? AND kind = ? AND state <> 'cancelled'`, org, string(k)).Scan(&n)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT COUNT(*) FROM seals WHERE org = ? AND kind = ? AND state <> 'cancelled'`, org, string(k)).Scan(&n)); err != nil {
 		return 0, fmt.Errorf("count seals: %w", err)
 	}
 	return n, nil
@@ -170,8 +170,8 @@ func boolInt(b bool) int {
 }
 
 // InsertSeal implements seal.Store.
-func (q q) InsertSeal(ctx context.Context, s seal.Seal) error {
-	_, err := q.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func (h handle) InsertSeal(ctx context.Context, s seal.Seal) error {
+	_, err := h.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.Org, string(s.Kind), s.Seq, s.Name, string(s.State), s.KeyID, s.CertFingerprint, micros(s.ValidFrom), micros(s.ValidTo),
 		string(s.Image.Format), s.Image.Data, s.Image.Hash, s.Image.WidthMM, s.Image.HeightMM, s.Structure, strings.Join(s.Keepers, ","),
 		string(s.Policy), s.PINHash, nullMicros(s.PINSetAt), s.PINFailures, boolInt(s.Locked), s.FilingState, s.Version,
@@ -183,8 +183,8 @@ func (q q) InsertSeal(ctx context.Context, s seal.Seal) error {
 }
 
 // GetSeal implements seal.Store.
-func (q q) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
-	s, err := scanSeal(q.queryRow(ctx, `SELECT `+sealColumns+` FROM seals WHERE id = ?`, id))
+func (h handle) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
+	s, err := scanSeal(h.queryRow(ctx, `SELECT `+sealColumns+` FROM seals WHERE id = ?`, id))
 	if err != nil {
 		return seal.Seal{}, fmt.Errorf("get seal %s: %w", id, err)
 	}
@@ -192,14 +192,14 @@ func (q q) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
 }
 
 // ListSeals implements seal.Store.
-func (q q) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
+func (h handle) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"kind", string(f.Kind)}, {"state", string(f.State)}} {
 		if c.val != "" {
 			where, args = append(where, c.col+` = ?`), append(args, c.val)
 		}
 	}
-	rows, err := q.query(ctx, `SELECT `+sealColumns+` FROM seals WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	rows, err := h.query(ctx, `SELECT `+sealColumns+` FROM seals WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list seals: %w", err)
 	}
@@ -216,8 +216,8 @@ func (q q) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
 }
 
 // UpdateSeal implements seal.Store: optimistic, on the version.
-func (q q) UpdateSeal(ctx context.Context, s seal.Seal) error {
-	res, err := q.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
+func (h handle) UpdateSeal(ctx context.Context, s seal.Seal) error {
+	res, err := h.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
 		image_format = ?, image = ?, image_hash = ?, width_mm = ?, height_mm = ?, structure = ?, keepers = ?, use_policy = ?,
 		pin_hash = ?, pin_set_at = ?, pin_failures = ?, locked = ?, filing_state = ?, version = ?, updated_at = ?
 		WHERE id = ? AND version = ?`,
@@ -238,9 +238,9 @@ func (q q) UpdateSeal(ctx context.Context, s seal.Seal) error {
 // the row and re-checks the condition on the row as the first left it, so
 // concurrent claims never take more than max tries and never need a retry;
 // SQLite runs one writer at a time anyway.
-func (q q) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
+func (h handle) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
 	var hash string
-	err := mapErr(q.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
+	err := mapErr(h.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
 		WHERE id = ? AND locked = 0 AND pin_hash <> '' AND pin_failures < ? RETURNING pin_hash`, id, max).Scan(&hash))
 	switch {
 	case errNotFound(err):
@@ -252,8 +252,8 @@ func (q q) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, e
 }
 
 // InsertMaking implements seal.Store.
-func (q q) InsertMaking(ctx context.Context, m seal.Making) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
+func (h handle) InsertMaking(ctx context.Context, m seal.Making) error {
+	_, err := h.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.SealID, m.N, m.CertFingerprint, m.Structure, micros(m.ValidFrom), micros(m.ValidTo), m.ApplicationID, micros(m.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert seal making: %w", err)
@@ -262,8 +262,8 @@ func (q q) InsertMaking(ctx context.Context, m seal.Making) error {
 }
 
 // ListMakings implements seal.Store.
-func (q q) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
-	rows, err := q.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
+func (h handle) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
+	rows, err := h.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
 		FROM seal_makings WHERE seal_id = ? ORDER BY n`, sealID)
 	if err != nil {
 		return nil, fmt.Errorf("list seal makings: %w", err)
@@ -283,8 +283,8 @@ func (q q) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error
 }
 
 // InsertSealEvent implements seal.Store.
-func (q q) InsertSealEvent(ctx context.Context, e seal.Event) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+func (h handle) InsertSealEvent(ctx context.Context, e seal.Event) error {
+	_, err := h.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.SealID, micros(e.At), e.Actor, e.Action, string(e.State), e.Reason, e.ApplicationID)
 	if err != nil {
 		return fmt.Errorf("insert seal event: %w", err)
@@ -293,8 +293,8 @@ func (q q) InsertSealEvent(ctx context.Context, e seal.Event) error {
 }
 
 // ListSealEvents implements seal.Store.
-func (q q) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
-	rows, err := q.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
+func (h handle) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
+	rows, err := h.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
 	if err != nil {
 		return nil, fmt.Errorf("list seal events: %w", err)
 	}
@@ -328,8 +328,8 @@ func scanUseRequest(s interface{ Scan(...any) error }) (seal.UseRequest, error) 
 }
 
 // InsertUseRequest implements seal.Store.
-func (q q) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func (h handle) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
+	_, err := h.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SealID, r.DocHash, r.Title, r.Purpose, r.Requester, r.Needed, strings.Join(r.Approvals, ","), string(r.Status), r.Comment,
 		micros(r.CreatedAt), nullMicros(r.DecidedAt))
 	if err != nil {
@@ -339,8 +339,8 @@ func (q q) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
 }
 
 // GetUseRequest implements seal.Store.
-func (q q) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error) {
-	r, err := scanUseRequest(q.queryRow(ctx, `SELECT `+useRequestColumns+` FROM seal_use_requests WHERE id = ?`, id))
+func (h handle) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error) {
+	r, err := scanUseRequest(h.queryRow(ctx, `SELECT `+useRequestColumns+` FROM seal_use_requests WHERE id = ?`, id))
 	if err != nil {
 		return seal.UseRequest{}, fmt.Errorf("get seal use request %s: %w", id, err)
 	}
@@ -348,8 +348,8 @@ func (q q) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error
 }
 
 // UpdateUseRequest implements seal.Store.
-func (q q) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
-	res, err := q.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
+func (h handle) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
+	res, err := h.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
 		strings.Join(r.Approvals, ","), string(r.Status), r.Comment, nullMicros(r.DecidedAt), r.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update seal use request %s: %w", r.ID, err)
@@ -361,8 +361,8 @@ func (q q) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.Us
 }
 
 // InsertUse implements seal.Store.
-func (q q) InsertUse(ctx context.Context, u seal.Use) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
+func (h handle) InsertUse(ctx context.Context, u seal.Use) error {
+	_, err := h.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.SealID, u.RequestID, u.DocHash, u.Signer, micros(u.SignedAt), u.CertFingerprint, u.Signature)
 	if err != nil {
 		return fmt.Errorf("insert seal use: %w", err)
@@ -371,8 +371,8 @@ func (q q) InsertUse(ctx context.Context, u seal.Use) error {
 }
 
 // ListUses implements seal.Store.
-func (q q) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
-	rows, err := q.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
+func (h handle) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
+	rows, err := h.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
 		FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
 	if err != nil {
 		return nil, fmt.Errorf("list seal uses: %w", err)
@@ -392,8 +392,8 @@ func (q q) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
 }
 
 // InsertArchive implements seal.Store.
-func (q q) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+func (h handle) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
+	_, err := h.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		id, useID, docHash, title, content, micros(at))
 	if err != nil {
 		return fmt.Errorf("archive signed document: %w", err)
@@ -402,8 +402,8 @@ func (q q) InsertArchive(ctx context.Context, id, useID, docHash, title string, 
 }
 
 // InsertOutbox implements seal.Store.
-func (q q) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
+func (h handle) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
+	_, err := h.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
 	if err != nil {
 		return fmt.Errorf("outbox %s: %w", topic, err)
 	}
