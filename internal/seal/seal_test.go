@@ -448,7 +448,7 @@ func TestApplyRejects(t *testing.T) {
 
 // brokenOutbox is a seal store whose outbox write, the last step of making
 // or renewing a seal, fails.
-type brokenOutbox struct{ seal.Store }
+type brokenOutbox struct{ seal.Tx }
 
 func (brokenOutbox) InsertOutbox(context.Context, string, string, []byte, time.Time) error {
 	return errors.New("outbox unavailable")
@@ -462,8 +462,8 @@ func TestFailedMakingKeepsNothing(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		broken := seal.New(db, func(ctx context.Context, fn func(seal.Store) error) error {
-			return db.SealTx(ctx, func(st seal.Store) error { return fn(brokenOutbox{st}) })
+		broken := seal.New(db, func(ctx context.Context, fn func(seal.Tx) error) error {
+			return db.SealTx(ctx, func(st seal.Tx) error { return fn(brokenOutbox{st}) })
 		}, f.orgs, f.ks, f.certs, seal.Config{}, f.clk.now, rand.Reader)
 		type counts struct{ keys, certs, revoked, seals int }
 		count := func() counts {

@@ -11,7 +11,8 @@ import (
 )
 
 var (
-	_ auditlog.Store            = (*Tx)(nil)
+	_ auditlog.Tx               = (*Tx)(nil)
+	_ auditlog.Appender         = (*Tx)(nil)
 	_ auditlog.Reader           = (*DB)(nil)
 	_ auditlog.IntegrationStore = (*DB)(nil)
 )
@@ -46,13 +47,13 @@ func (h handle) auditTree(ctx context.Context, lock string) (auditlog.Tree, erro
 	return t, nil
 }
 
-// SequenceAuditEntry implements auditlog.Store: one insert into the queue
+// SequenceAuditEntry implements auditlog.Appender: one insert into the queue
 // of pending entries, which no other writer's row shares. The sequence
 // number comes from the database (the rowid under SQLite's write lock, an
 // identity column on PostgreSQL, whose sequence is outside transactions and
 // so never a serialization conflict).
-func (h handle) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
-	_, err := h.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
+func (tx *Tx) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
+	_, err := tx.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
 		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 	if err != nil {
 		return fmt.Errorf("pending audit entry: %w", err)
@@ -70,6 +71,10 @@ func (h handle) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error 
 // after the lock sees what the previous integrator committed. On SQLite the
 // IMMEDIATE transaction holds the database's write lock from BEGIN, which
 // makes one integrator at a time across every process that opens the file.
+//
+// It is on DB because it opens its own transaction: integration runs apart
+// from the transactions that sequence entries, so that no business write
+// waits for the tree.
 func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFunc) (int, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -125,7 +130,7 @@ const rowsPerInsert = 200
 // writeBatch stores an integrated batch: the entries with their leaves, the
 // subtree hashes, the removal of the entries from the queue and the new
 // tree, which must still extend the tree of size from.
-func (h handle) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error {
+func (tx *Tx) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error {
 	for lo := 0; lo < len(b.Entries); lo += rowsPerInsert {
 		hi := min(lo+rowsPerInsert, len(b.Entries))
 		args := make([]any, 0, 8*(hi-lo))
@@ -143,11 +148,11 @@ func (h handle) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) e
 			args = append(args, idx, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), b.Leaves[i])
 			seqs = append(seqs, seq)
 		}
-		if _, err := h.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
+		if _, err := tx.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
 			valueRows(hi-lo, 8), args...); err != nil {
 			return fmt.Errorf("audit entries: %w", err)
 		}
-		res, err := h.exec(ctx, `DELETE FROM audit_pending WHERE seq IN (`+placeholders(hi-lo)+`)`, seqs...)
+		res, err := tx.exec(ctx, `DELETE FROM audit_pending WHERE seq IN (`+placeholders(hi-lo)+`)`, seqs...)
 		if err != nil {
 			return fmt.Errorf("pending audit entries: %w", err)
 		}
@@ -165,11 +170,11 @@ func (h handle) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) e
 			}
 			args = append(args, nd.Level, idx, nd.Hash)
 		}
-		if _, err := h.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
 			return fmt.Errorf("audit nodes: %w", err)
 		}
 	}
-	return h.updateAuditTree(ctx, from, b.Tree)
+	return tx.updateAuditTree(ctx, from, b.Tree)
 }
 
 // valueRows returns rows groups of n '?' each: "(?, ?), (?, ?)".
@@ -179,7 +184,7 @@ func valueRows(rows, n int) string {
 }
 
 // updateAuditTree moves the tree from size from to t.
-func (h handle) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) error {
+func (tx *Tx) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) error {
 	var hashes []byte
 	for _, h := range t.Hashes {
 		hashes = append(hashes, h...)
@@ -195,7 +200,7 @@ func (h handle) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tre
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}
-	res, err := h.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, old)
+	res, err := tx.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, old)
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}

@@ -95,7 +95,9 @@ func keyID(version int64) (envelope.KeyID, error) {
 // Unlock checks the master key against the store and makes the data keys
 // available. On a new store it records the master key and creates version
 // 1 of each purpose's data key (suite names their cipher). It must be
-// called once, before the store is shared.
+// called once, before the store is shared. Like every data-key operation it
+// is on DB and runs its own transactions: the key ring is the store's own
+// business, below every capability's unit of work.
 func (d *DB) Unlock(ctx context.Context, m *envelope.MasterKey, suite envelope.Suite, rand io.Reader) error {
 	var ks *dataKeys
 	err := d.WithTx(ctx, func(tx *Tx) error {

@@ -69,7 +69,8 @@ type DataKey struct {
 	RetiredAt   *time.Time
 }
 
-// DataKeys lists the data keys, by purpose and version.
+// DataKeys lists the data keys, by purpose and version. Data-key
+// operations are on DB (see Unlock).
 func (d *DB) DataKeys(ctx context.Context) ([]DataKey, error) {
 	rows, err := d.query(ctx, `SELECT purpose, version, state, wrapped, master_key_id, created_at, retired_at FROM data_keys ORDER BY purpose, version`)
 	if err != nil {
@@ -157,7 +158,9 @@ type DataKeyRotation struct {
 // readable, and calling RotateDataKeys again finishes the job with the same
 // key. The creation of the key and the end of the rotation are recorded in
 // the audit log, by the actor of ctx. It returns what it did, also on
-// error, for the purposes it got to.
+// error, for the purposes it got to. It is on DB because it commits a batch
+// per transaction: a rotation over a large table must not hold one
+// transaction for its whole length.
 func (d *DB) RotateDataKeys(ctx context.Context, opts RotateDataKeysOptions) ([]DataKeyRotation, error) {
 	if d.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
@@ -368,8 +371,8 @@ type encryptedValue struct {
 // rows of c after the row key after that are not encrypted with target. It
 // returns the last row key read, how many values it read and how many it
 // re-encrypted.
-func (h handle) reencryptBatch(ctx context.Context, c encryptedColumn, target *envelope.DataKey, after string, limit int) (last string, scanned, changed int64, err error) {
-	batch, err := h.encryptedValues(ctx, c, after, limit)
+func (tx *Tx) reencryptBatch(ctx context.Context, c encryptedColumn, target *envelope.DataKey, after string, limit int) (last string, scanned, changed int64, err error) {
+	batch, err := tx.encryptedValues(ctx, c, after, limit)
 	if err != nil {
 		return "", 0, 0, err
 	}
@@ -386,7 +389,7 @@ func (h handle) reencryptBatch(ctx context.Context, c encryptedColumn, target *e
 		if version == int64(target.ID()) {
 			continue
 		}
-		pt, err := h.decrypt(ctx, c.purpose, c.table, v.row, c.column, v.value)
+		pt, err := tx.decrypt(ctx, c.purpose, c.table, v.row, c.column, v.value)
 		if err != nil {
 			return "", 0, 0, err
 		}
@@ -394,7 +397,7 @@ func (h handle) reencryptBatch(ctx context.Context, c encryptedColumn, target *e
 		if err != nil {
 			return "", 0, 0, err
 		}
-		res, err := h.exec(ctx, c.update, ciphertext, v.row, v.value)
+		res, err := tx.exec(ctx, c.update, ciphertext, v.row, v.value)
 		if err != nil {
 			return "", 0, 0, err
 		}

@@ -52,6 +52,11 @@ func (h handle) requestMAC(reqHash []byte) ([]byte, error) {
 	return hex.DecodeString(envelope.BlindIndex(k, hex.EncodeToString(reqHash)))
 }
 
+// The idempotency records are on DB and commit by themselves: a claim must
+// be visible to a concurrent retry of the same request before the request's
+// own transaction commits, and the answer is stored after that transaction
+// is over.
+
 // ClaimIdempotencyKey records a pending request under (scope, key) and
 // returns nil, or returns the record already there, its answer decrypted. A
 // pending record older than staleAfter is taken over: its request died

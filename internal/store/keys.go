@@ -12,8 +12,9 @@ import (
 )
 
 var (
-	_ keyring.Store = (*DB)(nil)
-	_ keyring.Store = (*Tx)(nil)
+	_ keyring.Reader   = (*DB)(nil)
+	_ keyring.Tx       = (*Tx)(nil)
+	_ keyring.Inserter = (*Tx)(nil)
 )
 
 const keyColumns = `id, org, name, version, purpose, algorithm, backend, state, public_key, created_at, rotated_at, replaced_by`
@@ -36,13 +37,13 @@ func scanKey(s interface{ Scan(...any) error }) (keyring.Key, error) {
 	return k, nil
 }
 
-// InsertKey implements keyring.Store; a software private key is encrypted
+// InsertKey implements keyring.Inserter; a software private key is encrypted
 // with the private-key data key, bound to the key's row.
-func (h handle) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error {
+func (tx *Tx) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error {
 	var ciphertext []byte
 	if len(privatePKCS8) > 0 {
 		var err error
-		if ciphertext, err = h.encrypt(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
+		if ciphertext, err = tx.encrypt(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
 			return err
 		}
 	}
@@ -50,7 +51,7 @@ func (h handle) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byt
 	if k.RotatedAt != nil {
 		rotated = sql.NullInt64{Int64: micros(*k.RotatedAt), Valid: true}
 	}
-	_, err := h.exec(ctx, `INSERT INTO keys (`+keyColumns+`, private_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO keys (`+keyColumns+`, private_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Org, k.Name, k.Version, string(k.Purpose), string(k.Algorithm), string(k.Backend), string(k.State), k.PublicPEM,
 		micros(k.CreatedAt), rotated, nullString(k.ReplacedBy), ciphertext)
 	if err != nil {
@@ -59,7 +60,7 @@ func (h handle) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byt
 	return nil
 }
 
-// GetKey implements keyring.Store.
+// GetKey implements keyring.Reader.
 func (h handle) GetKey(ctx context.Context, id string) (keyring.Key, error) {
 	k, err := scanKey(h.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
 	if err != nil {
@@ -68,7 +69,7 @@ func (h handle) GetKey(ctx context.Context, id string) (keyring.Key, error) {
 	return k, nil
 }
 
-// KeyPrivate implements keyring.Store.
+// KeyPrivate implements keyring.Reader.
 func (h handle) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
 	var ciphertext []byte
 	if err := mapErr(h.queryRow(ctx, `SELECT private_key FROM keys WHERE id = ?`, id).Scan(&ciphertext)); err != nil {
@@ -84,7 +85,7 @@ func (h handle) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// LatestKey implements keyring.Store.
+// LatestKey implements keyring.Reader.
 func (h handle) LatestKey(ctx context.Context, org, name string) (keyring.Key, error) {
 	k, err := scanKey(h.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, name))
 	if err != nil {
@@ -93,7 +94,7 @@ func (h handle) LatestKey(ctx context.Context, org, name string) (keyring.Key, e
 	return k, nil
 }
 
-// ListKeys implements keyring.Store.
+// ListKeys implements keyring.Reader.
 func (h handle) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"purpose", string(f.Purpose)}, {"state", string(f.State)}} {
@@ -118,13 +119,13 @@ func (h handle) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, 
 	return out, mapErr(rows.Err())
 }
 
-// UpdateKeyState implements keyring.Store.
-func (h handle) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State) error {
+// UpdateKeyState implements keyring.Tx.
+func (tx *Tx) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State) error {
 	var rotated sql.NullInt64
 	if k.RotatedAt != nil {
 		rotated = sql.NullInt64{Int64: micros(*k.RotatedAt), Valid: true}
 	}
-	res, err := h.exec(ctx, `UPDATE keys SET state = ?, rotated_at = ?, replaced_by = ? WHERE id = ? AND state = ?`,
+	res, err := tx.exec(ctx, `UPDATE keys SET state = ?, rotated_at = ?, replaced_by = ? WHERE id = ? AND state = ?`,
 		string(k.State), rotated, nullString(k.ReplacedBy), k.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update key %s: %w", k.ID, err)
@@ -136,6 +137,6 @@ func (h handle) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.
 }
 
 // KeyTx runs fn in one transaction; it is the keyring.TxFunc of this store.
-func (d *DB) KeyTx(ctx context.Context, fn func(keyring.Store) error) error {
+func (d *DB) KeyTx(ctx context.Context, fn func(keyring.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

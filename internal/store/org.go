@@ -14,8 +14,8 @@ import (
 )
 
 var (
-	_ org.Store = (*DB)(nil)
-	_ org.Store = (*Tx)(nil)
+	_ org.Reader = (*DB)(nil)
+	_ org.Tx     = (*Tx)(nil)
 )
 
 const orgColumns = `credit_code, name, region, parent, responsible_name, responsible_phone,
@@ -65,31 +65,31 @@ func (h handle) encryptContact(ctx context.Context, o org.Org) (phone, email []b
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// InsertOrg implements org.Store.
-func (h handle) InsertOrg(ctx context.Context, o org.Org) error {
-	phone, email, err := h.encryptContact(ctx, o)
+// InsertOrg implements org.Tx.
+func (tx *Tx) InsertOrg(ctx context.Context, o org.Org) error {
+	phone, email, err := tx.encryptContact(ctx, o)
 	if err != nil {
 		return err
 	}
-	_, err = h.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.CreditCode, o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, phone,
 		email, string(o.Status), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert organization %s: %w", o.CreditCode, err)
 	}
-	return h.insertKinds(ctx, o)
+	return tx.insertKinds(ctx, o)
 }
 
-func (h handle) insertKinds(ctx context.Context, o org.Org) error {
+func (tx *Tx) insertKinds(ctx context.Context, o org.Org) error {
 	for _, k := range o.Kinds {
-		if _, err := h.exec(ctx, `INSERT INTO org_kinds (credit_code, kind) VALUES (?, ?)`, o.CreditCode, string(k)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO org_kinds (credit_code, kind) VALUES (?, ?)`, o.CreditCode, string(k)); err != nil {
 			return fmt.Errorf("insert kind of %s: %w", o.CreditCode, err)
 		}
 	}
 	return nil
 }
 
-// GetOrg implements org.Store.
+// GetOrg implements org.Reader.
 func (h handle) GetOrg(ctx context.Context, creditCode string) (org.Org, error) {
 	var r orgRow
 	err := h.queryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE credit_code = ?`, creditCode).Scan(r.dest()...)
@@ -131,7 +131,7 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// ListOrgs implements org.Store.
+// ListOrgs implements org.Reader.
 func (h handle) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	var where []string
 	var args []any
@@ -189,13 +189,13 @@ func (h handle) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	return out, nil
 }
 
-// UpdateOrg implements org.Store: optimistic, on the version.
-func (h handle) UpdateOrg(ctx context.Context, o org.Org) error {
-	phone, email, err := h.encryptContact(ctx, o)
+// UpdateOrg implements org.Tx: optimistic, on the version.
+func (tx *Tx) UpdateOrg(ctx context.Context, o org.Org) error {
+	phone, email, err := tx.encryptContact(ctx, o)
 	if err != nil {
 		return err
 	}
-	res, err := h.exec(ctx, `UPDATE orgs SET name = ?, region = ?, parent = ?, responsible_name = ?,
+	res, err := tx.exec(ctx, `UPDATE orgs SET name = ?, region = ?, parent = ?, responsible_name = ?,
 		responsible_phone = ?, responsible_email = ?, status = ?, version = ?, updated_at = ?
 		WHERE credit_code = ? AND version = ?`,
 		o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, phone, email,
@@ -206,13 +206,13 @@ func (h handle) UpdateOrg(ctx context.Context, o org.Org) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return apperr.New(apperr.Conflict, "organization %s was changed meanwhile; read it again", o.CreditCode)
 	}
-	if _, err := h.exec(ctx, `DELETE FROM org_kinds WHERE credit_code = ?`, o.CreditCode); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM org_kinds WHERE credit_code = ?`, o.CreditCode); err != nil {
 		return fmt.Errorf("update kinds of %s: %w", o.CreditCode, err)
 	}
-	return h.insertKinds(ctx, o)
+	return tx.insertKinds(ctx, o)
 }
 
-// CountOrgsOfKind implements org.Store.
+// CountOrgsOfKind implements org.Reader.
 func (h handle) CountOrgsOfKind(ctx context.Context, k org.Kind) (int, error) {
 	var n int
 	err := h.queryRow(ctx, `SELECT COUNT(*) FROM org_kinds WHERE kind = ?`, string(k)).Scan(&n)
@@ -239,9 +239,9 @@ func scanAccount(s interface{ Scan(...any) error }) (org.Account, error) {
 	return a, nil
 }
 
-// InsertAccount implements org.Store.
-func (h handle) InsertAccount(ctx context.Context, a org.Account) error {
-	_, err := h.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+// InsertAccount implements org.Tx.
+func (tx *Tx) InsertAccount(ctx context.Context, a org.Account) error {
+	_, err := tx.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Org, a.Name, authz.JoinRoles(a.Roles), a.PasswordHash, string(a.Status), micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert account: %w", err)
@@ -249,7 +249,7 @@ func (h handle) InsertAccount(ctx context.Context, a org.Account) error {
 	return nil
 }
 
-// GetAccount implements org.Store.
+// GetAccount implements org.Reader.
 func (h handle) GetAccount(ctx context.Context, id string) (org.Account, error) {
 	a, err := scanAccount(h.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
 	if err != nil {
@@ -258,7 +258,7 @@ func (h handle) GetAccount(ctx context.Context, id string) (org.Account, error) 
 	return a, nil
 }
 
-// FindAccount implements org.Store.
+// FindAccount implements org.Reader.
 func (h handle) FindAccount(ctx context.Context, orgCode, name string) (org.Account, error) {
 	a, err := scanAccount(h.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND name = ?`, orgCode, name))
 	if err != nil {
@@ -267,7 +267,7 @@ func (h handle) FindAccount(ctx context.Context, orgCode, name string) (org.Acco
 	return a, nil
 }
 
-// ListAccounts implements org.Store.
+// ListAccounts implements org.Reader.
 func (h handle) ListAccounts(ctx context.Context, orgCode, after string, limit int) ([]org.Account, error) {
 	rows, err := h.query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND id > ? ORDER BY id LIMIT ?`, orgCode, after, limit)
 	if err != nil {
@@ -308,9 +308,9 @@ func scanToken(s interface{ Scan(...any) error }) (org.Token, error) {
 	return t, nil
 }
 
-// InsertToken implements org.Store.
-func (h handle) InsertToken(ctx context.Context, t org.Token) error {
-	_, err := h.exec(ctx, `INSERT INTO tokens (id, account_id, prefix, hash, roles, description, created_at, expires_at)
+// InsertToken implements org.Tx.
+func (tx *Tx) InsertToken(ctx context.Context, t org.Token) error {
+	_, err := tx.exec(ctx, `INSERT INTO tokens (id, account_id, prefix, hash, roles, description, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.AccountID, t.Prefix, t.Hash, authz.JoinRoles(t.Roles), t.Description, micros(t.CreatedAt), micros(t.ExpiresAt))
 	if err != nil {
@@ -322,7 +322,7 @@ func (h handle) InsertToken(ctx context.Context, t org.Token) error {
 //nolint:gosec // G101: an SQL FROM clause naming the tokens table, not a credential
 const tokenFrom = ` FROM tokens t JOIN accounts a ON a.id = t.account_id`
 
-// GetToken implements org.Store.
+// GetToken implements org.Reader.
 func (h handle) GetToken(ctx context.Context, id string) (org.Token, error) {
 	t, err := scanToken(h.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`, id))
 	if err != nil {
@@ -331,7 +331,7 @@ func (h handle) GetToken(ctx context.Context, id string) (org.Token, error) {
 	return t, nil
 }
 
-// TokenByHash implements org.Store.
+// TokenByHash implements org.Reader.
 func (h handle) TokenByHash(ctx context.Context, hash []byte) (org.Token, error) {
 	t, err := scanToken(h.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.hash = ?`, hash))
 	if err != nil {
@@ -340,7 +340,7 @@ func (h handle) TokenByHash(ctx context.Context, hash []byte) (org.Token, error)
 	return t, nil
 }
 
-// ListTokens implements org.Store.
+// ListTokens implements org.Reader.
 func (h handle) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token, error) {
 	where, args := []string{`t.id > ?`}, []any{f.After}
 	if f.Org != "" {
@@ -366,9 +366,9 @@ func (h handle) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token,
 	return out, mapErr(rows.Err())
 }
 
-// RevokeToken implements org.Store.
-func (h handle) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	res, err := h.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
+// RevokeToken implements org.Tx.
+func (tx *Tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -382,6 +382,6 @@ func (h handle) RevokeToken(ctx context.Context, id string, at time.Time) error 
 func errNotFound(err error) bool { return errors.Is(err, apperr.NotFound) }
 
 // OrgTx runs fn in one transaction; it is the org.TxFunc of this store.
-func (d *DB) OrgTx(ctx context.Context, fn func(org.Store) error) error {
+func (d *DB) OrgTx(ctx context.Context, fn func(org.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

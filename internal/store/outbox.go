@@ -12,11 +12,14 @@ import (
 )
 
 var (
-	_ notify.Store = (*DB)(nil)
-	_ notify.Tx    = (*Tx)(nil)
+	_ notify.Store        = (*DB)(nil)
+	_ notify.Tx           = (*Tx)(nil)
+	_ notify.OutboxWriter = (*Tx)(nil)
 )
 
-// ClaimDeliveries implements notify.Store. On PostgreSQL the claim runs READ
+// ClaimDeliveries implements notify.Store. It is on DB because it runs its
+// own short transaction, apart from any business operation: a worker
+// holds no transaction open while it delivers. On PostgreSQL the claim runs READ
 // COMMITTED with FOR UPDATE SKIP LOCKED: concurrent claimers pass over each
 // other's rows instead of waiting or failing serialization, and a row one
 // claimer moved into its lease is no longer due for the next. On SQLite the
@@ -85,8 +88,8 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 }
 
 // MarkDelivered implements notify.Tx.
-func (h handle) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) error {
-	res, err := h.exec(ctx, `UPDATE outbox_deliveries SET delivered_at = ?, last_error = '', last_status = 0
+func (tx *Tx) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE outbox_deliveries SET delivered_at = ?, last_error = '', last_status = 0
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`, micros(at), d.ID, d.Sink, d.Claim)
 	if err != nil {
 		return fmt.Errorf("mark %s delivered to %s: %w", d.ID, d.Sink, err)
@@ -96,38 +99,43 @@ func (h handle) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Ti
 	}
 	// Under SERIALIZABLE two sinks finishing the same event at once cannot
 	// both miss the other's delivery; SQLite writers take turns.
-	if _, err := h.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?
+	if _, err := tx.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries WHERE event_id = ? AND delivered_at IS NULL)`, micros(at), d.ID, d.ID); err != nil {
 		return fmt.Errorf("mark %s delivered: %w", d.ID, err)
 	}
 	return nil
 }
 
-// RecordFailure implements notify.Store.
-func (h handle) RecordFailure(ctx context.Context, d notify.Delivery, f notify.Failure) error {
+// RecordFailure implements notify.Store. It is on DB, one auto-committed
+// UPDATE guarded by the claim counter, because a failed attempt is recorded
+// after the delivery, when no transaction is open, and must stick even if
+// nothing else happens.
+func (d *DB) RecordFailure(ctx context.Context, x notify.Delivery, f notify.Failure) error {
 	var dead sql.NullInt64
 	if f.Dead {
 		dead = sql.NullInt64{Int64: micros(f.At), Valid: true}
 	}
-	res, err := h.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
+	res, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-		micros(f.NextAttemptAt), f.Error, f.Status, dead, d.ID, d.Sink, d.Claim)
+		micros(f.NextAttemptAt), f.Error, f.Status, dead, x.ID, x.Sink, x.Claim)
 	if err != nil {
-		return fmt.Errorf("record failed delivery of %s to %s: %w", d.ID, d.Sink, err)
+		return fmt.Errorf("record failed delivery of %s to %s: %w", x.ID, x.Sink, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return apperr.Wrap(apperr.Conflict, notify.ErrClaimLost, "delivery of %s to %s was claimed again meanwhile", d.ID, d.Sink)
+		return apperr.Wrap(apperr.Conflict, notify.ErrClaimLost, "delivery of %s to %s was claimed again meanwhile", x.ID, x.Sink)
 	}
 	return nil
 }
 
 // ReleaseClaim implements notify.Store. A claim that moved on meanwhile is
-// left alone.
-func (h handle) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) error {
-	if _, err := h.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
+// left alone. It is on DB, one auto-committed UPDATE, for the reason
+// RecordFailure is: a worker gives claims back when it stops, outside any
+// transaction.
+func (d *DB) ReleaseClaim(ctx context.Context, x notify.Delivery, now time.Time) error {
+	if _, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-		micros(now), d.ID, d.Sink, d.Claim); err != nil {
-		return fmt.Errorf("release the claim of %s to %s: %w", d.ID, d.Sink, err)
+		micros(now), x.ID, x.Sink, x.Claim); err != nil {
+		return fmt.Errorf("release the claim of %s to %s: %w", x.ID, x.Sink, err)
 	}
 	return nil
 }
@@ -136,8 +144,8 @@ func (h handle) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Ti
 // worker holds them, so the requeued delivery cannot be sent twice at once.
 // The claim counter moves on all the same, so that no report of an earlier
 // claim lands on the requeued delivery.
-func (h handle) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
-	res, err := h.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
+func (tx *Tx) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
+	res, err := tx.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
 		WHERE event_id = ? AND delivered_at IS NULL AND dead_at IS NOT NULL`, micros(now), id)
 	if err != nil {
 		return 0, fmt.Errorf("requeue %s: %w", id, err)
@@ -148,14 +156,23 @@ func (h handle) RequeueOutbox(ctx context.Context, id string, now time.Time) (in
 	}
 	if n == 0 {
 		var one int
-		if err := mapErr(h.queryRow(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)); err != nil {
+		if err := mapErr(tx.queryRow(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)); err != nil {
 			return 0, fmt.Errorf("outbox event %s: %w", id, err)
 		}
 	}
 	return int(n), nil
 }
 
-// ListOutbox implements notify.Store.
+// InsertOutbox implements notify.OutboxWriter.
+func (tx *Tx) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
+	if err != nil {
+		return fmt.Errorf("outbox %s: %w", topic, err)
+	}
+	return nil
+}
+
+// ListOutbox implements notify.Reader.
 func (h handle) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, error) {
 	where := `o.delivered_at IS NULL`
 	if f.Dead {
@@ -212,7 +229,7 @@ func (h handle) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item,
 	return items, mapErr(drows.Err())
 }
 
-// OutboxBacklog implements notify.Store.
+// OutboxBacklog implements notify.Reader.
 func (h handle) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
 	var n int
 	var oldest sql.NullInt64

@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	_ seal.Store = (*DB)(nil)
-	_ seal.Store = (*Tx)(nil)
+	_ seal.Reader = (*DB)(nil)
+	_ seal.Tx     = (*Tx)(nil)
 )
 
 func splitList(s string) []string {
@@ -60,8 +60,8 @@ func scanApplication(s interface{ Scan(...any) error }) (seal.Application, error
 	return a, nil
 }
 
-// InsertApplication implements seal.Store.
-func (h handle) InsertApplication(ctx context.Context, a seal.Application) error {
+// InsertApplication implements seal.Tx.
+func (tx *Tx) InsertApplication(ctx context.Context, a seal.Application) error {
 	att, err := json.Marshal(a.Attachments)
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (h handle) InsertApplication(ctx context.Context, a seal.Application) error
 	if a.Attachments == nil {
 		att = []byte("[]")
 	}
-	_, err = h.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Org, string(a.Action), nullString(a.SealID), string(a.SealKind), a.Name, a.Reason, a.Justification, string(att), a.Image,
 		a.WidthMM, a.HeightMM, strings.Join(a.Keepers, ","), string(a.Policy), string(a.Status), a.Applicant, a.Approver, a.Comment,
 		micros(a.CreatedAt), nullMicros(a.DecidedAt))
@@ -79,7 +79,7 @@ func (h handle) InsertApplication(ctx context.Context, a seal.Application) error
 	return nil
 }
 
-// GetApplication implements seal.Store.
+// GetApplication implements seal.Reader.
 func (h handle) GetApplication(ctx context.Context, id string) (seal.Application, error) {
 	a, err := scanApplication(h.queryRow(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE id = ?`, id))
 	if err != nil {
@@ -88,7 +88,7 @@ func (h handle) GetApplication(ctx context.Context, id string) (seal.Application
 	return a, nil
 }
 
-// ListApplications implements seal.Store.
+// ListApplications implements seal.Reader.
 func (h handle) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Application, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"status", string(f.Status)}} {
@@ -112,9 +112,9 @@ func (h handle) ListApplications(ctx context.Context, f seal.Filter) ([]seal.App
 	return out, mapErr(rows.Err())
 }
 
-// DecideApplication implements seal.Store.
-func (h handle) DecideApplication(ctx context.Context, a seal.Application) error {
-	res, err := h.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
+// DecideApplication implements seal.Tx.
+func (tx *Tx) DecideApplication(ctx context.Context, a seal.Application) error {
+	res, err := tx.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
 		WHERE id = ? AND status = 'pending'`, string(a.Status), a.Approver, a.Comment, nullMicros(a.DecidedAt), nullString(a.SealID), a.ID)
 	if err != nil {
 		return fmt.Errorf("decide seal application %s: %w", a.ID, err)
@@ -125,7 +125,7 @@ func (h handle) DecideApplication(ctx context.Context, a seal.Application) error
 	return nil
 }
 
-// NextSealSeq implements seal.Store.
+// NextSealSeq implements seal.Reader.
 func (h handle) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, error) {
 	var n sql.NullInt64
 	if err := mapErr(h.queryRow(ctx, `SELECT MAX(seq) FROM seals WHERE org = ? AND kind = ?`, org, string(k)).Scan(&n)); err != nil {
@@ -134,7 +134,7 @@ func (h handle) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, 
 	return int(n.Int64) + 1, nil
 }
 
-// CountSeals implements seal.Store.
+// CountSeals implements seal.Reader.
 func (h handle) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error) {
 	var n int
 	if err := mapErr(h.queryRow(ctx, `SELECT COUNT(*) FROM seals WHERE org = ? AND kind = ? AND state <> 'cancelled'`, org, string(k)).Scan(&n)); err != nil {
@@ -169,9 +169,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// InsertSeal implements seal.Store.
-func (h handle) InsertSeal(ctx context.Context, s seal.Seal) error {
-	_, err := h.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// InsertSeal implements seal.Tx.
+func (tx *Tx) InsertSeal(ctx context.Context, s seal.Seal) error {
+	_, err := tx.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.Org, string(s.Kind), s.Seq, s.Name, string(s.State), s.KeyID, s.CertFingerprint, micros(s.ValidFrom), micros(s.ValidTo),
 		string(s.Image.Format), s.Image.Data, s.Image.Hash, s.Image.WidthMM, s.Image.HeightMM, s.Structure, strings.Join(s.Keepers, ","),
 		string(s.Policy), s.PINHash, nullMicros(s.PINSetAt), s.PINFailures, boolInt(s.Locked), s.FilingState, s.Version,
@@ -182,7 +182,7 @@ func (h handle) InsertSeal(ctx context.Context, s seal.Seal) error {
 	return nil
 }
 
-// GetSeal implements seal.Store.
+// GetSeal implements seal.Reader.
 func (h handle) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
 	s, err := scanSeal(h.queryRow(ctx, `SELECT `+sealColumns+` FROM seals WHERE id = ?`, id))
 	if err != nil {
@@ -191,7 +191,7 @@ func (h handle) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
 	return s, nil
 }
 
-// ListSeals implements seal.Store.
+// ListSeals implements seal.Reader.
 func (h handle) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"kind", string(f.Kind)}, {"state", string(f.State)}} {
@@ -215,9 +215,9 @@ func (h handle) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, erro
 	return out, mapErr(rows.Err())
 }
 
-// UpdateSeal implements seal.Store: optimistic, on the version.
-func (h handle) UpdateSeal(ctx context.Context, s seal.Seal) error {
-	res, err := h.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
+// UpdateSeal implements seal.Tx: optimistic, on the version.
+func (tx *Tx) UpdateSeal(ctx context.Context, s seal.Seal) error {
+	res, err := tx.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
 		image_format = ?, image = ?, image_hash = ?, width_mm = ?, height_mm = ?, structure = ?, keepers = ?, use_policy = ?,
 		pin_hash = ?, pin_set_at = ?, pin_failures = ?, locked = ?, filing_state = ?, version = ?, updated_at = ?
 		WHERE id = ? AND version = ?`,
@@ -233,14 +233,14 @@ func (h handle) UpdateSeal(ctx context.Context, s seal.Seal) error {
 	return nil
 }
 
-// ClaimPINTry implements seal.Store. It is one conditional UPDATE: on
+// ClaimPINTry implements seal.Tx. It is one conditional UPDATE: on
 // PostgreSQL, run on its own at READ COMMITTED, a second claimer waits for
 // the row and re-checks the condition on the row as the first left it, so
 // concurrent claims never take more than max tries and never need a retry;
 // SQLite runs one writer at a time anyway.
-func (h handle) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
+func (tx *Tx) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
 	var hash string
-	err := mapErr(h.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
+	err := mapErr(tx.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
 		WHERE id = ? AND locked = 0 AND pin_hash <> '' AND pin_failures < ? RETURNING pin_hash`, id, max).Scan(&hash))
 	switch {
 	case errNotFound(err):
@@ -251,9 +251,9 @@ func (h handle) ClaimPINTry(ctx context.Context, id string, max int) (string, bo
 	return hash, true, nil
 }
 
-// InsertMaking implements seal.Store.
-func (h handle) InsertMaking(ctx context.Context, m seal.Making) error {
-	_, err := h.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
+// InsertMaking implements seal.Tx.
+func (tx *Tx) InsertMaking(ctx context.Context, m seal.Making) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.SealID, m.N, m.CertFingerprint, m.Structure, micros(m.ValidFrom), micros(m.ValidTo), m.ApplicationID, micros(m.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert seal making: %w", err)
@@ -261,7 +261,7 @@ func (h handle) InsertMaking(ctx context.Context, m seal.Making) error {
 	return nil
 }
 
-// ListMakings implements seal.Store.
+// ListMakings implements seal.Reader.
 func (h handle) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
 	rows, err := h.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
 		FROM seal_makings WHERE seal_id = ? ORDER BY n`, sealID)
@@ -282,9 +282,9 @@ func (h handle) ListMakings(ctx context.Context, sealID string) ([]seal.Making, 
 	return out, mapErr(rows.Err())
 }
 
-// InsertSealEvent implements seal.Store.
-func (h handle) InsertSealEvent(ctx context.Context, e seal.Event) error {
-	_, err := h.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+// InsertSealEvent implements seal.Tx.
+func (tx *Tx) InsertSealEvent(ctx context.Context, e seal.Event) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.SealID, micros(e.At), e.Actor, e.Action, string(e.State), e.Reason, e.ApplicationID)
 	if err != nil {
 		return fmt.Errorf("insert seal event: %w", err)
@@ -292,7 +292,7 @@ func (h handle) InsertSealEvent(ctx context.Context, e seal.Event) error {
 	return nil
 }
 
-// ListSealEvents implements seal.Store.
+// ListSealEvents implements seal.Reader.
 func (h handle) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
 	rows, err := h.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
 	if err != nil {
@@ -327,9 +327,9 @@ func scanUseRequest(s interface{ Scan(...any) error }) (seal.UseRequest, error) 
 	return r, nil
 }
 
-// InsertUseRequest implements seal.Store.
-func (h handle) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
-	_, err := h.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// InsertUseRequest implements seal.Tx.
+func (tx *Tx) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SealID, r.DocHash, r.Title, r.Purpose, r.Requester, r.Needed, strings.Join(r.Approvals, ","), string(r.Status), r.Comment,
 		micros(r.CreatedAt), nullMicros(r.DecidedAt))
 	if err != nil {
@@ -338,7 +338,7 @@ func (h handle) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
 	return nil
 }
 
-// GetUseRequest implements seal.Store.
+// GetUseRequest implements seal.Reader.
 func (h handle) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error) {
 	r, err := scanUseRequest(h.queryRow(ctx, `SELECT `+useRequestColumns+` FROM seal_use_requests WHERE id = ?`, id))
 	if err != nil {
@@ -347,9 +347,9 @@ func (h handle) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, 
 	return r, nil
 }
 
-// UpdateUseRequest implements seal.Store.
-func (h handle) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
-	res, err := h.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
+// UpdateUseRequest implements seal.Tx.
+func (tx *Tx) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
+	res, err := tx.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
 		strings.Join(r.Approvals, ","), string(r.Status), r.Comment, nullMicros(r.DecidedAt), r.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update seal use request %s: %w", r.ID, err)
@@ -360,9 +360,9 @@ func (h handle) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from se
 	return nil
 }
 
-// InsertUse implements seal.Store.
-func (h handle) InsertUse(ctx context.Context, u seal.Use) error {
-	_, err := h.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
+// InsertUse implements seal.Tx.
+func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.SealID, u.RequestID, u.DocHash, u.Signer, micros(u.SignedAt), u.CertFingerprint, u.Signature)
 	if err != nil {
 		return fmt.Errorf("insert seal use: %w", err)
@@ -370,7 +370,7 @@ func (h handle) InsertUse(ctx context.Context, u seal.Use) error {
 	return nil
 }
 
-// ListUses implements seal.Store.
+// ListUses implements seal.Reader.
 func (h handle) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
 	rows, err := h.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
 		FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
@@ -391,9 +391,9 @@ func (h handle) ListUses(ctx context.Context, sealID string) ([]seal.Use, error)
 	return out, mapErr(rows.Err())
 }
 
-// InsertArchive implements seal.Store.
-func (h handle) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
-	_, err := h.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+// InsertArchive implements seal.Tx.
+func (tx *Tx) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		id, useID, docHash, title, content, micros(at))
 	if err != nil {
 		return fmt.Errorf("archive signed document: %w", err)
@@ -401,16 +401,7 @@ func (h handle) InsertArchive(ctx context.Context, id, useID, docHash, title str
 	return nil
 }
 
-// InsertOutbox implements seal.Store.
-func (h handle) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
-	_, err := h.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
-	if err != nil {
-		return fmt.Errorf("outbox %s: %w", topic, err)
-	}
-	return nil
-}
-
 // SealTx runs fn in one transaction; it is the seal.TxFunc of this store.
-func (d *DB) SealTx(ctx context.Context, fn func(seal.Store) error) error {
+func (d *DB) SealTx(ctx context.Context, fn func(seal.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

@@ -49,7 +49,10 @@ const (
 // DBFile is the name of the embedded database inside the data directory.
 const DBFile = "zhengzhao.db"
 
-// DB is an open store. It is safe for concurrent use.
+// DB is an open store. It is safe for concurrent use. Through it the
+// capabilities only read; they write through the Tx that WithTx hands
+// them. The few writes defined on DB commit by themselves on purpose, each
+// saying why.
 type DB struct {
 	handle
 	db      *sql.DB
@@ -323,7 +326,9 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 }
 
 // Tx is a unit of work: every store method called on it commits or rolls
-// back together.
+// back together. The capabilities' write methods are defined on Tx alone,
+// so a write that is not part of a unit of work does not compile; the
+// reads it shares with DB come from handle.
 type Tx struct{ handle }
 
 // execer is what *sql.DB and *sql.Tx have in common.
@@ -333,7 +338,8 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// handle carries the query methods shared by DB and Tx.
+// handle carries what DB and Tx share: the query helpers and the
+// capabilities' read methods. Nothing that writes belongs here.
 type handle struct {
 	x       execer
 	dialect Dialect
