@@ -14,9 +14,9 @@ import (
 // MinPINLength is the shortest PIN accepted.
 const MinPINLength = 6
 
-// ErrLocked means the seal's PIN was mistyped too often; only an approved
+// ErrPINLocked means the seal's PIN was mistyped too often; only an approved
 // pin-reset application unlocks it.
-var ErrLocked = errors.New("the seal is locked after too many wrong PINs")
+var ErrPINLocked = errors.New("the seal is locked after too many wrong PINs")
 
 // SetPIN sets or changes a seal's PIN (R-SEAL-4). Only a keeper may; a PIN
 // that is set must be given to change it, and giving it counts as a try
@@ -63,7 +63,7 @@ func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, n
 		case cur.State == Cancelled:
 			return apperr.New(apperr.Conflict, "seal %s is cancelled", cur.ID)
 		case proven != "" && cur.Locked:
-			return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked: apply for a PIN reset", cur.ID)
+			return apperr.Wrap(apperr.Conflict, ErrPINLocked, "seal %s is locked: apply for a PIN reset", cur.ID)
 		case cur.PINHash != proven && proven == "":
 			return apperr.New(apperr.Conflict, "a PIN was set for seal %s meanwhile; give it to change it", cur.ID)
 		case cur.PINHash != proven:
@@ -120,7 +120,7 @@ func (s *Service) tryPIN(ctx context.Context, id, pin, field string) (string, er
 		}
 		// Either locked, or the last tries are being evaluated and will
 		// lock it unless one is right.
-		return "", apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked or has no PIN try left: apply for a PIN reset", x.ID)
+		return "", apperr.Wrap(apperr.Conflict, ErrPINLocked, "seal %s is locked or has no PIN try left: apply for a PIN reset", x.ID)
 	}
 	err = password.Verify(hash, pin)
 	if err == nil {
@@ -163,7 +163,7 @@ func (s *Service) tryPIN(ctx context.Context, id, pin, field string) (string, er
 func provenPIN(cur *Seal, proven string) error {
 	switch {
 	case cur.Locked:
-		return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s was locked meanwhile: apply for a PIN reset", cur.ID)
+		return apperr.Wrap(apperr.Conflict, ErrPINLocked, "seal %s was locked meanwhile: apply for a PIN reset", cur.ID)
 	case cur.PINHash != proven:
 		return apperr.New(apperr.Conflict, "the PIN of seal %s was changed or reset meanwhile", cur.ID)
 	}

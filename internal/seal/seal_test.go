@@ -338,7 +338,7 @@ func TestPINLockAndReset(t *testing.T) {
 				t.Fatalf("wrong PIN %d: %v", i+1, err)
 			}
 		}
-		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrLocked) {
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrPINLocked) {
 			t.Fatalf("right PIN on a locked seal: %v", err)
 		}
 		app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.PINReset, SealID: x.ID, Reason: "忘记口令"})
