@@ -226,28 +226,27 @@ func (h handle) AuditPending(ctx context.Context, org string, limit int) ([]audi
 // pendingEntries reads the pending entries a clause selects.
 func (h handle) pendingEntries(ctx context.Context, clause string, args ...any) ([]auditlog.Entry, error) {
 	rows, err := h.query(ctx, `SELECT seq, at, actor, org, action, subject, details FROM audit_pending `+clause, args...)
-	if err != nil {
-		return nil, fmt.Errorf("pending audit entries: %w", err)
-	}
-	defer rows.Close()
-	var entries []auditlog.Entry
-	for rows.Next() {
+	entries, err := collect(rows, err, func(s scanner) (auditlog.Entry, error) {
 		e := auditlog.Entry{Pending: true}
 		var seq, at int64
 		var details string
-		if err := rows.Scan(&seq, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details); err != nil {
-			return nil, mapErr(err)
+		if err := s.Scan(&seq, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details); err != nil {
+			return e, err
 		}
 		if seq < 0 {
-			return nil, fmt.Errorf("pending audit entry with negative sequence %d", seq)
+			return e, fmt.Errorf("pending audit entry with negative sequence %d", seq)
 		}
+		var err error
 		e.Seq, e.At = uint64(seq), fromMicros(at)
 		if e.Details, err = auditlog.ParseDetails(details); err != nil {
-			return nil, fmt.Errorf("pending audit entry %d details: %w", seq, err)
+			return e, fmt.Errorf("pending audit entry %d details: %w", seq, err)
 		}
-		entries = append(entries, e)
+		return e, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending audit entries: %w", err)
 	}
-	return entries, mapErr(rows.Err())
+	return entries, nil
 }
 
 // AuditEntries implements auditlog.Reader: entries [from, to) in order.
@@ -274,32 +273,40 @@ func (h handle) AuditEntriesOfOrg(ctx context.Context, org string, from uint64, 
 
 // auditEntries reads the entries a WHERE clause selects.
 func (h handle) auditEntries(ctx context.Context, where string, args ...any) ([]auditlog.Entry, [][]byte, error) {
+	type leafEntry struct {
+		entry auditlog.Entry
+		leaf  []byte
+	}
 	rows, err := h.query(ctx, `SELECT idx, at, actor, org, action, subject, details, leaf FROM audit_entries WHERE `+where, args...)
+	read, err := collect(rows, err, func(s scanner) (leafEntry, error) {
+		var r leafEntry
+		e := &r.entry
+		var idx, at int64
+		var details string
+		if err := s.Scan(&idx, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details, &r.leaf); err != nil {
+			return r, err
+		}
+		if idx < 0 {
+			return r, fmt.Errorf("audit entry with negative index %d", idx)
+		}
+		var err error
+		e.Index, e.At = uint64(idx), fromMicros(at)
+		if e.Details, err = auditlog.ParseDetails(details); err != nil {
+			return r, fmt.Errorf("audit entry %d details: %w", idx, err)
+		}
+		return r, nil
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit entries: %w", err)
 	}
-	defer rows.Close()
-	var entries []auditlog.Entry
-	var leaves [][]byte
-	for rows.Next() {
-		var e auditlog.Entry
-		var idx, at int64
-		var details string
-		var leaf []byte
-		if err := rows.Scan(&idx, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details, &leaf); err != nil {
-			return nil, nil, mapErr(err)
-		}
-		if idx < 0 {
-			return nil, nil, fmt.Errorf("audit entry with negative index %d", idx)
-		}
-		e.Index, e.At = uint64(idx), fromMicros(at)
-		if e.Details, err = auditlog.ParseDetails(details); err != nil {
-			return nil, nil, fmt.Errorf("audit entry %d details: %w", idx, err)
-		}
-		entries = append(entries, e)
-		leaves = append(leaves, leaf)
+	if len(read) == 0 {
+		return nil, nil, nil
 	}
-	return entries, leaves, mapErr(rows.Err())
+	entries, leaves := make([]auditlog.Entry, len(read)), make([][]byte, len(read))
+	for i, r := range read {
+		entries[i], leaves[i] = r.entry, r.leaf
+	}
+	return entries, leaves, nil
 }
 
 // AuditNode implements auditlog.Reader.

@@ -20,7 +20,7 @@ var (
 
 const certColumns = `fingerprint, serial, key_id, kind, source, issuer, subject, not_before, not_after, der, created_at, revoked_at, revocation_reason`
 
-func scanCert(s interface{ Scan(...any) error }) (pki.Cert, error) {
+func scanCert(s scanner) (pki.Cert, error) {
 	var c pki.Cert
 	var keyID sql.NullString
 	var kind, source string
@@ -72,19 +72,11 @@ func (h handle) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error)
 		where = append(where, `revoked_at IS NOT NULL`)
 	}
 	rows, err := h.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE `+strings.Join(where, ` AND `)+` ORDER BY created_at, fingerprint`, args...)
+	out, err := collect(rows, err, scanCert)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
 	}
-	defer rows.Close()
-	var out []pki.Cert
-	for rows.Next() {
-		c, err := scanCert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list certificates: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // RevokeCert implements pki.Writer.

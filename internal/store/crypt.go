@@ -202,24 +202,16 @@ type wrappedDataKey struct {
 	wrapped []byte
 }
 
-// wrappedDataKeys reads every data key as stored. It is a function of its own
-// so that its rows are closed, by defer, before the caller writes through the
-// same transaction.
+// wrappedDataKeys reads every data key as stored; collect has closed its
+// rows when it returns, before the caller writes through the same
+// transaction.
 func wrappedDataKeys(ctx context.Context, tx *Tx) ([]wrappedDataKey, error) {
 	rows, err := tx.query(ctx, `SELECT purpose, version, state, wrapped FROM data_keys ORDER BY purpose, version`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var all []wrappedDataKey
-	for rows.Next() {
+	return collect(rows, err, func(s scanner) (wrappedDataKey, error) {
 		var k wrappedDataKey
-		if err := rows.Scan(&k.purpose, &k.version, &k.state, &k.wrapped); err != nil {
-			return nil, mapErr(err)
-		}
-		all = append(all, k)
-	}
-	return all, mapErr(rows.Err())
+		err := s.Scan(&k.purpose, &k.version, &k.state, &k.wrapped)
+		return k, err
+	})
 }
 
 // dataKey returns version of the purpose's data key, reading and unwrapping

@@ -73,31 +73,29 @@ type DataKey struct {
 // operations are on DB (see Unlock).
 func (d *DB) DataKeys(ctx context.Context) ([]DataKey, error) {
 	rows, err := d.query(ctx, `SELECT purpose, version, state, wrapped, master_key_id, created_at, retired_at FROM data_keys ORDER BY purpose, version`)
-	if err != nil {
-		return nil, fmt.Errorf("list data keys: %w", err)
-	}
-	defer rows.Close()
-	var out []DataKey
-	for rows.Next() {
+	out, err := collect(rows, err, func(s scanner) (DataKey, error) {
 		var k DataKey
 		var wrapped []byte
 		var created int64
 		var retired *int64
-		if err := rows.Scan(&k.Purpose, &k.Version, &k.State, &wrapped, &k.MasterKeyID, &created, &retired); err != nil {
-			return nil, fmt.Errorf("list data keys: %w", mapErr(err))
+		if err := s.Scan(&k.Purpose, &k.Version, &k.State, &wrapped, &k.MasterKeyID, &created, &retired); err != nil {
+			return k, err
 		}
 		suite, err := envelope.WrappedKey(wrapped).Suite()
 		if err != nil {
-			return nil, fmt.Errorf("%s data key version %d: %w", k.Purpose, k.Version, err)
+			return k, fmt.Errorf("%s data key version %d: %w", k.Purpose, k.Version, err)
 		}
 		k.Suite, k.CreatedAt = suite.String(), fromMicros(created)
 		if retired != nil {
 			t := fromMicros(*retired)
 			k.RetiredAt = &t
 		}
-		out = append(out, k)
+		return k, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list data keys: %w", err)
 	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // RotateDataKeysOptions tunes RotateDataKeys; the zero value rotates every
@@ -417,17 +415,9 @@ func (tx *Tx) reencryptBatch(ctx context.Context, c encryptedColumn, target *env
 // transaction.
 func (h handle) encryptedValues(ctx context.Context, c encryptedColumn, after string, limit int) ([]encryptedValue, error) {
 	rows, err := h.query(ctx, c.scan, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []encryptedValue
-	for rows.Next() {
+	return collect(rows, err, func(s scanner) (encryptedValue, error) {
 		var v encryptedValue
-		if err := rows.Scan(&v.row, &v.value); err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(rows.Err())
+		err := s.Scan(&v.row, &v.value)
+		return v, err
+	})
 }

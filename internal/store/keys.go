@@ -19,7 +19,7 @@ var (
 
 const keyColumns = `id, org, name, version, purpose, algorithm, backend, state, public_key, created_at, rotated_at, replaced_by`
 
-func scanKey(s interface{ Scan(...any) error }) (keyring.Key, error) {
+func scanKey(s scanner) (keyring.Key, error) {
 	var k keyring.Key
 	var purpose, alg, backend, state string
 	var created int64
@@ -104,19 +104,11 @@ func (h handle) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, 
 	}
 	args = append(args, f.Limit)
 	rows, err := h.query(ctx, `SELECT `+keyColumns+` FROM keys WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
+	out, err := collect(rows, err, scanKey)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	defer rows.Close()
-	var out []keyring.Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // UpdateKeyState implements keyring.Tx.

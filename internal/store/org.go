@@ -113,18 +113,22 @@ func (h handle) kindsOf(ctx context.Context, codes []string) (map[string][]org.K
 		args[i] = c
 	}
 	rows, err := h.query(ctx, `SELECT credit_code, kind FROM org_kinds WHERE credit_code IN (`+placeholders(len(codes))+`) ORDER BY credit_code, kind`, args...)
+	type orgKind struct {
+		code string
+		kind org.Kind
+	}
+	pairs, err := collect(rows, err, func(s scanner) (orgKind, error) {
+		var p orgKind
+		err := s.Scan(&p.code, &p.kind)
+		return p, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("organization kinds: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var code, kind string
-		if err := rows.Scan(&code, &kind); err != nil {
-			return nil, fmt.Errorf("organization kinds: %w", err)
-		}
-		out[code] = append(out[code], org.Kind(kind))
+	for _, p := range pairs {
+		out[p.code] = append(out[p.code], p.kind)
 	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 func placeholders(n int) string {
@@ -158,24 +162,18 @@ func (h handle) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	query += ` ORDER BY credit_code LIMIT ?`
 	args = append(args, f.Limit)
 	rows, err := h.query(ctx, query, args...)
+	list, err := collect(rows, err, func(s scanner) (orgRow, error) {
+		var r orgRow
+		err := s.Scan(r.dest()...)
+		return r, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list organizations: %w", err)
 	}
-	defer rows.Close()
-	var list []orgRow
-	var codes []string
-	for rows.Next() {
-		var r orgRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("list organizations: %w", err)
-		}
-		list = append(list, r)
-		codes = append(codes, r.CreditCode)
+	codes := make([]string, len(list))
+	for i, r := range list {
+		codes[i] = r.CreditCode
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list organizations: %w", mapErr(err))
-	}
-	rows.Close()
 	kinds, err := h.kindsOf(ctx, codes)
 	if err != nil {
 		return nil, err
@@ -224,7 +222,7 @@ func (h handle) CountOrgsOfKind(ctx context.Context, k org.Kind) (int, error) {
 
 const accountColumns = `id, org, name, roles, password_hash, status, created_at`
 
-func scanAccount(s interface{ Scan(...any) error }) (org.Account, error) {
+func scanAccount(s scanner) (org.Account, error) {
 	var a org.Account
 	var roles, status string
 	var created int64
@@ -270,25 +268,17 @@ func (h handle) FindAccount(ctx context.Context, orgCode, name string) (org.Acco
 // ListAccounts implements org.Reader.
 func (h handle) ListAccounts(ctx context.Context, orgCode, after string, limit int) ([]org.Account, error) {
 	rows, err := h.query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND id > ? ORDER BY id LIMIT ?`, orgCode, after, limit)
+	out, err := collect(rows, err, scanAccount)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	defer rows.Close()
-	var out []org.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 //nolint:gosec // G101: SQL column names of the tokens table, not a credential
 const tokenColumns = `t.id, t.account_id, a.org, t.prefix, t.hash, t.roles, t.description, t.created_at, t.expires_at, t.revoked_at`
 
-func scanToken(s interface{ Scan(...any) error }) (org.Token, error) {
+func scanToken(s scanner) (org.Token, error) {
 	var t org.Token
 	var roles string
 	var created, expires int64
@@ -351,19 +341,11 @@ func (h handle) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token,
 	}
 	args = append(args, f.Limit)
 	rows, err := h.query(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY t.id LIMIT ?`, args...)
+	out, err := collect(rows, err, scanToken)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []org.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // RevokeToken implements org.Tx.

@@ -30,7 +30,6 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 	}
 	var out []notify.Delivery
 	err := d.withTx(ctx, sql.LevelReadCommitted, func(tx *Tx) error {
-		out = out[:0]
 		// Fan out: every undelivered event gets a delivery row per
 		// configured sink. ON CONFLICT makes concurrent fan-outs harmless.
 		sinks := strings.TrimSuffix(strings.Repeat(`SELECT CAST(? AS TEXT) AS sink UNION ALL `, len(c.Sinks)), ` UNION ALL `)
@@ -53,26 +52,21 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 			FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id
 			WHERE d.sink = ? AND d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= ?
 			ORDER BY d.next_attempt_at, d.event_id LIMIT ?`+lock, c.Sink, micros(c.Now), c.Limit)
-		if err != nil {
-			return fmt.Errorf("claim outbox deliveries: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		out, err = collect(rows, err, func(s scanner) (notify.Delivery, error) {
 			var x notify.Delivery
 			var payload string
 			var created int64
-			if err := rows.Scan(&x.ID, &x.Attempt, &x.Claim, &x.Topic, &payload, &created); err != nil {
-				return mapErr(err)
+			if err := s.Scan(&x.ID, &x.Attempt, &x.Claim, &x.Topic, &payload, &created); err != nil {
+				return x, err
 			}
 			x.Payload, x.CreatedAt, x.Sink = []byte(payload), fromMicros(created), c.Sink
 			x.Attempt++
 			x.Claim++
-			out = append(out, x)
+			return x, nil
+		})
+		if err != nil {
+			return fmt.Errorf("claim outbox deliveries: %w", err)
 		}
-		if err := mapErr(rows.Err()); err != nil {
-			return err
-		}
-		rows.Close()
 		for _, x := range out {
 			if _, err := tx.exec(ctx, `UPDATE outbox_deliveries SET attempts = ?, claims = ?, next_attempt_at = ? WHERE event_id = ? AND sink = ?`,
 				x.Attempt, x.Claim, micros(c.LeaseUntil), x.ID, x.Sink); err != nil {
@@ -181,52 +175,49 @@ func (h handle) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item,
 		where += ` AND EXISTS (SELECT 1 FROM outbox_deliveries x WHERE x.event_id = o.id AND x.dead_at IS NOT NULL)`
 	}
 	rows, err := h.query(ctx, `SELECT o.id, o.topic, o.created_at FROM outbox o WHERE `+where+` ORDER BY o.created_at, o.id LIMIT ?`, f.Limit)
+	items, err := collect(rows, err, func(s scanner) (notify.Item, error) {
+		var it notify.Item
+		var created int64
+		err := s.Scan(&it.ID, &it.Topic, &created)
+		it.CreatedAt, it.Deliveries = fromMicros(created), []notify.DeliveryState{}
+		return it, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
-	defer rows.Close()
-	var items []notify.Item
-	index := map[string]int{}
-	for rows.Next() {
-		var it notify.Item
-		var created int64
-		if err := rows.Scan(&it.ID, &it.Topic, &created); err != nil {
-			return nil, mapErr(err)
-		}
-		it.CreatedAt, it.Deliveries = fromMicros(created), []notify.DeliveryState{}
-		index[it.ID] = len(items)
-		items = append(items, it)
-	}
-	if err := mapErr(rows.Err()); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	if len(items) == 0 {
 		return nil, nil
 	}
+	index := make(map[string]int, len(items))
 	args := make([]any, 0, len(items))
-	for _, it := range items {
+	for i, it := range items {
+		index[it.ID] = i
 		args = append(args, it.ID)
 	}
-	drows, err := h.query(ctx, `SELECT event_id, sink, attempts, next_attempt_at, last_error, last_status, delivered_at, dead_at
-		FROM outbox_deliveries WHERE event_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+`) ORDER BY event_id, sink`, args...)
+	type eventDelivery struct {
+		event string
+		state notify.DeliveryState
+	}
+	rows, err = h.query(ctx, `SELECT event_id, sink, attempts, next_attempt_at, last_error, last_status, delivered_at, dead_at
+		FROM outbox_deliveries WHERE event_id IN (`+placeholders(len(args))+`) ORDER BY event_id, sink`, args...)
+	deliveries, err := collect(rows, err, func(s scanner) (eventDelivery, error) {
+		var d eventDelivery
+		var next int64
+		var delivered, dead sql.NullInt64
+		if err := s.Scan(&d.event, &d.state.Sink, &d.state.Attempts, &next, &d.state.LastError, &d.state.LastStatus, &delivered, &dead); err != nil {
+			return d, err
+		}
+		d.state.NextAttemptAt, d.state.DeliveredAt, d.state.DeadAt = fromMicros(next), timePtr(delivered), timePtr(dead)
+		return d, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list outbox deliveries: %w", err)
 	}
-	defer drows.Close()
-	for drows.Next() {
-		var id string
-		var s notify.DeliveryState
-		var next int64
-		var delivered, dead sql.NullInt64
-		if err := drows.Scan(&id, &s.Sink, &s.Attempts, &next, &s.LastError, &s.LastStatus, &delivered, &dead); err != nil {
-			return nil, mapErr(err)
-		}
-		s.NextAttemptAt, s.DeliveredAt, s.DeadAt = fromMicros(next), timePtr(delivered), timePtr(dead)
-		it := &items[index[id]]
-		it.Deliveries = append(it.Deliveries, s)
+	for _, d := range deliveries {
+		it := &items[index[d.event]]
+		it.Deliveries = append(it.Deliveries, d.state)
 	}
-	return items, mapErr(drows.Err())
+	return items, nil
 }
 
 // OutboxBacklog implements notify.Reader.

@@ -42,7 +42,7 @@ func timePtr(n sql.NullInt64) *time.Time {
 const appColumns = `id, org, action, seal_id, seal_kind, name, reason, justification, attachments, image, width_mm, height_mm,
 	keepers, use_policy, status, applicant, approver, comment, created_at, decided_at`
 
-func scanApplication(s interface{ Scan(...any) error }) (seal.Application, error) {
+func scanApplication(s scanner) (seal.Application, error) {
 	var a seal.Application
 	var sealID sql.NullString
 	var action, kind, attachments, keepers, policy, status string
@@ -97,19 +97,11 @@ func (h handle) ListApplications(ctx context.Context, f seal.Filter) ([]seal.App
 		}
 	}
 	rows, err := h.query(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	out, err := collect(rows, err, scanApplication)
 	if err != nil {
 		return nil, fmt.Errorf("list seal applications: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Application
-	for rows.Next() {
-		a, err := scanApplication(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // DecideApplication implements seal.Tx.
@@ -146,7 +138,7 @@ func (h handle) CountSeals(ctx context.Context, org string, k seal.Kind) (int, e
 const sealColumns = `id, org, kind, seq, name, state, key_id, cert_fingerprint, valid_from, valid_to, image_format, image, image_hash,
 	width_mm, height_mm, structure, keepers, use_policy, pin_hash, pin_set_at, pin_failures, locked, filing_state, version, created_at, updated_at`
 
-func scanSeal(s interface{ Scan(...any) error }) (seal.Seal, error) {
+func scanSeal(s scanner) (seal.Seal, error) {
 	var x seal.Seal
 	var kind, state, format, keepers, policy string
 	var from, to, created, updated int64
@@ -200,19 +192,11 @@ func (h handle) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, erro
 		}
 	}
 	rows, err := h.query(ctx, `SELECT `+sealColumns+` FROM seals WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	out, err := collect(rows, err, scanSeal)
 	if err != nil {
 		return nil, fmt.Errorf("list seals: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Seal
-	for rows.Next() {
-		s, err := scanSeal(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // UpdateSeal implements seal.Tx: optimistic, on the version.
@@ -265,21 +249,17 @@ func (tx *Tx) InsertMaking(ctx context.Context, m seal.Making) error {
 func (h handle) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
 	rows, err := h.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
 		FROM seal_makings WHERE seal_id = ? ORDER BY n`, sealID)
+	out, err := collect(rows, err, func(s scanner) (seal.Making, error) {
+		var m seal.Making
+		var from, to, created int64
+		err := s.Scan(&m.SealID, &m.N, &m.CertFingerprint, &m.Structure, &from, &to, &m.ApplicationID, &created)
+		m.ValidFrom, m.ValidTo, m.CreatedAt = fromMicros(from), fromMicros(to), fromMicros(created)
+		return m, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal makings: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Making
-	for rows.Next() {
-		var m seal.Making
-		var from, to, created int64
-		if err := rows.Scan(&m.SealID, &m.N, &m.CertFingerprint, &m.Structure, &from, &to, &m.ApplicationID, &created); err != nil {
-			return nil, mapErr(err)
-		}
-		m.ValidFrom, m.ValidTo, m.CreatedAt = fromMicros(from), fromMicros(to), fromMicros(created)
-		out = append(out, m)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // InsertSealEvent implements seal.Tx.
@@ -295,27 +275,22 @@ func (tx *Tx) InsertSealEvent(ctx context.Context, e seal.Event) error {
 // ListSealEvents implements seal.Reader.
 func (h handle) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
 	rows, err := h.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
+	out, err := collect(rows, err, func(s scanner) (seal.Event, error) {
+		var e seal.Event
+		var at int64
+		err := s.Scan(&e.ID, &e.SealID, &at, &e.Actor, &e.Action, &e.State, &e.Reason, &e.ApplicationID)
+		e.At = fromMicros(at)
+		return e, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal events: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Event
-	for rows.Next() {
-		var e seal.Event
-		var at int64
-		var state string
-		if err := rows.Scan(&e.ID, &e.SealID, &at, &e.Actor, &e.Action, &state, &e.Reason, &e.ApplicationID); err != nil {
-			return nil, mapErr(err)
-		}
-		e.At, e.State = fromMicros(at), seal.State(state)
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 const useRequestColumns = `id, seal_id, doc_hash, title, purpose, requester, needed, approvals, status, comment, created_at, decided_at`
 
-func scanUseRequest(s interface{ Scan(...any) error }) (seal.UseRequest, error) {
+func scanUseRequest(s scanner) (seal.UseRequest, error) {
 	var r seal.UseRequest
 	var approvals, status string
 	var created int64
@@ -374,21 +349,17 @@ func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
 func (h handle) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
 	rows, err := h.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
 		FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
+	out, err := collect(rows, err, func(s scanner) (seal.Use, error) {
+		var u seal.Use
+		var at int64
+		err := s.Scan(&u.ID, &u.SealID, &u.RequestID, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature)
+		u.SignedAt = fromMicros(at)
+		return u, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal uses: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Use
-	for rows.Next() {
-		var u seal.Use
-		var at int64
-		if err := rows.Scan(&u.ID, &u.SealID, &u.RequestID, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature); err != nil {
-			return nil, mapErr(err)
-		}
-		u.SignedAt = fromMicros(at)
-		out = append(out, u)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // InsertArchive implements seal.Tx.

@@ -360,6 +360,28 @@ func (h handle) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 	return h.x.QueryRowContext(ctx, h.rebind(query), args...)
 }
 
+// scanner is what a row offers to a scan function: *sql.Row and *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect reads every row of a query with scan and closes the rows. rows
+// and err are what the query returned, so that a failed query needs no
+// check of its own before collect.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
 // rebind turns '?' placeholders into '$1, $2, …' for PostgreSQL. Queries in
 // this package never contain '?' inside string literals.
 func (h handle) rebind(query string) string {
