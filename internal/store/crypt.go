@@ -157,7 +157,7 @@ func Purposes() []string { return []string{FieldKey, PrivateKeyKey} }
 // unwrapped, go on serving; restart them with the new key file when
 // convenient (and before rotating data keys: a server cannot unwrap a data
 // key made under a master key it does not have). It returns how many data
-// keys were re-wrapped.
+// keys were re-wrapped. It is on DB, a data-key operation (see Unlock).
 func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey) (int, error) {
 	n := 0
 	err := d.WithTx(ctx, func(tx *Tx) error {
@@ -304,7 +304,8 @@ func ciphertextVersion(ciphertext []byte) (int64, error) {
 }
 
 // MasterKeyID returns the ID of the master key the store was set up with,
-// or "" for a store that has none yet.
+// or "" for a store that has none yet. It is on DB, a data-key operation
+// (see Unlock).
 func (d *DB) MasterKeyID(ctx context.Context) (string, error) {
 	var id string
 	err := mapErr(d.queryRow(ctx, `SELECT value FROM settings WHERE name = 'master_key_id'`).Scan(&id))

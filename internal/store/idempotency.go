@@ -52,15 +52,12 @@ func (h handle) requestMAC(reqHash []byte) ([]byte, error) {
 	return hex.DecodeString(envelope.BlindIndex(k, hex.EncodeToString(reqHash)))
 }
 
-// The idempotency records are on DB and commit by themselves: a claim must
-// be visible to a concurrent retry of the same request before the request's
-// own transaction commits, and the answer is stored after that transaction
-// is over.
-
 // ClaimIdempotencyKey records a pending request under (scope, key) and
 // returns nil, or returns the record already there, its answer decrypted. A
 // pending record older than staleAfter is taken over: its request died
-// before it could finish.
+// before it could finish. It is on DB and commits by itself: the claim must
+// be visible to a concurrent retry of the same request before the request's
+// own transaction commits.
 func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash []byte, now time.Time, staleAfter time.Duration) (*IdempotencyRecord, error) {
 	mac, err := d.requestMAC(reqHash)
 	if err != nil {
@@ -118,7 +115,8 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 }
 
 // CompleteIdempotencyKey stores the answer given to the request, encrypted
-// and bound to its record.
+// and bound to its record. It is on DB because the answer exists only once
+// the request's own transaction is over.
 func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error {
 	ciphertext, err := d.encrypt(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, string(body))
 	if err != nil {
@@ -133,7 +131,8 @@ func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, stat
 }
 
 // ReleaseIdempotencyKey forgets a pending key whose request failed, so the
-// client may try again with the same key.
+// client may try again with the same key. It is on DB because the request's
+// transaction has rolled back by then.
 func (d *DB) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
 	_, err := d.exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND state = 'pending'`, scope, key)
 	if err != nil {
