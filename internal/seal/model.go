@@ -247,6 +247,19 @@ type Reader interface {
 	ListUses(ctx context.Context, sealID string) ([]Use, error)
 }
 
+// Store is what the service holds outside a transaction: the reads, and
+// the claim of a PIN try.
+type Store interface {
+	Reader
+	// ClaimPINTry counts one PIN try against the seal, atomically, if the
+	// seal has a PIN, is not locked and has fewer than max tries counted,
+	// and returns the PIN hash the try is to be checked against; ok is
+	// false when no try was left to claim. It commits by itself, before the
+	// slow PIN check and apart from any transaction, so that racing tries
+	// queue on the seal's row instead of conflicting (see tryPIN).
+	ClaimPINTry(ctx context.Context, id string, max int) (pinHash string, ok bool, err error)
+}
+
 // Tx is what a change or use of a seal gets: the transaction it runs in.
 // It re-reads what it decides on through Reader; writes return Conflict
 // for a duplicate or a version that moved.
@@ -258,11 +271,6 @@ type Tx interface {
 
 	InsertSeal(ctx context.Context, s Seal) error
 	UpdateSeal(ctx context.Context, s Seal) error // s.Version-1 must be stored
-	// ClaimPINTry counts one PIN try against the seal, atomically, if the
-	// seal has a PIN, is not locked and has fewer than max tries counted,
-	// and returns the PIN hash the try is to be checked against; ok is
-	// false when no try was left to claim.
-	ClaimPINTry(ctx context.Context, id string, max int) (pinHash string, ok bool, err error)
 	InsertMaking(ctx context.Context, m Making) error
 	InsertSealEvent(ctx context.Context, e Event) error
 

@@ -88,9 +88,9 @@ func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, n
 // tryPIN checks pin against the seal's PIN (R-SEAL-4) and returns the hash
 // it matched.
 //
-// A try is claimed, in a transaction of its own, before the PIN is
-// evaluated: the claim counts it as a failure, atomically and only while
-// fewer than MaxPINFailures are counted, so however many requests race, at most MaxPINFailures PINs are
+// A try is claimed before the PIN is evaluated: the claim counts it as a
+// failure, atomically and only while fewer than MaxPINFailures are
+// counted, so however many requests race, at most MaxPINFailures PINs are
 // ever evaluated between two right ones. Argon2id is slow; evaluating
 // outside a transaction keeps the store's write lock short. A wrong PIN
 // then settles in a transaction that re-reads the seal and locks it when
@@ -100,13 +100,7 @@ func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, n
 // a right PIN racing the last wrong ones may find the seal locked: the
 // safe side.
 func (s *Service) tryPIN(ctx context.Context, id, pin, field string) (string, error) {
-	var hash string
-	var ok bool
-	err := s.tx(ctx, func(st Tx) error {
-		var err error
-		hash, ok, err = st.ClaimPINTry(ctx, id, s.cfg.MaxPINFailures)
-		return err
-	})
+	hash, ok, err := s.store.ClaimPINTry(ctx, id, s.cfg.MaxPINFailures)
 	if err != nil {
 		return "", err
 	}

@@ -68,7 +68,7 @@ func (c Config) withDefaults() Config {
 
 // Service is the seal service.
 type Service struct {
-	store Reader
+	store Store
 	tx    TxFunc
 	orgs  Orgs
 	keys  *keyring.Service
@@ -81,7 +81,7 @@ type Service struct {
 }
 
 // New returns a seal service.
-func New(store Reader, tx TxFunc, orgs Orgs, keys *keyring.Service, certs *pki.Service, cfg Config, now func() time.Time, rnd io.Reader) *Service {
+func New(store Store, tx TxFunc, orgs Orgs, keys *keyring.Service, certs *pki.Service, cfg Config, now func() time.Time, rnd io.Reader) *Service {
 	if rnd == nil {
 		rnd = rand.Reader
 	}

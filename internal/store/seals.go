@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	_ seal.Reader = (*DB)(nil)
-	_ seal.Tx     = (*Tx)(nil)
+	_ seal.Store = (*DB)(nil)
+	_ seal.Tx    = (*Tx)(nil)
 )
 
 func splitList(s string) []string {
@@ -217,14 +217,16 @@ func (tx *Tx) UpdateSeal(ctx context.Context, s seal.Seal) error {
 	return nil
 }
 
-// ClaimPINTry implements seal.Tx. It is one conditional UPDATE: on
+// ClaimPINTry implements seal.Store. It is one conditional UPDATE: on
 // PostgreSQL, run on its own at READ COMMITTED, a second claimer waits for
 // the row and re-checks the condition on the row as the first left it, so
 // concurrent claims never take more than max tries and never need a retry;
-// SQLite runs one writer at a time anyway.
-func (tx *Tx) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
+// SQLite runs one writer at a time anyway. That is why it is on DB and
+// commits by itself: in a SERIALIZABLE transaction racing claims would
+// conflict and retry.
+func (d *DB) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
 	var hash string
-	err := mapErr(tx.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
+	err := mapErr(d.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
 		WHERE id = ? AND locked = 0 AND pin_hash <> '' AND pin_failures < ? RETURNING pin_hash`, id, max).Scan(&hash))
 	switch {
 	case errNotFound(err):
