@@ -1,0 +1,150 @@
+package license
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/zhengzhao/zhengzhao/internal/keys/canon"
+)
+
+// MaxDocumentSize bounds a signed license document: a face of a few
+// hundred short fields and a signature carrying its seal's picture fit
+// many times over, and canonicalizing stays cheap on outside input.
+const MaxDocumentSize = 256 << 10
+
+// Document is a signed license: the license and the GB/T 38540
+// SES_Signature (DER) the issuer's license-issuing seal made over the SM3
+// digest of SigningInput(License). On the wire it is
+//
+//	{"license": {...}, "signature": "<base64 of the DER>"}
+//
+// in RFC 8785 canonical form. The signature is beside the license, not
+// inside it, so what is signed is exactly the "license" member.
+type Document struct {
+	License   License `json:"license"`
+	Signature []byte  `json:"signature"` // SES_Signature, DER (base64 in JSON)
+}
+
+// SigningInput returns the bytes the seal signs: the RFC 8785 canonical
+// JSON of the license. The SES_Signature's dataHash is their SM3 (Digest),
+// as for any document a seal stamps. The license must be valid.
+func SigningInput(l License) ([]byte, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	out, err := canon.JSON(l)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return out, nil
+}
+
+// Digest returns the SM3 digest of SigningInput(l): what the
+// SES_Signature's dataHash must be.
+func Digest(l License) ([]byte, error) {
+	in, err := SigningInput(l)
+	if err != nil {
+		return nil, err
+	}
+	h := sm3.Sum(in)
+	return h[:], nil
+}
+
+// Encode returns the document in canonical form. The license must be
+// valid and the signature present; Encode does not check the signature.
+func Encode(d Document) ([]byte, error) {
+	if err := d.License.Validate(); err != nil {
+		return nil, err
+	}
+	if len(d.Signature) == 0 {
+		return nil, invalid("signature", "required")
+	}
+	out, err := canon.JSON(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if len(out) > MaxDocumentSize {
+		return nil, invalid("document", "%d bytes, more than %d", len(out), MaxDocumentSize)
+	}
+	return out, nil
+}
+
+// Decode parses a signed license document strictly: at most
+// MaxDocumentSize bytes of UTF-8, one JSON object with exactly the members
+// "license" and "signature", no member unknown, repeated or spelled in
+// another case, no null for an absent member, times as Validate wants
+// them. White space and member order are free: the content, not its
+// formatting, is signed. Errors wrap ErrInvalid. Decode does not check the
+// signature (verify.License does).
+func Decode(data []byte) (Document, error) {
+	if len(data) > MaxDocumentSize {
+		return Document{}, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
+	}
+	if !utf8.Valid(data) {
+		return Document{}, invalid("document", "not valid UTF-8")
+	}
+	// Canonicalizing first refuses what RFC 8785 forbids anywhere —
+	// repeated member names, lone surrogates, invalid JSON — before Go
+	// decoding, which would silently keep the last of repeated names.
+	received, err := canon.Transform(data)
+	if err != nil {
+		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	// The members are read from the data as received, so that the face's
+	// numbers are judged as written, not as RFC 8785 rewrote them.
+	var d Document
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := d.License.Validate(); err != nil {
+		return Document{}, err
+	}
+	if len(d.Signature) == 0 {
+		return Document{}, invalid("signature", "required")
+	}
+	// encoding/json matches names in any case and reads null as absent;
+	// writing the document back and comparing the canonical forms refuses
+	// whatever Go understood differently from what was written, so the
+	// signed content is exactly the received content.
+	again, err := canon.JSON(d)
+	if err != nil {
+		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if !bytes.Equal(again, received) {
+		return Document{}, invalid("document", "%s", firstDifference(received, again))
+	}
+	// A decoded face is kept canonical, as Encode writes it, so that
+	// Decode(Encode(d)) is d whatever the received formatting.
+	if d.License.Face, err = canon.Transform(d.License.Face); err != nil {
+		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return d, nil
+}
+
+// firstDifference says where two canonical documents part, for an error
+// message a person can act on.
+func firstDifference(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	return fmt.Sprintf("not in the format at byte %d of its canonical form (%q): a member in another case, a null for an absent member or a value written differently",
+		i, excerpt(got, i))
+}
+
+func excerpt(b []byte, i int) string {
+	from, to := max(i-20, 0), min(i+20, len(b))
+	for from > 0 && !utf8.RuneStart(b[from]) {
+		from--
+	}
+	for to < len(b) && !utf8.RuneStart(b[to]) {
+		to++
+	}
+	return string(b[from:to])
+}
