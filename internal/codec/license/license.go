@@ -23,8 +23,8 @@ const Format = "zhengzhao-license/v1"
 type License struct {
 	Format string `json:"format"` // Format
 	// ID is the platform-wide identifier (docs/license-format.md,
-	// "Identifier"); its positions 1-6 are Type.Code and 7-24
-	// Issuer.CreditCode.
+	// "Identifier"); its positions 1-6 are Type.Code, and 7-24 the credit
+	// code of the first issuer.
 	ID string `json:"id"`
 	// Number is the license number printed on the face (证照编号).
 	Number string `json:"number"`
@@ -59,7 +59,9 @@ type Type struct {
 	Version int64  `json:"version"`
 }
 
-// Issuer is the issuing organization.
+// Issuer is the issuing organization: the one whose license-issuing seal
+// signs this version — the first issuer, or the new owner after the
+// license moved (R-ISS-5).
 type Issuer struct {
 	CreditCode string `json:"credit_code"`
 	Name       string `json:"name"`
@@ -146,8 +148,11 @@ func (l *License) Validate() error {
 	if err := checkCreditCode("issuer.credit_code", l.Issuer.CreditCode); err != nil {
 		return err
 	}
-	if l.ID[:typeCodeLen] != l.Type.Code || l.ID[typeCodeLen:seqOff] != l.Issuer.CreditCode {
-		return invalid("id", "%s is not an identifier of type %s issued by %s", l.ID, l.Type.Code, l.Issuer.CreditCode)
+	// The identifier names the type for good; its issuer part names the
+	// organization that first issued the license, which Issuer is only
+	// until the license moves to a new owner (R-ISS-5).
+	if l.ID[:typeCodeLen] != l.Type.Code {
+		return invalid("id", "%s is not an identifier of type %s", l.ID, l.Type.Code)
 	}
 	for _, t := range []struct {
 		field, value string

@@ -25,7 +25,16 @@ func TestRoundTrip(t *testing.T) {
 	person := sample()
 	person.Holder = Holder{Kind: HolderPerson, Identifier: "11010519491231002X", Name: "张三"}
 	person.Face = json.RawMessage(`{"photo":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","floors":-3,"ok":true,"none":null,"big":9007199254740991}`)
-	for name, l := range map[string]License{"sample": sample(), "perpetual": perpetual, "changed": changed, "reissued": reissued, "person": person} {
+	// After a transfer the new owner signs; the identifier keeps naming
+	// the first issuer.
+	newOwner, err := ids.NewCreditCode('1', '1', "350100", "00360320")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transferred := sample()
+	transferred.Issuer = Issuer{CreditCode: newOwner, Name: "福州市市场监督管理局"}
+	for name, l := range map[string]License{"sample": sample(), "perpetual": perpetual, "changed": changed, "reissued": reissued,
+		"person": person, "transferred": transferred} {
 		t.Run(name, func(t *testing.T) {
 			data := encoded(t, l)
 			d, err := Decode(data)
@@ -103,7 +112,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"other format", replace(Format, "zhengzhao-license/v2"), "format"},
 		{"id check character", replace(sampleID, sampleID[:34]+"6"), "check character"},
 		{"id transposition", replace(sampleID, sampleID[:25]+"0"+sampleID[26:32]+"24"+sampleID[34:]), "check character"},
-		{"id of another issuer", replace(`"credit_code":"`+issuerCode, `"credit_code":"91350100M000100Y43`), "is not an identifier of type"},
+		{"id of another type", replace(`"code":"BL0001"`, `"code":"BL0002"`), "is not an identifier of type"},
 		{"issuer check character", replace(`"credit_code":"`+issuerCode, `"credit_code":"11350102003603210U`), "check character"},
 		{"lower-case id", replace(sampleID, strings.Replace(sampleID, "BL", "bl", 1)), "alphabet"},
 		{"time with offset", replace(`"issued_at":"2026-11-23T08:00:00Z"`, `"issued_at":"2026-11-23T16:00:00+08:00"`), "UTC"},
