@@ -72,15 +72,7 @@ func encodeList(t testing.TB, set ...int) string {
 	for _, i := range set {
 		bits[i/8] |= 0x80 >> (i % 8)
 	}
-	var gz bytes.Buffer
-	w := gzip.NewWriter(&gz)
-	if _, err := w.Write(bits); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return "u" + base64.RawURLEncoding.EncodeToString(gz.Bytes())
+	return "u" + base64.RawURLEncoding.EncodeToString(gzipped(t, bits))
 }
 
 // fetched is when the bundle's status lists were read.
