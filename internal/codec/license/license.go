@@ -41,7 +41,7 @@ type License struct {
 	// (docs/license-format.md, "Template") with scalar values.
 	Face json.RawMessage `json:"face"`
 	// Status lists the license's entries in its issuer's status lists,
-	// one per purpose, in the order of Purposes.
+	// one per purpose, in the order of Purposes().
 	Status []StatusEntry `json:"status"`
 	// Supersedes names the license this one replaces: the previous
 	// version of the same license after a change or renewal, or the lost
@@ -94,9 +94,9 @@ const (
 	PurposeSuspension Purpose = "suspension"
 )
 
-// Purposes are the purposes every license has an entry for, in the order
-// Status lists them.
-var Purposes = [...]Purpose{PurposeRevocation, PurposeSuspension}
+// Purposes returns the purposes every license has an entry for, in the
+// order Status lists them.
+func Purposes() []Purpose { return []Purpose{PurposeRevocation, PurposeSuspension} }
 
 // StatusEntry places the license in one status list: the bit at Index of
 // the list published at ListURL.
@@ -252,16 +252,17 @@ func checkText(field, s string) error {
 	return nil
 }
 
-// checkStatus requires one entry per purpose, in the order of Purposes,
+// checkStatus requires one entry per purpose, in the order of Purposes(),
 // each with an absolute http(s) URL and an index in range.
 func checkStatus(entries []StatusEntry) error {
-	if len(entries) != len(Purposes) {
-		return invalid("status", "%d entries, want one per purpose %v", len(entries), Purposes)
+	purposes := Purposes()
+	if len(entries) != len(purposes) {
+		return invalid("status", "%d entries, want one per purpose %v", len(entries), purposes)
 	}
 	for i, e := range entries {
 		field := "status[" + strconv.Itoa(i) + "]"
-		if e.Purpose != Purposes[i] {
-			return invalid(field+".purpose", "%q, want %q", e.Purpose, Purposes[i])
+		if e.Purpose != purposes[i] {
+			return invalid(field+".purpose", "%q, want %q", e.Purpose, purposes[i])
 		}
 		if e.Index < 0 || e.Index > MaxSafeInteger {
 			return invalid(field+".index", "%d is not 0-%d", e.Index, int64(MaxSafeInteger))
