@@ -82,7 +82,7 @@ func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time) 
 		return Verdict{Checks: []Check{{Name: CheckStructure, Reason: fmt.Sprintf("not a signed license document: %v", err)}}}
 	}
 	l := d.License
-	in, err := license.SigningInput(l)
+	in, err := d.SigningInput()
 	if err != nil { // Decode validated the license; kept for safety
 		return Verdict{LicenseID: l.ID, Checks: []Check{{Name: CheckStructure, Reason: err.Error()}}}
 	}

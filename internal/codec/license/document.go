@@ -2,8 +2,11 @@ package license
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -27,6 +30,17 @@ const MaxDocumentSize = 256 << 10
 type Document struct {
 	License   License `json:"license"`
 	Signature []byte  `json:"signature"` // SES_Signature, DER (base64 in JSON)
+
+	signed []byte // Decode's SigningInput(License), reused by SigningInput
+}
+
+// SigningInput returns SigningInput(d.License); for a document from
+// Decode, without computing it again.
+func (d *Document) SigningInput() ([]byte, error) {
+	if d.signed != nil {
+		return d.signed, nil
+	}
+	return SigningInput(d.License)
 }
 
 // SigningInput returns the bytes the seal signs: the RFC 8785 canonical
@@ -77,9 +91,9 @@ func Encode(d Document) ([]byte, error) {
 // MaxDocumentSize bytes of UTF-8, one JSON object with exactly the members
 // "license" and "signature", no member unknown, repeated or spelled in
 // another case, no null for an absent member, times as Validate wants
-// them. White space and member order are free: the content, not its
-// formatting, is signed. Errors wrap ErrInvalid. Decode does not check the
-// signature (verify.License does).
+// them, the signature as plain padded base64. White space and member
+// order are free: the content, not its formatting, is signed. Errors wrap
+// ErrInvalid. Decode does not check the signature (verify.License does).
 func Decode(data []byte) (Document, error) {
 	if len(data) > MaxDocumentSize {
 		return Document{}, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
@@ -87,44 +101,107 @@ func Decode(data []byte) (Document, error) {
 	if !utf8.Valid(data) {
 		return Document{}, invalid("document", "not valid UTF-8")
 	}
-	// Canonicalizing first refuses what RFC 8785 forbids anywhere —
-	// repeated member names, lone surrogates, invalid JSON — before Go
-	// decoding, which would silently keep the last of repeated names.
-	received, err := canon.Transform(data)
+	licenseRaw, sigRaw, err := members(data)
 	if err != nil {
-		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	// The members are read from the data as received, so that the face's
-	// numbers are judged as written, not as RFC 8785 rewrote them.
-	var d Document
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if err := d.License.Validate(); err != nil {
 		return Document{}, err
 	}
-	if len(d.Signature) == 0 {
-		return Document{}, invalid("signature", "required")
+	// Canonicalizing first refuses what RFC 8785 forbids anywhere in the
+	// license — repeated member names, lone surrogates — before Go
+	// decoding, which would silently keep the last of repeated names.
+	received, err := canon.Transform(licenseRaw)
+	if err != nil {
+		return Document{}, fmt.Errorf("%w: license: %w", ErrInvalid, err)
+	}
+	// The members are read from the license as received, so that the
+	// face's numbers are judged as written, not as RFC 8785 rewrote them.
+	var l License
+	dec := json.NewDecoder(bytes.NewReader(licenseRaw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return Document{}, fmt.Errorf("%w: license: %w", ErrInvalid, err)
+	}
+	if err := l.Validate(); err != nil {
+		return Document{}, err
 	}
 	// encoding/json matches names in any case and reads null as absent;
-	// writing the document back and comparing the canonical forms refuses
+	// writing the license back and comparing the canonical forms refuses
 	// whatever Go understood differently from what was written, so the
 	// signed content is exactly the received content.
-	again, err := canon.JSON(d)
+	signed, err := canon.JSON(l)
 	if err != nil {
 		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if !bytes.Equal(again, received) {
-		return Document{}, invalid("document", "%s", firstDifference(received, again))
+	if !bytes.Equal(signed, received) {
+		return Document{}, invalid("license", "%s", firstDifference(received, signed))
 	}
 	// A decoded face is kept canonical, as Encode writes it, so that
 	// Decode(Encode(d)) is d whatever the received formatting.
-	if d.License.Face, err = canon.Transform(d.License.Face); err != nil {
+	if l.Face, err = canon.Transform(l.Face); err != nil {
 		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return d, nil
+	sig, err := signature(sigRaw)
+	if err != nil {
+		return Document{}, err
+	}
+	return Document{License: l, Signature: sig, signed: signed}, nil
+}
+
+// members splits a document into its two members, refusing anything else
+// at the top level: another or a repeated member, a name in another case,
+// data after the object.
+func members(data []byte) (license, sig json.RawMessage, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, invalid("document", "not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, invalid("document", "%v", err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, invalid("document", "%v", err)
+		}
+		switch name, _ := tok.(string); {
+		case name == "license" && license == nil:
+			license = v
+		case name == "signature" && sig == nil:
+			sig = v
+		default:
+			return nil, nil, invalid("document", "unknown or repeated member %q", name)
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, nil, invalid("document", "not a JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, nil, invalid("document", "data after the JSON object")
+	}
+	if license == nil || sig == nil {
+		return nil, nil, invalid("document", "want the members \"license\" and \"signature\"")
+	}
+	return license, sig, nil
+}
+
+// signature decodes the signature member: a JSON string of padded
+// standard base64 without escapes or line breaks, so that it has one
+// spelling and the document's canonical form is what Encode writes.
+func signature(raw json.RawMessage) ([]byte, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalid("signature", "not a string")
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(s)
+	switch {
+	case err != nil:
+		return nil, invalid("signature", "not base64: %v", err)
+	case len(sig) == 0:
+		return nil, invalid("signature", "required")
+	case string(raw) != `"`+base64.StdEncoding.EncodeToString(sig)+`"`:
+		return nil, invalid("signature", "not written as plain padded base64")
+	}
+	return sig, nil
 }
 
 // firstDifference says where two canonical documents part, for an error
