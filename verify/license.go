@@ -79,7 +79,7 @@ func (b *Bundle) ApprovedVersions(_ context.Context, typeCode string) ([]int64, 
 func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time) Verdict {
 	d, err := license.Decode(doc)
 	if err != nil {
-		return Verdict{Checks: []Check{{Name: CheckStructure, Reason: fmt.Sprintf("not a signed license document: %v", err)}}}
+		return unreadable(ctx, trust, doc, err, at)
 	}
 	l := d.License
 	in, err := d.SigningInput()
@@ -98,6 +98,27 @@ func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time) 
 		validity(l, at),
 		status(ctx, trust, l, at),
 		typeVersion(ctx, trust, l.Type))
+	v.settle()
+	return v
+}
+
+// unreadable is the verdict on a document Decode refused: structure
+// fails, and when the document still has a license member and a
+// signature, the seal checks say whether the seal signed that member — a
+// license changed after signing fails "signature" even when the change
+// also breaks a rule of the format (a check character, a time).
+func unreadable(ctx context.Context, trust Trust, doc []byte, decodeErr error, at time.Time) Verdict {
+	structure := Check{Name: CheckStructure, Reason: fmt.Sprintf("not a signed license document: %v", decodeErr)}
+	in, sig, err := license.Split(doc)
+	if err != nil {
+		return Verdict{Checks: []Check{structure}}
+	}
+	v := Seal(ctx, trust, sig, in, nil, at)
+	v.Checks = foldSignature(v.Checks)
+	if !v.Checks[0].OK {
+		structure.Reason += "; " + v.Checks[0].Reason
+	}
+	v.Checks[0] = structure
 	v.settle()
 	return v
 }

@@ -108,6 +108,9 @@ func TestLicense(t *testing.T) {
 		{name: "one byte changed in the validity", change: func(_ *verify.Bundle, doc *[]byte, _ *time.Time) {
 			*doc = bytes.Replace(*doc, []byte(`"valid_until":"2027`), []byte(`"valid_until":"2028`), 1)
 		}, fail: map[string]string{verify.CheckSignature: "changed after it was signed"}},
+		{name: "one byte changed in the identifier", change: func(_ *verify.Bundle, doc *[]byte, _ *time.Time) {
+			*doc = bytes.Replace(*doc, []byte(licenseID), []byte(licenseID[:34]+"6"), 1)
+		}, fail: map[string]string{verify.CheckStructure: "check character", verify.CheckSignature: "changed after it was signed"}},
 		{name: "signature of another document", change: func(_ *verify.Bundle, doc *[]byte, _ *time.Time) {
 			d, err := license.Decode(*doc)
 			if err != nil {
@@ -351,5 +354,52 @@ func TestDecodeBitstring(t *testing.T) {
 		if _, err := verify.DecodeBitstring(enc); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
+	}
+}
+
+// TestEveryChangedByteFailsSignature changes, one at a time, every letter
+// and digit of the stored license member to another of its kind: each
+// change that leaves the document JSON fails the signature check, whether
+// or not it also breaks a rule of the format.
+func TestEveryChangedByteFailsSignature(t *testing.T) {
+	p := newPlatformWith(t, platformOptions{sealCode: licenseSealCode})
+	b := p.licenseBundle(t)
+	doc := p.signLicense(t, sampleLicense())
+	start := len(`{"license":`)
+	end := bytes.LastIndex(doc, []byte(`,"signature":`))
+	ctx, at := context.Background(), t0.Add(time.Hour)
+	changed, syntax := 0, 0
+	for i := start; i < end; i++ {
+		c := doc[i]
+		var other byte
+		switch {
+		case c >= '0' && c <= '9':
+			other = '0' + (c-'0'+1)%10
+		case c >= 'a' && c <= 'z':
+			other = 'a' + (c-'a'+1)%26
+		case c >= 'A' && c <= 'Z':
+			other = 'A' + (c-'A'+1)%26
+		default:
+			continue
+		}
+		bad := bytes.Clone(doc)
+		bad[i] = other
+		if !json.Valid(bad) {
+			syntax++ // an escape such as \n turned into \o: nothing left to hash
+			continue
+		}
+		changed++
+		v := verify.License(ctx, bad, &b, at)
+		failed := false
+		for _, c := range v.Checks {
+			failed = failed || (c.Name == verify.CheckSignature && !c.OK)
+		}
+		if v.Valid || !failed {
+			t.Fatalf("byte %d changed from %q to %q: valid %v, signature check failed %v: %+v", i, c, other, v.Valid, failed, v.Checks)
+		}
+	}
+	t.Logf("%d changes, %d broke the JSON", changed, syntax)
+	if changed < 400 || syntax > 5 {
+		t.Fatalf("%d changes tried, %d broke the JSON: the walk is broken", changed, syntax)
 	}
 }

@@ -95,22 +95,9 @@ func Encode(d Document) ([]byte, error) {
 // order are free: the content, not its formatting, is signed. Errors wrap
 // ErrInvalid. Decode does not check the signature (verify.License does).
 func Decode(data []byte) (Document, error) {
-	if len(data) > MaxDocumentSize {
-		return Document{}, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
-	}
-	if !utf8.Valid(data) {
-		return Document{}, invalid("document", "not valid UTF-8")
-	}
-	licenseRaw, sigRaw, err := members(data)
+	licenseRaw, received, sig, err := split(data)
 	if err != nil {
 		return Document{}, err
-	}
-	// Canonicalizing first refuses what RFC 8785 forbids anywhere in the
-	// license — repeated member names, lone surrogates — before Go
-	// decoding, which would silently keep the last of repeated names.
-	received, err := canon.Transform(licenseRaw)
-	if err != nil {
-		return Document{}, fmt.Errorf("%w: license: %w", ErrInvalid, err)
 	}
 	// The members are read from the license as received, so that the
 	// face's numbers are judged as written, not as RFC 8785 rewrote them.
@@ -139,11 +126,41 @@ func Decode(data []byte) (Document, error) {
 	if l.Face, err = canon.Transform(l.Face); err != nil {
 		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	sig, err := signature(sigRaw)
-	if err != nil {
-		return Document{}, err
-	}
 	return Document{License: l, Signature: sig, signed: signed}, nil
+}
+
+// Split reads only the frame of a document: its two members, the
+// canonical JSON of the license member and the signature. It does not
+// check the license against the format, so that a verifier can still tell
+// whether the seal signed these bytes when Decode refuses them — a license
+// changed after signing fails its signature check, whichever rule of the
+// format the change also breaks. Errors wrap ErrInvalid.
+func Split(data []byte) (signingInput, sig []byte, err error) {
+	_, signingInput, sig, err = split(data)
+	return signingInput, sig, err
+}
+
+func split(data []byte) (licenseRaw json.RawMessage, canonical, sig []byte, err error) {
+	if len(data) > MaxDocumentSize {
+		return nil, nil, nil, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
+	}
+	if !utf8.Valid(data) {
+		return nil, nil, nil, invalid("document", "not valid UTF-8")
+	}
+	licenseRaw, sigRaw, err := members(data)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Canonicalizing first refuses what RFC 8785 forbids anywhere in the
+	// license — repeated member names, lone surrogates — before Go
+	// decoding, which would silently keep the last of repeated names.
+	if canonical, err = canon.Transform(licenseRaw); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: license: %w", ErrInvalid, err)
+	}
+	if sig, err = signature(sigRaw); err != nil {
+		return nil, nil, nil, err
+	}
+	return licenseRaw, canonical, sig, nil
 }
 
 // members splits a document into its two members, refusing anything else
