@@ -10,8 +10,9 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keys/canon"
 )
 
-// FuzzDecode checks that Decode never panics, refuses with ErrInvalid, and
-// that whatever it accepts is the canonical form of its input once
+// FuzzDecode checks that Decode and Split never panic and refuse with
+// ErrInvalid, that Split finds in every document Decode accepts its
+// signing input and signature, and that whatever Decode accepts is the canonical form of its input once
 // encoded, decodes again to the same document, and has a signing input.
 func FuzzDecode(f *testing.F) {
 	golden, err := os.ReadFile(goldenDoc)
@@ -23,7 +24,17 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"license":{},"signature":""}`))
 	f.Add([]byte(`{"license":{"face":{"a":1e2}},"signature":"AA=="}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		in, sig, splitErr := Split(data)
+		if splitErr != nil && !errors.Is(splitErr, ErrInvalid) {
+			t.Fatalf("Split error without ErrInvalid: %v", splitErr)
+		}
 		d, err := Decode(data)
+		if err == nil {
+			signed, _ := d.SigningInput()
+			if splitErr != nil || !bytes.Equal(in, signed) || !bytes.Equal(sig, d.Signature) {
+				t.Fatalf("Split disagrees with Decode (err %v)", splitErr)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error without ErrInvalid: %v", err)
