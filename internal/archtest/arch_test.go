@@ -87,10 +87,11 @@ func TestVerifyIsDependencyLight(t *testing.T) {
 	const module = "github.com/zhengzhao/zhengzhao/"
 	allowed := []string{
 		"verify",
-		"internal/codec/ses",  // GB/T 38540 ASN.1 and its checks
-		"internal/keys",       // signature algorithms
-		"internal/keys/ca",    // certificate chains
-		"internal/keys/canon", // RFC 8785 canonical JSON (signed trust bundles)
+		"internal/codec/ses",     // GB/T 38540 ASN.1 and its checks
+		"internal/codec/license", // the signed license document (std, canon and SM3 only)
+		"internal/keys",          // signature algorithms
+		"internal/keys/ca",       // certificate chains
+		"internal/keys/canon",    // RFC 8785 canonical JSON (signed trust bundles)
 	}
 	thirdParty := []string{"github.com/emmansun/gmsm/", "golang.org/x/crypto/", "github.com/gowebpki/jcs"}
 	all := imports(t, root)
