@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -26,6 +27,7 @@ import (
 // composed of.
 var txInterfaces = map[string]reflect.Type{
 	"auditlog": reflect.TypeFor[auditlog.Tx](),
+	"catalog":  reflect.TypeFor[catalog.Tx](),
 	"keyring":  reflect.TypeFor[keyring.Tx](),
 	"notify":   reflect.TypeFor[notify.Tx](),
 	"org":      reflect.TypeFor[org.Tx](),
