@@ -17,6 +17,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
@@ -47,6 +48,7 @@ type platform struct {
 	keys     *keyring.Service
 	pki      *pki.Service
 	seals    *seal.Service
+	catalog  *catalog.Service
 	cps      *auditlog.Checkpointer
 }
 
@@ -70,8 +72,9 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 		return o.CreditCode, err
 	}
 	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
-		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
-		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)}
+		seals:   seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
+		catalog: catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: time.Now}),
+		cps:     auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)}
 	return p, func() { closeHSM(); a.closeStore(db) }, nil
 }
 

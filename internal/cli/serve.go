@@ -217,7 +217,7 @@ func (a *app) listen() (net.Listener, error) {
 // handler is the complete HTTP handler of the platform p.
 func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
 	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: p.db, Checkpoints: p.cps}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Catalog: p.catalog, Audit: p.db, Checkpoints: p.cps}, problems)
 	return server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.orgs, Idem: p.db, Store: p.db, Problems: problems,
 		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,

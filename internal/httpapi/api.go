@@ -18,6 +18,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -46,6 +47,7 @@ type Services struct {
 	Keys        *keyring.Service
 	PKI         *pki.Service
 	Seals       *seal.Service
+	Catalog     *catalog.Service
 	Audit       AuditReader
 	Checkpoints *auditlog.Checkpointer
 }
@@ -95,6 +97,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerKeys()
 	a.registerCerts()
 	a.registerSeals()
+	a.registerCatalog()
 	a.registerAudit()
 	a.registerDocs()
 	return a

@@ -23,6 +23,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
@@ -90,7 +91,8 @@ func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	keySvc := keyring.New(db, db.KeyTx, nil, now, rand.Reader)
 	pkiSvc := pki.New(db, db.CertTx, keySvc, now, rand.Reader)
 	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, now, rand.Reader)
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db,
+	catalogs := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: svc, Now: now})
+	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Catalog: catalogs, Audit: db,
 		Checkpoints: auditlog.NewCheckpointer(db, keySvc.CheckpointSigner, func(ctx context.Context) (string, error) {
 			p, err := svc.Platform(ctx)
 			return p.CreditCode, err
