@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -61,7 +63,8 @@ type demoData struct {
 func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 	svc := p.orgs
 	d := &demoData{}
-	var platform string
+	var platform, regulator string
+	var reviewer *authz.Actor
 	for _, o := range demoOrgs() {
 		code, err := ids.NewCreditCode(o.authority, o.category, "610100", o.body)
 		if err != nil {
@@ -69,6 +72,9 @@ func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 		}
 		if platform == "" {
 			platform = code
+		}
+		if regulator == "" && slices.Contains(o.kinds, org.KindIssuer) {
+			regulator = code
 		}
 		got, err := svc.GetOrg(ctx, code)
 		if err != nil {
@@ -95,6 +101,9 @@ func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 				return nil, err
 			}
 			d.Revoked += revoked
+			if slices.Contains(roles, authz.PlatformAdmin) {
+				reviewer = &authz.Actor{AccountID: acc.ID, AccountName: acc.Name, Org: code, Roles: roles}
+			}
 			d.Tokens = append(d.Tokens, demoToken{Role: roles[0], Org: code, Account: name, Token: secret})
 		}
 	}
@@ -111,7 +120,47 @@ func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if err := seedCatalog(ctx, p.catalog, reviewer, regulator); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// seedCatalog puts the shipped license types in the catalog, each with an
+// approved version, so that a newcomer finds them (GET
+// /api/v1/catalog/types). The operator proposes each version and the demo
+// platform admin approves it: the review flow every type goes through,
+// with two people. A shipped type that names its issuers is issued in the
+// demo city by its market regulator instead.
+func seedCatalog(ctx context.Context, svc *catalog.Service, reviewer *authz.Actor, regulator string) error {
+	defs, err := catalog.Shipped()
+	if err != nil {
+		return err
+	}
+	for _, def := range defs {
+		t := def.Type
+		if len(t.Issuers) > 0 {
+			t.Issuers = []string{regulator}
+		}
+		e, err := svc.GetType(ctx, t.Code)
+		if errors.Is(err, apperr.NotFound) {
+			e, err = svc.DefineType(ctx, nil, t)
+		}
+		if err != nil {
+			return fmt.Errorf("demo license type %s: %w", t.Code, err)
+		}
+		if e.Approved > 0 {
+			continue
+		}
+		v, err := svc.ProposeVersion(ctx, nil, t.Code, def.Template)
+		if err != nil {
+			return fmt.Errorf("demo license type %s: %w", t.Code, err)
+		}
+		if _, err := svc.Approve(ctx, reviewer, t.Code, v.Number, "随平台发布的证照类型（演示）"); err != nil {
+			return fmt.Errorf("demo license type %s: %w", t.Code, err)
+		}
+	}
+	return nil
 }
 
 func sortTokens(ts []demoToken, order map[authz.Role]int) {
@@ -159,6 +208,7 @@ func (a *app) printDemoText(w io.Writer, d *demoData, base string, db *store.DB)
 	fmt.Fprintf(w, "  export ZZ_TOKEN=%s\n", admin)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" %s/api/v1/me\n", base)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" '%s/api/v1/orgs?kind=issuer'\n", base)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" '%s/api/v1/catalog/types?usable=true'\n", base)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n"+
 		"    -d '{\"credit_code\":\"91350100M000100Y43\",\"name\":\"示例企业\",\"region\":\"350100\",\"kinds\":[\"using-unit\"],\"responsible\":{\"name\":\"李四\",\"phone\":\"13900000000\"}}' \\\n"+
 		"    %s/api/v1/orgs\n", base)

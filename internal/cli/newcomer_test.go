@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 )
 
 // TestPortInUseLeavesNoStore: a taken address is refused before the store
@@ -96,6 +99,31 @@ func TestDemoAgainReplacesItsTokens(t *testing.T) {
 		}
 		if got := status(second.Tokens[i].Token); got != http.StatusOK {
 			t.Errorf("second run's %s token answered %d, want 200", second.Tokens[i].Role, got)
+		}
+	}
+	// The shipped license types are there, each with one approved version
+	// however often the demo ran.
+	req, _ := http.NewRequest(http.MethodGet, second.API+"/catalog/types?usable=true", nil)
+	req.Header.Set("Authorization", "Bearer "+second.Tokens[0].Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var types api.Page[api.LicenseType]
+	if err := json.NewDecoder(resp.Body).Decode(&types); err != nil {
+		t.Fatal(err)
+	}
+	defs, err := catalog.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(types.Items) != len(defs) {
+		t.Fatalf("%d usable license types in the demo, want the %d shipped", len(types.Items), len(defs))
+	}
+	for i, ty := range types.Items {
+		if ty.Code != defs[i].Type.Code || ty.ApprovedVersion != 1 {
+			t.Errorf("demo type %s approved version %d, want %s at version 1", ty.Code, ty.ApprovedVersion, defs[i].Type.Code)
 		}
 	}
 }
