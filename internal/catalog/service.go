@@ -264,16 +264,10 @@ func (s *Service) GetType(ctx context.Context, code string) (Entry, error) {
 
 // ListTypes returns one page of the catalog's types.
 func (s *Service) ListTypes(ctx context.Context, f TypeFilter, cursor string) (page.Page[Entry], error) {
-	limit, after, err := page.Args(f.Limit, cursor)
-	if err != nil {
-		return page.Page[Entry]{}, err
-	}
-	f.Limit, f.After = limit+1, after
-	items, err := s.store.ListTypes(ctx, f)
-	if err != nil {
-		return page.Page[Entry]{}, err
-	}
-	return page.Of(items, limit, func(e Entry) string { return e.Code }), nil
+	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]Entry, error) {
+		f.Limit, f.After = limit, after
+		return s.store.ListTypes(ctx, f)
+	}, func(e Entry) string { return e.Code })
 }
 
 // GetVersion returns a version of a type, whatever its state.
@@ -300,22 +294,18 @@ func (s *Service) ListVersions(ctx context.Context, f VersionFilter, cursor stri
 	if err != nil {
 		return page.Page[Version]{}, err
 	}
-	limit, after, err := page.Args(f.Limit, cursor)
-	if err != nil {
-		return page.Page[Version]{}, err
-	}
-	f.TypeCode, f.Limit = e.Code, limit+1
-	if after != "" {
-		if f.After, err = strconv.Atoi(after); err != nil || f.After < 0 {
-			return page.Page[Version]{}, &apperr.Error{Kind: apperr.Invalid, Detail: "not a cursor this API returned",
-				Fields: []apperr.FieldError{{Field: "cursor", Rule: "cursor", Detail: "not a cursor this API returned"}}}
+	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]Version, error) {
+		f.TypeCode, f.Limit, f.After = e.Code, limit, 0
+		if after != "" {
+			n, err := strconv.Atoi(after)
+			if err != nil || n < 0 {
+				return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "not a cursor this API returned",
+					Fields: []apperr.FieldError{{Field: "cursor", Rule: "cursor", Detail: "not a cursor this API returned"}}}
+			}
+			f.After = n
 		}
-	}
-	items, err := s.store.ListVersions(ctx, f)
-	if err != nil {
-		return page.Page[Version]{}, err
-	}
-	return page.Of(items, limit, func(v Version) string { return strconv.Itoa(v.Number) }), nil
+		return s.store.ListVersions(ctx, f)
+	}, func(v Version) string { return strconv.Itoa(v.Number) })
 }
 
 // Usable returns the version licenses of the type are to be issued under:

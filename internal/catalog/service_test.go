@@ -364,6 +364,9 @@ func TestListFiltersAndPages(t *testing.T) {
 		if err != nil || len(p.Items) != 1 || p.Items[0].Number != 3 {
 			t.Fatalf("approved versions of TP0100: %+v, %v", p.Items, err)
 		}
+		if _, err := f.svc.ListVersions(ctx, catalog.VersionFilter{TypeCode: "TP0100"}, "eA"); !errors.Is(err, apperr.Invalid) {
+			t.Fatalf("versions after the cursor of key x: %v, want invalid", err)
+		}
 		if _, err := f.svc.ListVersions(ctx, catalog.VersionFilter{TypeCode: "TP9999"}, ""); !errors.Is(err, apperr.NotFound) {
 			t.Fatalf("versions of an unknown type: %v", err)
 		}

@@ -33,6 +33,31 @@ func writeFile(t *testing.T, name string, data []byte) {
 	}
 }
 
+// storeCmd runs the command line, in English, on the store of one
+// onEachStore subtest.
+type storeCmd func(args ...string) (code int, stdout, stderr string)
+
+// onEachStore runs fn as a subtest on a fresh SQLite store in data and on
+// a fresh PostgreSQL schema at dsn (skipped loudly when not configured).
+func onEachStore(t *testing.T, fn func(t *testing.T, cmd storeCmd, data, dsn string)) {
+	for _, postgres := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
+			data, dsn := t.TempDir(), ""
+			if postgres {
+				dsn = storetest.PostgresDSN(t)
+			}
+			base := []string{"--data", data, "--lang", "en"}
+			if dsn != "" {
+				base = append(base, "--db", dsn)
+			}
+			fn(t, func(args ...string) (int, string, string) {
+				t.Helper()
+				return run(t, append(args, base...)...)
+			}, data, dsn)
+		})
+	}
+}
+
 func TestCheckExitCodes(t *testing.T) {
 	for _, c := range []struct {
 		args []string

@@ -61,3 +61,18 @@ func Of[T any](items []T, limit int, key func(T) string) Page[T] {
 	items = items[:limit]
 	return Page[T]{Items: items, Next: base64.RawURLEncoding.EncodeToString([]byte(key(items[limit-1])))}
 }
+
+// Fetch checks limit and cursor, fetches limit+1 items after the cursor's
+// key with fetch, and cuts them into a page: the whole of a paginated list
+// but its query.
+func Fetch[T any](limit int, cursor string, fetch func(limit int, after string) ([]T, error), key func(T) string) (Page[T], error) {
+	limit, after, err := Args(limit, cursor)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	items, err := fetch(limit+1, after)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	return Of(items, limit, key), nil
+}
