@@ -12,6 +12,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 func (a *app) printCert(c pki.Cert) error {
@@ -46,12 +47,12 @@ certificates of the internal root, its serial number (hex).`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
-				code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				code, err := orgOrPlatform(ctx, p.Orgs, orgCode)
 				if err != nil {
 					return err
 				}
-				c, err := p.pki.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
+				c, err := p.PKI.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
 				if err != nil {
 					return err
 				}
@@ -69,8 +70,8 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Print the internal root certificate (PEM), for trust bundles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, _, err := p.pki.Root(cmd.Context())
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, _, err := p.PKI.Root(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -100,7 +101,7 @@ certificates of the internal root, its serial number (hex).`,
 			case days < 0:
 				return usageErr("--days must be positive")
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, orgCode, args[0])
 				if err != nil {
 					return err
@@ -110,7 +111,7 @@ certificates of the internal root, its serial number (hex).`,
 					req.NotBefore = time.Now().UTC().Truncate(time.Second)
 					req.NotAfter = req.NotBefore.AddDate(0, 0, days)
 				}
-				c, err := p.pki.Issue(ctx, req)
+				c, err := p.PKI.Issue(ctx, req)
 				if err != nil {
 					return err
 				}
@@ -132,8 +133,8 @@ certificates of the internal root, its serial number (hex).`,
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, err := p.pki.TrustExternalRoot(cmd.Context(), b)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, err := p.PKI.TrustExternalRoot(cmd.Context(), b)
 				if err != nil {
 					return err
 				}
@@ -153,12 +154,12 @@ certificates of the internal root, its serial number (hex).`,
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, orgCode, args[0])
 				if err != nil {
 					return err
 				}
-				c, err := p.pki.Import(ctx, k.ID, pki.Kind(importKind), b)
+				c, err := p.PKI.Import(ctx, k.ID, pki.Kind(importKind), b)
 				if err != nil {
 					return err
 				}
@@ -174,8 +175,8 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Revoke a certificate of the internal root from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, err := p.pki.Revoke(cmd.Context(), args[0], reason)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, err := p.PKI.Revoke(cmd.Context(), args[0], reason)
 				if err != nil {
 					return err
 				}
@@ -196,8 +197,8 @@ certificates of the internal root, its serial number (hex).`,
 		Short: "Sign a fresh CRL of the internal root (DER, or PEM with --pem)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				der, err := p.pki.CRL(cmd.Context())
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				der, err := p.PKI.CRL(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -225,8 +226,8 @@ certificates of the internal root, its serial number (hex).`,
 				}
 				when = t
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, err := p.pki.Verify(cmd.Context(), args[0], when)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, err := p.PKI.Verify(cmd.Context(), args[0], when)
 				if errors.Is(err, apperr.NotFound) {
 					return &exitError{code: ExitUsage, err: err}
 				}
@@ -246,7 +247,7 @@ certificates of the internal root, its serial number (hex).`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				f := pki.Filter{Kind: pki.Kind(listKind)}
 				if listKey != "" {
 					k, err := a.resolveKey(ctx, p, orgCode, listKey)
@@ -255,7 +256,7 @@ certificates of the internal root, its serial number (hex).`,
 					}
 					f.KeyID = k.ID
 				}
-				cs, err := p.pki.List(ctx, f)
+				cs, err := p.PKI.List(ctx, f)
 				if err != nil {
 					return err
 				}

@@ -14,13 +14,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
-	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/org"
-	"github.com/zhengzhao/zhengzhao/internal/pki"
-	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -56,40 +54,37 @@ func keyOut(k keyring.Key) keyJSON {
 		Backend: string(k.Backend), State: string(k.State), CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt, ReplacedBy: k.ReplacedBy}
 }
 
-// platform is the wiring of one command over the store.
-type platform struct {
-	db       *store.DB
-	migrated int // migrations applied when the store was opened
-	orgs     *org.Service
-	keys     *keyring.Service
-	pki      *pki.Service
-	seals    *seal.Service
-	cps      *auditlog.Checkpointer
+// platform opens the store and the PKCS#11 token (when configured) and
+// builds the object graph over them; done closes both.
+func (a *app) platform(ctx context.Context) (p *platform.Platform, done func(), err error) {
+	p, _, done, err = a.openPlatform(ctx)
+	return p, done, err
 }
 
-// platform opens the store and the PKCS#11 token (when configured); done
-// closes both.
-func (a *app) platform(ctx context.Context) (p *platform, done func(), err error) {
+// openPlatform is platform that also says how many migrations opening the
+// store applied.
+func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated int, done func(), err error) {
 	db, migrated, err := a.open(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
 	hsm, closeHSM, err := a.openHSM()
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	ks := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
-	orgs := orgService(db)
-	certs := pki.New(db, db.CertTx, ks, time.Now, rand.Reader)
-	platformCode := func(ctx context.Context) (string, error) {
-		o, err := orgs.Platform(ctx)
-		return o.CreditCode, err
+	done = func() { closeHSM(); a.closeStore(db) }
+	if p, err = platform.New(db, a.options(hsm)); err != nil {
+		done()
+		return nil, 0, nil, err
 	}
-	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
-		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
-		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)}
-	return p, func() { closeHSM(); a.closeStore(db) }, nil
+	return p, migrated, done, nil
+}
+
+// options are the platform options of the configuration: the token, and the
+// seal policies (which Validate has checked).
+func (a *app) options(hsm keyring.HSM) platform.Options {
+	return platform.Options{HSM: hsm, Seal: a.cfg.Seal()}
 }
 
 // readInput reads a file named on the command line; a file that cannot be
@@ -104,12 +99,12 @@ func readInput(path string) ([]byte, error) {
 
 // resolveKey finds a key by ID, or by name within orgCode (default: the
 // platform organization).
-func (a *app) resolveKey(ctx context.Context, p *platform, orgCode, ref string) (keyring.Key, error) {
-	code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+func (a *app) resolveKey(ctx context.Context, p *platform.Platform, orgCode, ref string) (keyring.Key, error) {
+	code, err := orgOrPlatform(ctx, p.Orgs, orgCode)
 	if err != nil {
 		return keyring.Key{}, err
 	}
-	return p.keys.Resolve(ctx, code, ref)
+	return p.Keys.Resolve(ctx, code, ref)
 }
 
 // orgOrPlatform returns code, or the platform organization's when empty.
@@ -134,7 +129,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 	}
 	var orgCode string
 	cmd.PersistentFlags().StringVar(&orgCode, "org", "", "organization owning the key (default: the platform organization)")
-	resolve := func(ctx context.Context, p *platform, ref string) (keyring.Key, error) {
+	resolve := func(ctx context.Context, p *platform.Platform, ref string) (keyring.Key, error) {
 		return a.resolveKey(ctx, p, orgCode, ref)
 	}
 	printKey := func(k keyring.Key) error {
@@ -154,14 +149,14 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
-				org, err := orgOrPlatform(ctx, p.orgs, orgCode)
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				org, err := orgOrPlatform(ctx, p.Orgs, orgCode)
 				if err != nil {
 					return err
 				}
 				n.Org = org
 				n.Purpose, n.Algorithm, n.Backend = keyring.Purpose(purpose), keys.Algorithm(alg), keyring.Backend(backend)
-				k, err := p.keys.Create(ctx, n)
+				k, err := p.Keys.Create(ctx, n)
 				if err != nil {
 					return err
 				}
@@ -181,12 +176,12 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Short: "List keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
 				f.Org, f.Purpose, f.State = orgCode, keyring.Purpose(fPurpose), keyring.State(fState)
 				if f.Limit == 0 {
 					f.Limit = 500
 				}
-				ks, err := p.keys.List(cmd.Context(), f)
+				ks, err := p.Keys.List(cmd.Context(), f)
 				if err != nil {
 					return err
 				}
@@ -213,12 +208,12 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 			Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
-				return a.withPlatform(ctx, func(p *platform) error {
+				return a.withPlatform(ctx, func(p *platform.Platform) error {
 					k, err := resolve(ctx, p, args[0])
 					if err != nil {
 						return err
 					}
-					if k, err = do(p.keys, ctx, k.ID); err != nil {
+					if k, err = do(p.Keys, ctx, k.ID); err != nil {
 						return err
 					}
 					return printKey(k)
@@ -234,7 +229,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := resolve(ctx, p, args[0])
 				if err != nil {
 					return err
@@ -272,12 +267,12 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := resolve(ctx, p, args[0])
 				if err != nil {
 					return err
 				}
-				sig, k, err := p.keys.Sign(ctx, k.ID, msg)
+				sig, k, err := p.Keys.Sign(ctx, k.ID, msg)
 				if err != nil {
 					return err
 				}
@@ -332,14 +327,14 @@ state: retired and disabled keys still verify what they signed).`,
 					return err
 				}
 				defer done()
-				k, err := p.keys.Get(ctx, sf.KeyID)
+				k, err := p.Keys.Get(ctx, sf.KeyID)
 				if err != nil {
 					return err
 				}
 				if k.Algorithm != alg {
 					verr = fmt.Errorf("signature says %s, key %s is %s", alg, k.ID, k.Algorithm)
 				} else {
-					_, verr = p.keys.Verify(ctx, k.ID, msg, sf.Signature)
+					_, verr = p.Keys.Verify(ctx, k.ID, msg, sf.Signature)
 				}
 			}
 			return a.verdict(sf.KeyID, verr)
@@ -376,8 +371,8 @@ server started with the old file refuses to start.`,
 			if next.Equal(current) {
 				return usageErr("the new master key is the current one")
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
-				n, err := p.db.RotateMaster(ctx, current, next)
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				n, err := p.DB.RotateMaster(ctx, current, next)
 				if err != nil {
 					return err
 				}
@@ -580,7 +575,7 @@ func (a *app) dataKeysCommand() *cobra.Command {
 }
 
 // withPlatform runs fn on the opened platform and closes it afterwards.
-func (a *app) withPlatform(ctx context.Context, fn func(p *platform) error) error {
+func (a *app) withPlatform(ctx context.Context, fn func(p *platform.Platform) error) error {
 	p, done, err := a.platform(ctx)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ package keyring
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,16 @@ type HSM interface {
 // ErrNoHSM means a PKCS#11 key was asked for but no token is configured.
 var ErrNoHSM = errors.New("no PKCS#11 token is configured (--pkcs11-module, --pkcs11-token, --pkcs11-pin)")
 
+// Deps are what the key service is built from. HSM may be nil (no token
+// configured); Now defaults to the wall clock and Rand to crypto/rand.
+type Deps struct {
+	Store Store
+	Tx    TxFunc
+	HSM   HSM
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
 // Service manages keys.
 type Service struct {
 	store Store
@@ -125,9 +136,16 @@ type Service struct {
 	rand  io.Reader
 }
 
-// New returns a key service; hsm may be nil.
-func New(store Store, tx TxFunc, hsm HSM, now func() time.Time, rand io.Reader) *Service {
-	return &Service{store: store, tx: tx, hsm: hsm, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rand}
+// New returns a key service.
+func New(d Deps) *Service {
+	now, rnd := d.Now, d.Rand
+	if now == nil {
+		now = time.Now
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	return &Service{store: d.Store, tx: d.Tx, hsm: d.HSM, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd}
 }
 
 // NewKey is what creating a key takes.

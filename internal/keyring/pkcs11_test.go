@@ -4,10 +4,8 @@ package keyring_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
@@ -40,7 +38,7 @@ func TestPKCS11Backend(t *testing.T) {
 			t.Fatalf("open SoftHSM2 token: %v", err)
 		}
 		t.Cleanup(func() { tok.Close() })
-		svc := keyring.New(db, db.KeyTx, token{tok}, time.Now, rand.Reader)
+		svc := keyring.New(keyring.Deps{Store: db, Tx: db.KeyTx, HSM: token{tok}})
 
 		for _, c := range []struct {
 			name string

@@ -6,6 +6,7 @@ package org
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,16 @@ type Store interface {
 // TxFunc runs fn in one transaction of the store.
 type TxFunc func(ctx context.Context, fn func(Store) error) error
 
+// Deps are what the organization service is built from. Now and Rand are
+// injected so that expiry and identifiers are testable; they default to the
+// wall clock and crypto/rand.
+type Deps struct {
+	Store Store
+	Tx    TxFunc
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
 // Service is the organization, account and token service.
 type Service struct {
 	store Store
@@ -120,13 +131,19 @@ type Service struct {
 	rand  io.Reader
 }
 
-// NewService returns a service over store; now and rand are injected so that
-// expiry and identifiers are testable.
-func NewService(store Store, tx TxFunc, now func() time.Time, rand io.Reader) *Service {
+// NewService returns the organization service.
+func NewService(d Deps) *Service {
+	now, rnd := d.Now, d.Rand
+	if now == nil {
+		now = time.Now
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
 	// Stored times have microsecond precision; answering with more would
 	// make a record differ from itself read back.
 	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
-	return &Service{store: store, tx: tx, now: micro, rand: rand}
+	return &Service{store: d.Store, tx: d.Tx, now: micro, rand: rnd}
 }
 
 // NewOrg is what creating an organization takes.
