@@ -1,6 +1,6 @@
-// Package cli is the zhengzhao command line and the one place that wires the
-// object graph: it opens the store, builds the services and hands them to
-// the server.
+// Package cli is the zhengzhao command line: it loads the configuration,
+// opens the store and the PKCS#11 token, has internal/platform build the
+// object graph over them, and serves it or runs one command on it.
 package cli
 
 import (
