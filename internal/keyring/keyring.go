@@ -8,7 +8,6 @@ package keyring
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +117,7 @@ type HSM interface {
 var ErrNoHSM = errors.New("no PKCS#11 token is configured (--pkcs11-module, --pkcs11-token, --pkcs11-pin)")
 
 // Deps are what the key service is built from. HSM may be nil (no token
-// configured); Now defaults to the wall clock and Rand to crypto/rand.
+// configured); Now and Rand are required.
 type Deps struct {
 	Store Store
 	Tx    TxFunc
@@ -138,14 +137,7 @@ type Service struct {
 
 // New returns a key service.
 func New(d Deps) *Service {
-	now, rnd := d.Now, d.Rand
-	if now == nil {
-		now = time.Now
-	}
-	if rnd == nil {
-		rnd = rand.Reader
-	}
-	return &Service{store: d.Store, tx: d.Tx, hsm: d.HSM, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd}
+	return &Service{store: d.Store, tx: d.Tx, hsm: d.HSM, now: func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }, rand: d.Rand}
 }
 
 // NewKey is what creating a key takes.

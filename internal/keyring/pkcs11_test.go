@@ -4,8 +4,10 @@ package keyring_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
@@ -38,7 +40,7 @@ func TestPKCS11Backend(t *testing.T) {
 			t.Fatalf("open SoftHSM2 token: %v", err)
 		}
 		t.Cleanup(func() { tok.Close() })
-		svc := keyring.New(keyring.Deps{Store: db, Tx: db.KeyTx, HSM: token{tok}})
+		svc := keyring.New(keyring.Deps{Store: db, Tx: db.KeyTx, HSM: token{tok}, Now: time.Now, Rand: rand.Reader})
 
 		for _, c := range []struct {
 			name string

@@ -6,7 +6,6 @@ package org
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -113,9 +112,9 @@ type Store interface {
 // TxFunc runs fn in one transaction of the store.
 type TxFunc func(ctx context.Context, fn func(Store) error) error
 
-// Deps are what the organization service is built from. Now and Rand are
-// injected so that expiry and identifiers are testable; they default to the
-// wall clock and crypto/rand.
+// Deps are what the organization service is built from; every field is
+// required. Now and Rand are injected so that expiry and identifiers are
+// testable.
 type Deps struct {
 	Store Store
 	Tx    TxFunc
@@ -133,17 +132,10 @@ type Service struct {
 
 // NewService returns the organization service.
 func NewService(d Deps) *Service {
-	now, rnd := d.Now, d.Rand
-	if now == nil {
-		now = time.Now
-	}
-	if rnd == nil {
-		rnd = rand.Reader
-	}
 	// Stored times have microsecond precision; answering with more would
 	// make a record differ from itself read back.
-	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
-	return &Service{store: d.Store, tx: d.Tx, now: micro, rand: rnd}
+	micro := func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }
+	return &Service{store: d.Store, tx: d.Tx, now: micro, rand: d.Rand}
 }
 
 // NewOrg is what creating an organization takes.

@@ -9,7 +9,6 @@ package pki
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509/pkix"
 	"encoding/hex"
@@ -152,8 +151,7 @@ type Keys interface {
 	Signer(ctx context.Context, id string) (keys.Signer, keyring.Key, error)
 }
 
-// Deps are what the CA service is built from. Now defaults to the wall
-// clock and Rand to crypto/rand.
+// Deps are what the CA service is built from; every field is required.
 type Deps struct {
 	Store Store
 	Tx    TxFunc
@@ -173,14 +171,7 @@ type Service struct {
 
 // New returns the CA service.
 func New(d Deps) *Service {
-	now, rnd := d.Now, d.Rand
-	if now == nil {
-		now = time.Now
-	}
-	if rnd == nil {
-		rnd = rand.Reader
-	}
-	return &Service{store: d.Store, tx: d.Tx, keys: d.Keys, now: func() time.Time { return now().UTC().Truncate(time.Second) }, rand: rnd}
+	return &Service{store: d.Store, tx: d.Tx, keys: d.Keys, now: func() time.Time { return d.Now().UTC().Truncate(time.Second) }, rand: d.Rand}
 }
 
 // fingerprint is the SHA-256 of a certificate's DER, hex.

@@ -65,14 +65,7 @@ func TestConfiguredPolicies(t *testing.T) {
 		if got := x.ValidTo.Sub(x.ValidFrom); got != 365*day {
 			t.Errorf("certificate valid for %s, want 8760h", got)
 		}
-		renew := func() error {
-			app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Renew, SealID: x.ID, Reason: "到期续期"})
-			if err != nil {
-				return err
-			}
-			_, err = f.svc.Decide(ctx, f.approver1, app.ID, true, "")
-			return err
-		}
+		renew := func() error { return f.renew(ctx, x.ID) }
 		f.clk.add(x.ValidTo.Sub(f.clk.now()) - 40*day) // inside the default window, outside this one
 		if err := renew(); rule(err) != "renewal-window" {
 			t.Fatalf("renewal 40 days before expiry with a 30-day window: %v", err)

@@ -138,6 +138,16 @@ func (f fixture) makeSeal(t *testing.T, policy seal.Policy) seal.Seal {
 	return x
 }
 
+// renew applies for the renewal of seal id and approves it.
+func (f fixture) renew(ctx context.Context, id string) error {
+	app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Renew, SealID: id, Reason: "到期续期"})
+	if err != nil {
+		return err
+	}
+	_, err = f.svc.Decide(ctx, f.approver1, app.ID, true, "")
+	return err
+}
+
 func digestOf(doc []byte) []byte { h := sm3.Sum(doc); return h[:] }
 
 func hexOf(doc []byte) string {
@@ -387,14 +397,7 @@ func TestTwoApproversAndRenewalWindow(t *testing.T) {
 			t.Fatalf("second approval: %+v %v", r, err)
 		}
 
-		renew := func() error {
-			app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Renew, SealID: x.ID, Reason: "到期续期"})
-			if err != nil {
-				return err
-			}
-			_, err = f.svc.Decide(ctx, f.approver1, app.ID, true, "")
-			return err
-		}
+		renew := func() error { return f.renew(ctx, x.ID) }
 		if err := renew(); rule(err) != "renewal-window" {
 			t.Fatalf("renewal two years early: %v", err)
 		}

@@ -131,8 +131,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Deps are what the seal service is built from. Now defaults to the wall
-// clock and Rand to crypto/rand.
+// Deps are what the seal service is built from. Now is required; Rand
+// defaults to crypto/rand.
 type Deps struct {
 	Store Store
 	Tx    TxFunc
@@ -164,9 +164,6 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("seal policies: %w", err)
 	}
 	now, rnd := d.Now, d.Rand
-	if now == nil {
-		now = time.Now
-	}
 	if rnd == nil {
 		rnd = rand.Reader
 	}
