@@ -34,7 +34,15 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-fail() { echo "FAILED: $*" >&2; exit 1; }
+fail() {
+  echo "FAILED: $*" >&2
+  # The server's own account of what went wrong, if one was started.
+  if [ -s "$tmp/demo.log" ]; then
+    echo "--- last lines of the demo server's log:" >&2
+    tail -n 20 "$tmp/demo.log" >&2
+  fi
+  exit 1
+}
 
 bin=${ZHENGZHAO_BIN:-}
 if [ -z "$bin" ]; then

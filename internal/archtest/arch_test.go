@@ -26,8 +26,8 @@ type layer struct {
 	name     string
 	packages []string // patterns; "p/..." is p and everything under it
 	imports  []string // the layers it may import besides its own
-	// external, when set, lists the only modules outside the module and the
-	// standard library it may import.
+	// external, when not nil, lists the only modules outside the module and
+	// the standard library it may import (empty: none).
 	external []string
 	// transitive extends imports and external to everything the layer's
 	// packages reach, directly or through other packages.
@@ -257,6 +257,8 @@ func TestArrowsRefuse(t *testing.T) {
 		{"verify stays dependency-light", "verify", "github.com/spf13/cobra", "verify (verify) imports github.com/spf13/cobra"},
 		{"verify stays dependency-light, transitively", "internal/keys/ca", "github.com/spf13/cobra", "verify reaches github.com/spf13/cobra through internal/keys/ca"},
 		{"every package has a layer", "internal/newthing", "fmt", "internal/newthing belongs to no layer"},
+		{"api keeps to the standard library", "api", "github.com/danielgtaylor/huma/v2", "api (api) imports github.com/danielgtaylor/huma/v2"},
+		{"api imports nothing of the platform", "api", module + "internal/apperr", "api (api) imports"},
 	} {
 		t.Run(tc.rule+": "+tc.pkg+" imports "+tc.imp, func(t *testing.T) {
 			pkgs := modulePackages(t)

@@ -1,13 +1,14 @@
 package cli
 
 import (
-	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
@@ -16,7 +17,13 @@ func (a *app) auditCommand() *cobra.Command {
 		Use:   "audit",
 		Short: "The tamper-evident audit log",
 	}
-	check := &cobra.Command{
+	cmd.AddCommand(a.auditCheckCommand(), a.auditListCommand(), a.auditCheckpointCommand(), a.auditVerifyCheckpointCommand())
+	return cmd
+}
+
+// auditCheckCommand is `audit check`.
+func (a *app) auditCheckCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "check",
 		Short: "Recompute the audit log's Merkle root from every entry (exit 0 intact, 1 tampered)",
 		Args:  cobra.NoArgs,
@@ -28,29 +35,29 @@ func (a *app) auditCommand() *cobra.Command {
 					return err
 				}
 				tree, cerr := auditlog.Check(cmd.Context(), p.DB)
-				if a.json {
-					out := map[string]any{"size": tree.Size, "root": hex.EncodeToString(tree.Root), "intact": cerr == nil}
+				err := a.print(httpapi.AuditTreeOf(tree, cerr), func(w io.Writer) error {
+					fmt.Fprintf(w, "size %d  root %x\n", tree.Size, tree.Root)
 					if cerr != nil {
-						out["reason"] = cerr.Error()
+						fmt.Fprintln(w, cerr)
 					}
-					if err := a.printJSON(out); err != nil {
-						return err
-					}
-				} else {
-					fmt.Fprintf(a.stdout, "size %d  root %x\n", tree.Size, tree.Root)
+					return nil
+				})
+				if err != nil {
+					return err
 				}
 				if cerr != nil {
-					if !a.json {
-						fmt.Fprintln(a.stdout, cerr)
-					}
 					return &exitError{code: ExitInvalid}
 				}
 				return nil
 			})
 		},
 	}
+}
+
+// auditListCommand is `audit list`.
+func (a *app) auditListCommand() *cobra.Command {
 	var from, limit int
-	list := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Print audit entries from an index",
 		Args:  cobra.NoArgs,
@@ -70,26 +77,24 @@ func (a *app) auditCommand() *cobra.Command {
 					}
 					entries = append(entries, pending...)
 				}
-				if a.json {
-					if entries == nil {
-						entries = []auditlog.Entry{}
-					}
-					return a.printJSON(map[string]any{"items": entries})
-				}
-				for _, e := range entries {
+				return printItems(a, httpapi.ListOf(entries, httpapi.AuditEntryOf), entries, func(e auditlog.Entry) string {
 					index := fmt.Sprint(e.Index)
 					if e.Pending {
 						index = a.t("cli.audit.pending", nil)
 					}
-					fmt.Fprintf(a.stdout, "%6s  %s  %-28s %-20s %s  %v\n", index, e.At.Format(time.RFC3339), e.Action, e.Subject, e.Actor, e.Details)
-				}
-				return nil
+					return fmt.Sprintf("%6s  %s  %-28s %-20s %s  %v", index, e.At.Format(time.RFC3339), e.Action, e.Subject, e.Actor, e.Details)
+				})
 			})
 		},
 	}
-	list.Flags().IntVar(&from, "from", 0, "first index")
-	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	checkpoint := &cobra.Command{
+	cmd.Flags().IntVar(&from, "from", 0, "first index")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	return cmd
+}
+
+// auditCheckpointCommand is `audit checkpoint`.
+func (a *app) auditCheckpointCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "checkpoint",
 		Short: "Print a signed checkpoint of the audit log and, on stderr, its verifier key",
 		Args:  cobra.NoArgs,
@@ -103,17 +108,20 @@ func (a *app) auditCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if a.json {
-					return a.printJSON(map[string]string{"checkpoint": string(msg), "verifier_key": vkey})
-				}
-				fmt.Fprintln(a.stderr, "verifier key:", vkey)
-				_, err = a.stdout.Write(msg)
-				return err
+				return a.print(map[string]string{"checkpoint": string(msg), "verifier_key": vkey}, func(w io.Writer) error {
+					fmt.Fprintln(a.stderr, "verifier key:", vkey)
+					_, err := w.Write(msg)
+					return err
+				})
 			})
 		},
 	}
+}
+
+// auditVerifyCheckpointCommand is `audit verify-checkpoint`.
+func (a *app) auditVerifyCheckpointCommand() *cobra.Command {
 	var vkey string
-	verifyCP := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "verify-checkpoint FILE --key VERIFIER_KEY",
 		Short: "Verify a signed checkpoint (exit 0 valid, 1 invalid, 2 usage)",
 		Args:  cobra.ExactArgs(1),
@@ -133,7 +141,6 @@ func (a *app) auditCommand() *cobra.Command {
 			return a.verdict(subject, verr)
 		},
 	}
-	verifyCP.Flags().StringVar(&vkey, "key", "", "the verifier key (zhengzhao audit checkpoint prints it)")
-	cmd.AddCommand(check, list, checkpoint, verifyCP)
+	cmd.Flags().StringVar(&vkey, "key", "", "the verifier key (zhengzhao audit checkpoint prints it)")
 	return cmd
 }

@@ -113,11 +113,8 @@ func (a *app) restore(ctx context.Context, file string) error {
 
 func (a *app) reportBackup(key, file string, t auditlog.Tree) error {
 	root := hex.EncodeToString(t.Root)
-	if a.json {
-		return a.printJSON(map[string]any{"file": file, "audit_size": t.Size, "audit_root": root})
-	}
-	_, err := fmt.Fprintln(a.stdout, a.t(key, map[string]any{"File": file, "Size": t.Size, "Root": root}))
-	return err
+	return a.printLine(map[string]any{"file": file, "audit_size": t.Size, "audit_root": root},
+		a.t(key, map[string]any{"File": file, "Size": t.Size, "Root": root}))
 }
 
 // copyFile copies src to a new file dst (mode 0600) through a temporary

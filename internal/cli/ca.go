@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,15 +17,14 @@ import (
 )
 
 func (a *app) printCert(c pki.Cert) error {
-	if a.json {
-		return a.printJSON(httpapi.CertificateOut(c))
-	}
-	p, err := c.PEM()
-	if err != nil {
+	return a.print(httpapi.CertificateOf(c), func(w io.Writer) error {
+		p, err := c.PEM()
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(p)
 		return err
-	}
-	_, err = a.stdout.Write(p)
-	return err
+	})
 }
 
 func (a *app) caCommand() *cobra.Command {
@@ -36,19 +36,25 @@ certifies the keys of seals and issuers; a seal is valid exactly while its
 certificate is. CERT below is a certificate's SHA-256 fingerprint or, for
 certificates of the internal root, its serial number (hex).`,
 	}
-	var orgCode string
-	cmd.PersistentFlags().StringVar(&orgCode, "org", "", "organization owning the key (default: the platform organization)")
+	owner := new(string)
+	cmd.PersistentFlags().StringVar(owner, "org", "", "organization owning the key (default: the platform organization)")
+	cmd.AddCommand(a.caInitCommand(owner), a.caRootCommand(), a.caIssueCommand(owner), a.caTrustRootCommand(),
+		a.caImportCommand(owner), a.caRevokeCommand(), a.caCRLCommand(), a.caVerifyCommand(), a.caListCommand(owner))
+	return cmd
+}
 
+// caInitCommand is `ca init`; owner is the --org of `ca`.
+func (a *app) caInitCommand(owner *string) *cobra.Command {
 	var name, cn, alg string
 	var years int
-	initCmd := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Make the internal root: a CA key and a self-signed certificate; print it (PEM)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				code, err := orgOrPlatform(ctx, p.Orgs, orgCode)
+				code, err := orgOrPlatform(ctx, p.Orgs, *owner)
 				if err != nil {
 					return err
 				}
@@ -60,12 +66,16 @@ certificates of the internal root, its serial number (hex).`,
 			})
 		},
 	}
-	initCmd.Flags().StringVar(&name, "name", "platform-root", "name of the CA key")
-	initCmd.Flags().StringVar(&cn, "cn", "zhengzhao 平台根证书", "common name of the root")
-	initCmd.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
-	initCmd.Flags().IntVar(&years, "years", 20, "validity in years")
+	cmd.Flags().StringVar(&name, "name", "platform-root", "name of the CA key")
+	cmd.Flags().StringVar(&cn, "cn", "zhengzhao 平台根证书", "common name of the root")
+	cmd.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
+	cmd.Flags().IntVar(&years, "years", 20, "validity in years")
+	return cmd
+}
 
-	root := &cobra.Command{
+// caRootCommand is `ca root`.
+func (a *app) caRootCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "root",
 		Short: "Print the internal root certificate (PEM), for trust bundles",
 		Args:  cobra.NoArgs,
@@ -79,16 +89,19 @@ certificates of the internal root, its serial number (hex).`,
 			})
 		},
 	}
+}
 
-	var kind, notAfter, leafCN string
+// caIssueCommand is `ca issue`; owner is the --org of `ca`.
+func (a *app) caIssueCommand(owner *string) *cobra.Command {
+	var kind, notAfter, cn string
 	var days int
-	issue := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "issue KEY --kind seal|issuer",
 		Short: "Certify a key with the internal root; print the certificate (PEM)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			req := pki.IssueRequest{Kind: pki.Kind(kind), CommonName: leafCN}
+			req := pki.IssueRequest{Kind: pki.Kind(kind), CommonName: cn}
 			switch {
 			case notAfter != "" && days != 0:
 				return usageErr("--not-after and --days exclude each other")
@@ -102,7 +115,7 @@ certificates of the internal root, its serial number (hex).`,
 				return usageErr("--days must be positive")
 			}
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, orgCode, args[0])
+				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
@@ -119,12 +132,16 @@ certificates of the internal root, its serial number (hex).`,
 			})
 		},
 	}
-	issue.Flags().StringVar(&kind, "kind", "", "seal or issuer (required)")
-	issue.Flags().StringVar(&leafCN, "cn", "", "common name (default: the key's name)")
-	issue.Flags().StringVar(&notAfter, "not-after", "", "last instant of validity, RFC 3339 (default: two years)")
-	issue.Flags().IntVar(&days, "days", 0, "validity in days from now")
+	cmd.Flags().StringVar(&kind, "kind", "", "seal or issuer (required)")
+	cmd.Flags().StringVar(&cn, "cn", "", "common name (default: the key's name)")
+	cmd.Flags().StringVar(&notAfter, "not-after", "", "last instant of validity, RFC 3339 (default: two years)")
+	cmd.Flags().IntVar(&days, "days", 0, "validity in days from now")
+	return cmd
+}
 
-	trust := &cobra.Command{
+// caTrustRootCommand is `ca trust-root`.
+func (a *app) caTrustRootCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "trust-root FILE",
 		Short: "Trust the root certificate of an external CA (PEM)",
 		Args:  cobra.ExactArgs(1),
@@ -142,9 +159,12 @@ certificates of the internal root, its serial number (hex).`,
 			})
 		},
 	}
+}
 
-	var importKind string
-	importCmd := &cobra.Command{
+// caImportCommand is `ca import`; owner is the --org of `ca`.
+func (a *app) caImportCommand(owner *string) *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
 		Use:   "import KEY CHAIN.pem --kind seal|issuer",
 		Short: "Import a certificate for a key from an external CA (validated to a trusted root)",
 		Args:  cobra.ExactArgs(2),
@@ -155,11 +175,11 @@ certificates of the internal root, its serial number (hex).`,
 				return err
 			}
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, orgCode, args[0])
+				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
-				c, err := p.PKI.Import(ctx, k.ID, pki.Kind(importKind), b)
+				c, err := p.PKI.Import(ctx, k.ID, pki.Kind(kind), b)
 				if err != nil {
 					return err
 				}
@@ -167,10 +187,14 @@ certificates of the internal root, its serial number (hex).`,
 			})
 		},
 	}
-	importCmd.Flags().StringVar(&importKind, "kind", "", "seal or issuer (required)")
+	cmd.Flags().StringVar(&kind, "kind", "", "seal or issuer (required)")
+	return cmd
+}
 
+// caRevokeCommand is `ca revoke`.
+func (a *app) caRevokeCommand() *cobra.Command {
 	var reason int
-	revoke := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "revoke CERT",
 		Short: "Revoke a certificate of the internal root from now on",
 		Args:  cobra.ExactArgs(1),
@@ -180,19 +204,19 @@ certificates of the internal root, its serial number (hex).`,
 				if err != nil {
 					return err
 				}
-				if a.json {
-					return a.printJSON(httpapi.CertificateOut(c))
-				}
-				fmt.Fprintln(a.stdout, c.Fingerprint, "revoked", c.RevokedAt.Format(time.RFC3339))
-				return nil
+				return a.printLine(httpapi.CertificateOf(c), fmt.Sprint(c.Fingerprint, " revoked ", c.RevokedAt.Format(time.RFC3339)))
 			})
 		},
 	}
-	revoke.Flags().IntVar(&reason, "reason", 0, "RFC 5280 reason code (1 key compromise, 4 superseded, 5 cessation of operation…)")
+	cmd.Flags().IntVar(&reason, "reason", 0, "RFC 5280 reason code (1 key compromise, 4 superseded, 5 cessation of operation…)")
+	return cmd
+}
 
-	var crlOut string
-	var crlPEM bool
-	crl := &cobra.Command{
+// caCRLCommand is `ca crl`.
+func (a *app) caCRLCommand() *cobra.Command {
+	var out string
+	var asPEM bool
+	cmd := &cobra.Command{
 		Use:   "crl",
 		Short: "Sign a fresh CRL of the internal root (DER, or PEM with --pem)",
 		Args:  cobra.NoArgs,
@@ -202,18 +226,22 @@ certificates of the internal root, its serial number (hex).`,
 				if err != nil {
 					return err
 				}
-				if crlPEM {
+				if asPEM {
 					der = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
 				}
-				return a.writePublic(crlOut, der)
+				return a.writePublic(out, der)
 			})
 		},
 	}
-	crl.Flags().StringVar(&crlOut, "out", "", "write to this file")
-	crl.Flags().BoolVar(&crlPEM, "pem", false, "PEM instead of DER")
+	cmd.Flags().StringVar(&out, "out", "", "write to this file")
+	cmd.Flags().BoolVar(&asPEM, "pem", false, "PEM instead of DER")
+	return cmd
+}
 
+// caVerifyCommand is `ca verify`.
+func (a *app) caVerifyCommand() *cobra.Command {
 	var at string
-	verify := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "verify CERT",
 		Short: "Verify a stored certificate now or --at a time (exit 0 valid, 1 invalid, 2 usage)",
 		Args:  cobra.ExactArgs(1),
@@ -238,19 +266,23 @@ certificates of the internal root, its serial number (hex).`,
 			})
 		},
 	}
-	verify.Flags().StringVar(&at, "at", "", "verify at this RFC 3339 time instead of now")
+	cmd.Flags().StringVar(&at, "at", "", "verify at this RFC 3339 time instead of now")
+	return cmd
+}
 
-	var listKey, listKind string
-	list := &cobra.Command{
+// caListCommand is `ca list`; owner is the --org of `ca`.
+func (a *app) caListCommand(owner *string) *cobra.Command {
+	var key, kind string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List certificates",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				f := pki.Filter{Kind: pki.Kind(listKind)}
-				if listKey != "" {
-					k, err := a.resolveKey(ctx, p, orgCode, listKey)
+				f := pki.Filter{Kind: pki.Kind(kind)}
+				if key != "" {
+					k, err := a.resolveKey(ctx, p, *owner, key)
 					if err != nil {
 						return err
 					}
@@ -260,28 +292,18 @@ certificates of the internal root, its serial number (hex).`,
 				if err != nil {
 					return err
 				}
-				if a.json {
-					items := make([]httpapi.Certificate, len(cs))
-					for i, c := range cs {
-						items[i] = httpapi.CertificateOut(c)
-					}
-					return a.printJSON(map[string]any{"items": items})
-				}
-				for _, c := range cs {
+				return printItems(a, httpapi.ListOf(cs, httpapi.CertificateOf), cs, func(c pki.Cert) string {
 					state := "valid-period"
 					if c.RevokedAt != nil {
 						state = "revoked"
 					}
-					fmt.Fprintf(a.stdout, "%s  %-13s %-8s %s … %s  %-12s %s\n", c.Fingerprint[:16], c.Kind, c.Source,
+					return fmt.Sprintf("%s  %-13s %-8s %s … %s  %-12s %s", c.Fingerprint[:16], c.Kind, c.Source,
 						c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), state, c.Subject)
-				}
-				return nil
+				})
 			})
 		},
 	}
-	list.Flags().StringVar(&listKey, "key", "", "only certificates of this key")
-	list.Flags().StringVar(&listKind, "kind", "", "only root, seal, issuer or external-root")
-
-	cmd.AddCommand(initCmd, root, issue, trust, importCmd, revoke, crl, verify, list)
+	cmd.Flags().StringVar(&key, "key", "", "only certificates of this key")
+	cmd.Flags().StringVar(&kind, "kind", "", "only root, seal, issuer or external-root")
 	return cmd
 }

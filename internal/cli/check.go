@@ -36,18 +36,14 @@ func (a *app) checkCommand() *cobra.Command {
 				if err != nil && !errors.As(err, &ie) {
 					return err
 				}
-				if a.json {
-					out := map[string]any{"value": v, "valid": err == nil}
-					if ie != nil {
-						out["rule"], out["detail"] = ie.Rule, ie.Detail
-					}
-					if perr := a.printJSON(out); perr != nil {
-						return perr
-					}
-				} else if err == nil {
-					fmt.Fprintf(a.stdout, "%s: %s\n", v, a.t("cli.valid", nil))
-				} else {
-					fmt.Fprintf(a.stdout, "%s: %s — %s (%s)\n", v, a.t("cli.invalid", nil), a.t("rule."+ie.Rule, nil), ie.Detail)
+				out := map[string]any{"value": v, "valid": true}
+				line := fmt.Sprintf("%s: %s", v, a.t("cli.valid", nil))
+				if ie != nil {
+					out["valid"], out["rule"], out["detail"] = false, ie.Rule, ie.Detail
+					line = fmt.Sprintf("%s: %s — %s (%s)", v, a.t("cli.invalid", nil), a.t("rule."+ie.Rule, nil), ie.Detail)
+				}
+				if perr := a.printLine(out, line); perr != nil {
+					return perr
 				}
 				if err != nil {
 					return &exitError{code: ExitInvalid}

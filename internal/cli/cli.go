@@ -19,13 +19,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/config"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
-	"github.com/zhengzhao/zhengzhao/internal/org"
-	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -330,26 +329,44 @@ func (a *app) unlock(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-// orgs opens the store for one command; done closes it.
-func (a *app) orgs(ctx context.Context) (*org.Service, func(), error) {
-	db, _, err := a.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := platform.New(db, a.options(nil))
-	if err != nil {
-		a.closeStore(db)
-		return nil, nil, err
-	}
-	return p.Orgs, func() { a.closeStore(db) }, nil
-}
-
 // printJSON prints v as the one JSON object of a --json command.
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// print prints the result of a command, the one way every command does:
+// with --json, v as the one JSON object (an api type where the API has
+// the same thing); otherwise what human writes for people.
+func (a *app) print(v any, human func(w io.Writer) error) error {
+	if a.json {
+		return a.printJSON(v)
+	}
+	return human(a.stdout)
+}
+
+// printLine prints the result of a command: v with --json, else one line.
+func (a *app) printLine(v any, line string) error {
+	return a.print(v, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, line)
+		return err
+	})
+}
+
+// printItems prints a list: body with --json, else one line per item and,
+// when there is a next page, how to get it.
+func printItems[S, T any](a *app, body api.Page[T], items []S, line func(S) string) error {
+	return a.print(body, func(w io.Writer) error {
+		for _, x := range items {
+			fmt.Fprintln(w, line(x))
+		}
+		if body.NextCursor != "" {
+			fmt.Fprintln(w, a.t("cli.next-page", map[string]any{"Cursor": body.NextCursor}))
+		}
+		return nil
+	})
 }
 
 func (a *app) t(id string, data map[string]any) string {
@@ -367,15 +384,11 @@ func (a *app) migrateCommand() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			if a.json {
-				return a.printJSON(map[string]any{"applied": n, "dialect": db.Dialect()})
-			}
+			line := a.t("cli.migrated", map[string]any{"N": n})
 			if n == 0 {
-				fmt.Fprintln(a.stdout, a.t("cli.up-to-date", nil))
-			} else {
-				fmt.Fprintln(a.stdout, a.t("cli.migrated", map[string]any{"N": n}))
+				line = a.t("cli.up-to-date", nil)
 			}
-			return nil
+			return a.printLine(map[string]any{"applied": n, "dialect": db.Dialect()}, line)
 		},
 	}
 }
@@ -400,11 +413,7 @@ func (a *app) versionCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, gv := buildVersion()
-			if a.json {
-				return a.printJSON(map[string]string{"version": v, "go": gv})
-			}
-			fmt.Fprintf(a.stdout, "zhengzhao %s (%s)\n", v, gv)
-			return nil
+			return a.printLine(map[string]string{"version": v, "go": gv}, fmt.Sprintf("zhengzhao %s (%s)", v, gv))
 		},
 	}
 }

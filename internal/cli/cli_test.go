@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -256,7 +256,7 @@ func TestCACommands(t *testing.T) {
 	}
 	run(t, "key", "create", d, "--name", "seal", "--purpose", "seal")
 	code, out, errOut := run(t, "ca", "issue", "seal", d, "--kind", "seal", "--not-after", "2040-01-01T00:00:00Z", "--json")
-	var c httpapi.Certificate
+	var c api.Certificate
 	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Kind != "seal" || c.NotAfter.Year() != 2040 {
 		t.Fatalf("ca issue: %d %q %q", code, out, errOut)
 	}
@@ -305,7 +305,7 @@ func TestSealAndAuditCommands(t *testing.T) {
 		t.Fatalf("ca init: %s", errOut)
 	}
 	code, rootOut, _ := run(t, "ca", "root", d, "--json")
-	var root httpapi.Certificate
+	var root api.Certificate
 	if code != 0 || json.Unmarshal([]byte(rootOut), &root) != nil || len(root.Fingerprint) != 64 {
 		t.Fatalf("ca root --json: %d %q", code, rootOut)
 	}
@@ -448,7 +448,7 @@ func TestRotateDataKeysCommand(t *testing.T) {
 		t.Fatalf("rotate-data-keys: exit %d %s", code, errOut)
 	}
 	var res struct {
-		Purposes []dataKeyRotationJSON `json:"purposes"`
+		Purposes []api.DataKeyRotation `json:"purposes"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("rotate-data-keys --json printed %q: %v", out, err)
@@ -474,7 +474,7 @@ func TestRotateDataKeysCommand(t *testing.T) {
 	}
 	code, out, _ = run(t, "key", "data-keys", d, "--json")
 	var ks struct {
-		Items []dataKeyJSON `json:"items"`
+		Items []api.DataKey `json:"items"`
 	}
 	if err := json.Unmarshal([]byte(out), &ks); code != 0 || err != nil || len(ks.Items) != 4 {
 		t.Fatalf("key data-keys --json: exit %d %q %v", code, out, err)

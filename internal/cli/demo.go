@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -125,10 +126,15 @@ func sortTokens(ts []demoToken, order map[authz.Role]int) {
 // printDemo prints where the demo serves and its tokens. Only the JSON form
 // reports a write error, as printJSON does for every command.
 func (a *app) printDemo(d *demoData, base string, db *store.DB) error {
-	if a.json {
-		return a.printJSON(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens, "revoked": d.Revoked})
-	}
-	w := a.stdout
+	return a.print(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens, "revoked": d.Revoked},
+		func(w io.Writer) error {
+			a.printDemoText(w, d, base, db)
+			return nil
+		})
+}
+
+// printDemoText is the human form of printDemo.
+func (a *app) printDemoText(w io.Writer, d *demoData, base string, db *store.DB) {
 	fmt.Fprintln(w, "== "+a.t("cli.demo.title", nil)+" ==")
 	fmt.Fprintln(w, a.t("cli.demo.data", map[string]any{"Dir": a.storeName(db)}))
 	fmt.Fprintln(w, a.t("cli.demo.api", map[string]any{"URL": base + "/api/v1"}))
@@ -159,7 +165,6 @@ func (a *app) printDemo(d *demoData, base string, db *store.DB) error {
 		"    %s/api/v1/orgs\n", base)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t("cli.demo.warning", nil))
-	return nil
 }
 
 func kindStrings(ks []org.Kind) []string {

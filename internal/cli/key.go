@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
@@ -32,59 +35,6 @@ type signatureFile struct {
 	KeyID     string `json:"key_id"`
 	Algorithm string `json:"algorithm"`
 	Signature []byte `json:"signature"`
-}
-
-// keyJSON is a key record as --json prints it.
-type keyJSON struct {
-	ID         string     `json:"id"`
-	Org        string     `json:"org"`
-	Name       string     `json:"name"`
-	Version    int        `json:"version"`
-	Purpose    string     `json:"purpose"`
-	Algorithm  string     `json:"algorithm"`
-	Backend    string     `json:"backend"`
-	State      string     `json:"state"`
-	CreatedAt  time.Time  `json:"created_at"`
-	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
-	ReplacedBy string     `json:"replaced_by,omitempty"`
-}
-
-func keyOut(k keyring.Key) keyJSON {
-	return keyJSON{ID: k.ID, Org: k.Org, Name: k.Name, Version: k.Version, Purpose: string(k.Purpose), Algorithm: string(k.Algorithm),
-		Backend: string(k.Backend), State: string(k.State), CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt, ReplacedBy: k.ReplacedBy}
-}
-
-// platform opens the store and the PKCS#11 token (when configured) and
-// builds the object graph over them; done closes both.
-func (a *app) platform(ctx context.Context) (p *platform.Platform, done func(), err error) {
-	p, _, done, err = a.openPlatform(ctx)
-	return p, done, err
-}
-
-// openPlatform is platform that also says how many migrations opening the
-// store applied.
-func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated int, done func(), err error) {
-	db, migrated, err := a.open(ctx)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	hsm, closeHSM, err := a.openHSM()
-	if err != nil {
-		db.Close()
-		return nil, 0, nil, err
-	}
-	done = func() { closeHSM(); a.closeStore(db) }
-	if p, err = platform.New(db, a.options(hsm)); err != nil {
-		done()
-		return nil, 0, nil, err
-	}
-	return p, migrated, done, nil
-}
-
-// options are the platform options of the configuration: the token, and the
-// seal policies (which Validate has checked).
-func (a *app) options(hsm keyring.HSM) platform.Options {
-	return platform.Options{HSM: hsm, Seal: a.cfg.Seal()}
 }
 
 // readInput reads a file named on the command line; a file that cannot be
@@ -127,22 +77,27 @@ func (a *app) keyCommand() *cobra.Command {
 within its organization; KEY below is a key ID or a name (the latest version).
 Rotation makes the next version and retires the old one, which still verifies.`,
 	}
-	var orgCode string
-	cmd.PersistentFlags().StringVar(&orgCode, "org", "", "organization owning the key (default: the platform organization)")
-	resolve := func(ctx context.Context, p *platform.Platform, ref string) (keyring.Key, error) {
-		return a.resolveKey(ctx, p, orgCode, ref)
-	}
-	printKey := func(k keyring.Key) error {
-		if a.json {
-			return a.printJSON(keyOut(k))
-		}
-		fmt.Fprintln(a.stdout, k.ID)
-		return nil
-	}
+	owner := new(string)
+	cmd.PersistentFlags().StringVar(owner, "org", "", "organization owning the key (default: the platform organization)")
+	cmd.AddCommand(a.rotateDataKeysCommand(), a.dataKeysCommand())
+	cmd.AddCommand(a.keyCreateCommand(owner), a.keyListCommand(owner),
+		a.keyChangeCommand(owner, "rotate", "Make the next version of a key and retire this one; print the new ID", (*keyring.Service).Rotate),
+		a.keyChangeCommand(owner, "disable", "Stop a key from signing", (*keyring.Service).Disable),
+		a.keyChangeCommand(owner, "enable", "Let a disabled key sign again", (*keyring.Service).Enable),
+		a.keyExportCommand(owner), a.keySignCommand(owner), a.keyVerifyCommand(), a.rotateMasterCommand())
+	return cmd
+}
 
+// printKey prints a key: its record with --json, else its ID.
+func (a *app) printKey(k keyring.Key) error {
+	return a.printLine(httpapi.KeyOf(k), k.ID)
+}
+
+// keyCreateCommand is `key create`; owner is the --org of `key`.
+func (a *app) keyCreateCommand(owner *string) *cobra.Command {
 	var n keyring.NewKey
 	var alg, purpose, backend string
-	create := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "create --name NAME --purpose PURPOSE",
 		Short:   "Create a key pair; print its ID",
 		Example: "  zhengzhao key create --name seal-main --purpose seal --alg SM2-SM3",
@@ -150,7 +105,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				org, err := orgOrPlatform(ctx, p.Orgs, orgCode)
+				org, err := orgOrPlatform(ctx, p.Orgs, *owner)
 				if err != nil {
 					return err
 				}
@@ -160,24 +115,28 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 				if err != nil {
 					return err
 				}
-				return printKey(k)
+				return a.printKey(k)
 			})
 		},
 	}
-	create.Flags().StringVar(&n.Name, "name", "", "key name, unique in the organization (a-z 0-9 . _ -)")
-	create.Flags().StringVar(&purpose, "purpose", "", "seal, license-signing, presentation, checkpoint or ca")
-	create.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
-	create.Flags().StringVar(&backend, "backend", string(keyring.Software), "software (encrypted under the master key) or pkcs11")
+	cmd.Flags().StringVar(&n.Name, "name", "", "key name, unique in the organization (a-z 0-9 . _ -)")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "seal, license-signing, presentation, checkpoint or ca")
+	cmd.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
+	cmd.Flags().StringVar(&backend, "backend", string(keyring.Software), "software (encrypted under the master key) or pkcs11")
+	return cmd
+}
 
+// keyListCommand is `key list`; owner is the --org of `key`.
+func (a *app) keyListCommand(owner *string) *cobra.Command {
 	var f keyring.Filter
-	var fPurpose, fState string
-	list := &cobra.Command{
+	var purpose, state string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				f.Org, f.Purpose, f.State = orgCode, keyring.Purpose(fPurpose), keyring.State(fState)
+				f.Org, f.Purpose, f.State = *owner, keyring.Purpose(purpose), keyring.State(state)
 				if f.Limit == 0 {
 					f.Limit = 500
 				}
@@ -185,79 +144,81 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 				if err != nil {
 					return err
 				}
-				if a.json {
-					items := make([]keyJSON, len(ks))
-					for i, k := range ks {
-						items[i] = keyOut(k)
-					}
-					return a.printJSON(map[string]any{"items": items})
-				}
-				for _, k := range ks {
-					fmt.Fprintf(a.stdout, "%s  %s  %-16s v%-3d %-16s %-18s %-8s %s\n", k.ID, k.Org, k.Name, k.Version, k.Purpose, k.Algorithm, k.Backend, k.State)
-				}
-				return nil
+				return printItems(a, httpapi.ListOf(ks, httpapi.KeyOf), ks, func(k keyring.Key) string {
+					return fmt.Sprintf("%s  %s  %-16s v%-3d %-16s %-18s %-8s %s", k.ID, k.Org, k.Name, k.Version, k.Purpose, k.Algorithm, k.Backend, k.State)
+				})
 			})
 		},
 	}
-	list.Flags().StringVar(&fPurpose, "purpose", "", "only this purpose")
-	list.Flags().StringVar(&fState, "state", "", "only active, disabled or retired keys")
-	list.Flags().IntVar(&f.Limit, "limit", 0, "at most this many (default 500)")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "only this purpose")
+	cmd.Flags().StringVar(&state, "state", "", "only active, disabled or retired keys")
+	cmd.Flags().IntVar(&f.Limit, "limit", 0, "at most this many (default 500)")
+	return cmd
+}
 
-	change := func(use, short string, do func(*keyring.Service, context.Context, string) (keyring.Key, error)) *cobra.Command {
-		return &cobra.Command{
-			Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx := cmd.Context()
-				return a.withPlatform(ctx, func(p *platform.Platform) error {
-					k, err := resolve(ctx, p, args[0])
-					if err != nil {
-						return err
-					}
-					if k, err = do(p.Keys, ctx, k.ID); err != nil {
-						return err
-					}
-					return printKey(k)
-				})
-			},
-		}
+// keyChangeCommand is a command that changes a key's state with do (rotate,
+// disable, enable) and prints the key it leaves.
+func (a *app) keyChangeCommand(owner *string, use, short string, do func(*keyring.Service, context.Context, string) (keyring.Key, error)) *cobra.Command {
+	return &cobra.Command{
+		Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				k, err := a.resolveKey(ctx, p, *owner, args[0])
+				if err != nil {
+					return err
+				}
+				if k, err = do(p.Keys, ctx, k.ID); err != nil {
+					return err
+				}
+				return a.printKey(k)
+			})
+		},
 	}
+}
 
+// keyExportCommand is `key export-public`.
+func (a *app) keyExportCommand(owner *string) *cobra.Command {
 	var format string
-	export := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "export-public KEY",
 		Short: "Print a key's public key as PEM (SubjectPublicKeyInfo) or JWK",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "pem" && format != "jwk" {
+				return usageErr("--format is pem or jwk")
+			}
 			ctx := cmd.Context()
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := resolve(ctx, p, args[0])
+				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
-				switch format {
-				case "pem":
+				if format == "pem" {
 					_, err = a.stdout.Write(k.PublicPEM)
 					return err
-				case "jwk":
-					pub, err := k.Public()
-					if err != nil {
-						return err
-					}
-					jwk, err := keys.PublicJWK(pub)
-					if err != nil {
-						return err
-					}
-					jwk["kid"] = k.ID
-					return a.printJSON(jwk)
 				}
-				return usageErr("--format is pem or jwk")
+				pub, err := k.Public()
+				if err != nil {
+					return err
+				}
+				jwk, err := keys.PublicJWK(pub)
+				if err != nil {
+					return err
+				}
+				jwk["kid"] = k.ID
+				return a.printJSON(jwk)
 			})
 		},
 	}
-	export.Flags().StringVar(&format, "format", "pem", "pem or jwk")
+	cmd.Flags().StringVar(&format, "format", "pem", "pem or jwk")
+	return cmd
+}
 
+// keySignCommand is `key sign`.
+func (a *app) keySignCommand(owner *string) *cobra.Command {
 	var out string
-	sign := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "sign KEY FILE",
 		Short: "Sign a file; write a detached signature (JSON) to stdout or --out",
 		Args:  cobra.ExactArgs(2),
@@ -268,7 +229,7 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 				return err
 			}
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := resolve(ctx, p, args[0])
+				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
@@ -282,10 +243,14 @@ Rotation makes the next version and retires the old one, which still verifies.`,
 			})
 		},
 	}
-	sign.Flags().StringVar(&out, "out", "", "write the signature to this file")
+	cmd.Flags().StringVar(&out, "out", "", "write the signature to this file")
+	return cmd
+}
 
+// keyVerifyCommand is `key verify`.
+func (a *app) keyVerifyCommand() *cobra.Command {
 	var publicPEM string
-	verify := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "verify FILE SIGNATURE",
 		Short: "Verify a detached signature (exit 0 valid, 1 invalid, 2 usage)",
 		Long: `verify checks a signature made by key sign. With --public it works offline
@@ -293,57 +258,86 @@ from the public key alone; without, it looks the key up in the store (any
 state: retired and disabled keys still verify what they signed).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			msg, err := readInput(args[0])
 			if err != nil {
 				return err
 			}
-			raw, err := readInput(args[1])
+			sf, alg, err := readSignatureFile(args[1])
 			if err != nil {
 				return err
 			}
-			var sf signatureFile
-			if err := json.Unmarshal(raw, &sf); err != nil || sf.Format != SignatureFormat || len(sf.Signature) == 0 {
-				return usageErr("%s is not a %s file", args[1], SignatureFormat)
-			}
-			alg, err := keys.ParseAlgorithm(sf.Algorithm)
-			if err != nil {
-				return usageErr("%s: %v", args[1], err)
-			}
 			var verr error
 			if publicPEM != "" {
-				pemBytes, err := readInput(publicPEM)
-				if err != nil {
-					return err
-				}
-				pub, _, err := keys.ParsePublicPEM(pemBytes)
-				if err != nil {
-					return usageErr("%s: %v", publicPEM, err)
-				}
-				verr = keys.Verify(alg, pub, msg, sf.Signature)
+				verr, err = verifyOffline(publicPEM, alg, msg, sf.Signature)
 			} else {
-				p, done, err := a.platform(ctx)
-				if err != nil {
-					return err
-				}
-				defer done()
-				k, err := p.Keys.Get(ctx, sf.KeyID)
-				if err != nil {
-					return err
-				}
-				if k.Algorithm != alg {
-					verr = fmt.Errorf("signature says %s, key %s is %s", alg, k.ID, k.Algorithm)
-				} else {
-					_, verr = p.Keys.Verify(ctx, k.ID, msg, sf.Signature)
-				}
+				verr, err = a.verifyInStore(cmd.Context(), sf.KeyID, alg, msg, sf.Signature)
+			}
+			if err != nil {
+				return err
 			}
 			return a.verdict(sf.KeyID, verr)
 		},
 	}
-	verify.Flags().StringVar(&publicPEM, "public", "", "verify offline with this PEM public key")
+	cmd.Flags().StringVar(&publicPEM, "public", "", "verify offline with this PEM public key")
+	return cmd
+}
 
+// readSignatureFile reads a detached signature of `key sign`; one that
+// cannot be read is a usage error.
+func readSignatureFile(path string) (signatureFile, keys.Algorithm, error) {
+	raw, err := readInput(path)
+	if err != nil {
+		return signatureFile{}, "", err
+	}
+	var sf signatureFile
+	if err := json.Unmarshal(raw, &sf); err != nil || sf.Format != SignatureFormat || len(sf.Signature) == 0 {
+		return signatureFile{}, "", usageErr("%s is not a %s file", path, SignatureFormat)
+	}
+	alg, err := keys.ParseAlgorithm(sf.Algorithm)
+	if err != nil {
+		return signatureFile{}, "", usageErr("%s: %v", path, err)
+	}
+	return sf, alg, nil
+}
+
+// verifyOffline verifies sig with the public key in the PEM file pemPath.
+// verr says why the signature is not valid; err, why it could not be
+// checked.
+func verifyOffline(pemPath string, alg keys.Algorithm, msg, sig []byte) (verr, err error) {
+	pemBytes, err := readInput(pemPath)
+	if err != nil {
+		return nil, err
+	}
+	pub, _, err := keys.ParsePublicPEM(pemBytes)
+	if err != nil {
+		return nil, usageErr("%s: %v", pemPath, err)
+	}
+	return keys.Verify(alg, pub, msg, sig), nil
+}
+
+// verifyInStore verifies sig with the stored key keyID, whatever its state.
+// verr says why the signature is not valid; err, why it could not be
+// checked.
+func (a *app) verifyInStore(ctx context.Context, keyID string, alg keys.Algorithm, msg, sig []byte) (verr, err error) {
+	err = a.withPlatform(ctx, func(p *platform.Platform) error {
+		k, err := p.Keys.Get(ctx, keyID)
+		if err != nil {
+			return err
+		}
+		if k.Algorithm != alg {
+			verr = fmt.Errorf("signature says %s, key %s is %s", alg, k.ID, k.Algorithm)
+			return nil
+		}
+		_, verr = p.Keys.Verify(ctx, k.ID, msg, sig)
+		return nil
+	})
+	return verr, err
+}
+
+// rotateMasterCommand is `key rotate-master`.
+func (a *app) rotateMasterCommand() *cobra.Command {
 	var nextFile string
-	rotateMaster := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "rotate-master --new-master-key-file FILE",
 		Short: "Re-wrap every data key under a new master key",
 		Long: `rotate-master re-wraps every data key under the master key in FILE (created,
@@ -357,59 +351,55 @@ server started with the old file refuses to start.`,
 			if nextFile == "" {
 				return usageErr("--new-master-key-file is required")
 			}
-			current, err := envelope.LoadMasterKeyFile(a.cfg.MasterKeyPath())
+			current, next, err := a.masterKeys(nextFile)
 			if err != nil {
 				return err
-			}
-			if err := envelope.GenerateMasterKeyFile(nextFile, rand.Reader); err != nil && !errors.Is(err, fs.ErrExist) {
-				return err
-			}
-			next, err := envelope.LoadMasterKeyFile(nextFile)
-			if err != nil {
-				return err
-			}
-			if next.Equal(current) {
-				return usageErr("the new master key is the current one")
 			}
 			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				n, err := p.DB.RotateMaster(ctx, current, next)
 				if err != nil {
 					return err
 				}
-				if a.json {
-					return a.printJSON(map[string]any{"rewrapped": n, "master_key_id": next.ID(), "master_key_file": nextFile})
-				}
-				fmt.Fprintln(a.stdout, a.t("cli.master-key.rotated", map[string]any{"N": n, "ID": next.ID(), "File": nextFile, "Old": a.cfg.MasterKeyPath()}))
-				return nil
+				return a.printLine(map[string]any{"rewrapped": n, "master_key_id": next.ID(), "master_key_file": nextFile},
+					a.t("cli.master-key.rotated", map[string]any{"N": n, "ID": next.ID(), "File": nextFile, "Old": a.cfg.MasterKeyPath()}))
 			})
 		},
 	}
-	rotateMaster.Flags().StringVar(&nextFile, "new-master-key-file", "", "the new master key file (created when missing)")
-
-	cmd.AddCommand(a.rotateDataKeysCommand(), a.dataKeysCommand())
-	cmd.AddCommand(create, list,
-		change("rotate", "Make the next version of a key and retire this one; print the new ID", (*keyring.Service).Rotate),
-		change("disable", "Stop a key from signing", (*keyring.Service).Disable),
-		change("enable", "Let a disabled key sign again", (*keyring.Service).Enable),
-		export, sign, verify, rotateMaster)
+	cmd.Flags().StringVar(&nextFile, "new-master-key-file", "", "the new master key file (created when missing)")
 	return cmd
+}
+
+// masterKeys loads the current master key and the one in nextFile, made
+// when the file does not exist; the two must differ.
+func (a *app) masterKeys(nextFile string) (current, next *envelope.MasterKey, err error) {
+	current, err = envelope.LoadMasterKeyFile(a.cfg.MasterKeyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := envelope.GenerateMasterKeyFile(nextFile, rand.Reader); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, nil, err
+	}
+	next, err = envelope.LoadMasterKeyFile(nextFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if next.Equal(current) {
+		return nil, nil, usageErr("the new master key is the current one")
+	}
+	return current, next, nil
 }
 
 // verdict reports the outcome of a verification command: exit 0 when valid,
 // 1 when not.
 func (a *app) verdict(subject string, verr error) error {
-	if a.json {
-		out := map[string]any{"subject": subject, "valid": verr == nil}
-		if verr != nil {
-			out["reason"] = reasonOf(verr)
-		}
-		if err := a.printJSON(out); err != nil {
-			return err
-		}
-	} else if verr == nil {
-		fmt.Fprintf(a.stdout, "%s: %s\n", subject, a.t("cli.valid", nil))
-	} else {
-		fmt.Fprintf(a.stdout, "%s: %s — %s\n", subject, a.t("cli.invalid", nil), reasonOf(verr))
+	out := map[string]any{"subject": subject, "valid": true}
+	line := fmt.Sprintf("%s: %s", subject, a.t("cli.valid", nil))
+	if verr != nil {
+		out["valid"], out["reason"] = false, reasonOf(verr)
+		line = fmt.Sprintf("%s: %s — %s", subject, a.t("cli.invalid", nil), reasonOf(verr))
+	}
+	if err := a.printLine(out, line); err != nil {
+		return err
 	}
 	if verr != nil {
 		return &exitError{code: ExitInvalid}
@@ -428,18 +418,6 @@ func reasonOf(err error) string {
 		return ae.Detail
 	}
 	return err.Error()
-}
-
-// dataKeyRotationJSON is one purpose of `key rotate-data-keys --json`.
-type dataKeyRotationJSON struct {
-	Purpose     string  `json:"purpose"`
-	Version     int64   `json:"version"`
-	Suite       string  `json:"suite"`
-	Resumed     bool    `json:"resumed"`
-	Scanned     int64   `json:"scanned"`
-	Reencrypted int64   `json:"reencrypted"`
-	Retired     []int64 `json:"retired"`
-	Done        bool    `json:"done"`
 }
 
 // rotateDataKeysCommand is `key rotate-data-keys`.
@@ -465,19 +443,9 @@ current master key file before rotating data keys after rotate-master.`,
 			if batch < 1 || batch > 10000 {
 				return usageErr("--batch-size must be 1 to 10000")
 			}
-			opts := store.RotateDataKeysOptions{BatchSize: batch, Now: time.Now, Rand: rand.Reader}
+			opts := store.RotateDataKeysOptions{BatchSize: batch, Now: time.Now, Rand: rand.Reader, Progress: a.dataKeyProgress()}
 			if purpose != "" {
 				opts.Purposes = []string{purpose}
-			}
-			// One count line per batch, at most one a second: enough to see
-			// that a long rotation moves, without flooding a log.
-			var shown time.Time
-			opts.Progress = func(p store.DataKeyProgress) {
-				if now := time.Now(); now.Sub(shown) >= time.Second {
-					shown = now
-					fmt.Fprintln(a.stderr, a.t("cli.data-key.progress", map[string]any{"Purpose": p.Purpose, "Version": p.Version,
-						"Table": p.Table, "Column": p.Column, "Pass": p.Pass, "Scanned": p.Scanned, "Reencrypted": p.Reencrypted}))
-				}
 			}
 			db, _, err := a.open(ctx)
 			if err != nil {
@@ -491,35 +459,7 @@ current master key file before rotating data keys after rotate-master.`,
 				}
 				return err
 			}
-			if a.json {
-				out := make([]dataKeyRotationJSON, len(res))
-				for i, r := range res {
-					retired := r.Retired
-					if retired == nil {
-						retired = []int64{}
-					}
-					out[i] = dataKeyRotationJSON{Purpose: r.Purpose, Version: r.Version, Suite: r.Suite, Resumed: r.Resumed,
-						Scanned: r.Scanned, Reencrypted: r.Reencrypted, Retired: retired, Done: r.Done}
-				}
-				return a.printJSON(map[string]any{"purposes": out})
-			}
-			for _, r := range res {
-				retired := a.t("cli.data-key.none", nil)
-				if len(r.Retired) > 0 {
-					vs := make([]string, len(r.Retired))
-					for i, v := range r.Retired {
-						vs[i] = fmt.Sprintf("v%d", v)
-					}
-					retired = strings.Join(vs, ", ")
-				}
-				id := "cli.data-key.rotated"
-				if r.Resumed {
-					id = "cli.data-key.resumed"
-				}
-				fmt.Fprintln(a.stdout, a.t(id, map[string]any{"Purpose": r.Purpose, "Version": r.Version, "Suite": r.Suite,
-					"Scanned": r.Scanned, "Reencrypted": r.Reencrypted, "Retired": retired}))
-			}
-			return nil
+			return a.printRotations(res)
 		},
 	}
 	cmd.Flags().StringVar(&purpose, "purpose", "", "only this purpose: field or private-key (default: every purpose)")
@@ -527,15 +467,55 @@ current master key file before rotating data keys after rotate-master.`,
 	return cmd
 }
 
-// dataKeyJSON is a data key as `key data-keys --json` prints it.
-type dataKeyJSON struct {
-	Purpose     string     `json:"purpose"`
-	Version     int64      `json:"version"`
-	Suite       string     `json:"suite"`
-	State       string     `json:"state"`
-	MasterKeyID string     `json:"master_key_id"`
-	CreatedAt   time.Time  `json:"created_at"`
-	RetiredAt   *time.Time `json:"retired_at,omitempty"`
+// dataKeyProgress reports a data key rotation on stderr: one count line
+// per batch, at most one a second, enough to see that a long rotation
+// moves without flooding a log.
+func (a *app) dataKeyProgress() func(store.DataKeyProgress) {
+	var shown time.Time
+	return func(p store.DataKeyProgress) {
+		if now := time.Now(); now.Sub(shown) >= time.Second {
+			shown = now
+			fmt.Fprintln(a.stderr, a.t("cli.data-key.progress", map[string]any{"Purpose": p.Purpose, "Version": p.Version,
+				"Table": p.Table, "Column": p.Column, "Pass": p.Pass, "Scanned": p.Scanned, "Reencrypted": p.Reencrypted}))
+		}
+	}
+}
+
+// dataKeyRotationOf renders what rotating one purpose did for --json.
+func dataKeyRotationOf(r store.DataKeyRotation) api.DataKeyRotation {
+	retired := r.Retired
+	if retired == nil {
+		retired = []int64{}
+	}
+	return api.DataKeyRotation{Purpose: r.Purpose, Version: r.Version, Suite: r.Suite, Resumed: r.Resumed,
+		Scanned: r.Scanned, Reencrypted: r.Reencrypted, Retired: retired, Done: r.Done}
+}
+
+// printRotations prints the outcome of rotate-data-keys, one purpose a line.
+func (a *app) printRotations(res []store.DataKeyRotation) error {
+	out := make([]api.DataKeyRotation, len(res))
+	for i, r := range res {
+		out[i] = dataKeyRotationOf(r)
+	}
+	return a.print(map[string]any{"purposes": out}, func(w io.Writer) error {
+		for _, r := range res {
+			retired := a.t("cli.data-key.none", nil)
+			if len(r.Retired) > 0 {
+				vs := make([]string, len(r.Retired))
+				for i, v := range r.Retired {
+					vs[i] = fmt.Sprintf("v%d", v)
+				}
+				retired = strings.Join(vs, ", ")
+			}
+			id := "cli.data-key.rotated"
+			if r.Resumed {
+				id = "cli.data-key.resumed"
+			}
+			fmt.Fprintln(w, a.t(id, map[string]any{"Purpose": r.Purpose, "Version": r.Version, "Suite": r.Suite,
+				"Scanned": r.Scanned, "Reencrypted": r.Reencrypted, "Retired": retired}))
+		}
+		return nil
+	})
 }
 
 // dataKeysCommand is `key data-keys`.
@@ -554,34 +534,21 @@ func (a *app) dataKeysCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				items := make([]dataKeyJSON, len(ks))
-				for i, k := range ks {
-					items[i] = dataKeyJSON{Purpose: k.Purpose, Version: k.Version, Suite: k.Suite, State: k.State,
-						MasterKeyID: k.MasterKeyID, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
-				}
-				return a.printJSON(map[string]any{"items": items})
-			}
-			for _, k := range ks {
+			return printItems(a, httpapi.ListOf(ks, dataKeyOf), ks, func(k store.DataKey) string {
 				line := fmt.Sprintf("%-12s v%-3d %-12s %-8s %s  %s", k.Purpose, k.Version, k.Suite, k.State, k.MasterKeyID, k.CreatedAt.Format(time.RFC3339))
 				if k.RetiredAt != nil {
 					line += " " + k.RetiredAt.Format(time.RFC3339)
 				}
-				fmt.Fprintln(a.stdout, line)
-			}
-			return nil
+				return line
+			})
 		},
 	}
 }
 
-// withPlatform runs fn on the opened platform and closes it afterwards.
-func (a *app) withPlatform(ctx context.Context, fn func(p *platform.Platform) error) error {
-	p, done, err := a.platform(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return fn(p)
+// dataKeyOf renders a data key for --json.
+func dataKeyOf(k store.DataKey) api.DataKey {
+	return api.DataKey{Purpose: k.Purpose, Version: k.Version, Suite: k.Suite, State: k.State,
+		MasterKeyID: k.MasterKeyID, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
 }
 
 // writePublic writes data to path, or to stdout when path is empty. What it

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,16 +24,7 @@ func (a *app) orgCommand() *cobra.Command {
 }
 
 func (a *app) printOrg(o org.Org, msgID string) error {
-	if a.json {
-		return a.printJSON(orgJSON(o))
-	}
-	fmt.Fprintln(a.stdout, a.t(msgID, map[string]any{"Code": o.CreditCode, "Name": o.Name, "Version": o.Version}))
-	return nil
-}
-
-// orgJSON renders an organization exactly as the API does.
-func orgJSON(o org.Org) httpapi.Org {
-	return httpapi.OrgOut(o)
+	return a.printLine(httpapi.OrgOf(o), a.t(msgID, map[string]any{"Code": o.CreditCode, "Name": o.Name, "Version": o.Version}))
 }
 
 func (a *app) orgCreateCommand() *cobra.Command {
@@ -93,14 +85,12 @@ func (a *app) orgGetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return a.printJSON(orgJSON(o))
-			}
-			w := a.stdout
-			fmt.Fprintf(w, "credit_code  %s\nname         %s\nregion       %s\nkinds        %s\nstatus       %s\nparent       %s\nresponsible  %s %s %s\nversion      %d\n",
-				o.CreditCode, o.Name, o.Region, strings.Join(kindStrings(o.Kinds), ","), o.Status, o.Parent,
-				o.Responsible.Name, o.Responsible.Phone, o.Responsible.Email, o.Version)
-			return nil
+			return a.print(httpapi.OrgOf(o), func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "credit_code  %s\nname         %s\nregion       %s\nkinds        %s\nstatus       %s\nparent       %s\nresponsible  %s %s %s\nversion      %d\n",
+					o.CreditCode, o.Name, o.Region, strings.Join(kindStrings(o.Kinds), ","), o.Status, o.Parent,
+					o.Responsible.Name, o.Responsible.Phone, o.Responsible.Email, o.Version)
+				return err
+			})
 		},
 	}
 }
@@ -123,20 +113,9 @@ func (a *app) orgListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				items := make([]httpapi.Org, len(page.Items))
-				for i, o := range page.Items {
-					items[i] = orgJSON(o)
-				}
-				return a.printJSON(map[string]any{"items": items, "next_cursor": page.Next})
-			}
-			for _, o := range page.Items {
-				fmt.Fprintf(a.stdout, "%s  %s  %-8s  %-30s  %s\n", o.CreditCode, o.Region, o.Status, strings.Join(kindStrings(o.Kinds), ","), o.Name)
-			}
-			if page.Next != "" {
-				fmt.Fprintln(a.stdout, a.t("cli.next-page", map[string]any{"Cursor": page.Next}))
-			}
-			return nil
+			return printItems(a, httpapi.PageOf(page, httpapi.OrgOf), page.Items, func(o org.Org) string {
+				return fmt.Sprintf("%s  %s  %-8s  %-30s  %s", o.CreditCode, o.Region, o.Status, strings.Join(kindStrings(o.Kinds), ","), o.Name)
+			})
 		},
 	}
 	fl := cmd.Flags()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -73,9 +74,15 @@ func (a *app) outboxCommand() *cobra.Command {
 NATS) and requeues deliveries that failed too often. serve delivers them; see
 docs/notify.md.`,
 	}
+	cmd.AddCommand(a.outboxListCommand(), a.outboxRequeueCommand())
+	return cmd
+}
+
+// outboxListCommand is `outbox list`.
+func (a *app) outboxListCommand() *cobra.Command {
 	var dead bool
 	var limit int
-	list := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List undelivered events, oldest first (--dead: only those with a dead delivery)",
 		Args:  cobra.NoArgs,
@@ -92,31 +99,41 @@ docs/notify.md.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				if items == nil {
-					items = []notify.Item{}
-				}
-				return a.printJSON(map[string]any{"items": items})
+			if items == nil {
+				items = []notify.Item{}
 			}
-			if len(items) == 0 {
-				fmt.Fprintln(a.stdout, a.t("cli.outbox.empty", nil))
+			return a.print(map[string]any{"items": items}, func(w io.Writer) error {
+				a.printOutbox(w, items)
 				return nil
-			}
-			for _, it := range items {
-				fmt.Fprintf(a.stdout, "%s  %-14s %s\n", it.ID, it.Topic, it.CreatedAt.Format(time.RFC3339))
-				if len(it.Deliveries) == 0 {
-					fmt.Fprintf(a.stdout, "    %s\n", a.t("cli.outbox.unclaimed", nil))
-				}
-				for _, d := range it.Deliveries {
-					fmt.Fprintf(a.stdout, "    %-8s %s\n", d.Sink, a.deliveryLine(d))
-				}
-			}
-			return nil
+			})
 		},
 	}
-	list.Flags().BoolVar(&dead, "dead", false, "only events with a dead delivery")
-	list.Flags().IntVar(&limit, "limit", 100, "at most this many events")
-	requeue := &cobra.Command{
+	cmd.Flags().BoolVar(&dead, "dead", false, "only events with a dead delivery")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many events")
+	return cmd
+}
+
+// printOutbox prints each event and under it how each of its deliveries
+// stands.
+func (a *app) printOutbox(w io.Writer, items []notify.Item) {
+	if len(items) == 0 {
+		fmt.Fprintln(w, a.t("cli.outbox.empty", nil))
+		return
+	}
+	for _, it := range items {
+		fmt.Fprintf(w, "%s  %-14s %s\n", it.ID, it.Topic, it.CreatedAt.Format(time.RFC3339))
+		if len(it.Deliveries) == 0 {
+			fmt.Fprintf(w, "    %s\n", a.t("cli.outbox.unclaimed", nil))
+		}
+		for _, d := range it.Deliveries {
+			fmt.Fprintf(w, "    %-8s %s\n", d.Sink, a.deliveryLine(d))
+		}
+	}
+}
+
+// outboxRequeueCommand is `outbox requeue`.
+func (a *app) outboxRequeueCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "requeue ID",
 		Short: "Make every undelivered delivery of an event due now, its attempts counted afresh",
 		Args:  cobra.ExactArgs(1),
@@ -130,15 +147,9 @@ docs/notify.md.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return a.printJSON(map[string]any{"id": args[0], "requeued": c})
-			}
-			fmt.Fprintln(a.stdout, a.t("cli.outbox.requeued", map[string]any{"ID": args[0], "N": c}))
-			return nil
+			return a.printLine(map[string]any{"id": args[0], "requeued": c}, a.t("cli.outbox.requeued", map[string]any{"ID": args[0], "N": c}))
 		},
 	}
-	cmd.AddCommand(list, requeue)
-	return cmd
 }
 
 // deliveryLine describes one delivery in the chosen language.

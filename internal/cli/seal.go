@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -23,9 +24,14 @@ needs. Applying for, approving, making and using seals go through the API
 (/api/v1/orgs/{credit_code}/seal-applications, /api/v1/seals/...); see
 examples/seal-lifecycle.sh.`,
 	}
+	cmd.AddCommand(a.sealVerifyCommand(), a.sealTrustBundleCommand(), a.sealDigestCommand())
+	return cmd
+}
 
+// sealVerifyCommand is `seal verify`.
+func (a *app) sealVerifyCommand() *cobra.Command {
 	var trustFile, pinnedRoot string
-	verifyCmd := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "verify --trust TRUST.json [--root-fingerprint HEX] DOCUMENT SIGNATURE",
 		Short: "Verify a seal signature offline (exit 0 valid, 1 invalid, 2 usage or a bad trust bundle)",
 		Long: `verify checks a GB/T 38540 signature (DER) over a document with only a trust
@@ -41,21 +47,9 @@ without it, compare the fingerprint printed with the published one. An
 unsigned or changed bundle exits 2.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if trustFile == "" {
-				return usageErr("%s", a.t("cli.seal.trust-required", nil))
-			}
-			if pinnedRoot != "" {
-				if _, err := verify.NormalizeFingerprint(pinnedRoot); err != nil {
-					return usageErr("%s", a.t("cli.seal.bad-fingerprint", map[string]any{"Value": pinnedRoot}))
-				}
-			}
-			raw, err := readInput(trustFile)
+			bundle, err := a.openBundle(trustFile, pinnedRoot)
 			if err != nil {
 				return err
-			}
-			bundle, err := verify.OpenBundle(raw, pinnedRoot)
-			if err != nil {
-				return usageErr("%s", a.bundleError(trustFile, err))
 			}
 			doc, err := readInput(args[0])
 			if err != nil {
@@ -66,17 +60,17 @@ unsigned or changed bundle exits 2.`,
 				return err
 			}
 			v := verify.Seal(cmd.Context(), bundle, sig, doc, nil, time.Now())
-			if a.json {
-				if err := a.printJSON(v); err != nil {
-					return err
-				}
-			} else {
-				a.printVerdict(v)
+			err = a.print(v, func(w io.Writer) error {
+				a.printVerdict(w, v)
 				key := "cli.seal.bundle-root"
 				if pinnedRoot != "" {
 					key = "cli.seal.bundle-root-pinned"
 				}
-				fmt.Fprintln(a.stdout, a.t(key, map[string]any{"Root": bundle.Signature.Root, "At": bundle.GeneratedAt.Format(time.RFC3339)}))
+				_, err := fmt.Fprintln(w, a.t(key, map[string]any{"Root": bundle.Signature.Root, "At": bundle.GeneratedAt.Format(time.RFC3339)}))
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			if !v.Valid {
 				return &exitError{code: ExitInvalid}
@@ -84,11 +78,38 @@ unsigned or changed bundle exits 2.`,
 			return nil
 		},
 	}
-	verifyCmd.Flags().StringVar(&trustFile, "trust", "", "trust bundle file (JSON)")
-	verifyCmd.Flags().StringVar(&pinnedRoot, "root-fingerprint", "", "SHA-256 fingerprint (hex) of the platform root that must have signed the trust bundle")
+	cmd.Flags().StringVar(&trustFile, "trust", "", "trust bundle file (JSON)")
+	cmd.Flags().StringVar(&pinnedRoot, "root-fingerprint", "", "SHA-256 fingerprint (hex) of the platform root that must have signed the trust bundle")
+	return cmd
+}
 
+// openBundle reads the trust bundle in file and checks its signature,
+// by the root pinnedRoot names when it is not empty; a bundle that cannot
+// be used is a usage error.
+func (a *app) openBundle(file, pinnedRoot string) (*verify.Bundle, error) {
+	if file == "" {
+		return nil, usageErr("%s", a.t("cli.seal.trust-required", nil))
+	}
+	if pinnedRoot != "" {
+		if _, err := verify.NormalizeFingerprint(pinnedRoot); err != nil {
+			return nil, usageErr("%s", a.t("cli.seal.bad-fingerprint", map[string]any{"Value": pinnedRoot}))
+		}
+	}
+	raw, err := readInput(file)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := verify.OpenBundle(raw, pinnedRoot)
+	if err != nil {
+		return nil, usageErr("%s", a.bundleError(file, err))
+	}
+	return bundle, nil
+}
+
+// sealTrustBundleCommand is `seal trust-bundle`.
+func (a *app) sealTrustBundleCommand() *cobra.Command {
 	var out string
-	bundle := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "trust-bundle",
 		Short: "Export the trust bundle for offline verification (JSON, signed by the platform root)",
 		Args:  cobra.NoArgs,
@@ -107,9 +128,13 @@ unsigned or changed bundle exits 2.`,
 			})
 		},
 	}
-	bundle.Flags().StringVar(&out, "out", "", "write to this file")
+	cmd.Flags().StringVar(&out, "out", "", "write to this file")
+	return cmd
+}
 
-	digest := &cobra.Command{
+// sealDigestCommand is `seal digest`.
+func (a *app) sealDigestCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "digest FILE",
 		Short: "Print the SM3 digest of a file (hex), as use requests name documents",
 		Args:  cobra.ExactArgs(1),
@@ -119,20 +144,14 @@ unsigned or changed bundle exits 2.`,
 				return err
 			}
 			h := sm3.Sum(b)
-			if a.json {
-				return a.printJSON(map[string]string{"file": args[0], "sm3": hex.EncodeToString(h[:])})
-			}
-			fmt.Fprintln(a.stdout, hex.EncodeToString(h[:]))
-			return nil
+			sum := hex.EncodeToString(h[:])
+			return a.printLine(map[string]string{"file": args[0], "sm3": sum}, sum)
 		},
 	}
-
-	cmd.AddCommand(verifyCmd, bundle, digest)
-	return cmd
 }
 
 // printVerdict prints one line per check and the outcome.
-func (a *app) printVerdict(v verify.Verdict) {
+func (a *app) printVerdict(w io.Writer, v verify.Verdict) {
 	for _, c := range v.Checks {
 		mark := "✓"
 		switch {
@@ -145,13 +164,13 @@ func (a *app) printVerdict(v verify.Verdict) {
 		if c.Reason != "" {
 			line += " " + c.Reason
 		}
-		fmt.Fprintln(a.stdout, line)
+		fmt.Fprintln(w, line)
 	}
 	outcome := a.t("cli.valid", nil)
 	if !v.Valid {
 		outcome = a.t("cli.invalid", nil)
 	}
-	fmt.Fprintf(a.stdout, "%s %s (%s)\n", v.SealCode, outcome, v.SignedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "%s %s (%s)\n", v.SealCode, outcome, v.SignedAt.Format(time.RFC3339))
 }
 
 // bundleError says in one line, in the user's language, why a trust bundle

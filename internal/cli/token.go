@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -58,11 +59,7 @@ token, so that scripts can capture it:
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return a.printJSON(httpapi.TokenOut(t, secret))
-			}
-			fmt.Fprintln(a.stdout, secret)
-			return nil
+			return a.printLine(httpapi.TokenOf(t, secret), secret)
 		},
 	}
 	f := cmd.Flags()
@@ -94,24 +91,13 @@ func (a *app) tokenListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				items := make([]httpapi.Token, len(page.Items))
-				for i, t := range page.Items {
-					items[i] = httpapi.TokenOut(t, "")
-				}
-				return a.printJSON(map[string]any{"items": items, "next_cursor": page.Next})
-			}
-			for _, t := range page.Items {
+			return printItems(a, httpapi.PageOf(page, tokenRecord), page.Items, func(t org.Token) string {
 				state := "active"
 				if t.RevokedAt != nil {
 					state = "revoked"
 				}
-				fmt.Fprintf(a.stdout, "%s  %s…  %s  %-8s  %s  expires %s\n", t.ID, t.Prefix, t.Org, state, authz.JoinRoles(t.Roles), t.ExpiresAt.Format("2006-01-02"))
-			}
-			if page.Next != "" {
-				fmt.Fprintln(a.stdout, a.t("cli.next-page", map[string]any{"Cursor": page.Next}))
-			}
-			return nil
+				return fmt.Sprintf("%s  %s…  %s  %-8s  %s  expires %s", t.ID, t.Prefix, t.Org, state, authz.JoinRoles(t.Roles), t.ExpiresAt.Format("2006-01-02"))
+			})
 		},
 	}
 	fl := cmd.Flags()
@@ -137,14 +123,14 @@ func (a *app) tokenRevokeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return a.printJSON(httpapi.TokenOut(t, ""))
-			}
-			fmt.Fprintln(a.stdout, t.ID, "revoked")
-			return nil
+			return a.printLine(tokenRecord(t), t.ID+" revoked")
 		},
 	}
 }
+
+// tokenRecord renders a token without its secret, as every answer but
+// the one to its creation does.
+func tokenRecord(t org.Token) api.Token { return httpapi.TokenOf(t, "") }
 
 // ttlValue is a token lifetime flag: a Go duration or whole days ("30d").
 type ttlValue time.Duration

@@ -3,26 +3,17 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
-// Account is a staff account as the API shows it.
-type Account struct {
-	ID        string    `json:"id"`
-	Org       string    `json:"org" doc:"Credit code of the account's organization."`
-	Name      string    `json:"name"`
-	Roles     []string  `json:"roles"`
-	Status    string    `json:"status" enum:"active,inactive"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func accountOut(a org.Account) Account {
-	return Account{ID: a.ID, Org: a.Org, Name: a.Name, Roles: rolesOut(a.Roles), Status: string(a.Status), CreatedAt: a.CreatedAt}
+// AccountOf renders an account for the API.
+func AccountOf(a org.Account) api.Account {
+	return api.Account{ID: a.ID, Org: a.Org, Name: a.Name, Roles: rolesOut(a.Roles), Status: string(a.Status), CreatedAt: a.CreatedAt}
 }
 
 func rolesOut(rs []authz.Role) []string {
@@ -52,7 +43,7 @@ type createAccountInput struct {
 }
 
 type accountOutput struct {
-	Body Account
+	Body api.Account
 }
 
 type listAccountsInput struct {
@@ -61,9 +52,13 @@ type listAccountsInput struct {
 }
 
 func (a *API) registerAccounts() {
-	tags := []string{"accounts"}
+	a.registerCreateAccount()
+	a.registerListAccounts()
+}
+
+func (a *API) registerCreateAccount() {
 	register(a, huma.Operation{
-		OperationID: "create-account", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
+		OperationID: "create-account", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: []string{"accounts"},
 		Summary:       "Create a staff account",
 		Description:   "创建工作人员账号。platform-admin and auditor exist only in the platform organization; an org admin cannot hand out those.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
@@ -75,18 +70,20 @@ func (a *API) registerAccounts() {
 			if err != nil {
 				return nil, err
 			}
-			return &accountOutput{Body: accountOut(acc)}, nil
+			return &accountOutput{Body: AccountOf(acc)}, nil
 		})
+}
 
+func (a *API) registerListAccounts() {
 	register(a, huma.Operation{
-		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: tags,
+		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/accounts", Tags: []string{"accounts"},
 		Summary: "List an organization's accounts", Errors: []int{http.StatusNotFound},
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin)).About("credit_code"),
-		func(ctx context.Context, in *listAccountsInput) (*pageOutput[Account], error) {
+		func(ctx context.Context, in *listAccountsInput) (*pageOutput[api.Account], error) {
 			p, err := a.svc.Orgs.ListAccounts(ctx, in.CreditCode, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, err
 			}
-			return pageOut(p, accountOut), nil
+			return pageOut(p, AccountOf), nil
 		})
 }

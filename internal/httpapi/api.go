@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
@@ -212,6 +213,9 @@ func (a *API) writeProblem(hctx huma.Context, err error) {
 	}
 }
 
+// anyRole lets every role call an operation: what verifiers need.
+func anyRole() authz.Policy { return authz.Allow(authz.Any(everyRole...)) }
+
 // scopeOf returns how far the caller reaches under policy p.
 func scopeOf(ctx context.Context, p authz.Policy) (authz.Scope, *authz.Actor) {
 	actor := authz.ActorFrom(ctx)
@@ -226,23 +230,29 @@ func forbidIf(cond bool, field, rule, detail string) error {
 	return &apperr.Error{Kind: apperr.Forbidden, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
 }
 
-// Page is the body of every paginated list.
-type Page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page."`
-}
-
 type pageOutput[T any] struct {
-	Body Page[T]
+	Body api.Page[T]
 }
 
 // pageOut renders one page of a list with conv.
 func pageOut[S, T any](p page.Page[S], conv func(S) T) *pageOutput[T] {
-	items := make([]T, len(p.Items))
-	for i, x := range p.Items {
+	return &pageOutput[T]{Body: PageOf(p, conv)}
+}
+
+// PageOf renders one page of a list with conv, for the API and the CLI's
+// --json.
+func PageOf[S, T any](p page.Page[S], conv func(S) T) api.Page[T] {
+	return api.Page[T]{Items: ListOf(p.Items, conv).Items, NextCursor: p.Next}
+}
+
+// ListOf renders a whole list with conv as one page without a next one;
+// an empty list has items [], not null.
+func ListOf[S, T any](xs []S, conv func(S) T) api.Page[T] {
+	items := make([]T, len(xs))
+	for i, x := range xs {
 		items[i] = conv(x)
 	}
-	return &pageOutput[T]{Body: Page[T]{Items: items, NextCursor: p.Next}}
+	return api.Page[T]{Items: items}
 }
 
 // ListParams are the cursor pagination parameters of every list.

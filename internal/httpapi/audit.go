@@ -4,24 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 )
 
-// AuditTree is the state of the audit log's Merkle tree.
-type AuditTree struct {
-	Size   uint64 `json:"size"`
-	Root   string `json:"root" doc:"RFC 6962 (SHA-256) root hash, hex."`
-	Intact bool   `json:"intact" doc:"Recomputing the root from every entry gives the stored root."`
-	Reason string `json:"reason,omitempty"`
-}
-
-type auditTreeOutput struct{ Body AuditTree }
+type auditTreeOutput struct{ Body api.AuditTree }
 
 type auditEntriesInput struct {
 	From  uint64 `query:"from" doc:"First index."`
@@ -30,23 +22,10 @@ type auditEntriesInput struct {
 
 type auditEntriesOutput struct {
 	Body struct {
-		Items   []auditlog.Entry    `json:"items"`
-		Next    *uint64             `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
-		Pending []PendingAuditEntry `json:"pending,omitempty" doc:"On the last page: entries committed with their action but not integrated into the tree yet (normally for less than a second). They get an index when they are integrated."`
+		Items   []api.AuditEntry        `json:"items"`
+		Next    *uint64                 `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
+		Pending []api.PendingAuditEntry `json:"pending,omitempty" doc:"On the last page: entries committed with their action but not integrated into the tree yet (normally for less than a second). They get an index when they are integrated."`
 	}
-}
-
-// PendingAuditEntry is an entry waiting for integration: it has no index
-// and no leaf yet.
-type PendingAuditEntry struct {
-	Pending  bool              `json:"pending" doc:"Always true: the entry is not in the tree yet."`
-	Sequence uint64            `json:"sequence" doc:"Its place in the queue; entries are integrated in this order."`
-	At       time.Time         `json:"at"`
-	Actor    string            `json:"actor"`
-	Org      string            `json:"org"`
-	Action   string            `json:"action"`
-	Subject  string            `json:"subject"`
-	Details  map[string]string `json:"details,omitempty"`
 }
 
 // withPending adds the entries waiting for integration to the last page.
@@ -59,10 +38,26 @@ func (a *API) withPending(ctx context.Context, out *auditEntriesOutput, org stri
 		return nil, err
 	}
 	for _, e := range pending {
-		out.Body.Pending = append(out.Body.Pending, PendingAuditEntry{Pending: true, Sequence: e.Seq, At: e.At, Actor: e.Actor,
+		out.Body.Pending = append(out.Body.Pending, api.PendingAuditEntry{Pending: true, Sequence: e.Seq, At: e.At, Actor: e.Actor,
 			Org: e.Org, Action: e.Action, Subject: e.Subject, Details: e.Details})
 	}
 	return out, nil
+}
+
+// AuditTreeOf renders the outcome of auditlog.Check for the API (and the
+// CLI's --json): the tree, intact unless err says why not.
+func AuditTreeOf(t auditlog.Tree, err error) api.AuditTree {
+	out := api.AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}
+	if err != nil {
+		out.Reason = err.Error()
+	}
+	return out
+}
+
+// AuditEntryOf renders an audit entry for the API (and the CLI's --json).
+func AuditEntryOf(e auditlog.Entry) api.AuditEntry {
+	return api.AuditEntry{Index: e.Index, At: e.At, Actor: e.Actor, Org: e.Org, Action: e.Action, Subject: e.Subject,
+		Details: e.Details, Pending: e.Pending}
 }
 
 // limit is the page size asked for. huma holds it to 1..1000; a zero or
@@ -79,10 +74,7 @@ func (in auditEntriesInput) limit() int {
 // starts.
 func entriesPage(entries []auditlog.Entry, limit int) *auditEntriesOutput {
 	out := &auditEntriesOutput{}
-	out.Body.Items = entries
-	if entries == nil {
-		out.Body.Items = []auditlog.Entry{}
-	}
+	out.Body.Items = ListOf(entries, AuditEntryOf).Items
 	if len(entries) == limit {
 		next := entries[len(entries)-1].Index + 1
 		out.Body.Next = &next
@@ -116,17 +108,7 @@ type consistencyInput struct {
 	To   uint64 `query:"to" doc:"Size of the later tree; default: the current size."`
 }
 
-// AuditProof is an RFC 6962 inclusion or consistency proof.
-type AuditProof struct {
-	Index *uint64  `json:"index,omitempty"`
-	From  *uint64  `json:"from,omitempty"`
-	Size  uint64   `json:"size"`
-	Leaf  []byte   `json:"leaf,omitempty" doc:"The entry's canonical bytes (RFC 8785), whose RFC 6962 leaf hash the proof starts from."`
-	Proof []string `json:"proof" doc:"Hashes, hex, in RFC 6962 order."`
-	Root  string   `json:"root" doc:"Root of the tree of this size, hex."`
-}
-
-type proofOutput struct{ Body AuditProof }
+type proofOutput struct{ Body api.AuditProof }
 
 func hexAll(hs [][]byte) []string {
 	out := make([]string, len(hs))
@@ -144,39 +126,49 @@ func (a *API) currentSize(ctx context.Context, size uint64) (uint64, error) {
 	return t.Size, err
 }
 
+// auditReaders may read the whole audit log.
+func auditReaders() authz.Policy { return authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin)) }
+
 func (a *API) registerAudit() {
-	tags := []string{"audit"}
-	readers := authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin))
+	a.registerCheckAuditLog()
+	a.registerGetAuditCheckpoint()
+	a.registerGetAuditCheckpointKey()
+	a.registerGetAuditInclusionProof()
+	a.registerGetAuditConsistencyProof()
+	a.registerListAuditEntries()
+	a.registerListOrgAuditEntries()
+}
+
+func (a *API) registerCheckAuditLog() {
 	register(a, huma.Operation{
-		OperationID: "check-audit-log", Method: http.MethodGet, Path: Prefix + "/audit/tree", Tags: tags,
+		OperationID: "check-audit-log", Method: http.MethodGet, Path: Prefix + "/audit/tree", Tags: []string{"audit"},
 		Summary:     "The audit log's tree, recomputed from every entry",
 		Description: "审计日志校验：recomputes the Merkle root from every entry and compares it with the stored one.",
-	}, readers, func(ctx context.Context, _ *struct{}) (*auditTreeOutput, error) {
-		t, err := auditlog.Check(ctx, a.svc.Audit)
-		out := &auditTreeOutput{Body: AuditTree{Size: t.Size, Root: hex.EncodeToString(t.Root), Intact: err == nil}}
-		if err != nil {
-			out.Body.Reason = err.Error()
-		}
-		return out, nil
+	}, auditReaders(), func(ctx context.Context, _ *struct{}) (*auditTreeOutput, error) {
+		return &auditTreeOutput{Body: AuditTreeOf(auditlog.Check(ctx, a.svc.Audit))}, nil
 	})
+}
 
+func (a *API) registerGetAuditCheckpoint() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-checkpoint", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint", Tags: tags,
+		OperationID: "get-audit-checkpoint", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint", Tags: []string{"audit"},
 		Summary:     "A signed checkpoint of the audit log (C2SP tlog-checkpoint)",
 		Description: "签名的审计日志检查点：origin, tree size and root hash, signed with the platform's Ed25519 checkpoint key.",
 		Responses:   map[string]*huma.Response{"200": {Description: "signed note", Content: map[string]*huma.MediaType{"text/plain": {}}}},
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*checkpointOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*checkpointOutput, error) {
 		msg, err := a.svc.Checkpoints.Checkpoint(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return &checkpointOutput{ContentType: "text/plain; charset=utf-8", Body: msg}, nil
 	})
+}
 
+func (a *API) registerGetAuditCheckpointKey() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint-key", Tags: tags,
+		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: Prefix + "/audit/checkpoint-key", Tags: []string{"audit"},
 		Summary: "The verifier key of audit checkpoints",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*checkpointKeyOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*checkpointKeyOutput, error) {
 		vkey, err := a.svc.Checkpoints.VerifierKey(ctx)
 		if err != nil {
 			return nil, err
@@ -185,12 +177,14 @@ func (a *API) registerAudit() {
 		out.Body.VerifierKey = vkey
 		return out, nil
 	})
+}
 
+func (a *API) registerGetAuditInclusionProof() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-inclusion-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/inclusion", Tags: tags,
+		OperationID: "get-audit-inclusion-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/inclusion", Tags: []string{"audit"},
 		Summary: "Prove that an entry is in the audit log (RFC 6962 audit path)",
 		Errors:  []int{http.StatusUnprocessableEntity},
-	}, readers, func(ctx context.Context, in *inclusionInput) (*proofOutput, error) {
+	}, auditReaders(), func(ctx context.Context, in *inclusionInput) (*proofOutput, error) {
 		size, err := a.currentSize(ctx, in.Size)
 		if err != nil {
 			return nil, err
@@ -204,14 +198,16 @@ func (a *API) registerAudit() {
 			return nil, err
 		}
 		idx := in.Index
-		return &proofOutput{Body: AuditProof{Index: &idx, Size: size, Leaf: leaves[0], Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
+		return &proofOutput{Body: api.AuditProof{Index: &idx, Size: size, Leaf: leaves[0], Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
+}
 
+func (a *API) registerGetAuditConsistencyProof() {
 	register(a, huma.Operation{
-		OperationID: "get-audit-consistency-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/consistency", Tags: tags,
+		OperationID: "get-audit-consistency-proof", Method: http.MethodGet, Path: Prefix + "/audit/proof/consistency", Tags: []string{"audit"},
 		Summary: "Prove that a later audit tree extends an earlier one (RFC 6962)",
 		Errors:  []int{http.StatusUnprocessableEntity},
-	}, readers, func(ctx context.Context, in *consistencyInput) (*proofOutput, error) {
+	}, auditReaders(), func(ctx context.Context, in *consistencyInput) (*proofOutput, error) {
 		size, err := a.currentSize(ctx, in.To)
 		if err != nil {
 			return nil, err
@@ -221,13 +217,15 @@ func (a *API) registerAudit() {
 			return nil, err
 		}
 		from := in.From
-		return &proofOutput{Body: AuditProof{From: &from, Size: size, Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
+		return &proofOutput{Body: api.AuditProof{From: &from, Size: size, Proof: hexAll(path), Root: hex.EncodeToString(root)}}, nil
 	})
+}
 
+func (a *API) registerListAuditEntries() {
 	register(a, huma.Operation{
-		OperationID: "list-audit-entries", Method: http.MethodGet, Path: Prefix + "/audit/entries", Tags: tags,
+		OperationID: "list-audit-entries", Method: http.MethodGet, Path: Prefix + "/audit/entries", Tags: []string{"audit"},
 		Summary: "Read audit entries in index order",
-	}, readers, func(ctx context.Context, in *auditEntriesInput) (*auditEntriesOutput, error) {
+	}, auditReaders(), func(ctx context.Context, in *auditEntriesInput) (*auditEntriesOutput, error) {
 		limit := in.limit()
 		entries, _, err := a.svc.Audit.AuditEntries(ctx, in.From, in.From+uint64(limit)) //nolint:gosec // limit() is at least 1
 		if err != nil {
@@ -235,9 +233,11 @@ func (a *API) registerAudit() {
 		}
 		return a.withPending(ctx, entriesPage(entries, limit), "", limit)
 	})
+}
 
+func (a *API) registerListOrgAuditEntries() {
 	register(a, huma.Operation{
-		OperationID: "list-org-audit-entries", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/audit/entries", Tags: tags,
+		OperationID: "list-org-audit-entries", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/audit/entries", Tags: []string{"audit"},
 		Summary:     "Read the audit entries about one organization",
 		Description: "本单位的审计记录（R-SEC-2）: every logged change of the organization, its accounts, tokens, keys, certificates and seals, and every use of its seals, in index order.",
 	}, authz.Allow(authz.Any(authz.Auditor, authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code"),

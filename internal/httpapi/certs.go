@@ -3,40 +3,23 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
-// Certificate is an X.509 certificate of the platform.
-type Certificate struct {
-	Fingerprint      string     `json:"fingerprint" doc:"SHA-256 of the DER, hex."`
-	Serial           string     `json:"serial" doc:"Serial number, hex."`
-	KeyID            string     `json:"key_id,omitempty"`
-	Kind             string     `json:"kind" enum:"root,seal,issuer,external-root"`
-	Source           string     `json:"source" enum:"internal,external"`
-	Issuer           string     `json:"issuer,omitempty" doc:"Fingerprint of the issuing root."`
-	Subject          string     `json:"subject"`
-	NotBefore        time.Time  `json:"not_before"`
-	NotAfter         time.Time  `json:"not_after"`
-	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
-	RevocationReason int        `json:"revocation_reason,omitempty" doc:"RFC 5280 reason code."`
-	PEM              string     `json:"pem"`
-}
-
-// CertificateOut renders a certificate for the API (and the CLI's --json).
-func CertificateOut(c pki.Cert) Certificate {
+// CertificateOf renders a certificate for the API (and the CLI's --json).
+func CertificateOf(c pki.Cert) api.Certificate {
 	p, _ := c.PEM()
-	return Certificate{Fingerprint: c.Fingerprint, Serial: c.Serial, KeyID: c.KeyID, Kind: string(c.Kind), Source: string(c.Source),
+	return api.Certificate{Fingerprint: c.Fingerprint, Serial: c.Serial, KeyID: c.KeyID, Kind: string(c.Kind), Source: string(c.Source),
 		Issuer: c.Issuer, Subject: c.Subject, NotBefore: c.NotBefore, NotAfter: c.NotAfter, RevokedAt: c.RevokedAt,
 		RevocationReason: c.RevocationReason, PEM: string(p)}
 }
 
 type certOutput struct {
-	Body Certificate
+	Body api.Certificate
 }
 
 type certRefInput struct {
@@ -45,7 +28,7 @@ type certRefInput struct {
 
 type keyCertsOutput struct {
 	Body struct {
-		Items []Certificate `json:"items"`
+		Items []api.Certificate `json:"items"`
 	}
 }
 
@@ -55,50 +38,61 @@ type crlOutput struct {
 	Body         []byte
 }
 
+// The certificates, the root and the CRL are what verifiers need: every
+// role may read them.
 func (a *API) registerCerts() {
-	tags := []string{"certificates"}
-	// Certificates, the root and the CRL are what verifiers need: every
-	// role may read them.
-	public := authz.Allow(authz.Any(everyRole...))
+	a.registerGetCARoot()
+	a.registerGetCACRL()
+	a.registerGetCertificate()
+	a.registerListKeyCertificates()
+}
+
+func (a *API) registerGetCARoot() {
 	register(a, huma.Operation{
-		OperationID: "get-ca-root", Method: http.MethodGet, Path: Prefix + "/ca/root", Tags: tags,
+		OperationID: "get-ca-root", Method: http.MethodGet, Path: Prefix + "/ca/root", Tags: []string{"certificates"},
 		Summary: "Get the platform root certificate", Description: "平台根证书，用于信任列表。", Errors: []int{http.StatusNotFound},
-	}, public, func(ctx context.Context, _ *struct{}) (*certOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*certOutput, error) {
 		c, _, err := a.svc.PKI.Root(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return &certOutput{Body: CertificateOut(c)}, nil
+		return &certOutput{Body: CertificateOf(c)}, nil
 	})
+}
 
+func (a *API) registerGetCACRL() {
 	register(a, huma.Operation{
-		OperationID: "get-ca-crl", Method: http.MethodGet, Path: Prefix + "/ca/crl", Tags: tags,
+		OperationID: "get-ca-crl", Method: http.MethodGet, Path: Prefix + "/ca/crl", Tags: []string{"certificates"},
 		Summary:     "Get a freshly signed CRL of the platform root (DER)",
 		Description: "证书撤销列表，application/pkix-crl。", Errors: []int{http.StatusNotFound},
 		Responses: map[string]*huma.Response{"200": {Description: "DER CRL", Content: map[string]*huma.MediaType{"application/pkix-crl": {}}}},
-	}, public, func(ctx context.Context, _ *struct{}) (*crlOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*crlOutput, error) {
 		der, err := a.svc.PKI.CRL(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return &crlOutput{ContentType: "application/pkix-crl", CacheControl: "max-age=300", Body: der}, nil
 	})
+}
 
+func (a *API) registerGetCertificate() {
 	register(a, huma.Operation{
-		OperationID: "get-certificate", Method: http.MethodGet, Path: Prefix + "/certificates/{ref}", Tags: tags,
+		OperationID: "get-certificate", Method: http.MethodGet, Path: Prefix + "/certificates/{ref}", Tags: []string{"certificates"},
 		Summary: "Get a certificate", Errors: []int{http.StatusNotFound},
-	}, public, func(ctx context.Context, in *certRefInput) (*certOutput, error) {
+	}, anyRole(), func(ctx context.Context, in *certRefInput) (*certOutput, error) {
 		c, err := a.svc.PKI.Get(ctx, in.Ref)
 		if err != nil {
 			return nil, err
 		}
-		return &certOutput{Body: CertificateOut(c)}, nil
+		return &certOutput{Body: CertificateOf(c)}, nil
 	})
+}
 
+func (a *API) registerListKeyCertificates() {
 	register(a, huma.Operation{
-		OperationID: "list-key-certificates", Method: http.MethodGet, Path: Prefix + "/keys/{id}/certificates", Tags: tags,
+		OperationID: "list-key-certificates", Method: http.MethodGet, Path: Prefix + "/keys/{id}/certificates", Tags: []string{"certificates"},
 		Summary: "List the certificates of a key", Errors: []int{http.StatusNotFound},
-	}, public, func(ctx context.Context, in *keyInput) (*keyCertsOutput, error) {
+	}, anyRole(), func(ctx context.Context, in *keyInput) (*keyCertsOutput, error) {
 		if _, err := a.svc.Keys.Get(ctx, in.ID); err != nil {
 			return nil, err
 		}
@@ -107,10 +101,7 @@ func (a *API) registerCerts() {
 			return nil, err
 		}
 		out := &keyCertsOutput{}
-		out.Body.Items = make([]Certificate, len(cs))
-		for i, c := range cs {
-			out.Body.Items[i] = CertificateOut(c)
-		}
+		out.Body.Items = ListOf(cs, CertificateOf).Items
 		return out, nil
 	})
 }

@@ -3,7 +3,13 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/api"
@@ -58,6 +64,7 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 	}
 	found := map[string][]string{}
 	enums(doc, "#", found)
+	wireEnums(t, found)
 	lists := map[string][]string{
 		"authz.Roles":      strs(authz.Roles()),
 		"org.Kinds":        strs(org.Kinds()),
@@ -88,6 +95,74 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		}
 		if mirrored == 0 {
 			t.Errorf("no enum of the OpenAPI document mirrors %s %v", name, list)
+		}
+	}
+}
+
+// wireTypes are the body types of package api, by name. The CLI prints some
+// of them without the API serving them, so their enum tags are checked here
+// as well as through the OpenAPI document.
+var wireTypes = map[string]reflect.Type{
+	"Account":           reflect.TypeFor[api.Account](),
+	"Attachment":        reflect.TypeFor[api.Attachment](),
+	"AuditEntry":        reflect.TypeFor[api.AuditEntry](),
+	"AuditProof":        reflect.TypeFor[api.AuditProof](),
+	"AuditTree":         reflect.TypeFor[api.AuditTree](),
+	"Certificate":       reflect.TypeFor[api.Certificate](),
+	"DataKey":           reflect.TypeFor[api.DataKey](),
+	"DataKeyRotation":   reflect.TypeFor[api.DataKeyRotation](),
+	"Key":               reflect.TypeFor[api.Key](),
+	"Me":                reflect.TypeFor[api.Me](),
+	"Org":               reflect.TypeFor[api.Org](),
+	"Page":              reflect.TypeFor[api.Page[struct{}]](),
+	"PendingAuditEntry": reflect.TypeFor[api.PendingAuditEntry](),
+	"PublicKey":         reflect.TypeFor[api.PublicKey](),
+	"Responsible":       reflect.TypeFor[api.Responsible](),
+	"Seal":              reflect.TypeFor[api.Seal](),
+	"SealApplication":   reflect.TypeFor[api.SealApplication](),
+	"SealEvent":         reflect.TypeFor[api.SealEvent](),
+	"Token":             reflect.TypeFor[api.Token](),
+	"UseRequest":        reflect.TypeFor[api.UseRequest](),
+}
+
+// wireEnums adds the enum tags of every struct type of package api to
+// found; it fails when a struct type of the package is missing from
+// wireTypes, so that a new body type is checked too.
+func wireEnums(t *testing.T, found map[string][]string) {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("../../api/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files of package api: %v", err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, s := range g.Specs {
+				if ts, ok := s.(*ast.TypeSpec); ok && ts.Name.IsExported() {
+					if _, isStruct := ts.Type.(*ast.StructType); isStruct && wireTypes[ts.Name.Name] == nil {
+						t.Errorf("api.%s is not in wireTypes: add it so that its enums are checked", ts.Name.Name)
+					}
+				}
+			}
+		}
+	}
+	for name, typ := range wireTypes {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if e := f.Tag.Get("enum"); e != "" {
+				found["api."+name+"."+f.Name] = strings.Split(e, ",")
+			}
 		}
 	}
 }

@@ -3,32 +3,18 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
-// Key is a signing key's public record.
-type Key struct {
-	ID         string     `json:"id"`
-	Org        string     `json:"org"`
-	Name       string     `json:"name"`
-	Version    int        `json:"version"`
-	Purpose    string     `json:"purpose" enum:"seal,license-signing,presentation,checkpoint,ca"`
-	Algorithm  string     `json:"algorithm" enum:"SM2-SM3,ECDSA-P256-SHA256,Ed25519"`
-	Backend    string     `json:"backend" enum:"software,pkcs11"`
-	State      string     `json:"state" enum:"active,disabled,retired"`
-	CreatedAt  time.Time  `json:"created_at"`
-	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
-	ReplacedBy string     `json:"replaced_by,omitempty" doc:"The key that replaced this one at rotation."`
-}
-
-func keyOut(k keyring.Key) Key {
-	return Key{ID: k.ID, Org: k.Org, Name: k.Name, Version: k.Version, Purpose: string(k.Purpose), Algorithm: string(k.Algorithm),
+// KeyOf renders a key's public record for the API (and the CLI's --json).
+func KeyOf(k keyring.Key) api.Key {
+	return api.Key{ID: k.ID, Org: k.Org, Name: k.Name, Version: k.Version, Purpose: string(k.Purpose), Algorithm: string(k.Algorithm),
 		Backend: string(k.Backend), State: string(k.State), CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt, ReplacedBy: k.ReplacedBy}
 }
 
@@ -44,61 +30,66 @@ type keyInput struct {
 }
 
 type keyOutput struct {
-	Body Key
-}
-
-// PublicKey is a key's public half in the two usual encodings.
-type PublicKey struct {
-	KeyID     string         `json:"key_id"`
-	Algorithm string         `json:"algorithm"`
-	State     string         `json:"state"`
-	PEM       string         `json:"pem" doc:"SubjectPublicKeyInfo, PEM."`
-	JWK       map[string]any `json:"jwk" doc:"JSON Web Key; SM2 keys use kty EC with crv SM2 (not IANA-registered)."`
+	Body api.Key
 }
 
 type publicKeyOutput struct {
-	Body PublicKey
+	Body api.PublicKey
+}
+
+// readKeys may read key records; callers limited to their own organization
+// see only its keys.
+func readKeys() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin, authz.Issuer, authz.SealKeeper, authz.SealApprover))
 }
 
 func (a *API) registerKeys() {
-	tags := []string{"keys"}
-	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin, authz.Issuer, authz.SealKeeper, authz.SealApprover))
+	a.registerListKeys()
+	a.registerGetKey()
+	a.registerGetPublicKey()
+}
+
+func (a *API) registerListKeys() {
 	register(a, huma.Operation{
-		OperationID: "list-keys", Method: http.MethodGet, Path: Prefix + "/keys", Tags: tags,
+		OperationID: "list-keys", Method: http.MethodGet, Path: Prefix + "/keys", Tags: []string{"keys"},
 		Summary:     "List signing keys",
 		Description: "列出签名密钥（不含私钥）。Callers limited to their own organization see only its keys.",
-	}, listPolicy, func(ctx context.Context, in *listKeysInput) (*pageOutput[Key], error) {
+	}, readKeys(), func(ctx context.Context, in *listKeysInput) (*pageOutput[api.Key], error) {
 		f := keyring.Filter{Org: in.Org, Purpose: keyring.Purpose(in.Purpose), State: keyring.State(in.State)}
-		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
+		if scope, actor := scopeOf(ctx, readKeys()); scope != authz.AnyOrg {
 			f.Org = actor.Org
 		}
 		p, err := a.svc.Keys.Page(ctx, f, in.Limit, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		return pageOut(p, keyOut), nil
+		return pageOut(p, KeyOf), nil
 	})
+}
 
+func (a *API) registerGetKey() {
 	register(a, huma.Operation{
-		OperationID: "get-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}", Tags: tags,
+		OperationID: "get-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}", Tags: []string{"keys"},
 		Summary: "Get a signing key's record", Errors: []int{http.StatusNotFound},
-	}, listPolicy, func(ctx context.Context, in *keyInput) (*keyOutput, error) {
+	}, readKeys(), func(ctx context.Context, in *keyInput) (*keyOutput, error) {
 		k, err := a.svc.Keys.Get(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg && k.Org != actor.Org {
+		if scope, actor := scopeOf(ctx, readKeys()); scope != authz.AnyOrg && k.Org != actor.Org {
 			return nil, a.notFoundKey(in.ID)
 		}
-		return &keyOutput{Body: keyOut(k)}, nil
+		return &keyOutput{Body: KeyOf(k)}, nil
 	})
+}
 
+func (a *API) registerGetPublicKey() {
 	register(a, huma.Operation{
-		OperationID: "get-public-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}/public", Tags: tags,
+		OperationID: "get-public-key", Method: http.MethodGet, Path: Prefix + "/keys/{id}/public", Tags: []string{"keys"},
 		Summary:     "Get a key's public key (PEM and JWK)",
 		Description: "公钥用于验证签名，任何角色均可读取；已轮换或停用的密钥仍可用于验证。",
 		Errors:      []int{http.StatusNotFound},
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, in *keyInput) (*publicKeyOutput, error) {
+	}, anyRole(), func(ctx context.Context, in *keyInput) (*publicKeyOutput, error) {
 		k, err := a.svc.Keys.Get(ctx, in.ID)
 		if err != nil {
 			return nil, err
@@ -112,6 +103,6 @@ func (a *API) registerKeys() {
 			return nil, err
 		}
 		jwk["kid"] = k.ID
-		return &publicKeyOutput{Body: PublicKey{KeyID: k.ID, Algorithm: string(k.Algorithm), State: string(k.State), PEM: string(k.PublicPEM), JWK: jwk}}, nil
+		return &publicKeyOutput{Body: api.PublicKey{KeyID: k.ID, Algorithm: string(k.Algorithm), State: string(k.State), PEM: string(k.PublicPEM), JWK: jwk}}, nil
 	})
 }

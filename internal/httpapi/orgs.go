@@ -3,44 +3,23 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
-// Responsible is the person in charge of an organization's e-license work.
-type Responsible struct {
-	Name  string `json:"name" doc:"Name (负责人姓名)."`
-	Phone string `json:"phone" doc:"Mobile or landline number."`
-	Email string `json:"email,omitempty" doc:"E-mail address."`
-}
-
-// Org is an organization as the API shows it.
-type Org struct {
-	CreditCode  string      `json:"credit_code" doc:"Unified social credit code (统一社会信用代码, GB 32100)."`
-	Name        string      `json:"name"`
-	Region      string      `json:"region" doc:"GB/T 2260 administrative region code."`
-	Kinds       []string    `json:"kinds"`
-	Responsible Responsible `json:"responsible"`
-	Parent      string      `json:"parent,omitempty" doc:"Credit code of the parent organization."`
-	Status      string      `json:"status" enum:"active,inactive"`
-	Version     int64       `json:"version"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
-}
-
-// OrgOut renders an organization for the API (and the CLI's --json).
-func OrgOut(o org.Org) Org {
+// OrgOf renders an organization for the API (and the CLI's --json).
+func OrgOf(o org.Org) api.Org {
 	kinds := make([]string, len(o.Kinds))
 	for i, k := range o.Kinds {
 		kinds[i] = string(k)
 	}
-	return Org{
+	return api.Org{
 		CreditCode: o.CreditCode, Name: o.Name, Region: o.Region, Kinds: kinds,
-		Responsible: Responsible(o.Responsible), Parent: o.Parent, Status: string(o.Status),
+		Responsible: api.Responsible(o.Responsible), Parent: o.Parent, Status: string(o.Status),
 		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
@@ -54,18 +33,18 @@ func kindsIn(ks []string) []org.Kind {
 }
 
 type orgOutput struct {
-	Body Org
+	Body api.Org
 }
 
 type createOrgInput struct {
 	IdempotencyParam
 	Body struct {
-		CreditCode  string      `json:"credit_code" maxLength:"64"`
-		Name        string      `json:"name" maxLength:"1000"`
-		Region      string      `json:"region" maxLength:"64"`
-		Kinds       []string    `json:"kinds" maxItems:"5" enum:"platform,issuer,using-unit,industry-authority,seal-user"`
-		Responsible Responsible `json:"responsible"`
-		Parent      string      `json:"parent,omitempty" maxLength:"64"`
+		CreditCode  string          `json:"credit_code" maxLength:"64"`
+		Name        string          `json:"name" maxLength:"1000"`
+		Region      string          `json:"region" maxLength:"64"`
+		Kinds       []string        `json:"kinds" maxItems:"5" enum:"platform,issuer,using-unit,industry-authority,seal-user"`
+		Responsible api.Responsible `json:"responsible"`
+		Parent      string          `json:"parent,omitempty" maxLength:"64"`
 	}
 }
 
@@ -102,9 +81,15 @@ var (
 )
 
 func (a *API) registerOrgs() {
-	tags := []string{"organizations"}
+	a.registerCreateOrg()
+	a.registerListOrgs()
+	a.registerGetOrg()
+	a.registerUpdateOrg()
+}
+
+func (a *API) registerCreateOrg() {
 	register(a, huma.Operation{
-		OperationID: "create-org", Method: http.MethodPost, Path: Prefix + "/orgs", Tags: tags,
+		OperationID: "create-org", Method: http.MethodPost, Path: Prefix + "/orgs", Tags: []string{"organizations"},
 		Summary:       "Create an organization",
 		Description:   "创建单位。The credit code and region are validated with their check rules; the responsible person (专人专管) is required.",
 		DefaultStatus: http.StatusCreated,
@@ -118,15 +103,17 @@ func (a *API) registerOrgs() {
 		if err != nil {
 			return nil, err
 		}
-		return &orgOutput{Body: OrgOut(o)}, nil
+		return &orgOutput{Body: OrgOf(o)}, nil
 	})
+}
 
+func (a *API) registerListOrgs() {
 	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(staff...))
 	register(a, huma.Operation{
-		OperationID: "list-orgs", Method: http.MethodGet, Path: Prefix + "/orgs", Tags: tags,
+		OperationID: "list-orgs", Method: http.MethodGet, Path: Prefix + "/orgs", Tags: []string{"organizations"},
 		Summary:     "List organizations",
 		Description: "列出单位，按信用代码排序，可按类型、区划、状态筛选。Callers limited to their own organization see only it.",
-	}, listPolicy, func(ctx context.Context, in *listOrgsInput) (*pageOutput[Org], error) {
+	}, listPolicy, func(ctx context.Context, in *listOrgsInput) (*pageOutput[api.Org], error) {
 		f := org.Filter{Kind: org.Kind(in.Kind), Region: in.Region, Status: org.Status(in.Status), Limit: in.Limit}
 		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
 			f.CreditCode = actor.Org
@@ -135,11 +122,13 @@ func (a *API) registerOrgs() {
 		if err != nil {
 			return nil, err
 		}
-		return pageOut(p, OrgOut), nil
+		return pageOut(p, OrgOf), nil
 	})
+}
 
+func (a *API) registerGetOrg() {
 	register(a, huma.Operation{
-		OperationID: "get-org", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}", Tags: tags,
+		OperationID: "get-org", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}", Tags: []string{"organizations"},
 		Summary: "Get an organization", Errors: []int{http.StatusNotFound},
 	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(staff...)).About("credit_code"),
 		func(ctx context.Context, in *getOrgInput) (*orgOutput, error) {
@@ -147,12 +136,14 @@ func (a *API) registerOrgs() {
 			if err != nil {
 				return nil, err
 			}
-			return &orgOutput{Body: OrgOut(o)}, nil
+			return &orgOutput{Body: OrgOf(o)}, nil
 		})
+}
 
+func (a *API) registerUpdateOrg() {
 	patchPolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin)).About("credit_code")
 	register(a, huma.Operation{
-		OperationID: "update-org", Method: http.MethodPatch, Path: Prefix + "/orgs/{credit_code}", Tags: tags,
+		OperationID: "update-org", Method: http.MethodPatch, Path: Prefix + "/orgs/{credit_code}", Tags: []string{"organizations"},
 		Summary:     "Update or deactivate an organization",
 		Description: "修改单位信息；status=inactive 停用单位。An organization's own admin may change only its name and responsible person.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
@@ -179,6 +170,6 @@ func (a *API) registerOrgs() {
 		if err != nil {
 			return nil, err
 		}
-		return &orgOutput{Body: OrgOut(o)}, nil
+		return &orgOutput{Body: OrgOf(o)}, nil
 	})
 }

@@ -8,72 +8,40 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
-// SealApplication is an application for an action on a seal.
-type SealApplication struct {
-	ID            string            `json:"id"`
-	Org           string            `json:"org"`
-	Action        string            `json:"action"`
-	SealID        string            `json:"seal_id,omitempty"`
-	SealKind      string            `json:"seal_kind,omitempty"`
-	Name          string            `json:"name,omitempty"`
-	Reason        string            `json:"reason"`
-	Justification string            `json:"justification,omitempty"`
-	Attachments   []seal.Attachment `json:"attachments"`
-	Keepers       []string          `json:"keepers,omitempty"`
-	UsePolicy     string            `json:"use_policy,omitempty"`
-	Status        string            `json:"status"`
-	Applicant     string            `json:"applicant"`
-	Approver      string            `json:"approver,omitempty"`
-	Comment       string            `json:"comment,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	DecidedAt     *time.Time        `json:"decided_at,omitempty"`
-}
-
-func applicationOut(a seal.Application) SealApplication {
-	att := a.Attachments
-	if att == nil {
-		att = []seal.Attachment{}
+// ApplicationOf renders a seal application for the API.
+func ApplicationOf(a seal.Application) api.SealApplication {
+	att := make([]api.Attachment, len(a.Attachments))
+	for i, x := range a.Attachments {
+		att[i] = api.Attachment(x)
 	}
-	return SealApplication{ID: a.ID, Org: a.Org, Action: string(a.Action), SealID: a.SealID, SealKind: string(a.SealKind), Name: a.Name,
+	return api.SealApplication{ID: a.ID, Org: a.Org, Action: string(a.Action), SealID: a.SealID, SealKind: string(a.SealKind), Name: a.Name,
 		Reason: a.Reason, Justification: a.Justification, Attachments: att, Keepers: a.Keepers, UsePolicy: string(a.Policy),
 		Status: string(a.Status), Applicant: a.Applicant, Approver: a.Approver, Comment: a.Comment, CreatedAt: a.CreatedAt, DecidedAt: a.DecidedAt}
 }
 
-// Seal is an electronic seal as the API shows it.
-type Seal struct {
-	ID              string    `json:"id" doc:"Seal code: region, credit code, kind, sequence, check character."`
-	Org             string    `json:"org"`
-	Kind            string    `json:"kind"`
-	Name            string    `json:"name"`
-	State           string    `json:"state" enum:"active,suspended,cancelled"`
-	Valid           bool      `json:"valid" doc:"Active and within its certificate's validity now."`
-	ValidFrom       time.Time `json:"valid_from"`
-	ValidTo         time.Time `json:"valid_to"`
-	KeyID           string    `json:"key_id"`
-	CertFingerprint string    `json:"cert_fingerprint"`
-	ImageFormat     string    `json:"image_format"`
-	ImageHash       string    `json:"image_hash" doc:"SM3 of the image, hex."`
-	WidthMM         int       `json:"width_mm"`
-	HeightMM        int       `json:"height_mm"`
-	Structure       []byte    `json:"structure" doc:"GB/T 38540 SES_Seal, DER (base64)."`
-	Keepers         []string  `json:"keepers"`
-	UsePolicy       string    `json:"use_policy"`
-	PINSet          bool      `json:"pin_set"`
-	PINStale        bool      `json:"pin_stale" doc:"The PIN is older than the configured age: its keeper should change it."`
-	Locked          bool      `json:"locked" doc:"Too many wrong PINs: only an approved pin-reset application unlocks it."`
-	FilingState     string    `json:"filing_state" enum:"queued,filed"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+// attachmentsIn reads the attachments of an application.
+func attachmentsIn(as []api.Attachment) []seal.Attachment {
+	if as == nil {
+		return nil
+	}
+	out := make([]seal.Attachment, len(as))
+	for i, x := range as {
+		out[i] = seal.Attachment(x)
+	}
+	return out
 }
 
-func (a *API) sealOut(x seal.Seal) Seal {
-	return Seal{ID: x.ID, Org: x.Org, Kind: string(x.Kind), Name: x.Name, State: string(x.State),
+// sealOut renders a seal; whether it is valid and its PIN stale are the
+// service's judgement now.
+func (a *API) sealOut(x seal.Seal) api.Seal {
+	return api.Seal{ID: x.ID, Org: x.Org, Kind: string(x.Kind), Name: x.Name, State: string(x.State),
 		Valid: a.svc.Seals.ValidNow(x), ValidFrom: x.ValidFrom, ValidTo: x.ValidTo,
 		KeyID: x.KeyID, CertFingerprint: x.CertFingerprint, ImageFormat: string(x.Image.Format), ImageHash: x.Image.Hash,
 		WidthMM: x.Image.WidthMM, HeightMM: x.Image.HeightMM, Structure: x.Structure, Keepers: x.Keepers, UsePolicy: string(x.Policy),
@@ -81,28 +49,19 @@ func (a *API) sealOut(x seal.Seal) Seal {
 		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
-// UseRequest is a request to apply a seal to one document.
-type UseRequest struct {
-	ID        string     `json:"id"`
-	SealID    string     `json:"seal_id"`
-	DocHash   string     `json:"doc_hash"`
-	Title     string     `json:"title"`
-	Purpose   string     `json:"purpose"`
-	Requester string     `json:"requester"`
-	Needed    int        `json:"needed" doc:"Approvals the seal's use policy needs."`
-	Approvals []string   `json:"approvals"`
-	Status    string     `json:"status" enum:"pending,approved,rejected,used"`
-	Comment   string     `json:"comment,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	DecidedAt *time.Time `json:"decided_at,omitempty"`
+// SealEventOf renders a seal's state change for the API.
+func SealEventOf(e seal.Event) api.SealEvent {
+	return api.SealEvent{ID: e.ID, SealID: e.SealID, At: e.At, Actor: e.Actor, Action: e.Action, State: string(e.State),
+		Reason: e.Reason, ApplicationID: e.ApplicationID}
 }
 
-func useRequestOut(r seal.UseRequest) UseRequest {
+// UseRequestOf renders a use request for the API.
+func UseRequestOf(r seal.UseRequest) api.UseRequest {
 	ap := r.Approvals
 	if ap == nil {
 		ap = []string{}
 	}
-	return UseRequest{ID: r.ID, SealID: r.SealID, DocHash: r.DocHash, Title: r.Title, Purpose: r.Purpose, Requester: r.Requester,
+	return api.UseRequest{ID: r.ID, SealID: r.SealID, DocHash: r.DocHash, Title: r.Title, Purpose: r.Purpose, Requester: r.Requester,
 		Needed: r.Needed, Approvals: ap, Status: string(r.Status), Comment: r.Comment, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt}
 }
 
@@ -110,22 +69,22 @@ type applyInput struct {
 	IdempotencyParam
 	CreditCode string `path:"credit_code" maxLength:"64"`
 	Body       struct {
-		Action        string            `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset"`
-		SealID        string            `json:"seal_id,omitempty" maxLength:"64" doc:"The seal acted on (all actions but make)."`
-		SealKind      string            `json:"seal_kind,omitempty" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
-		Name          string            `json:"name,omitempty" maxLength:"400"`
-		Reason        string            `json:"reason" maxLength:"2000"`
-		Justification string            `json:"justification,omitempty" maxLength:"2000" doc:"Required for a second seal of the same kind."`
-		Attachments   []seal.Attachment `json:"attachments,omitempty" maxItems:"20"`
-		Image         []byte            `json:"image,omitempty" doc:"PNG with transparency or SVG, base64; make and change."`
-		WidthMM       int               `json:"width_mm,omitempty" minimum:"0" maximum:"1000"`
-		HeightMM      int               `json:"height_mm,omitempty" minimum:"0" maximum:"1000"`
-		Keepers       []string          `json:"keepers,omitempty" maxItems:"10" doc:"Account IDs of seal keepers of the organization."`
-		UsePolicy     string            `json:"use_policy,omitempty" enum:"none,one,two" doc:"Approvals each use needs (default one)."`
+		Action        string           `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset"`
+		SealID        string           `json:"seal_id,omitempty" maxLength:"64" doc:"The seal acted on (all actions but make)."`
+		SealKind      string           `json:"seal_kind,omitempty" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
+		Name          string           `json:"name,omitempty" maxLength:"400"`
+		Reason        string           `json:"reason" maxLength:"2000"`
+		Justification string           `json:"justification,omitempty" maxLength:"2000" doc:"Required for a second seal of the same kind."`
+		Attachments   []api.Attachment `json:"attachments,omitempty" maxItems:"20"`
+		Image         []byte           `json:"image,omitempty" doc:"PNG with transparency or SVG, base64; make and change."`
+		WidthMM       int              `json:"width_mm,omitempty" minimum:"0" maximum:"1000"`
+		HeightMM      int              `json:"height_mm,omitempty" minimum:"0" maximum:"1000"`
+		Keepers       []string         `json:"keepers,omitempty" maxItems:"10" doc:"Account IDs of seal keepers of the organization."`
+		UsePolicy     string           `json:"use_policy,omitempty" enum:"none,one,two" doc:"Approvals each use needs (default one)."`
 	}
 }
 
-type applicationOutput struct{ Body SealApplication }
+type applicationOutput struct{ Body api.SealApplication }
 
 type applicationIDInput struct {
 	ID string `path:"id" maxLength:"100"`
@@ -149,7 +108,7 @@ type sealInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
-type sealOutput struct{ Body Seal }
+type sealOutput struct{ Body api.Seal }
 
 type listSealsInput struct {
 	ListParams
@@ -160,7 +119,7 @@ type listSealsInput struct {
 
 type eventsOutput struct {
 	Body struct {
-		Items []seal.Event `json:"items"`
+		Items []api.SealEvent `json:"items"`
 	}
 }
 
@@ -182,7 +141,7 @@ type useRequestInput struct {
 	}
 }
 
-type useRequestOutput struct{ Body UseRequest }
+type useRequestOutput struct{ Body api.UseRequest }
 
 type signInput struct {
 	ID   string `path:"id" maxLength:"64"`
@@ -219,169 +178,217 @@ type verifyOutput struct{ Body verify.Verdict }
 
 type bundleOutput struct{ Body verify.Bundle }
 
+// readApplications may read seal applications: an organization's own
+// applicants, and those who decide or audit them.
+func readApplications() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
+}
+
+// readSeals may read seals: the organization's own staff who hold, apply or
+// stamp with them, and those who approve or audit them.
+func readSeals() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper, authz.Issuer))
+}
+
+// keepers are the seal keepers of the seal's organization; the service
+// checks that the caller keeps the very seal.
+func keepers() authz.Policy { return authz.Allow(authz.Own(authz.SealKeeper)) }
+
+// ownSeal reads a seal the caller may see under readSeals; another
+// organization's seal is not found rather than forbidden, so that its code
+// says nothing.
+func (a *API) ownSeal(ctx context.Context, id string) (seal.Seal, error) {
+	x, err := a.svc.Seals.GetSeal(ctx, id)
+	if err != nil {
+		return seal.Seal{}, err
+	}
+	if scope, actor := scopeOf(ctx, readSeals()); scope != authz.AnyOrg && x.Org != actor.Org {
+		return seal.Seal{}, apperr.New(apperr.NotFound, "no seal has code %s", id)
+	}
+	return x, nil
+}
+
 func (a *API) registerSeals() {
-	tags := []string{"seals"}
-	svc := func() *seal.Service { return a.svc.Seals }
+	a.registerApplySeal()
+	a.registerListSealApplications()
+	a.registerGetSealApplication()
+	a.registerDecideSealApplication()
+	a.registerListSeals()
+	a.registerGetSeal()
+	a.registerListSealEvents()
+	a.registerSetSealPIN()
+	a.registerRequestSealUse()
+	a.registerDecideSealUse()
+	a.registerSignWithSeal()
+	a.registerVerifySignature()
+	a.registerGetSealTrustBundle()
+}
+
+func (a *API) registerApplySeal() {
 	register(a, huma.Operation{
-		OperationID: "apply-seal", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
+		OperationID: "apply-seal", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: []string{"seals"},
 		Summary:       "Apply for an action on a seal",
 		Description:   "申请制作、续期、变更、挂起、恢复、注销印章或重置保护口令。Nothing happens until the competent approver approves.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
 		func(ctx context.Context, in *applyInput) (*applicationOutput, error) {
 			b := in.Body
-			app, err := svc().Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
-				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: b.Attachments,
+			app, err := a.svc.Seals.Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
+				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: attachmentsIn(b.Attachments),
 				Image: b.Image, WidthMM: b.WidthMM, HeightMM: b.HeightMM, Keepers: b.Keepers, Policy: seal.Policy(b.UsePolicy)})
 			if err != nil {
 				return nil, err
 			}
-			return &applicationOutput{Body: applicationOut(app)}, nil
+			return &applicationOutput{Body: ApplicationOf(app)}, nil
 		})
+}
 
+func (a *API) registerListSealApplications() {
 	register(a, huma.Operation{
-		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: tags,
+		OperationID: "list-seal-applications", Method: http.MethodGet, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: []string{"seals"},
 		Summary: "List an organization's seal applications",
-	}, authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
-		func(ctx context.Context, in *listApplicationsInput) (*pageOutput[SealApplication], error) {
-			p, err := svc().ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
+	}, readApplications().About("credit_code"),
+		func(ctx context.Context, in *listApplicationsInput) (*pageOutput[api.SealApplication], error) {
+			p, err := a.svc.Seals.ListApplications(ctx, seal.Filter{Org: in.CreditCode, Status: seal.AppStatus(in.Status), Limit: in.Limit}, in.Cursor)
 			if err != nil {
 				return nil, err
 			}
-			return pageOut(p, applicationOut), nil
+			return pageOut(p, ApplicationOf), nil
 		})
+}
 
-	readApp := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper))
+func (a *API) registerGetSealApplication() {
 	register(a, huma.Operation{
-		OperationID: "get-seal-application", Method: http.MethodGet, Path: Prefix + "/seal-applications/{id}", Tags: tags,
+		OperationID: "get-seal-application", Method: http.MethodGet, Path: Prefix + "/seal-applications/{id}", Tags: []string{"seals"},
 		Summary: "Get a seal application", Errors: []int{http.StatusNotFound},
-	}, readApp, func(ctx context.Context, in *applicationIDInput) (*applicationOutput, error) {
-		app, err := svc().GetApplication(ctx, in.ID)
+	}, readApplications(), func(ctx context.Context, in *applicationIDInput) (*applicationOutput, error) {
+		app, err := a.svc.Seals.GetApplication(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		if scope, actor := scopeOf(ctx, readApp); scope != authz.AnyOrg && app.Org != actor.Org {
+		if scope, actor := scopeOf(ctx, readApplications()); scope != authz.AnyOrg && app.Org != actor.Org {
 			return nil, apperr.New(apperr.NotFound, "no seal application has id %s", in.ID)
 		}
-		return &applicationOutput{Body: applicationOut(app)}, nil
+		return &applicationOutput{Body: ApplicationOf(app)}, nil
 	})
+}
 
+func (a *API) registerDecideSealApplication() {
 	register(a, huma.Operation{
-		OperationID: "decide-seal-application", Method: http.MethodPost, Path: Prefix + "/seal-applications/{id}/decision", Tags: tags,
+		OperationID: "decide-seal-application", Method: http.MethodPost, Path: Prefix + "/seal-applications/{id}/decision", Tags: []string{"seals"},
 		Summary:     "Approve or reject a seal application",
 		Description: "审批印章申请。The competent approver is a seal approver of the platform or of the applicant's parent organization; approval acts at once (a make approval makes the seal).",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Any(authz.SealApprover)), func(ctx context.Context, in *decisionInput) (*applicationOutput, error) {
-		app, err := svc().Decide(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
+		app, err := a.svc.Seals.Decide(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
 		if err != nil {
 			return nil, err
 		}
-		return &applicationOutput{Body: applicationOut(app)}, nil
+		return &applicationOutput{Body: ApplicationOf(app)}, nil
 	})
+}
 
-	readSeal := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor, authz.SealApprover), authz.Own(authz.OrgAdmin, authz.SealKeeper, authz.Issuer))
+func (a *API) registerListSeals() {
 	register(a, huma.Operation{
-		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: tags,
+		OperationID: "list-seals", Method: http.MethodGet, Path: Prefix + "/seals", Tags: []string{"seals"},
 		Summary: "List seals",
-	}, readSeal, func(ctx context.Context, in *listSealsInput) (*pageOutput[Seal], error) {
+	}, readSeals(), func(ctx context.Context, in *listSealsInput) (*pageOutput[api.Seal], error) {
 		f := seal.Filter{Org: in.Org, Kind: seal.Kind(in.Kind), State: seal.State(in.State), Limit: in.Limit}
-		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg {
+		if scope, actor := scopeOf(ctx, readSeals()); scope != authz.AnyOrg {
 			f.Org = actor.Org
 		}
-		p, err := svc().ListSeals(ctx, f, in.Cursor)
+		p, err := a.svc.Seals.ListSeals(ctx, f, in.Cursor)
 		if err != nil {
 			return nil, err
 		}
 		return pageOut(p, a.sealOut), nil
 	})
+}
 
-	ownSeal := func(ctx context.Context, id string) (seal.Seal, error) {
-		x, err := svc().GetSeal(ctx, id)
-		if err != nil {
-			return seal.Seal{}, err
-		}
-		if scope, actor := scopeOf(ctx, readSeal); scope != authz.AnyOrg && x.Org != actor.Org {
-			return seal.Seal{}, apperr.New(apperr.NotFound, "no seal has code %s", id)
-		}
-		return x, nil
-	}
+func (a *API) registerGetSeal() {
 	register(a, huma.Operation{
-		OperationID: "get-seal", Method: http.MethodGet, Path: Prefix + "/seals/{id}", Tags: tags,
+		OperationID: "get-seal", Method: http.MethodGet, Path: Prefix + "/seals/{id}", Tags: []string{"seals"},
 		Summary: "Get a seal", Errors: []int{http.StatusNotFound},
-	}, readSeal, func(ctx context.Context, in *sealInput) (*sealOutput, error) {
-		x, err := ownSeal(ctx, in.ID)
+	}, readSeals(), func(ctx context.Context, in *sealInput) (*sealOutput, error) {
+		x, err := a.ownSeal(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
 		return &sealOutput{Body: a.sealOut(x)}, nil
 	})
+}
 
+func (a *API) registerListSealEvents() {
 	register(a, huma.Operation{
-		OperationID: "list-seal-events", Method: http.MethodGet, Path: Prefix + "/seals/{id}/events", Tags: tags,
+		OperationID: "list-seal-events", Method: http.MethodGet, Path: Prefix + "/seals/{id}/events", Tags: []string{"seals"},
 		Summary: "A seal's state changes: who, when, why", Errors: []int{http.StatusNotFound},
-	}, readSeal, func(ctx context.Context, in *sealInput) (*eventsOutput, error) {
-		x, err := ownSeal(ctx, in.ID)
+	}, readSeals(), func(ctx context.Context, in *sealInput) (*eventsOutput, error) {
+		x, err := a.ownSeal(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		events, err := svc().Events(ctx, x.ID)
+		events, err := a.svc.Seals.Events(ctx, x.ID)
 		if err != nil {
 			return nil, err
 		}
 		out := &eventsOutput{}
-		out.Body.Items = events
-		if out.Body.Items == nil {
-			out.Body.Items = []seal.Event{}
-		}
+		out.Body.Items = ListOf(events, SealEventOf).Items
 		return out, nil
 	})
+}
 
-	keeper := authz.Allow(authz.Own(authz.SealKeeper))
+func (a *API) registerSetSealPIN() {
 	register(a, huma.Operation{
-		OperationID: "set-seal-pin", Method: http.MethodPost, Path: Prefix + "/seals/{id}/pin", Tags: tags,
+		OperationID: "set-seal-pin", Method: http.MethodPost, Path: Prefix + "/seals/{id}/pin", Tags: []string{"seals"},
 		Summary:     "Set or change a seal's protection PIN",
 		Description: "设置或修改印章保护口令；only a keeper of the seal. Changing needs the current PIN.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
-	}, keeper, func(ctx context.Context, in *pinInput) (*sealOutput, error) {
-		x, err := svc().SetPIN(ctx, authz.ActorFrom(ctx), in.ID, in.Body.CurrentPIN, in.Body.NewPIN)
+	}, keepers(), func(ctx context.Context, in *pinInput) (*sealOutput, error) {
+		x, err := a.svc.Seals.SetPIN(ctx, authz.ActorFrom(ctx), in.ID, in.Body.CurrentPIN, in.Body.NewPIN)
 		if err != nil {
 			return nil, err
 		}
 		return &sealOutput{Body: a.sealOut(x)}, nil
 	})
+}
 
+func (a *API) registerRequestSealUse() {
 	register(a, huma.Operation{
-		OperationID: "request-seal-use", Method: http.MethodPost, Path: Prefix + "/seals/{id}/use-requests", Tags: tags,
+		OperationID: "request-seal-use", Method: http.MethodPost, Path: Prefix + "/seals/{id}/use-requests", Tags: []string{"seals"},
 		Summary:       "Request to apply a seal to a document",
 		Description:   "用印申请：names the document by its SM3 hash; approved at once when the seal's use policy is none.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
-	}, keeper, func(ctx context.Context, in *useRequestInput) (*useRequestOutput, error) {
-		r, err := svc().RequestUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.DocHash, in.Body.Title, in.Body.Purpose)
+	}, keepers(), func(ctx context.Context, in *useRequestInput) (*useRequestOutput, error) {
+		r, err := a.svc.Seals.RequestUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.DocHash, in.Body.Title, in.Body.Purpose)
 		if err != nil {
 			return nil, err
 		}
-		return &useRequestOutput{Body: useRequestOut(r)}, nil
+		return &useRequestOutput{Body: UseRequestOf(r)}, nil
 	})
+}
 
+func (a *API) registerDecideSealUse() {
 	register(a, huma.Operation{
-		OperationID: "decide-seal-use", Method: http.MethodPost, Path: Prefix + "/seal-use-requests/{id}/decision", Tags: tags,
+		OperationID: "decide-seal-use", Method: http.MethodPost, Path: Prefix + "/seal-use-requests/{id}/decision", Tags: []string{"seals"},
 		Summary:     "Approve or reject a use request",
 		Description: "用印审批：a seal approver of the seal's organization, its parent or the platform; never the requester, never twice.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Any(authz.SealApprover)), func(ctx context.Context, in *decisionInput) (*useRequestOutput, error) {
-		r, err := svc().DecideUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
+		r, err := a.svc.Seals.DecideUse(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Approve, in.Body.Comment)
 		if err != nil {
 			return nil, err
 		}
-		return &useRequestOutput{Body: useRequestOut(r)}, nil
+		return &useRequestOutput{Body: UseRequestOf(r)}, nil
 	})
+}
 
+func (a *API) registerSignWithSeal() {
 	register(a, huma.Operation{
-		OperationID: "sign-with-seal", Method: http.MethodPost, Path: Prefix + "/seals/{id}/sign", Tags: tags,
+		OperationID: "sign-with-seal", Method: http.MethodPost, Path: Prefix + "/seals/{id}/sign", Tags: []string{"seals"},
 		Summary:     "Stamp a document (GB/T 38540 signature, optional CMS)",
 		Description: "签章：a keeper, the PIN and an approved use request for the same document. The use is recorded in the same transaction that releases the signature.",
 		Errors:      []int{http.StatusNotFound, http.StatusConflict},
-	}, keeper, func(ctx context.Context, in *signInput) (*signOutput, error) {
+	}, keepers(), func(ctx context.Context, in *signInput) (*signOutput, error) {
 		b := in.Body
 		var digest []byte
 		if b.Digest != "" {
@@ -391,7 +398,7 @@ func (a *API) registerSeals() {
 			}
 			digest = d
 		}
-		signed, err := svc().Sign(ctx, authz.ActorFrom(ctx), in.ID, seal.SignInput{RequestID: b.RequestID, PIN: b.PIN, Document: b.Document,
+		signed, err := a.svc.Seals.Sign(ctx, authz.ActorFrom(ctx), in.ID, seal.SignInput{RequestID: b.RequestID, PIN: b.PIN, Document: b.Document,
 			Digest: digest, PropertyInfo: b.PropertyInfo, Archive: b.Archive, CMS: b.CMS})
 		if err != nil {
 			return nil, err
@@ -401,12 +408,14 @@ func (a *API) registerSeals() {
 		out.Body.Signature, out.Body.CMS = signed.Signature, signed.CMS
 		return out, nil
 	})
+}
 
+func (a *API) registerVerifySignature() {
 	register(a, huma.Operation{
-		OperationID: "verify-signature", Method: http.MethodPost, Path: Prefix + "/signatures/verify", Tags: tags,
+		OperationID: "verify-signature", Method: http.MethodPost, Path: Prefix + "/signatures/verify", Tags: []string{"seals"},
 		Summary:     "Verify a seal signature over a document",
 		Description: "验章：lists every check with its reason; valid when every non-informational check passed.",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
+	}, anyRole(), func(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
 		var digest []byte
 		if in.Body.Digest != "" {
 			d, err := hex.DecodeString(in.Body.Digest)
@@ -418,15 +427,17 @@ func (a *API) registerSeals() {
 		if in.Body.Document == nil && digest == nil {
 			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "give the document or its digest", Fields: []apperr.FieldError{{Field: "document", Rule: "required"}}}
 		}
-		return &verifyOutput{Body: svc().Verify(ctx, in.Body.Signature, in.Body.Document, digest)}, nil
+		return &verifyOutput{Body: a.svc.Seals.Verify(ctx, in.Body.Signature, in.Body.Document, digest)}, nil
 	})
+}
 
+func (a *API) registerGetSealTrustBundle() {
 	register(a, huma.Operation{
-		OperationID: "get-seal-trust-bundle", Method: http.MethodGet, Path: Prefix + "/seals/trust-bundle", Tags: tags,
+		OperationID: "get-seal-trust-bundle", Method: http.MethodGet, Path: Prefix + "/seals/trust-bundle", Tags: []string{"seals"},
 		Summary:     "The trust bundle for offline verification",
 		Description: "离线验章所需信任包：roots, every seal's state history and revoked certificates, signed by the platform root over the RFC 8785 canonical JSON of everything but `signature`.",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*bundleOutput, error) {
-		b, err := svc().TrustBundle(ctx)
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*bundleOutput, error) {
+		b, err := a.svc.Seals.TrustBundle(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -10,28 +10,15 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 )
 
-// Token is an API token's record; the secret appears only when it is created.
-type Token struct {
-	ID          string     `json:"id"`
-	Token       string     `json:"token,omitempty" doc:"The secret: shown once, in the answer to its creation, never again."`
-	Prefix      string     `json:"prefix" doc:"The first characters of the secret, to tell tokens apart."`
-	AccountID   string     `json:"account_id"`
-	Org         string     `json:"org"`
-	Roles       []string   `json:"roles"`
-	Description string     `json:"description,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
-}
-
-// TokenOut renders a token record; secret is non-empty only at creation.
-func TokenOut(t org.Token, secret string) Token {
-	return Token{
+// TokenOf renders a token record; secret is non-empty only at creation.
+func TokenOf(t org.Token, secret string) api.Token {
+	return api.Token{
 		ID: t.ID, Token: secret, Prefix: t.Prefix, AccountID: t.AccountID, Org: t.Org, Roles: rolesOut(t.Roles),
 		Description: t.Description, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
 	}
@@ -83,7 +70,7 @@ type createTokenInput struct {
 }
 
 type tokenOutput struct {
-	Body Token
+	Body api.Token
 }
 
 type listTokensInput struct {
@@ -96,24 +83,21 @@ type revokeTokenInput struct {
 	ID string `path:"id" maxLength:"100"`
 }
 
-// Me is the authenticated caller.
-type Me struct {
-	AccountID   string   `json:"account_id"`
-	AccountName string   `json:"account_name"`
-	TokenID     string   `json:"token_id"`
-	Org         string   `json:"org"`
-	Roles       []string `json:"roles"`
-}
-
 type meOutput struct {
-	Body Me
+	Body api.Me
 }
 
 func (a *API) registerTokens() {
-	tags := []string{"tokens"}
+	a.registerCreateToken()
+	a.registerListTokens()
+	a.registerRevokeToken()
+	a.registerGetMe()
+}
+
+func (a *API) registerCreateToken() {
 	createPolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(authz.OrgAdmin))
 	register(a, huma.Operation{
-		OperationID: "create-token", Method: http.MethodPost, Path: Prefix + "/tokens", Tags: tags,
+		OperationID: "create-token", Method: http.MethodPost, Path: Prefix + "/tokens", Tags: []string{"tokens"},
 		Summary:       "Create an API token",
 		Description:   "创建访问令牌。The answer carries the secret once; only its hash is stored.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
@@ -137,14 +121,16 @@ func (a *API) registerTokens() {
 		if err != nil {
 			return nil, err
 		}
-		return &tokenOutput{Body: TokenOut(t, secret)}, nil
+		return &tokenOutput{Body: TokenOf(t, secret)}, nil
 	})
+}
 
+func (a *API) registerListTokens() {
 	listPolicy := authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.OrgAdmin))
 	register(a, huma.Operation{
-		OperationID: "list-tokens", Method: http.MethodGet, Path: Prefix + "/tokens", Tags: tags,
+		OperationID: "list-tokens", Method: http.MethodGet, Path: Prefix + "/tokens", Tags: []string{"tokens"},
 		Summary: "List API tokens (never their secrets)",
-	}, listPolicy, func(ctx context.Context, in *listTokensInput) (*pageOutput[Token], error) {
+	}, listPolicy, func(ctx context.Context, in *listTokensInput) (*pageOutput[api.Token], error) {
 		f := org.TokenFilter{Org: in.Org, AccountID: in.AccountID, Limit: in.Limit}
 		if scope, actor := scopeOf(ctx, listPolicy); scope != authz.AnyOrg {
 			f.Org = actor.Org
@@ -153,12 +139,14 @@ func (a *API) registerTokens() {
 		if err != nil {
 			return nil, err
 		}
-		return pageOut(p, func(t org.Token) Token { return TokenOut(t, "") }), nil
+		return pageOut(p, func(t org.Token) api.Token { return TokenOf(t, "") }), nil
 	})
+}
 
+func (a *API) registerRevokeToken() {
 	revokePolicy := authz.Allow(authz.Any(authz.PlatformAdmin), authz.Own(append(staff, authz.Auditor)...))
 	register(a, huma.Operation{
-		OperationID: "revoke-token", Method: http.MethodPost, Path: Prefix + "/tokens/{id}/revoke", Tags: tags,
+		OperationID: "revoke-token", Method: http.MethodPost, Path: Prefix + "/tokens/{id}/revoke", Tags: []string{"tokens"},
 		Summary:     "Revoke an API token",
 		Description: "吊销令牌，立即生效。Anyone may revoke the token they call with; an org admin, the tokens of the organization; the platform admin, any.",
 		Errors:      []int{http.StatusNotFound},
@@ -177,14 +165,16 @@ func (a *API) registerTokens() {
 		if err != nil {
 			return nil, err
 		}
-		return &tokenOutput{Body: TokenOut(t, "")}, nil
+		return &tokenOutput{Body: TokenOf(t, "")}, nil
 	})
+}
 
+func (a *API) registerGetMe() {
 	register(a, huma.Operation{
-		OperationID: "get-me", Method: http.MethodGet, Path: Prefix + "/me", Tags: tags,
+		OperationID: "get-me", Method: http.MethodGet, Path: Prefix + "/me", Tags: []string{"tokens"},
 		Summary: "Who am I: the caller's account, organization and roles",
-	}, authz.Allow(authz.Any(everyRole...)), func(ctx context.Context, _ *struct{}) (*meOutput, error) {
+	}, anyRole(), func(ctx context.Context, _ *struct{}) (*meOutput, error) {
 		actor := authz.ActorFrom(ctx)
-		return &meOutput{Body: Me{AccountID: actor.AccountID, AccountName: actor.AccountName, TokenID: actor.TokenID, Org: actor.Org, Roles: rolesOut(actor.Roles)}}, nil
+		return &meOutput{Body: api.Me{AccountID: actor.AccountID, AccountName: actor.AccountName, TokenID: actor.TokenID, Org: actor.Org, Roles: rolesOut(actor.Roles)}}, nil
 	})
 }

@@ -24,16 +24,21 @@ const (
 	ruleCheckCharacter        = "check-character"
 	ruleBirthDate             = "birth-date"
 	ruleCreditCode            = "credit-code"
+	ruleSequence              = "sequence"
+	rulePattern               = "pattern"
+	ruleRange                 = "range"
 )
 
 // Error reports why an identifier is invalid. Rule is a stable, machine-readable
 // kebab-case name of the broken rule; callers map it to a field error.
 //
-// Kind is one of "credit-code", "citizen-id" or "region". Rule is one of
-// "required", "length", "charset", "registration-authority", "category",
-// "region", "org-code-check-character", "check-character" or "birth-date".
+// Kind is one of "credit-code", "citizen-id", "region", "seal-code",
+// "license-id", "license-type-code", "numbering-rule" or "license-number".
+// Rule is one of "required", "length", "charset", "registration-authority",
+// "category", "region", "org-code-check-character", "check-character",
+// "birth-date", "credit-code", "sequence", "pattern" or "range".
 type Error struct {
-	Kind   string // "credit-code", "citizen-id" or "region"
+	Kind   string // see above
 	Rule   string // see below
 	Detail string // one English sentence, e.g. "check character is 'X', want '3'"
 }

@@ -43,3 +43,28 @@ func ExampleValidateRegion() {
 	// <nil>
 	// invalid region (region): "99" is not a GB/T 2260 province-level code
 }
+
+func ExampleNewLicenseID() {
+	id, err := ids.NewLicenseID("BL0001", "91350100M000100Y43", 1)
+	fmt.Println(id, err)
+	parsed, err := ids.ParseLicenseID(id)
+	fmt.Println(parsed.TypeCode, parsed.Issuer, parsed.Seq, err)
+	fmt.Println(ids.ValidateLicenseID("BL000191350100M000100Y430000000001G"))
+	// Output:
+	// BL000191350100M000100Y430000000001F <nil>
+	// BL0001 91350100M000100Y43 1 <nil>
+	// invalid license-id (check-character): check character is 'G', want 'F'
+}
+
+func ExampleFormat() {
+	rule := ids.NumberingRule("JY1{region}{seq:7}")
+	number, err := ids.Format(rule, "350100", 2026, 123)
+	fmt.Println(number, err)
+	parts, err := rule.Parse(number)
+	fmt.Println(parts.Region, parts.Seq, err)
+	fmt.Println(rule.Scope("FP0001", "350100", 2026))
+	// Output:
+	// JY13501000000123 <nil>
+	// 350100 123 <nil>
+	// {FP0001 350100 0}
+}

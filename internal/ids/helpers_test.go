@@ -9,6 +9,7 @@ import (
 var allRules = []string{
 	ruleRequired, ruleLength, ruleCharset, ruleRegistrationAuthority, ruleCategory,
 	ruleRegion, ruleOrgCodeCheckCharacter, ruleCheckCharacter, ruleBirthDate,
+	ruleCreditCode, ruleSequence, rulePattern, ruleRange,
 }
 
 // The assertions return nothing; asError and ruleError run them and also
@@ -127,6 +128,10 @@ func TestEveryRuleIsProduced(t *testing.T) {
 		{ruleOrgCodeCheckCharacter, ValidateCreditCode("91350100M000100Y53")},
 		{ruleCheckCharacter, ValidateCreditCode("91350100M000100Y4X")},
 		{ruleBirthDate, ValidateCitizenID("110105194902300000")},
+		{ruleCreditCode, ValidateLicenseID("BL000191350100M000100Y440000000001F")},
+		{ruleSequence, ValidateLicenseID("BL000191350100M000100Y430000000000G")},
+		{rulePattern, NumberingRule("{seq}").Validate()},
+		{ruleRange, func() error { _, err := Format("{year}{seq:2}", "", 99, 1); return err }()},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

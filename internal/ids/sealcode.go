@@ -21,24 +21,8 @@ const (
 	kindSealCode = "seal-code"
 )
 
-func sealWeight(i int) int {
-	w := 1
-	for range i {
-		w = w * 3 % 31
-	}
-	return w
-}
-
 func sealCheckChar(first29 string) byte {
-	sum := 0
-	for i := 0; i < len(first29); i++ {
-		sum += int(creditValue[first29[i]]) * sealWeight(i)
-	}
-	c := 31 - sum%31
-	if c == 31 {
-		c = 0
-	}
-	return creditAlphabet[c]
+	return mod31CheckChar(first29)
 }
 
 // NewSealCode builds the seal code of the seq-th seal of kind (two digits)

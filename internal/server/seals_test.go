@@ -11,6 +11,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -133,6 +134,12 @@ func TestSealsOverTheAPI(t *testing.T) {
 		}
 		if r := e.do(http.MethodGet, sealPath, otherAdmin, ""); r.status != http.StatusForbidden && r.status != http.StatusNotFound {
 			t.Fatalf("another organization reads the seal: %d %s", r.status, r.body)
+		}
+		var events api.Page[api.SealEvent]
+		e.do(http.MethodGet, sealPath+"/events", keeper, "").want(t, http.StatusOK, "seal events").decode(t, &events)
+		if len(events.Items) != 1 || events.Items[0].Action != "made" || events.Items[0].State != "active" ||
+			events.Items[0].SealID != s.ID || events.Items[0].ApplicationID != app.ID {
+			t.Fatalf("events of a new seal %+v, want one: made, active, by application %s", events.Items, app.ID)
 		}
 
 		e.do(http.MethodPost, sealPath+"/pin", otherKeeper, `{"new_pin":"135790"}`).want(t, http.StatusForbidden, "another keeper sets the PIN")

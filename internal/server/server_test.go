@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
@@ -408,7 +409,7 @@ func TestTokensOverTheAPI(t *testing.T) {
 		if r.status != http.StatusCreated {
 			t.Fatalf("create account: %d %s", r.status, r.body)
 		}
-		var acc httpapi.Account
+		var acc api.Account
 		if err := json.Unmarshal(r.body, &acc); err != nil {
 			t.Fatalf("create account: %v in %s", err, r.body)
 		}
@@ -419,7 +420,7 @@ func TestTokensOverTheAPI(t *testing.T) {
 		if r.status != http.StatusCreated {
 			t.Fatalf("create token: %d %s", r.status, r.body)
 		}
-		var tok httpapi.Token
+		var tok api.Token
 		if err := json.Unmarshal(r.body, &tok); err != nil {
 			t.Fatalf("create token: %v in %s", err, r.body)
 		}
@@ -455,7 +456,7 @@ func TestTokensOverTheAPI(t *testing.T) {
 		}
 		// Own-org listing shows only the caller's organization.
 		r = e.do("GET", "/api/v1/orgs", e.tokens[authz.UsingUnit], "")
-		var page struct{ Items []httpapi.Org }
+		var page struct{ Items []api.Org }
 		if err := json.Unmarshal(r.body, &page); err != nil {
 			t.Fatalf("list as using unit: %d %s: %v", r.status, r.body, err)
 		}
@@ -530,7 +531,7 @@ func TestKeysOverTheAPI(t *testing.T) {
 		}
 		// Anyone with a token may read a public key, to verify signatures.
 		r := e.do("GET", "/api/v1/keys/"+k.ID+"/public", e.tokens[authz.UsingUnit], "")
-		var pk httpapi.PublicKey
+		var pk api.PublicKey
 		if r.status != http.StatusOK || json.Unmarshal(r.body, &pk) != nil || pk.PEM != string(k.PublicPEM) || pk.JWK["crv"] != "SM2" || pk.JWK["kid"] != k.ID {
 			t.Fatalf("public key: %d %s", r.status, r.body)
 		}
@@ -573,7 +574,7 @@ func TestCertificatesOverTheAPI(t *testing.T) {
 		if _, err := e.pki.Revoke(ctx, c.Serial, 4); err != nil {
 			t.Fatal(err)
 		}
-		var got httpapi.Certificate
+		var got api.Certificate
 		r := e.do("GET", "/api/v1/ca/root", tok, "")
 		if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || got.Fingerprint != root.Fingerprint || !strings.HasPrefix(got.PEM, "-----BEGIN CERTIFICATE-----") {
 			t.Fatalf("root: %d %s", r.status, r.body)
@@ -616,7 +617,7 @@ func TestAuditOverTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = e.do("GET", "/api/v1/audit/tree", e.tokens[authz.Auditor], "")
-	var tree httpapi.AuditTree
+	var tree api.AuditTree
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &tree) != nil || tree.Size == 0 {
 		t.Fatalf("audit tree after set-up (organizations, accounts, tokens): %d %s", r.status, r.body)
 	}
@@ -633,8 +634,8 @@ func TestAuditOverTheAPI(t *testing.T) {
 	// the tree.
 	r = e.do("GET", fmt.Sprintf("/api/v1/audit/entries?from=%d", base), e.tokens[authz.Auditor], "")
 	var listed struct {
-		Items   []auditlog.Entry            `json:"items"`
-		Pending []httpapi.PendingAuditEntry `json:"pending"`
+		Items   []auditlog.Entry        `json:"items"`
+		Pending []api.PendingAuditEntry `json:"pending"`
 	}
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &listed) != nil || len(listed.Items) != 0 || len(listed.Pending) != 3 ||
 		!listed.Pending[0].Pending || listed.Pending[0].Subject != "0" || listed.Pending[0].Sequence >= listed.Pending[1].Sequence {
@@ -659,7 +660,7 @@ func TestAuditOverTheAPI(t *testing.T) {
 		t.Fatalf("checkpoint: %d %q, %v", r.status, r.body, err)
 	}
 	r = e.do("GET", fmt.Sprintf("/api/v1/audit/proof/inclusion?index=%d&size=%d", base+1, tree.Size), e.tokens[authz.Auditor], "")
-	var ip httpapi.AuditProof
+	var ip api.AuditProof
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &ip) != nil || ip.Root != tree.Root || len(ip.Proof) == 0 || len(ip.Leaf) == 0 {
 		t.Fatalf("inclusion proof: %d %s", r.status, r.body)
 	}

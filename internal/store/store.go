@@ -241,8 +241,20 @@ func (d *DB) Migrate(ctx context.Context) (int, error) {
 }
 
 // maxAttempts bounds how often WithTx runs a function whose transaction lost
-// a serialization race or found the database busy.
-const maxAttempts = 10
+// a serialization race or found the database busy. PostgreSQL's
+// serializable isolation also aborts transactions that only share index
+// pages (a lookup that finds nothing locks the page it looked in), so a
+// burst of writers to one small table loses races no request could avoid;
+// the attempts and the backoff below let such a burst drain.
+const maxAttempts = 16
+
+// backoff is how long WithTx waits before the attempt after attempt: full
+// jitter over an exponential ceiling of 2 ms · 2^(attempt-1), capped at
+// 100 ms, so that transactions that collided do not collide again in step.
+func backoff(attempt int) time.Duration {
+	ceiling := min(2*time.Millisecond<<min(attempt-1, 10), 100*time.Millisecond)
+	return time.Millisecond + time.Duration(rand.Int64N(int64(ceiling))) //nolint:gosec // G404: jitter that spreads retries apart, not a secret
+}
 
 // WithTx runs fn in one transaction and commits it when fn returns nil. A
 // transaction that fails because of a serialization conflict, a deadlock or
@@ -266,11 +278,10 @@ func (d *DB) withTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) er
 			return err
 		}
 		d.retries.Add(1)
-		backoff := time.Duration(attempt*attempt)*2*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond))) //nolint:gosec // G404: jitter that spreads retries apart, not a secret
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-time.After(backoff(attempt)):
 		}
 	}
 	return apperr.Wrap(apperr.Unavailable, err, "the store is busy; try again")
