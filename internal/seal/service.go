@@ -70,7 +70,9 @@ type Config struct {
 	VendorID string
 }
 
-// The defaults of Config and the bounds Validate holds its fields to.
+// The defaults of Config and the bounds Validate holds its fields to. The
+// bounds refuse values no seal policy means — a validity of hours, a
+// thousand PIN tries — and leave room for any policy an operator chooses.
 const (
 	day                   = 24 * time.Hour
 	DefaultValidity       = 2 * 365 * day
@@ -79,10 +81,10 @@ const (
 	DefaultPINMaxAge      = 180 * day
 
 	MinValidity       = day
-	MaxValidity       = 10 * 365 * day // a seal certificate outliving a decade outlives its keys' algorithms
+	MaxValidity       = 10 * 365 * day
 	MinRenewalWindow  = day
 	MinMaxPINFailures = 1
-	MaxMaxPINFailures = 20 // more guesses than this make a six-digit PIN guessable
+	MaxMaxPINFailures = 20
 	MinPINMaxAge      = day
 	MaxPINMaxAge      = 5 * 365 * day
 )
