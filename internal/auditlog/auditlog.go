@@ -51,10 +51,19 @@ type Tree struct {
 	Root   []byte
 }
 
-// Store is what an audited write needs: its transaction, into which the
-// entry is sequenced as pending.
-type Store interface {
+// Appender is what an audited write needs: its transaction, into which the
+// entry is sequenced as pending. It is the only part of the audit log that
+// the capabilities see.
+type Appender interface {
 	SequenceAuditEntry(ctx context.Context, e Entry) error
+}
+
+// Tx is the audit log as a transaction offers it: entries are appended, in
+// the transaction of the change they record, and nothing else. The store's
+// plain handle does not implement it, so an entry cannot be committed apart
+// from its change.
+type Tx interface {
+	Appender
 }
 
 // Reader reads the integrated log.
@@ -103,7 +112,7 @@ const Operator = "operator"
 
 // Record appends e on behalf of the actor of ctx: the authenticated
 // account, or Operator when there is none.
-func Record(ctx context.Context, st Store, e Entry) error {
+func Record(ctx context.Context, st Appender, e Entry) error {
 	e.Actor = Operator
 	if a := authz.ActorFrom(ctx); a != nil {
 		e.Actor = a.AccountID
@@ -116,7 +125,7 @@ func Record(ctx context.Context, st Store, e Entry) error {
 // commit together or not at all. The entry gets its index when the
 // integrator takes it, after the commit (Integrate); nothing a writer does
 // depends on that index.
-func Append(ctx context.Context, st Store, e Entry) error {
+func Append(ctx context.Context, st Appender, e Entry) error {
 	if e.Action == "" || e.Actor == "" {
 		return apperr.New(apperr.Internal, "audit entry without action or actor")
 	}

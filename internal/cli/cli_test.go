@@ -382,9 +382,7 @@ func TestOutboxCommands(t *testing.T) {
 	}
 	now := time.Now()
 	for _, id := range []string{"obx_waiting", "obx_dead"} {
-		if err := db.InsertOutbox(ctx, id, "seal.filing", []byte(`{}`), now); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOutbox(ctx, id, "seal.filing", []byte(`{}`), now) })
 	}
 	code, out, errOut := run(t, "outbox", "list", d, "--lang", "en")
 	if code != 0 || strings.Count(out, "no sink has taken it yet") != 2 {

@@ -87,25 +87,26 @@ type Filter struct {
 	Limit   int
 }
 
-// Store keeps keys. PrivateKey is the PKCS#8 form of a software key; the
-// store encrypts it at rest and never returns it from listings.
-type Store interface {
-	InsertKey(ctx context.Context, k Key, privatePKCS8 []byte) error
+// Reader reads keys. The store encrypts a software key's PKCS#8 form at
+// rest; only KeyPrivate returns it, never a listing.
+type Reader interface {
 	GetKey(ctx context.Context, id string) (Key, error)
 	KeyPrivate(ctx context.Context, id string) ([]byte, error)
 	LatestKey(ctx context.Context, org, name string) (Key, error)
 	ListKeys(ctx context.Context, f Filter) ([]Key, error)
+}
+
+// Tx is what a change of a key gets: the transaction it runs in.
+type Tx interface {
+	Reader
+	Inserter
 	// UpdateKeyState moves a key from state `from` to k.State, also writing
 	// RotatedAt and ReplacedBy; Conflict when it was not in `from`.
 	UpdateKeyState(ctx context.Context, k Key, from State) error
-
-	// Every change of a key is appended to the audit log in the same
-	// transaction.
-	auditlog.Store
 }
 
 // TxFunc runs fn in one transaction of the store.
-type TxFunc func(ctx context.Context, fn func(Store) error) error
+type TxFunc func(ctx context.Context, fn func(Tx) error) error
 
 // HSM makes and finds keys on a PKCS#11 token; the key's ID is its label.
 type HSM interface {
@@ -119,7 +120,7 @@ var ErrNoHSM = errors.New("no PKCS#11 token is configured (--pkcs11-module, --pk
 // Deps are what the key service is built from. HSM may be nil (no token
 // configured); Now and Rand are required.
 type Deps struct {
-	Store Store
+	Store Reader
 	Tx    TxFunc
 	HSM   HSM
 	Now   func() time.Time
@@ -128,7 +129,7 @@ type Deps struct {
 
 // Service manages keys.
 type Service struct {
-	store Store
+	store Reader
 	tx    TxFunc
 	hsm   HSM // nil when no token is configured
 	now   func() time.Time
@@ -234,10 +235,12 @@ type Pending struct {
 	pkcs8  []byte
 }
 
-// Inserter is the part of a store that Pending.Insert writes to.
+// Inserter is the part of a transaction that Pending.Insert writes to: a
+// key is stored with its audit entry, in the transaction of the record that
+// uses it.
 type Inserter interface {
 	InsertKey(ctx context.Context, k Key, privatePKCS8 []byte) error
-	auditlog.Store
+	auditlog.Appender
 }
 
 // Insert stores the pending key through st, normally the caller's
@@ -272,7 +275,7 @@ func (s *Service) make(ctx context.Context, org, name string, version int, purpo
 	if err != nil {
 		return Key{}, err
 	}
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		if prev != nil {
 			old := *prev
 			old.State, old.RotatedAt, old.ReplacedBy = Retired, &p.Key.CreatedAt, p.Key.ID
@@ -463,7 +466,7 @@ func (s *Service) Enable(ctx context.Context, id string) (Key, error) {
 
 func (s *Service) setState(ctx context.Context, id string, from, to State) (Key, error) {
 	var out Key
-	err := s.tx(ctx, func(st Store) error {
+	err := s.tx(ctx, func(st Tx) error {
 		k, err := st.GetKey(ctx, id)
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.New(apperr.NotFound, "no key has id %s", id)

@@ -99,9 +99,22 @@ type Filter struct {
 // current claim decides. Stores wrap it in an apperr.Conflict.
 var ErrClaimLost = errors.New("the delivery was claimed again meanwhile")
 
-// Store keeps the outbox. Methods that report on a claim return
-// ErrClaimLost when the claim is no longer the current one.
+// Reader reads the outbox.
+type Reader interface {
+	// ListOutbox lists undelivered events, oldest first.
+	ListOutbox(ctx context.Context, f Filter) ([]Item, error)
+	// OutboxBacklog counts undelivered events and returns the creation time
+	// of the oldest (zero when there is none).
+	OutboxBacklog(ctx context.Context) (int, time.Time, error)
+}
+
+// Store is what the service holds outside a transaction: the reads, and
+// the claims of a delivery worker. Each claim operation is its own short
+// transaction, so that a worker holds no transaction open while it
+// delivers and a slow receiver keeps no lock. Methods that report on a
+// claim return ErrClaimLost when the claim is no longer the current one.
 type Store interface {
+	Reader
 	// ClaimDeliveries fans new events out to every sink of c.Sinks and
 	// claims at most c.Limit deliveries of c.Sink that are due, in one short
 	// transaction that moves their due time to c.LeaseUntil; a delivery
@@ -112,11 +125,12 @@ type Store interface {
 	// ReleaseClaim gives back a claimed delivery that was never attempted:
 	// it is due at now and its claim does not count as an attempt.
 	ReleaseClaim(ctx context.Context, d Delivery, now time.Time) error
-	// ListOutbox lists undelivered events, oldest first.
-	ListOutbox(ctx context.Context, f Filter) ([]Item, error)
-	// OutboxBacklog counts undelivered events and returns the creation time
-	// of the oldest (zero when there is none).
-	OutboxBacklog(ctx context.Context) (int, time.Time, error)
+}
+
+// OutboxWriter is the part of a transaction that queues an event: the
+// event is delivered exactly when the change that raised it commits.
+type OutboxWriter interface {
+	InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error
 }
 
 // Tx is what the transaction that completes a delivery or requeues an event
@@ -129,7 +143,7 @@ type Tx interface {
 	// its attempts counted afresh, and returns how many it requeued:
 	// apperr.NotFound for an unknown event.
 	RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error)
-	auditlog.Store
+	auditlog.Appender
 }
 
 // TxFunc runs fn in one transaction of the store.

@@ -143,9 +143,9 @@ func TestNotifierNATSUpstream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.InsertOutbox(ctx, "obx_nats", "seal.filing", []byte(`{"making":1}`), time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error {
+			return tx.InsertOutbox(ctx, "obx_nats", "seal.filing", []byte(`{"making":1}`), time.Now())
+		})
 		if got, err := n.Pass(ctx); err != nil || got != 1 {
 			t.Fatalf("Pass = %d, %v", got, err)
 		}

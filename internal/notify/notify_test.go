@@ -95,9 +95,7 @@ func TestNotifierRetriesAcksAndRequeues(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ev := range []string{"obx_good", "obx_bad"} {
-			if err := db.InsertOutbox(ctx, ev, "seal.filing", []byte(`{}`), clk.now()); err != nil {
-				t.Fatal(err)
-			}
+			storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOutbox(ctx, ev, "seal.filing", []byte(`{}`), clk.now()) })
 			clk.add(time.Millisecond)
 		}
 		pass := func() int {
@@ -178,9 +176,9 @@ func TestNotifierRetriesAcksAndRequeues(t *testing.T) {
 func TestNotifierWithoutSinksLeavesEventsQueued(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	ctx := context.Background()
-	if err := db.InsertOutbox(ctx, "obx_1", "seal.filing", []byte(`{}`), time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Write(t, db, func(tx *store.Tx) error {
+		return tx.InsertOutbox(ctx, "obx_1", "seal.filing", []byte(`{}`), time.Now())
+	})
 	n, err := notify.New(db, db.NotifyTx, nil, notify.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,9 +213,7 @@ func TestNotifierRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { n.Run(ctx); close(done) }()
-	if err := db.InsertOutbox(ctx, "obx_1", "seal.used", []byte(`{}`), time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOutbox(ctx, "obx_1", "seal.used", []byte(`{}`), time.Now()) })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		items, err := n.List(ctx, false, 0)

@@ -91,7 +91,7 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, err
 	if err := fs.Err(); err != nil {
 		return Account{}, err
 	}
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		o, err := st.GetOrg(ctx, a.Org)
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.New(apperr.NotFound, "no organization has credit code %s", a.Org)
@@ -198,7 +198,7 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken) (string, Token, er
 	if err != nil {
 		return "", Token{}, err
 	}
-	err = s.tx(ctx, func(st Store) error { return insertToken(ctx, st, t) })
+	err = s.tx(ctx, func(st Tx) error { return insertToken(ctx, st, t) })
 	if err != nil {
 		return "", Token{}, err
 	}
@@ -215,7 +215,7 @@ func (s *Service) ReplaceToken(ctx context.Context, n NewToken) (string, Token, 
 		return "", Token{}, 0, err
 	}
 	var revoked int
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		revoked = 0 // the transaction may run again
 		for after := ""; ; {
 			page, err := st.ListTokens(ctx, TokenFilter{AccountID: t.AccountID, After: after, Limit: 100})
@@ -249,7 +249,7 @@ func (s *Service) ReplaceToken(ctx context.Context, n NewToken) (string, Token, 
 }
 
 // insertToken stores t with its audit entry, in st's transaction.
-func insertToken(ctx context.Context, st Store, t Token) error {
+func insertToken(ctx context.Context, st Tx, t Token) error {
 	// The account and its organization as they are now decide: either may
 	// have been deactivated since newToken read them.
 	a, err := st.GetAccount(ctx, t.AccountID)
@@ -390,7 +390,7 @@ func (s *Service) ListTokens(ctx context.Context, f TokenFilter, cursor string) 
 // RevokeToken revokes a token at once; revoking twice is not an error.
 func (s *Service) RevokeToken(ctx context.Context, id string) (Token, error) {
 	var out Token
-	err := s.tx(ctx, func(st Store) error {
+	err := s.tx(ctx, func(st Tx) error {
 		t, err := st.GetToken(ctx, id)
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.New(apperr.NotFound, "no token has id %s", id)

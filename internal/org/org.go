@@ -83,40 +83,48 @@ type Filter struct {
 	Limit      int
 }
 
-// Store is the storage the service needs. Methods return apperr kinds:
-// NotFound for a missing row, Conflict for a duplicate.
-type Store interface {
-	InsertOrg(ctx context.Context, o Org) error
+// Reader is what the service reads outside a transaction. Methods return
+// apperr kinds: NotFound for a missing row.
+type Reader interface {
 	GetOrg(ctx context.Context, creditCode string) (Org, error)
 	ListOrgs(ctx context.Context, f Filter) ([]Org, error)
-	// UpdateOrg writes o if the stored version is still o.Version-1.
-	UpdateOrg(ctx context.Context, o Org) error
 	CountOrgsOfKind(ctx context.Context, k Kind) (int, error)
 
-	InsertAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, id string) (Account, error)
 	FindAccount(ctx context.Context, org, name string) (Account, error)
 	ListAccounts(ctx context.Context, org, after string, limit int) ([]Account, error)
 
-	InsertToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, id string) (Token, error)
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
+}
+
+// Tx is what a change of an organization, account or token gets: the
+// transaction it runs in. It re-reads what it decides on through Reader,
+// and writes return Conflict for a duplicate.
+type Tx interface {
+	Reader
+
+	InsertOrg(ctx context.Context, o Org) error
+	// UpdateOrg writes o if the stored version is still o.Version-1.
+	UpdateOrg(ctx context.Context, o Org) error
+	InsertAccount(ctx context.Context, a Account) error
+	InsertToken(ctx context.Context, t Token) error
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 
 	// Every change of an organization, account or token is appended to the
 	// audit log in the same transaction.
-	auditlog.Store
+	auditlog.Appender
 }
 
 // TxFunc runs fn in one transaction of the store.
-type TxFunc func(ctx context.Context, fn func(Store) error) error
+type TxFunc func(ctx context.Context, fn func(Tx) error) error
 
 // Deps are what the organization service is built from; every field is
 // required. Now and Rand are injected so that expiry and identifiers are
 // testable.
 type Deps struct {
-	Store Store
+	Store Reader
 	Tx    TxFunc
 	Now   func() time.Time
 	Rand  io.Reader
@@ -124,7 +132,7 @@ type Deps struct {
 
 // Service is the organization, account and token service.
 type Service struct {
-	store Store
+	store Reader
 	tx    TxFunc
 	now   func() time.Time
 	rand  io.Reader
@@ -167,7 +175,7 @@ func (s *Service) CreateOrg(ctx context.Context, n NewOrg) (Org, error) {
 	if err := validateOrg(o); err != nil {
 		return Org{}, err
 	}
-	err := s.tx(ctx, func(st Store) error {
+	err := s.tx(ctx, func(st Tx) error {
 		if err := checkParent(ctx, st, o); err != nil {
 			return err
 		}
@@ -258,7 +266,7 @@ func (p Patch) OnlyContact() bool {
 // does not bring them back; its staff get new tokens.
 func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Org, error) {
 	var out Org
-	err := s.tx(ctx, func(st Store) error {
+	err := s.tx(ctx, func(st Tx) error {
 		o, err := st.GetOrg(ctx, ids.NormalizeCreditCode(creditCode))
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.New(apperr.NotFound, "no organization has credit code %s", creditCode)
@@ -303,7 +311,7 @@ func (s *Service) UpdateOrg(ctx context.Context, creditCode string, p Patch) (Or
 
 // revokeOrgTokens revokes, through st, every token of org's accounts that
 // is not revoked yet, each with its audit entry.
-func revokeOrgTokens(ctx context.Context, st Store, orgCode string, at time.Time) error {
+func revokeOrgTokens(ctx context.Context, st Tx, orgCode string, at time.Time) error {
 	const batch = 500
 	for after := ""; ; {
 		ts, err := st.ListTokens(ctx, TokenFilter{Org: orgCode, After: after, Limit: batch})
@@ -447,7 +455,7 @@ func validateOrg(o Org) error {
 }
 
 // checkParent requires the parent to exist and be active, and forbids cycles.
-func checkParent(ctx context.Context, st Store, o Org) error {
+func checkParent(ctx context.Context, st Reader, o Org) error {
 	seen := map[string]bool{o.CreditCode: true}
 	for code := o.Parent; code != ""; {
 		p, err := st.GetOrg(ctx, code)

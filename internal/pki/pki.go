@@ -77,29 +77,37 @@ func (c Cert) PEM() ([]byte, error) {
 	return ca.EncodePEM(x), nil
 }
 
-// Store keeps certificates.
-type Store interface {
-	InsertCert(ctx context.Context, c Cert) error
+// Reader reads certificates.
+type Reader interface {
 	// GetCert finds a certificate by fingerprint, or by serial among those
 	// the internal root issued.
 	GetCert(ctx context.Context, ref string) (Cert, error)
 	ListCerts(ctx context.Context, f Filter) ([]Cert, error)
-	RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error
-	// NextCRLNumber returns the next CRL number, counting in the database
-	// so that several processes never reuse one.
-	NextCRLNumber(ctx context.Context) (int64, error)
-
-	// Every certificate stored or revoked is appended to the audit log in
-	// the same transaction.
-	auditlog.Store
 }
 
-// Writer is the part of a store that records certificates and their
-// revocations, normally in the caller's transaction.
+// Store is what the service holds outside a transaction: the reads, and
+// the CRL counter.
+type Store interface {
+	Reader
+	// NextCRLNumber returns the next CRL number, counting in the database
+	// so that several processes never reuse one. It commits by itself: a
+	// number is spent whether or not the CRL that takes it is published, and
+	// counting apart keeps every CRL from conflicting with every other.
+	NextCRLNumber(ctx context.Context) (int64, error)
+}
+
+// Writer is the part of a transaction that records certificates and their
+// revocations, each with its audit entry.
 type Writer interface {
 	InsertCert(ctx context.Context, c Cert) error
 	RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error
-	auditlog.Store
+	auditlog.Appender
+}
+
+// Tx is what a change of a certificate gets: the transaction it runs in.
+type Tx interface {
+	Reader
+	Writer
 }
 
 // Insert stores c and its audit entry through st; org is the organization
@@ -141,7 +149,7 @@ type Filter struct {
 }
 
 // TxFunc runs fn in one transaction of the store.
-type TxFunc func(ctx context.Context, fn func(Store) error) error
+type TxFunc func(ctx context.Context, fn func(Tx) error) error
 
 // Keys is what the certificate authority asks of the key ring: CA keys
 // and the signers of the keys it certifies.
@@ -221,7 +229,7 @@ func (s *Service) InitRoot(ctx context.Context, org, name, commonName string, al
 		return Cert{}, err
 	}
 	c := record(x, k.ID, Root, Internal, "", now)
-	if err := s.tx(ctx, func(st Store) error { return Insert(ctx, st, c, org) }); err != nil {
+	if err := s.tx(ctx, func(st Tx) error { return Insert(ctx, st, c, org) }); err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -275,7 +283,7 @@ func (s *Service) Issue(ctx context.Context, r IssueRequest) (Cert, error) {
 	if err != nil {
 		return Cert{}, err
 	}
-	if err := s.tx(ctx, func(st Store) error { return Insert(ctx, st, c, k.Org) }); err != nil {
+	if err := s.tx(ctx, func(st Tx) error { return Insert(ctx, st, c, k.Org) }); err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -365,7 +373,7 @@ func (s *Service) TrustExternalRoot(ctx context.Context, pemBytes []byte) (Cert,
 		return Cert{}, fieldErr("root", "self-signed-ca", "the certificate is not a self-signed CA certificate")
 	}
 	c := record(x, "", ExternalRoot, External, "", s.now())
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		// Trusting a root twice returns the first record and logs nothing.
 		if had, err := st.GetCert(ctx, c.Fingerprint); err == nil {
 			c = had
@@ -439,7 +447,7 @@ func (s *Service) Import(ctx context.Context, keyID string, kind Kind, chainPEM 
 		}
 	}
 	c := record(leaf, k.ID, kind, External, issuer, s.now())
-	if err := s.tx(ctx, func(st Store) error { return Insert(ctx, st, c, k.Org) }); err != nil {
+	if err := s.tx(ctx, func(st Tx) error { return Insert(ctx, st, c, k.Org) }); err != nil {
 		return Cert{}, err
 	}
 	return c, nil
@@ -476,7 +484,7 @@ func (s *Service) Revoke(ctx context.Context, ref string, reason int) (Cert, err
 		return Cert{}, fieldErr("reason", "enum", "an RFC 5280 reason code other than 7 and 8")
 	}
 	var out Cert
-	err := s.tx(ctx, func(st Store) error {
+	err := s.tx(ctx, func(st Tx) error {
 		c, err := st.GetCert(ctx, ref)
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.New(apperr.NotFound, "no certificate has fingerprint or serial %s", ref)

@@ -88,7 +88,7 @@ func TestConfiguredPolicies(t *testing.T) {
 				t.Fatalf("wrong PIN %d: %v", i+1, err)
 			}
 		}
-		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrLocked) {
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrPINLocked) {
 			t.Fatalf("right PIN after two wrong ones with a limit of two: %v, want the seal locked", err)
 		}
 

@@ -18,7 +18,7 @@ const TopicFiling = "seal.filing"
 // with a seal event and an audit entry by "system". It is idempotent, and
 // the record of an older making never files a seal that was renewed since:
 // the newer making's record is still on its way.
-func (s *Service) MarkFiled(ctx context.Context, st Store, sealCode string, making int) error {
+func (s *Service) MarkFiled(ctx context.Context, st Tx, sealCode string, making int) error {
 	x, err := st.GetSeal(ctx, sealCode)
 	if errors.Is(err, apperr.NotFound) {
 		return apperr.New(apperr.NotFound, "no seal has code %s", sealCode)
@@ -44,7 +44,7 @@ func (s *Service) MarkFiled(ctx context.Context, st Store, sealCode string, maki
 }
 
 // filedEvent records the filing as a seal event and in the audit log.
-func (s *Service) filedEvent(ctx context.Context, st Store, x Seal, making int) error {
+func (s *Service) filedEvent(ctx context.Context, st Tx, x Seal, making int) error {
 	id, err := s.newID("sev")
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *Service) filedEvent(ctx context.Context, st Store, x Seal, making int) 
 
 // FilingDelivered is MarkFiled for the payload of a TopicFiling event; the
 // notify worker calls it when the upstream sink took the event.
-func (s *Service) FilingDelivered(ctx context.Context, st Store, payload []byte) error {
+func (s *Service) FilingDelivered(ctx context.Context, st Tx, payload []byte) error {
 	var f filing
 	if err := json.Unmarshal(payload, &f); err != nil {
 		return fmt.Errorf("filing record: %w", err)

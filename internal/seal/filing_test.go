@@ -22,7 +22,7 @@ func TestFiling(t *testing.T) {
 		f := setup(t, db)
 		x := f.makeSeal(t, seal.OneApprover)
 		deliver := func(making int) error {
-			return db.SealTx(ctx, func(st seal.Store) error {
+			return db.SealTx(ctx, func(st seal.Tx) error {
 				return f.svc.FilingDelivered(ctx, st, fmt.Appendf(nil, `{"seal_code":%q,"making":%d}`, x.ID, making))
 			})
 		}
@@ -89,12 +89,12 @@ func TestFiling(t *testing.T) {
 			{`{"seal_code":"NOSUCHSEAL","making":1}`, apperr.NotFound},
 			{fmt.Sprintf(`{"seal_code":%q,"making":9}`, x.ID), apperr.Conflict},
 		} {
-			err := db.SealTx(ctx, func(st seal.Store) error { return f.svc.FilingDelivered(ctx, st, []byte(tc.payload)) })
+			err := db.SealTx(ctx, func(st seal.Tx) error { return f.svc.FilingDelivered(ctx, st, []byte(tc.payload)) })
 			if !errors.Is(err, tc.kind) {
 				t.Errorf("FilingDelivered(%s) = %v, want %s", tc.payload, err, tc.kind)
 			}
 		}
-		if err := db.SealTx(ctx, func(st seal.Store) error { return f.svc.FilingDelivered(ctx, st, []byte(`{}`)) }); err == nil {
+		if err := db.SealTx(ctx, func(st seal.Tx) error { return f.svc.FilingDelivered(ctx, st, []byte(`{}`)) }); err == nil {
 			t.Error("an empty filing record was accepted")
 		}
 	})

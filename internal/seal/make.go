@@ -108,7 +108,7 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 	}
 	a.SealID = code
 	var x Seal
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		now := s.now()
 		if replaces != "" {
 			old, err := sealOf(ctx, st, a.Org, replaces, "seal_id", applyStates[Change]...)
@@ -169,7 +169,7 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 
 // revoke revokes a seal's certificate in the caller's transaction; one
 // revoked already stays as it was.
-func (s *Service) revoke(ctx context.Context, st Store, x Seal, reason int) error {
+func (s *Service) revoke(ctx context.Context, st Tx, x Seal, reason int) error {
 	if err := pki.RevokeIn(ctx, st, x.CertFingerprint, x.Org, s.now(), reason); err != nil && !errors.Is(err, apperr.Conflict) {
 		return err
 	}
@@ -201,7 +201,7 @@ func (s *Service) makers(ctx context.Context) (makers, error) {
 
 // certify issues a certificate for the seal key k valid from now, stores it
 // through st and signs the GB/T 38540 seal structure naming it.
-func (m makers) certify(ctx context.Context, st Store, k keyring.Key, code, name string, kind Kind, img Image, now time.Time) (pki.Cert, []byte, error) {
+func (m makers) certify(ctx context.Context, st Tx, k keyring.Key, code, name string, kind Kind, img Image, now time.Time) (pki.Cert, []byte, error) {
 	cert, err := m.authority.Issue(k, pki.IssueRequest{Kind: pki.Seal, CommonName: name, NotBefore: now, NotAfter: now.Add(m.validity)})
 	if err != nil {
 		return pki.Cert{}, nil, err
@@ -228,7 +228,7 @@ func (m makers) certify(ctx context.Context, st Store, k keyring.Key, code, name
 }
 
 // file queues the filing record of a making in the outbox.
-func (s *Service) file(ctx context.Context, st Store, x Seal, cert pki.Cert, n int) error {
+func (s *Service) file(ctx context.Context, st Tx, x Seal, cert pki.Cert, n int) error {
 	payload, err := json.Marshal(filing{SealCode: x.ID, Org: x.Org, Kind: x.Kind, Name: x.Name, CertSerial: cert.Serial,
 		ImageHash: x.Image.Hash, ValidFrom: x.ValidFrom, ValidTo: x.ValidTo, Making: n})
 	if err != nil {
@@ -261,7 +261,7 @@ func (s *Service) renew(ctx context.Context, a Application) error {
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(st Store) error {
+	return s.tx(ctx, func(st Tx) error {
 		// The seal as it is now decides: it may have been suspended,
 		// cancelled, changed or renewed since the application was filed.
 		cur, err := sealOf(ctx, st, a.Org, x.ID, "seal_id", applyStates[Renew]...)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 )
 
@@ -229,48 +230,66 @@ type Filter struct {
 	Limit  int
 }
 
-// Store keeps seals. Methods return apperr kinds: NotFound, Conflict.
-type Store interface {
-	InsertApplication(ctx context.Context, a Application) error
+// Reader reads seals, their applications, makings, events and uses.
+// Methods return apperr kinds: NotFound.
+type Reader interface {
 	GetApplication(ctx context.Context, id string) (Application, error)
 	ListApplications(ctx context.Context, f Filter) ([]Application, error)
-	DecideApplication(ctx context.Context, a Application) error // pending → a.Status
 
 	NextSealSeq(ctx context.Context, org string, k Kind) (int, error)
 	CountSeals(ctx context.Context, org string, k Kind) (int, error) // not cancelled
-	InsertSeal(ctx context.Context, s Seal) error
 	GetSeal(ctx context.Context, id string) (Seal, error)
 	ListSeals(ctx context.Context, f Filter) ([]Seal, error)
-	UpdateSeal(ctx context.Context, s Seal) error // s.Version-1 must be stored
+	ListMakings(ctx context.Context, sealID string) ([]Making, error)
+	ListSealEvents(ctx context.Context, sealID string) ([]Event, error)
+
+	GetUseRequest(ctx context.Context, id string) (UseRequest, error)
+	ListUses(ctx context.Context, sealID string) ([]Use, error)
+}
+
+// Store is what the service holds outside a transaction: the reads, and
+// the claim of a PIN try.
+type Store interface {
+	Reader
 	// ClaimPINTry counts one PIN try against the seal, atomically, if the
 	// seal has a PIN, is not locked and has fewer than max tries counted,
 	// and returns the PIN hash the try is to be checked against; ok is
-	// false when no try was left to claim.
+	// false when no try was left to claim. It commits by itself, before the
+	// slow PIN check and apart from any transaction, so that racing tries
+	// queue on the seal's row instead of conflicting (see tryPIN).
 	ClaimPINTry(ctx context.Context, id string, max int) (pinHash string, ok bool, err error)
+}
+
+// Tx is what a change or use of a seal gets: the transaction it runs in.
+// It re-reads what it decides on through Reader; writes return Conflict
+// for a duplicate or a version that moved.
+type Tx interface {
+	Reader
+
+	InsertApplication(ctx context.Context, a Application) error
+	DecideApplication(ctx context.Context, a Application) error // pending → a.Status
+
+	InsertSeal(ctx context.Context, s Seal) error
+	UpdateSeal(ctx context.Context, s Seal) error // s.Version-1 must be stored
 	InsertMaking(ctx context.Context, m Making) error
-	ListMakings(ctx context.Context, sealID string) ([]Making, error)
 	InsertSealEvent(ctx context.Context, e Event) error
-	ListSealEvents(ctx context.Context, sealID string) ([]Event, error)
 
 	InsertUseRequest(ctx context.Context, r UseRequest) error
-	GetUseRequest(ctx context.Context, id string) (UseRequest, error)
 	UpdateUseRequest(ctx context.Context, r UseRequest, from UseStatus) error
 	InsertUse(ctx context.Context, u Use) error
-	ListUses(ctx context.Context, sealID string) ([]Use, error)
 	InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error
 
-	InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error
-
+	// A filing is queued for the upstream platform in the transaction that
+	// makes the seal.
+	notify.OutboxWriter
 	// A seal's key and certificate are stored, and a cancelled seal's
 	// certificate revoked, in the transaction that changes the seal.
-	InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error
-	InsertCert(ctx context.Context, c pki.Cert) error
-	RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error
-
+	keyring.Inserter
+	pki.Writer
 	// Every change and use of a seal is appended to the audit log in the
 	// same transaction.
-	auditlog.Store
+	auditlog.Appender
 }
 
 // TxFunc runs fn in one transaction of the store.
-type TxFunc func(ctx context.Context, fn func(Store) error) error
+type TxFunc func(ctx context.Context, fn func(Tx) error) error

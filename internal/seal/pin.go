@@ -14,9 +14,9 @@ import (
 // MinPINLength is the shortest PIN accepted.
 const MinPINLength = 6
 
-// ErrLocked means the seal's PIN was mistyped too often; only an approved
+// ErrPINLocked means the seal's PIN was mistyped too often; only an approved
 // pin-reset application unlocks it.
-var ErrLocked = errors.New("the seal is locked after too many wrong PINs")
+var ErrPINLocked = errors.New("the seal is locked after too many wrong PINs")
 
 // SetPIN sets or changes a seal's PIN (R-SEAL-4). Only a keeper may; a PIN
 // that is set must be given to change it, and giving it counts as a try
@@ -54,7 +54,7 @@ func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, n
 	}
 	now := s.now()
 	var out Seal
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		cur, err := keptSeal(ctx, st, actor, x.ID)
 		if err != nil {
 			return err
@@ -63,7 +63,7 @@ func (s *Service) SetPIN(ctx context.Context, actor *authz.Actor, id, current, n
 		case cur.State == Cancelled:
 			return apperr.New(apperr.Conflict, "seal %s is cancelled", cur.ID)
 		case proven != "" && cur.Locked:
-			return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked: apply for a PIN reset", cur.ID)
+			return apperr.Wrap(apperr.Conflict, ErrPINLocked, "seal %s is locked: apply for a PIN reset", cur.ID)
 		case cur.PINHash != proven && proven == "":
 			return apperr.New(apperr.Conflict, "a PIN was set for seal %s meanwhile; give it to change it", cur.ID)
 		case cur.PINHash != proven:
@@ -114,7 +114,7 @@ func (s *Service) tryPIN(ctx context.Context, id, pin, field string) (string, er
 		}
 		// Either locked, or the last tries are being evaluated and will
 		// lock it unless one is right.
-		return "", apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s is locked or has no PIN try left: apply for a PIN reset", x.ID)
+		return "", apperr.Wrap(apperr.Conflict, ErrPINLocked, "seal %s is locked or has no PIN try left: apply for a PIN reset", x.ID)
 	}
 	err = password.Verify(hash, pin)
 	if err == nil {
@@ -124,7 +124,7 @@ func (s *Service) tryPIN(ctx context.Context, id, pin, field string) (string, er
 		return "", err
 	}
 	left := 0
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		cur, err := st.GetSeal(ctx, id)
 		if err != nil {
 			return err
@@ -157,7 +157,7 @@ func (s *Service) tryPIN(ctx context.Context, id, pin, field string) (string, er
 func provenPIN(cur *Seal, proven string) error {
 	switch {
 	case cur.Locked:
-		return apperr.Wrap(apperr.Conflict, ErrLocked, "seal %s was locked meanwhile: apply for a PIN reset", cur.ID)
+		return apperr.Wrap(apperr.Conflict, ErrPINLocked, "seal %s was locked meanwhile: apply for a PIN reset", cur.ID)
 	case cur.PINHash != proven:
 		return apperr.New(apperr.Conflict, "the PIN of seal %s was changed or reset meanwhile", cur.ID)
 	}
@@ -171,7 +171,7 @@ func provenPIN(cur *Seal, proven string) error {
 // nearer, the safe side.
 func (s *Service) forgiveTry(ctx context.Context, id, proven string) {
 	ctx = context.WithoutCancel(ctx)
-	_ = s.tx(ctx, func(st Store) error {
+	_ = s.tx(ctx, func(st Tx) error {
 		cur, err := st.GetSeal(ctx, id)
 		if err != nil || cur.PINFailures == 0 || provenPIN(&cur, proven) != nil {
 			return err

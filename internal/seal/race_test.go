@@ -33,7 +33,7 @@ func (o *outcome) add(err error) {
 		o.ok++
 	case rule(err) == "pin":
 		o.wrong++
-	case errors.Is(err, seal.ErrLocked) && errors.Is(err, apperr.Conflict):
+	case errors.Is(err, seal.ErrPINLocked) && errors.Is(err, apperr.Conflict):
 		o.refused++
 	default:
 		o.others++

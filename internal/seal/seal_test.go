@@ -357,7 +357,7 @@ func TestPINLockAndReset(t *testing.T) {
 				t.Fatalf("wrong PIN %d: %v", i+1, err)
 			}
 		}
-		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrLocked) {
+		if _, err := f.svc.Sign(ctx, f.keeper, x.ID, seal.SignInput{RequestID: req.ID, Document: doc, PIN: "135790"}); !errors.Is(err, seal.ErrPINLocked) {
 			t.Fatalf("right PIN on a locked seal: %v", err)
 		}
 		app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.PINReset, SealID: x.ID, Reason: "忘记口令"})
@@ -460,7 +460,7 @@ func TestApplyRejects(t *testing.T) {
 
 // brokenOutbox is a seal store whose outbox write, the last step of making
 // or renewing a seal, fails.
-type brokenOutbox struct{ seal.Store }
+type brokenOutbox struct{ seal.Tx }
 
 func (brokenOutbox) InsertOutbox(context.Context, string, string, []byte, time.Time) error {
 	return errors.New("outbox unavailable")
@@ -474,8 +474,8 @@ func TestFailedMakingKeepsNothing(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		broken, err := seal.New(seal.Deps{Store: db, Tx: func(ctx context.Context, fn func(seal.Store) error) error {
-			return db.SealTx(ctx, func(st seal.Store) error { return fn(brokenOutbox{st}) })
+		broken, err := seal.New(seal.Deps{Store: db, Tx: func(ctx context.Context, fn func(seal.Tx) error) error {
+			return db.SealTx(ctx, func(st seal.Tx) error { return fn(brokenOutbox{st}) })
 		}, Orgs: f.orgs, Keys: f.ks, Certs: f.certs, Now: f.clk.now}, seal.Config{})
 		if err != nil {
 			t.Fatal(err)

@@ -250,7 +250,7 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 			return Application{}, err
 		}
 	}
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		// The seal's state decides in the transaction that files.
 		if n.Action != Make {
 			if _, err := sealOf(ctx, st, n.Org, n.SealID, "seal_id", applyStates[n.Action]...); err != nil {
@@ -329,7 +329,7 @@ func (s *Service) checkMake(ctx context.Context, a *Application, n NewApplicatio
 }
 
 // secondSeal refuses a second seal of a kind without a justification.
-func secondSeal(ctx context.Context, st Store, orgCode string, k Kind, justification string) error {
+func secondSeal(ctx context.Context, st Reader, orgCode string, k Kind, justification string) error {
 	count, err := st.CountSeals(ctx, orgCode, k)
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ func secondSeal(ctx context.Context, st Store, orgCode string, k Kind, justifica
 }
 
 // sealOf loads through st a seal of org that is in one of states.
-func sealOf(ctx context.Context, st Store, orgCode, id, field string, states ...State) (Seal, error) {
+func sealOf(ctx context.Context, st Reader, orgCode, id, field string, states ...State) (Seal, error) {
 	x, err := st.GetSeal(ctx, id)
 	if errors.Is(err, apperr.NotFound) || (err == nil && x.Org != orgCode) {
 		return Seal{}, &apperr.Error{Kind: apperr.NotFound, Detail: "no such seal in this organization",
@@ -433,7 +433,7 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, app
 	a.Approver, a.Comment, a.DecidedAt = actor.AccountID, strings.TrimSpace(comment), &now
 	if !approve {
 		a.Status = Rejected
-		err := s.tx(ctx, func(st Store) error {
+		err := s.tx(ctx, func(st Tx) error {
 			if err := st.DecideApplication(ctx, a); err != nil {
 				return err
 			}
@@ -464,7 +464,7 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, app
 
 // transition applies suspend, restore, cancel and PIN reset.
 func (s *Service) transition(ctx context.Context, a Application) error {
-	return s.tx(ctx, func(st Store) error {
+	return s.tx(ctx, func(st Tx) error {
 		x, err := st.GetSeal(ctx, a.SealID)
 		if err != nil {
 			return err
@@ -491,7 +491,7 @@ func (s *Service) transition(ctx context.Context, a Application) error {
 
 // commitChange writes a changed seal, its event and the decided
 // application in the caller's transaction.
-func (s *Service) commitChange(ctx context.Context, st Store, a Application, x Seal, action string) error {
+func (s *Service) commitChange(ctx context.Context, st Tx, a Application, x Seal, action string) error {
 	x.Version++
 	x.UpdatedAt = s.now()
 	if err := st.UpdateSeal(ctx, x); err != nil {
@@ -505,7 +505,7 @@ func (s *Service) commitChange(ctx context.Context, st Store, a Application, x S
 
 // event records a state change of a seal and appends it to the audit log,
 // in the caller's transaction.
-func (s *Service) event(ctx context.Context, st Store, x Seal, actor, action, reason, appID string) error {
+func (s *Service) event(ctx context.Context, st Tx, x Seal, actor, action, reason, appID string) error {
 	id, err := s.newID("sev")
 	if err != nil {
 		return err
@@ -521,12 +521,12 @@ func (s *Service) event(ctx context.Context, st Store, x Seal, actor, action, re
 }
 
 // audit appends an entry about a seal to the audit log.
-func (s *Service) audit(ctx context.Context, st Store, actor, action string, x Seal, details map[string]string) error {
+func (s *Service) audit(ctx context.Context, st Tx, actor, action string, x Seal, details map[string]string) error {
 	return s.record(ctx, st, actor, x.Org, action, x.ID, details)
 }
 
 // record appends an entry to the audit log in st's transaction.
-func (s *Service) record(ctx context.Context, st Store, actor, orgCode, action, subject string, details map[string]string) error {
+func (s *Service) record(ctx context.Context, st Tx, actor, orgCode, action, subject string, details map[string]string) error {
 	if actor == "" {
 		actor = "system"
 	}
@@ -579,7 +579,7 @@ func (s *Service) ValidNow(x Seal) bool {
 }
 
 // keptSeal reads a seal through st, for one of its keepers only.
-func keptSeal(ctx context.Context, st Store, actor *authz.Actor, id string) (Seal, error) {
+func keptSeal(ctx context.Context, st Reader, actor *authz.Actor, id string) (Seal, error) {
 	x, err := st.GetSeal(ctx, id)
 	if err != nil {
 		return Seal{}, err
@@ -626,7 +626,7 @@ func (s *Service) RequestUse(ctx context.Context, actor *authz.Actor, sealID, do
 	if r.Needed == 0 {
 		r.Status, r.DecidedAt = UseApproved, &r.CreatedAt
 	}
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		cur, err := keptSeal(ctx, st, actor, x.ID)
 		if err != nil {
 			return err
@@ -688,7 +688,7 @@ func (s *Service) DecideUse(ctx context.Context, actor *authz.Actor, id string, 
 	}
 	now := s.now()
 	var out UseRequest
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		// The request and the seal as they are now decide: another
 		// approver may have decided meanwhile, the seal may have been
 		// suspended or cancelled.

@@ -123,7 +123,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	}
 	use := Use{ID: useID, SealID: x.ID, RequestID: r.ID, DocHash: r.DocHash, Signer: actor.AccountID, SignedAt: now,
 		CertFingerprint: cert.Fingerprint, Signature: sigDER}
-	err = s.tx(ctx, func(st Store) error {
+	err = s.tx(ctx, func(st Tx) error {
 		// The seal as it is now decides, not as it was read before the
 		// PIN was evaluated: it may have been locked, suspended, cancelled
 		// or renewed meanwhile.

@@ -11,7 +11,8 @@ import (
 )
 
 var (
-	_ auditlog.Store            = (*Tx)(nil)
+	_ auditlog.Tx               = (*Tx)(nil)
+	_ auditlog.Appender         = (*Tx)(nil)
 	_ auditlog.Reader           = (*DB)(nil)
 	_ auditlog.IntegrationStore = (*DB)(nil)
 )
@@ -21,16 +22,16 @@ var (
 const auditIntegratorLock int64 = 0x7a7a6175646974
 
 // AuditTree implements auditlog.Reader.
-func (q q) AuditTree(ctx context.Context) (auditlog.Tree, error) {
-	return q.auditTree(ctx, "")
+func (h handle) AuditTree(ctx context.Context) (auditlog.Tree, error) {
+	return h.auditTree(ctx, "")
 }
 
 // auditTree reads the tree row, with lock appended to the query.
-func (q q) auditTree(ctx context.Context, lock string) (auditlog.Tree, error) {
+func (h handle) auditTree(ctx context.Context, lock string) (auditlog.Tree, error) {
 	var t auditlog.Tree
 	var size int64
 	var hashes []byte
-	if err := mapErr(q.queryRow(ctx, `SELECT size, hashes, root FROM audit_tree WHERE id = 1`+lock).Scan(&size, &hashes, &t.Root)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT size, hashes, root FROM audit_tree WHERE id = 1`+lock).Scan(&size, &hashes, &t.Root)); err != nil {
 		return t, fmt.Errorf("audit tree: %w", err)
 	}
 	if len(hashes)%32 != 0 {
@@ -46,13 +47,13 @@ func (q q) auditTree(ctx context.Context, lock string) (auditlog.Tree, error) {
 	return t, nil
 }
 
-// SequenceAuditEntry implements auditlog.Store: one insert into the queue
+// SequenceAuditEntry implements auditlog.Appender: one insert into the queue
 // of pending entries, which no other writer's row shares. The sequence
 // number comes from the database (the rowid under SQLite's write lock, an
 // identity column on PostgreSQL, whose sequence is outside transactions and
 // so never a serialization conflict).
-func (q q) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
-	_, err := q.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
+func (tx *Tx) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
+	_, err := tx.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
 		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 	if err != nil {
 		return fmt.Errorf("pending audit entry: %w", err)
@@ -70,6 +71,10 @@ func (q q) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
 // after the lock sees what the previous integrator committed. On SQLite the
 // IMMEDIATE transaction holds the database's write lock from BEGIN, which
 // makes one integrator at a time across every process that opens the file.
+//
+// It is on DB because it opens its own transaction: integration runs apart
+// from the transactions that sequence entries, so that no business write
+// waits for the tree.
 func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFunc) (int, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -125,7 +130,7 @@ const rowsPerInsert = 200
 // writeBatch stores an integrated batch: the entries with their leaves, the
 // subtree hashes, the removal of the entries from the queue and the new
 // tree, which must still extend the tree of size from.
-func (q q) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error {
+func (tx *Tx) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error {
 	for lo := 0; lo < len(b.Entries); lo += rowsPerInsert {
 		hi := min(lo+rowsPerInsert, len(b.Entries))
 		args := make([]any, 0, 8*(hi-lo))
@@ -143,11 +148,11 @@ func (q q) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error 
 			args = append(args, idx, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), b.Leaves[i])
 			seqs = append(seqs, seq)
 		}
-		if _, err := q.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
+		if _, err := tx.exec(ctx, `INSERT INTO audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
 			valueRows(hi-lo, 8), args...); err != nil {
 			return fmt.Errorf("audit entries: %w", err)
 		}
-		res, err := q.exec(ctx, `DELETE FROM audit_pending WHERE seq IN (`+placeholders(hi-lo)+`)`, seqs...)
+		res, err := tx.exec(ctx, `DELETE FROM audit_pending WHERE seq IN (`+placeholders(hi-lo)+`)`, seqs...)
 		if err != nil {
 			return fmt.Errorf("pending audit entries: %w", err)
 		}
@@ -165,11 +170,11 @@ func (q q) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) error 
 			}
 			args = append(args, nd.Level, idx, nd.Hash)
 		}
-		if _, err := q.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
 			return fmt.Errorf("audit nodes: %w", err)
 		}
 	}
-	return q.updateAuditTree(ctx, from, b.Tree)
+	return tx.updateAuditTree(ctx, from, b.Tree)
 }
 
 // valueRows returns rows groups of n '?' each: "(?, ?), (?, ?)".
@@ -179,7 +184,7 @@ func valueRows(rows, n int) string {
 }
 
 // updateAuditTree moves the tree from size from to t.
-func (q q) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) error {
+func (tx *Tx) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) error {
 	var hashes []byte
 	for _, h := range t.Hashes {
 		hashes = append(hashes, h...)
@@ -195,7 +200,7 @@ func (q q) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) er
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}
-	res, err := q.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, old)
+	res, err := tx.exec(ctx, `UPDATE audit_tree SET size = ?, hashes = ?, root = ? WHERE id = 1 AND size = ?`, size, hashes, t.Root, old)
 	if err != nil {
 		return fmt.Errorf("audit tree: %w", err)
 	}
@@ -208,103 +213,110 @@ func (q q) updateAuditTree(ctx context.Context, from uint64, t auditlog.Tree) er
 // AuditPending returns up to limit entries waiting for integration, in
 // the order the integrator takes them; org, when not empty, keeps those
 // about that organization.
-func (q q) AuditPending(ctx context.Context, org string, limit int) ([]auditlog.Entry, error) {
+func (h handle) AuditPending(ctx context.Context, org string, limit int) ([]auditlog.Entry, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	if org == "" {
-		return q.pendingEntries(ctx, `ORDER BY seq LIMIT ?`, limit)
+		return h.pendingEntries(ctx, `ORDER BY seq LIMIT ?`, limit)
 	}
-	return q.pendingEntries(ctx, `WHERE org = ? ORDER BY seq LIMIT ?`, org, limit)
+	return h.pendingEntries(ctx, `WHERE org = ? ORDER BY seq LIMIT ?`, org, limit)
 }
 
 // pendingEntries reads the pending entries a clause selects.
-func (q q) pendingEntries(ctx context.Context, clause string, args ...any) ([]auditlog.Entry, error) {
-	rows, err := q.query(ctx, `SELECT seq, at, actor, org, action, subject, details FROM audit_pending `+clause, args...)
-	if err != nil {
-		return nil, fmt.Errorf("pending audit entries: %w", err)
-	}
-	defer rows.Close()
-	var entries []auditlog.Entry
-	for rows.Next() {
+func (h handle) pendingEntries(ctx context.Context, clause string, args ...any) ([]auditlog.Entry, error) {
+	rows, err := h.query(ctx, `SELECT seq, at, actor, org, action, subject, details FROM audit_pending `+clause, args...)
+	entries, err := collect(rows, err, func(s scanner) (auditlog.Entry, error) {
 		e := auditlog.Entry{Pending: true}
 		var seq, at int64
 		var details string
-		if err := rows.Scan(&seq, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details); err != nil {
-			return nil, mapErr(err)
+		if err := s.Scan(&seq, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details); err != nil {
+			return e, err
 		}
 		if seq < 0 {
-			return nil, fmt.Errorf("pending audit entry with negative sequence %d", seq)
+			return e, fmt.Errorf("pending audit entry with negative sequence %d", seq)
 		}
+		var err error
 		e.Seq, e.At = uint64(seq), fromMicros(at)
 		if e.Details, err = auditlog.ParseDetails(details); err != nil {
-			return nil, fmt.Errorf("pending audit entry %d details: %w", seq, err)
+			return e, fmt.Errorf("pending audit entry %d details: %w", seq, err)
 		}
-		entries = append(entries, e)
+		return e, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending audit entries: %w", err)
 	}
-	return entries, mapErr(rows.Err())
+	return entries, nil
 }
 
 // AuditEntries implements auditlog.Reader: entries [from, to) in order.
 // from and to may come from a request: no entry lies past the largest SQL
 // integer, so both are capped there rather than wrapped to negative numbers,
 // which would have read from index 0.
-func (q q) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry, [][]byte, error) {
+func (h handle) AuditEntries(ctx context.Context, from, to uint64) ([]auditlog.Entry, [][]byte, error) {
 	from, to = min(from, math.MaxInt64), min(to, math.MaxInt64)
 	if from >= to {
 		return nil, nil, nil
 	}
-	return q.auditEntries(ctx, `idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
+	return h.auditEntries(ctx, `idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
 }
 
 // AuditEntriesOfOrg returns up to limit entries about org from index from
 // on, in order.
-func (q q) AuditEntriesOfOrg(ctx context.Context, org string, from uint64, limit int) ([]auditlog.Entry, error) {
+func (h handle) AuditEntriesOfOrg(ctx context.Context, org string, from uint64, limit int) ([]auditlog.Entry, error) {
 	if from > math.MaxInt64 || limit <= 0 {
 		return nil, nil
 	}
-	entries, _, err := q.auditEntries(ctx, `org = ? AND idx >= ? ORDER BY idx LIMIT ?`, org, int64(from), limit)
+	entries, _, err := h.auditEntries(ctx, `org = ? AND idx >= ? ORDER BY idx LIMIT ?`, org, int64(from), limit)
 	return entries, err
 }
 
 // auditEntries reads the entries a WHERE clause selects.
-func (q q) auditEntries(ctx context.Context, where string, args ...any) ([]auditlog.Entry, [][]byte, error) {
-	rows, err := q.query(ctx, `SELECT idx, at, actor, org, action, subject, details, leaf FROM audit_entries WHERE `+where, args...)
+func (h handle) auditEntries(ctx context.Context, where string, args ...any) ([]auditlog.Entry, [][]byte, error) {
+	type leafEntry struct {
+		entry auditlog.Entry
+		leaf  []byte
+	}
+	rows, err := h.query(ctx, `SELECT idx, at, actor, org, action, subject, details, leaf FROM audit_entries WHERE `+where, args...)
+	read, err := collect(rows, err, func(s scanner) (leafEntry, error) {
+		var r leafEntry
+		e := &r.entry
+		var idx, at int64
+		var details string
+		if err := s.Scan(&idx, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details, &r.leaf); err != nil {
+			return r, err
+		}
+		if idx < 0 {
+			return r, fmt.Errorf("audit entry with negative index %d", idx)
+		}
+		var err error
+		e.Index, e.At = uint64(idx), fromMicros(at)
+		if e.Details, err = auditlog.ParseDetails(details); err != nil {
+			return r, fmt.Errorf("audit entry %d details: %w", idx, err)
+		}
+		return r, nil
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit entries: %w", err)
 	}
-	defer rows.Close()
-	var entries []auditlog.Entry
-	var leaves [][]byte
-	for rows.Next() {
-		var e auditlog.Entry
-		var idx, at int64
-		var details string
-		var leaf []byte
-		if err := rows.Scan(&idx, &at, &e.Actor, &e.Org, &e.Action, &e.Subject, &details, &leaf); err != nil {
-			return nil, nil, mapErr(err)
-		}
-		if idx < 0 {
-			return nil, nil, fmt.Errorf("audit entry with negative index %d", idx)
-		}
-		e.Index, e.At = uint64(idx), fromMicros(at)
-		if e.Details, err = auditlog.ParseDetails(details); err != nil {
-			return nil, nil, fmt.Errorf("audit entry %d details: %w", idx, err)
-		}
-		entries = append(entries, e)
-		leaves = append(leaves, leaf)
+	if len(read) == 0 {
+		return nil, nil, nil
 	}
-	return entries, leaves, mapErr(rows.Err())
+	entries, leaves := make([]auditlog.Entry, len(read)), make([][]byte, len(read))
+	for i, r := range read {
+		entries[i], leaves[i] = r.entry, r.leaf
+	}
+	return entries, leaves, nil
 }
 
 // AuditNode implements auditlog.Reader.
-func (q q) AuditNode(ctx context.Context, level uint, index uint64) ([]byte, error) {
+func (h handle) AuditNode(ctx context.Context, level uint, index uint64) ([]byte, error) {
 	idx, err := sqlIndex(index)
 	if err != nil {
 		return nil, fmt.Errorf("audit node: %w", err)
 	}
 	var hash []byte
-	if err := mapErr(q.queryRow(ctx, `SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?`, level, idx).Scan(&hash)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?`, level, idx).Scan(&hash)); err != nil {
 		return nil, fmt.Errorf("audit node %d/%d: %w", level, index, err)
 	}
 	return hash, nil

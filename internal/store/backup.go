@@ -67,7 +67,7 @@ func BackupTree(ctx context.Context, path string) (auditlog.Tree, error) {
 		return auditlog.Tree{}, fmt.Errorf("open backup %s: %w", path, err)
 	}
 	defer db.Close()
-	t, err := (q{x: db, dialect: SQLite}).AuditTree(ctx)
+	t, err := (handle{x: db, dialect: SQLite}).AuditTree(ctx)
 	if err != nil {
 		return auditlog.Tree{}, apperr.Wrap(apperr.Invalid, err, "%s is not a zhengzhao backup: %v", path, err)
 	}

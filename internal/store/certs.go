@@ -13,13 +13,14 @@ import (
 )
 
 var (
-	_ pki.Store = (*DB)(nil)
-	_ pki.Store = (*Tx)(nil)
+	_ pki.Store  = (*DB)(nil)
+	_ pki.Tx     = (*Tx)(nil)
+	_ pki.Writer = (*Tx)(nil)
 )
 
 const certColumns = `fingerprint, serial, key_id, kind, source, issuer, subject, not_before, not_after, der, created_at, revoked_at, revocation_reason`
 
-func scanCert(s interface{ Scan(...any) error }) (pki.Cert, error) {
+func scanCert(s scanner) (pki.Cert, error) {
 	var c pki.Cert
 	var keyID sql.NullString
 	var kind, source string
@@ -37,9 +38,9 @@ func scanCert(s interface{ Scan(...any) error }) (pki.Cert, error) {
 	return c, nil
 }
 
-// InsertCert implements pki.Store.
-func (q q) InsertCert(ctx context.Context, c pki.Cert) error {
-	_, err := q.exec(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
+// InsertCert implements pki.Writer.
+func (tx *Tx) InsertCert(ctx context.Context, c pki.Cert) error {
+	_, err := tx.exec(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
 		c.Fingerprint, c.Serial, nullString(c.KeyID), string(c.Kind), string(c.Source), c.Issuer, c.Subject,
 		micros(c.NotBefore), micros(c.NotAfter), c.DER, micros(c.CreatedAt))
 	if err != nil {
@@ -48,10 +49,10 @@ func (q q) InsertCert(ctx context.Context, c pki.Cert) error {
 	return nil
 }
 
-// GetCert implements pki.Store.
-func (q q) GetCert(ctx context.Context, ref string) (pki.Cert, error) {
+// GetCert implements pki.Reader.
+func (h handle) GetCert(ctx context.Context, ref string) (pki.Cert, error) {
 	ref = strings.ToLower(strings.TrimSpace(ref))
-	c, err := scanCert(q.queryRow(ctx, `SELECT `+certColumns+` FROM certificates WHERE fingerprint = ?
+	c, err := scanCert(h.queryRow(ctx, `SELECT `+certColumns+` FROM certificates WHERE fingerprint = ?
 		OR (serial = ? AND source = 'internal' AND kind <> 'root') ORDER BY fingerprint LIMIT 1`, ref, strings.TrimLeft(ref, "0")))
 	if err != nil {
 		return pki.Cert{}, fmt.Errorf("get certificate %s: %w", ref, err)
@@ -59,8 +60,8 @@ func (q q) GetCert(ctx context.Context, ref string) (pki.Cert, error) {
 	return c, nil
 }
 
-// ListCerts implements pki.Store.
-func (q q) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
+// ListCerts implements pki.Reader.
+func (h handle) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
 	where, args := []string{`1 = 1`}, []any{}
 	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"kind", string(f.Kind)}, {"issuer", f.Issuer}} {
 		if c.val != "" {
@@ -70,25 +71,17 @@ func (q q) ListCerts(ctx context.Context, f pki.Filter) ([]pki.Cert, error) {
 	if f.Revoked {
 		where = append(where, `revoked_at IS NOT NULL`)
 	}
-	rows, err := q.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE `+strings.Join(where, ` AND `)+` ORDER BY created_at, fingerprint`, args...)
+	rows, err := h.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE `+strings.Join(where, ` AND `)+` ORDER BY created_at, fingerprint`, args...)
+	out, err := collect(rows, err, scanCert)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
 	}
-	defer rows.Close()
-	var out []pki.Cert
-	for rows.Next() {
-		c, err := scanCert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list certificates: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// RevokeCert implements pki.Store.
-func (q q) RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error {
-	res, err := q.exec(ctx, `UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE fingerprint = ? AND revoked_at IS NULL`,
+// RevokeCert implements pki.Writer.
+func (tx *Tx) RevokeCert(ctx context.Context, fingerprint string, at time.Time, reason int) error {
+	res, err := tx.exec(ctx, `UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE fingerprint = ? AND revoked_at IS NULL`,
 		micros(at), reason, fingerprint)
 	if err != nil {
 		return fmt.Errorf("revoke certificate %s: %w", fingerprint, err)
@@ -99,19 +92,21 @@ func (q q) RevokeCert(ctx context.Context, fingerprint string, at time.Time, rea
 	return nil
 }
 
-// NextCRLNumber implements pki.Store. The counter is a settings row updated
-// in the caller's transaction (or its own statement), never a process
-// variable.
-func (q q) NextCRLNumber(ctx context.Context) (int64, error) {
-	if _, err := q.exec(ctx, `INSERT INTO settings (name, value) VALUES ('crl_number', '0') ON CONFLICT (name) DO NOTHING`); err != nil {
+// NextCRLNumber implements pki.Store. The counter is a settings row, never
+// a process variable. It is on DB, auto-committed, because a CRL number is
+// spent whether or not its CRL is published, and one UPDATE queues on the
+// row lock where a CRL's read-modify-write in a SERIALIZABLE transaction
+// would conflict with every other.
+func (d *DB) NextCRLNumber(ctx context.Context) (int64, error) {
+	if _, err := d.exec(ctx, `INSERT INTO settings (name, value) VALUES ('crl_number', '0') ON CONFLICT (name) DO NOTHING`); err != nil {
 		return 0, fmt.Errorf("CRL number: %w", err)
 	}
 	var v string
 	cast := `CAST(value AS INTEGER)`
-	if q.dialect == Postgres {
+	if d.dialect == Postgres {
 		cast = `value::bigint`
 	}
-	err := mapErr(q.queryRow(ctx, `UPDATE settings SET value = CAST(`+cast+` + 1 AS TEXT) WHERE name = 'crl_number' RETURNING value`).Scan(&v))
+	err := mapErr(d.queryRow(ctx, `UPDATE settings SET value = CAST(`+cast+` + 1 AS TEXT) WHERE name = 'crl_number' RETURNING value`).Scan(&v))
 	if err != nil {
 		return 0, fmt.Errorf("CRL number: %w", err)
 	}
@@ -119,6 +114,6 @@ func (q q) NextCRLNumber(ctx context.Context) (int64, error) {
 }
 
 // CertTx runs fn in one transaction; it is the pki.TxFunc of this store.
-func (d *DB) CertTx(ctx context.Context, fn func(pki.Store) error) error {
+func (d *DB) CertTx(ctx context.Context, fn func(pki.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

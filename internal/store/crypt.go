@@ -95,7 +95,9 @@ func keyID(version int64) (envelope.KeyID, error) {
 // Unlock checks the master key against the store and makes the data keys
 // available. On a new store it records the master key and creates version
 // 1 of each purpose's data key (suite names their cipher). It must be
-// called once, before the store is shared.
+// called once, before the store is shared. Like every data-key operation it
+// is on DB and runs its own transactions: the key ring is the store's own
+// business, below every capability's unit of work.
 func (d *DB) Unlock(ctx context.Context, m *envelope.MasterKey, suite envelope.Suite, rand io.Reader) error {
 	var ks *dataKeys
 	err := d.WithTx(ctx, func(tx *Tx) error {
@@ -155,7 +157,7 @@ func Purposes() []string { return []string{FieldKey, PrivateKeyKey} }
 // unwrapped, go on serving; restart them with the new key file when
 // convenient (and before rotating data keys: a server cannot unwrap a data
 // key made under a master key it does not have). It returns how many data
-// keys were re-wrapped.
+// keys were re-wrapped. It is on DB, a data-key operation (see Unlock).
 func (d *DB) RotateMaster(ctx context.Context, current, next *envelope.MasterKey) (int, error) {
 	n := 0
 	err := d.WithTx(ctx, func(tx *Tx) error {
@@ -200,66 +202,58 @@ type wrappedDataKey struct {
 	wrapped []byte
 }
 
-// wrappedDataKeys reads every data key as stored. It is a function of its own
-// so that its rows are closed, by defer, before the caller writes through the
-// same transaction.
+// wrappedDataKeys reads every data key as stored; collect has closed its
+// rows when it returns, before the caller writes through the same
+// transaction.
 func wrappedDataKeys(ctx context.Context, tx *Tx) ([]wrappedDataKey, error) {
 	rows, err := tx.query(ctx, `SELECT purpose, version, state, wrapped FROM data_keys ORDER BY purpose, version`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var all []wrappedDataKey
-	for rows.Next() {
+	return collect(rows, err, func(s scanner) (wrappedDataKey, error) {
 		var k wrappedDataKey
-		if err := rows.Scan(&k.purpose, &k.version, &k.state, &k.wrapped); err != nil {
-			return nil, mapErr(err)
-		}
-		all = append(all, k)
-	}
-	return all, mapErr(rows.Err())
+		err := s.Scan(&k.purpose, &k.version, &k.state, &k.wrapped)
+		return k, err
+	})
 }
 
 // dataKey returns version of the purpose's data key, reading and unwrapping
 // it when this process does not hold it yet: another process may have made
 // it by rotating data keys.
-func (q q) dataKey(ctx context.Context, purpose string, version int64) (*envelope.DataKey, error) {
-	if q.keys == nil {
+func (h handle) dataKey(ctx context.Context, purpose string, version int64) (*envelope.DataKey, error) {
+	if h.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
 	ref := dataKeyRef{purpose, version}
-	if dk := q.keys.get(ref); dk != nil {
+	if dk := h.keys.get(ref); dk != nil {
 		return dk, nil
 	}
 	var wrapped []byte
-	err := mapErr(q.queryRow(ctx, `SELECT wrapped FROM data_keys WHERE purpose = ? AND version = ?`, purpose, version).Scan(&wrapped))
+	err := mapErr(h.queryRow(ctx, `SELECT wrapped FROM data_keys WHERE purpose = ? AND version = ?`, purpose, version).Scan(&wrapped))
 	if err != nil {
 		return nil, fmt.Errorf("read %s data key version %d: %w", purpose, version, err)
 	}
-	return q.keys.unwrap(ref, wrapped)
+	return h.keys.unwrap(ref, wrapped)
 }
 
-// sealingKey returns the purpose's newest active data key, the one new
-// values are sealed with. It is read in the caller's transaction each time,
-// so that a value written while data keys are being rotated is sealed with
+// encryptionKey returns the purpose's newest active data key, the one new
+// values are encrypted with. It is read in the caller's transaction each time,
+// so that a value written while data keys are being rotated is encrypted with
 // the new key at once, even by a server that started before the rotation.
-func (q q) sealingKey(ctx context.Context, purpose string) (*envelope.DataKey, error) {
-	if q.keys == nil {
+func (h handle) encryptionKey(ctx context.Context, purpose string) (*envelope.DataKey, error) {
+	if h.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
 	var version int64
 	var wrapped []byte
-	err := mapErr(q.queryRow(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
+	err := mapErr(h.queryRow(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
 		purpose).Scan(&version, &wrapped))
 	if err != nil {
 		return nil, fmt.Errorf("read the active %s data key: %w", purpose, err)
 	}
-	return q.keys.unwrap(dataKeyRef{purpose, version}, wrapped)
+	return h.keys.unwrap(dataKeyRef{purpose, version}, wrapped)
 }
 
-// seal encrypts a sensitive column value bound to its table, row and
+// encrypt encrypts a sensitive column value bound to its table, row and
 // column, with the purpose's newest active data key (field layout 2).
-func (q q) seal(ctx context.Context, purpose, table, row, column string, plaintext string) ([]byte, error) {
+func (h handle) encrypt(ctx context.Context, purpose, table, row, column string, plaintext string) ([]byte, error) {
 	// A column rotate-data-keys does not know would keep values under a key
 	// the rotation retires: every encrypted column must be registered.
 	if !slices.ContainsFunc(encryptedColumns(), func(c encryptedColumn) bool {
@@ -267,25 +261,25 @@ func (q q) seal(ctx context.Context, purpose, table, row, column string, plainte
 	}) {
 		return nil, fmt.Errorf("%s.%s is not in encryptedColumns: data key rotation would miss it", table, column)
 	}
-	dk, err := q.sealingKey(ctx, purpose)
+	dk, err := h.encryptionKey(ctx, purpose)
 	if err != nil {
 		return nil, err
 	}
 	return dk.Seal([]byte(plaintext), envelope.AD{Table: table, Row: row, Column: column})
 }
 
-// open decrypts what seal encrypted, with the data key the ciphertext
+// decrypt decrypts what encrypt encrypted, with the data key the ciphertext
 // names (version 1, the purpose's original key, for layout 1); a ciphertext
 // moved to another row or column fails.
-func (q q) open(ctx context.Context, purpose, table, row, column string, ciphertext []byte) (string, error) {
-	if q.keys == nil {
+func (h handle) decrypt(ctx context.Context, purpose, table, row, column string, ciphertext []byte) (string, error) {
+	if h.keys == nil {
 		return "", apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
 	version, err := ciphertextVersion(ciphertext)
 	if err != nil {
 		return "", apperr.Wrap(apperr.Internal, err, "%s.%s of %s cannot be decrypted", table, column, row)
 	}
-	dk, err := q.dataKey(ctx, purpose, version)
+	dk, err := h.dataKey(ctx, purpose, version)
 	if err != nil {
 		return "", apperr.Wrap(apperr.Internal, err, "%s.%s of %s cannot be decrypted", table, column, row)
 	}
@@ -296,7 +290,7 @@ func (q q) open(ctx context.Context, purpose, table, row, column string, ciphert
 	return string(b), nil
 }
 
-// ciphertextVersion returns the version of the data key that sealed a field
+// ciphertextVersion returns the version of the data key that encrypted a field
 // ciphertext: the one layout 2 names, or 1 for layout 1.
 func ciphertextVersion(ciphertext []byte) (int64, error) {
 	id, err := envelope.CiphertextKeyID(ciphertext)
@@ -310,7 +304,8 @@ func ciphertextVersion(ciphertext []byte) (int64, error) {
 }
 
 // MasterKeyID returns the ID of the master key the store was set up with,
-// or "" for a store that has none yet.
+// or "" for a store that has none yet. It is on DB, a data-key operation
+// (see Unlock).
 func (d *DB) MasterKeyID(ctx context.Context) (string, error) {
 	var id string
 	err := mapErr(d.queryRow(ctx, `SELECT value FROM settings WHERE name = 'master_key_id'`).Scan(&id))

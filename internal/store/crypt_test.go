@@ -28,9 +28,7 @@ func TestContactIsEncryptedAtRest(t *testing.T) {
 		a, b := contactOrg("91350100M000100Y43"), contactOrg("914403001922038216")
 		b.Responsible.Phone = "13800000000"
 		for _, o := range []org.Org{a, b} {
-			if err := db.InsertOrg(ctx, o); err != nil {
-				t.Fatal(err)
-			}
+			storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, o) })
 		}
 		raw, err := store.RawColumn(ctx, db, "orgs", "responsible_phone", "credit_code", a.CreditCode)
 		if err != nil {
@@ -82,9 +80,7 @@ func testRotateMaster(t *testing.T, postgres bool) {
 			t.Fatal(err)
 		}
 		o := contactOrg("91350100M000100Y43")
-		if err := db.InsertOrg(ctx, o); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, o) })
 		if _, err := db.RotateMaster(ctx, next, old); err == nil {
 			t.Fatal("RotateMaster with the wrong current key succeeded")
 		}
@@ -115,7 +111,7 @@ func testRotateMaster(t *testing.T, postgres bool) {
 
 func TestLockedStoreRefusesEncryptedColumns(t *testing.T) {
 	db, _, _ := storetest.OpenLocked(t, false)
-	if err := db.InsertOrg(context.Background(), contactOrg("91350100M000100Y43")); !errors.Is(err, store.ErrLocked) {
+	if err := db.WithTx(context.Background(), func(tx *store.Tx) error { return tx.InsertOrg(context.Background(), contactOrg("91350100M000100Y43")) }); !errors.Is(err, store.ErrLocked) {
 		t.Fatalf("insert into a locked store = %v, want ErrLocked", err)
 	}
 }

@@ -18,18 +18,18 @@ import (
 // Data key states.
 const (
 	// DataKeyActive keys open values; the newest active key of a purpose
-	// also seals new ones.
+	// also encrypts new ones.
 	DataKeyActive = "active"
-	// DataKeyRetired keys no longer seal, and no value in the store refers
+	// DataKeyRetired keys no longer encrypt, and no value in the store refers
 	// to them any more. They stay so that backups remain readable.
 	DataKeyRetired = "retired"
 )
 
-// encryptedColumn is one column whose values are sealed with a purpose's
+// encryptedColumn is one column whose values are encrypted with a purpose's
 // data key, bound to the row named by the key column. Its queries are
 // written out in full so that no SQL is assembled from strings. Every
 // encrypted column MUST be listed in encryptedColumns, or a data key
-// rotation would retire a key that still seals its values.
+// rotation would retire a key that still encrypts its values.
 type encryptedColumn struct {
 	purpose, table, column string
 	// scan reads (row key, value) of up to ? rows after the row key ?, in
@@ -69,34 +69,33 @@ type DataKey struct {
 	RetiredAt   *time.Time
 }
 
-// DataKeys lists the data keys, by purpose and version.
+// DataKeys lists the data keys, by purpose and version. Data-key
+// operations are on DB (see Unlock).
 func (d *DB) DataKeys(ctx context.Context) ([]DataKey, error) {
 	rows, err := d.query(ctx, `SELECT purpose, version, state, wrapped, master_key_id, created_at, retired_at FROM data_keys ORDER BY purpose, version`)
-	if err != nil {
-		return nil, fmt.Errorf("list data keys: %w", err)
-	}
-	defer rows.Close()
-	var out []DataKey
-	for rows.Next() {
+	out, err := collect(rows, err, func(s scanner) (DataKey, error) {
 		var k DataKey
 		var wrapped []byte
 		var created int64
 		var retired *int64
-		if err := rows.Scan(&k.Purpose, &k.Version, &k.State, &wrapped, &k.MasterKeyID, &created, &retired); err != nil {
-			return nil, fmt.Errorf("list data keys: %w", mapErr(err))
+		if err := s.Scan(&k.Purpose, &k.Version, &k.State, &wrapped, &k.MasterKeyID, &created, &retired); err != nil {
+			return k, err
 		}
 		suite, err := envelope.WrappedKey(wrapped).Suite()
 		if err != nil {
-			return nil, fmt.Errorf("%s data key version %d: %w", k.Purpose, k.Version, err)
+			return k, fmt.Errorf("%s data key version %d: %w", k.Purpose, k.Version, err)
 		}
 		k.Suite, k.CreatedAt = suite.String(), fromMicros(created)
 		if retired != nil {
 			t := fromMicros(*retired)
 			k.RetiredAt = &t
 		}
-		out = append(out, k)
+		return k, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list data keys: %w", err)
 	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 // RotateDataKeysOptions tunes RotateDataKeys; the zero value rotates every
@@ -137,7 +136,7 @@ type DataKeyProgress struct {
 // DataKeyRotation reports what RotateDataKeys did for one purpose.
 type DataKeyRotation struct {
 	Purpose string
-	Version int64 // the data key every value of the purpose is now sealed with
+	Version int64 // the data key every value of the purpose is now encrypted with
 	Suite   string
 	// Resumed is true when an unfinished rotation (older keys still active)
 	// was finished instead of a new key being made.
@@ -145,19 +144,21 @@ type DataKeyRotation struct {
 	Scanned     int64
 	Reencrypted int64
 	Retired     []int64 // versions retired by this run
-	Done        bool    // every value is sealed with Version
+	Done        bool    // every value is encrypted with Version
 }
 
 // RotateDataKeys makes a new data key for each purpose (or finishes an
-// unfinished rotation of it), re-encrypts every value sealed with an older
+// unfinished rotation of it), re-encrypts every value encrypted with an older
 // key of the purpose, batch by batch, each batch in its own transaction,
-// and then retires the older keys. New values are sealed with the new key
-// as soon as it is committed, by every process (see sealingKey), so running
+// and then retires the older keys. New values are encrypted with the new key
+// as soon as it is committed, by every process (see encryptionKey), so running
 // servers go on working; a crash or a cancelled ctx leaves every value
 // readable, and calling RotateDataKeys again finishes the job with the same
 // key. The creation of the key and the end of the rotation are recorded in
 // the audit log, by the actor of ctx. It returns what it did, also on
-// error, for the purposes it got to.
+// error, for the purposes it got to. It is on DB because it commits a batch
+// per transaction: a rotation over a large table must not hold one
+// transaction for its whole length.
 func (d *DB) RotateDataKeys(ctx context.Context, opts RotateDataKeysOptions) ([]DataKeyRotation, error) {
 	if d.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
@@ -200,7 +201,7 @@ func (d *DB) rotateDataKey(ctx context.Context, purpose string, opts RotateDataK
 	}
 	for pass := 1; ; pass++ {
 		if pass > maxRotationPasses {
-			return r, fmt.Errorf("values sealed with older data keys still appear after %d passes: is a server of an older version running?", maxRotationPasses)
+			return r, fmt.Errorf("values encrypted with older data keys still appear after %d passes: is a server of an older version running?", maxRotationPasses)
 		}
 		changed := int64(0)
 		for _, c := range encryptedColumns() {
@@ -359,17 +360,17 @@ func (d *DB) reencryptColumn(ctx context.Context, c encryptedColumn, target *env
 	}
 }
 
-type sealedValue struct {
+type encryptedValue struct {
 	row   string
 	value []byte
 }
 
 // reencryptBatch re-encrypts, in q's transaction, the values of up to limit
-// rows of c after the row key after that are not sealed with target. It
+// rows of c after the row key after that are not encrypted with target. It
 // returns the last row key read, how many values it read and how many it
 // re-encrypted.
-func (q q) reencryptBatch(ctx context.Context, c encryptedColumn, target *envelope.DataKey, after string, limit int) (last string, scanned, changed int64, err error) {
-	batch, err := q.sealedValues(ctx, c, after, limit)
+func (tx *Tx) reencryptBatch(ctx context.Context, c encryptedColumn, target *envelope.DataKey, after string, limit int) (last string, scanned, changed int64, err error) {
+	batch, err := tx.encryptedValues(ctx, c, after, limit)
 	if err != nil {
 		return "", 0, 0, err
 	}
@@ -386,19 +387,19 @@ func (q q) reencryptBatch(ctx context.Context, c encryptedColumn, target *envelo
 		if version == int64(target.ID()) {
 			continue
 		}
-		pt, err := q.open(ctx, c.purpose, c.table, v.row, c.column, v.value)
+		pt, err := tx.decrypt(ctx, c.purpose, c.table, v.row, c.column, v.value)
 		if err != nil {
 			return "", 0, 0, err
 		}
-		sealed, err := target.Seal([]byte(pt), envelope.AD{Table: c.table, Row: v.row, Column: c.column})
+		ciphertext, err := target.Seal([]byte(pt), envelope.AD{Table: c.table, Row: v.row, Column: c.column})
 		if err != nil {
 			return "", 0, 0, err
 		}
-		res, err := q.exec(ctx, c.update, sealed, v.row, v.value)
+		res, err := tx.exec(ctx, c.update, ciphertext, v.row, v.value)
 		if err != nil {
 			return "", 0, 0, err
 		}
-		// A value rewritten meanwhile was sealed with the newest key
+		// A value rewritten meanwhile was encrypted with the newest key
 		// already; it is left alone.
 		if n, err := res.RowsAffected(); err != nil {
 			return "", 0, 0, mapErr(err)
@@ -409,22 +410,14 @@ func (q q) reencryptBatch(ctx context.Context, c encryptedColumn, target *envelo
 	return last, scanned, changed, nil
 }
 
-// sealedValues reads one batch of c. It is a function of its own so that
+// encryptedValues reads one batch of c. It is a function of its own so that
 // its rows are closed before the caller writes through the same
 // transaction.
-func (q q) sealedValues(ctx context.Context, c encryptedColumn, after string, limit int) ([]sealedValue, error) {
-	rows, err := q.query(ctx, c.scan, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []sealedValue
-	for rows.Next() {
-		var v sealedValue
-		if err := rows.Scan(&v.row, &v.value); err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(rows.Err())
+func (h handle) encryptedValues(ctx context.Context, c encryptedColumn, after string, limit int) ([]encryptedValue, error) {
+	rows, err := h.query(ctx, c.scan, after, limit)
+	return collect(rows, err, func(s scanner) (encryptedValue, error) {
+		var v encryptedValue
+		err := s.Scan(&v.row, &v.value)
+		return v, err
+	})
 }

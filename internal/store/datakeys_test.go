@@ -29,16 +29,12 @@ func seedContacts(t *testing.T, db *store.DB, codes []string) []org.Org {
 	for i, c := range codes {
 		o := contactOrg(c)
 		o.Responsible.Phone = fmt.Sprintf("139000000%02d", i)
-		if err := db.InsertOrg(ctx, o); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, o) })
 		out = append(out, o)
 	}
 	k := keyring.Key{ID: "key_test_1", Org: codes[0], Name: "k", Version: 1, Purpose: keyring.Purpose("seal"), Algorithm: keys.Algorithm("SM2-SM3"),
 		Backend: keyring.Software, State: keyring.State("active"), PublicPEM: []byte("pem"), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
-	if err := db.InsertKey(ctx, k, []byte("private pkcs8")); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertKey(ctx, k, []byte("private pkcs8")) })
 	return out
 }
 
@@ -202,9 +198,7 @@ func seedContactsFrom(t *testing.T, db *store.DB, codes []string) []org.Org {
 	var out []org.Org
 	for _, c := range codes {
 		o := contactOrg(c)
-		if err := db.InsertOrg(context.Background(), o); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(context.Background(), o) })
 		out = append(out, o)
 	}
 	return out
@@ -244,9 +238,7 @@ func TestRotateDataKeysInterrupted(t *testing.T) {
 		o := orgs[3]
 		o.Responsible.Email = "new@example.cn"
 		o.Version++
-		if err := db.UpdateOrg(context.Background(), o); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error { return tx.UpdateOrg(context.Background(), o) })
 		orgs[3] = o
 		if id := keyIDOf(t, db, "orgs", "responsible_email", "credit_code", o.CreditCode); id != 2 {
 			t.Errorf("value written during the rotation names key %d, want 2", id)

@@ -38,13 +38,13 @@ const (
 func idempotencyRow(scope, key string) string { return scope + "/" + key }
 
 // requestMAC is the keyed hash of a request hash that is stored.
-func (q q) requestMAC(reqHash []byte) ([]byte, error) {
-	if q.keys == nil {
+func (h handle) requestMAC(reqHash []byte) ([]byte, error) {
+	if h.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
-	q.keys.mu.RLock()
-	m := q.keys.master
-	q.keys.mu.RUnlock()
+	h.keys.mu.RLock()
+	m := h.keys.master
+	h.keys.mu.RUnlock()
 	k, err := m.BlindIndexKey("idempotency-request")
 	if err != nil {
 		return nil, err
@@ -55,7 +55,9 @@ func (q q) requestMAC(reqHash []byte) ([]byte, error) {
 // ClaimIdempotencyKey records a pending request under (scope, key) and
 // returns nil, or returns the record already there, its answer decrypted. A
 // pending record older than staleAfter is taken over: its request died
-// before it could finish.
+// before it could finish. It is on DB and commits by itself: the claim must
+// be visible to a concurrent retry of the same request before the request's
+// own transaction commits.
 func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash []byte, now time.Time, staleAfter time.Duration) (*IdempotencyRecord, error) {
 	mac, err := d.requestMAC(reqHash)
 	if err != nil {
@@ -97,7 +99,7 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 			r.RequestHash = reqHash
 		}
 		if r.Done && r.Response != nil {
-			body, err := tx.open(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, r.Response)
+			body, err := tx.decrypt(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, r.Response)
 			if err != nil {
 				return err
 			}
@@ -113,14 +115,15 @@ func (d *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash
 }
 
 // CompleteIdempotencyKey stores the answer given to the request, encrypted
-// and bound to its record.
+// and bound to its record. It is on DB because the answer exists only once
+// the request's own transaction is over.
 func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error {
-	sealed, err := d.seal(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, string(body))
+	ciphertext, err := d.encrypt(ctx, FieldKey, idempotencyTable, idempotencyRow(scope, key), idempotencyResponse, string(body))
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	_, err = d.exec(ctx, `UPDATE idempotency_keys SET state = 'done', status_code = ?, content_type = ?, response = ?
-		WHERE scope = ? AND key = ?`, status, contentType, sealed, scope, key)
+		WHERE scope = ? AND key = ?`, status, contentType, ciphertext, scope, key)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
@@ -128,7 +131,8 @@ func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, stat
 }
 
 // ReleaseIdempotencyKey forgets a pending key whose request failed, so the
-// client may try again with the same key.
+// client may try again with the same key. It is on DB because the request's
+// transaction has rolled back by then.
 func (d *DB) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
 	_, err := d.exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND state = 'pending'`, scope, key)
 	if err != nil {

@@ -12,13 +12,14 @@ import (
 )
 
 var (
-	_ keyring.Store = (*DB)(nil)
-	_ keyring.Store = (*Tx)(nil)
+	_ keyring.Reader   = (*DB)(nil)
+	_ keyring.Tx       = (*Tx)(nil)
+	_ keyring.Inserter = (*Tx)(nil)
 )
 
 const keyColumns = `id, org, name, version, purpose, algorithm, backend, state, public_key, created_at, rotated_at, replaced_by`
 
-func scanKey(s interface{ Scan(...any) error }) (keyring.Key, error) {
+func scanKey(s scanner) (keyring.Key, error) {
 	var k keyring.Key
 	var purpose, alg, backend, state string
 	var created int64
@@ -36,13 +37,13 @@ func scanKey(s interface{ Scan(...any) error }) (keyring.Key, error) {
 	return k, nil
 }
 
-// InsertKey implements keyring.Store; a software private key is encrypted
+// InsertKey implements keyring.Inserter; a software private key is encrypted
 // with the private-key data key, bound to the key's row.
-func (q q) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error {
-	var sealed []byte
+func (tx *Tx) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) error {
+	var ciphertext []byte
 	if len(privatePKCS8) > 0 {
 		var err error
-		if sealed, err = q.seal(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
+		if ciphertext, err = tx.encrypt(ctx, PrivateKeyKey, "keys", k.ID, "private_key", string(privatePKCS8)); err != nil {
 			return err
 		}
 	}
@@ -50,51 +51,51 @@ func (q q) InsertKey(ctx context.Context, k keyring.Key, privatePKCS8 []byte) er
 	if k.RotatedAt != nil {
 		rotated = sql.NullInt64{Int64: micros(*k.RotatedAt), Valid: true}
 	}
-	_, err := q.exec(ctx, `INSERT INTO keys (`+keyColumns+`, private_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO keys (`+keyColumns+`, private_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Org, k.Name, k.Version, string(k.Purpose), string(k.Algorithm), string(k.Backend), string(k.State), k.PublicPEM,
-		micros(k.CreatedAt), rotated, nullString(k.ReplacedBy), sealed)
+		micros(k.CreatedAt), rotated, nullString(k.ReplacedBy), ciphertext)
 	if err != nil {
 		return fmt.Errorf("insert key: %w", err)
 	}
 	return nil
 }
 
-// GetKey implements keyring.Store.
-func (q q) GetKey(ctx context.Context, id string) (keyring.Key, error) {
-	k, err := scanKey(q.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+// GetKey implements keyring.Reader.
+func (h handle) GetKey(ctx context.Context, id string) (keyring.Key, error) {
+	k, err := scanKey(h.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
 	if err != nil {
 		return keyring.Key{}, fmt.Errorf("get key %s: %w", id, err)
 	}
 	return k, nil
 }
 
-// KeyPrivate implements keyring.Store.
-func (q q) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
-	var sealed []byte
-	if err := mapErr(q.queryRow(ctx, `SELECT private_key FROM keys WHERE id = ?`, id).Scan(&sealed)); err != nil {
+// KeyPrivate implements keyring.Reader.
+func (h handle) KeyPrivate(ctx context.Context, id string) ([]byte, error) {
+	var ciphertext []byte
+	if err := mapErr(h.queryRow(ctx, `SELECT private_key FROM keys WHERE id = ?`, id).Scan(&ciphertext)); err != nil {
 		return nil, fmt.Errorf("private key of %s: %w", id, err)
 	}
-	if len(sealed) == 0 {
+	if len(ciphertext) == 0 {
 		return nil, apperr.New(apperr.Internal, "key %s has no software private key", id)
 	}
-	s, err := q.open(ctx, PrivateKeyKey, "keys", id, "private_key", sealed)
+	s, err := h.decrypt(ctx, PrivateKeyKey, "keys", id, "private_key", ciphertext)
 	if err != nil {
 		return nil, err
 	}
 	return []byte(s), nil
 }
 
-// LatestKey implements keyring.Store.
-func (q q) LatestKey(ctx context.Context, org, name string) (keyring.Key, error) {
-	k, err := scanKey(q.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, name))
+// LatestKey implements keyring.Reader.
+func (h handle) LatestKey(ctx context.Context, org, name string) (keyring.Key, error) {
+	k, err := scanKey(h.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, name))
 	if err != nil {
 		return keyring.Key{}, fmt.Errorf("key %s of %s: %w", name, org, err)
 	}
 	return k, nil
 }
 
-// ListKeys implements keyring.Store.
-func (q q) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error) {
+// ListKeys implements keyring.Reader.
+func (h handle) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"purpose", string(f.Purpose)}, {"state", string(f.State)}} {
 		if c.val != "" {
@@ -102,29 +103,21 @@ func (q q) ListKeys(ctx context.Context, f keyring.Filter) ([]keyring.Key, error
 		}
 	}
 	args = append(args, f.Limit)
-	rows, err := q.query(ctx, `SELECT `+keyColumns+` FROM keys WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
+	rows, err := h.query(ctx, `SELECT `+keyColumns+` FROM keys WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
+	out, err := collect(rows, err, scanKey)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	defer rows.Close()
-	var out []keyring.Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// UpdateKeyState implements keyring.Store.
-func (q q) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State) error {
+// UpdateKeyState implements keyring.Tx.
+func (tx *Tx) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State) error {
 	var rotated sql.NullInt64
 	if k.RotatedAt != nil {
 		rotated = sql.NullInt64{Int64: micros(*k.RotatedAt), Valid: true}
 	}
-	res, err := q.exec(ctx, `UPDATE keys SET state = ?, rotated_at = ?, replaced_by = ? WHERE id = ? AND state = ?`,
+	res, err := tx.exec(ctx, `UPDATE keys SET state = ?, rotated_at = ?, replaced_by = ? WHERE id = ? AND state = ?`,
 		string(k.State), rotated, nullString(k.ReplacedBy), k.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update key %s: %w", k.ID, err)
@@ -136,6 +129,6 @@ func (q q) UpdateKeyState(ctx context.Context, k keyring.Key, from keyring.State
 }
 
 // KeyTx runs fn in one transaction; it is the keyring.TxFunc of this store.
-func (d *DB) KeyTx(ctx context.Context, fn func(keyring.Store) error) error {
+func (d *DB) KeyTx(ctx context.Context, fn func(keyring.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

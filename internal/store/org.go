@@ -14,8 +14,8 @@ import (
 )
 
 var (
-	_ org.Store = (*DB)(nil)
-	_ org.Store = (*Tx)(nil)
+	_ org.Reader = (*DB)(nil)
+	_ org.Tx     = (*Tx)(nil)
 )
 
 const orgColumns = `credit_code, name, region, parent, responsible_name, responsible_phone,
@@ -34,12 +34,12 @@ func (r *orgRow) dest() []any {
 		&r.EmailEnc, &r.Stat, &r.Version, &r.CreatedAt, &r.UpdatedAt}
 }
 
-func (q q) orgOf(ctx context.Context, r *orgRow, kinds []org.Kind) (org.Org, error) {
-	phone, err := q.open(ctx, FieldKey, "orgs", r.CreditCode, "responsible_phone", r.PhoneEnc)
+func (h handle) orgOf(ctx context.Context, r *orgRow, kinds []org.Kind) (org.Org, error) {
+	phone, err := h.decrypt(ctx, FieldKey, "orgs", r.CreditCode, "responsible_phone", r.PhoneEnc)
 	if err != nil {
 		return org.Org{}, err
 	}
-	email, err := q.open(ctx, FieldKey, "orgs", r.CreditCode, "responsible_email", r.EmailEnc)
+	email, err := h.decrypt(ctx, FieldKey, "orgs", r.CreditCode, "responsible_email", r.EmailEnc)
 	if err != nil {
 		return org.Org{}, err
 	}
@@ -52,12 +52,12 @@ func (q q) orgOf(ctx context.Context, r *orgRow, kinds []org.Kind) (org.Org, err
 	}, nil
 }
 
-// sealContact encrypts the responsible person's phone and e-mail of o.
-func (q q) sealContact(ctx context.Context, o org.Org) (phone, email []byte, err error) {
-	if phone, err = q.seal(ctx, FieldKey, "orgs", o.CreditCode, "responsible_phone", o.Responsible.Phone); err != nil {
+// encryptContact encrypts the responsible person's phone and e-mail of o.
+func (h handle) encryptContact(ctx context.Context, o org.Org) (phone, email []byte, err error) {
+	if phone, err = h.encrypt(ctx, FieldKey, "orgs", o.CreditCode, "responsible_phone", o.Responsible.Phone); err != nil {
 		return nil, nil, err
 	}
-	if email, err = q.seal(ctx, FieldKey, "orgs", o.CreditCode, "responsible_email", o.Responsible.Email); err != nil {
+	if email, err = h.encrypt(ctx, FieldKey, "orgs", o.CreditCode, "responsible_email", o.Responsible.Email); err != nil {
 		return nil, nil, err
 	}
 	return phone, email, nil
@@ -65,45 +65,45 @@ func (q q) sealContact(ctx context.Context, o org.Org) (phone, email []byte, err
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// InsertOrg implements org.Store.
-func (q q) InsertOrg(ctx context.Context, o org.Org) error {
-	phone, email, err := q.sealContact(ctx, o)
+// InsertOrg implements org.Tx.
+func (tx *Tx) InsertOrg(ctx context.Context, o org.Org) error {
+	phone, email, err := tx.encryptContact(ctx, o)
 	if err != nil {
 		return err
 	}
-	_, err = q.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.CreditCode, o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, phone,
 		email, string(o.Status), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert organization %s: %w", o.CreditCode, err)
 	}
-	return q.insertKinds(ctx, o)
+	return tx.insertKinds(ctx, o)
 }
 
-func (q q) insertKinds(ctx context.Context, o org.Org) error {
+func (tx *Tx) insertKinds(ctx context.Context, o org.Org) error {
 	for _, k := range o.Kinds {
-		if _, err := q.exec(ctx, `INSERT INTO org_kinds (credit_code, kind) VALUES (?, ?)`, o.CreditCode, string(k)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO org_kinds (credit_code, kind) VALUES (?, ?)`, o.CreditCode, string(k)); err != nil {
 			return fmt.Errorf("insert kind of %s: %w", o.CreditCode, err)
 		}
 	}
 	return nil
 }
 
-// GetOrg implements org.Store.
-func (q q) GetOrg(ctx context.Context, creditCode string) (org.Org, error) {
+// GetOrg implements org.Reader.
+func (h handle) GetOrg(ctx context.Context, creditCode string) (org.Org, error) {
 	var r orgRow
-	err := q.queryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE credit_code = ?`, creditCode).Scan(r.dest()...)
+	err := h.queryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE credit_code = ?`, creditCode).Scan(r.dest()...)
 	if err != nil {
 		return org.Org{}, fmt.Errorf("get organization %s: %w", creditCode, mapErr(err))
 	}
-	kinds, err := q.kindsOf(ctx, []string{creditCode})
+	kinds, err := h.kindsOf(ctx, []string{creditCode})
 	if err != nil {
 		return org.Org{}, err
 	}
-	return q.orgOf(ctx, &r, kinds[creditCode])
+	return h.orgOf(ctx, &r, kinds[creditCode])
 }
 
-func (q q) kindsOf(ctx context.Context, codes []string) (map[string][]org.Kind, error) {
+func (h handle) kindsOf(ctx context.Context, codes []string) (map[string][]org.Kind, error) {
 	out := make(map[string][]org.Kind, len(codes))
 	if len(codes) == 0 {
 		return out, nil
@@ -112,27 +112,31 @@ func (q q) kindsOf(ctx context.Context, codes []string) (map[string][]org.Kind, 
 	for i, c := range codes {
 		args[i] = c
 	}
-	rows, err := q.query(ctx, `SELECT credit_code, kind FROM org_kinds WHERE credit_code IN (`+placeholders(len(codes))+`) ORDER BY credit_code, kind`, args...)
+	rows, err := h.query(ctx, `SELECT credit_code, kind FROM org_kinds WHERE credit_code IN (`+placeholders(len(codes))+`) ORDER BY credit_code, kind`, args...)
+	type orgKind struct {
+		code string
+		kind org.Kind
+	}
+	pairs, err := collect(rows, err, func(s scanner) (orgKind, error) {
+		var p orgKind
+		err := s.Scan(&p.code, &p.kind)
+		return p, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("organization kinds: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var code, kind string
-		if err := rows.Scan(&code, &kind); err != nil {
-			return nil, fmt.Errorf("organization kinds: %w", err)
-		}
-		out[code] = append(out[code], org.Kind(kind))
+	for _, p := range pairs {
+		out[p.code] = append(out[p.code], p.kind)
 	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// ListOrgs implements org.Store.
-func (q q) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
+// ListOrgs implements org.Reader.
+func (h handle) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	var where []string
 	var args []any
 	if f.Kind != "" {
@@ -157,45 +161,39 @@ func (q q) ListOrgs(ctx context.Context, f org.Filter) ([]org.Org, error) {
 	}
 	query += ` ORDER BY credit_code LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := q.query(ctx, query, args...)
+	rows, err := h.query(ctx, query, args...)
+	list, err := collect(rows, err, func(s scanner) (orgRow, error) {
+		var r orgRow
+		err := s.Scan(r.dest()...)
+		return r, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list organizations: %w", err)
 	}
-	defer rows.Close()
-	var list []orgRow
-	var codes []string
-	for rows.Next() {
-		var r orgRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, fmt.Errorf("list organizations: %w", err)
-		}
-		list = append(list, r)
-		codes = append(codes, r.CreditCode)
+	codes := make([]string, len(list))
+	for i, r := range list {
+		codes[i] = r.CreditCode
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list organizations: %w", mapErr(err))
-	}
-	rows.Close()
-	kinds, err := q.kindsOf(ctx, codes)
+	kinds, err := h.kindsOf(ctx, codes)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]org.Org, len(list))
 	for i := range list {
-		if out[i], err = q.orgOf(ctx, &list[i], kinds[list[i].CreditCode]); err != nil {
+		if out[i], err = h.orgOf(ctx, &list[i], kinds[list[i].CreditCode]); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// UpdateOrg implements org.Store: optimistic, on the version.
-func (q q) UpdateOrg(ctx context.Context, o org.Org) error {
-	phone, email, err := q.sealContact(ctx, o)
+// UpdateOrg implements org.Tx: optimistic, on the version.
+func (tx *Tx) UpdateOrg(ctx context.Context, o org.Org) error {
+	phone, email, err := tx.encryptContact(ctx, o)
 	if err != nil {
 		return err
 	}
-	res, err := q.exec(ctx, `UPDATE orgs SET name = ?, region = ?, parent = ?, responsible_name = ?,
+	res, err := tx.exec(ctx, `UPDATE orgs SET name = ?, region = ?, parent = ?, responsible_name = ?,
 		responsible_phone = ?, responsible_email = ?, status = ?, version = ?, updated_at = ?
 		WHERE credit_code = ? AND version = ?`,
 		o.Name, o.Region, nullString(o.Parent), o.Responsible.Name, phone, email,
@@ -206,16 +204,16 @@ func (q q) UpdateOrg(ctx context.Context, o org.Org) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return apperr.New(apperr.Conflict, "organization %s was changed meanwhile; read it again", o.CreditCode)
 	}
-	if _, err := q.exec(ctx, `DELETE FROM org_kinds WHERE credit_code = ?`, o.CreditCode); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM org_kinds WHERE credit_code = ?`, o.CreditCode); err != nil {
 		return fmt.Errorf("update kinds of %s: %w", o.CreditCode, err)
 	}
-	return q.insertKinds(ctx, o)
+	return tx.insertKinds(ctx, o)
 }
 
-// CountOrgsOfKind implements org.Store.
-func (q q) CountOrgsOfKind(ctx context.Context, k org.Kind) (int, error) {
+// CountOrgsOfKind implements org.Reader.
+func (h handle) CountOrgsOfKind(ctx context.Context, k org.Kind) (int, error) {
 	var n int
-	err := q.queryRow(ctx, `SELECT COUNT(*) FROM org_kinds WHERE kind = ?`, string(k)).Scan(&n)
+	err := h.queryRow(ctx, `SELECT COUNT(*) FROM org_kinds WHERE kind = ?`, string(k)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count organizations: %w", mapErr(err))
 	}
@@ -224,7 +222,7 @@ func (q q) CountOrgsOfKind(ctx context.Context, k org.Kind) (int, error) {
 
 const accountColumns = `id, org, name, roles, password_hash, status, created_at`
 
-func scanAccount(s interface{ Scan(...any) error }) (org.Account, error) {
+func scanAccount(s scanner) (org.Account, error) {
 	var a org.Account
 	var roles, status string
 	var created int64
@@ -239,9 +237,9 @@ func scanAccount(s interface{ Scan(...any) error }) (org.Account, error) {
 	return a, nil
 }
 
-// InsertAccount implements org.Store.
-func (q q) InsertAccount(ctx context.Context, a org.Account) error {
-	_, err := q.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+// InsertAccount implements org.Tx.
+func (tx *Tx) InsertAccount(ctx context.Context, a org.Account) error {
+	_, err := tx.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Org, a.Name, authz.JoinRoles(a.Roles), a.PasswordHash, string(a.Status), micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert account: %w", err)
@@ -249,46 +247,38 @@ func (q q) InsertAccount(ctx context.Context, a org.Account) error {
 	return nil
 }
 
-// GetAccount implements org.Store.
-func (q q) GetAccount(ctx context.Context, id string) (org.Account, error) {
-	a, err := scanAccount(q.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+// GetAccount implements org.Reader.
+func (h handle) GetAccount(ctx context.Context, id string) (org.Account, error) {
+	a, err := scanAccount(h.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
 	if err != nil {
 		return org.Account{}, fmt.Errorf("get account %s: %w", id, err)
 	}
 	return a, nil
 }
 
-// FindAccount implements org.Store.
-func (q q) FindAccount(ctx context.Context, orgCode, name string) (org.Account, error) {
-	a, err := scanAccount(q.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND name = ?`, orgCode, name))
+// FindAccount implements org.Reader.
+func (h handle) FindAccount(ctx context.Context, orgCode, name string) (org.Account, error) {
+	a, err := scanAccount(h.queryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND name = ?`, orgCode, name))
 	if err != nil {
 		return org.Account{}, fmt.Errorf("find account %s of %s: %w", name, orgCode, err)
 	}
 	return a, nil
 }
 
-// ListAccounts implements org.Store.
-func (q q) ListAccounts(ctx context.Context, orgCode, after string, limit int) ([]org.Account, error) {
-	rows, err := q.query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND id > ? ORDER BY id LIMIT ?`, orgCode, after, limit)
+// ListAccounts implements org.Reader.
+func (h handle) ListAccounts(ctx context.Context, orgCode, after string, limit int) ([]org.Account, error) {
+	rows, err := h.query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org = ? AND id > ? ORDER BY id LIMIT ?`, orgCode, after, limit)
+	out, err := collect(rows, err, scanAccount)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	defer rows.Close()
-	var out []org.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 //nolint:gosec // G101: SQL column names of the tokens table, not a credential
 const tokenColumns = `t.id, t.account_id, a.org, t.prefix, t.hash, t.roles, t.description, t.created_at, t.expires_at, t.revoked_at`
 
-func scanToken(s interface{ Scan(...any) error }) (org.Token, error) {
+func scanToken(s scanner) (org.Token, error) {
 	var t org.Token
 	var roles string
 	var created, expires int64
@@ -308,9 +298,9 @@ func scanToken(s interface{ Scan(...any) error }) (org.Token, error) {
 	return t, nil
 }
 
-// InsertToken implements org.Store.
-func (q q) InsertToken(ctx context.Context, t org.Token) error {
-	_, err := q.exec(ctx, `INSERT INTO tokens (id, account_id, prefix, hash, roles, description, created_at, expires_at)
+// InsertToken implements org.Tx.
+func (tx *Tx) InsertToken(ctx context.Context, t org.Token) error {
+	_, err := tx.exec(ctx, `INSERT INTO tokens (id, account_id, prefix, hash, roles, description, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.AccountID, t.Prefix, t.Hash, authz.JoinRoles(t.Roles), t.Description, micros(t.CreatedAt), micros(t.ExpiresAt))
 	if err != nil {
@@ -322,26 +312,26 @@ func (q q) InsertToken(ctx context.Context, t org.Token) error {
 //nolint:gosec // G101: an SQL FROM clause naming the tokens table, not a credential
 const tokenFrom = ` FROM tokens t JOIN accounts a ON a.id = t.account_id`
 
-// GetToken implements org.Store.
-func (q q) GetToken(ctx context.Context, id string) (org.Token, error) {
-	t, err := scanToken(q.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`, id))
+// GetToken implements org.Reader.
+func (h handle) GetToken(ctx context.Context, id string) (org.Token, error) {
+	t, err := scanToken(h.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`, id))
 	if err != nil {
 		return org.Token{}, fmt.Errorf("get token %s: %w", id, err)
 	}
 	return t, nil
 }
 
-// TokenByHash implements org.Store.
-func (q q) TokenByHash(ctx context.Context, hash []byte) (org.Token, error) {
-	t, err := scanToken(q.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.hash = ?`, hash))
+// TokenByHash implements org.Reader.
+func (h handle) TokenByHash(ctx context.Context, hash []byte) (org.Token, error) {
+	t, err := scanToken(h.queryRow(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE t.hash = ?`, hash))
 	if err != nil {
 		return org.Token{}, fmt.Errorf("find token: %w", err)
 	}
 	return t, nil
 }
 
-// ListTokens implements org.Store.
-func (q q) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token, error) {
+// ListTokens implements org.Reader.
+func (h handle) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token, error) {
 	where, args := []string{`t.id > ?`}, []any{f.After}
 	if f.Org != "" {
 		where, args = append(where, `a.org = ?`), append(args, f.Org)
@@ -350,25 +340,17 @@ func (q q) ListTokens(ctx context.Context, f org.TokenFilter) ([]org.Token, erro
 		where, args = append(where, `t.account_id = ?`), append(args, f.AccountID)
 	}
 	args = append(args, f.Limit)
-	rows, err := q.query(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY t.id LIMIT ?`, args...)
+	rows, err := h.query(ctx, `SELECT `+tokenColumns+tokenFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY t.id LIMIT ?`, args...)
+	out, err := collect(rows, err, scanToken)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []org.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// RevokeToken implements org.Store.
-func (q q) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	res, err := q.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
+// RevokeToken implements org.Tx.
+func (tx *Tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -382,6 +364,6 @@ func (q q) RevokeToken(ctx context.Context, id string, at time.Time) error {
 func errNotFound(err error) bool { return errors.Is(err, apperr.NotFound) }
 
 // OrgTx runs fn in one transaction; it is the org.TxFunc of this store.
-func (d *DB) OrgTx(ctx context.Context, fn func(org.Store) error) error {
+func (d *DB) OrgTx(ctx context.Context, fn func(org.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

@@ -12,11 +12,14 @@ import (
 )
 
 var (
-	_ notify.Store = (*DB)(nil)
-	_ notify.Tx    = (*Tx)(nil)
+	_ notify.Store        = (*DB)(nil)
+	_ notify.Tx           = (*Tx)(nil)
+	_ notify.OutboxWriter = (*Tx)(nil)
 )
 
-// ClaimDeliveries implements notify.Store. On PostgreSQL the claim runs READ
+// ClaimDeliveries implements notify.Store. It is on DB because it runs its
+// own short transaction, apart from any business operation: a worker
+// holds no transaction open while it delivers. On PostgreSQL the claim runs READ
 // COMMITTED with FOR UPDATE SKIP LOCKED: concurrent claimers pass over each
 // other's rows instead of waiting or failing serialization, and a row one
 // claimer moved into its lease is no longer due for the next. On SQLite the
@@ -27,7 +30,6 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 	}
 	var out []notify.Delivery
 	err := d.withTx(ctx, sql.LevelReadCommitted, func(tx *Tx) error {
-		out = out[:0]
 		// Fan out: every undelivered event gets a delivery row per
 		// configured sink. ON CONFLICT makes concurrent fan-outs harmless.
 		sinks := strings.TrimSuffix(strings.Repeat(`SELECT CAST(? AS TEXT) AS sink UNION ALL `, len(c.Sinks)), ` UNION ALL `)
@@ -50,26 +52,21 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 			FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id
 			WHERE d.sink = ? AND d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= ?
 			ORDER BY d.next_attempt_at, d.event_id LIMIT ?`+lock, c.Sink, micros(c.Now), c.Limit)
-		if err != nil {
-			return fmt.Errorf("claim outbox deliveries: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		out, err = collect(rows, err, func(s scanner) (notify.Delivery, error) {
 			var x notify.Delivery
 			var payload string
 			var created int64
-			if err := rows.Scan(&x.ID, &x.Attempt, &x.Claim, &x.Topic, &payload, &created); err != nil {
-				return mapErr(err)
+			if err := s.Scan(&x.ID, &x.Attempt, &x.Claim, &x.Topic, &payload, &created); err != nil {
+				return x, err
 			}
 			x.Payload, x.CreatedAt, x.Sink = []byte(payload), fromMicros(created), c.Sink
 			x.Attempt++
 			x.Claim++
-			out = append(out, x)
+			return x, nil
+		})
+		if err != nil {
+			return fmt.Errorf("claim outbox deliveries: %w", err)
 		}
-		if err := mapErr(rows.Err()); err != nil {
-			return err
-		}
-		rows.Close()
 		for _, x := range out {
 			if _, err := tx.exec(ctx, `UPDATE outbox_deliveries SET attempts = ?, claims = ?, next_attempt_at = ? WHERE event_id = ? AND sink = ?`,
 				x.Attempt, x.Claim, micros(c.LeaseUntil), x.ID, x.Sink); err != nil {
@@ -85,8 +82,8 @@ func (d *DB) ClaimDeliveries(ctx context.Context, c notify.Claim) ([]notify.Deli
 }
 
 // MarkDelivered implements notify.Tx.
-func (q q) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) error {
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET delivered_at = ?, last_error = '', last_status = 0
+func (tx *Tx) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE outbox_deliveries SET delivered_at = ?, last_error = '', last_status = 0
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`, micros(at), d.ID, d.Sink, d.Claim)
 	if err != nil {
 		return fmt.Errorf("mark %s delivered to %s: %w", d.ID, d.Sink, err)
@@ -96,38 +93,43 @@ func (q q) MarkDelivered(ctx context.Context, d notify.Delivery, at time.Time) e
 	}
 	// Under SERIALIZABLE two sinks finishing the same event at once cannot
 	// both miss the other's delivery; SQLite writers take turns.
-	if _, err := q.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?
+	if _, err := tx.exec(ctx, `UPDATE outbox SET delivered_at = ? WHERE id = ?
 		AND NOT EXISTS (SELECT 1 FROM outbox_deliveries WHERE event_id = ? AND delivered_at IS NULL)`, micros(at), d.ID, d.ID); err != nil {
 		return fmt.Errorf("mark %s delivered: %w", d.ID, err)
 	}
 	return nil
 }
 
-// RecordFailure implements notify.Store.
-func (q q) RecordFailure(ctx context.Context, d notify.Delivery, f notify.Failure) error {
+// RecordFailure implements notify.Store. It is on DB, one auto-committed
+// UPDATE guarded by the claim counter, because a failed attempt is recorded
+// after the delivery, when no transaction is open, and must stick even if
+// nothing else happens.
+func (d *DB) RecordFailure(ctx context.Context, x notify.Delivery, f notify.Failure) error {
 	var dead sql.NullInt64
 	if f.Dead {
 		dead = sql.NullInt64{Int64: micros(f.At), Valid: true}
 	}
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
+	res, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-		micros(f.NextAttemptAt), f.Error, f.Status, dead, d.ID, d.Sink, d.Claim)
+		micros(f.NextAttemptAt), f.Error, f.Status, dead, x.ID, x.Sink, x.Claim)
 	if err != nil {
-		return fmt.Errorf("record failed delivery of %s to %s: %w", d.ID, d.Sink, err)
+		return fmt.Errorf("record failed delivery of %s to %s: %w", x.ID, x.Sink, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return apperr.Wrap(apperr.Conflict, notify.ErrClaimLost, "delivery of %s to %s was claimed again meanwhile", d.ID, d.Sink)
+		return apperr.Wrap(apperr.Conflict, notify.ErrClaimLost, "delivery of %s to %s was claimed again meanwhile", x.ID, x.Sink)
 	}
 	return nil
 }
 
 // ReleaseClaim implements notify.Store. A claim that moved on meanwhile is
-// left alone.
-func (q q) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) error {
-	if _, err := q.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
+// left alone. It is on DB, one auto-committed UPDATE, for the reason
+// RecordFailure is: a worker gives claims back when it stops, outside any
+// transaction.
+func (d *DB) ReleaseClaim(ctx context.Context, x notify.Delivery, now time.Time) error {
+	if _, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-		micros(now), d.ID, d.Sink, d.Claim); err != nil {
-		return fmt.Errorf("release the claim of %s to %s: %w", d.ID, d.Sink, err)
+		micros(now), x.ID, x.Sink, x.Claim); err != nil {
+		return fmt.Errorf("release the claim of %s to %s: %w", x.ID, x.Sink, err)
 	}
 	return nil
 }
@@ -136,8 +138,8 @@ func (q q) ReleaseClaim(ctx context.Context, d notify.Delivery, now time.Time) e
 // worker holds them, so the requeued delivery cannot be sent twice at once.
 // The claim counter moves on all the same, so that no report of an earlier
 // claim lands on the requeued delivery.
-func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
-	res, err := q.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
+func (tx *Tx) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, error) {
+	res, err := tx.exec(ctx, `UPDATE outbox_deliveries SET attempts = 0, next_attempt_at = ?, dead_at = NULL, claims = claims + 1
 		WHERE event_id = ? AND delivered_at IS NULL AND dead_at IS NOT NULL`, micros(now), id)
 	if err != nil {
 		return 0, fmt.Errorf("requeue %s: %w", id, err)
@@ -148,75 +150,81 @@ func (q q) RequeueOutbox(ctx context.Context, id string, now time.Time) (int, er
 	}
 	if n == 0 {
 		var one int
-		if err := mapErr(q.queryRow(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)); err != nil {
+		if err := mapErr(tx.queryRow(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)); err != nil {
 			return 0, fmt.Errorf("outbox event %s: %w", id, err)
 		}
 	}
 	return int(n), nil
 }
 
-// ListOutbox implements notify.Store.
-func (q q) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, error) {
+// InsertOutbox implements notify.OutboxWriter.
+func (tx *Tx) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
+	if err != nil {
+		return fmt.Errorf("outbox %s: %w", topic, err)
+	}
+	return nil
+}
+
+// ListOutbox implements notify.Reader.
+func (h handle) ListOutbox(ctx context.Context, f notify.Filter) ([]notify.Item, error) {
 	where := `o.delivered_at IS NULL`
 	if f.Dead {
 		// An event with a dead delivery is undelivered: the first condition
 		// keeps the scan to the pending index, not every event ever sent.
 		where += ` AND EXISTS (SELECT 1 FROM outbox_deliveries x WHERE x.event_id = o.id AND x.dead_at IS NOT NULL)`
 	}
-	rows, err := q.query(ctx, `SELECT o.id, o.topic, o.created_at FROM outbox o WHERE `+where+` ORDER BY o.created_at, o.id LIMIT ?`, f.Limit)
+	rows, err := h.query(ctx, `SELECT o.id, o.topic, o.created_at FROM outbox o WHERE `+where+` ORDER BY o.created_at, o.id LIMIT ?`, f.Limit)
+	items, err := collect(rows, err, func(s scanner) (notify.Item, error) {
+		var it notify.Item
+		var created int64
+		err := s.Scan(&it.ID, &it.Topic, &created)
+		it.CreatedAt, it.Deliveries = fromMicros(created), []notify.DeliveryState{}
+		return it, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
-	defer rows.Close()
-	var items []notify.Item
-	index := map[string]int{}
-	for rows.Next() {
-		var it notify.Item
-		var created int64
-		if err := rows.Scan(&it.ID, &it.Topic, &created); err != nil {
-			return nil, mapErr(err)
-		}
-		it.CreatedAt, it.Deliveries = fromMicros(created), []notify.DeliveryState{}
-		index[it.ID] = len(items)
-		items = append(items, it)
-	}
-	if err := mapErr(rows.Err()); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	if len(items) == 0 {
 		return nil, nil
 	}
+	index := make(map[string]int, len(items))
 	args := make([]any, 0, len(items))
-	for _, it := range items {
+	for i, it := range items {
+		index[it.ID] = i
 		args = append(args, it.ID)
 	}
-	drows, err := q.query(ctx, `SELECT event_id, sink, attempts, next_attempt_at, last_error, last_status, delivered_at, dead_at
-		FROM outbox_deliveries WHERE event_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+`) ORDER BY event_id, sink`, args...)
+	type eventDelivery struct {
+		event string
+		state notify.DeliveryState
+	}
+	rows, err = h.query(ctx, `SELECT event_id, sink, attempts, next_attempt_at, last_error, last_status, delivered_at, dead_at
+		FROM outbox_deliveries WHERE event_id IN (`+placeholders(len(args))+`) ORDER BY event_id, sink`, args...)
+	deliveries, err := collect(rows, err, func(s scanner) (eventDelivery, error) {
+		var d eventDelivery
+		var next int64
+		var delivered, dead sql.NullInt64
+		if err := s.Scan(&d.event, &d.state.Sink, &d.state.Attempts, &next, &d.state.LastError, &d.state.LastStatus, &delivered, &dead); err != nil {
+			return d, err
+		}
+		d.state.NextAttemptAt, d.state.DeliveredAt, d.state.DeadAt = fromMicros(next), timePtr(delivered), timePtr(dead)
+		return d, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list outbox deliveries: %w", err)
 	}
-	defer drows.Close()
-	for drows.Next() {
-		var id string
-		var s notify.DeliveryState
-		var next int64
-		var delivered, dead sql.NullInt64
-		if err := drows.Scan(&id, &s.Sink, &s.Attempts, &next, &s.LastError, &s.LastStatus, &delivered, &dead); err != nil {
-			return nil, mapErr(err)
-		}
-		s.NextAttemptAt, s.DeliveredAt, s.DeadAt = fromMicros(next), timePtr(delivered), timePtr(dead)
-		it := &items[index[id]]
-		it.Deliveries = append(it.Deliveries, s)
+	for _, d := range deliveries {
+		it := &items[index[d.event]]
+		it.Deliveries = append(it.Deliveries, d.state)
 	}
-	return items, mapErr(drows.Err())
+	return items, nil
 }
 
-// OutboxBacklog implements notify.Store.
-func (q q) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
+// OutboxBacklog implements notify.Reader.
+func (h handle) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
 	var n int
 	var oldest sql.NullInt64
-	if err := mapErr(q.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL`).Scan(&n, &oldest)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL`).Scan(&n, &oldest)); err != nil {
 		return 0, time.Time{}, fmt.Errorf("outbox backlog: %w", err)
 	}
 	if !oldest.Valid {

@@ -21,9 +21,9 @@ func addEvents(t *testing.T, db *store.DB, n int) []string {
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("obx_%04d", i)
-		if err := db.InsertOutbox(context.Background(), id, "seal.filing", []byte(`{"n":1}`), t0.Add(time.Duration(i)*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Write(t, db, func(tx *store.Tx) error {
+			return tx.InsertOutbox(context.Background(), id, "seal.filing", []byte(`{"n":1}`), t0.Add(time.Duration(i)*time.Millisecond))
+		})
 		ids = append(ids, id)
 	}
 	return ids
@@ -173,7 +173,11 @@ func TestOutboxFailureDeadRequeue(t *testing.T) {
 		if requeued == nil || requeued.Attempt != 1 || requeued.Claim != 4 {
 			t.Fatalf("claim after requeue = %+v, want attempt 1 of claim 4", requeued)
 		}
-		if _, err := db.RequeueOutbox(ctx, "obx_none", now); !errors.Is(err, apperr.NotFound) {
+		err = db.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.RequeueOutbox(ctx, "obx_none", now)
+			return err
+		})
+		if !errors.Is(err, apperr.NotFound) {
 			t.Fatalf("requeue of an unknown event = %v, want not-found", err)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 
 var (
 	_ seal.Store = (*DB)(nil)
-	_ seal.Store = (*Tx)(nil)
+	_ seal.Tx    = (*Tx)(nil)
 )
 
 func splitList(s string) []string {
@@ -42,7 +42,7 @@ func timePtr(n sql.NullInt64) *time.Time {
 const appColumns = `id, org, action, seal_id, seal_kind, name, reason, justification, attachments, image, width_mm, height_mm,
 	keepers, use_policy, status, applicant, approver, comment, created_at, decided_at`
 
-func scanApplication(s interface{ Scan(...any) error }) (seal.Application, error) {
+func scanApplication(s scanner) (seal.Application, error) {
 	var a seal.Application
 	var sealID sql.NullString
 	var action, kind, attachments, keepers, policy, status string
@@ -60,8 +60,8 @@ func scanApplication(s interface{ Scan(...any) error }) (seal.Application, error
 	return a, nil
 }
 
-// InsertApplication implements seal.Store.
-func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
+// InsertApplication implements seal.Tx.
+func (tx *Tx) InsertApplication(ctx context.Context, a seal.Application) error {
 	att, err := json.Marshal(a.Attachments)
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
 	if a.Attachments == nil {
 		att = []byte("[]")
 	}
-	_, err = q.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Org, string(a.Action), nullString(a.SealID), string(a.SealKind), a.Name, a.Reason, a.Justification, string(att), a.Image,
 		a.WidthMM, a.HeightMM, strings.Join(a.Keepers, ","), string(a.Policy), string(a.Status), a.Applicant, a.Approver, a.Comment,
 		micros(a.CreatedAt), nullMicros(a.DecidedAt))
@@ -79,42 +79,34 @@ func (q q) InsertApplication(ctx context.Context, a seal.Application) error {
 	return nil
 }
 
-// GetApplication implements seal.Store.
-func (q q) GetApplication(ctx context.Context, id string) (seal.Application, error) {
-	a, err := scanApplication(q.queryRow(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE id = ?`, id))
+// GetApplication implements seal.Reader.
+func (h handle) GetApplication(ctx context.Context, id string) (seal.Application, error) {
+	a, err := scanApplication(h.queryRow(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE id = ?`, id))
 	if err != nil {
 		return seal.Application{}, fmt.Errorf("get seal application %s: %w", id, err)
 	}
 	return a, nil
 }
 
-// ListApplications implements seal.Store.
-func (q q) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Application, error) {
+// ListApplications implements seal.Reader.
+func (h handle) ListApplications(ctx context.Context, f seal.Filter) ([]seal.Application, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"status", string(f.Status)}} {
 		if c.val != "" {
 			where, args = append(where, c.col+` = ?`), append(args, c.val)
 		}
 	}
-	rows, err := q.query(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	rows, err := h.query(ctx, `SELECT `+appColumns+` FROM seal_applications WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	out, err := collect(rows, err, scanApplication)
 	if err != nil {
 		return nil, fmt.Errorf("list seal applications: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Application
-	for rows.Next() {
-		a, err := scanApplication(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// DecideApplication implements seal.Store.
-func (q q) DecideApplication(ctx context.Context, a seal.Application) error {
-	res, err := q.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
+// DecideApplication implements seal.Tx.
+func (tx *Tx) DecideApplication(ctx context.Context, a seal.Application) error {
+	res, err := tx.exec(ctx, `UPDATE seal_applications SET status = ?, approver = ?, comment = ?, decided_at = ?, seal_id = ?
 		WHERE id = ? AND status = 'pending'`, string(a.Status), a.Approver, a.Comment, nullMicros(a.DecidedAt), nullString(a.SealID), a.ID)
 	if err != nil {
 		return fmt.Errorf("decide seal application %s: %w", a.ID, err)
@@ -125,19 +117,19 @@ func (q q) DecideApplication(ctx context.Context, a seal.Application) error {
 	return nil
 }
 
-// NextSealSeq implements seal.Store.
-func (q q) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, error) {
+// NextSealSeq implements seal.Reader.
+func (h handle) NextSealSeq(ctx context.Context, org string, k seal.Kind) (int, error) {
 	var n sql.NullInt64
-	if err := mapErr(q.queryRow(ctx, `SELECT MAX(seq) FROM seals WHERE org = ? AND kind = ?`, org, string(k)).Scan(&n)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT MAX(seq) FROM seals WHERE org = ? AND kind = ?`, org, string(k)).Scan(&n)); err != nil {
 		return 0, fmt.Errorf("next seal sequence: %w", err)
 	}
 	return int(n.Int64) + 1, nil
 }
 
-// CountSeals implements seal.Store.
-func (q q) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error) {
+// CountSeals implements seal.Reader.
+func (h handle) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error) {
 	var n int
-	if err := mapErr(q.queryRow(ctx, `SELECT COUNT(*) FROM seals WHERE org = ? AND kind = ? AND state <> 'cancelled'`, org, string(k)).Scan(&n)); err != nil {
+	if err := mapErr(h.queryRow(ctx, `SELECT COUNT(*) FROM seals WHERE org = ? AND kind = ? AND state <> 'cancelled'`, org, string(k)).Scan(&n)); err != nil {
 		return 0, fmt.Errorf("count seals: %w", err)
 	}
 	return n, nil
@@ -146,7 +138,7 @@ func (q q) CountSeals(ctx context.Context, org string, k seal.Kind) (int, error)
 const sealColumns = `id, org, kind, seq, name, state, key_id, cert_fingerprint, valid_from, valid_to, image_format, image, image_hash,
 	width_mm, height_mm, structure, keepers, use_policy, pin_hash, pin_set_at, pin_failures, locked, filing_state, version, created_at, updated_at`
 
-func scanSeal(s interface{ Scan(...any) error }) (seal.Seal, error) {
+func scanSeal(s scanner) (seal.Seal, error) {
 	var x seal.Seal
 	var kind, state, format, keepers, policy string
 	var from, to, created, updated int64
@@ -169,9 +161,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// InsertSeal implements seal.Store.
-func (q q) InsertSeal(ctx context.Context, s seal.Seal) error {
-	_, err := q.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// InsertSeal implements seal.Tx.
+func (tx *Tx) InsertSeal(ctx context.Context, s seal.Seal) error {
+	_, err := tx.exec(ctx, `INSERT INTO seals (`+sealColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.Org, string(s.Kind), s.Seq, s.Name, string(s.State), s.KeyID, s.CertFingerprint, micros(s.ValidFrom), micros(s.ValidTo),
 		string(s.Image.Format), s.Image.Data, s.Image.Hash, s.Image.WidthMM, s.Image.HeightMM, s.Structure, strings.Join(s.Keepers, ","),
 		string(s.Policy), s.PINHash, nullMicros(s.PINSetAt), s.PINFailures, boolInt(s.Locked), s.FilingState, s.Version,
@@ -182,42 +174,34 @@ func (q q) InsertSeal(ctx context.Context, s seal.Seal) error {
 	return nil
 }
 
-// GetSeal implements seal.Store.
-func (q q) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
-	s, err := scanSeal(q.queryRow(ctx, `SELECT `+sealColumns+` FROM seals WHERE id = ?`, id))
+// GetSeal implements seal.Reader.
+func (h handle) GetSeal(ctx context.Context, id string) (seal.Seal, error) {
+	s, err := scanSeal(h.queryRow(ctx, `SELECT `+sealColumns+` FROM seals WHERE id = ?`, id))
 	if err != nil {
 		return seal.Seal{}, fmt.Errorf("get seal %s: %w", id, err)
 	}
 	return s, nil
 }
 
-// ListSeals implements seal.Store.
-func (q q) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
+// ListSeals implements seal.Reader.
+func (h handle) ListSeals(ctx context.Context, f seal.Filter) ([]seal.Seal, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
 	for _, c := range []struct{ col, val string }{{"org", f.Org}, {"kind", string(f.Kind)}, {"state", string(f.State)}} {
 		if c.val != "" {
 			where, args = append(where, c.col+` = ?`), append(args, c.val)
 		}
 	}
-	rows, err := q.query(ctx, `SELECT `+sealColumns+` FROM seals WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	rows, err := h.query(ctx, `SELECT `+sealColumns+` FROM seals WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	out, err := collect(rows, err, scanSeal)
 	if err != nil {
 		return nil, fmt.Errorf("list seals: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Seal
-	for rows.Next() {
-		s, err := scanSeal(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// UpdateSeal implements seal.Store: optimistic, on the version.
-func (q q) UpdateSeal(ctx context.Context, s seal.Seal) error {
-	res, err := q.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
+// UpdateSeal implements seal.Tx: optimistic, on the version.
+func (tx *Tx) UpdateSeal(ctx context.Context, s seal.Seal) error {
+	res, err := tx.exec(ctx, `UPDATE seals SET name = ?, state = ?, key_id = ?, cert_fingerprint = ?, valid_from = ?, valid_to = ?,
 		image_format = ?, image = ?, image_hash = ?, width_mm = ?, height_mm = ?, structure = ?, keepers = ?, use_policy = ?,
 		pin_hash = ?, pin_set_at = ?, pin_failures = ?, locked = ?, filing_state = ?, version = ?, updated_at = ?
 		WHERE id = ? AND version = ?`,
@@ -237,10 +221,12 @@ func (q q) UpdateSeal(ctx context.Context, s seal.Seal) error {
 // PostgreSQL, run on its own at READ COMMITTED, a second claimer waits for
 // the row and re-checks the condition on the row as the first left it, so
 // concurrent claims never take more than max tries and never need a retry;
-// SQLite runs one writer at a time anyway.
-func (q q) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
+// SQLite runs one writer at a time anyway. That is why it is on DB and
+// commits by itself: in a SERIALIZABLE transaction racing claims would
+// conflict and retry.
+func (d *DB) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
 	var hash string
-	err := mapErr(q.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
+	err := mapErr(d.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
 		WHERE id = ? AND locked = 0 AND pin_hash <> '' AND pin_failures < ? RETURNING pin_hash`, id, max).Scan(&hash))
 	switch {
 	case errNotFound(err):
@@ -251,9 +237,9 @@ func (q q) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, e
 	return hash, true, nil
 }
 
-// InsertMaking implements seal.Store.
-func (q q) InsertMaking(ctx context.Context, m seal.Making) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
+// InsertMaking implements seal.Tx.
+func (tx *Tx) InsertMaking(ctx context.Context, m seal.Making) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_makings (seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.SealID, m.N, m.CertFingerprint, m.Structure, micros(m.ValidFrom), micros(m.ValidTo), m.ApplicationID, micros(m.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert seal making: %w", err)
@@ -261,30 +247,26 @@ func (q q) InsertMaking(ctx context.Context, m seal.Making) error {
 	return nil
 }
 
-// ListMakings implements seal.Store.
-func (q q) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
-	rows, err := q.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
+// ListMakings implements seal.Reader.
+func (h handle) ListMakings(ctx context.Context, sealID string) ([]seal.Making, error) {
+	rows, err := h.query(ctx, `SELECT seal_id, n, cert_fingerprint, structure, valid_from, valid_to, application_id, created_at
 		FROM seal_makings WHERE seal_id = ? ORDER BY n`, sealID)
+	out, err := collect(rows, err, func(s scanner) (seal.Making, error) {
+		var m seal.Making
+		var from, to, created int64
+		err := s.Scan(&m.SealID, &m.N, &m.CertFingerprint, &m.Structure, &from, &to, &m.ApplicationID, &created)
+		m.ValidFrom, m.ValidTo, m.CreatedAt = fromMicros(from), fromMicros(to), fromMicros(created)
+		return m, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal makings: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Making
-	for rows.Next() {
-		var m seal.Making
-		var from, to, created int64
-		if err := rows.Scan(&m.SealID, &m.N, &m.CertFingerprint, &m.Structure, &from, &to, &m.ApplicationID, &created); err != nil {
-			return nil, mapErr(err)
-		}
-		m.ValidFrom, m.ValidTo, m.CreatedAt = fromMicros(from), fromMicros(to), fromMicros(created)
-		out = append(out, m)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// InsertSealEvent implements seal.Store.
-func (q q) InsertSealEvent(ctx context.Context, e seal.Event) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+// InsertSealEvent implements seal.Tx.
+func (tx *Tx) InsertSealEvent(ctx context.Context, e seal.Event) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_events (id, seal_id, at, actor, action, state, reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.SealID, micros(e.At), e.Actor, e.Action, string(e.State), e.Reason, e.ApplicationID)
 	if err != nil {
 		return fmt.Errorf("insert seal event: %w", err)
@@ -292,30 +274,25 @@ func (q q) InsertSealEvent(ctx context.Context, e seal.Event) error {
 	return nil
 }
 
-// ListSealEvents implements seal.Store.
-func (q q) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
-	rows, err := q.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
+// ListSealEvents implements seal.Reader.
+func (h handle) ListSealEvents(ctx context.Context, sealID string) ([]seal.Event, error) {
+	rows, err := h.query(ctx, `SELECT id, seal_id, at, actor, action, state, reason, application_id FROM seal_events WHERE seal_id = ? ORDER BY at, id`, sealID)
+	out, err := collect(rows, err, func(s scanner) (seal.Event, error) {
+		var e seal.Event
+		var at int64
+		err := s.Scan(&e.ID, &e.SealID, &at, &e.Actor, &e.Action, &e.State, &e.Reason, &e.ApplicationID)
+		e.At = fromMicros(at)
+		return e, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal events: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Event
-	for rows.Next() {
-		var e seal.Event
-		var at int64
-		var state string
-		if err := rows.Scan(&e.ID, &e.SealID, &at, &e.Actor, &e.Action, &state, &e.Reason, &e.ApplicationID); err != nil {
-			return nil, mapErr(err)
-		}
-		e.At, e.State = fromMicros(at), seal.State(state)
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
 const useRequestColumns = `id, seal_id, doc_hash, title, purpose, requester, needed, approvals, status, comment, created_at, decided_at`
 
-func scanUseRequest(s interface{ Scan(...any) error }) (seal.UseRequest, error) {
+func scanUseRequest(s scanner) (seal.UseRequest, error) {
 	var r seal.UseRequest
 	var approvals, status string
 	var created int64
@@ -327,9 +304,9 @@ func scanUseRequest(s interface{ Scan(...any) error }) (seal.UseRequest, error) 
 	return r, nil
 }
 
-// InsertUseRequest implements seal.Store.
-func (q q) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// InsertUseRequest implements seal.Tx.
+func (tx *Tx) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_use_requests (`+useRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SealID, r.DocHash, r.Title, r.Purpose, r.Requester, r.Needed, strings.Join(r.Approvals, ","), string(r.Status), r.Comment,
 		micros(r.CreatedAt), nullMicros(r.DecidedAt))
 	if err != nil {
@@ -338,18 +315,18 @@ func (q q) InsertUseRequest(ctx context.Context, r seal.UseRequest) error {
 	return nil
 }
 
-// GetUseRequest implements seal.Store.
-func (q q) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error) {
-	r, err := scanUseRequest(q.queryRow(ctx, `SELECT `+useRequestColumns+` FROM seal_use_requests WHERE id = ?`, id))
+// GetUseRequest implements seal.Reader.
+func (h handle) GetUseRequest(ctx context.Context, id string) (seal.UseRequest, error) {
+	r, err := scanUseRequest(h.queryRow(ctx, `SELECT `+useRequestColumns+` FROM seal_use_requests WHERE id = ?`, id))
 	if err != nil {
 		return seal.UseRequest{}, fmt.Errorf("get seal use request %s: %w", id, err)
 	}
 	return r, nil
 }
 
-// UpdateUseRequest implements seal.Store.
-func (q q) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
-	res, err := q.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
+// UpdateUseRequest implements seal.Tx.
+func (tx *Tx) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.UseStatus) error {
+	res, err := tx.exec(ctx, `UPDATE seal_use_requests SET approvals = ?, status = ?, comment = ?, decided_at = ? WHERE id = ? AND status = ?`,
 		strings.Join(r.Approvals, ","), string(r.Status), r.Comment, nullMicros(r.DecidedAt), r.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update seal use request %s: %w", r.ID, err)
@@ -360,9 +337,9 @@ func (q q) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal.Us
 	return nil
 }
 
-// InsertUse implements seal.Store.
-func (q q) InsertUse(ctx context.Context, u seal.Use) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
+// InsertUse implements seal.Tx.
+func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.SealID, u.RequestID, u.DocHash, u.Signer, micros(u.SignedAt), u.CertFingerprint, u.Signature)
 	if err != nil {
 		return fmt.Errorf("insert seal use: %w", err)
@@ -370,30 +347,26 @@ func (q q) InsertUse(ctx context.Context, u seal.Use) error {
 	return nil
 }
 
-// ListUses implements seal.Store.
-func (q q) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
-	rows, err := q.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
+// ListUses implements seal.Reader.
+func (h handle) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
+	rows, err := h.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
 		FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
+	out, err := collect(rows, err, func(s scanner) (seal.Use, error) {
+		var u seal.Use
+		var at int64
+		err := s.Scan(&u.ID, &u.SealID, &u.RequestID, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature)
+		u.SignedAt = fromMicros(at)
+		return u, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal uses: %w", err)
 	}
-	defer rows.Close()
-	var out []seal.Use
-	for rows.Next() {
-		var u seal.Use
-		var at int64
-		if err := rows.Scan(&u.ID, &u.SealID, &u.RequestID, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature); err != nil {
-			return nil, mapErr(err)
-		}
-		u.SignedAt = fromMicros(at)
-		out = append(out, u)
-	}
-	return out, mapErr(rows.Err())
+	return out, nil
 }
 
-// InsertArchive implements seal.Store.
-func (q q) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+// InsertArchive implements seal.Tx.
+func (tx *Tx) InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_archive (id, use_id, doc_hash, title, content, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		id, useID, docHash, title, content, micros(at))
 	if err != nil {
 		return fmt.Errorf("archive signed document: %w", err)
@@ -401,16 +374,7 @@ func (q q) InsertArchive(ctx context.Context, id, useID, docHash, title string, 
 	return nil
 }
 
-// InsertOutbox implements seal.Store.
-func (q q) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
-	if err != nil {
-		return fmt.Errorf("outbox %s: %w", topic, err)
-	}
-	return nil
-}
-
 // SealTx runs fn in one transaction; it is the seal.TxFunc of this store.
-func (d *DB) SealTx(ctx context.Context, fn func(seal.Store) error) error {
+func (d *DB) SealTx(ctx context.Context, fn func(seal.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }

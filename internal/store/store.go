@@ -49,9 +49,12 @@ const (
 // DBFile is the name of the embedded database inside the data directory.
 const DBFile = "zhengzhao.db"
 
-// DB is an open store. It is safe for concurrent use.
+// DB is an open store. It is safe for concurrent use. Through it the
+// capabilities only read; they write through the Tx that WithTx hands
+// them. The few writes defined on DB commit by themselves on purpose, each
+// saying why.
 type DB struct {
-	q
+	handle
 	db      *sql.DB
 	retries atomic.Uint64
 	now     func() time.Time // the store's clock: times it stamps by itself
@@ -128,7 +131,7 @@ func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
-	return &DB{q: q{x: db, dialect: SQLite}, db: db}, nil
+	return &DB{handle: handle{x: db, dialect: SQLite}, db: db}, nil
 }
 
 // operatorOnly creates the database file readable by its owner alone
@@ -163,7 +166,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %s", Redact(dsn), firstLine(err))
 	}
-	return &DB{q: q{x: db, dialect: Postgres}, db: db}, nil
+	return &DB{handle: handle{x: db, dialect: Postgres}, db: db}, nil
 }
 
 func ping(ctx context.Context, db *sql.DB) error {
@@ -324,7 +327,7 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 			sqlTx.Rollback() //nolint:errcheck // the transaction already failed with err, which is what the caller needs; nothing was committed either way
 		}
 	}()
-	if err = fn(&Tx{q: q{x: sqlTx, dialect: d.dialect, keys: d.keys}}); err != nil {
+	if err = fn(&Tx{handle: handle{x: sqlTx, dialect: d.dialect, keys: d.keys}}); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {
@@ -334,8 +337,10 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 }
 
 // Tx is a unit of work: every store method called on it commits or rolls
-// back together.
-type Tx struct{ q }
+// back together. The capabilities' write methods are defined on Tx alone,
+// so a write that is not part of a unit of work does not compile; the
+// reads it shares with DB come from handle.
+type Tx struct{ handle }
 
 // execer is what *sql.DB and *sql.Tx have in common.
 type execer interface {
@@ -344,31 +349,54 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// q carries the query methods shared by DB and Tx.
-type q struct {
+// handle carries what DB and Tx share: the query helpers and the
+// capabilities' read methods. Nothing that writes belongs here.
+type handle struct {
 	x       execer
 	dialect Dialect
 	keys    *dataKeys // nil until Unlock
 }
 
-func (q q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := q.x.ExecContext(ctx, q.rebind(query), args...)
+func (h handle) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := h.x.ExecContext(ctx, h.rebind(query), args...)
 	return res, mapErr(err)
 }
 
-func (q q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := q.x.QueryContext(ctx, q.rebind(query), args...)
+func (h handle) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := h.x.QueryContext(ctx, h.rebind(query), args...)
 	return rows, mapErr(err)
 }
 
-func (q q) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.x.QueryRowContext(ctx, q.rebind(query), args...)
+func (h handle) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return h.x.QueryRowContext(ctx, h.rebind(query), args...)
+}
+
+// scanner is what a row offers to a scan function: *sql.Row and *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect reads every row of a query with scan and closes the rows. rows
+// and err are what the query returned, so that a failed query needs no
+// check of its own before collect.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
 }
 
 // rebind turns '?' placeholders into '$1, $2, …' for PostgreSQL. Queries in
 // this package never contain '?' inside string literals.
-func (q q) rebind(query string) string {
-	if q.dialect != Postgres || !strings.Contains(query, "?") {
+func (h handle) rebind(query string) string {
+	if h.dialect != Postgres || !strings.Contains(query, "?") {
 		return query
 	}
 	var b strings.Builder

@@ -42,10 +42,8 @@ func TestWithTxRollsBack(t *testing.T) {
 		if _, err := db.GetOrg(ctx, o.CreditCode); !errors.Is(err, apperr.NotFound) {
 			t.Fatalf("after rollback GetOrg = %v, want not-found", err)
 		}
-		if err := db.InsertOrg(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.InsertOrg(ctx, o); !errors.Is(err, apperr.Conflict) {
+		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, o) })
+		if err := db.WithTx(ctx, func(tx *store.Tx) error { return tx.InsertOrg(ctx, o) }); !errors.Is(err, apperr.Conflict) {
 			t.Fatalf("duplicate insert = %v, want conflict", err)
 		}
 		got, err := db.GetOrg(ctx, o.CreditCode)
@@ -54,7 +52,7 @@ func TestWithTxRollsBack(t *testing.T) {
 		}
 		bad := o
 		bad.CreditCode, bad.Parent = "914403001922038216", "91110108551385082Q"
-		if err := db.InsertOrg(ctx, bad); !errors.Is(err, apperr.Invalid) {
+		if err := db.WithTx(ctx, func(tx *store.Tx) error { return tx.InsertOrg(ctx, bad) }); !errors.Is(err, apperr.Invalid) {
 			t.Fatalf("insert with a missing parent = %v, want invalid (foreign key)", err)
 		}
 	})

@@ -137,6 +137,16 @@ func OpenLocked(t testing.TB, postgres bool, opts ...store.Option) (db *store.DB
 	return db, dsn, dataDir
 }
 
+// Write runs fn in one transaction of db and fails the test if it does not
+// commit: how a test puts rows in place, since the store writes only
+// through a transaction.
+func Write(t testing.TB, db *store.DB, fn func(tx *store.Tx) error) {
+	t.Helper()
+	if err := db.WithTx(context.Background(), fn); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
 // MasterKey returns a fresh random master key.
 func MasterKey(t testing.TB) *envelope.MasterKey {
 	t.Helper()
