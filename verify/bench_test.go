@@ -48,3 +48,23 @@ func BenchmarkSeal(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLicense measures an offline license verdict with an opened
+// bundle: a seal verdict plus reading the document strictly (RFC 8785
+// twice) and looking two bits up in the decoded status lists.
+func BenchmarkLicense(b *testing.B) {
+	p := newPlatformWith(b, platformOptions{sealCode: licenseSealCode})
+	bundle, err := verify.OpenBundle(sign(b, p.licenseBundle(b), p.rootKey, p.root), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := p.signLicense(b, sampleLicense())
+	at := fetched.Add(1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := verify.License(ctx, doc, bundle, at); !v.Valid {
+			b.Fatalf("verdict %+v", v)
+		}
+	}
+}

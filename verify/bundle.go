@@ -23,10 +23,11 @@ import (
 // BundleFormat names trust bundle files.
 const BundleFormat = "zhengzhao-seal-trust/v1"
 
-// Bundle is a trust bundle: what offline seal verification needs, as one
-// JSON file — the trusted roots, every seal's state history and the
-// revoked certificates, as of GeneratedAt — signed by the platform's
-// internal root. It implements Trust. Get one from OpenBundle, which checks
+// Bundle is a trust bundle: what offline seal and license verification
+// needs, as one JSON file — the trusted roots, every seal's state history,
+// the revoked certificates and, for licenses, the status lists and the
+// approved license type versions, as of GeneratedAt — signed by the
+// platform's internal root. It implements Trust and LicenseTrust. Get one from OpenBundle, which checks
 // the signature; a Bundle built by hand is only as trustworthy as its
 // builder.
 type Bundle struct {
@@ -40,6 +41,13 @@ type Bundle struct {
 	// SetHistory and SetRevoked to keep the order.
 	Seals   []SealEntry  `json:"seals"`
 	Revoked []Revocation `json:"revoked"`
+	// StatusLists are the license status lists as the platform last read
+	// them, in ascending order of list URL and purpose (SetStatusList),
+	// and TypeVersions the approved versions of each license type, in
+	// ascending order of type code (SetTypeVersions). Both are left out
+	// of a bundle for seals only, which then reads and signs as before.
+	StatusLists  []StatusSnapshot `json:"status_lists,omitempty"`
+	TypeVersions []TypeVersions   `json:"type_versions,omitempty"`
 	// Signature is the root's signature over SigningInput. The platform
 	// always sets it; OpenBundle rejects a bundle without one.
 	Signature *BundleSignature `json:"signature,omitempty"`
@@ -50,6 +58,10 @@ type Bundle struct {
 	roots     []*smx509.Certificate
 	rootsFrom []string
 	memo      *Cache
+	// The decoded status lists (valid while StatusLists is what they were
+	// decoded from), keyed by list URL and purpose.
+	bitstrings     map[string][]byte
+	bitstringsFrom []StatusSnapshot
 }
 
 // bundleCacheSize bounds a bundle's cache: a few entries per seal.
@@ -112,6 +124,16 @@ func (b *Bundle) ordered() error {
 	for i := 1; i < len(b.Seals); i++ {
 		if b.Seals[i-1].Seal >= b.Seals[i].Seal {
 			return fmt.Errorf("%w: seals are not in ascending order of seal code at %q", ErrMalformedBundle, b.Seals[i].Seal)
+		}
+	}
+	for i := 1; i < len(b.StatusLists); i++ {
+		if s := b.StatusLists[i]; compareSnapshot(b.StatusLists[i-1], s.ListURL, s.Purpose) >= 0 {
+			return fmt.Errorf("%w: status lists are not in ascending order of list URL and purpose at %q", ErrMalformedBundle, s.ListURL)
+		}
+	}
+	for i := 1; i < len(b.TypeVersions); i++ {
+		if b.TypeVersions[i-1].Type >= b.TypeVersions[i].Type {
+			return fmt.Errorf("%w: type versions are not in ascending order of type code at %q", ErrMalformedBundle, b.TypeVersions[i].Type)
 		}
 	}
 	for i := 1; i < len(b.Revoked); i++ {
@@ -304,6 +326,9 @@ func OpenBundle(data []byte, pinnedRoot string) (*Bundle, error) {
 	}
 	if err := keys.Verify(alg, signer.PublicKey, msg, sig.Value); err != nil {
 		return nil, fmt.Errorf("%w with root %s", ErrBundleSignature, sig.Root)
+	}
+	if err := b.decodeStatusLists(); err != nil {
+		return nil, err
 	}
 	b.roots, b.rootsFrom, b.memo = roots, slices.Clone(b.RootPEMs), NewCache(bundleCacheSize)
 	return &b, nil

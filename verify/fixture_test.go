@@ -33,6 +33,8 @@ type platform struct {
 	structure             []byte // the seal structure the platform made (SESeal, DER)
 	signedAt              time.Time
 	sealCode              string
+	seal                  *ses.Seal         // the seal structure, parsed
+	signer                *keys.SoftwareKey // the seal's key
 }
 
 const sealCode = "610100911000000000000001040011"
@@ -58,6 +60,7 @@ type platformOptions struct {
 	created       time.Time // the seal's createDate; zero is t0
 	makerNotAfter time.Time // end of the maker certificate; zero is two years on
 	timeStamp     []byte    // a version 5 seal's timeStamp, carried unverified
+	sealCode      string    // the seal's code; empty is sealCode, a contract seal
 }
 
 func newPlatform(t testing.TB) *platform { return newPlatformWith(t, platformOptions{}) }
@@ -66,6 +69,9 @@ func newPlatformWith(t testing.TB, o platformOptions) *platform {
 	t.Helper()
 	if o.created.IsZero() {
 		o.created = t0
+	}
+	if o.sealCode == "" {
+		o.sealCode = sealCode
 	}
 	if o.makerNotAfter.IsZero() {
 		o.makerNotAfter = t0.AddDate(2, 0, 0)
@@ -92,9 +98,9 @@ func newPlatformWith(t testing.TB, o platformOptions) *platform {
 		return c.Raw
 	}
 	p := &platform{rootKey: rootKey, root: root, makerCert: issue(maker, "seal-maker", ca.Issuer, o.makerNotAfter),
-		signerCert: issue(signer, "合同专用章", ca.Seal, t0.AddDate(2, 0, 0)), doc: []byte("合同正文"), signedAt: t0.Add(time.Minute), sealCode: sealCode}
+		signerCert: issue(signer, "合同专用章", ca.Seal, t0.AddDate(2, 0, 0)), doc: []byte("合同正文"), signedAt: t0.Add(time.Minute), sealCode: o.sealCode, signer: signer}
 	ctx := context.Background()
-	s, der, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao", Version: o.version}, ID: sealCode,
+	s, der, err := ses.MakeSeal(ctx, ses.SealInfo{Header: ses.Header{VendorID: "zhengzhao", Version: o.version}, ID: o.sealCode,
 		Property: ses.PropertyInfo{Type: 1, Name: "合同专用章", CertListType: ses.CertListCerts, Certs: [][]byte{p.signerCert},
 			Created: o.created, ValidFrom: t0, ValidTo: t0.AddDate(2, 0, 0)},
 		Picture: ses.Picture{Type: "SVG", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), Width: 40, Height: 40}}, p.makerCert, maker)
@@ -109,7 +115,7 @@ func newPlatformWith(t testing.TB, o platformOptions) *platform {
 			t.Fatal(err)
 		}
 	}
-	p.structure = der
+	p.structure, p.seal = der, s
 	h := sm3.Sum(p.doc)
 	_, p.sigDER, err = ses.Sign(ctx, s, h[:], p.signedAt, "", p.signerCert, signer)
 	if err != nil {
@@ -124,7 +130,7 @@ func (p *platform) bundle() verify.Bundle {
 	return verify.Bundle{
 		Format: verify.BundleFormat, GeneratedAt: t0.Add(time.Hour),
 		RootPEMs: []string{pemOf(p.root.Raw)},
-		Seals: []verify.SealEntry{{Seal: sealCode, History: []verify.StateChange{{At: t0, State: verify.SealActive}},
+		Seals: []verify.SealEntry{{Seal: p.sealCode, History: []verify.StateChange{{At: t0, State: verify.SealActive}},
 			Structures: []string{verify.StructureHash(p.structure)}}},
 	}
 }

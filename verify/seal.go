@@ -30,6 +30,13 @@ type Check struct {
 	// certificate, judged at the seal's createDate, that has expired or
 	// been revoked since.
 	Reason string `json:"reason,omitempty"`
+	// Unknown marks a check that could not be decided — a license's
+	// status without a snapshot of its list. It is not OK: an unknown
+	// check that is not informational makes the verdict not valid.
+	Unknown bool `json:"unknown,omitempty"`
+	// AsOf is when the facts a check relied on were read, for checks on
+	// data that changes (a license's status): its age is At minus AsOf.
+	AsOf time.Time `json:"as_of,omitzero"`
 }
 
 // Verdict is the answer of a verification: valid when every
@@ -39,7 +46,21 @@ type Verdict struct {
 	SealCode string    `json:"seal_code,omitempty"`
 	SealName string    `json:"seal_name,omitempty"`
 	SignedAt time.Time `json:"signed_at,omitzero"`
-	Checks   []Check   `json:"checks"`
+	// LicenseID is the identifier of the license a License verdict is
+	// about, when its document could be read.
+	LicenseID string  `json:"license_id,omitempty"`
+	Checks    []Check `json:"checks"`
+}
+
+// settle decides the verdict: valid when every non-informational check
+// passed.
+func (v *Verdict) settle() {
+	v.Valid = len(v.Checks) > 0
+	for _, c := range v.Checks {
+		if !c.OK && !c.Informational {
+			v.Valid = false
+		}
+	}
 }
 
 // The checks Seal lists, in this order. The first six are package ses's
@@ -215,12 +236,7 @@ func Seal(ctx context.Context, trust Trust, sigDER, document, digest []byte, now
 		}
 		add(CheckSealNow, nowErr, true)
 	}
-	v.Valid = true
-	for _, c := range v.Checks {
-		if !c.OK && !c.Informational {
-			v.Valid = false
-		}
-	}
+	v.settle()
 	return v
 }
 

@@ -97,7 +97,15 @@ func (tx *Tx) RevokeCert(ctx context.Context, fingerprint string, at time.Time, 
 // spent whether or not its CRL is published, and one UPDATE queues on the
 // row lock where a CRL's read-modify-write in a SERIALIZABLE transaction
 // would conflict with every other.
-func (d *DB) NextCRLNumber(ctx context.Context) (int64, error) {
+func (d *DB) NextCRLNumber(ctx context.Context) (n int64, err error) {
+	err = d.retry(ctx, func() error {
+		n, err = d.nextCRLNumber(ctx)
+		return err
+	})
+	return n, err
+}
+
+func (d *DB) nextCRLNumber(ctx context.Context) (int64, error) {
 	if _, err := d.exec(ctx, `INSERT INTO settings (name, value) VALUES ('crl_number', '0') ON CONFLICT (name) DO NOTHING`); err != nil {
 		return 0, fmt.Errorf("CRL number: %w", err)
 	}

@@ -122,8 +122,11 @@ func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, stat
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
-	_, err = d.exec(ctx, `UPDATE idempotency_keys SET state = 'done', status_code = ?, content_type = ?, response = ?
+	err = d.retry(ctx, func() error {
+		_, err := d.exec(ctx, `UPDATE idempotency_keys SET state = 'done', status_code = ?, content_type = ?, response = ?
 		WHERE scope = ? AND key = ?`, status, contentType, ciphertext, scope, key)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
@@ -134,7 +137,10 @@ func (d *DB) CompleteIdempotencyKey(ctx context.Context, scope, key string, stat
 // client may try again with the same key. It is on DB because the request's
 // transaction has rolled back by then.
 func (d *DB) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
-	_, err := d.exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND state = 'pending'`, scope, key)
+	err := d.retry(ctx, func() error {
+		_, err := d.exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND state = 'pending'`, scope, key)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}

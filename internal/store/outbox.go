@@ -109,9 +109,13 @@ func (d *DB) RecordFailure(ctx context.Context, x notify.Delivery, f notify.Fail
 	if f.Dead {
 		dead = sql.NullInt64{Int64: micros(f.At), Valid: true}
 	}
-	res, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
+	var res sql.Result
+	err := d.retry(ctx, func() (err error) {
+		res, err = d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, last_error = ?, last_status = ?, dead_at = ?
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-		micros(f.NextAttemptAt), f.Error, f.Status, dead, x.ID, x.Sink, x.Claim)
+			micros(f.NextAttemptAt), f.Error, f.Status, dead, x.ID, x.Sink, x.Claim)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record failed delivery of %s to %s: %w", x.ID, x.Sink, err)
 	}
@@ -126,9 +130,13 @@ func (d *DB) RecordFailure(ctx context.Context, x notify.Delivery, f notify.Fail
 // RecordFailure is: a worker gives claims back when it stops, outside any
 // transaction.
 func (d *DB) ReleaseClaim(ctx context.Context, x notify.Delivery, now time.Time) error {
-	if _, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
+	err := d.retry(ctx, func() error {
+		_, err := d.exec(ctx, `UPDATE outbox_deliveries SET next_attempt_at = ?, attempts = attempts - 1
 		WHERE event_id = ? AND sink = ? AND claims = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-		micros(now), x.ID, x.Sink, x.Claim); err != nil {
+			micros(now), x.ID, x.Sink, x.Claim)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("release the claim of %s to %s: %w", x.ID, x.Sink, err)
 	}
 	return nil

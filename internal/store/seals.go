@@ -226,8 +226,10 @@ func (tx *Tx) UpdateSeal(ctx context.Context, s seal.Seal) error {
 // conflict and retry.
 func (d *DB) ClaimPINTry(ctx context.Context, id string, max int) (string, bool, error) {
 	var hash string
-	err := mapErr(d.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
+	err := d.retry(ctx, func() error {
+		return mapErr(d.queryRow(ctx, `UPDATE seals SET pin_failures = pin_failures + 1, version = version + 1
 		WHERE id = ? AND locked = 0 AND pin_hash <> '' AND pin_failures < ? RETURNING pin_hash`, id, max).Scan(&hash))
+	})
 	switch {
 	case errNotFound(err):
 		return "", false, nil

@@ -274,17 +274,29 @@ func (d *DB) Retries() uint64 { return d.retries.Load() }
 
 // withTx is WithTx at the given isolation level on PostgreSQL.
 func (d *DB) withTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) error) error {
+	return d.retry(ctx, func() error { return d.tryTx(ctx, iso, fn) })
+}
+
+// retry runs attempt until it succeeds, fails for a reason other than a
+// conflict or a busy database, or has run maxAttempts times; then the
+// store is busy (apperr.Unavailable), which the API answers with 503 and a
+// client may retry. The statements that commit by themselves go through it
+// too: SQLite may find its database busy for them as for a transaction.
+func (d *DB) retry(ctx context.Context, attempt func() error) error {
 	var err error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = d.tryTx(ctx, iso, fn)
+	for n := 1; n <= maxAttempts; n++ {
+		err = attempt()
 		if err == nil || !retryable(err) {
 			return err
+		}
+		if n == maxAttempts {
+			break
 		}
 		d.retries.Add(1)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff(attempt)):
+		case <-time.After(backoff(n)):
 		}
 	}
 	return apperr.Wrap(apperr.Unavailable, err, "the store is busy; try again")

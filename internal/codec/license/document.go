@@ -1,0 +1,244 @@
+package license
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/zhengzhao/zhengzhao/internal/keys/canon"
+)
+
+// MaxDocumentSize bounds a signed license document: a face of a few
+// hundred short fields and a signature carrying its seal's picture fit
+// many times over, and canonicalizing stays cheap on outside input.
+const MaxDocumentSize = 256 << 10
+
+// Document is a signed license: the license and the GB/T 38540
+// SES_Signature (DER) the issuer's license-issuing seal made over the SM3
+// digest of SigningInput(License). On the wire it is
+//
+//	{"license": {...}, "signature": "<base64 of the DER>"}
+//
+// in RFC 8785 canonical form. The signature is beside the license, not
+// inside it, so what is signed is exactly the "license" member.
+type Document struct {
+	License   License `json:"license"`
+	Signature []byte  `json:"signature"` // SES_Signature, DER (base64 in JSON)
+
+	signed []byte // Decode's SigningInput(License), reused by SigningInput
+}
+
+// SigningInput returns SigningInput(d.License); for a document from
+// Decode, without computing it again.
+func (d *Document) SigningInput() ([]byte, error) {
+	if d.signed != nil {
+		return d.signed, nil
+	}
+	return SigningInput(d.License)
+}
+
+// SigningInput returns the bytes the seal signs: the RFC 8785 canonical
+// JSON of the license. The SES_Signature's dataHash is their SM3 (Digest),
+// as for any document a seal stamps. The license must be valid.
+func SigningInput(l License) ([]byte, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	out, err := canon.JSON(l)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return out, nil
+}
+
+// Digest returns the SM3 digest of SigningInput(l): what the
+// SES_Signature's dataHash must be.
+func Digest(l License) ([]byte, error) {
+	in, err := SigningInput(l)
+	if err != nil {
+		return nil, err
+	}
+	h := sm3.Sum(in)
+	return h[:], nil
+}
+
+// Encode returns the document in canonical form. The license must be
+// valid and the signature present; Encode does not check the signature.
+func Encode(d Document) ([]byte, error) {
+	if err := d.License.Validate(); err != nil {
+		return nil, err
+	}
+	if len(d.Signature) == 0 {
+		return nil, invalid("signature", "required")
+	}
+	out, err := canon.JSON(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if len(out) > MaxDocumentSize {
+		return nil, invalid("document", "%d bytes, more than %d", len(out), MaxDocumentSize)
+	}
+	return out, nil
+}
+
+// Decode parses a signed license document strictly: at most
+// MaxDocumentSize bytes of UTF-8, one JSON object with exactly the members
+// "license" and "signature", no member unknown, repeated or spelled in
+// another case, no null for an absent member, times as Validate wants
+// them, the signature as plain padded base64. White space and member
+// order are free: the content, not its formatting, is signed. Errors wrap
+// ErrInvalid. Decode does not check the signature (verify.License does).
+func Decode(data []byte) (Document, error) {
+	licenseRaw, received, sig, err := split(data)
+	if err != nil {
+		return Document{}, err
+	}
+	// The members are read from the license as received, so that the
+	// face's numbers are judged as written, not as RFC 8785 rewrote them.
+	var l License
+	dec := json.NewDecoder(bytes.NewReader(licenseRaw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return Document{}, fmt.Errorf("%w: license: %w", ErrInvalid, err)
+	}
+	if err := l.Validate(); err != nil {
+		return Document{}, err
+	}
+	// encoding/json matches names in any case and reads null as absent;
+	// writing the license back and comparing the canonical forms refuses
+	// whatever Go understood differently from what was written, so the
+	// signed content is exactly the received content.
+	signed, err := canon.JSON(l)
+	if err != nil {
+		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if !bytes.Equal(signed, received) {
+		return Document{}, invalid("license", "%s", firstDifference(received, signed))
+	}
+	// A decoded face is kept canonical, as Encode writes it, so that
+	// Decode(Encode(d)) is d whatever the received formatting.
+	if l.Face, err = canon.Transform(l.Face); err != nil {
+		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return Document{License: l, Signature: sig, signed: signed}, nil
+}
+
+// Split reads only the frame of a document: its two members, the
+// canonical JSON of the license member and the signature. It does not
+// check the license against the format, so that a verifier can still tell
+// whether the seal signed these bytes when Decode refuses them — a license
+// changed after signing fails its signature check, whichever rule of the
+// format the change also breaks. Errors wrap ErrInvalid.
+func Split(data []byte) (signingInput, sig []byte, err error) {
+	_, signingInput, sig, err = split(data)
+	return signingInput, sig, err
+}
+
+func split(data []byte) (licenseRaw json.RawMessage, canonical, sig []byte, err error) {
+	if len(data) > MaxDocumentSize {
+		return nil, nil, nil, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
+	}
+	if !utf8.Valid(data) {
+		return nil, nil, nil, invalid("document", "not valid UTF-8")
+	}
+	licenseRaw, sigRaw, err := members(data)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Canonicalizing first refuses what RFC 8785 forbids anywhere in the
+	// license — repeated member names, lone surrogates — before Go
+	// decoding, which would silently keep the last of repeated names.
+	if canonical, err = canon.Transform(licenseRaw); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: license: %w", ErrInvalid, err)
+	}
+	if sig, err = signature(sigRaw); err != nil {
+		return nil, nil, nil, err
+	}
+	return licenseRaw, canonical, sig, nil
+}
+
+// members splits a document into its two members, refusing anything else
+// at the top level: another or a repeated member, a name in another case,
+// data after the object.
+func members(data []byte) (license, sig json.RawMessage, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, invalid("document", "not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, invalid("document", "%v", err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, invalid("document", "%v", err)
+		}
+		switch name, _ := tok.(string); {
+		case name == "license" && license == nil:
+			license = v
+		case name == "signature" && sig == nil:
+			sig = v
+		default:
+			return nil, nil, invalid("document", "unknown or repeated member %q", name)
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, nil, invalid("document", "not a JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, nil, invalid("document", "data after the JSON object")
+	}
+	if license == nil || sig == nil {
+		return nil, nil, invalid("document", "want the members \"license\" and \"signature\"")
+	}
+	return license, sig, nil
+}
+
+// signature decodes the signature member: a JSON string of padded
+// standard base64 without escapes or line breaks, so that it has one
+// spelling and the document's canonical form is what Encode writes.
+func signature(raw json.RawMessage) ([]byte, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalid("signature", "not a string")
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(s)
+	switch {
+	case err != nil:
+		return nil, invalid("signature", "not base64: %v", err)
+	case len(sig) == 0:
+		return nil, invalid("signature", "required")
+	case string(raw) != `"`+base64.StdEncoding.EncodeToString(sig)+`"`:
+		return nil, invalid("signature", "not written as plain padded base64")
+	}
+	return sig, nil
+}
+
+// firstDifference says where two canonical documents part, for an error
+// message a person can act on.
+func firstDifference(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	return fmt.Sprintf("not in the format at byte %d of its canonical form (%q): a member in another case, a null for an absent member or a value written differently",
+		i, excerpt(got, i))
+}
+
+func excerpt(b []byte, i int) string {
+	from, to := max(i-20, 0), min(i+20, len(b))
+	for from > 0 && !utf8.RuneStart(b[from]) {
+		from--
+	}
+	for to < len(b) && !utf8.RuneStart(b[to]) {
+		to++
+	}
+	return string(b[from:to])
+}

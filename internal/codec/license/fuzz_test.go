@@ -1,0 +1,60 @@
+package license
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/zhengzhao/zhengzhao/internal/keys/canon"
+)
+
+// FuzzDecode checks that Decode and Split never panic and refuse with
+// ErrInvalid, that Split finds in every document Decode accepts its
+// signing input and signature, and that whatever Decode accepts is the canonical form of its input once
+// encoded, decodes again to the same document, and has a signing input.
+func FuzzDecode(f *testing.F) {
+	golden, err := os.ReadFile(goldenDoc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(golden)
+	f.Add(encoded(f, sample()))
+	f.Add([]byte(`{"license":{},"signature":""}`))
+	f.Add([]byte(`{"license":{"face":{"a":1e2}},"signature":"AA=="}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, sig, splitErr := Split(data)
+		if splitErr != nil && !errors.Is(splitErr, ErrInvalid) {
+			t.Fatalf("Split error without ErrInvalid: %v", splitErr)
+		}
+		d, err := Decode(data)
+		if err == nil {
+			signed, _ := d.SigningInput()
+			if splitErr != nil || !bytes.Equal(in, signed) || !bytes.Equal(sig, d.Signature) {
+				t.Fatalf("Split disagrees with Decode (err %v)", splitErr)
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		out, err := Encode(d)
+		if err != nil {
+			t.Fatalf("accepted document does not encode: %v", err)
+		}
+		want, err := canon.Transform(data)
+		if err != nil || !bytes.Equal(out, want) {
+			t.Fatalf("accepted document encodes to other content (err %v):\n%s\n%s", err, out, want)
+		}
+		again, err := Decode(out)
+		if err != nil || !reflect.DeepEqual(again, d) {
+			t.Fatalf("encoded document decodes differently (err %v)", err)
+		}
+		if _, err := SigningInput(d.License); err != nil {
+			t.Fatalf("accepted license has no signing input: %v", err)
+		}
+	})
+}
