@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -37,7 +37,11 @@ func setup(t *testing.T, db *store.DB) fixture {
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC) }
-	orgs := org.NewService(db, db.OrgTx, now, rand.Reader)
+	p, err := platform.New(db, platform.Options{Clock: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := p.Orgs
 	code := func(n string) string {
 		c, err := ids.NewCreditCode('1', '1', "610100", n)
 		if err != nil {
@@ -68,7 +72,7 @@ func setup(t *testing.T, db *store.DB) fixture {
 	f.auditor = actor(f.platform, "auditor", authz.Auditor)
 	f.issuerA, f.issuerB = actor(f.orgA, "issuer-a", authz.Issuer), actor(f.orgB, "issuer-b", authz.Issuer)
 	f.orgAAdmin = actor(f.orgA, "admin-a", authz.OrgAdmin)
-	f.svc = catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: now})
+	f.svc = p.Catalog
 	return f
 }
 

@@ -411,13 +411,13 @@ func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
 		if t.Role == authz.PlatformAdmin {
 			token = t.Token
 		}
-		if actor, err := p.orgs.Authenticate(ctx, t.Token); err == nil {
+		if actor, err := p.Orgs.Authenticate(ctx, t.Token); err == nil {
 			actors[t.Role] = actor
 		} else {
 			return fail(err)
 		}
 	}
-	body, err := benchSignature(ctx, p.seals, actors)
+	body, err := benchSignature(ctx, p.Seals, actors)
 	if err != nil {
 		return fail(fmt.Errorf("sign a document: %w", err))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 // The catalog commands work directly on the store as the platform operator
@@ -89,9 +90,9 @@ func (a *app) catalogTypesCommand() *cobra.Command {
 		Short: "List the license types",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
 				f.Level, f.HolderKind = catalog.Level(level), catalog.HolderKind(holder)
-				pg, err := p.catalog.ListTypes(cmd.Context(), f, cursor)
+				pg, err := p.Catalog.ListTypes(cmd.Context(), f, cursor)
 				if err != nil {
 					return err
 				}
@@ -116,8 +117,8 @@ func (a *app) catalogTypeCommand() *cobra.Command {
 		Short: "Show one license type",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				e, err := p.catalog.GetType(cmd.Context(), args[0])
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				e, err := p.Catalog.GetType(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -140,8 +141,8 @@ func (a *app) catalogDefineCommand() *cobra.Command {
 			if err := readJSONFile(file, &n); err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				e, err := p.catalog.DefineType(cmd.Context(), nil, httpapi.LicenseTypeIn(n))
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				e, err := p.Catalog.DefineType(cmd.Context(), nil, httpapi.LicenseTypeIn(n))
 				if err != nil {
 					return err
 				}
@@ -164,8 +165,8 @@ func (a *app) catalogProposeCommand() *cobra.Command {
 			if err := readJSONFile(file, &t); err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				v, err := p.catalog.ProposeVersion(cmd.Context(), nil, args[0], httpapi.TemplateIn(t))
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				v, err := p.Catalog.ProposeVersion(cmd.Context(), nil, args[0], httpapi.TemplateIn(t))
 				if err != nil {
 					return err
 				}
@@ -189,8 +190,8 @@ func (a *app) catalogReviewCommand(use, short, msgID string, decide func(s *cata
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				v, err := decide(p.catalog, cmd, code, n, reason)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				v, err := decide(p.Catalog, cmd, code, n, reason)
 				if err != nil {
 					return err
 				}
@@ -224,9 +225,9 @@ func (a *app) catalogVersionsCommand() *cobra.Command {
 		Short: "List the versions of a license type, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
 				f.TypeCode, f.State = args[0], catalog.State(state)
-				pg, err := p.catalog.ListVersions(cmd.Context(), f, cursor)
+				pg, err := p.Catalog.ListVersions(cmd.Context(), f, cursor)
 				if err != nil {
 					return err
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 // TestCatalogCommands defines a type and proposes a version as the
@@ -66,18 +67,18 @@ func TestCatalogCommands(t *testing.T) {
 		}
 		a := &app{cat: cat}
 		a.cfg.Data, a.cfg.DB, a.cfg.Lang = data, dsn, "en"
-		err = a.withPlatform(context.Background(), func(p *platform) error {
+		err = a.withPlatform(context.Background(), func(p *platform.Platform) error {
 			ctx := context.Background()
-			typ, err := p.catalog.GetType(ctx, "TP0001")
+			typ, err := p.Catalog.GetType(ctx, "TP0001")
 			if err != nil {
 				return err
 			}
-			v1, err := p.catalog.GetVersion(ctx, "TP0001", 1)
+			v1, err := p.Catalog.GetVersion(ctx, "TP0001", 1)
 			if err != nil {
 				return err
 			}
 			admin := &authz.Actor{AccountID: "acc_admin", Org: typ.Owner, Roles: []authz.Role{authz.PlatformAdmin}}
-			v2, err := p.catalog.ProposeVersion(ctx, admin, "TP0001", v1.Template)
+			v2, err := p.Catalog.ProposeVersion(ctx, admin, "TP0001", v1.Template)
 			v.Number = v2.Number
 			return err
 		})

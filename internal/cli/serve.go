@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
-	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
@@ -84,14 +84,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer ln.Close()
-	p, done, err := a.platform(ctx)
+	p, migrated, done, err := a.openPlatform(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	db := p.db
-	if p.migrated > 0 {
-		log.Info("migrations applied", "count", p.migrated, "dialect", db.Dialect())
+	db := p.DB
+	if migrated > 0 {
+		log.Info("migrations applied", "count", migrated, "dialect", db.Dialect())
 	}
 	var seeded *demoData
 	if o.demo {
@@ -215,13 +215,8 @@ func (a *app) listen() (net.Listener, error) {
 }
 
 // handler is the complete HTTP handler of the platform p.
-func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
-	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Catalog: p.catalog, Audit: p.db, Checkpoints: p.cps}, problems)
-	return server.Handler(server.Deps{
-		API: api.Handler(), Auth: p.orgs, Idem: p.db, Store: p.db, Problems: problems,
-		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
-	})
+func (a *app) handler(p *platform.Platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
+	return p.Web(platform.HTTP{Catalog: a.cat, Log: log, Registry: reg}).Handler
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.

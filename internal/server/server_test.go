@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
@@ -33,7 +31,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
-	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -59,6 +57,7 @@ type env struct {
 	api      *httpapi.API
 	h        http.Handler
 	logs     *syncBuffer
+	p        *platform.Platform
 	svc      *org.Service
 	keys     *keyring.Service
 	pki      *pki.Service
@@ -76,31 +75,21 @@ func code(t testing.TB, n int) string {
 	return c
 }
 
-// newProcess is what one serve process builds on a store: the services,
-// the API and the handler, with their own memory (the token cache).
+// newProcess is what one serve process builds on a store: the platform,
+// its API and handler, with their own memory (the token cache).
 func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
 	cat, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, err := platform.New(db, platform.Options{Clock: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	svc := org.NewService(db, db.OrgTx, now, rand.Reader)
-	problems := httpapi.NewProblems(cat, log)
-	keySvc := keyring.New(db, db.KeyTx, nil, now, rand.Reader)
-	pkiSvc := pki.New(db, db.CertTx, keySvc, now, rand.Reader)
-	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, now, rand.Reader)
-	catalogs := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: svc, Now: now})
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Catalog: catalogs, Audit: db,
-		Checkpoints: auditlog.NewCheckpointer(db, keySvc.CheckpointSigner, func(ctx context.Context) (string, error) {
-			p, err := svc.Platform(ctx)
-			return p.CreditCode, err
-		})}, problems)
-	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
-	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: prometheus.NewRegistry(), Now: now, Tokens: svc, ChangesAuth: api.ChangesAuth})
-	return e
+	web := p.Web(platform.HTTP{Catalog: cat, Log: slog.New(slog.NewJSONHandler(logs, nil)), Registry: prometheus.NewRegistry()})
+	return &env{t: t, db: db, p: p, api: web.API, h: web.Handler, logs: logs, svc: p.Orgs, keys: p.Keys, pki: p.PKI, tokens: map[authz.Role]string{}}
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
