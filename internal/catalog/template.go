@@ -245,7 +245,7 @@ func notFor(fs *apperr.Fields, set bool, field string, t FieldType) {
 
 // checkProtection checks the sensitivity class and the masking rule.
 func (f Field) checkProtection(fs *apperr.Fields, p string) {
-	if !slices.Contains([]Sensitivity{SensitivityPublic, SensitivityPersonal, SensitivitySensitive}, f.Sensitivity) {
+	if !slices.Contains(Sensitivities(), f.Sensitivity) {
 		fs.Add(p+".sensitivity", "enum", "the sensitivity is public, personal or sensitive")
 	}
 	m, mp := f.Masking, p+".masking"

@@ -155,13 +155,13 @@ func (t Type) Validate() error {
 			fs.Add(field, "unique", "the issuer is listed twice")
 		}
 	}
-	if !slices.Contains([]HolderKind{HolderPerson, HolderOrganization}, t.HolderKind) {
+	if !slices.Contains(HolderKinds(), t.HolderKind) {
 		fs.Add("holder_kind", "enum", "the holder kind is person or organization")
 	}
-	if !slices.Contains([]Level{LevelNational, LevelProvincial, LevelMunicipal, LevelCounty}, t.Level) {
+	if !slices.Contains(Levels(), t.Level) {
 		fs.Add("level", "enum", "the level is national, provincial, municipal or county")
 	}
-	if !slices.Contains([]Publicity{PublicOpen, PublicShared, PublicRestricted}, t.Public) {
+	if !slices.Contains(Publicities(), t.Public) {
 		fs.Add("public", "enum", "the public attribute is public, shared or restricted")
 	}
 	if _, err := time.Parse(time.DateOnly, t.CollectionStart); err != nil {

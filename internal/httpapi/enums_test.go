@@ -14,6 +14,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -66,12 +67,19 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 	enums(doc, "#", found)
 	wireEnums(t, found)
 	lists := map[string][]string{
-		"authz.Roles":      strs(authz.Roles()),
-		"org.Kinds":        strs(org.Kinds()),
-		"seal.Kinds":       strs(seal.Kinds()),
-		"seal.Actions":     strs(seal.Actions()),
-		"keyring.Purposes": strs(keyring.Purposes()),
-		"keys.Algorithms":  strs(keys.Algorithms()),
+		"authz.Roles":           strs(authz.Roles()),
+		"org.Kinds":             strs(org.Kinds()),
+		"seal.Kinds":            strs(seal.Kinds()),
+		"seal.Actions":          strs(seal.Actions()),
+		"keyring.Purposes":      strs(keyring.Purposes()),
+		"keys.Algorithms":       strs(keys.Algorithms()),
+		"catalog.HolderKinds":   strs(catalog.HolderKinds()),
+		"catalog.Levels":        strs(catalog.Levels()),
+		"catalog.Publicities":   strs(catalog.Publicities()),
+		"catalog.ValidityKinds": strs(catalog.ValidityKinds()),
+		"catalog.FieldTypes":    strs(catalog.FieldTypes()),
+		"catalog.Sensitivities": strs(catalog.Sensitivities()),
+		"catalog.MaskRules":     strs(catalog.MaskRules()),
 	}
 	for name, list := range lists {
 		mirrored := 0
