@@ -34,6 +34,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/server"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -61,6 +62,7 @@ type env struct {
 	svc      *org.Service
 	keys     *keyring.Service
 	pki      *pki.Service
+	status   *status.Service
 	platform string // platform org
 	orgA     string // issuer org holding the staff roles
 	orgB     string // another issuer
@@ -90,12 +92,18 @@ func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	keySvc := keyring.New(db, db.KeyTx, nil, now, rand.Reader)
 	pkiSvc := pki.New(db, db.CertTx, keySvc, now, rand.Reader)
 	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, now, rand.Reader)
+	platformCode := func(ctx context.Context) (string, error) {
+		p, err := svc.Platform(ctx)
+		return p.CreditCode, err
+	}
+	statusSvc, err := status.New(status.Deps{Reader: db, BaseURL: publicURL, Now: now,
+		Signer: status.PlatformSigner(keySvc, platformCode, "", publicURL)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db,
-		Checkpoints: auditlog.NewCheckpointer(db, keySvc.CheckpointSigner, func(ctx context.Context) (string, error) {
-			p, err := svc.Platform(ctx)
-			return p.CreditCode, err
-		})}, problems)
-	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, tokens: map[authz.Role]string{}}
+		Checkpoints: auditlog.NewCheckpointer(db, keySvc.CheckpointSigner, platformCode), Status: statusSvc}, problems)
+	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, status: statusSvc, tokens: map[authz.Role]string{}}
 	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
 		Log: log, Registry: prometheus.NewRegistry(), Now: now, Tokens: svc, ChangesAuth: api.ChangesAuth})
 	return e
@@ -237,6 +245,16 @@ func TestEveryOperationIsAuthorized(t *testing.T) {
 			p, ok := e.api.Policies()[op.id]
 			if !ok || op.extension == nil {
 				t.Errorf("%s: no authorization declaration", op.id)
+				continue
+			}
+			if p.Public {
+				// Anyone may call it; a bad token is not even read.
+				if op.extension["public"] != true {
+					t.Errorf("%s: public, but its declaration says %v", op.id, op.extension)
+				}
+				if r := e.do(op.method, strings.NewReplacer("{issuer}", e.orgA, "{number}", "1", "{purpose}", "revocation").Replace(op.path), "zz_not-a-token", ""); r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+					t.Errorf("public %s with a bad token: %d", op.id, r.status)
+				}
 				continue
 			}
 			body := ""

@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
 
@@ -283,4 +286,28 @@ func (s *Service) sign(ctx context.Context, snap Snapshot, now time.Time) (Publi
 	}
 	sum := sha256.Sum256(doc)
 	return Published{Doc: doc, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`, Changes: snap.Changes, ValidUntil: until}, nil
+}
+
+// KeyRing is the key ring as publishing needs it.
+type KeyRing interface {
+	StatusListSigner(ctx context.Context, platform string, alg keys.Algorithm) (keys.Signer, keyring.Key, error)
+}
+
+// PlatformSigner returns the SignerFunc of the platform's status-list key
+// in ks (see keyring.Service.StatusListSigner; alg is the algorithm of a
+// key made on first use, SM2-SM3 when empty). platform returns the
+// platform organization's credit code. Proofs name the key by its public
+// key's address below baseURL.
+func PlatformSigner(ks KeyRing, platform func(context.Context) (string, error), alg keys.Algorithm, baseURL string) SignerFunc {
+	return func(ctx context.Context) (keys.Signer, string, error) {
+		code, err := platform(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		signer, k, err := ks.StatusListSigner(ctx, code, alg)
+		if err != nil {
+			return nil, "", err
+		}
+		return signer, strings.TrimSuffix(baseURL, "/") + "/api/v1/keys/" + url.PathEscape(k.ID) + "/public", nil
+	}
 }
