@@ -428,7 +428,12 @@ func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
 	logOut := server.NewLogWriter(logFile)
 	cleanups = append(cleanups, func() { logOut.Close(); logFile.Close() })
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	url, stopServer, err := serveLoopback(b.handler(p, log, prometheus.NewRegistry()))
+	// The bench fetches no status list, so their base URL is a placeholder.
+	h, err := b.handler(p, log, prometheus.NewRegistry(), "http://127.0.0.1")
+	if err != nil {
+		return fail(err)
+	}
+	url, stopServer, err := serveLoopback(h)
 	if err != nil {
 		return fail(err)
 	}

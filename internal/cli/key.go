@@ -48,6 +48,8 @@ type platform struct {
 	pki      *pki.Service
 	seals    *seal.Service
 	cps      *auditlog.Checkpointer
+	// platformCode returns the credit code of the platform organization.
+	platformCode func(context.Context) (string, error)
 }
 
 // platform opens the store and the PKCS#11 token (when configured); done
@@ -71,7 +73,7 @@ func (a *app) platform(ctx context.Context) (p *platform, done func(), err error
 	}
 	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
 		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
-		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)}
+		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), platformCode: platformCode}
 	return p, func() { closeHSM(); a.closeStore(db) }, nil
 }
 

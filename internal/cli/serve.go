@@ -19,7 +19,9 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/server"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -106,7 +108,10 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer closeSinks()
-	handler := a.handler(p, log, reg)
+	handler, err := a.handler(p, log, reg, a.cfg.BaseURL(ln.Addr().String()))
+	if err != nil {
+		return err
+	}
 
 	if a.cfg.PprofAddr != "" {
 		stopProfiling, err := server.Profiling(ctx, a.cfg.PprofAddr, log)
@@ -214,14 +219,21 @@ func (a *app) listen() (net.Listener, error) {
 	return nil, fmt.Errorf("cannot listen on %s (use --addr to choose another address): %w", a.cfg.Addr, err)
 }
 
-// handler is the complete HTTP handler of the platform p.
-func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
+// handler is the complete HTTP handler of the platform p, publishing
+// status lists below baseURL.
+func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry, baseURL string) (http.Handler, error) {
 	problems := httpapi.NewProblems(a.cat, log)
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: p.db, Checkpoints: p.cps}, problems)
+	statusLists, err := status.New(status.Deps{Reader: p.db, BaseURL: baseURL, Now: time.Now,
+		Signer: status.PlatformSigner(p.keys, p.platformCode, keys.Algorithm(a.cfg.StatusListAlg), baseURL)})
+	if err != nil {
+		return nil, err
+	}
+	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: p.db, Checkpoints: p.cps,
+		Status: statusLists}, problems)
 	return server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.orgs, Idem: p.db, Store: p.db, Problems: problems,
 		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
-	})
+	}), nil
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.
