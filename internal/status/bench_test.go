@@ -3,11 +3,7 @@ package status_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -22,21 +18,11 @@ import (
 //
 //	go test -run '^$' -bench Allocate -benchtime 5000x ./internal/status/
 func BenchmarkAllocate(b *testing.B) {
-	stores := []string{"sqlite"}
-	if os.Getenv(storetest.EnvPostgres) != "" {
-		stores = append(stores, "postgres")
-	}
-	for _, name := range stores {
+	for _, name := range storetest.Backends() {
 		for _, writers := range []int{1, 8, 32} {
 			for _, mode := range []string{"allocate", "plain"} {
 				b.Run(fmt.Sprintf("%s/writers=%d/%s", name, writers, mode), func(b *testing.B) {
-					var db *store.DB
-					if name == "sqlite" {
-						db = storetest.OpenSQLite(b)
-					} else {
-						db = storetest.OpenPostgres(b)
-					}
-					benchAllocate(b, db, writers, mode == "allocate")
+					benchAllocate(b, storetest.Open(b, name), writers, mode == "allocate")
 				})
 			}
 		}
@@ -64,32 +50,8 @@ func benchAllocate(b *testing.B, db *store.DB, writers int, allocate bool) {
 			return err
 		})
 	}
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
 	retries := db.Retries()
-	b.ResetTimer()
-	start := time.Now()
-	for range writers {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				if err := write(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
+	elapsed := storetest.Writers(b, writers, write, nil)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tx/s")
 	b.ReportMetric(float64(db.Retries()-retries)/float64(b.N), "retries/op")
 }

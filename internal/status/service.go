@@ -161,15 +161,22 @@ type Snapshot struct {
 // revocation and suspension) from the store. NotFound when there is no
 // such list or the list has no such purpose.
 func (s *Service) List(ctx context.Context, issuer string, n int, purpose statuslist.Purpose) (Snapshot, error) {
-	ref := ListRef{Issuer: issuer, Purposes: RevocationAndSuspension, Number: n}
-	if !slices.Contains(ref.Purposes.Purposes(), purpose) {
-		return Snapshot{}, apperr.New(apperr.NotFound, "status lists have no purpose %q", purpose)
-	}
-	changes, err := s.d.Reader.StatusListChanges(ctx, ref)
+	ref, changes, err := s.changes(ctx, issuer, n, purpose)
 	if err != nil {
 		return Snapshot{}, err
 	}
 	return s.snapshot(ctx, ref, purpose, changes)
+}
+
+// changes names list n of issuer and reads its change counter; NotFound
+// when there is no such list or it has no such purpose.
+func (s *Service) changes(ctx context.Context, issuer string, n int, purpose statuslist.Purpose) (ListRef, int64, error) {
+	ref := ListRef{Issuer: issuer, Purposes: RevocationAndSuspension, Number: n}
+	if !slices.Contains(ref.Purposes.Purposes(), purpose) {
+		return ref, 0, apperr.New(apperr.NotFound, "status lists have no purpose %q", purpose)
+	}
+	changes, err := s.d.Reader.StatusListChanges(ctx, ref)
+	return ref, changes, err
 }
 
 func (s *Service) snapshot(ctx context.Context, ref ListRef, purpose statuslist.Purpose, changes int64) (Snapshot, error) {
@@ -215,11 +222,7 @@ func (s *Service) Publish(ctx context.Context, issuer string, n int, purpose sta
 	if s.d.Signer == nil {
 		return Published{}, errors.New("status service: no signer to publish with")
 	}
-	ref := ListRef{Issuer: issuer, Purposes: RevocationAndSuspension, Number: n}
-	if !slices.Contains(ref.Purposes.Purposes(), purpose) {
-		return Published{}, apperr.New(apperr.NotFound, "status lists have no purpose %q", purpose)
-	}
-	changes, err := s.d.Reader.StatusListChanges(ctx, ref)
+	ref, changes, err := s.changes(ctx, issuer, n, purpose)
 	if err != nil {
 		return Published{}, err
 	}

@@ -207,7 +207,7 @@ func TestStoreSetState(t *testing.T) {
 				}
 			}
 		}
-		var unclaimed status.Slot = a.Slot
+		unclaimed := a.Slot
 		unclaimed.Index = (a.Slot.Index + 1) % status.DefaultListSize
 		if unclaimed.Index == other.Slot.Index {
 			unclaimed.Index = (unclaimed.Index + 1) % status.DefaultListSize

@@ -67,11 +67,17 @@ func (h handle) GetStatusList(ctx context.Context, ref status.ListRef) (status.L
 
 // StatusListChanges implements status.Reader.
 func (h handle) StatusListChanges(ctx context.Context, ref status.ListRef) (int64, error) {
+	return h.statusListNumber(ctx, ref, "changes")
+}
+
+// statusListNumber reads one integer column, named by this package, of the
+// list ref names.
+func (h handle) statusListNumber(ctx context.Context, ref status.ListRef, column string) (int64, error) {
 	var n int64
-	err := h.queryRow(ctx, `SELECT changes FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?`,
+	err := h.queryRow(ctx, `SELECT `+column+` FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?`,
 		ref.Issuer, string(ref.Purposes), ref.Number).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("changes of status list %d of %s: %w", ref.Number, ref.Issuer, mapErr(err))
+		return 0, fmt.Errorf("%s of status list %d of %s: %w", column, ref.Number, ref.Issuer, mapErr(err))
 	}
 	return n, nil
 }
@@ -159,7 +165,7 @@ func (tx *Tx) SlotBits(ctx context.Context, s status.Slot) (status.Bits, error) 
 // SetSlotBits implements status.Tx: a set bit is a row, inserted or
 // deleted; the list's change counter moves only when a row did.
 func (tx *Tx) SetSlotBits(ctx context.Context, s status.Slot, b status.Bits, at time.Time) error {
-	id, err := tx.statusListID(ctx, s.List)
+	id, err := tx.statusListNumber(ctx, s.List, "id")
 	if err != nil {
 		return err
 	}
@@ -190,16 +196,6 @@ func (tx *Tx) SetSlotBits(ctx context.Context, s status.Slot, b status.Bits, at 
 		return fmt.Errorf("count a change of status list %d of %s: %w", s.List.Number, s.List.Issuer, err)
 	}
 	return nil
-}
-
-func (tx *Tx) statusListID(ctx context.Context, ref status.ListRef) (int64, error) {
-	var id int64
-	err := tx.queryRow(ctx, `SELECT id FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?`,
-		ref.Issuer, string(ref.Purposes), ref.Number).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("status list %d of %s: %w", ref.Number, ref.Issuer, mapErr(err))
-	}
-	return id, nil
 }
 
 // affected reports whether res touched exactly one row.
