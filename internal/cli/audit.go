@@ -9,6 +9,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 func (a *app) auditCommand() *cobra.Command {
@@ -27,13 +28,13 @@ func (a *app) auditCheckCommand() *cobra.Command {
 		Short: "Recompute the audit log's Merkle root from every entry (exit 0 intact, 1 tampered)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
 				// Entries waiting for integration are integrated first, so
 				// that the check covers every committed entry.
-				if _, err := auditlog.IntegrateAll(cmd.Context(), p.db); err != nil {
+				if _, err := auditlog.IntegrateAll(cmd.Context(), p.DB); err != nil {
 					return err
 				}
-				tree, cerr := auditlog.Check(cmd.Context(), p.db)
+				tree, cerr := auditlog.Check(cmd.Context(), p.DB)
 				err := a.print(httpapi.AuditTreeOf(tree, cerr), func(w io.Writer) error {
 					fmt.Fprintf(w, "size %d  root %x\n", tree.Size, tree.Root)
 					if cerr != nil {
@@ -64,13 +65,13 @@ func (a *app) auditListCommand() *cobra.Command {
 			if from < 0 || limit < 1 || limit > 10000 {
 				return usageErr("--from must be ≥ 0 and --limit 1 to 10000")
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				entries, _, err := p.db.AuditEntries(cmd.Context(), uint64(from), uint64(from+limit)) //nolint:gosec // from ≥ 0 and limit 1..10000 are checked above
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				entries, _, err := p.DB.AuditEntries(cmd.Context(), uint64(from), uint64(from+limit)) //nolint:gosec // from ≥ 0 and limit 1..10000 are checked above
 				if err != nil {
 					return err
 				}
 				if len(entries) < limit { // the end of the log: then what waits for integration
-					pending, err := p.db.AuditPending(cmd.Context(), "", limit-len(entries))
+					pending, err := p.DB.AuditPending(cmd.Context(), "", limit-len(entries))
 					if err != nil {
 						return err
 					}
@@ -98,12 +99,12 @@ func (a *app) auditCheckpointCommand() *cobra.Command {
 		Short: "Print a signed checkpoint of the audit log and, on stderr, its verifier key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				msg, err := p.cps.Checkpoint(cmd.Context())
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				msg, err := p.Checkpoints.Checkpoint(cmd.Context())
 				if err != nil {
 					return err
 				}
-				vkey, err := p.cps.VerifierKey(cmd.Context())
+				vkey, err := p.Checkpoints.VerifierKey(cmd.Context())
 				if err != nil {
 					return err
 				}

@@ -411,13 +411,13 @@ func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
 		if t.Role == authz.PlatformAdmin {
 			token = t.Token
 		}
-		if actor, err := p.orgs.Authenticate(ctx, t.Token); err == nil {
+		if actor, err := p.Orgs.Authenticate(ctx, t.Token); err == nil {
 			actors[t.Role] = actor
 		} else {
 			return fail(err)
 		}
 	}
-	body, err := benchSignature(ctx, p.seals, actors)
+	body, err := benchSignature(ctx, p.Seals, actors)
 	if err != nil {
 		return fail(fmt.Errorf("sign a document: %w", err))
 	}
@@ -428,12 +428,7 @@ func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
 	logOut := server.NewLogWriter(logFile)
 	cleanups = append(cleanups, func() { logOut.Close(); logFile.Close() })
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// The bench fetches no status list, so their base URL is a placeholder.
-	h, err := b.handler(p, log, prometheus.NewRegistry(), "http://127.0.0.1")
-	if err != nil {
-		return fail(err)
-	}
-	url, stopServer, err := serveLoopback(h)
+	url, stopServer, err := serveLoopback(b.handler(p, log, prometheus.NewRegistry()))
 	if err != nil {
 		return fail(err)
 	}

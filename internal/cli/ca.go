@@ -13,6 +13,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 func (a *app) printCert(c pki.Cert) error {
@@ -52,12 +53,12 @@ func (a *app) caInitCommand(owner *string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
-				code, err := orgOrPlatform(ctx, p.orgs, *owner)
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				code, err := orgOrPlatform(ctx, p.Orgs, *owner)
 				if err != nil {
 					return err
 				}
-				c, err := p.pki.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
+				c, err := p.PKI.InitRoot(ctx, code, name, cn, keys.Algorithm(alg), years)
 				if err != nil {
 					return err
 				}
@@ -79,8 +80,8 @@ func (a *app) caRootCommand() *cobra.Command {
 		Short: "Print the internal root certificate (PEM), for trust bundles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, _, err := p.pki.Root(cmd.Context())
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, _, err := p.PKI.Root(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -113,7 +114,7 @@ func (a *app) caIssueCommand(owner *string) *cobra.Command {
 			case days < 0:
 				return usageErr("--days must be positive")
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
@@ -123,7 +124,7 @@ func (a *app) caIssueCommand(owner *string) *cobra.Command {
 					req.NotBefore = time.Now().UTC().Truncate(time.Second)
 					req.NotAfter = req.NotBefore.AddDate(0, 0, days)
 				}
-				c, err := p.pki.Issue(ctx, req)
+				c, err := p.PKI.Issue(ctx, req)
 				if err != nil {
 					return err
 				}
@@ -149,8 +150,8 @@ func (a *app) caTrustRootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, err := p.pki.TrustExternalRoot(cmd.Context(), b)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, err := p.PKI.TrustExternalRoot(cmd.Context(), b)
 				if err != nil {
 					return err
 				}
@@ -173,12 +174,12 @@ func (a *app) caImportCommand(owner *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
-				c, err := p.pki.Import(ctx, k.ID, pki.Kind(kind), b)
+				c, err := p.PKI.Import(ctx, k.ID, pki.Kind(kind), b)
 				if err != nil {
 					return err
 				}
@@ -198,8 +199,8 @@ func (a *app) caRevokeCommand() *cobra.Command {
 		Short: "Revoke a certificate of the internal root from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, err := p.pki.Revoke(cmd.Context(), args[0], reason)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, err := p.PKI.Revoke(cmd.Context(), args[0], reason)
 				if err != nil {
 					return err
 				}
@@ -220,8 +221,8 @@ func (a *app) caCRLCommand() *cobra.Command {
 		Short: "Sign a fresh CRL of the internal root (DER, or PEM with --pem)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				der, err := p.pki.CRL(cmd.Context())
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				der, err := p.PKI.CRL(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -253,8 +254,8 @@ func (a *app) caVerifyCommand() *cobra.Command {
 				}
 				when = t
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				c, err := p.pki.Verify(cmd.Context(), args[0], when)
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				c, err := p.PKI.Verify(cmd.Context(), args[0], when)
 				if errors.Is(err, apperr.NotFound) {
 					return &exitError{code: ExitUsage, err: err}
 				}
@@ -278,7 +279,7 @@ func (a *app) caListCommand(owner *string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				f := pki.Filter{Kind: pki.Kind(kind)}
 				if key != "" {
 					k, err := a.resolveKey(ctx, p, *owner, key)
@@ -287,7 +288,7 @@ func (a *app) caListCommand(owner *string) *cobra.Command {
 					}
 					f.KeyID = k.ID
 				}
-				cs, err := p.pki.List(ctx, f)
+				cs, err := p.PKI.List(ctx, f)
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,6 @@
-// Package cli is the zhengzhao command line and the one place that wires the
-// object graph: it opens the store, builds the services and hands them to
-// the server.
+// Package cli is the zhengzhao command line: it loads the configuration,
+// opens the store and the PKCS#11 token, has internal/platform build the
+// object graph over them, and serves it or runs one command on it.
 package cli
 
 import (
@@ -25,7 +25,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/config"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
-	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -44,6 +43,8 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	json   bool
+	// listening is the address serve listens on, once it does.
+	listening string
 }
 
 // exitError carries an exit code through cobra.
@@ -213,8 +214,8 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 // subcommands inherit them. A command not listed reads only --lang.
 func settingsOf() map[string][]config.Group {
 	return map[string][]config.Group{
-		"serve":             {config.Store, config.HSM, config.Server},
-		"demo":              {config.Store, config.HSM, config.Server},
+		"serve":             {config.Store, config.HSM, config.Server, config.Seal},
+		"demo":              {config.Store, config.HSM, config.Server, config.Seal},
 		"migrate":           {config.Store},
 		"org":               {config.Store},
 		"token":             {config.Store},
@@ -252,7 +253,7 @@ func (a *app) bindSettings(root *cobra.Command) {
 // Validate checks.
 func boundGroups(cmd *cobra.Command) []config.Group {
 	groups := []config.Group{config.Global}
-	for flag, g := range map[string]config.Group{"data": config.Store, "pkcs11-module": config.HSM, "addr": config.Server} {
+	for flag, g := range map[string]config.Group{"data": config.Store, "pkcs11-module": config.HSM, "addr": config.Server, "seal-validity": config.Seal} {
 		if cmd.Flags().Lookup(flag) != nil {
 			groups = append(groups, g)
 		}
@@ -328,19 +329,6 @@ func (a *app) unlock(ctx context.Context, db *store.DB) error {
 		return err
 	}
 	return nil
-}
-
-func orgService(db *store.DB) *org.Service {
-	return org.NewService(db, db.OrgTx, time.Now, rand.Reader)
-}
-
-// orgs opens the store for one command; done closes it.
-func (a *app) orgs(ctx context.Context) (*org.Service, func(), error) {
-	db, _, err := a.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return orgService(db), func() { a.closeStore(db) }, nil
 }
 
 // printJSON prints v as the one JSON object of a --json command.

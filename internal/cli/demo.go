@@ -13,6 +13,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -58,8 +59,8 @@ type demoData struct {
 
 // seedDemo creates the demo organizations and accounts when missing, and a
 // fresh token for each role in place of the previous run's.
-func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
-	svc := p.orgs
+func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
+	svc := p.Orgs
 	d := &demoData{}
 	var platform string
 	for _, o := range demoOrgs() {
@@ -104,8 +105,8 @@ func seedDemo(ctx context.Context, p *platform) (*demoData, error) {
 	}
 	sortTokens(d.Tokens, order)
 	// The platform root certifies seal keys; the demo makes it once.
-	if _, _, err := p.pki.Root(ctx); errors.Is(err, apperr.NotFound) {
-		if _, err := p.pki.InitRoot(ctx, platform, "platform-root", "zhengzhao 平台根证书（演示）", keys.SM2SM3, 20); err != nil {
+	if _, _, err := p.PKI.Root(ctx); errors.Is(err, apperr.NotFound) {
+		if _, err := p.PKI.InitRoot(ctx, platform, "platform-root", "zhengzhao 平台根证书（演示）", keys.SM2SM3, 20); err != nil {
 			return nil, err
 		}
 	} else if err != nil {

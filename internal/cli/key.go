@@ -16,14 +16,12 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
-	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/org"
-	"github.com/zhengzhao/zhengzhao/internal/pki"
-	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -39,44 +37,6 @@ type signatureFile struct {
 	Signature []byte `json:"signature"`
 }
 
-// platform is the wiring of one command over the store.
-type platform struct {
-	db       *store.DB
-	migrated int // migrations applied when the store was opened
-	orgs     *org.Service
-	keys     *keyring.Service
-	pki      *pki.Service
-	seals    *seal.Service
-	cps      *auditlog.Checkpointer
-	// platformCode returns the credit code of the platform organization.
-	platformCode func(context.Context) (string, error)
-}
-
-// platform opens the store and the PKCS#11 token (when configured); done
-// closes both.
-func (a *app) platform(ctx context.Context) (p *platform, done func(), err error) {
-	db, migrated, err := a.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	hsm, closeHSM, err := a.openHSM()
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	ks := keyring.New(db, db.KeyTx, hsm, time.Now, rand.Reader)
-	orgs := orgService(db)
-	certs := pki.New(db, db.CertTx, ks, time.Now, rand.Reader)
-	platformCode := func(ctx context.Context) (string, error) {
-		o, err := orgs.Platform(ctx)
-		return o.CreditCode, err
-	}
-	p = &platform{db: db, migrated: migrated, orgs: orgs, keys: ks, pki: certs,
-		seals: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, time.Now, rand.Reader),
-		cps:   auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), platformCode: platformCode}
-	return p, func() { closeHSM(); a.closeStore(db) }, nil
-}
-
 // readInput reads a file named on the command line; a file that cannot be
 // read is a usage error (exit 2).
 func readInput(path string) ([]byte, error) {
@@ -89,12 +49,12 @@ func readInput(path string) ([]byte, error) {
 
 // resolveKey finds a key by ID, or by name within orgCode (default: the
 // platform organization).
-func (a *app) resolveKey(ctx context.Context, p *platform, orgCode, ref string) (keyring.Key, error) {
-	code, err := orgOrPlatform(ctx, p.orgs, orgCode)
+func (a *app) resolveKey(ctx context.Context, p *platform.Platform, orgCode, ref string) (keyring.Key, error) {
+	code, err := orgOrPlatform(ctx, p.Orgs, orgCode)
 	if err != nil {
 		return keyring.Key{}, err
 	}
-	return p.keys.Resolve(ctx, code, ref)
+	return p.Keys.Resolve(ctx, code, ref)
 }
 
 // orgOrPlatform returns code, or the platform organization's when empty.
@@ -144,14 +104,14 @@ func (a *app) keyCreateCommand(owner *string) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
-				org, err := orgOrPlatform(ctx, p.orgs, *owner)
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				org, err := orgOrPlatform(ctx, p.Orgs, *owner)
 				if err != nil {
 					return err
 				}
 				n.Org = org
 				n.Purpose, n.Algorithm, n.Backend = keyring.Purpose(purpose), keys.Algorithm(alg), keyring.Backend(backend)
-				k, err := p.keys.Create(ctx, n)
+				k, err := p.Keys.Create(ctx, n)
 				if err != nil {
 					return err
 				}
@@ -175,12 +135,12 @@ func (a *app) keyListCommand(owner *string) *cobra.Command {
 		Short: "List keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
 				f.Org, f.Purpose, f.State = *owner, keyring.Purpose(purpose), keyring.State(state)
 				if f.Limit == 0 {
 					f.Limit = 500
 				}
-				ks, err := p.keys.List(cmd.Context(), f)
+				ks, err := p.Keys.List(cmd.Context(), f)
 				if err != nil {
 					return err
 				}
@@ -203,12 +163,12 @@ func (a *app) keyChangeCommand(owner *string, use, short string, do func(*keyrin
 		Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
-				if k, err = do(p.keys, ctx, k.ID); err != nil {
+				if k, err = do(p.Keys, ctx, k.ID); err != nil {
 					return err
 				}
 				return a.printKey(k)
@@ -229,7 +189,7 @@ func (a *app) keyExportCommand(owner *string) *cobra.Command {
 				return usageErr("--format is pem or jwk")
 			}
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
@@ -268,12 +228,12 @@ func (a *app) keySignCommand(owner *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
 				k, err := a.resolveKey(ctx, p, *owner, args[0])
 				if err != nil {
 					return err
 				}
-				sig, k, err := p.keys.Sign(ctx, k.ID, msg)
+				sig, k, err := p.Keys.Sign(ctx, k.ID, msg)
 				if err != nil {
 					return err
 				}
@@ -359,8 +319,8 @@ func verifyOffline(pemPath string, alg keys.Algorithm, msg, sig []byte) (verr, e
 // verr says why the signature is not valid; err, why it could not be
 // checked.
 func (a *app) verifyInStore(ctx context.Context, keyID string, alg keys.Algorithm, msg, sig []byte) (verr, err error) {
-	err = a.withPlatform(ctx, func(p *platform) error {
-		k, err := p.keys.Get(ctx, keyID)
+	err = a.withPlatform(ctx, func(p *platform.Platform) error {
+		k, err := p.Keys.Get(ctx, keyID)
 		if err != nil {
 			return err
 		}
@@ -368,7 +328,7 @@ func (a *app) verifyInStore(ctx context.Context, keyID string, alg keys.Algorith
 			verr = fmt.Errorf("signature says %s, key %s is %s", alg, k.ID, k.Algorithm)
 			return nil
 		}
-		_, verr = p.keys.Verify(ctx, k.ID, msg, sig)
+		_, verr = p.Keys.Verify(ctx, k.ID, msg, sig)
 		return nil
 	})
 	return verr, err
@@ -395,8 +355,8 @@ server started with the old file refuses to start.`,
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform) error {
-				n, err := p.db.RotateMaster(ctx, current, next)
+			return a.withPlatform(ctx, func(p *platform.Platform) error {
+				n, err := p.DB.RotateMaster(ctx, current, next)
 				if err != nil {
 					return err
 				}
@@ -589,16 +549,6 @@ func (a *app) dataKeysCommand() *cobra.Command {
 func dataKeyOf(k store.DataKey) api.DataKey {
 	return api.DataKey{Purpose: k.Purpose, Version: k.Version, Suite: k.Suite, State: k.State,
 		MasterKeyID: k.MasterKeyID, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
-}
-
-// withPlatform runs fn on the opened platform and closes it afterwards.
-func (a *app) withPlatform(ctx context.Context, fn func(p *platform) error) error {
-	p, done, err := a.platform(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return fn(p)
 }
 
 // writePublic writes data to path, or to stdout when path is empty. What it

@@ -36,6 +36,57 @@ func TestPortInUseLeavesNoStore(t *testing.T) {
 	}
 }
 
+// TestBadSealPolicyStartsNothing: a seal policy out of its bounds, from a
+// flag or its environment twin, is refused with the flag, the value and the
+// bounds in one line of the user's language, before the address is taken or
+// the store is created.
+func TestBadSealPolicyStartsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		cmd, lang  string
+		args       []string
+		env, value string
+		want       []string
+	}{
+		{"serve", "en", []string{"--seal-max-pin-failures", "50"}, "", "", []string{"--seal-max-pin-failures 50", "from 1 to 20"}},
+		{"demo", "zh-CN", []string{"--seal-validity", "1h"}, "", "", []string{"--seal-validity 1h", "24h", "87600h", "之间的时长"}},
+		{"serve", "en", []string{"--seal-validity", "720h"}, "", "", []string{"--seal-renewal-window 2208h", "less than the seal validity 720h"}},
+		{"serve", "en", nil, "ZHENGZHAO_SEAL_PIN_MAX_AGE", "-24h", []string{"--seal-pin-max-age -24h", "from 24h to 43800h"}},
+		{"serve", "en", nil, "ZHENGZHAO_SEAL_RENEWAL_WINDOW", "soon", []string{"ZHENGZHAO_SEAL_RENEWAL_WINDOW"}},
+	} {
+		t.Run(strings.Join(append([]string{tc.cmd, tc.env}, tc.args...), " "), func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv(tc.env, tc.value)
+			}
+			dir := t.TempDir()
+			data, addrFile := filepath.Join(dir, "data"), filepath.Join(dir, "addr")
+			args := append([]string{tc.cmd, "--data", data, "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--lang", tc.lang}, tc.args...)
+			code, out, errOut := run(t, args...)
+			if code != ExitUsage || out != "" || strings.Count(errOut, "\n") != 1 {
+				t.Errorf("%v %s=%s: exit %d, out %q, err %q; want exit 2 and one line", tc.args, tc.env, tc.value, code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("%v %s=%s: %q does not say %q", tc.args, tc.env, tc.value, errOut, w)
+				}
+			}
+			for _, f := range []string{data, addrFile} {
+				if _, err := os.Stat(f); !os.IsNotExist(err) {
+					t.Errorf("%v %s=%s: %s exists (%v): something started", tc.args, tc.env, tc.value, f, err)
+				}
+			}
+		})
+	}
+	// Commands that neither make, renew nor unlock seals do not take the
+	// policies, and a policy in the environment does not stop them.
+	t.Setenv("ZHENGZHAO_SEAL_MAX_PIN_FAILURES", "50")
+	if code, out, _ := run(t, "key", "--help"); code != 0 || strings.Contains(out, "--seal-") {
+		t.Errorf("key --help: exit %d, lists seal policies: %q", code, out)
+	}
+	if code, _, errOut := run(t, "migrate", "--data", t.TempDir()); code != 0 {
+		t.Errorf("migrate with a bad seal policy in the environment: exit %d %q", code, errOut)
+	}
+}
+
 // startDemo runs demo until the test stops it and returns its --json summary.
 func startDemo(t *testing.T, data string) (summary struct {
 	API     string      `json:"api"`
@@ -186,7 +237,8 @@ func TestHelpShowsTheLocaleDefault(t *testing.T) {
 		}
 	}
 	code, out, _ := run(t, "demo", "--help")
-	for _, flag := range []string{"--addr", "--data", "--pkcs11-module", "--webhook-url", "--outbox-poll duration", "--outbox-max-attempts int"} {
+	for _, flag := range []string{"--addr", "--data", "--pkcs11-module", "--webhook-url", "--outbox-poll duration", "--outbox-max-attempts int",
+		"--seal-validity duration", "--seal-renewal-window duration", "--seal-max-pin-failures int", "--seal-pin-max-age duration", "ZHENGZHAO_SEAL_PIN_MAX_AGE"} {
 		if code != 0 || !strings.Contains(out, flag) {
 			t.Errorf("demo --help does not list %s", flag)
 		}

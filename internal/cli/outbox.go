@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
@@ -22,7 +23,7 @@ import (
 // notifier builds the outbox delivery of serve from the configuration:
 // the configured sinks, and the filing ack on the upstream one. done closes
 // the sinks' connections.
-func (a *app) notifier(p *platform, log *slog.Logger, reg prometheus.Registerer) (*notify.Notifier[*store.Tx], func(), error) {
+func (a *app) notifier(p *platform.Platform, log *slog.Logger, reg prometheus.Registerer) (*notify.Notifier[*store.Tx], func(), error) {
 	var sinks []notify.Sink
 	done := func() {}
 	if a.cfg.WebhookURL != "" {
@@ -48,12 +49,12 @@ func (a *app) notifier(p *platform, log *slog.Logger, reg prometheus.Registerer)
 	if a.cfg.Upstream != "" {
 		acks = map[string]notify.Ack[*store.Tx]{
 			seal.TopicFiling: func(ctx context.Context, tx *store.Tx, ev notify.Event) error {
-				return p.seals.FilingDelivered(ctx, tx, ev.Payload)
+				return p.Seals.FilingDelivered(ctx, tx, ev.Payload)
 			},
 		}
 	}
 	poll, timeout, maxAttempts := a.cfg.Delivery()
-	n, err := notify.New(p.db, p.db.NotifyTx, acks, notify.Options{Sinks: sinks, Upstream: a.cfg.Upstream, Poll: poll,
+	n, err := notify.New(p.DB, p.DB.NotifyTx, acks, notify.Options{Sinks: sinks, Upstream: a.cfg.Upstream, Poll: poll,
 		Timeout: timeout, MaxAttempts: maxAttempts, Log: log, Registry: reg, Now: time.Now})
 	if err != nil {
 		done()

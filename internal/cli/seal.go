@@ -11,6 +11,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
@@ -113,8 +114,8 @@ func (a *app) sealTrustBundleCommand() *cobra.Command {
 		Short: "Export the trust bundle for offline verification (JSON, signed by the platform root)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform) error {
-				b, err := p.seals.TrustBundle(cmd.Context())
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				b, err := p.Seals.TrustBundle(cmd.Context())
 				if err != nil {
 					return err
 				}

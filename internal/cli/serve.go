@@ -18,10 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
-	"github.com/zhengzhao/zhengzhao/internal/httpapi"
-	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
-	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -86,14 +84,17 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer ln.Close()
-	p, done, err := a.platform(ctx)
+	// Status lists are published below the address actually bound (port 0
+	// picks one) unless --public-url says otherwise.
+	a.listening = ln.Addr().String()
+	p, migrated, done, err := a.openPlatform(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	db := p.db
-	if p.migrated > 0 {
-		log.Info("migrations applied", "count", p.migrated, "dialect", db.Dialect())
+	db := p.DB
+	if migrated > 0 {
+		log.Info("migrations applied", "count", migrated, "dialect", db.Dialect())
 	}
 	var seeded *demoData
 	if o.demo {
@@ -108,10 +109,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer closeSinks()
-	handler, err := a.handler(p, log, reg, a.cfg.BaseURL(ln.Addr().String()))
-	if err != nil {
-		return err
-	}
+	handler := a.handler(p, log, reg)
 
 	if a.cfg.PprofAddr != "" {
 		stopProfiling, err := server.Profiling(ctx, a.cfg.PprofAddr, log)
@@ -219,21 +217,9 @@ func (a *app) listen() (net.Listener, error) {
 	return nil, fmt.Errorf("cannot listen on %s (use --addr to choose another address): %w", a.cfg.Addr, err)
 }
 
-// handler is the complete HTTP handler of the platform p, publishing
-// status lists below baseURL.
-func (a *app) handler(p *platform, log *slog.Logger, reg *prometheus.Registry, baseURL string) (http.Handler, error) {
-	problems := httpapi.NewProblems(a.cat, log)
-	statusLists, err := status.New(status.Deps{Reader: p.db, BaseURL: baseURL, Now: time.Now,
-		Signer: status.PlatformSigner(p.keys, p.platformCode, keys.Algorithm(a.cfg.StatusListAlg), baseURL)})
-	if err != nil {
-		return nil, err
-	}
-	api := httpapi.New(httpapi.Services{Orgs: p.orgs, Keys: p.keys, PKI: p.pki, Seals: p.seals, Audit: p.db, Checkpoints: p.cps,
-		Status: statusLists}, problems)
-	return server.Handler(server.Deps{
-		API: api.Handler(), Auth: p.orgs, Idem: p.db, Store: p.db, Problems: problems,
-		Log: log, Registry: reg, Now: time.Now, Tokens: p.orgs, ChangesAuth: api.ChangesAuth,
-	}), nil
+// handler is the complete HTTP handler of the platform p.
+func (a *app) handler(p *platform.Platform, log *slog.Logger, reg *prometheus.Registry) http.Handler {
+	return p.Web(platform.HTTP{Catalog: a.cat, Log: log, Registry: reg}).Handler
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.

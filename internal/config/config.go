@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"os"
@@ -15,10 +16,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
 // Config is the process configuration. Its zero value is not usable; call
@@ -53,6 +56,13 @@ type Config struct {
 	// StatusListAlg is the algorithm of the status-list key when the
 	// platform makes it on first use.
 	StatusListAlg string
+	// Seal policies (internal/seal): certificate validity, renewal window
+	// before expiry, PIN failures before a seal locks, PIN age after which
+	// a warning is given. Zero takes seal's default.
+	SealValidity       time.Duration
+	SealRenewalWindow  time.Duration
+	SealMaxPINFailures int
+	SealPINMaxAge      time.Duration
 
 	// envErr is the first environment twin Bind could not parse; Validate
 	// reports it, since a flag default cannot fail.
@@ -96,6 +106,9 @@ const (
 	// Server settings are read by serve and demo only: address, TLS and
 	// outbox delivery.
 	Server
+	// Seal settings are the seal policies, read by the commands whose seal
+	// service makes, renews and unlocks seals: serve and demo.
+	Seal
 )
 
 // Setting describes one setting for help texts and the README.
@@ -133,6 +146,10 @@ func Settings() []Setting {
 		{"pprof-addr", "ZHENGZHAO_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)", Server},
 		{"public-url", "ZHENGZHAO_PUBLIC_URL", "", "public base URL of the platform, where status lists are published (empty: http(s)://ADDR)", Server},
 		{"status-list-alg", "ZHENGZHAO_STATUS_LIST_ALG", "SM2-SM3", "algorithm of the status-list key when it is first made: SM2-SM3 or ECDSA-P256-SHA256", Server},
+		{"seal-validity", "ZHENGZHAO_SEAL_VALIDITY", hours(seal.DefaultValidity), "validity of a seal certificate (24h to 87600h, capped by the root's)", Seal},
+		{"seal-renewal-window", "ZHENGZHAO_SEAL_RENEWAL_WINDOW", hours(seal.DefaultRenewalWindow), "how long before expiry a seal may be renewed (24h to less than --seal-validity)", Seal},
+		{"seal-max-pin-failures", "ZHENGZHAO_SEAL_MAX_PIN_FAILURES", strconv.Itoa(seal.DefaultMaxPINFailures), "wrong PINs after which a seal locks (1 to 20)", Seal},
+		{"seal-pin-max-age", "ZHENGZHAO_SEAL_PIN_MAX_AGE", hours(seal.DefaultPINMaxAge), "age after which the API marks a seal's PIN as stale (24h to 43800h)", Seal},
 	}
 }
 
@@ -158,7 +175,9 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
 		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
 		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts, "pprof-addr": &c.PprofAddr,
-		"public-url": &c.PublicURL, "status-list-alg": &c.StatusListAlg}
+		"public-url": &c.PublicURL, "status-list-alg": &c.StatusListAlg,
+		"seal-validity": &c.SealValidity, "seal-renewal-window": &c.SealRenewalWindow,
+		"seal-max-pin-failures": &c.SealMaxPINFailures, "seal-pin-max-age": &c.SealPINMaxAge}
 	for _, s := range Settings() {
 		if !slices.Contains(groups, s.Group) {
 			continue
@@ -205,6 +224,11 @@ func (c *Config) Validate(groups ...Group) error {
 	}
 	if in(HSM) && (c.PKCS11Module == "") != (c.PKCS11Token == "") {
 		return refuse("pkcs11-pair", nil)
+	}
+	if in(Seal) {
+		if err := c.validateSeal(); err != nil {
+			return err
+		}
 	}
 	if !in(Server) {
 		return nil
@@ -338,6 +362,63 @@ func (c *Config) validateDelivery() error {
 		return refuse("max-attempts", map[string]any{"Value": c.OutboxMaxAttempts})
 	}
 	return nil
+}
+
+// sealFlags are the flags of the seal policies, by the field seal.Config's
+// Validate names.
+var sealFlags = map[string]string{"validity": "--seal-validity", "renewal_window": "--seal-renewal-window",
+	"max_pin_failures": "--seal-max-pin-failures", "pin_max_age": "--seal-pin-max-age"}
+
+// validateSeal checks the seal policies by seal's own rules and words the
+// first one broken for the flag that sets it.
+func (c *Config) validateSeal() error {
+	cfg := c.Seal()
+	var ae *apperr.Error
+	if err := cfg.Validate(); !errors.As(err, &ae) || len(ae.Fields) == 0 {
+		return err
+	}
+	field := ae.Fields[0].Field
+	values := map[string]string{"validity": hours(cfg.Validity), "renewal_window": hours(cfg.RenewalWindow),
+		"max_pin_failures": strconv.Itoa(cfg.MaxPINFailures), "pin_max_age": hours(cfg.PINMaxAge)}
+	validity := cfg.Validity
+	if validity == 0 {
+		validity = seal.DefaultValidity
+	}
+	window := cfg.RenewalWindow
+	if window == 0 {
+		window = seal.DefaultRenewalWindow
+	}
+	data := map[string]any{"Flag": sealFlags[field], "Value": values[field], "Validity": hours(validity), "Window": hours(window)}
+	switch field {
+	case "validity":
+		data["Min"], data["Max"] = hours(seal.MinValidity), hours(seal.MaxValidity)
+	case "renewal_window":
+		data["Min"] = hours(seal.MinRenewalWindow)
+	case "max_pin_failures":
+		data["Min"], data["Max"] = seal.MinMaxPINFailures, seal.MaxMaxPINFailures
+	case "pin_max_age":
+		data["Min"], data["Max"] = hours(seal.MinPINMaxAge), hours(seal.MaxPINMaxAge)
+	}
+	return refuse("seal-"+strings.ReplaceAll(field, "_", "-"), data)
+}
+
+// Seal returns the seal policies of the settings.
+func (c *Config) Seal() seal.Config {
+	return seal.Config{Validity: c.SealValidity, RenewalWindow: c.SealRenewalWindow,
+		MaxPINFailures: c.SealMaxPINFailures, PINMaxAge: c.SealPINMaxAge}
+}
+
+// hours spells a duration the way a flag takes it, without the zero
+// minutes and seconds time.Duration.String adds: 17520h, 90m.
+func hours(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Delivery returns the outbox poll interval, attempt timeout and maximum

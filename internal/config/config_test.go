@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
 func TestBindReadsEnvironmentAndFlagsWin(t *testing.T) {
@@ -97,7 +98,8 @@ func TestLangFromEnv(t *testing.T) {
 // valid is a configuration every group accepts; tests change one setting.
 func valid() Config {
 	return Config{Lang: "zh-CN", Data: "d", Addr: "127.0.0.1:8080", Cipher: "SM4-GCM", NATSSubjectPrefix: "zhengzhao",
-		OutboxPoll: 5 * time.Second, OutboxTimeout: 10 * time.Second, OutboxMaxAttempts: 20}
+		OutboxPoll: 5 * time.Second, OutboxTimeout: 10 * time.Second, OutboxMaxAttempts: 20,
+		SealValidity: 17520 * time.Hour, SealRenewalWindow: 2208 * time.Hour, SealMaxPINFailures: 5, SealPINMaxAge: 4320 * time.Hour}
 }
 
 // TestValidateHidesCredentials: URLs may carry passwords and tokens, and
@@ -166,6 +168,18 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.PublicURL = "https://zz.example.gov.cn/?x=1" }, nil, "--public-url"},
 		{func(c *Config) { c.StatusListAlg = "Ed25519" }, nil, "--status-list-alg"},
 		{func(c *Config) { c.StatusListAlg = "Ed25519" }, []Group{Store}, ""},
+		{func(c *Config) {
+			c.SealValidity, c.SealRenewalWindow, c.SealMaxPINFailures, c.SealPINMaxAge = 365*24*time.Hour, 30*24*time.Hour, 3, 90*24*time.Hour
+		}, nil, ""},
+		{func(c *Config) { c.SealValidity = time.Hour }, nil, "--seal-validity 1h: a duration from 24h to 87600h"},
+		{func(c *Config) { c.SealValidity, c.SealRenewalWindow = 90*24*time.Hour, 0 }, nil, "--seal-validity 2160h: a duration from 24h to 87600h, longer than the renewal window 2208h"},
+		{func(c *Config) { c.SealValidity = 90 * 24 * time.Hour }, nil, "--seal-renewal-window 2208h"},
+		{func(c *Config) { c.SealRenewalWindow = -time.Hour }, nil, "--seal-renewal-window -1h"},
+		{func(c *Config) { c.SealRenewalWindow = c.SealValidity }, nil, "--seal-renewal-window 17520h: a duration from 24h to less than the seal validity 17520h"},
+		{func(c *Config) { c.SealMaxPINFailures = 21 }, nil, "--seal-max-pin-failures 21: a whole number from 1 to 20"},
+		{func(c *Config) { c.SealMaxPINFailures = -1 }, nil, "--seal-max-pin-failures"},
+		{func(c *Config) { c.SealPINMaxAge = 50000 * time.Hour }, nil, "--seal-pin-max-age 50000h"},
+		{func(c *Config) { c.SealMaxPINFailures = 21 }, []Group{Global, Store, HSM, Server}, ""}, // no seal command
 	} {
 		c := valid()
 		tc.change(&c)
@@ -195,7 +209,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 			rows[strings.Fields(flag)[0]] = line
 		}
 	}
-	group := map[Group]string{Global: "| all |", Store: "| store |", HSM: "| PKCS#11 |", Server: "| server |"}
+	group := map[Group]string{Global: "| all |", Store: "| store |", HSM: "| PKCS#11 |", Server: "| server |", Seal: "| seal |"}
 	for _, s := range Settings() {
 		row, ok := rows[s.Flag]
 		if !ok {
@@ -233,4 +247,46 @@ func TestBaseURL(t *testing.T) {
 			t.Errorf("BaseURL of %+v = %s, want %s", c.cfg, got, c.want)
 		}
 	}
+}
+
+// TestSealSettings: the seal policies come from flags and their environment
+// twins, typed; bound without either they are seal's own defaults, and a
+// malformed twin is refused by name.
+func TestSealSettings(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		var c Config
+		Bind(pflag.NewFlagSet("x", pflag.ContinueOnError), &c, Seal)
+		want := seal.Config{Validity: seal.DefaultValidity, RenewalWindow: seal.DefaultRenewalWindow,
+			MaxPINFailures: seal.DefaultMaxPINFailures, PINMaxAge: seal.DefaultPINMaxAge}
+		if got := c.Seal(); got != want {
+			t.Errorf("Seal() = %+v, want seal's defaults %+v", got, want)
+		}
+	})
+	t.Run("env and flags", func(t *testing.T) {
+		t.Setenv("ZHENGZHAO_SEAL_MAX_PIN_FAILURES", "3")
+		t.Setenv("ZHENGZHAO_SEAL_RENEWAL_WINDOW", "720h")
+		var c Config
+		fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		Bind(fs, &c, Seal)
+		if err := fs.Parse([]string{"--seal-validity", "8760h", "--seal-renewal-window", "1440h"}); err != nil {
+			t.Fatal(err)
+		}
+		want := seal.Config{Validity: 8760 * time.Hour, RenewalWindow: 1440 * time.Hour, MaxPINFailures: 3, PINMaxAge: seal.DefaultPINMaxAge}
+		if got := c.Seal(); got != want {
+			t.Errorf("Seal() = %+v, want %+v (flags win over the environment)", got, want)
+		}
+		for flag, typ := range map[string]string{"seal-validity": "duration", "seal-renewal-window": "duration", "seal-max-pin-failures": "int", "seal-pin-max-age": "duration"} {
+			if f := fs.Lookup(flag); f == nil || f.Value.Type() != typ {
+				t.Errorf("--%s is not a %s flag", flag, typ)
+			}
+		}
+	})
+	t.Run("bad twin", func(t *testing.T) {
+		t.Setenv("ZHENGZHAO_SEAL_VALIDITY", "two years")
+		var c Config
+		Bind(pflag.NewFlagSet("x", pflag.ContinueOnError), &c, Seal)
+		if err := c.Validate(Seal); err == nil || !strings.Contains(err.Error(), "ZHENGZHAO_SEAL_VALIDITY") {
+			t.Fatalf("Validate = %v, want an error naming ZHENGZHAO_SEAL_VALIDITY", err)
+		}
+	})
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 )
@@ -59,7 +58,7 @@ func (a *API) registerStatus() {
 		if a.svc.Status == nil {
 			return nil, apperr.New(apperr.Unavailable, "status lists are not published by this server")
 		}
-		p, err := a.svc.Status.Publish(ctx, ids.NormalizeCreditCode(in.Issuer), in.Number, statuslist.Purpose(in.Purpose))
+		p, err := a.svc.Status.Publish(ctx, ids.NormalizeCreditCode(in.Issuer), in.Number, status.Purpose(in.Purpose))
 		if err != nil {
 			return nil, err
 		}

@@ -120,6 +120,16 @@ type HSM interface {
 // ErrNoHSM means a PKCS#11 key was asked for but no token is configured.
 var ErrNoHSM = errors.New("no PKCS#11 token is configured (--pkcs11-module, --pkcs11-token, --pkcs11-pin)")
 
+// Deps are what the key service is built from. HSM may be nil (no token
+// configured); Now and Rand are required.
+type Deps struct {
+	Store Reader
+	Tx    TxFunc
+	HSM   HSM
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
 // Service manages keys.
 type Service struct {
 	store Reader
@@ -129,9 +139,9 @@ type Service struct {
 	rand  io.Reader
 }
 
-// New returns a key service; hsm may be nil.
-func New(store Reader, tx TxFunc, hsm HSM, now func() time.Time, rand io.Reader) *Service {
-	return &Service{store: store, tx: tx, hsm: hsm, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rand}
+// New returns a key service.
+func New(d Deps) *Service {
+	return &Service{store: d.Store, tx: d.Tx, hsm: d.HSM, now: func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }, rand: d.Rand}
 }
 
 // NewKey is what creating a key takes.

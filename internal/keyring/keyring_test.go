@@ -2,15 +2,14 @@ package keyring_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -19,12 +18,15 @@ const orgCode = "91350100M000100Y43"
 
 func setup(t *testing.T, db *store.DB) *keyring.Service {
 	t.Helper()
-	orgs := org.NewService(db, db.OrgTx, time.Now, rand.Reader)
-	if _, err := orgs.CreateOrg(context.Background(), org.NewOrg{CreditCode: orgCode, Name: "x", Region: "350100",
+	p, err := platform.New(db, platform.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Orgs.CreateOrg(context.Background(), org.NewOrg{CreditCode: orgCode, Name: "x", Region: "350100",
 		Kinds: []org.Kind{org.KindIssuer}, Responsible: org.Responsible{Name: "y", Phone: "13900000000"}}); err != nil {
 		t.Fatal(err)
 	}
-	return keyring.New(db, db.KeyTx, nil, time.Now, rand.Reader)
+	return p.Keys
 }
 
 func TestLifecycle(t *testing.T) {

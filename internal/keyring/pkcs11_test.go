@@ -40,7 +40,7 @@ func TestPKCS11Backend(t *testing.T) {
 			t.Fatalf("open SoftHSM2 token: %v", err)
 		}
 		t.Cleanup(func() { tok.Close() })
-		svc := keyring.New(db, db.KeyTx, token{tok}, time.Now, rand.Reader)
+		svc := keyring.New(keyring.Deps{Store: db, Tx: db.KeyTx, HSM: token{tok}, Now: time.Now, Rand: rand.Reader})
 
 		for _, c := range []struct {
 			name string

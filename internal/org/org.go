@@ -120,6 +120,16 @@ type Tx interface {
 // TxFunc runs fn in one transaction of the store.
 type TxFunc func(ctx context.Context, fn func(Tx) error) error
 
+// Deps are what the organization service is built from; every field is
+// required. Now and Rand are injected so that expiry and identifiers are
+// testable.
+type Deps struct {
+	Store Reader
+	Tx    TxFunc
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
 // Service is the organization, account and token service.
 type Service struct {
 	store Reader
@@ -128,13 +138,12 @@ type Service struct {
 	rand  io.Reader
 }
 
-// NewService returns a service over store; now and rand are injected so that
-// expiry and identifiers are testable.
-func NewService(store Reader, tx TxFunc, now func() time.Time, rand io.Reader) *Service {
+// NewService returns the organization service.
+func NewService(d Deps) *Service {
 	// Stored times have microsecond precision; answering with more would
 	// make a record differ from itself read back.
-	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
-	return &Service{store: store, tx: tx, now: micro, rand: rand}
+	micro := func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }
+	return &Service{store: d.Store, tx: d.Tx, now: micro, rand: d.Rand}
 }
 
 // NewOrg is what creating an organization takes.

@@ -31,7 +31,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 func newService(db *store.DB) (*org.Service, *clock) {
 	c := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-	return org.NewService(db, db.OrgTx, c.now, rand.Reader), c
+	return org.NewService(org.Deps{Store: db, Tx: db.OrgTx, Now: c.now, Rand: rand.Reader}), c
 }
 
 // code returns the n-th valid test credit code.

@@ -151,18 +151,35 @@ type Filter struct {
 // TxFunc runs fn in one transaction of the store.
 type TxFunc func(ctx context.Context, fn func(Tx) error) error
 
+// Keys is what the certificate authority asks of the key ring: CA keys
+// and the signers of the keys it certifies.
+type Keys interface {
+	Create(ctx context.Context, n keyring.NewKey) (keyring.Key, error)
+	Get(ctx context.Context, id string) (keyring.Key, error)
+	Signer(ctx context.Context, id string) (keys.Signer, keyring.Key, error)
+}
+
+// Deps are what the CA service is built from; every field is required.
+type Deps struct {
+	Store Store
+	Tx    TxFunc
+	Keys  Keys
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
 // Service is the certificate authority.
 type Service struct {
 	store Store
 	tx    TxFunc
-	keys  *keyring.Service
+	keys  Keys
 	now   func() time.Time
 	rand  io.Reader
 }
 
 // New returns the CA service.
-func New(store Store, tx TxFunc, keys *keyring.Service, now func() time.Time, rand io.Reader) *Service {
-	return &Service{store: store, tx: tx, keys: keys, now: func() time.Time { return now().UTC().Truncate(time.Second) }, rand: rand}
+func New(d Deps) *Service {
+	return &Service{store: d.Store, tx: d.Tx, keys: d.Keys, now: func() time.Time { return d.Now().UTC().Truncate(time.Second) }, rand: d.Rand}
 }
 
 // fingerprint is the SHA-256 of a certificate's DER, hex.

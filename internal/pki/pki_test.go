@@ -17,6 +17,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -41,13 +42,15 @@ type fixture struct {
 func setup(t *testing.T, db *store.DB) fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-	orgs := org.NewService(db, db.OrgTx, clk.now, rand.Reader)
-	if _, err := orgs.CreateOrg(context.Background(), org.NewOrg{CreditCode: orgCode, Name: "平台", Region: "350100",
+	p, err := platform.New(db, platform.Options{Clock: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Orgs.CreateOrg(context.Background(), org.NewOrg{CreditCode: orgCode, Name: "平台", Region: "350100",
 		Kinds: []org.Kind{org.KindPlatform}, Responsible: org.Responsible{Name: "y", Phone: "13900000000"}}); err != nil {
 		t.Fatal(err)
 	}
-	ks := keyring.New(db, db.KeyTx, nil, clk.now, rand.Reader)
-	return fixture{clk: clk, keys: ks, pki: pki.New(db, db.CertTx, ks, clk.now, rand.Reader)}
+	return fixture{clk: clk, keys: p.Keys, pki: p.PKI}
 }
 
 func rule(err error) string {

@@ -301,7 +301,7 @@ func (s *Service) renewable(x Seal, now time.Time) error {
 	if opens := x.ValidTo.Add(-s.cfg.RenewalWindow); now.Before(opens) || now.After(x.ValidTo) {
 		return &apperr.Error{Kind: apperr.Conflict,
 			Detail: fmt.Sprintf("renewal is possible from %s until the certificate expires at %s", opens.Format(time.RFC3339), x.ValidTo.Format(time.RFC3339)),
-			Fields: []apperr.FieldError{{Field: "seal_id", Rule: "renewal-window", Detail: "renewal is allowed in the three months before expiry"}}}
+			Fields: []apperr.FieldError{{Field: "seal_id", Rule: "renewal-window", Detail: fmt.Sprintf("renewal is allowed in the %s before expiry", s.cfg.RenewalWindow)}}}
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package seal_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -56,9 +56,20 @@ func setup(t *testing.T, db *store.DB) fixture {
 // setupWithRoot is setup with a platform root of the given algorithm.
 func setupWithRoot(t *testing.T, db *store.DB, rootAlg keys.Algorithm) fixture {
 	t.Helper()
+	return setupWith(t, db, rootAlg, seal.Config{})
+}
+
+// setupWith is setup with a platform root of the given algorithm and the
+// seal policies cfg.
+func setupWith(t *testing.T, db *store.DB, rootAlg keys.Algorithm, cfg seal.Config) fixture {
+	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-	orgs := org.NewService(db, db.OrgTx, clk.now, rand.Reader)
+	p, err := platform.New(db, platform.Options{Clock: clk.now, Seal: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := p.Orgs
 	code := func(n string) string {
 		c, err := ids.NewCreditCode('1', '1', "610100", n)
 		if err != nil {
@@ -84,14 +95,12 @@ func setupWithRoot(t *testing.T, db *store.DB, rootAlg keys.Algorithm) fixture {
 		}
 		return &authz.Actor{AccountID: a.ID, Org: orgCode, Roles: a.Roles}
 	}
-	ks := keyring.New(db, db.KeyTx, nil, clk.now, rand.Reader)
-	certs := pki.New(db, db.CertTx, ks, clk.now, rand.Reader)
-	if _, err := certs.InitRoot(ctx, platform, "root", "平台根证书", rootAlg, 20); err != nil {
+	if _, err := p.PKI.InitRoot(ctx, platform, "root", "平台根证书", rootAlg, 20); err != nil {
 		t.Fatal(err)
 	}
 	return fixture{
-		clk: clk, svc: seal.New(db, db.SealTx, orgs, ks, certs, seal.Config{}, clk.now, rand.Reader), orgA: orgA,
-		db: db, orgs: orgs, ks: ks, certs: certs,
+		clk: clk, svc: p.Seals, orgA: orgA,
+		db: db, orgs: orgs, ks: p.Keys, certs: p.PKI,
 		applicant: actor(orgA, "admin", authz.OrgAdmin), keeper: actor(orgA, "keeper", authz.SealKeeper),
 		approver1: actor(platform, "approver1", authz.SealApprover), approver2: actor(platform, "approver2", authz.SealApprover),
 		outsider: actor(orgB, "approver-b", authz.SealApprover),
@@ -127,6 +136,16 @@ func (f fixture) makeSeal(t *testing.T, policy seal.Policy) seal.Seal {
 		t.Fatal(err)
 	}
 	return x
+}
+
+// renew applies for the renewal of seal id and approves it.
+func (f fixture) renew(ctx context.Context, id string) error {
+	app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Renew, SealID: id, Reason: "到期续期"})
+	if err != nil {
+		return err
+	}
+	_, err = f.svc.Decide(ctx, f.approver1, app.ID, true, "")
+	return err
 }
 
 func digestOf(doc []byte) []byte { h := sm3.Sum(doc); return h[:] }
@@ -378,14 +397,7 @@ func TestTwoApproversAndRenewalWindow(t *testing.T) {
 			t.Fatalf("second approval: %+v %v", r, err)
 		}
 
-		renew := func() error {
-			app, err := f.svc.Apply(ctx, f.applicant, seal.NewApplication{Org: f.orgA, Action: seal.Renew, SealID: x.ID, Reason: "到期续期"})
-			if err != nil {
-				return err
-			}
-			_, err = f.svc.Decide(ctx, f.approver1, app.ID, true, "")
-			return err
-		}
+		renew := func() error { return f.renew(ctx, x.ID) }
 		if err := renew(); rule(err) != "renewal-window" {
 			t.Fatalf("renewal two years early: %v", err)
 		}
@@ -462,9 +474,12 @@ func TestFailedMakingKeepsNothing(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		broken := seal.New(db, func(ctx context.Context, fn func(seal.Tx) error) error {
+		broken, err := seal.New(seal.Deps{Store: db, Tx: func(ctx context.Context, fn func(seal.Tx) error) error {
 			return db.SealTx(ctx, func(st seal.Tx) error { return fn(brokenOutbox{st}) })
-		}, f.orgs, f.ks, f.certs, seal.Config{}, f.clk.now, rand.Reader)
+		}, Orgs: f.orgs, Keys: f.ks, Certs: f.certs, Now: f.clk.now}, seal.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		type counts struct{ keys, certs, revoked, seals int }
 		count := func() counts {
 			t.Helper()

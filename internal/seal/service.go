@@ -13,10 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
@@ -28,6 +31,26 @@ type Orgs interface {
 	GetOrg(ctx context.Context, creditCode string) (org.Org, error)
 	Platform(ctx context.Context) (org.Org, error)
 	GetAccount(ctx context.Context, id string) (org.Account, error)
+}
+
+// Keys is what the seal service asks of the key ring: the seal keys it
+// makes and the signers it signs with.
+type Keys interface {
+	Ensure(ctx context.Context, n keyring.NewKey) (keyring.Key, error)
+	Prepare(ctx context.Context, n keyring.NewKey) (keyring.Pending, error)
+	Get(ctx context.Context, id string) (keyring.Key, error)
+	Signer(ctx context.Context, id string) (keys.Signer, keyring.Key, error)
+	Sign(ctx context.Context, id string, message []byte) ([]byte, keyring.Key, error)
+}
+
+// Certs is what the seal service asks of the certificate authority.
+type Certs interface {
+	Root(ctx context.Context) (pki.Cert, *smx509.Certificate, error)
+	Authority(ctx context.Context) (*pki.Authority, error)
+	Issue(ctx context.Context, r pki.IssueRequest) (pki.Cert, error)
+	Get(ctx context.Context, ref string) (pki.Cert, error)
+	List(ctx context.Context, f pki.Filter) ([]pki.Cert, error)
+	TrustedRoots(ctx context.Context) ([]*smx509.Certificate, error)
 }
 
 // Config holds the seal policies an operator may tune; zero values take the
@@ -47,18 +70,62 @@ type Config struct {
 	VendorID string
 }
 
+// The defaults of Config and the bounds Validate holds its fields to. The
+// bounds refuse values no seal policy means — a validity of hours, a
+// thousand PIN tries — and leave room for any policy an operator chooses.
+const (
+	day                   = 24 * time.Hour
+	DefaultValidity       = 2 * 365 * day
+	DefaultRenewalWindow  = 92 * day // three months
+	DefaultMaxPINFailures = 5
+	DefaultPINMaxAge      = 180 * day
+
+	MinValidity       = day
+	MaxValidity       = 10 * 365 * day
+	MinRenewalWindow  = day
+	MinMaxPINFailures = 1
+	MaxMaxPINFailures = 20
+	MinPINMaxAge      = day
+	MaxPINMaxAge      = 5 * 365 * day
+)
+
+// Validate reports every field of c out of its bounds, zero being the
+// default and always valid: the validity from a day to ten years, the
+// renewal window from a day to less than the validity, from 1 to 20 PIN
+// failures, a PIN age from a day to five years. The error is an
+// apperr.Invalid naming each field and the rule it breaks.
+func (c Config) Validate() error {
+	var fs apperr.Fields
+	d := c.withDefaults()
+	if c.Validity != 0 && (c.Validity < MinValidity || c.Validity > MaxValidity) {
+		fs.Add("validity", "range", fmt.Sprintf("from %s to %s", MinValidity, MaxValidity))
+	}
+	if c.RenewalWindow != 0 && (c.RenewalWindow < MinRenewalWindow || c.RenewalWindow >= d.Validity) {
+		fs.Add("renewal_window", "range", fmt.Sprintf("from %s to less than the validity %s", MinRenewalWindow, d.Validity))
+	} else if c.RenewalWindow == 0 && c.Validity != 0 && d.RenewalWindow >= d.Validity {
+		fs.Add("validity", "range", fmt.Sprintf("longer than the renewal window %s", d.RenewalWindow))
+	}
+	if c.MaxPINFailures != 0 && (c.MaxPINFailures < MinMaxPINFailures || c.MaxPINFailures > MaxMaxPINFailures) {
+		fs.Add("max_pin_failures", "range", fmt.Sprintf("from %d to %d", MinMaxPINFailures, MaxMaxPINFailures))
+	}
+	if c.PINMaxAge != 0 && (c.PINMaxAge < MinPINMaxAge || c.PINMaxAge > MaxPINMaxAge) {
+		fs.Add("pin_max_age", "range", fmt.Sprintf("from %s to %s", MinPINMaxAge, MaxPINMaxAge))
+	}
+	return fs.Err()
+}
+
 func (c Config) withDefaults() Config {
 	if c.Validity == 0 {
-		c.Validity = 2 * 365 * 24 * time.Hour
+		c.Validity = DefaultValidity
 	}
 	if c.RenewalWindow == 0 {
-		c.RenewalWindow = 92 * 24 * time.Hour // three months
+		c.RenewalWindow = DefaultRenewalWindow
 	}
 	if c.MaxPINFailures == 0 {
-		c.MaxPINFailures = 5
+		c.MaxPINFailures = DefaultMaxPINFailures
 	}
 	if c.PINMaxAge == 0 {
-		c.PINMaxAge = 180 * 24 * time.Hour
+		c.PINMaxAge = DefaultPINMaxAge
 	}
 	if c.VendorID == "" {
 		c.VendorID = "zhengzhao"
@@ -66,13 +133,25 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Deps are what the seal service is built from. Now is required; Rand
+// defaults to crypto/rand.
+type Deps struct {
+	Store Store
+	Tx    TxFunc
+	Orgs  Orgs
+	Keys  Keys
+	Certs Certs
+	Now   func() time.Time
+	Rand  io.Reader
+}
+
 // Service is the seal service.
 type Service struct {
 	store Store
 	tx    TxFunc
 	orgs  Orgs
-	keys  *keyring.Service
-	pki   *pki.Service
+	keys  Keys
+	pki   Certs
 	cfg   Config
 	now   func() time.Time // whole seconds: certificates and GB/T 38540 times
 	clock func() time.Time // microseconds: the order of state changes
@@ -80,14 +159,19 @@ type Service struct {
 	trust *trustMemo // what verification remembers (verify.go)
 }
 
-// New returns a seal service.
-func New(store Store, tx TxFunc, orgs Orgs, keys *keyring.Service, certs *pki.Service, cfg Config, now func() time.Time, rnd io.Reader) *Service {
+// New returns a seal service with the policies of cfg; it refuses a cfg
+// that Validate refuses.
+func New(d Deps, cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("seal policies: %w", err)
+	}
+	now, rnd := d.Now, d.Rand
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	return &Service{store: store, tx: tx, orgs: orgs, keys: keys, pki: certs, cfg: cfg.withDefaults(),
+	return &Service{store: d.Store, tx: d.Tx, orgs: d.Orgs, keys: d.Keys, pki: d.Certs, cfg: cfg.withDefaults(),
 		now:   func() time.Time { return now().UTC().Truncate(time.Second) },
-		clock: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd, trust: newTrustMemo()}
+		clock: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: rnd, trust: newTrustMemo()}, nil
 }
 
 func (s *Service) newID(prefix string) (string, error) {

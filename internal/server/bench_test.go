@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -31,9 +31,7 @@ func BenchmarkHandler(b *testing.B) {
 	out := server.NewLogWriter(io.Discard)
 	defer out.Close()
 	log := slog.New(slog.NewJSONHandler(out, nil))
-	problems := httpapi.NewProblems(cat, log)
-	h := server.Handler(server.Deps{API: e.api.Handler(), Auth: e.svc, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: prometheus.NewRegistry(), Now: time.Now, Tokens: e.svc, ChangesAuth: e.api.ChangesAuth})
+	h := e.p.Web(platform.HTTP{Catalog: cat, Log: log, Registry: prometheus.NewRegistry()}).Handler
 	token := e.tokens[authz.OrgAdmin]
 	bare := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

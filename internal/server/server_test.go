@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -32,7 +31,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
-	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -59,6 +58,7 @@ type env struct {
 	api      *httpapi.API
 	h        http.Handler
 	logs     *syncBuffer
+	p        *platform.Platform
 	svc      *org.Service
 	keys     *keyring.Service
 	pki      *pki.Service
@@ -77,36 +77,21 @@ func code(t testing.TB, n int) string {
 	return c
 }
 
-// newProcess is what one serve process builds on a store: the services,
-// the API and the handler, with their own memory (the token cache).
+// newProcess is what one serve process builds on a store: the platform,
+// its API and handler, with their own memory (the token cache).
 func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
 	cat, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	svc := org.NewService(db, db.OrgTx, now, rand.Reader)
-	problems := httpapi.NewProblems(cat, log)
-	keySvc := keyring.New(db, db.KeyTx, nil, now, rand.Reader)
-	pkiSvc := pki.New(db, db.CertTx, keySvc, now, rand.Reader)
-	seals := seal.New(db, db.SealTx, svc, keySvc, pkiSvc, seal.Config{}, now, rand.Reader)
-	platformCode := func(ctx context.Context) (string, error) {
-		p, err := svc.Platform(ctx)
-		return p.CreditCode, err
-	}
-	statusSvc, err := status.New(status.Deps{Reader: db, BaseURL: publicURL, Now: now,
-		Signer: status.PlatformSigner(keySvc, platformCode, "", publicURL)})
+	p, err := platform.New(db, platform.Options{Clock: now, PublicURL: publicURL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Services{Orgs: svc, Keys: keySvc, PKI: pkiSvc, Seals: seals, Audit: db,
-		Checkpoints: auditlog.NewCheckpointer(db, keySvc.CheckpointSigner, platformCode), Status: statusSvc}, problems)
-	e := &env{t: t, db: db, api: api, logs: logs, svc: svc, keys: keySvc, pki: pkiSvc, status: statusSvc, tokens: map[authz.Role]string{}}
-	e.h = server.Handler(server.Deps{API: api.Handler(), Auth: svc, Idem: db, Store: db, Problems: problems,
-		Log: log, Registry: prometheus.NewRegistry(), Now: now, Tokens: svc, ChangesAuth: api.ChangesAuth})
-	return e
+	logs := &syncBuffer{}
+	web := p.Web(platform.HTTP{Catalog: cat, Log: slog.New(slog.NewJSONHandler(logs, nil)), Registry: prometheus.NewRegistry()})
+	return &env{t: t, db: db, p: p, api: web.API, h: web.Handler, logs: logs, svc: p.Orgs, keys: p.Keys, pki: p.PKI, status: p.Status, tokens: map[authz.Role]string{}}
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {

@@ -82,6 +82,9 @@ func New(d Deps) (*Service, error) {
 	if d.Reader == nil {
 		return nil, errors.New("status service: no reader")
 	}
+	if u, err := url.Parse(d.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("status service: base URL %q is not an absolute http(s) URL", d.BaseURL)
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}

@@ -20,7 +20,7 @@ type Reader interface {
 	StatusListChanges(ctx context.Context, ref ListRef) (int64, error)
 	// StatusListBits returns the indices whose bit of purpose p is set, in
 	// ascending order.
-	StatusListBits(ctx context.Context, ref ListRef, p statuslist.Purpose) ([]int, error)
+	StatusListBits(ctx context.Context, ref ListRef, p Purpose) ([]int, error)
 }
 
 // Tx is what allocation and changes of state get: the transaction of the
@@ -42,3 +42,13 @@ type Tx interface {
 
 // TxFunc runs fn in one transaction of the store.
 type TxFunc func(ctx context.Context, fn func(Tx) error) error
+
+// Purpose is a statusPurpose of the wire format, named here so that the
+// store and the HTTP layer, which do not reach the codecs, can speak of it.
+type Purpose = statuslist.Purpose
+
+// The purposes of the lists the platform publishes.
+const (
+	PurposeRevocation = statuslist.PurposeRevocation
+	PurposeSuspension = statuslist.PurposeSuspension
+)

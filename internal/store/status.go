@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 )
 
@@ -83,7 +82,7 @@ func (h handle) statusListNumber(ctx context.Context, ref status.ListRef, column
 }
 
 // StatusListBits implements status.Reader.
-func (h handle) StatusListBits(ctx context.Context, ref status.ListRef, p statuslist.Purpose) ([]int, error) {
+func (h handle) StatusListBits(ctx context.Context, ref status.ListRef, p status.Purpose) ([]int, error) {
 	rows, err := h.query(ctx, `SELECT b.idx FROM status_bits b JOIN status_lists l ON l.id = b.list_id
 		WHERE l.issuer = ? AND l.purposes = ? AND l.number = ? AND b.purpose = ? ORDER BY b.idx`,
 		ref.Issuer, string(ref.Purposes), ref.Number, string(p))
@@ -152,10 +151,10 @@ func (tx *Tx) SlotBits(ctx context.Context, s status.Slot) (status.Bits, error) 
 		if p == nil {
 			continue
 		}
-		switch statuslist.Purpose(*p) {
-		case statuslist.PurposeRevocation:
+		switch status.Purpose(*p) {
+		case status.PurposeRevocation:
 			b.Revocation = true
-		case statuslist.PurposeSuspension:
+		case status.PurposeSuspension:
 			b.Suspension = true
 		}
 	}

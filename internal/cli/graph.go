@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
+)
+
+// platform opens the store and the PKCS#11 token (when configured) and
+// builds the object graph over them; done closes both.
+func (a *app) platform(ctx context.Context) (p *platform.Platform, done func(), err error) {
+	p, _, done, err = a.openPlatform(ctx)
+	return p, done, err
+}
+
+// openPlatform is platform that also says how many migrations opening the
+// store applied.
+func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated int, done func(), err error) {
+	db, migrated, err := a.open(ctx)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	hsm, closeHSM, err := a.openHSM()
+	if err != nil {
+		db.Close()
+		return nil, 0, nil, err
+	}
+	done = func() { closeHSM(); a.closeStore(db) }
+	if p, err = platform.New(db, a.options(hsm)); err != nil {
+		done()
+		return nil, 0, nil, err
+	}
+	return p, migrated, done, nil
+}
+
+// options are the platform options of the configuration: the token, and the
+// seal policies (which Validate has checked when the command takes them).
+func (a *app) options(hsm keyring.HSM) platform.Options {
+	addr := a.listening
+	if addr == "" {
+		addr = a.cfg.Addr
+	}
+	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(),
+		PublicURL: a.cfg.BaseURL(addr), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
+}
+
+// withPlatform runs fn on the opened platform and closes it afterwards.
+func (a *app) withPlatform(ctx context.Context, fn func(p *platform.Platform) error) error {
+	p, done, err := a.platform(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(p)
+}
+
+// orgs opens the store for one command that needs only the organization
+// service; done closes it.
+func (a *app) orgs(ctx context.Context) (*org.Service, func(), error) {
+	db, _, err := a.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := platform.New(db, a.options(nil))
+	if err != nil {
+		a.closeStore(db)
+		return nil, nil, err
+	}
+	return p.Orgs, func() { a.closeStore(db) }, nil
+}

@@ -1,0 +1,125 @@
+// Package platform builds the platform's object graph: the services over
+// one opened store, the audit checkpointer, and the HTTP handler put in
+// front of them. serve, every command and the server tests build it here,
+// so that what they run is the same graph; each service receives only the
+// small interfaces it declares (its Deps).
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/server"
+	"github.com/zhengzhao/zhengzhao/internal/status"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+)
+
+// Options are what the graph is built with besides the store. The zero
+// value is usable: no PKCS#11 token, the wall clock, crypto/rand and the
+// default seal policies.
+type Options struct {
+	HSM   keyring.HSM      // the PKCS#11 token; nil: none, PKCS#11 keys are refused
+	Clock func() time.Time // default time.Now
+	Rand  io.Reader        // default crypto/rand
+	Seal  seal.Config      // the seal policies; New refuses what seal.Config.Validate refuses
+	// PublicURL is the platform's public base URL: status lists are
+	// published below it and licenses name them there. Default
+	// DefaultPublicURL.
+	PublicURL string
+	// StatusListAlg is the algorithm of the platform's status-list key if
+	// it is made on first use; default SM2-SM3.
+	StatusListAlg keys.Algorithm
+}
+
+// DefaultPublicURL is the public base URL of a platform serving on the
+// default address.
+const DefaultPublicURL = "http://127.0.0.1:8080"
+
+// Platform is the object graph over one store. The store is the caller's:
+// it opened it and closes it.
+type Platform struct {
+	DB          *store.DB
+	Orgs        *org.Service
+	Keys        *keyring.Service
+	PKI         *pki.Service
+	Seals       *seal.Service
+	Checkpoints *auditlog.Checkpointer
+	Status      *status.Service
+	now         func() time.Time
+}
+
+// New builds the services over db.
+func New(db *store.DB, o Options) (*Platform, error) {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.PublicURL == "" {
+		o.PublicURL = DefaultPublicURL
+	}
+	orgs := org.NewService(org.Deps{Store: db, Tx: db.OrgTx, Now: o.Clock, Rand: o.Rand})
+	ks := keyring.New(keyring.Deps{Store: db, Tx: db.KeyTx, HSM: o.HSM, Now: o.Clock, Rand: o.Rand})
+	certs := pki.New(pki.Deps{Store: db, Tx: db.CertTx, Keys: ks, Now: o.Clock, Rand: o.Rand})
+	seals, err := seal.New(seal.Deps{Store: db, Tx: db.SealTx, Orgs: orgs, Keys: ks, Certs: certs, Now: o.Clock, Rand: o.Rand}, o.Seal)
+	if err != nil {
+		return nil, err
+	}
+	platformCode := func(ctx context.Context) (string, error) {
+		p, err := orgs.Platform(ctx)
+		return p.CreditCode, err
+	}
+	statusLists, err := status.New(status.Deps{Reader: db, BaseURL: o.PublicURL, Now: o.Clock,
+		Signer: status.PlatformSigner(ks, platformCode, o.StatusListAlg, o.PublicURL)})
+	if err != nil {
+		return nil, err
+	}
+	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals,
+		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, now: o.Clock}, nil
+}
+
+// HTTP is what the platform's HTTP face needs besides the services.
+type HTTP struct {
+	Catalog  *i18n.Catalog // the messages of problem+json answers
+	Log      *slog.Logger
+	Registry *prometheus.Registry // where the server's metrics go
+	// TokenCacheTTL is how long verified tokens are remembered; zero is
+	// server.TokenCacheTTL, negative turns the cache off.
+	TokenCacheTTL time.Duration
+}
+
+// Web is the platform's HTTP face: the API (its operations, OpenAPI
+// document and authorization policies) and the complete handler (API,
+// middleware, probes, metrics).
+type Web struct {
+	API     *httpapi.API
+	Handler http.Handler
+}
+
+// Web builds the HTTP face of p. Each call has its own memory (the token
+// cache), as one serve process has.
+func (p *Platform) Web(h HTTP) Web {
+	problems := httpapi.NewProblems(h.Catalog, h.Log)
+	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Audit: p.DB, Checkpoints: p.Checkpoints,
+		Status: p.Status}, problems)
+	handler := server.Handler(server.Deps{
+		API: api.Handler(), Auth: p.Orgs, Idem: p.DB, Store: p.DB, Problems: problems,
+		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,
+	})
+	return Web{API: api, Handler: handler}
+}
