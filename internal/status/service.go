@@ -179,6 +179,9 @@ func (s *Service) changes(ctx context.Context, issuer string, n int, purpose sta
 		return ref, 0, apperr.New(apperr.NotFound, "status lists have no purpose %q", purpose)
 	}
 	changes, err := s.d.Reader.StatusListChanges(ctx, ref)
+	if errors.Is(err, apperr.NotFound) {
+		return ref, 0, apperr.Wrap(apperr.NotFound, err, "%s has no status list %d", issuer, n)
+	}
 	return ref, changes, err
 }
 
