@@ -45,11 +45,7 @@ func TestGraphSharesItsClockAndStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: "91350100M000100Y43", Name: "平台", Region: "350100",
-			Kinds: []org.Kind{org.KindPlatform}, Responsible: org.Responsible{Name: "李四", Phone: "13900000000"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := platformOrg(t, p)
 		if !o.CreatedAt.Equal(at) {
 			t.Errorf("organization created at %s, want the graph's clock %s", o.CreatedAt, at)
 		}
@@ -112,11 +108,7 @@ func TestStatusOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: "91350100M000100Y43", Name: "平台", Region: "350100",
-			Kinds: []org.Kind{org.KindPlatform}, Responsible: org.Responsible{Name: "李四", Phone: "13900000000"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := platformOrg(t, p)
 		var a status.Allocation
 		storetest.Write(t, db, func(tx *store.Tx) error {
 			a, err = p.Status.Allocate(ctx, tx, o.CreditCode)
@@ -134,4 +126,15 @@ func TestStatusOptions(t *testing.T) {
 			t.Errorf("list signed with %q (%v), want ecdsa-jcs-2019", c.Proof.Cryptosuite, err)
 		}
 	})
+}
+
+// platformOrg creates the platform organization through p.
+func platformOrg(t *testing.T, p *platform.Platform) org.Org {
+	t.Helper()
+	o, err := p.Orgs.CreateOrg(context.Background(), org.NewOrg{CreditCode: "91350100M000100Y43", Name: "平台", Region: "350100",
+		Kinds: []org.Kind{org.KindPlatform}, Responsible: org.Responsible{Name: "李四", Phone: "13900000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
