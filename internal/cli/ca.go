@@ -11,6 +11,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
@@ -114,11 +115,7 @@ func (a *app) caIssueCommand(owner *string) *cobra.Command {
 			case days < 0:
 				return usageErr("--days must be positive")
 			}
-			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, *owner, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withKey(ctx, *owner, args[0], func(p *platform.Platform, k keyring.Key) error {
 				req.KeyID = k.ID
 				if days > 0 {
 					req.NotBefore = time.Now().UTC().Truncate(time.Second)
@@ -174,11 +171,7 @@ func (a *app) caImportCommand(owner *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, *owner, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withKey(ctx, *owner, args[0], func(p *platform.Platform, k keyring.Key) error {
 				c, err := p.PKI.Import(ctx, k.ID, pki.Kind(kind), b)
 				if err != nil {
 					return err

@@ -57,6 +57,18 @@ func (a *app) resolveKey(ctx context.Context, p *platform.Platform, orgCode, ref
 	return p.Keys.Resolve(ctx, code, ref)
 }
 
+// withKey runs fn on the opened platform and the key ref names (see
+// resolveKey).
+func (a *app) withKey(ctx context.Context, orgCode, ref string, fn func(p *platform.Platform, k keyring.Key) error) error {
+	return a.withPlatform(ctx, func(p *platform.Platform) error {
+		k, err := a.resolveKey(ctx, p, orgCode, ref)
+		if err != nil {
+			return err
+		}
+		return fn(p, k)
+	})
+}
+
 // orgOrPlatform returns code, or the platform organization's when empty.
 func orgOrPlatform(ctx context.Context, svc *org.Service, code string) (string, error) {
 	if code != "" {
@@ -163,12 +175,9 @@ func (a *app) keyChangeCommand(owner *string, use, short string, do func(*keyrin
 		Use: use + " KEY", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, *owner, args[0])
+			return a.withKey(ctx, *owner, args[0], func(p *platform.Platform, k keyring.Key) error {
+				k, err := do(p.Keys, ctx, k.ID)
 				if err != nil {
-					return err
-				}
-				if k, err = do(p.Keys, ctx, k.ID); err != nil {
 					return err
 				}
 				return a.printKey(k)
@@ -189,13 +198,9 @@ func (a *app) keyExportCommand(owner *string) *cobra.Command {
 				return usageErr("--format is pem or jwk")
 			}
 			ctx := cmd.Context()
-			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, *owner, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withKey(ctx, *owner, args[0], func(p *platform.Platform, k keyring.Key) error {
 				if format == "pem" {
-					_, err = a.stdout.Write(k.PublicPEM)
+					_, err := a.stdout.Write(k.PublicPEM)
 					return err
 				}
 				pub, err := k.Public()
@@ -228,11 +233,7 @@ func (a *app) keySignCommand(owner *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(ctx, func(p *platform.Platform) error {
-				k, err := a.resolveKey(ctx, p, *owner, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withKey(ctx, *owner, args[0], func(p *platform.Platform, k keyring.Key) error {
 				sig, k, err := p.Keys.Sign(ctx, k.ID, msg)
 				if err != nil {
 					return err
