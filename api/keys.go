@@ -8,7 +8,7 @@ type Key struct {
 	Org        string     `json:"org"`
 	Name       string     `json:"name"`
 	Version    int        `json:"version"`
-	Purpose    string     `json:"purpose" enum:"seal,license-signing,presentation,checkpoint,ca"`
+	Purpose    string     `json:"purpose" enum:"seal,license-signing,presentation,checkpoint,ca,status-list"`
 	Algorithm  string     `json:"algorithm" enum:"SM2-SM3,ECDSA-P256-SHA256,Ed25519"`
 	Backend    string     `json:"backend" enum:"software,pkcs11"`
 	State      string     `json:"state" enum:"active,disabled,retired"`

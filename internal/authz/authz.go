@@ -112,7 +112,15 @@ type Policy struct {
 	// against it before the operation runs. Empty: the operation checks
 	// ownership itself (Scope tells it how far the caller reaches).
 	OrgParam string
+	// Public lets anyone call the operation, with or without a token: what
+	// the platform publishes for relying parties who hold no account
+	// (status lists). It is declared like any other policy, so that the
+	// route table still says who may call every operation.
+	Public bool
 }
+
+// Public is the policy of an operation anyone may call without a token.
+func Public() Policy { return Policy{Public: true} }
 
 // Any grants roles access to every organization.
 func Any(roles ...Role) []Grant { return grants(AnyOrg, roles) }
@@ -160,7 +168,11 @@ func (p Policy) Scope(a *Actor) Scope {
 // Decide allows or denies an actor acting on the organization targetOrg
 // ("" when the operation is not about one organization). It returns an
 // Unauthenticated error for a nil actor and Forbidden when no grant fits.
+// A public policy allows everyone.
 func (p Policy) Decide(a *Actor, targetOrg string) error {
+	if p.Public {
+		return nil
+	}
 	if a == nil {
 		return apperr.New(apperr.Unauthenticated, "a bearer token is required")
 	}

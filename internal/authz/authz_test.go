@@ -32,6 +32,14 @@ func TestDecide(t *testing.T) {
 			t.Errorf("%s: Decide = %v, want %q", c.name, err, c.want)
 		}
 	}
+	for _, a := range []*Actor{nil, issuerOfA, {Org: "A"}} {
+		if err := Public().Decide(a, "B"); err != nil {
+			t.Errorf("public policy refuses %+v: %v", a, err)
+		}
+	}
+	if err := (Policy{}).Decide(nil, ""); !errors.Is(err, apperr.Unauthenticated) {
+		t.Errorf("zero policy lets the anonymous in: %v", err)
+	}
 	if (Policy{}).Scope(&Actor{Roles: Roles()}) != None {
 		t.Error("the zero policy grants something")
 	}

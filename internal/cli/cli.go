@@ -43,6 +43,8 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	json   bool
+	// listening is the address serve listens on, once it does.
+	listening string
 }
 
 // exitError carries an exit code through cobra.

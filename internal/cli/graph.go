@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
@@ -38,7 +39,12 @@ func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated 
 // options are the platform options of the configuration: the token, and the
 // seal policies (which Validate has checked when the command takes them).
 func (a *app) options(hsm keyring.HSM) platform.Options {
-	return platform.Options{HSM: hsm, Seal: a.cfg.Seal()}
+	addr := a.listening
+	if addr == "" {
+		addr = a.cfg.Addr
+	}
+	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(),
+		PublicURL: a.cfg.BaseURL(addr), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
 }
 
 // withPlatform runs fn on the opened platform and closes it afterwards.

@@ -132,7 +132,7 @@ func (a *app) keyCreateCommand(owner *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&n.Name, "name", "", "key name, unique in the organization (a-z 0-9 . _ -)")
-	cmd.Flags().StringVar(&purpose, "purpose", "", "seal, license-signing, presentation, checkpoint or ca")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "seal, license-signing, presentation, checkpoint, ca or status-list")
 	cmd.Flags().StringVar(&alg, "alg", string(keys.DefaultAlgorithm), "SM2-SM3, ECDSA-P256-SHA256 or Ed25519")
 	cmd.Flags().StringVar(&backend, "backend", string(keyring.Software), "software (encrypted under the master key) or pkcs11")
 	return cmd

@@ -84,6 +84,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer ln.Close()
+	// Status lists are published below the address actually bound (port 0
+	// picks one) unless --public-url says otherwise.
+	a.listening = ln.Addr().String()
 	p, migrated, done, err := a.openPlatform(ctx)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
@@ -49,6 +50,12 @@ type Config struct {
 	OutboxTimeout     time.Duration // of one delivery attempt
 	OutboxMaxAttempts int           // attempts before a delivery is dead
 	PprofAddr         string        // loopback address of the profiling listener; empty: none
+	// PublicURL is the platform's public base URL, below which status lists
+	// are published and named in licenses; empty: http(s)://Addr.
+	PublicURL string
+	// StatusListAlg is the algorithm of the status-list key when the
+	// platform makes it on first use.
+	StatusListAlg string
 	// Seal policies (internal/seal): certificate validity, renewal window
 	// before expiry, PIN failures before a seal locks, PIN age after which
 	// a warning is given. Zero takes seal's default.
@@ -137,6 +144,8 @@ func Settings() []Setting {
 		{"outbox-timeout", "ZHENGZHAO_OUTBOX_TIMEOUT", "10s", "time limit of one delivery attempt", Server},
 		{"outbox-max-attempts", "ZHENGZHAO_OUTBOX_MAX_ATTEMPTS", "20", "failed attempts after which a delivery is dead until requeued", Server},
 		{"pprof-addr", "ZHENGZHAO_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)", Server},
+		{"public-url", "ZHENGZHAO_PUBLIC_URL", "", "public base URL of the platform, where status lists are published (empty: http(s)://ADDR)", Server},
+		{"status-list-alg", "ZHENGZHAO_STATUS_LIST_ALG", "SM2-SM3", "algorithm of the status-list key when it is first made: SM2-SM3 or ECDSA-P256-SHA256", Server},
 		{"seal-validity", "ZHENGZHAO_SEAL_VALIDITY", hours(seal.DefaultValidity), "validity of a seal certificate (24h to 87600h, capped by the root's)", Seal},
 		{"seal-renewal-window", "ZHENGZHAO_SEAL_RENEWAL_WINDOW", hours(seal.DefaultRenewalWindow), "how long before expiry a seal may be renewed (24h to less than --seal-validity)", Seal},
 		{"seal-max-pin-failures", "ZHENGZHAO_SEAL_MAX_PIN_FAILURES", strconv.Itoa(seal.DefaultMaxPINFailures), "wrong PINs after which a seal locks (1 to 20)", Seal},
@@ -166,6 +175,7 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
 		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
 		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts, "pprof-addr": &c.PprofAddr,
+		"public-url": &c.PublicURL, "status-list-alg": &c.StatusListAlg,
 		"seal-validity": &c.SealValidity, "seal-renewal-window": &c.SealRenewalWindow,
 		"seal-max-pin-failures": &c.SealMaxPINFailures, "seal-pin-max-age": &c.SealPINMaxAge}
 	for _, s := range Settings() {
@@ -232,7 +242,39 @@ func (c *Config) Validate(groups ...Group) error {
 	if err := c.validatePprof(); err != nil {
 		return err
 	}
+	if err := c.validateStatusLists(); err != nil {
+		return err
+	}
 	return c.validateDelivery()
+}
+
+// validateStatusLists checks where status lists are published and what
+// signs them.
+func (c *Config) validateStatusLists() error {
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return refuse("public-url", map[string]any{"Value": c.PublicURL})
+		}
+	}
+	if c.StatusListAlg != "" && c.StatusListAlg != string(keys.SM2SM3) && c.StatusListAlg != string(keys.ECDSAP256) {
+		return refuse("status-list-alg", map[string]any{"Value": c.StatusListAlg})
+	}
+	return nil
+}
+
+// BaseURL returns the platform's public base URL: PublicURL, or
+// listenAddr (the address serve listens on, which may differ from Addr
+// when Addr asks for port 0) with the scheme TLS gives it.
+func (c *Config) BaseURL(listenAddr string) string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + listenAddr
 }
 
 // validateStore checks the settings that open the store.

@@ -163,6 +163,11 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, nil, "--pprof-addr"},
 		{func(c *Config) { c.PprofAddr = "10.0.0.1:6060" }, nil, "--pprof-addr"},
 		{func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, []Group{Global, Store}, ""},
+		{func(c *Config) { c.PublicURL, c.StatusListAlg = "https://zz.example.gov.cn/", "ECDSA-P256-SHA256" }, nil, ""},
+		{func(c *Config) { c.PublicURL = "zz.example.gov.cn" }, nil, "--public-url"},
+		{func(c *Config) { c.PublicURL = "https://zz.example.gov.cn/?x=1" }, nil, "--public-url"},
+		{func(c *Config) { c.StatusListAlg = "Ed25519" }, nil, "--status-list-alg"},
+		{func(c *Config) { c.StatusListAlg = "Ed25519" }, []Group{Store}, ""},
 		{func(c *Config) {
 			c.SealValidity, c.SealRenewalWindow, c.SealMaxPINFailures, c.SealPINMaxAge = 365*24*time.Hour, 30*24*time.Hour, 3, 90*24*time.Hour
 		}, nil, ""},
@@ -225,6 +230,21 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 		if !strings.Contains(row, group[s.Group]) {
 			t.Errorf("README.md's row for --%s does not say %s", s.Flag, group[s.Group])
+		}
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Addr: "127.0.0.1:8080"}, "http://127.0.0.1:8080"},
+		{Config{Addr: "0.0.0.0:443", TLSCertFile: "/c", TLSKeyFile: "/k"}, "https://0.0.0.0:443"},
+		{Config{Addr: "127.0.0.1:8080", PublicURL: "https://zz.example.gov.cn/"}, "https://zz.example.gov.cn"},
+	} {
+		if got := c.cfg.BaseURL(c.cfg.Addr); got != c.want {
+			t.Errorf("BaseURL of %+v = %s, want %s", c.cfg, got, c.want)
 		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/reqctx"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 )
 
 // Version is the version of the published API contract.
@@ -50,6 +51,8 @@ type Services struct {
 	Catalog     *catalog.Service
 	Audit       AuditReader
 	Checkpoints *auditlog.Checkpointer
+	// Status publishes the status lists; nil answers their route with 503.
+	Status *status.Service
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -99,6 +102,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerSeals()
 	a.registerCatalog()
 	a.registerAudit()
+	a.registerStatus()
 	a.registerDocs()
 	return a
 }
@@ -130,7 +134,7 @@ func (a *API) Policies() map[string]authz.Policy { return a.policies }
 
 // register adds one operation with its authorization policy.
 func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(context.Context, *I) (*O, error)) {
-	if len(p.Grants) == 0 {
+	if len(p.Grants) == 0 && !p.Public {
 		panic(fmt.Sprintf("operation %s declares no authorization policy", op.OperationID))
 	}
 	if _, dup := a.policies[op.OperationID]; dup {
@@ -152,8 +156,14 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 	}
 	op.Extensions = map[string]any{AuthzExtension: map[string]any{"any_org": anyOrg, "own_org": ownOrg, "org_param": p.OrgParam}}
 	op.Security = []map[string][]string{{"bearer": {}}}
+	refusals := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}
+	if p.Public {
+		op.Extensions[AuthzExtension] = map[string]any{"public": true}
+		op.Security = []map[string][]string{{}} // no authentication
+		refusals = []int{http.StatusUnprocessableEntity}
+	}
 	op.MaxBodyBytes = BodyLimit
-	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity} {
+	for _, s := range refusals {
 		if !slices.Contains(op.Errors, s) {
 			op.Errors = append(op.Errors, s)
 		}
@@ -185,6 +195,10 @@ func (a *API) authorize(p authz.Policy) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
 		ctx := hctx.Context()
 		reqctx.NoteFrom(ctx).Route = hctx.Operation().OperationID
+		if p.Public {
+			next(hctx)
+			return
+		}
 		actor := authz.ActorFrom(ctx)
 		if actor == nil {
 			if err := reqctx.AuthError(ctx); err != nil {

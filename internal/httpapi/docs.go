@@ -58,7 +58,7 @@ init("/api/v1/openapi.json", {
 {{range .Tags}}<h2>{{.Name}}</h2>{{range .Ops}}
 <div class="op" id="{{.ID}}"><div><span class="m {{lower .Method}}">{{.Method}}</span> <span class="path">{{.Path}}</span></div>
 <p><b>{{.Summary}}</b></p>{{if .Description}}<p>{{.Description}}</p>{{end}}
-<p class="roles">角色 / roles — 全部单位 / any org: <code>{{join .AnyOrg ", "}}</code>{{if .OwnOrg}}; 仅本单位 / own org: <code>{{join .OwnOrg ", "}}</code>{{end}}</p>
+{{if .Public}}<p class="roles">公开，无需令牌 / public, no token</p>{{else}}<p class="roles">角色 / roles — 全部单位 / any org: <code>{{join .AnyOrg ", "}}</code>{{if .OwnOrg}}; 仅本单位 / own org: <code>{{join .OwnOrg ", "}}</code>{{end}}</p>{{end}}
 </div>{{end}}{{end}}
 </div></noscript>
 </body></html>`))
@@ -66,6 +66,7 @@ init("/api/v1/openapi.json", {
 type docsOp struct {
 	ID, Method, Path, Summary, Description string
 	AnyOrg, OwnOrg                         []string
+	Public                                 bool
 }
 
 type docsTag struct {
@@ -106,6 +107,7 @@ func (a *API) docsHandler() http.Handler {
 				}
 				d := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Description: op.Description}
 				if p, ok := a.policies[op.OperationID]; ok {
+					d.Public = p.Public
 					for _, g := range p.Grants {
 						if g.Scope.String() == "any-org" {
 							d.AnyOrg = append(d.AnyOrg, string(g.Role))

@@ -21,7 +21,7 @@ func KeyOf(k keyring.Key) api.Key {
 type listKeysInput struct {
 	ListParams
 	Org     string `query:"org" maxLength:"64" doc:"Only keys of this organization."`
-	Purpose string `query:"purpose" enum:"seal,license-signing,presentation,checkpoint,ca"`
+	Purpose string `query:"purpose" enum:"seal,license-signing,presentation,checkpoint,ca,status-list"`
 	State   string `query:"state" enum:"active,disabled,retired"`
 }
 

@@ -32,10 +32,13 @@ const (
 	Presentation   Purpose = "presentation"    // holders' QR presentations
 	Checkpoint     Purpose = "checkpoint"      // audit log checkpoints
 	CA             Purpose = "ca"              // the internal certificate authority
+	StatusList     Purpose = "status-list"     // the platform's signed status lists
 )
 
 // Purposes lists every purpose.
-func Purposes() []Purpose { return []Purpose{Seal, LicenseSigning, Presentation, Checkpoint, CA} }
+func Purposes() []Purpose {
+	return []Purpose{Seal, LicenseSigning, Presentation, Checkpoint, CA, StatusList}
+}
 
 // State is whether a key may sign.
 type State string
@@ -175,7 +178,7 @@ func (s *Service) check(ctx context.Context, n *NewKey) (keys.Algorithm, error) 
 		fs.Add("name", "pattern", "1 to 64 of a-z 0-9 . _ -, starting with a letter or digit")
 	}
 	if !slices.Contains(Purposes(), n.Purpose) {
-		fs.Add("purpose", "enum", "purpose is seal, license-signing, presentation, checkpoint or ca")
+		fs.Add("purpose", "enum", "purpose is seal, license-signing, presentation, checkpoint, ca or status-list")
 	}
 	alg, err := keys.ParseAlgorithm(string(n.Algorithm))
 	if err != nil {
@@ -223,6 +226,27 @@ func (s *Service) CheckpointSigner(ctx context.Context, platform string) (keys.S
 	}
 	signer, _, err := s.Signer(ctx, k.ID)
 	return signer, err
+}
+
+// StatusListKeyName is the platform key that signs status list
+// credentials (docs/status-lists.md).
+const StatusListKeyName = "status-list"
+
+// StatusListSigner returns the signer of the platform's status list
+// credentials and its key, making the key with algorithm alg (SM2-SM3 when
+// empty) on first use. A key of that name made beforehand by an operator
+// is used as it is, whatever its algorithm: that is how ECDSA P-256 (and
+// so the W3C suite ecdsa-jcs-2019) is chosen instead of SM2. A key of that
+// name made for another purpose is refused.
+func (s *Service) StatusListSigner(ctx context.Context, platform string, alg keys.Algorithm) (keys.Signer, Key, error) {
+	k, err := s.Ensure(ctx, NewKey{Org: platform, Name: StatusListKeyName, Purpose: StatusList, Algorithm: alg})
+	if err != nil {
+		return nil, Key{}, err
+	}
+	if k.Purpose != StatusList {
+		return nil, k, apperr.New(apperr.Conflict, "key %s of %s is for %s, not %s", StatusListKeyName, platform, k.Purpose, StatusList)
+	}
+	return s.Signer(ctx, k.ID)
 }
 
 // Pending is a key pair made but not yet stored. A business operation that

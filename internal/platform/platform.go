@@ -20,10 +20,12 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/server"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -35,7 +37,18 @@ type Options struct {
 	Clock func() time.Time // default time.Now
 	Rand  io.Reader        // default crypto/rand
 	Seal  seal.Config      // the seal policies; New refuses what seal.Config.Validate refuses
+	// PublicURL is the platform's public base URL: status lists are
+	// published below it and licenses name them there. Default
+	// DefaultPublicURL.
+	PublicURL string
+	// StatusListAlg is the algorithm of the platform's status-list key if
+	// it is made on first use; default SM2-SM3.
+	StatusListAlg keys.Algorithm
 }
+
+// DefaultPublicURL is the public base URL of a platform serving on the
+// default address.
+const DefaultPublicURL = "http://127.0.0.1:8080"
 
 // Platform is the object graph over one store. The store is the caller's:
 // it opened it and closes it.
@@ -47,6 +60,7 @@ type Platform struct {
 	Seals       *seal.Service
 	Catalog     *catalog.Service
 	Checkpoints *auditlog.Checkpointer
+	Status      *status.Service
 	now         func() time.Time
 }
 
@@ -57,6 +71,9 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader
+	}
+	if o.PublicURL == "" {
+		o.PublicURL = DefaultPublicURL
 	}
 	orgs := org.NewService(org.Deps{Store: db, Tx: db.OrgTx, Now: o.Clock, Rand: o.Rand})
 	ks := keyring.New(keyring.Deps{Store: db, Tx: db.KeyTx, HSM: o.HSM, Now: o.Clock, Rand: o.Rand})
@@ -69,9 +86,14 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		p, err := orgs.Platform(ctx)
 		return p.CreditCode, err
 	}
+	statusLists, err := status.New(status.Deps{Reader: db, BaseURL: o.PublicURL, Now: o.Clock,
+		Signer: status.PlatformSigner(ks, platformCode, o.StatusListAlg, o.PublicURL)})
+	if err != nil {
+		return nil, err
+	}
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals,
 		Catalog:     catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock}),
-		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), now: o.Clock}, nil
+		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, now: o.Clock}, nil
 }
 
 // HTTP is what the platform's HTTP face needs besides the services.
@@ -96,7 +118,8 @@ type Web struct {
 // cache), as one serve process has.
 func (p *Platform) Web(h HTTP) Web {
 	problems := httpapi.NewProblems(h.Catalog, h.Log)
-	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB, Checkpoints: p.Checkpoints}, problems)
+	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
+		Checkpoints: p.Checkpoints, Status: p.Status}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,

@@ -99,6 +99,9 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/api/", authenticate(d, idempotent(d, d.API)))
+	// Status lists are public documents: no token is read, and a GET needs
+	// no idempotency record.
+	mux.Handle("GET "+httpapi.StatusPrefix+"/", d.API)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			http.Redirect(w, r, "/api/docs", http.StatusFound)

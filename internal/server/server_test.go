@@ -33,6 +33,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -61,6 +62,7 @@ type env struct {
 	svc      *org.Service
 	keys     *keyring.Service
 	pki      *pki.Service
+	status   *status.Service
 	platform string // platform org
 	orgA     string // issuer org holding the staff roles
 	orgB     string // another issuer
@@ -83,13 +85,13 @@ func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(db, platform.Options{Clock: now})
+	p, err := platform.New(db, platform.Options{Clock: now, PublicURL: publicURL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
 	web := p.Web(platform.HTTP{Catalog: cat, Log: slog.New(slog.NewJSONHandler(logs, nil)), Registry: prometheus.NewRegistry()})
-	return &env{t: t, db: db, p: p, api: web.API, h: web.Handler, logs: logs, svc: p.Orgs, keys: p.Keys, pki: p.PKI, tokens: map[authz.Role]string{}}
+	return &env{t: t, db: db, p: p, api: web.API, h: web.Handler, logs: logs, svc: p.Orgs, keys: p.Keys, pki: p.PKI, status: p.Status, tokens: map[authz.Role]string{}}
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -228,6 +230,16 @@ func TestEveryOperationIsAuthorized(t *testing.T) {
 			p, ok := e.api.Policies()[op.id]
 			if !ok || op.extension == nil {
 				t.Errorf("%s: no authorization declaration", op.id)
+				continue
+			}
+			if p.Public {
+				// Anyone may call it; a bad token is not even read.
+				if op.extension["public"] != true {
+					t.Errorf("%s: public, but its declaration says %v", op.id, op.extension)
+				}
+				if r := e.do(op.method, strings.NewReplacer("{issuer}", e.orgA, "{number}", "1", "{purpose}", "revocation").Replace(op.path), "zz_not-a-token", ""); r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+					t.Errorf("public %s with a bad token: %d", op.id, r.status)
+				}
 				continue
 			}
 			body := ""

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
 )
@@ -44,6 +45,8 @@ type List struct {
 	ListRef
 	// Size is the number of entries, fixed when the list is opened.
 	Size int
+	// Created is when the list was opened.
+	Created time.Time
 	// Used is the number of indices claimed in the list. The allocator
 	// reads it only to decide when to open the next list, so a store may
 	// count it the cheapest way it has (for example a count over the claims
@@ -111,6 +114,8 @@ type Options struct {
 	FillPercent int
 	// Attempts bounds the draws in one list.
 	Attempts int
+	// Now is the clock that stamps new lists, time.Now when nil.
+	Now func() time.Time
 	// Rand is the source of randomness, crypto/rand.Reader when nil. Tests
 	// inject a fixed stream.
 	Rand io.Reader
@@ -121,11 +126,12 @@ type Options struct {
 type Allocator struct {
 	size, fill, attempts int
 	rand                 io.Reader
+	now                  func() time.Time
 }
 
 // NewAllocator checks o and returns an allocator.
 func NewAllocator(o Options) (*Allocator, error) {
-	a := &Allocator{size: o.Size, fill: o.FillPercent, attempts: o.Attempts, rand: o.Rand}
+	a := &Allocator{size: o.Size, fill: o.FillPercent, attempts: o.Attempts, rand: o.Rand, now: o.Now}
 	if a.size == 0 {
 		a.size = DefaultListSize
 	}
@@ -134,6 +140,9 @@ func NewAllocator(o Options) (*Allocator, error) {
 	}
 	if a.attempts == 0 {
 		a.attempts = DefaultAttempts
+	}
+	if a.now == nil {
+		a.now = time.Now
 	}
 	if a.rand == nil {
 		a.rand = rand.Reader
@@ -207,7 +216,7 @@ func (a *Allocator) openList(ctx context.Context, st Store, issuer string, purpo
 	if found && !next && !a.full(cur) {
 		return cur, nil
 	}
-	l := List{ListRef: ListRef{Issuer: issuer, Purposes: purposes, Number: 1}, Size: a.size}
+	l := List{ListRef: ListRef{Issuer: issuer, Purposes: purposes, Number: 1}, Size: a.size, Created: a.now().UTC()}
 	if found {
 		l.Number = cur.Number + 1
 	}

@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,21 +19,11 @@ import (
 //
 //	go test -run '^$' -bench AuditedWrites -benchtime 20000x ./internal/store/
 func BenchmarkAuditedWrites(b *testing.B) {
-	stores := []string{"sqlite"}
-	if os.Getenv(storetest.EnvPostgres) != "" {
-		stores = append(stores, "postgres")
-	}
-	for _, name := range stores {
+	for _, name := range storetest.Backends() {
 		for _, writers := range []int{1, 8, 64} {
 			for _, mode := range []string{"audited", "plain"} {
 				b.Run(fmt.Sprintf("%s/writers=%d/%s", name, writers, mode), func(b *testing.B) {
-					var db *store.DB
-					if name == "sqlite" {
-						db = storetest.OpenSQLite(b)
-					} else {
-						db = storetest.OpenPostgres(b)
-					}
-					benchWrites(b, db, writers, mode == "audited")
+					benchWrites(b, storetest.Open(b, name), writers, mode == "audited")
 				})
 			}
 		}
@@ -68,35 +56,16 @@ func benchWrites(b *testing.B, db *store.DB, writers int, audited bool) {
 	} else {
 		close(integrated)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for range writers {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				if err := write(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if audited {
+	elapsed := storetest.Writers(b, writers, write, func() error {
+		if !audited {
+			return nil
+		}
 		// The clock runs until every entry is in the tree.
 		stopIntegrator()
 		<-integrated
-		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
-			b.Fatal(err)
-		}
-	}
-	elapsed := time.Since(start)
-	b.StopTimer()
+		_, err := auditlog.IntegrateAll(ctx, db)
+		return err
+	})
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -33,6 +34,7 @@ var txInterfaces = map[string]reflect.Type{
 	"org":      reflect.TypeFor[org.Tx](),
 	"pki":      reflect.TypeFor[pki.Tx](),
 	"seal":     reflect.TypeFor[seal.Tx](),
+	"status":   reflect.TypeFor[status.Tx](),
 }
 
 var writeParts = []reflect.Type{

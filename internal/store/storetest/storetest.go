@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for schema set-up
 
@@ -221,4 +223,62 @@ func Race(n int, fn func(i int)) {
 	ready.Wait()
 	close(start)
 	done.Wait()
+}
+
+// Backends names the stores benchmarks run on: "sqlite" always, and
+// "postgres" when ZHENGZHAO_TEST_POSTGRES is set (benchmarks skip rather
+// than report a backend they could not reach).
+func Backends() []string {
+	if os.Getenv(EnvPostgres) != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// Open returns a migrated store of the backend name, one of Backends.
+func Open(tb testing.TB, name string) *store.DB {
+	tb.Helper()
+	if name == "postgres" {
+		return OpenPostgres(tb)
+	}
+	return OpenSQLite(tb)
+}
+
+// Writers times a write benchmark: writers goroutines call write with 1,
+// 2, … b.N between them, then done (when not nil) finishes what the writes
+// started. It returns the time from the first call until done returned,
+// and fails b with the first error.
+func Writers(b *testing.B, writers int, write func(i int64) error, done func() error) time.Duration {
+	b.Helper()
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if err := write(i); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if done != nil {
+		if err := done(); err != nil {
+			failed.Store(err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	return elapsed
 }

@@ -1,0 +1,54 @@
+package status
+
+import (
+	"context"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
+)
+
+// Reader is what publishing reads: a list, its set bits and its change
+// counter. *store.DB implements it.
+type Reader interface {
+	// GetStatusList returns the list ref names; apperr.NotFound when there
+	// is none.
+	GetStatusList(ctx context.Context, ref ListRef) (List, error)
+	// StatusListChanges returns the change counter of the list: a number
+	// that grows with every committed change of one of its bits, so that a
+	// published credential can be kept until it changes. apperr.NotFound
+	// when there is no such list.
+	StatusListChanges(ctx context.Context, ref ListRef) (int64, error)
+	// StatusListBits returns the indices whose bit of purpose p is set, in
+	// ascending order.
+	StatusListBits(ctx context.Context, ref ListRef, p Purpose) ([]int, error)
+}
+
+// Tx is what allocation and changes of state get: the transaction of the
+// operation that issues a license or changes its state, so that the index,
+// the bits and the license commit together or not at all. It does not
+// audit: the operation that calls it (issuance, a change of state) writes
+// the audit entry of the whole act.
+type Tx interface {
+	Reader
+	Store
+	// SlotBits returns the bits of the claimed slot s; apperr.NotFound when
+	// s was never claimed.
+	SlotBits(ctx context.Context, s Slot) (Bits, error)
+	// SetSlotBits makes the bits of the claimed slot s be b, and counts one
+	// change of the list when they differ from what they were. It does not
+	// judge the change (Service.SetState does).
+	SetSlotBits(ctx context.Context, s Slot, b Bits, at time.Time) error
+}
+
+// TxFunc runs fn in one transaction of the store.
+type TxFunc func(ctx context.Context, fn func(Tx) error) error
+
+// Purpose is a statusPurpose of the wire format, named here so that the
+// store and the HTTP layer, which do not reach the codecs, can speak of it.
+type Purpose = statuslist.Purpose
+
+// The purposes of the lists the platform publishes.
+const (
+	PurposeRevocation = statuslist.PurposeRevocation
+	PurposeSuspension = statuslist.PurposeSuspension
+)

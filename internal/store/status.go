@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/status"
+)
+
+var (
+	_ status.Reader = (*DB)(nil)
+	_ status.Tx     = (*Tx)(nil)
+)
+
+// usageSample is the sampling step of status_lists.used. Counting the
+// claims of a list inside the issuing transaction would make every two
+// concurrent issuances of one issuer a read-write cycle on PostgreSQL
+// (each reads the range the other inserts into), and rewriting the count
+// on every claim would make the list row one that every issuance rewrites.
+// So only a claim whose index is a multiple of usageSample adds
+// usageSample to the count: indices are uniform, so the estimate is
+// unbiased (about ±2% at the 75% fill limit), and the list row is written
+// by one issuance in usageSample. A short estimate only delays the opening
+// of the next list (status.List.Used).
+const usageSample = 64
+
+const statusListColumns = `issuer, purposes, number, size, used, created_at`
+
+func scanStatusList(s scanner) (status.List, error) {
+	var l status.List
+	var purposes string
+	var created int64
+	if err := s.Scan(&l.Issuer, &purposes, &l.Number, &l.Size, &l.Used, &created); err != nil {
+		return status.List{}, err
+	}
+	l.Purposes = status.PurposeSet(purposes)
+	l.Created = fromMicros(created)
+	return l, nil
+}
+
+// CurrentList implements status.Store.
+func (h handle) CurrentList(ctx context.Context, issuer string, purposes status.PurposeSet) (status.List, bool, error) {
+	rows, err := h.query(ctx, `SELECT `+statusListColumns+` FROM status_lists
+		WHERE issuer = ? AND purposes = ? ORDER BY number DESC LIMIT 1`, issuer, string(purposes))
+	ls, err := collect(rows, err, scanStatusList)
+	if err != nil {
+		return status.List{}, false, fmt.Errorf("current status list of %s: %w", issuer, err)
+	}
+	if len(ls) == 0 {
+		return status.List{}, false, nil
+	}
+	return ls[0], true, nil
+}
+
+// GetStatusList implements status.Reader.
+func (h handle) GetStatusList(ctx context.Context, ref status.ListRef) (status.List, error) {
+	l, err := scanStatusList(h.queryRow(ctx, `SELECT `+statusListColumns+` FROM status_lists
+		WHERE issuer = ? AND purposes = ? AND number = ?`, ref.Issuer, string(ref.Purposes), ref.Number))
+	if err != nil {
+		return status.List{}, fmt.Errorf("status list %d of %s: %w", ref.Number, ref.Issuer, mapErr(err))
+	}
+	return l, nil
+}
+
+// StatusListChanges implements status.Reader.
+func (h handle) StatusListChanges(ctx context.Context, ref status.ListRef) (int64, error) {
+	return h.statusListNumber(ctx, ref, "changes")
+}
+
+// statusListNumber reads one integer column, named by this package, of the
+// list ref names.
+func (h handle) statusListNumber(ctx context.Context, ref status.ListRef, column string) (int64, error) {
+	var n int64
+	err := h.queryRow(ctx, `SELECT `+column+` FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?`,
+		ref.Issuer, string(ref.Purposes), ref.Number).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("%s of status list %d of %s: %w", column, ref.Number, ref.Issuer, mapErr(err))
+	}
+	return n, nil
+}
+
+// StatusListBits implements status.Reader.
+func (h handle) StatusListBits(ctx context.Context, ref status.ListRef, p status.Purpose) ([]int, error) {
+	rows, err := h.query(ctx, `SELECT b.idx FROM status_bits b JOIN status_lists l ON l.id = b.list_id
+		WHERE l.issuer = ? AND l.purposes = ? AND l.number = ? AND b.purpose = ? ORDER BY b.idx`,
+		ref.Issuer, string(ref.Purposes), ref.Number, string(p))
+	out, err := collect(rows, err, func(s scanner) (int, error) {
+		var i int
+		err := s.Scan(&i)
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set %s bits of status list %d of %s: %w", p, ref.Number, ref.Issuer, err)
+	}
+	return out, nil
+}
+
+// OpenList implements status.Store.
+func (tx *Tx) OpenList(ctx context.Context, l status.List) (bool, error) {
+	res, err := tx.exec(ctx, `INSERT INTO status_lists (issuer, purposes, number, size, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (issuer, purposes, number) DO NOTHING`,
+		l.Issuer, string(l.Purposes), l.Number, l.Size, micros(l.Created))
+	if err != nil {
+		return false, fmt.Errorf("open status list %d of %s: %w", l.Number, l.Issuer, err)
+	}
+	return affected(res, "open status list")
+}
+
+// ClaimIndex implements status.Store. ON CONFLICT DO NOTHING keeps a taken
+// index from aborting the issuing transaction: the allocator draws again.
+func (tx *Tx) ClaimIndex(ctx context.Context, list status.ListRef, index int) (bool, error) {
+	res, err := tx.exec(ctx, `INSERT INTO status_claims (list_id, idx)
+		SELECT id, ? FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?
+		ON CONFLICT (list_id, idx) DO NOTHING`, index, list.Issuer, string(list.Purposes), list.Number)
+	if err != nil {
+		return false, fmt.Errorf("claim index %d of status list %d of %s: %w", index, list.Number, list.Issuer, err)
+	}
+	ok, err := affected(res, "claim status index")
+	if !ok || err != nil || index%usageSample != 0 {
+		return ok, err
+	}
+	if _, err := tx.exec(ctx, `UPDATE status_lists SET used = used + ? WHERE issuer = ? AND purposes = ? AND number = ?`,
+		usageSample, list.Issuer, string(list.Purposes), list.Number); err != nil {
+		return false, fmt.Errorf("count claims of status list %d of %s: %w", list.Number, list.Issuer, err)
+	}
+	return true, nil
+}
+
+// SlotBits implements status.Tx.
+func (tx *Tx) SlotBits(ctx context.Context, s status.Slot) (status.Bits, error) {
+	rows, err := tx.query(ctx, `SELECT b.purpose FROM status_lists l
+		JOIN status_claims c ON c.list_id = l.id
+		LEFT JOIN status_bits b ON b.list_id = c.list_id AND b.idx = c.idx
+		WHERE l.issuer = ? AND l.purposes = ? AND l.number = ? AND c.idx = ?`,
+		s.List.Issuer, string(s.List.Purposes), s.List.Number, s.Index)
+	purposes, err := collect(rows, err, func(sc scanner) (*string, error) {
+		var p *string
+		err := sc.Scan(&p)
+		return p, err
+	})
+	if err != nil {
+		return status.Bits{}, fmt.Errorf("bits of index %d of status list %d of %s: %w", s.Index, s.List.Number, s.List.Issuer, err)
+	}
+	if len(purposes) == 0 {
+		return status.Bits{}, fmt.Errorf("bits of index %d of status list %d of %s: %w", s.Index, s.List.Number, s.List.Issuer, mapErr(sql.ErrNoRows))
+	}
+	var b status.Bits
+	for _, p := range purposes {
+		if p == nil {
+			continue
+		}
+		switch status.Purpose(*p) {
+		case status.PurposeRevocation:
+			b.Revocation = true
+		case status.PurposeSuspension:
+			b.Suspension = true
+		}
+	}
+	return b, nil
+}
+
+// SetSlotBits implements status.Tx: a set bit is a row, inserted or
+// deleted; the list's change counter moves only when a row did.
+func (tx *Tx) SetSlotBits(ctx context.Context, s status.Slot, b status.Bits, at time.Time) error {
+	id, err := tx.statusListNumber(ctx, s.List, "id")
+	if err != nil {
+		return err
+	}
+	changed := false
+	for _, p := range s.List.Purposes.Purposes() {
+		var q string
+		args := []any{id, string(p), s.Index}
+		if b.Bit(p) {
+			q = `INSERT INTO status_bits (list_id, purpose, idx, set_at) VALUES (?, ?, ?, ?) ON CONFLICT (list_id, purpose, idx) DO NOTHING`
+			args = append(args, micros(at))
+		} else {
+			q = `DELETE FROM status_bits WHERE list_id = ? AND purpose = ? AND idx = ?`
+		}
+		res, err := tx.exec(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("set %s bit of index %d of status list %d of %s: %w", p, s.Index, s.List.Number, s.List.Issuer, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("set %s bit of index %d: %w", p, s.Index, mapErr(err))
+		}
+		changed = changed || n > 0
+	}
+	if !changed {
+		return nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE status_lists SET changes = changes + 1 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("count a change of status list %d of %s: %w", s.List.Number, s.List.Issuer, err)
+	}
+	return nil
+}
+
+// affected reports whether res touched exactly one row.
+func affected(res sql.Result, what string) (bool, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, mapErr(err))
+	}
+	return n == 1, nil
+}
+
+// StatusTx runs fn in one transaction; it is the status.TxFunc of this
+// store.
+func (d *DB) StatusTx(ctx context.Context, fn func(status.Tx) error) error {
+	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
