@@ -43,8 +43,14 @@ func (a *app) options(hsm keyring.HSM) platform.Options {
 	if addr == "" {
 		addr = a.cfg.Addr
 	}
+	// A command that serves nothing has no address of its own (--addr is
+	// serve's): it names status lists by --public-url, else the default.
+	public := a.cfg.PublicURL
+	if addr != "" {
+		public = a.cfg.BaseURL(addr)
+	}
 	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(),
-		PublicURL: a.cfg.BaseURL(addr), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
+		PublicURL: public, StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
 }
 
 // withPlatform runs fn on the opened platform and closes it afterwards.
