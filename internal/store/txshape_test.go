@@ -15,6 +15,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
@@ -30,6 +31,7 @@ var txInterfaces = map[string]reflect.Type{
 	"auditlog": reflect.TypeFor[auditlog.Tx](),
 	"catalog":  reflect.TypeFor[catalog.Tx](),
 	"keyring":  reflect.TypeFor[keyring.Tx](),
+	"license":  reflect.TypeFor[license.Tx](),
 	"notify":   reflect.TypeFor[notify.Tx](),
 	"org":      reflect.TypeFor[org.Tx](),
 	"pki":      reflect.TypeFor[pki.Tx](),

@@ -1,0 +1,116 @@
+package license
+
+import (
+	"context"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/status"
+)
+
+// State is the lifecycle state of a license.
+type State string
+
+// The states a license is in. Issuance knows only Active; the lifecycle
+// (suspension, revocation, …) changes it through the status lists.
+const (
+	Active State = "active"
+)
+
+// License is a license as the store keeps it. The face data lives in the
+// signed document of each version (Version), encrypted at rest like the
+// holder's identifier.
+type License struct {
+	// ID is the platform-wide identifier (docs/license-format.md).
+	ID string
+	// Number is the license number printed on the face; unique per type.
+	Number      string
+	TypeCode    string
+	TypeVersion int
+	// Issuer is the credit code of the issuing organization.
+	Issuer     string
+	HolderKind catalog.HolderKind
+	// HolderID is the holder's citizen ID number or credit code,
+	// normalized. The store keeps it encrypted and finds it by a blind
+	// index.
+	HolderID   string
+	HolderName string
+	ValidFrom  time.Time
+	ValidUntil *time.Time // nil for a license without an end
+	State      State
+	// Version counts the signed versions of the license, from 1.
+	Version int64
+	// Slot is the license's index in its issuer's status lists.
+	Slot status.Slot
+	// SealID is the seal that signed the current version.
+	SealID    string
+	IssuedBy  string // the account that issued it
+	IssuedAt  time.Time
+	UpdatedAt time.Time
+}
+
+// Version is one signed version of a license: the document as the seal
+// signed it (codec/license, canonical JSON).
+type Version struct {
+	LicenseID string
+	Version   int64
+	Document  []byte
+	SealID    string
+	UseID     string // the seal use that signed it
+	CreatedAt time.Time
+}
+
+// Filter selects licenses to list; zero fields do not filter.
+type Filter struct {
+	Issuer   string
+	TypeCode string
+	State    State
+	// Holder is a normalized holder identifier; the store matches it by
+	// its blind index, never by decrypting.
+	Holder string
+	After  string // the identifier the page starts after
+	Limit  int
+}
+
+// Reader reads licenses. *store.DB implements it. Methods return apperr
+// kinds: NotFound.
+type Reader interface {
+	GetLicense(ctx context.Context, id string) (License, error)
+	ListLicenses(ctx context.Context, f Filter) ([]License, error)
+	// LicenseDocument returns the signed document of a version of a
+	// license.
+	LicenseDocument(ctx context.Context, id string, version int64) ([]byte, error)
+}
+
+// Store is what the service holds: the reads and the two counters, which
+// commit by themselves on purpose (a sequence is spent whether or not its
+// issuance commits; gaps are allowed, duplicates are not), so that a
+// counter row is locked for one UPDATE, not for a whole issuance.
+type Store interface {
+	Reader
+	// Sequencer numbers the license numbers per NumberingRule.Scope.
+	ids.Sequencer
+	// NextLicenseSeq returns the next identifier sequence of the license
+	// type and issuer, from 1.
+	NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint64, error)
+}
+
+// Tx is what the issuing transaction writes through: the license and its
+// version, the status slot (status.Tx), the seal use of the signature
+// (seal.BoundTx, which carries the audit log's Appender) and the outbox
+// event.
+type Tx interface {
+	// InsertLicense records the license: the intent, before the seal
+	// signs. Conflict when its identifier or number is taken.
+	InsertLicense(ctx context.Context, l License) error
+	InsertLicenseVersion(ctx context.Context, v Version) error
+	status.Tx
+	seal.BoundTx
+	notify.OutboxWriter
+}
+
+// TxFunc runs fn in one transaction of the store.
+type TxFunc func(ctx context.Context, fn func(Tx) error) error

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/status"
+)
+
+var (
+	_ license.Store = (*DB)(nil)
+	_ license.Tx    = (*Tx)(nil)
+)
+
+// The encrypted columns of licenses (see encryptedColumns).
+const (
+	licensesTable        = "licenses"
+	licenseHolderColumn  = "holder_identifier"
+	licenseVersionsTable = "license_versions"
+	licenseDocumentCol   = "document"
+)
+
+// licenseVersionRef is the row key an encrypted document is bound to.
+func licenseVersionRef(id string, version int64) string {
+	return id + "/" + strconv.FormatInt(version, 10)
+}
+
+// holderIndex is the blind index of a normalized holder identifier: equal
+// identifiers index equally, and the index reveals nothing else without
+// the master key.
+func (h handle) holderIndex(identifier string) (string, error) {
+	if h.keys == nil {
+		return "", apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
+	}
+	h.keys.mu.RLock()
+	m := h.keys.master
+	h.keys.mu.RUnlock()
+	k, err := m.BlindIndexKey("license-holder")
+	if err != nil {
+		return "", err
+	}
+	return envelope.BlindIndex(k, identifier), nil
+}
+
+// InsertLicense implements license.Tx.
+func (tx *Tx) InsertLicense(ctx context.Context, l license.License) error {
+	holder, err := tx.encrypt(ctx, FieldKey, licensesTable, l.ID, licenseHolderColumn, l.HolderID)
+	if err != nil {
+		return fmt.Errorf("insert license %s: %w", l.ID, err)
+	}
+	index, err := tx.holderIndex(l.HolderID)
+	if err != nil {
+		return fmt.Errorf("insert license %s: %w", l.ID, err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO licenses (id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_index,
+		holder_name, valid_from, valid_until, state, version, status_issuer, status_purposes, status_list, status_index, seal_id,
+		issued_by, issued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.Number, l.TypeCode, l.TypeVersion, l.Issuer, string(l.HolderKind), holder, index, l.HolderName, micros(l.ValidFrom),
+		nullMicros(l.ValidUntil), string(l.State), l.Version, l.Slot.List.Issuer, string(l.Slot.List.Purposes), l.Slot.List.Number,
+		l.Slot.Index, l.SealID, l.IssuedBy, micros(l.IssuedAt), micros(l.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert license %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+// InsertLicenseVersion implements license.Tx.
+func (tx *Tx) InsertLicenseVersion(ctx context.Context, v license.Version) error {
+	ref := licenseVersionRef(v.LicenseID, v.Version)
+	doc, err := tx.encrypt(ctx, FieldKey, licenseVersionsTable, ref, licenseDocumentCol, string(v.Document))
+	if err != nil {
+		return fmt.Errorf("insert license version %s: %w", ref, err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, ref, v.LicenseID, v.Version, doc, v.SealID, v.UseID, micros(v.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert license version %s: %w", ref, err)
+	}
+	return nil
+}
+
+const licenseColumns = `id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_name, valid_from,
+	valid_until, state, version, status_issuer, status_purposes, status_list, status_index, seal_id, issued_by, issued_at, updated_at`
+
+// licenseRow is a license as read, its holder identifier still encrypted.
+type licenseRow struct {
+	l      license.License
+	holder []byte
+}
+
+func scanLicense(s scanner) (licenseRow, error) {
+	var r licenseRow
+	var holderKind, state, purposes string
+	var from, issued, updated int64
+	var until sql.NullInt64
+	err := s.Scan(&r.l.ID, &r.l.Number, &r.l.TypeCode, &r.l.TypeVersion, &r.l.Issuer, &holderKind, &r.holder, &r.l.HolderName, &from,
+		&until, &state, &r.l.Version, &r.l.Slot.List.Issuer, &purposes, &r.l.Slot.List.Number, &r.l.Slot.Index, &r.l.SealID,
+		&r.l.IssuedBy, &issued, &updated)
+	if err != nil {
+		return licenseRow{}, mapErr(err)
+	}
+	r.l.HolderKind, r.l.State, r.l.Slot.List.Purposes = catalog.HolderKind(holderKind), license.State(state), status.PurposeSet(purposes)
+	r.l.ValidFrom, r.l.ValidUntil, r.l.IssuedAt, r.l.UpdatedAt = fromMicros(from), timePtr(until), fromMicros(issued), fromMicros(updated)
+	return r, nil
+}
+
+// open decrypts the holder identifier of a row read.
+func (h handle) openLicense(ctx context.Context, r licenseRow) (license.License, error) {
+	holder, err := h.decrypt(ctx, FieldKey, licensesTable, r.l.ID, licenseHolderColumn, r.holder)
+	if err != nil {
+		return license.License{}, err
+	}
+	r.l.HolderID = holder
+	return r.l, nil
+}
+
+// GetLicense implements license.Reader.
+func (h handle) GetLicense(ctx context.Context, id string) (license.License, error) {
+	r, err := scanLicense(h.queryRow(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE id = ?`, id))
+	if err != nil {
+		return license.License{}, fmt.Errorf("license %s: %w", id, err)
+	}
+	return h.openLicense(ctx, r)
+}
+
+// ListLicenses implements license.Reader.
+func (h handle) ListLicenses(ctx context.Context, f license.Filter) ([]license.License, error) {
+	where, args := []string{`id > ?`}, []any{f.After}
+	for _, c := range []struct{ col, val string }{{"issuer", f.Issuer}, {"type_code", f.TypeCode}, {"state", string(f.State)}} {
+		if c.val != "" {
+			where, args = append(where, c.col+` = ?`), append(args, c.val)
+		}
+	}
+	if f.Holder != "" {
+		index, err := h.holderIndex(f.Holder)
+		if err != nil {
+			return nil, err
+		}
+		where, args = append(where, `holder_index = ?`), append(args, index)
+	}
+	rows, err := h.query(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`,
+		append(args, f.Limit)...)
+	rs, err := collect(rows, err, scanLicense)
+	if err != nil {
+		return nil, fmt.Errorf("list licenses: %w", err)
+	}
+	out := make([]license.License, 0, len(rs))
+	for _, r := range rs {
+		l, err := h.openLicense(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// LicenseDocument implements license.Reader.
+func (h handle) LicenseDocument(ctx context.Context, id string, version int64) ([]byte, error) {
+	ref := licenseVersionRef(id, version)
+	var doc []byte
+	if err := mapErr(h.queryRow(ctx, `SELECT document FROM license_versions WHERE ref = ?`, ref).Scan(&doc)); err != nil {
+		return nil, fmt.Errorf("license document %s: %w", ref, err)
+	}
+	plain, err := h.decrypt(ctx, FieldKey, licenseVersionsTable, ref, licenseDocumentCol, doc)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(plain), nil
+}
+
+// NextSeq implements ids.Sequencer (license.Store) for license numbers.
+// Like NextCRLNumber it is on DB and auto-committed: a number is spent
+// whether or not its issuance commits, and one conditional UPDATE queues
+// on the counter's row lock for a moment where a counter read and written
+// in the issuing transaction would hold it, or conflict, for the whole
+// issuance.
+func (d *DB) NextSeq(ctx context.Context, scope ids.SequenceScope) (uint64, error) {
+	return d.nextSequence(ctx, "number/"+scope.TypeCode+"/"+scope.Region+"/"+strconv.Itoa(scope.Year))
+}
+
+// NextLicenseSeq implements license.Store: the identifier sequence of a
+// type and issuer, as NextSeq.
+func (d *DB) NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint64, error) {
+	return d.nextSequence(ctx, "id/"+typeCode+"/"+issuer)
+}
+
+func (d *DB) nextSequence(ctx context.Context, scope string) (n uint64, err error) {
+	err = d.retry(ctx, func() error {
+		if _, err := d.exec(ctx, `INSERT INTO license_sequences (scope, value) VALUES (?, 0) ON CONFLICT (scope) DO NOTHING`, scope); err != nil {
+			return err
+		}
+		var v int64
+		if err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v)); err != nil {
+			return err
+		}
+		n = uint64(v) //nolint:gosec // the counter starts at 0 and only grows
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("license sequence %s: %w", scope, err)
+	}
+	return n, nil
+}
+
+// LicenseTx runs fn in one transaction; it is the license.TxFunc of this
+// store.
+func (d *DB) LicenseTx(ctx context.Context, fn func(license.Tx) error) error {
+	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
