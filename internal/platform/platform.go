@@ -21,6 +21,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
@@ -61,6 +62,7 @@ type Platform struct {
 	Catalog     *catalog.Service
 	Checkpoints *auditlog.Checkpointer
 	Status      *status.Service
+	Licenses    *license.Service
 	now         func() time.Time
 }
 
@@ -91,9 +93,10 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals,
-		Catalog:     catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock}),
-		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, now: o.Clock}, nil
+	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
+	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock})
+	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
+		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses, now: o.Clock}, nil
 }
 
 // HTTP is what the platform's HTTP face needs besides the services.

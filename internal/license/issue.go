@@ -1,0 +1,375 @@
+package license
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+)
+
+// NewLicense is what an issuer asks to issue.
+type NewLicense struct {
+	// Type is the license type code.
+	Type string
+	// TypeVersion is the approved template version to issue under; 0 for
+	// the newest approved one.
+	TypeVersion int
+	// HolderID is the holder's citizen ID number (a person) or credit code
+	// (an organization), as the type's holder kind wants; checked with its
+	// check characters.
+	HolderID   string
+	HolderName string
+	// ValidFrom is when the license starts to be valid, the time of issue
+	// when nil. ValidUntil is the end an issuer-set validity rule needs;
+	// the other rules compute it (fixed) or have none (open-ended).
+	ValidFrom  *time.Time
+	ValidUntil *time.Time
+	// Face is the face data, a JSON object of the template's fields.
+	Face json.RawMessage
+}
+
+// Topic is the outbox topic of an issued license.
+const Topic = "license.issued"
+
+// chinaTime is the time zone whose calendar year a license number prints
+// (UTC+8 has no daylight saving time).
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// maxHolderName bounds the holder's name, as the document format does.
+const maxHolderName = 200
+
+// Issued is a license as issuance returns it: the row and its signed
+// document.
+type Issued struct {
+	License  License
+	Document []byte
+}
+
+// Issue issues a license for the actor's organization (docs/licenses.md).
+//
+// It checks, before anything is written: the actor is an issuer of the
+// organization; the type exists and the organization issues it; the
+// version is approved; the face data passes the template; the holder's
+// identifier passes its check characters; the validity window follows the
+// type's rule. Then it draws the identifier and number sequences (each
+// committed by itself: a failed issuance leaves a gap, never a duplicate)
+// and, in ONE transaction, claims the status slot, records the license
+// (the intent) with the document linted against the format, has the bound
+// license-issuing seal sign the document's digest (the seal use is
+// recorded in the same transaction), stores the signed version, and
+// appends the audit entry and the outbox event. A refusal writes nothing.
+func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (Issued, error) {
+	issuer, err := issuerOf(actor)
+	if err != nil {
+		return Issued{}, err
+	}
+	e, v, err := s.usableType(ctx, issuer, n)
+	if err != nil {
+		return Issued{}, err
+	}
+	o, err := s.orgs.GetOrg(ctx, issuer)
+	if err != nil {
+		return Issued{}, fmt.Errorf("issuing organization %s: %w", issuer, err)
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	face, holderID, from, until, err := s.check(e, v, n, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	sealID, err := s.sealOf(ctx, issuer)
+	if err != nil {
+		return Issued{}, err
+	}
+	id, number, err := s.identifiers(ctx, e, o, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	l := License{ID: id, Number: number, TypeCode: e.Code, TypeVersion: v.Number, Issuer: issuer, HolderKind: e.HolderKind,
+		HolderID: holderID, HolderName: strings.TrimSpace(n.HolderName), ValidFrom: from, ValidUntil: until, State: Active, Version: 1,
+		SealID: sealID, IssuedBy: actor.AccountID, IssuedAt: now, UpdatedAt: now}
+	var out Issued
+	err = s.tx(ctx, func(st Tx) error {
+		doc, err := s.sign(ctx, st, &l, o, face)
+		if err != nil {
+			return err
+		}
+		out = Issued{License: l, Document: doc}
+		return s.recordIssued(ctx, st, l)
+	})
+	if err != nil {
+		return Issued{}, err
+	}
+	return out, nil
+}
+
+// usableType returns the type and the version to issue under, refusing
+// an unknown type or version, a type the issuer does not issue and a
+// version not approved.
+func (s *Service) usableType(ctx context.Context, issuer string, n NewLicense) (catalog.Entry, catalog.Version, error) {
+	code := strings.TrimSpace(n.Type)
+	if code == "" {
+		return catalog.Entry{}, catalog.Version{}, fieldErr(apperr.Invalid, "type", "required", "the license type is required")
+	}
+	e, err := s.catalog.GetType(ctx, code)
+	if errors.Is(err, apperr.NotFound) {
+		return catalog.Entry{}, catalog.Version{}, fieldErr(apperr.Invalid, "type", "exists", "no license type has code "+code)
+	}
+	if err != nil {
+		return catalog.Entry{}, catalog.Version{}, err
+	}
+	if !e.AnyIssuer && !slices.Contains(e.Issuers, issuer) {
+		return catalog.Entry{}, catalog.Version{}, fieldErr(apperr.Forbidden, "type", "own-org",
+			fmt.Sprintf("organization %s does not issue license type %s", issuer, e.Code))
+	}
+	var v catalog.Version
+	switch {
+	case n.TypeVersion < 0:
+		return catalog.Entry{}, catalog.Version{}, fieldErr(apperr.Invalid, "type_version", "range", "a version counts from 1; 0 takes the newest approved")
+	case n.TypeVersion == 0:
+		v, err = s.catalog.Latest(ctx, e.Code)
+	default:
+		v, err = s.catalog.GetVersion(ctx, e.Code, n.TypeVersion)
+		if errors.Is(err, apperr.NotFound) {
+			return catalog.Entry{}, catalog.Version{}, fieldErr(apperr.Invalid, "type_version", "exists",
+				fmt.Sprintf("license type %s has no version %d", e.Code, n.TypeVersion))
+		}
+		if err == nil && v.State != catalog.Approved {
+			return catalog.Entry{}, catalog.Version{}, fieldErr(apperr.Conflict, "type_version", "approved",
+				fmt.Sprintf("version %d of license type %s is %s, not approved", v.Number, e.Code, v.State))
+		}
+	}
+	if err != nil {
+		return catalog.Entry{}, catalog.Version{}, err
+	}
+	return e, v, nil
+}
+
+// check validates the request against the template and the type's rules,
+// every broken rule at once, and returns the normalized face, holder
+// identifier and validity window.
+func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now time.Time) (face []byte, holderID string, from time.Time, until *time.Time, err error) {
+	var fs apperr.Fields
+	f, ferr := v.Template.ValidateFace(n.Face)
+	var ae *apperr.Error
+	switch {
+	case errors.As(ferr, &ae):
+		fs = append(fs, ae.Fields...)
+	case ferr != nil:
+		return nil, "", time.Time{}, nil, ferr
+	}
+	holderID = checkHolder(&fs, e.HolderKind, n.HolderID)
+	if fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true) && strings.TrimSpace(n.HolderName) == "" {
+		fs.Add("holder_name", "required", "the holder's name is required")
+	}
+	from, until = validity(&fs, e.Validity, n, now)
+	if err := fs.Err(); err != nil {
+		return nil, "", time.Time{}, nil, err
+	}
+	if face, err = json.Marshal(f); err != nil {
+		return nil, "", time.Time{}, nil, fmt.Errorf("face data: %w", err)
+	}
+	return face, holderID, from, until, nil
+}
+
+// checkHolder normalizes and checks the holder's identifier with its check
+// characters: a citizen ID number for a person, a credit code for an
+// organization.
+func checkHolder(fs *apperr.Fields, kind catalog.HolderKind, raw string) string {
+	var id string
+	var err error
+	switch kind {
+	case catalog.HolderPerson:
+		id = ids.NormalizeCitizenID(raw)
+		err = ids.ValidateCitizenID(id)
+	default:
+		id = ids.NormalizeCreditCode(raw)
+		err = ids.ValidateCreditCode(id)
+	}
+	var ie *ids.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &ie):
+		fs.Add("holder_id", ie.Rule, ie.Detail)
+	default:
+		fs.Add("holder_id", "invalid", err.Error())
+	}
+	return id
+}
+
+// validity returns the validity window the type's rule gives: fixed years
+// from valid_from, no end, or the issuer's end within the rule's bound.
+func validity(fs *apperr.Fields, rule catalog.ValidityRule, n NewLicense, now time.Time) (time.Time, *time.Time) {
+	from := now
+	if n.ValidFrom != nil {
+		from = n.ValidFrom.UTC().Truncate(time.Second)
+	}
+	var until *time.Time
+	if n.ValidUntil != nil {
+		u := n.ValidUntil.UTC().Truncate(time.Second)
+		until = &u
+		if !u.After(from) {
+			fs.Add("valid_until", "after-valid-from", "valid_until lies after valid_from")
+			return from, until
+		}
+	}
+	switch rule.Kind {
+	case catalog.ValidityFixed:
+		end := from.AddDate(rule.Years, 0, 0)
+		if until != nil && !until.Equal(end) {
+			fs.Add("valid_until", "fixed", fmt.Sprintf("licenses of this type are valid for %d years; leave valid_until out", rule.Years))
+		}
+		until = &end
+	case catalog.ValidityOpenEnded:
+		if until != nil {
+			fs.Add("valid_until", "open-ended", "licenses of this type have no end date")
+		}
+	case catalog.ValidityIssuerSet:
+		switch {
+		case until == nil:
+			fs.Add("valid_until", "required", "the issuer sets the end date of licenses of this type")
+		case rule.MaxYears > 0 && until.After(from.AddDate(rule.MaxYears, 0, 0)):
+			fs.Add("valid_until", "max-years", fmt.Sprintf("at most %d years after valid_from", rule.MaxYears))
+		}
+	}
+	return from, until
+}
+
+// sealOf chooses the issuer's license-issuing seal to sign with: one with
+// a binding in force, else one not cancelled, so that SignBound, which
+// decides in the issuing transaction, names what is wrong with it
+// (suspended, expired, not bound).
+func (s *Service) sealOf(ctx context.Context, issuer string) (string, error) {
+	p, err := s.seals.ListSeals(ctx, seal.Filter{Org: issuer, Kind: seal.LicenseIssuing, Limit: 100}, "")
+	if err != nil {
+		return "", fmt.Errorf("license-issuing seals of %s: %w", issuer, err)
+	}
+	var fallback string
+	cancelled := false
+	for _, x := range p.Items {
+		if x.State == seal.Active {
+			b, err := s.seals.Binding(ctx, x.ID)
+			if err == nil && s.seals.InForce(b) {
+				return x.ID, nil
+			}
+			if err != nil && !errors.Is(err, apperr.NotFound) {
+				return "", err
+			}
+		}
+		if fallback == "" || (x.State != seal.Cancelled && cancelled) {
+			fallback, cancelled = x.ID, x.State == seal.Cancelled
+		}
+	}
+	if fallback == "" {
+		return "", fieldErr(apperr.Conflict, "seal_id", "seal-not-bound", fmt.Sprintf("organization %s has no license-issuing seal", issuer))
+	}
+	return fallback, nil
+}
+
+// identifiers draws the identifier and the face number. Each sequence
+// commits by itself: an issuance that fails later leaves a gap.
+func (s *Service) identifiers(ctx context.Context, e catalog.Entry, o org.Org, now time.Time) (id, number string, err error) {
+	seq, err := s.store.NextLicenseSeq(ctx, e.Code, o.CreditCode)
+	if err != nil {
+		return "", "", err
+	}
+	if id, err = ids.NewLicenseID(e.Code, o.CreditCode, seq); err != nil {
+		return "", "", apperr.Wrap(apperr.Conflict, err, "license identifiers of type %s and issuer %s are exhausted", e.Code, o.CreditCode)
+	}
+	year := now.In(chinaTime).Year()
+	n, err := s.store.NextSeq(ctx, e.Numbering.Scope(e.Code, o.Region, year))
+	if err != nil {
+		return "", "", err
+	}
+	if number, err = ids.Format(e.Numbering, o.Region, year, n); err != nil {
+		return "", "", &apperr.Error{Kind: apperr.Conflict, Detail: fmt.Sprintf("license number %d does not fit the numbering rule of %s", n, e.Code),
+			Fields: []apperr.FieldError{{Field: "type", Rule: "numbering", Detail: err.Error()}}, Err: err}
+	}
+	return id, number, nil
+}
+
+// sign claims the status slot, lints the document, records the license
+// (the intent), has the bound seal sign the document's digest in st and
+// stores the signed version. It returns the signed document.
+func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face []byte) ([]byte, error) {
+	alloc, err := s.status.Allocate(ctx, st, l.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	l.Slot = alloc.Slot
+	doc := codec.License{Format: codec.Format, ID: l.ID, Number: l.Number, Type: codec.Type{Code: l.TypeCode, Version: int64(l.TypeVersion)},
+		Issuer:   codec.Issuer{CreditCode: l.Issuer, Name: o.Name},
+		Holder:   codec.Holder{Kind: codec.HolderKind(l.HolderKind), Identifier: l.HolderID, Name: l.HolderName},
+		IssuedAt: l.IssuedAt, ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil, Face: face, Version: l.Version}
+	for _, e := range alloc.Entries {
+		doc.Status = append(doc.Status, codec.StatusEntry{Purpose: codec.Purpose(e.StatusPurpose), ListURL: e.StatusListCredential, Index: int64(alloc.Slot.Index)})
+	}
+	// Lint before signing: a document the format refuses is never signed.
+	digest, err := codec.Digest(doc)
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Invalid, err, "the license does not fit the signed document format: %v", err)
+	}
+	if err := st.InsertLicense(ctx, *l); err != nil {
+		return nil, err
+	}
+	sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{SealID: l.SealID, LicenseType: l.TypeCode, Digest: digest,
+		Title: "license " + l.ID, PropertyInfo: l.ID, Actor: l.IssuedBy})
+	if err != nil {
+		return nil, err
+	}
+	signed, err := codec.Encode(codec.Document{License: doc, Signature: sig})
+	if err != nil {
+		return nil, err
+	}
+	v := Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: use.ID, CreatedAt: l.IssuedAt}
+	if err := st.InsertLicenseVersion(ctx, v); err != nil {
+		return nil, err
+	}
+	return signed, nil
+}
+
+// issuedEvent is the payload of the outbox event: identifiers only, never
+// the holder's data.
+type issuedEvent struct {
+	ID          string `json:"id"`
+	Number      string `json:"number"`
+	Type        string `json:"type"`
+	TypeVersion int    `json:"type_version"`
+	Issuer      string `json:"issuer"`
+	Version     int64  `json:"version"`
+	IssuedAt    string `json:"issued_at"`
+}
+
+// recordIssued appends the audit entry and the outbox event of an issued
+// license.
+func (s *Service) recordIssued(ctx context.Context, st Tx, l License) error {
+	if err := auditlog.Append(ctx, st, auditlog.Entry{At: l.IssuedAt, Actor: l.IssuedBy, Org: l.Issuer, Action: Topic, Subject: l.ID,
+		Details: map[string]string{"number": l.Number, "type": l.TypeCode, "type_version": strconv.Itoa(l.TypeVersion),
+			"seal": l.SealID, "status_list": strconv.Itoa(l.Slot.List.Number), "status_index": strconv.Itoa(l.Slot.Index)}}); err != nil {
+		return err
+	}
+	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,
+		Version: l.Version, IssuedAt: l.IssuedAt.Format(time.RFC3339)})
+	if err != nil {
+		return err
+	}
+	// One event per license version: its identity is the version's.
+	return st.InsertOutbox(ctx, Topic+"/"+l.ID+"/"+strconv.FormatInt(l.Version, 10), Topic, payload, l.IssuedAt)
+}
+
+// fieldErr is an error of kind naming field and rule.
+func fieldErr(kind apperr.Kind, field, rule, detail string) error {
+	return &apperr.Error{Kind: kind, Detail: detail, Fields: []apperr.FieldError{{Field: field, Rule: rule, Detail: detail}}}
+}

@@ -1,0 +1,142 @@
+package license
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/page"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/status"
+)
+
+// Catalog is what issuance reads of the license catalog.
+type Catalog interface {
+	GetType(ctx context.Context, code string) (catalog.Entry, error)
+	GetVersion(ctx context.Context, typeCode string, number int) (catalog.Version, error)
+	Latest(ctx context.Context, typeCode string) (catalog.Version, error)
+}
+
+// Orgs is what issuance reads of organizations: the issuer's name and
+// region.
+type Orgs interface {
+	GetOrg(ctx context.Context, creditCode string) (org.Org, error)
+}
+
+// Seals is what issuance needs of the seal service: the issuer's
+// license-issuing seals, their bindings, and signing with a bound seal in
+// the issuing transaction.
+type Seals interface {
+	ListSeals(ctx context.Context, f seal.Filter, cursor string) (page.Page[seal.Seal], error)
+	Binding(ctx context.Context, sealID string) (seal.Binding, error)
+	InForce(b seal.Binding) bool
+	SignBound(ctx context.Context, st seal.BoundTx, req seal.BoundSign) ([]byte, seal.Use, error)
+}
+
+// Status allocates the license's index in its issuer's status lists, in
+// the issuing transaction.
+type Status interface {
+	Allocate(ctx context.Context, tx status.Tx, issuer string) (status.Allocation, error)
+}
+
+// Deps are what the license service is built from; every field is
+// required.
+type Deps struct {
+	Store   Store
+	Tx      TxFunc
+	Catalog Catalog
+	Orgs    Orgs
+	Seals   Seals
+	Status  Status
+	Now     func() time.Time
+}
+
+// Service issues licenses and reads them back.
+//
+// Who does what (deny by default): an account with the issuer role issues
+// licenses of the types its own organization issues, and reads its own
+// organization's licenses.
+type Service struct {
+	store   Store
+	tx      TxFunc
+	catalog Catalog
+	orgs    Orgs
+	seals   Seals
+	status  Status
+	now     func() time.Time
+}
+
+// New returns the license service.
+func New(d Deps) *Service {
+	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now}
+}
+
+// issuerOf returns the organization actor issues for: an issuer account's
+// own organization. Forbidden otherwise.
+func issuerOf(actor *authz.Actor) (string, error) {
+	if actor == nil || actor.Org == "" || !hasRole(actor, authz.Issuer) {
+		return "", &apperr.Error{Kind: apperr.Forbidden, Detail: "only an issuer account issues and reads licenses",
+			Fields: []apperr.FieldError{{Field: "actor", Rule: "issuer-role", Detail: "the issuer role is required"}}}
+	}
+	return actor.Org, nil
+}
+
+func hasRole(actor *authz.Actor, r authz.Role) bool {
+	for _, x := range actor.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns a license of the actor's organization. A license of another
+// organization is NotFound, as one that does not exist: its existence is
+// not the caller's business.
+func (s *Service) Get(ctx context.Context, actor *authz.Actor, id string) (License, error) {
+	issuer, err := issuerOf(actor)
+	if err != nil {
+		return License{}, err
+	}
+	l, err := s.store.GetLicense(ctx, strings.TrimSpace(id))
+	if errors.Is(err, apperr.NotFound) || (err == nil && l.Issuer != issuer) {
+		return License{}, apperr.New(apperr.NotFound, "no license %s", id)
+	}
+	return l, err
+}
+
+// Document returns the signed document of the current version of a
+// license of the actor's organization.
+func (s *Service) Document(ctx context.Context, actor *authz.Actor, id string) ([]byte, error) {
+	l, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.LicenseDocument(ctx, l.ID, l.Version)
+}
+
+// List returns one page of the actor's organization's licenses; f.Issuer
+// is set to it. f.Holder is normalized as the holder kind of the type
+// would be: upper case, without surrounding white space.
+func (s *Service) List(ctx context.Context, actor *authz.Actor, f Filter, cursor string) (page.Page[License], error) {
+	issuer, err := issuerOf(actor)
+	if err != nil {
+		return page.Page[License]{}, err
+	}
+	limit, after, err := page.Args(f.Limit, cursor)
+	if err != nil {
+		return page.Page[License]{}, err
+	}
+	f.Issuer, f.Limit, f.After = issuer, limit+1, after
+	f.Holder = strings.ToUpper(strings.TrimSpace(f.Holder))
+	items, err := s.store.ListLicenses(ctx, f)
+	if err != nil {
+		return page.Page[License]{}, err
+	}
+	return page.Of(items, limit, func(l License) string { return l.ID }), nil
+}
