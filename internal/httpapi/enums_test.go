@@ -120,6 +120,7 @@ var wireTypes = map[string]reflect.Type{
 	"Responsible":       reflect.TypeFor[api.Responsible](),
 	"Seal":              reflect.TypeFor[api.Seal](),
 	"SealApplication":   reflect.TypeFor[api.SealApplication](),
+	"SealBinding":       reflect.TypeFor[api.SealBinding](),
 	"SealEvent":         reflect.TypeFor[api.SealEvent](),
 	"Token":             reflect.TypeFor[api.Token](),
 	"UseRequest":        reflect.TypeFor[api.UseRequest](),
