@@ -224,6 +224,7 @@ func settingsOf() map[string][]config.Group {
 		"ca":                {config.Store, config.HSM},
 		"audit":             {config.Store, config.HSM},
 		"seal trust-bundle": {config.Store, config.HSM},
+		"seal binding":      {config.Store, config.HSM},
 	}
 }
 

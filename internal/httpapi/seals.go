@@ -50,15 +50,15 @@ func (a *API) sealOut(x seal.Seal) api.Seal {
 		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
-// bindingOut renders a seal's binding; whether it is in force is the
-// service's judgement now.
-func (a *API) bindingOut(b seal.Binding) api.SealBinding {
+// SealBindingOf renders a seal's binding for the API; whether it is in
+// force now is the seal service's judgement (seal.Service.InForce).
+func SealBindingOf(b seal.Binding, inForce bool) api.SealBinding {
 	types := b.LicenseTypes
 	if types == nil {
 		types = []string{}
 	}
 	return api.SealBinding{ID: b.ID, SealID: b.SealID, Org: b.Org, Service: string(b.Service), LicenseTypes: types, Until: b.Until,
-		InForce: a.svc.Seals.InForce(b), ApplicationID: b.ApplicationID, BoundBy: b.BoundBy, BoundAt: b.BoundAt}
+		InForce: inForce, ApplicationID: b.ApplicationID, BoundBy: b.BoundBy, BoundAt: b.BoundAt}
 }
 
 // SealEventOf renders a seal's state change for the API.
@@ -371,7 +371,7 @@ func (a *API) registerGetSealBinding() {
 		if err != nil {
 			return nil, err
 		}
-		return &bindingOutput{Body: a.bindingOut(b)}, nil
+		return &bindingOutput{Body: SealBindingOf(b, a.svc.Seals.InForce(b))}, nil
 	})
 }
 
