@@ -1,16 +1,12 @@
 package server_test
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/keys"
-	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -24,26 +20,7 @@ import (
 func TestSealBindingOverTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		ctx := context.Background()
-		if _, err := e.pki.InitRoot(ctx, e.platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
-			t.Fatal(err)
-		}
-		user, err := e.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, 4), Name: "发证机关", Region: "610100",
-			Kinds: []org.Kind{org.KindSealUser}, Parent: e.platform, Responsible: org.Responsible{Name: "赵六", Phone: "13600000000"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		token := func(home string, r authz.Role) (secret, accountID string) {
-			acc, err := e.svc.CreateAccount(ctx, org.NewAccount{Org: home, Name: fmt.Sprintf("%s-%s", r, home[8:]), Roles: []authz.Role{r}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			secret, _, err = e.svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return secret, acc.ID
-		}
+		user, token := sealUserOrg(t, e, "发证机关")
 		admin, _ := token(user.CreditCode, authz.OrgAdmin)
 		keeper, keeperID := token(user.CreditCode, authz.SealKeeper)
 		approver, approverID := token(e.platform, authz.SealApprover)
