@@ -21,6 +21,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
@@ -53,6 +54,8 @@ type Services struct {
 	Checkpoints *auditlog.Checkpointer
 	// Status publishes the status lists; nil answers their route with 503.
 	Status *status.Service
+	// Licenses issues and reads licenses.
+	Licenses *license.Service
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -101,6 +104,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerCerts()
 	a.registerSeals()
 	a.registerCatalog()
+	a.registerLicenses()
 	a.registerAudit()
 	a.registerStatus()
 	a.registerDocs()

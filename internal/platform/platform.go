@@ -122,7 +122,7 @@ type Web struct {
 func (p *Platform) Web(h HTTP) Web {
 	problems := httpapi.NewProblems(h.Catalog, h.Log)
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
-		Checkpoints: p.Checkpoints, Status: p.Status}, problems)
+		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,

@@ -1,0 +1,42 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// NewLicense is what issuing a license takes (R-ISS-1).
+type NewLicense struct {
+	Type        string `json:"type" maxLength:"6" doc:"The license type code."`
+	TypeVersion int    `json:"type_version,omitempty" minimum:"0" doc:"The approved template version to issue under; left out for the newest approved one."`
+	HolderID    string `json:"holder_id" maxLength:"64" doc:"The holder's citizen ID number (a person) or unified social credit code (an organization), checked with its check characters."`
+	HolderName  string `json:"holder_name" maxLength:"200"`
+	// ValidFrom defaults to the time of issue; ValidUntil is given only
+	// for a type whose validity rule lets the issuer set it.
+	ValidFrom  *time.Time `json:"valid_from,omitempty" doc:"When the license starts to be valid; the time of issue when left out."`
+	ValidUntil *time.Time `json:"valid_until,omitempty" doc:"The end date, for a type whose validity the issuer sets; fixed and open-ended types compute it."`
+	// Face is the face data: one JSON object of the template's fields.
+	Face json.RawMessage `json:"face" doc:"The face data: one object of the template's fields, and only those."`
+}
+
+// License is an issued license as its issuer reads it.
+type License struct {
+	ID          string     `json:"id" doc:"The platform-wide identifier (docs/license-format.md)."`
+	Number      string     `json:"number" doc:"The license number printed on the face."`
+	Type        string     `json:"type"`
+	TypeVersion int        `json:"type_version"`
+	Issuer      string     `json:"issuer"`
+	HolderKind  string     `json:"holder_kind" enum:"person,organization"`
+	HolderID    string     `json:"holder_id"`
+	HolderName  string     `json:"holder_name"`
+	ValidFrom   time.Time  `json:"valid_from"`
+	ValidUntil  *time.Time `json:"valid_until,omitempty"`
+	State       string     `json:"state"`
+	Version     int64      `json:"version" doc:"The signed version of the license, from 1."`
+	StatusList  int        `json:"status_list" doc:"The number of the issuer's status list that holds the license."`
+	StatusIndex int        `json:"status_index"`
+	SealID      string     `json:"seal_id" doc:"The license-issuing seal that signed the current version."`
+	IssuedBy    string     `json:"issued_by"`
+	IssuedAt    time.Time  `json:"issued_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
