@@ -47,7 +47,7 @@ type fixture struct {
 // license-issuing seal signs, the residence permit PC0001 (any issuer,
 // persons, fixed validity) and the business license BL0001 issued only by
 // another organization.
-func setup(t *testing.T, db *store.DB) fixture {
+func setup(t testing.TB, db *store.DB) fixture {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
@@ -117,7 +117,7 @@ func setup(t *testing.T, db *store.DB) fixture {
 	return f
 }
 
-func (f fixture) makeSeal(t *testing.T) string {
+func (f fixture) makeSeal(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	a, err := f.p.Seals.Apply(ctx, f.admin, seal.NewApplication{Org: f.issuerOrg, Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章",
@@ -131,7 +131,7 @@ func (f fixture) makeSeal(t *testing.T) string {
 	return a.SealID
 }
 
-func (f fixture) decide(t *testing.T, action seal.Action, id string, terms seal.BindTerms) {
+func (f fixture) decide(t testing.TB, action seal.Action, id string, terms seal.BindTerms) {
 	t.Helper()
 	ctx := context.Background()
 	a, err := f.p.Seals.Apply(ctx, f.admin, seal.NewApplication{Org: f.issuerOrg, Action: action, SealID: id, Reason: "证照签发", Binding: terms})
