@@ -171,9 +171,7 @@ func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now ti
 		return nil, "", time.Time{}, nil, ferr
 	}
 	holderID = checkHolder(&fs, e.HolderKind, n.HolderID)
-	if fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true) && strings.TrimSpace(n.HolderName) == "" {
-		fs.Add("holder_name", "required", "the holder's name is required")
-	}
+	fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true)
 	from, until = validity(&fs, e.Validity, n, now)
 	if err := fs.Err(); err != nil {
 		return nil, "", time.Time{}, nil, err

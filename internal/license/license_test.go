@@ -28,9 +28,11 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type fixture struct {
+	clk            *clock
 	p              *platform.Platform
 	db             *store.DB
 	issuerOrg      string
@@ -80,7 +82,7 @@ func setup(t testing.TB, db *store.DB) fixture {
 		}
 		return &authz.Actor{AccountID: a.ID, Org: orgCode, Roles: a.Roles}
 	}
-	f := fixture{p: p, db: db, issuerOrg: issuerOrg, otherOrg: otherOrg,
+	f := fixture{clk: clk, p: p, db: db, issuerOrg: issuerOrg, otherOrg: otherOrg,
 		issuer: actor(issuerOrg, "issuer", authz.Issuer), other: actor(otherOrg, "issuer-b", authz.Issuer),
 		admin: actor(issuerOrg, "admin", authz.OrgAdmin), keeper: actor(issuerOrg, "keeper", authz.SealKeeper),
 		approver: actor(plat, "approver", authz.SealApprover)}
@@ -267,6 +269,7 @@ func TestIssueRefuses(t *testing.T) {
 			{"another organization's type", f.issuer, func(n *license.NewLicense) {
 				n.Type, n.HolderID, n.HolderName, n.Face = "BL0001", "91350100M000100Y43", "福州闽江示例科技有限公司", f.businessSample
 			}, apperr.Forbidden, []string{"type: own-org"}},
+			{"no holder name", f.issuer, func(n *license.NewLicense) { n.HolderName = " " }, apperr.Invalid, []string{"holder_name: required"}},
 			{"not an issuer", f.admin, func(*license.NewLicense) {}, apperr.Forbidden, []string{"actor: issuer-role"}},
 		}
 		start := f.counts(t)
@@ -289,18 +292,23 @@ func TestIssueRefuses(t *testing.T) {
 func TestIssueRefusesSeal(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		action seal.Action
+		action seal.Action // "" for none: the clock passes the seal's validity
 		rule   string
 	}{
 		{"not bound", seal.Unbind, "seal-not-bound"},
 		{"suspended", seal.Suspend, "seal-suspended"},
 		{"cancelled", seal.Cancel, "seal-cancelled"},
+		{"expired", "", "seal-expired"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T, db *store.DB) {
 				ctx := context.Background()
 				f := setup(t, db)
-				f.decide(t, c.action, f.sealID, seal.BindTerms{})
+				if c.action != "" {
+					f.decide(t, c.action, f.sealID, seal.BindTerms{})
+				} else {
+					f.clk.add(seal.DefaultValidity + 24*time.Hour)
+				}
 				start := f.counts(t)
 				_, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
 				if !errors.Is(err, apperr.Conflict) || !slices.Equal(rules(err), []string{"seal_id: " + c.rule}) {

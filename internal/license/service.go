@@ -3,6 +3,7 @@ package license
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,20 +80,11 @@ func New(d Deps) *Service {
 // issuerOf returns the organization actor issues for: an issuer account's
 // own organization. Forbidden otherwise.
 func issuerOf(actor *authz.Actor) (string, error) {
-	if actor == nil || actor.Org == "" || !hasRole(actor, authz.Issuer) {
+	if actor == nil || actor.Org == "" || !slices.Contains(actor.Roles, authz.Issuer) {
 		return "", &apperr.Error{Kind: apperr.Forbidden, Detail: "only an issuer account issues and reads licenses",
 			Fields: []apperr.FieldError{{Field: "actor", Rule: "issuer-role", Detail: "the issuer role is required"}}}
 	}
 	return actor.Org, nil
-}
-
-func hasRole(actor *authz.Actor, r authz.Role) bool {
-	for _, x := range actor.Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // Get returns a license of the actor's organization. A license of another
