@@ -357,3 +357,38 @@ func TestConcurrentIssuance(t *testing.T) {
 		}
 	})
 }
+
+// TestDataKeyRotationKeepsLicensesReadable rotates the field data key
+// after issuance: the holder identifier and the signed document are
+// re-encrypted (both columns are registered with the rotation), and read
+// and found by holder as before.
+func TestDataKeyRotationKeepsLicensesReadable(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		rotate := func() int64 {
+			t.Helper()
+			rs, err := db.RotateDataKeys(ctx, store.RotateDataKeysOptions{Purposes: []string{store.FieldKey}, Now: f.clk.now})
+			if err != nil || len(rs) != 1 || !rs[0].Done {
+				t.Fatalf("rotation %+v: %v", rs, err)
+			}
+			return rs[0].Reencrypted
+		}
+		before := rotate()
+		got, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after := rotate(); after != before+2 {
+			t.Fatalf("rotation re-encrypted %d values, %d before issuance: want the holder identifier and the document more", after, before)
+		}
+		doc, err := f.p.Licenses.Document(ctx, f.issuer, got.License.ID)
+		if err != nil || string(doc) != string(got.Document) {
+			t.Fatalf("document after rotation differs (%v)", err)
+		}
+		p, err := f.p.Licenses.List(ctx, f.issuer, license.Filter{Holder: "11010519491231002X"}, "")
+		if err != nil || len(p.Items) != 1 || p.Items[0].HolderID != "11010519491231002X" {
+			t.Fatalf("by holder after rotation: %+v, %v", p.Items, err)
+		}
+	})
+}
