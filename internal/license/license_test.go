@@ -392,3 +392,40 @@ func TestDataKeyRotationKeepsLicensesReadable(t *testing.T) {
 		}
 	})
 }
+
+// TestSequencesNeverRepeat draws identifier and number sequences from 64
+// goroutines at once: every value once, 1 to n, per scope, and the scopes
+// apart.
+func TestSequencesNeverRepeat(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const n = 64
+		scope := ids.SequenceScope{TypeCode: "PC0001", Region: "350100", Year: 2026}
+		var wg sync.WaitGroup
+		nums, seqs := make([]uint64, n), make([]uint64, n)
+		errs := make([]error, 2*n)
+		for i := range n {
+			wg.Add(2)
+			go func() { defer wg.Done(); nums[i], errs[i] = db.NextSeq(ctx, scope) }()
+			go func() { defer wg.Done(); seqs[i], errs[n+i] = db.NextLicenseSeq(ctx, "PC0001", "11350100MB0000027N") }()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, got := range map[string][]uint64{"number": nums, "identifier": seqs} {
+			slices.Sort(got)
+			for i, v := range got {
+				if v != uint64(i+1) {
+					t.Fatalf("%s sequences %v, want 1 to %d once each", name, got, n)
+				}
+			}
+		}
+		other, err := db.NextSeq(ctx, ids.SequenceScope{TypeCode: "PC0001", Region: "350100", Year: 2027})
+		if err != nil || other != 1 {
+			t.Fatalf("a new year's first number: %d, %v; want 1", other, err)
+		}
+	})
+}

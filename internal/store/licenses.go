@@ -195,11 +195,17 @@ func (d *DB) NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint6
 
 func (d *DB) nextSequence(ctx context.Context, scope string) (n uint64, err error) {
 	err = d.retry(ctx, func() error {
-		if _, err := d.exec(ctx, `INSERT INTO license_sequences (scope, value) VALUES (?, 0) ON CONFLICT (scope) DO NOTHING`, scope); err != nil {
-			return err
-		}
 		var v int64
-		if err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v)); err != nil {
+		// The counter row exists but for the first draw of a scope: one
+		// statement, one short write, in the common case.
+		err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v))
+		if errNotFound(err) {
+			if _, err := d.exec(ctx, `INSERT INTO license_sequences (scope, value) VALUES (?, 0) ON CONFLICT (scope) DO NOTHING`, scope); err != nil {
+				return err
+			}
+			err = mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v))
+		}
+		if err != nil {
 			return err
 		}
 		n = uint64(v) //nolint:gosec // the counter starts at 0 and only grows
