@@ -22,6 +22,9 @@ type SealApplication struct {
 	Attachments   []Attachment `json:"attachments"`
 	Keepers       []string     `json:"keepers,omitempty"`
 	UsePolicy     string       `json:"use_policy,omitempty"`
+	Service       string       `json:"service,omitempty" doc:"bind, unbind: the service the seal signs for without a PIN."`
+	LicenseTypes  []string     `json:"license_types,omitempty" doc:"bind: the license type codes the binding allows; none: every type."`
+	Until         *time.Time   `json:"until,omitempty" doc:"bind: when the binding lapses; none: when it is unbound or the seal cancelled."`
 	Status        string       `json:"status"`
 	Applicant     string       `json:"applicant"`
 	Approver      string       `json:"approver,omitempty"`
@@ -83,4 +86,19 @@ type UseRequest struct {
 	Comment   string     `json:"comment,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
+}
+
+// SealBinding is a license-issuing seal bound to a service, which signs
+// with it without a PIN, each signature a recorded use of the seal.
+type SealBinding struct {
+	ID            string     `json:"id"`
+	SealID        string     `json:"seal_id"`
+	Org           string     `json:"org"`
+	Service       string     `json:"service" enum:"license-issuance"`
+	LicenseTypes  []string   `json:"license_types" doc:"The license type codes it allows; empty: every type."`
+	Until         *time.Time `json:"until,omitempty" doc:"When the binding lapses; absent: no end date."`
+	InForce       bool       `json:"in_force" doc:"Not lapsed now (the seal must still be active and valid to sign)."`
+	ApplicationID string     `json:"application_id"`
+	BoundBy       string     `json:"bound_by"`
+	BoundAt       time.Time  `json:"bound_at"`
 }

@@ -227,6 +227,7 @@ func settingsOf() map[string][]config.Group {
 		"audit":             {config.Store, config.HSM},
 		"catalog":           {config.Store},
 		"seal trust-bundle": {config.Store, config.HSM},
+		"seal binding":      {config.Store, config.HSM},
 	}
 }
 

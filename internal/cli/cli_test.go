@@ -338,6 +338,9 @@ func TestSealAndAuditCommands(t *testing.T) {
 		!strings.Contains(out, `"root": "`+root.Fingerprint+`"`) {
 		t.Fatalf("trust bundle: %d %q", code, out)
 	}
+	if code, out, errOut := run(t, "seal", "binding", "11350100M000100Y43", d, "--lang", "en"); code != 1 || out != "" || !strings.Contains(errOut, "11350100M000100Y43") {
+		t.Fatalf("binding of no seal: exit %d %q %q; want 1 naming the seal", code, out, errOut)
+	}
 	bundle := filepath.Join(data, "trust.json")
 	run(t, "seal", "trust-bundle", d, "--out", bundle)
 	if code, out, _ := run(t, "seal", "verify", "--trust", bundle, doc, doc, "--json"); code != 1 || !strings.Contains(out, `"valid": false`) {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
@@ -24,7 +26,7 @@ needs. Applying for, approving, making and using seals go through the API
 (/api/v1/orgs/{credit_code}/seal-applications, /api/v1/seals/...); see
 examples/seal-lifecycle.sh.`,
 	}
-	cmd.AddCommand(a.sealVerifyCommand(), a.sealTrustBundleCommand(), a.sealDigestCommand())
+	cmd.AddCommand(a.sealVerifyCommand(), a.sealTrustBundleCommand(), a.sealDigestCommand(), a.sealBindingCommand())
 	return cmd
 }
 
@@ -130,6 +132,40 @@ func (a *app) sealTrustBundleCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write to this file")
 	return cmd
+}
+
+// sealBindingCommand is `seal binding`.
+func (a *app) sealBindingCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "binding SEAL",
+		Short: "Show the binding of a license-issuing seal to license issuance",
+		Long: `binding shows what the approved bind application of a license-issuing seal
+allows: the service that signs with it without a PIN, the license types it
+may sign (all when none is named) and when the binding lapses. A seal that is
+not bound is not found (exit 1). Bind and unbind applications go through the
+API (POST /api/v1/orgs/{credit_code}/seal-applications, actions bind and
+unbind).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				b, err := p.Seals.Binding(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				out := httpapi.SealBindingOf(b, p.Seals.InForce(b))
+				types := strings.Join(out.LicenseTypes, ",")
+				if types == "" {
+					types = "*"
+				}
+				until := "-"
+				if out.Until != nil {
+					until = out.Until.Format(time.RFC3339)
+				}
+				return a.printLine(out, fmt.Sprintf("%s %s types=%s until=%s in_force=%t application=%s bound_at=%s",
+					out.SealID, out.Service, types, until, out.InForce, out.ApplicationID, out.BoundAt.Format(time.RFC3339)))
+			})
+		},
+	}
 }
 
 // sealDigestCommand is `seal digest`.

@@ -133,6 +133,7 @@ var wireTypes = map[string]reflect.Type{
 	"Responsible":        reflect.TypeFor[api.Responsible](),
 	"Seal":               reflect.TypeFor[api.Seal](),
 	"SealApplication":    reflect.TypeFor[api.SealApplication](),
+	"SealBinding":        reflect.TypeFor[api.SealBinding](),
 	"SealEvent":          reflect.TypeFor[api.SealEvent](),
 	"Template":           reflect.TypeFor[api.Template](),
 	"TemplateField":      reflect.TypeFor[api.TemplateField](),

@@ -23,6 +23,7 @@ func ApplicationOf(a seal.Application) api.SealApplication {
 	}
 	return api.SealApplication{ID: a.ID, Org: a.Org, Action: string(a.Action), SealID: a.SealID, SealKind: string(a.SealKind), Name: a.Name,
 		Reason: a.Reason, Justification: a.Justification, Attachments: att, Keepers: a.Keepers, UsePolicy: string(a.Policy),
+		Service: string(a.Binding.Service), LicenseTypes: a.Binding.LicenseTypes, Until: a.Binding.Until,
 		Status: string(a.Status), Applicant: a.Applicant, Approver: a.Approver, Comment: a.Comment, CreatedAt: a.CreatedAt, DecidedAt: a.DecidedAt}
 }
 
@@ -49,6 +50,17 @@ func (a *API) sealOut(x seal.Seal) api.Seal {
 		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
+// SealBindingOf renders a seal's binding for the API; whether it is in
+// force now is the seal service's judgement (seal.Service.InForce).
+func SealBindingOf(b seal.Binding, inForce bool) api.SealBinding {
+	types := b.LicenseTypes
+	if types == nil {
+		types = []string{}
+	}
+	return api.SealBinding{ID: b.ID, SealID: b.SealID, Org: b.Org, Service: string(b.Service), LicenseTypes: types, Until: b.Until,
+		InForce: inForce, ApplicationID: b.ApplicationID, BoundBy: b.BoundBy, BoundAt: b.BoundAt}
+}
+
 // SealEventOf renders a seal's state change for the API.
 func SealEventOf(e seal.Event) api.SealEvent {
 	return api.SealEvent{ID: e.ID, SealID: e.SealID, At: e.At, Actor: e.Actor, Action: e.Action, State: string(e.State),
@@ -69,7 +81,7 @@ type applyInput struct {
 	IdempotencyParam
 	CreditCode string `path:"credit_code" maxLength:"64"`
 	Body       struct {
-		Action        string           `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset"`
+		Action        string           `json:"action" enum:"make,renew,change,suspend,restore,cancel,pin-reset,bind,unbind"`
 		SealID        string           `json:"seal_id,omitempty" maxLength:"64" doc:"The seal acted on (all actions but make)."`
 		SealKind      string           `json:"seal_kind,omitempty" enum:"legal-name,department,branch,contract,finance,invoice,inspection,customs,license-issuing,legal-representative,manager,finance-head,authorized-representative"`
 		Name          string           `json:"name,omitempty" maxLength:"400"`
@@ -81,6 +93,9 @@ type applyInput struct {
 		HeightMM      int              `json:"height_mm,omitempty" minimum:"0" maximum:"1000"`
 		Keepers       []string         `json:"keepers,omitempty" maxItems:"10" doc:"Account IDs of seal keepers of the organization."`
 		UsePolicy     string           `json:"use_policy,omitempty" enum:"none,one,two" doc:"Approvals each use needs (default one)."`
+		Service       string           `json:"service,omitempty" enum:"license-issuance" doc:"bind, unbind: the service (default license-issuance)."`
+		LicenseTypes  []string         `json:"license_types,omitempty" maxItems:"50" doc:"bind: the license type codes the binding allows; none: every type."`
+		Until         *time.Time       `json:"until,omitempty" doc:"bind: when the binding lapses; none: no end date."`
 	}
 }
 
@@ -216,6 +231,7 @@ func (a *API) registerSeals() {
 	a.registerListSeals()
 	a.registerGetSeal()
 	a.registerListSealEvents()
+	a.registerGetSealBinding()
 	a.registerSetSealPIN()
 	a.registerRequestSealUse()
 	a.registerDecideSealUse()
@@ -228,14 +244,15 @@ func (a *API) registerApplySeal() {
 	register(a, huma.Operation{
 		OperationID: "apply-seal", Method: http.MethodPost, Path: Prefix + "/orgs/{credit_code}/seal-applications", Tags: []string{"seals"},
 		Summary:       "Apply for an action on a seal",
-		Description:   "申请制作、续期、变更、挂起、恢复、注销印章或重置保护口令。Nothing happens until the competent approver approves.",
+		Description:   "申请制作、续期、变更、挂起、恢复、注销印章、重置保护口令，或将证照专用章绑定到证照签发服务、解除绑定。Nothing happens until the competent approver approves; a bind application shows what the binding allows.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Allow(authz.Own(authz.OrgAdmin, authz.SealKeeper)).About("credit_code"),
 		func(ctx context.Context, in *applyInput) (*applicationOutput, error) {
 			b := in.Body
 			app, err := a.svc.Seals.Apply(ctx, authz.ActorFrom(ctx), seal.NewApplication{Org: in.CreditCode, Action: seal.Action(b.Action), SealID: b.SealID,
 				SealKind: seal.Kind(b.SealKind), Name: b.Name, Reason: b.Reason, Justification: b.Justification, Attachments: attachmentsIn(b.Attachments),
-				Image: b.Image, WidthMM: b.WidthMM, HeightMM: b.HeightMM, Keepers: b.Keepers, Policy: seal.Policy(b.UsePolicy)})
+				Image: b.Image, WidthMM: b.WidthMM, HeightMM: b.HeightMM, Keepers: b.Keepers, Policy: seal.Policy(b.UsePolicy),
+				Binding: seal.BindTerms{Service: seal.BoundService(b.Service), LicenseTypes: b.LicenseTypes, Until: b.Until}})
 			if err != nil {
 				return nil, err
 			}
@@ -334,6 +351,27 @@ func (a *API) registerListSealEvents() {
 		out := &eventsOutput{}
 		out.Body.Items = ListOf(events, SealEventOf).Items
 		return out, nil
+	})
+}
+
+type bindingOutput struct{ Body api.SealBinding }
+
+func (a *API) registerGetSealBinding() {
+	register(a, huma.Operation{
+		OperationID: "get-seal-binding", Method: http.MethodGet, Path: Prefix + "/seals/{id}/binding", Tags: []string{"seals"},
+		Summary:     "The binding of a license-issuing seal to license issuance",
+		Description: "证照专用章与证照签发服务的绑定：what an approved bind application allows; not found when the seal is not bound.",
+		Errors:      []int{http.StatusNotFound},
+	}, readSeals(), func(ctx context.Context, in *sealInput) (*bindingOutput, error) {
+		x, err := a.ownSeal(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		b, err := a.svc.Seals.Binding(ctx, x.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &bindingOutput{Body: SealBindingOf(b, a.svc.Seals.InForce(b))}, nil
 	})
 }
 

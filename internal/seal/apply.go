@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
@@ -31,6 +32,7 @@ type NewApplication struct {
 	HeightMM      int
 	Keepers       []string
 	Policy        Policy
+	Binding       BindTerms // bind, unbind
 }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -43,7 +45,7 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 	}
 	var fs apperr.Fields
 	if !slices.Contains(Actions(), n.Action) {
-		fs.Add("action", "enum", "action is make, renew, change, suspend, restore, cancel or pin-reset")
+		fs.Add("action", "enum", "action is make, renew, change, suspend, restore, cancel, pin-reset, bind or unbind")
 	}
 	checkText(&fs, "reason", n.Reason, 500, true)
 	checkText(&fs, "justification", n.Justification, 500, false)
@@ -84,11 +86,23 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 			return Application{}, err
 		}
 	}
+	binding := n.Action == Bind || n.Action == Unbind
+	if binding {
+		if a.Binding, err = s.checkBindTerms(n.Action, n.Binding); err != nil {
+			return Application{}, err
+		}
+	}
 	err = s.tx(ctx, func(st Tx) error {
 		// The seal's state decides in the transaction that files.
 		if n.Action != Make {
-			if _, err := sealOf(ctx, st, n.Org, n.SealID, "seal_id", applyStates[n.Action]...); err != nil {
+			x, err := sealOf(ctx, st, n.Org, n.SealID, "seal_id", applyStates[n.Action]...)
+			if err != nil {
 				return err
+			}
+			if binding {
+				if err := checkBindable(ctx, st, x, a, s.now()); err != nil {
+					return err
+				}
 			}
 		}
 		if err := st.InsertApplication(ctx, a); err != nil {
@@ -100,6 +114,13 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 		}
 		if a.SealKind != "" {
 			details["seal_kind"] = string(a.SealKind)
+		}
+		if binding {
+			details["service"] = string(a.Binding.Service)
+			details["license_types"] = strings.Join(a.Binding.LicenseTypes, ",")
+			if a.Binding.Until != nil {
+				details["until"] = a.Binding.Until.Format(time.RFC3339)
+			}
 		}
 		return s.record(ctx, st, actor.AccountID, a.Org, "seal.application.filed", a.ID, details)
 	})
@@ -114,6 +135,7 @@ func (s *Service) Apply(ctx context.Context, actor *authz.Actor, n NewApplicatio
 var applyStates = map[Action][]State{
 	Renew: {Active}, Suspend: {Active}, Restore: {Suspended},
 	Change: {Active, Suspended}, Cancel: {Active, Suspended}, PINReset: {Active, Suspended},
+	Bind: {Active}, Unbind: {Active, Suspended},
 }
 
 // checkMake validates what making a seal needs and copies it into a.
@@ -287,6 +309,10 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Actor, id string, app
 		_, err = s.make(ctx, a, a.SealID)
 	case Renew:
 		err = s.renew(ctx, a)
+	case Bind:
+		err = s.bind(ctx, a)
+	case Unbind:
+		err = s.unbind(ctx, a)
 	default:
 		err = s.transition(ctx, a)
 	}
@@ -314,6 +340,9 @@ func (s *Service) transition(ctx context.Context, a Application) error {
 		case Cancel:
 			x.State = Cancelled
 			if err := s.revoke(ctx, st, x, ca.ReasonCessationOfOperation); err != nil {
+				return err
+			}
+			if err := s.endBindings(ctx, st, x, a.Approver, "seal cancelled", a.ID); err != nil {
 				return err
 			}
 		case PINReset:
@@ -360,7 +389,7 @@ func (s *Service) audit(ctx context.Context, st Tx, actor, action string, x Seal
 }
 
 // record appends an entry to the audit log in st's transaction.
-func (s *Service) record(ctx context.Context, st Tx, actor, orgCode, action, subject string, details map[string]string) error {
+func (s *Service) record(ctx context.Context, st auditlog.Appender, actor, orgCode, action, subject string, details map[string]string) error {
 	if actor == "" {
 		actor = "system"
 	}

@@ -122,6 +122,9 @@ func (s *Service) make(ctx context.Context, a Application, replaces string) (Sea
 			if err := s.revoke(ctx, st, old, ca.ReasonSuperseded); err != nil {
 				return err
 			}
+			if err := s.endBindings(ctx, st, old, a.Approver, "seal replaced by "+code, a.ID); err != nil {
+				return err
+			}
 			if err := s.event(ctx, st, old, a.Approver, "changed", "replaced by "+code+": "+a.Reason, a.ID); err != nil {
 				return err
 			}

@@ -80,10 +80,21 @@ const (
 	Restore  Action = "restore"
 	Cancel   Action = "cancel"
 	PINReset Action = "pin-reset"
+	Bind     Action = "bind"   // a license-issuing seal to the issuing service
+	Unbind   Action = "unbind" // ends the binding in force
 )
 
 // Actions lists every action.
-func Actions() []Action { return []Action{Make, Renew, Change, Suspend, Restore, Cancel, PINReset} }
+func Actions() []Action {
+	return []Action{Make, Renew, Change, Suspend, Restore, Cancel, PINReset, Bind, Unbind}
+}
+
+// BoundService is a service a seal may be bound to, to sign without a PIN.
+type BoundService string
+
+// LicenseIssuance is the issuing service: it signs each license it issues
+// with the issuer's bound license-issuing seal.
+const LicenseIssuance BoundService = "license-issuance"
 
 // AppStatus is where an application stands.
 type AppStatus string
@@ -115,14 +126,47 @@ type Application struct {
 	Image         []byte // make, change
 	WidthMM       int
 	HeightMM      int
-	Keepers       []string // account IDs; make
-	Policy        Policy   // make
+	Keepers       []string  // account IDs; make
+	Policy        Policy    // make
+	Binding       BindTerms // bind: what the binding allows
 	Status        AppStatus
 	Applicant     string
 	Approver      string
 	Comment       string
 	CreatedAt     time.Time
 	DecidedAt     *time.Time
+}
+
+// BindTerms are what a bind application asks for and its approval allows:
+// the service that may sign with the seal without a PIN, the license types
+// it may sign (none: every type) and when the binding lapses (nil: when it
+// is unbound or the seal cancelled).
+type BindTerms struct {
+	Service      BoundService
+	LicenseTypes []string
+	Until        *time.Time
+}
+
+// Binding is a license-issuing seal bound to a service. It is in force
+// until it is ended (EndedAt) or lapses (Until).
+type Binding struct {
+	ID     string
+	SealID string
+	Org    string
+	BindTerms
+	ApplicationID    string
+	BoundBy          string
+	BoundAt          time.Time
+	EndedAt          *time.Time
+	EndedBy          string
+	EndReason        string
+	EndApplicationID string
+}
+
+// Allows reports whether the binding allows signing a license of type
+// code (any type when the binding names none).
+func (b Binding) Allows(code string) bool {
+	return len(b.LicenseTypes) == 0 || slices.Contains(b.LicenseTypes, code)
 }
 
 // Seal is an electronic seal.
@@ -208,11 +252,24 @@ type UseRequest struct {
 	DecidedAt *time.Time
 }
 
+// UseKind is what allowed a signature: an approved use request and the
+// keeper's PIN, or a binding to a service.
+type UseKind string
+
+// The use kinds.
+const (
+	UseByRequest UseKind = "request"
+	UseBound     UseKind = "bound"
+)
+
 // Use is the record of one signature made with a seal.
 type Use struct {
 	ID              string
 	SealID          string
-	RequestID       string
+	Kind            UseKind
+	RequestID       string // request
+	BindingID       string // bound
+	Title           string // bound: the document signed
 	DocHash         string
 	Signer          string
 	SignedAt        time.Time
@@ -245,6 +302,10 @@ type Reader interface {
 
 	GetUseRequest(ctx context.Context, id string) (UseRequest, error)
 	ListUses(ctx context.Context, sealID string) ([]Use, error)
+
+	// ActiveBinding returns the binding of the seal to the service that
+	// has not been ended (it may have lapsed); NotFound when there is none.
+	ActiveBinding(ctx context.Context, sealID string, svc BoundService) (Binding, error)
 }
 
 // Store is what the service holds outside a transaction: the reads, and
@@ -279,6 +340,11 @@ type Tx interface {
 	InsertUse(ctx context.Context, u Use) error
 	InsertArchive(ctx context.Context, id, useID, docHash, title string, content []byte, at time.Time) error
 
+	InsertBinding(ctx context.Context, b Binding) error
+	// EndBinding records b.EndedAt, EndedBy, EndReason and
+	// EndApplicationID; Conflict when the binding was ended already.
+	EndBinding(ctx context.Context, b Binding) error
+
 	// A filing is queued for the upstream platform in the transaction that
 	// makes the seal.
 	notify.OutboxWriter
@@ -288,6 +354,16 @@ type Tx interface {
 	pki.Writer
 	// Every change and use of a seal is appended to the audit log in the
 	// same transaction.
+	auditlog.Appender
+}
+
+// BoundTx is what signing with a bound seal needs of the transaction of
+// the caller (license issuance passes its own, which embeds it): re-read
+// the seal and its binding, record the use, append the audit entry.
+type BoundTx interface {
+	GetSeal(ctx context.Context, id string) (Seal, error)
+	ActiveBinding(ctx context.Context, sealID string, svc BoundService) (Binding, error)
+	InsertUse(ctx context.Context, u Use) error
 	auditlog.Appender
 }
 

@@ -15,7 +15,9 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
@@ -88,29 +90,11 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 		}
 	}()
 
-	signer, _, err := s.keys.Signer(ctx, x.KeyID)
+	sg, err := s.stamp(ctx, x, digest, now, in.PropertyInfo)
 	if err != nil {
 		return Signed{}, err
 	}
-	cert, err := s.pki.Get(ctx, x.CertFingerprint)
-	if err != nil {
-		return Signed{}, err
-	}
-	sealStruct, err := ses.ParseSeal(x.Structure)
-	if err != nil {
-		return Signed{}, fmt.Errorf("seal %s structure: %w", x.ID, err)
-	}
-	// A signature under a structure whose maker certificate is revoked
-	// would verify nowhere; refuse it rather than release it.
-	if maker, err := s.pki.Get(ctx, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
-		return Signed{}, err
-	} else if err == nil && maker.RevokedAt != nil {
-		return Signed{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; apply for a change of the seal (a remade seal) to sign again", x.ID)
-	}
-	_, sigDER, err := ses.Sign(ctx, sealStruct, digest, now, propertyInfo(in.PropertyInfo), cert.DER, signer)
-	if err != nil {
-		return Signed{}, fmt.Errorf("sign with seal %s: %w", x.ID, err)
-	}
+	cert, signer, sigDER := sg.cert, sg.signer, sg.signature
 	var cms []byte
 	if in.CMS {
 		if cms, err = detachedCMS(digest, cert.DER, signer); err != nil {
@@ -121,7 +105,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	if err != nil {
 		return Signed{}, err
 	}
-	use := Use{ID: useID, SealID: x.ID, RequestID: r.ID, DocHash: r.DocHash, Signer: actor.AccountID, SignedAt: now,
+	use := Use{ID: useID, SealID: x.ID, Kind: UseByRequest, RequestID: r.ID, DocHash: r.DocHash, Signer: actor.AccountID, SignedAt: now,
 		CertFingerprint: cert.Fingerprint, Signature: sigDER}
 	err = s.tx(ctx, func(st Tx) error {
 		// The seal as it is now decides, not as it was read before the
@@ -195,6 +179,46 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 	}
 	done = true
 	return Signed{Use: use, Signature: sigDER, CMS: cms}, nil
+}
+
+// stamped is a GB/T 38540 signature made with a seal, with the key and
+// certificate that made it.
+type stamped struct {
+	signature []byte // SES_Signature, DER
+	cert      pki.Cert
+	signer    keys.Signer
+}
+
+// stamp makes the GB/T 38540 SES_Signature of seal x over an SM3 digest at
+// now, with the seal's key and current certificate: the signing shared by
+// Sign (a keeper with the PIN) and SignBound (a bound service). The caller
+// has decided that the seal may sign; stamp only refuses a seal whose
+// structure no longer verifies.
+func (s *Service) stamp(ctx context.Context, x Seal, digest []byte, now time.Time, property string) (stamped, error) {
+	signer, _, err := s.keys.Signer(ctx, x.KeyID)
+	if err != nil {
+		return stamped{}, err
+	}
+	cert, err := s.pki.Get(ctx, x.CertFingerprint)
+	if err != nil {
+		return stamped{}, err
+	}
+	sealStruct, err := ses.ParseSeal(x.Structure)
+	if err != nil {
+		return stamped{}, fmt.Errorf("seal %s structure: %w", x.ID, err)
+	}
+	// A signature under a structure whose maker certificate is revoked
+	// would verify nowhere; refuse it rather than release it.
+	if maker, err := s.pki.Get(ctx, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
+		return stamped{}, err
+	} else if err == nil && maker.RevokedAt != nil {
+		return stamped{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; apply for a change of the seal (a remade seal) to sign again", x.ID)
+	}
+	_, sigDER, err := ses.Sign(ctx, sealStruct, digest, now, propertyInfo(property), cert.DER, signer)
+	if err != nil {
+		return stamped{}, fmt.Errorf("sign with seal %s: %w", x.ID, err)
+	}
+	return stamped{signature: sigDER, cert: cert, signer: signer}, nil
 }
 
 func propertyInfo(p string) string {

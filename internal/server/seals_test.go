@@ -48,6 +48,33 @@ func (r response) want(t *testing.T, status int, what string) response {
 	return r
 }
 
+// sealUserOrg makes the platform root and an organization under the
+// platform that uses seals; token makes an account of an organization with
+// one role and returns its API token and account ID.
+func sealUserOrg(t *testing.T, e *env, name string) (user org.Org, token func(home string, r authz.Role) (secret, accountID string)) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.pki.InitRoot(ctx, e.platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
+		t.Fatal(err)
+	}
+	user, err := e.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, 4), Name: name, Region: "610100",
+		Kinds: []org.Kind{org.KindSealUser}, Parent: e.platform, Responsible: org.Responsible{Name: "赵六", Phone: "13600000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user, func(home string, r authz.Role) (string, string) {
+		acc, err := e.svc.CreateAccount(ctx, org.NewAccount{Org: home, Name: fmt.Sprintf("%s-%s", r, home[8:]), Roles: []authz.Role{r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, _, err := e.svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret, acc.ID
+	}
+}
+
 // TestSealsOverTheAPI drives the seal routes end to end, as an organization,
 // its keeper and the platform's approver use them: apply, refuse a bad image
 // with its field, approve (the seal is made), set the PIN, request and
@@ -57,25 +84,7 @@ func TestSealsOverTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
-		if _, err := e.pki.InitRoot(ctx, e.platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
-			t.Fatal(err)
-		}
-		user, err := e.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, 4), Name: "用章单位", Region: "610100",
-			Kinds: []org.Kind{org.KindSealUser}, Parent: e.platform, Responsible: org.Responsible{Name: "赵六", Phone: "13600000000"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		token := func(home string, r authz.Role) (secret, accountID string) {
-			acc, err := e.svc.CreateAccount(ctx, org.NewAccount{Org: home, Name: fmt.Sprintf("%s-%s", r, home[8:]), Roles: []authz.Role{r}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			secret, _, err = e.svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return secret, acc.ID
-		}
+		user, token := sealUserOrg(t, e, "用章单位")
 		admin, _ := token(user.CreditCode, authz.OrgAdmin)
 		keeper, keeperID := token(user.CreditCode, authz.SealKeeper)
 		approver, _ := token(e.platform, authz.SealApprover)

@@ -13,8 +13,9 @@ import (
 )
 
 var (
-	_ seal.Store = (*DB)(nil)
-	_ seal.Tx    = (*Tx)(nil)
+	_ seal.Store   = (*DB)(nil)
+	_ seal.Tx      = (*Tx)(nil)
+	_ seal.BoundTx = (*Tx)(nil)
 )
 
 func splitList(s string) []string {
@@ -40,18 +41,21 @@ func timePtr(n sql.NullInt64) *time.Time {
 }
 
 const appColumns = `id, org, action, seal_id, seal_kind, name, reason, justification, attachments, image, width_mm, height_mm,
-	keepers, use_policy, status, applicant, approver, comment, created_at, decided_at`
+	keepers, use_policy, status, applicant, approver, comment, created_at, decided_at, bind_service, bind_types, bind_until`
 
 func scanApplication(s scanner) (seal.Application, error) {
 	var a seal.Application
 	var sealID sql.NullString
 	var action, kind, attachments, keepers, policy, status string
 	var created int64
-	var decided sql.NullInt64
+	var decided, until sql.NullInt64
+	var service, types string
 	if err := s.Scan(&a.ID, &a.Org, &action, &sealID, &kind, &a.Name, &a.Reason, &a.Justification, &attachments, &a.Image,
-		&a.WidthMM, &a.HeightMM, &keepers, &policy, &status, &a.Applicant, &a.Approver, &a.Comment, &created, &decided); err != nil {
+		&a.WidthMM, &a.HeightMM, &keepers, &policy, &status, &a.Applicant, &a.Approver, &a.Comment, &created, &decided,
+		&service, &types, &until); err != nil {
 		return seal.Application{}, mapErr(err)
 	}
+	a.Binding = seal.BindTerms{Service: seal.BoundService(service), LicenseTypes: splitList(types), Until: timePtr(until)}
 	a.Action, a.SealID, a.SealKind, a.Keepers = seal.Action(action), sealID.String, seal.Kind(kind), splitList(keepers)
 	a.Policy, a.Status, a.CreatedAt, a.DecidedAt = seal.Policy(policy), seal.AppStatus(status), fromMicros(created), timePtr(decided)
 	if err := json.Unmarshal([]byte(attachments), &a.Attachments); err != nil {
@@ -69,10 +73,10 @@ func (tx *Tx) InsertApplication(ctx context.Context, a seal.Application) error {
 	if a.Attachments == nil {
 		att = []byte("[]")
 	}
-	_, err = tx.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.exec(ctx, `INSERT INTO seal_applications (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Org, string(a.Action), nullString(a.SealID), string(a.SealKind), a.Name, a.Reason, a.Justification, string(att), a.Image,
 		a.WidthMM, a.HeightMM, strings.Join(a.Keepers, ","), string(a.Policy), string(a.Status), a.Applicant, a.Approver, a.Comment,
-		micros(a.CreatedAt), nullMicros(a.DecidedAt))
+		micros(a.CreatedAt), nullMicros(a.DecidedAt), string(a.Binding.Service), strings.Join(a.Binding.LicenseTypes, ","), nullMicros(a.Binding.Until))
 	if err != nil {
 		return fmt.Errorf("insert seal application: %w", err)
 	}
@@ -339,10 +343,17 @@ func (tx *Tx) UpdateUseRequest(ctx context.Context, r seal.UseRequest, from seal
 	return nil
 }
 
-// InsertUse implements seal.Tx.
+const useColumns = `id, seal_id, kind, request_id, binding_id, title, doc_hash, signer, signed_at, cert_fingerprint, signature`
+
+// InsertUse implements seal.Tx and seal.BoundTx.
 func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
-	_, err := tx.exec(ctx, `INSERT INTO seal_uses (id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.SealID, u.RequestID, u.DocHash, u.Signer, micros(u.SignedAt), u.CertFingerprint, u.Signature)
+	kind := u.Kind
+	if kind == "" {
+		kind = seal.UseByRequest
+	}
+	_, err := tx.exec(ctx, `INSERT INTO seal_uses (`+useColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.SealID, string(kind), nullString(u.RequestID), nullString(u.BindingID), u.Title, u.DocHash, u.Signer, micros(u.SignedAt),
+		u.CertFingerprint, u.Signature)
 	if err != nil {
 		return fmt.Errorf("insert seal use: %w", err)
 	}
@@ -351,19 +362,71 @@ func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
 
 // ListUses implements seal.Reader.
 func (h handle) ListUses(ctx context.Context, sealID string) ([]seal.Use, error) {
-	rows, err := h.query(ctx, `SELECT id, seal_id, request_id, doc_hash, signer, signed_at, cert_fingerprint, signature
-		FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
+	rows, err := h.query(ctx, `SELECT `+useColumns+` FROM seal_uses WHERE seal_id = ? ORDER BY signed_at, id`, sealID)
 	out, err := collect(rows, err, func(s scanner) (seal.Use, error) {
 		var u seal.Use
+		var kind string
+		var request, binding sql.NullString
 		var at int64
-		err := s.Scan(&u.ID, &u.SealID, &u.RequestID, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature)
-		u.SignedAt = fromMicros(at)
+		err := s.Scan(&u.ID, &u.SealID, &kind, &request, &binding, &u.Title, &u.DocHash, &u.Signer, &at, &u.CertFingerprint, &u.Signature)
+		u.Kind, u.RequestID, u.BindingID, u.SignedAt = seal.UseKind(kind), request.String, binding.String, fromMicros(at)
 		return u, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list seal uses: %w", err)
 	}
 	return out, nil
+}
+
+const bindingColumns = `id, seal_id, org, service, license_types, valid_until, application_id, bound_by, bound_at,
+	ended_at, ended_by, end_reason, end_application_id`
+
+func scanBinding(s scanner) (seal.Binding, error) {
+	var b seal.Binding
+	var service, types string
+	var until, ended sql.NullInt64
+	var bound int64
+	if err := s.Scan(&b.ID, &b.SealID, &b.Org, &service, &types, &until, &b.ApplicationID, &b.BoundBy, &bound,
+		&ended, &b.EndedBy, &b.EndReason, &b.EndApplicationID); err != nil {
+		return seal.Binding{}, mapErr(err)
+	}
+	b.Service, b.LicenseTypes, b.Until, b.BoundAt, b.EndedAt = seal.BoundService(service), splitList(types), timePtr(until), fromMicros(bound), timePtr(ended)
+	return b, nil
+}
+
+// InsertBinding implements seal.Tx. A second binding in force of the same
+// seal to the same service is a Conflict (the partial unique index).
+func (tx *Tx) InsertBinding(ctx context.Context, b seal.Binding) error {
+	_, err := tx.exec(ctx, `INSERT INTO seal_bindings (`+bindingColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.ID, b.SealID, b.Org, string(b.Service), strings.Join(b.LicenseTypes, ","), nullMicros(b.Until), b.ApplicationID, b.BoundBy,
+		micros(b.BoundAt), nullMicros(b.EndedAt), b.EndedBy, b.EndReason, b.EndApplicationID)
+	if err != nil {
+		return fmt.Errorf("insert seal binding: %w", err)
+	}
+	return nil
+}
+
+// EndBinding implements seal.Tx.
+func (tx *Tx) EndBinding(ctx context.Context, b seal.Binding) error {
+	res, err := tx.exec(ctx, `UPDATE seal_bindings SET ended_at = ?, ended_by = ?, end_reason = ?, end_application_id = ?
+		WHERE id = ? AND ended_at IS NULL`, nullMicros(b.EndedAt), b.EndedBy, b.EndReason, b.EndApplicationID, b.ID)
+	if err != nil {
+		return fmt.Errorf("end seal binding %s: %w", b.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "binding %s was ended meanwhile", b.ID)
+	}
+	return nil
+}
+
+// ActiveBinding implements seal.Reader and seal.BoundTx.
+func (h handle) ActiveBinding(ctx context.Context, sealID string, svc seal.BoundService) (seal.Binding, error) {
+	b, err := scanBinding(h.queryRow(ctx, `SELECT `+bindingColumns+` FROM seal_bindings WHERE seal_id = ? AND service = ? AND ended_at IS NULL`,
+		sealID, string(svc)))
+	if err != nil {
+		return seal.Binding{}, fmt.Errorf("get the binding of seal %s: %w", sealID, err)
+	}
+	return b, nil
 }
 
 // InsertArchive implements seal.Tx.

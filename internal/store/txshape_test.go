@@ -42,6 +42,7 @@ var writeParts = []reflect.Type{
 	reflect.TypeFor[keyring.Inserter](),
 	reflect.TypeFor[notify.OutboxWriter](),
 	reflect.TypeFor[pki.Writer](),
+	reflect.TypeFor[seal.BoundTx](), // signing with a bound seal, in the caller's transaction
 }
 
 // TestPlainHandleCannotWrite proves the shape DESIGN.md §4 asks for: the
