@@ -212,6 +212,7 @@ func (s *Service) InForce(b Binding) bool { return b.EndedAt == nil && !b.lapsed
 
 // BoundSign is what signing with a bound seal takes.
 type BoundSign struct {
+	Org          string // the issuing organization: the seal must be its own
 	SealID       string
 	Service      BoundService // default LicenseIssuance
 	LicenseType  string       // the type code of the license signed; the binding must allow it
@@ -235,6 +236,9 @@ func (s *Service) SignBound(ctx context.Context, st BoundTx, req BoundSign) ([]b
 		fs.Add("digest", "sm3", "an SM3 digest is 32 bytes")
 	}
 	checkName(&fs, "title", req.Title, 200)
+	if req.Org == "" {
+		fs.Add("org", "required", "the issuing organization is required")
+	}
 	if err := fs.Err(); err != nil {
 		return nil, Use{}, err
 	}
@@ -242,8 +246,9 @@ func (s *Service) SignBound(ctx context.Context, st BoundTx, req BoundSign) ([]b
 		req.Service = LicenseIssuance
 	}
 	x, err := st.GetSeal(ctx, strings.ToUpper(strings.TrimSpace(req.SealID)))
-	if errors.Is(err, apperr.NotFound) {
-		return nil, Use{}, fieldErr(apperr.NotFound, "seal_id", "exists", "no seal has code "+req.SealID)
+	if errors.Is(err, apperr.NotFound) || (err == nil && x.Org != req.Org) {
+		// Another organization's seal is not found, as sealOf says.
+		return nil, Use{}, fieldErr(apperr.NotFound, "seal_id", "exists", "no such seal in this organization")
 	}
 	if err != nil {
 		return nil, Use{}, err

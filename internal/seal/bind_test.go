@@ -107,7 +107,7 @@ func TestBindAndSignBound(t *testing.T) {
 			t.Fatalf("approval by an unrelated organization's approver: %v", err)
 		}
 		doc := []byte(`{"license":"BL01-0001"}`)
-		if _, _, err := signBound(ctx, f, seal.BoundSign{SealID: x.ID, LicenseType: "BL01", Digest: digestOf(doc), Title: "营业执照"}); rule(err) != "seal-not-bound" {
+		if _, _, err := signBound(ctx, f, seal.BoundSign{Org: f.orgA, SealID: x.ID, LicenseType: "BL01", Digest: digestOf(doc), Title: "营业执照"}); rule(err) != "seal-not-bound" {
 			t.Fatalf("sign before approval: %v", err)
 		}
 		if _, err := f.svc.Decide(ctx, f.approver1, app.ID, true, "同意"); err != nil {
@@ -121,7 +121,7 @@ func TestBindAndSignBound(t *testing.T) {
 			t.Fatalf("bind a bound seal again: %v", err)
 		}
 
-		sig, use, err := signBound(ctx, f, seal.BoundSign{SealID: x.ID, LicenseType: "BL01", Digest: digestOf(doc), Title: "营业执照", Actor: f.keeper.AccountID})
+		sig, use, err := signBound(ctx, f, seal.BoundSign{Org: f.orgA, SealID: x.ID, LicenseType: "BL01", Digest: digestOf(doc), Title: "营业执照", Actor: f.keeper.AccountID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestBindAndSignBound(t *testing.T) {
 		if _, err := f.svc.Binding(ctx, x.ID); !errors.Is(err, apperr.NotFound) {
 			t.Fatalf("binding after unbind: %v", err)
 		}
-		if _, _, err := signBound(ctx, f, seal.BoundSign{SealID: x.ID, LicenseType: "BL01", Digest: digestOf(doc), Title: "营业执照"}); rule(err) != "seal-not-bound" {
+		if _, _, err := signBound(ctx, f, seal.BoundSign{Org: f.orgA, SealID: x.ID, LicenseType: "BL01", Digest: digestOf(doc), Title: "营业执照"}); rule(err) != "seal-not-bound" {
 			t.Fatalf("sign after unbind: %v", err)
 		}
 		if actions := sealActions(t, f, x.ID); countOf(actions, "seal.unbound") != 1 {
@@ -170,6 +170,9 @@ func TestSignBoundRefuses(t *testing.T) {
 			rule    string
 		}{
 			{"not bound", func(*testing.T, string) {}, "BL01", "seal-not-bound"},
+			{"another organization's", func(t *testing.T, id string) {
+				f.applyAndApprove(t, seal.Bind, id, seal.BindTerms{})
+			}, "BL01", "exists"},
 			{"type not bound", func(t *testing.T, id string) {
 				f.applyAndApprove(t, seal.Bind, id, seal.BindTerms{LicenseTypes: []string{"BL01"}})
 			}, "FL02", "type-not-bound"},
@@ -198,7 +201,11 @@ func TestSignBoundRefuses(t *testing.T) {
 				x := f.makeLicenseSeal(t)
 				c.prepare(t, x.ID)
 				before := len(f.orgEntries(t))
-				_, _, err := signBound(ctx, f, seal.BoundSign{SealID: x.ID, LicenseType: c.typ, Digest: digestOf([]byte(c.name)), Title: "证照"})
+				issuer := f.orgA
+				if c.rule == "exists" {
+					issuer = f.outsider.Org
+				}
+				_, _, err := signBound(ctx, f, seal.BoundSign{Org: issuer, SealID: x.ID, LicenseType: c.typ, Digest: digestOf([]byte(c.name)), Title: "证照"})
 				if rule(err) != c.rule {
 					t.Fatalf("want rule %s, got %v", c.rule, err)
 				}
@@ -243,7 +250,7 @@ func TestSignBoundRacesUnbind(t *testing.T) {
 				return
 			}
 			after := unbound.Load()
-			_, use, err := signBound(ctx, f, seal.BoundSign{SealID: x.ID, Digest: digestOf(fmt.Appendf(nil, "license %d", i)), Title: "证照"})
+			_, use, err := signBound(ctx, f, seal.BoundSign{Org: f.orgA, SealID: x.ID, Digest: digestOf(fmt.Appendf(nil, "license %d", i)), Title: "证照"})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -273,7 +280,7 @@ func TestSignBoundRacesUnbind(t *testing.T) {
 		if len(uses) != len(returned) || len(returned)+refused != racers {
 			t.Fatalf("%d uses, %d signatures returned, %d refused of %d", len(uses), len(returned), refused, racers)
 		}
-		if _, _, err := signBound(ctx, f, seal.BoundSign{SealID: x.ID, Digest: digestOf([]byte("after")), Title: "证照"}); rule(err) != "seal-not-bound" {
+		if _, _, err := signBound(ctx, f, seal.BoundSign{Org: f.orgA, SealID: x.ID, Digest: digestOf([]byte("after")), Title: "证照"}); rule(err) != "seal-not-bound" {
 			t.Fatalf("sign after the race: %v", err)
 		}
 		t.Logf("%d signed before the unbind, %d refused", len(returned), refused)
