@@ -322,7 +322,7 @@ func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face [
 	if err := st.InsertLicense(ctx, *l); err != nil {
 		return nil, err
 	}
-	sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{SealID: l.SealID, LicenseType: l.TypeCode, Digest: digest,
+	sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{Org: l.Issuer, SealID: l.SealID, LicenseType: l.TypeCode, Digest: digest,
 		Title: "license " + l.ID, PropertyInfo: l.ID, Actor: l.IssuedBy})
 	if err != nil {
 		return nil, err
