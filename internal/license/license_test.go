@@ -322,13 +322,16 @@ func TestIssueRefusesSeal(t *testing.T) {
 	}
 }
 
-// TestConcurrentIssuance issues from many goroutines at once: no
-// identifier or number twice, nothing but successes.
+// TestConcurrentIssuance issues from more goroutines at once than the
+// PostgreSQL pool has connections, all on an issuer without a status list
+// yet: no identifier or number twice, nothing but successes, and no
+// deadlock between the transactions queued on the first list and the one
+// that opened it, which needs a second connection to sign.
 func TestConcurrentIssuance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		const n = 32
+		const n = 48
 		var wg sync.WaitGroup
 		errs := make([]error, n)
 		got := make([]license.License, n)
