@@ -383,16 +383,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Key, error) {
 
 // Page returns one page of keys; the cursor is opaque to callers.
 func (s *Service) Page(ctx context.Context, f Filter, limit int, cursor string) (page.Page[Key], error) {
-	limit, after, err := page.Args(limit, cursor)
-	if err != nil {
-		return page.Page[Key]{}, err
-	}
-	f.Limit, f.After = limit+1, after
-	items, err := s.store.ListKeys(ctx, f)
-	if err != nil {
-		return page.Page[Key]{}, err
-	}
-	return page.Of(items, limit, func(k Key) string { return k.ID }), nil
+	return page.Fetch(limit, cursor, func(limit int, after string) ([]Key, error) {
+		f.Limit, f.After = limit, after
+		return s.store.ListKeys(ctx, f)
+	}, func(k Key) string { return k.ID })
 }
 
 // ErrNotActive means the key may not sign now (disabled or retired); a

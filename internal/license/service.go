@@ -153,15 +153,10 @@ func (s *Service) List(ctx context.Context, actor *authz.Actor, f Filter, cursor
 	if err != nil {
 		return page.Page[License]{}, err
 	}
-	limit, after, err := page.Args(f.Limit, cursor)
-	if err != nil {
-		return page.Page[License]{}, err
-	}
-	f.Issuer, f.Limit, f.After = issuer, limit+1, after
+	f.Issuer = issuer
 	f.Holder = strings.ToUpper(strings.TrimSpace(f.Holder))
-	items, err := s.store.ListLicenses(ctx, f)
-	if err != nil {
-		return page.Page[License]{}, err
-	}
-	return page.Of(items, limit, func(l License) string { return l.ID }), nil
+	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]License, error) {
+		f.Limit, f.After = limit, after
+		return s.store.ListLicenses(ctx, f)
+	}, func(l License) string { return l.ID })
 }

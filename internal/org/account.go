@@ -375,16 +375,10 @@ func (s *Service) GetToken(ctx context.Context, id string) (Token, error) {
 
 // ListTokens returns one page of token records.
 func (s *Service) ListTokens(ctx context.Context, f TokenFilter, cursor string) (page.Page[Token], error) {
-	limit, after, err := page.Args(f.Limit, cursor)
-	if err != nil {
-		return page.Page[Token]{}, err
-	}
-	f.Limit, f.After = limit+1, after
-	items, err := s.store.ListTokens(ctx, f)
-	if err != nil {
-		return page.Page[Token]{}, err
-	}
-	return page.Of(items, limit, func(t Token) string { return t.ID }), nil
+	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]Token, error) {
+		f.Limit, f.After = limit, after
+		return s.store.ListTokens(ctx, f)
+	}, func(t Token) string { return t.ID })
 }
 
 // RevokeToken revokes a token at once; revoking twice is not an error.

@@ -254,16 +254,10 @@ func (s *Service) GetApplication(ctx context.Context, id string) (Application, e
 
 // ListApplications returns one page of applications.
 func (s *Service) ListApplications(ctx context.Context, f Filter, cursor string) (page.Page[Application], error) {
-	limit, after, err := page.Args(f.Limit, cursor)
-	if err != nil {
-		return page.Page[Application]{}, err
-	}
-	f.Limit, f.After = limit+1, after
-	items, err := s.store.ListApplications(ctx, f)
-	if err != nil {
-		return page.Page[Application]{}, err
-	}
-	return page.Of(items, limit, func(a Application) string { return a.ID }), nil
+	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]Application, error) {
+		f.Limit, f.After = limit, after
+		return s.store.ListApplications(ctx, f)
+	}, func(a Application) string { return a.ID })
 }
 
 // Decide approves or rejects an application. Approval acts at once: the

@@ -107,16 +107,10 @@ func (s *Service) GetSeal(ctx context.Context, id string) (Seal, error) {
 
 // ListSeals returns one page of seals.
 func (s *Service) ListSeals(ctx context.Context, f Filter, cursor string) (page.Page[Seal], error) {
-	limit, after, err := page.Args(f.Limit, cursor)
-	if err != nil {
-		return page.Page[Seal]{}, err
-	}
-	f.Limit, f.After = limit+1, after
-	items, err := s.store.ListSeals(ctx, f)
-	if err != nil {
-		return page.Page[Seal]{}, err
-	}
-	return page.Of(items, limit, func(x Seal) string { return x.ID }), nil
+	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]Seal, error) {
+		f.Limit, f.After = limit, after
+		return s.store.ListSeals(ctx, f)
+	}, func(x Seal) string { return x.ID })
 }
 
 // Events returns a seal's state history.
