@@ -101,8 +101,10 @@ type Store interface {
 // Tx is what the issuing transaction writes through: the license and its
 // version, the status slot (status.Tx), the seal use of the signature
 // (seal.BoundTx, which carries the audit log's Appender) and the outbox
-// event.
+// event; and the reads of a transaction that decides on a license it
+// re-reads (an export).
 type Tx interface {
+	Reader
 	// InsertLicense records the license: the intent, before the seal
 	// signs. Conflict when its identifier or number is taken.
 	InsertLicense(ctx context.Context, l License) error

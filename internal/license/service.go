@@ -46,7 +46,8 @@ type Status interface {
 }
 
 // Deps are what the license service is built from; every field is
-// required.
+// required but BaseURL and CredentialSigner, which only the export of
+// credentials needs.
 type Deps struct {
 	Store   Store
 	Tx      TxFunc
@@ -55,6 +56,12 @@ type Deps struct {
 	Seals   Seals
 	Status  Status
 	Now     func() time.Time
+	// BaseURL is the platform's public base URL: an exported credential
+	// names the signed document below it.
+	BaseURL string
+	// CredentialSigner signs exported credentials: the platform's
+	// status-list key (docs/vc.md, "The key").
+	CredentialSigner status.SignerFunc
 	// MaxConcurrent bounds the issuing transactions this service runs at
 	// once; DefaultMaxConcurrent when zero. Keep it well below the store's
 	// connection pool (see Service.issuing).
@@ -78,6 +85,8 @@ type Service struct {
 	seals   Seals
 	status  Status
 	now     func() time.Time
+	baseURL string
+	signer  status.SignerFunc
 	// issuing holds a token per issuing transaction in progress.
 	issuing chan struct{}
 }
@@ -89,7 +98,7 @@ func New(d Deps) *Service {
 		n = DefaultMaxConcurrent
 	}
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		issuing: make(chan struct{}, n)}
+		baseURL: d.BaseURL, signer: d.CredentialSigner, issuing: make(chan struct{}, n)}
 }
 
 // issue runs fn in one issuing transaction, at most MaxConcurrent at once.
