@@ -57,6 +57,7 @@ func (a *API) registerLicenses() {
 	a.registerListLicenses()
 	a.registerGetLicense()
 	a.registerGetLicenseDocument()
+	a.registerExportLicenseVC()
 }
 
 func (a *API) registerIssueLicense() {
@@ -116,5 +117,28 @@ func (a *API) registerGetLicenseDocument() {
 			return nil, err
 		}
 		return &licenseDocumentOutput{ContentType: "application/json", Body: doc}, nil
+	})
+}
+
+// credentialMediaType is the media type of an exported license credential:
+// a Verifiable Credential with an embedded proof, as a status list is.
+const credentialMediaType = StatusListMediaType
+
+func (a *API) registerExportLicenseVC() {
+	register(a, huma.Operation{
+		OperationID: "export-license-vc", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/vc", Tags: []string{"licenses"},
+		Summary: "Export a license as a W3C Verifiable Credential",
+		Description: "导出为 W3C 可验证凭证 (docs/vc.md): the current version of the license as a Verifiable Credential 2.0 " +
+			"with its BitstringStatusListEntry entries and a Data Integrity proof of the platform's status-list key; " +
+			"it names the GB/T 38540-signed document by its digests. Each export is recorded in the audit log (license.exported).",
+		Errors: []int{http.StatusNotFound},
+		Responses: map[string]*huma.Response{"200": {Description: "the signed credential",
+			Content: map[string]*huma.MediaType{credentialMediaType: {}}}},
+	}, issueLicenses(), func(ctx context.Context, in *licenseIDInput) (*licenseDocumentOutput, error) {
+		doc, err := a.svc.Licenses.ExportVC(ctx, authz.ActorFrom(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &licenseDocumentOutput{ContentType: credentialMediaType, Body: doc}, nil
 	})
 }
