@@ -157,4 +157,3 @@ func TestConcurrentExports(t *testing.T) {
 		t.Logf("%s: %d exports, %d store retries", db.Dialect(), n, db.Retries())
 	})
 }
-

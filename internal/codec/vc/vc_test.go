@@ -235,14 +235,14 @@ func TestVerifyReadsStrictly(t *testing.T) {
 		return bytes.Replace(unsigned, []byte(old), []byte(new), 1)
 	}
 	for name, doc := range map[string][]byte{
-		"unknown member":        replace(`"validFrom"`, `"extra":1,"validFrom"`),
+		"unknown member":         replace(`"validFrom"`, `"extra":1,"validFrom"`),
 		"member in another case": replace(`"validFrom"`, `"ValidFrom"`),
-		"empty validUntil":      replace(`"validUntil":"2046-11-22T16:00:00Z"`, `"validUntil":""`),
-		"another type":          replace(`"ZhengzhaoLicense"`, `"OtherLicense"`),
-		"one status entry":      []byte(strings.Replace(string(unsigned), string(mustJSON(t, c.CredentialStatus)), string(mustJSON(t, c.CredentialStatus[:1])), 1)),
-		"another context":       replace(`{"@vocab":"`+Vocabulary+`"}`, `"https://example.org/ctx"`),
-		"id of another version": replace(`:1","type"`, `:2","type"`),
-		"not an object":         []byte(`[]`),
+		"empty validUntil":       replace(`"validUntil":"2046-11-22T16:00:00Z"`, `"validUntil":""`),
+		"another type":           replace(`"ZhengzhaoLicense"`, `"OtherLicense"`),
+		"one status entry":       []byte(strings.Replace(string(unsigned), string(mustJSON(t, c.CredentialStatus)), string(mustJSON(t, c.CredentialStatus[:1])), 1)),
+		"another context":        replace(`{"@vocab":"`+Vocabulary+`"}`, `"https://example.org/ctx"`),
+		"id of another version":  replace(`:1","type"`, `:2","type"`),
+		"not an object":          []byte(`[]`),
 	} {
 		t.Run(name, func(t *testing.T) {
 			var err error
