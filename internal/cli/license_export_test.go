@@ -26,7 +26,7 @@ import (
 // runExport runs `license export` with args on the store of data and dsn.
 // It finds the command under the license parent when rootCommand has one,
 // and puts it under a parent of its own otherwise.
-func runExport(t *testing.T, data, dsn string, args ...string) (err error, stdout, stderr string) {
+func runExport(t *testing.T, data, dsn string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	cat, err := i18n.New()
 	if err != nil {
@@ -51,7 +51,7 @@ func runExport(t *testing.T, data, dsn string, args ...string) (err error, stdou
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	err = root.ExecuteContext(context.Background())
-	return err, out.String(), errb.String()
+	return out.String(), errb.String(), err
 }
 
 // issueForExport makes what issuing needs — a platform, an issuing
@@ -137,12 +137,12 @@ func TestLicenseExportCommand(t *testing.T) {
 		issued := issueForExport(t, cmd, data, dsn)
 		id, issuer := issued.License.ID, issued.License.Issuer
 
-		err, out, _ := runExport(t, data, dsn, "--issuer", issuer, id)
+		out, _, err := runExport(t, data, dsn, "--issuer", issuer, id)
 		if err != nil || out != string(issued.Document) {
 			t.Fatalf("export the document: %v, %d bytes, want the %d signed", err, len(out), len(issued.Document))
 		}
 		file := filepath.Join(t.TempDir(), "license.vc.json")
-		err, _, errOut := runExport(t, data, dsn, "--issuer", issuer, "--format", "vc", "-o", file, id)
+		_, errOut, err := runExport(t, data, dsn, "--issuer", issuer, "--format", "vc", "-o", file, id)
 		if err != nil || !strings.Contains(errOut, file) {
 			t.Fatalf("export the credential: %v %q", err, errOut)
 		}
@@ -185,12 +185,12 @@ func TestLicenseExportCommand(t *testing.T) {
 			{"no issuer", []string{id}, ""},
 			{"another organization", []string{"--issuer", "91350100M000100Y43", id}, apperr.NotFound},
 		} {
-			err, out, _ := runExport(t, data, dsn, bad.args...)
+			out, _, err := runExport(t, data, dsn, bad.args...)
 			var ee *exitError
 			switch {
 			case err == nil || out != "":
 				t.Errorf("%s: %v, printed %d bytes", bad.name, err, len(out))
-			case bad.kind == "" && !(errors.As(err, &ee) && ee.code == ExitUsage):
+			case bad.kind == "" && (!errors.As(err, &ee) || ee.code != ExitUsage):
 				t.Errorf("%s: %v, want a usage error", bad.name, err)
 			case bad.kind != "" && !errors.Is(err, bad.kind):
 				t.Errorf("%s: %v, want %s", bad.name, err, bad.kind)
