@@ -58,8 +58,8 @@ var ErrMalformed = errors.New("vc: malformed license credential")
 var vocabContext = json.RawMessage(`{"@vocab":"` + Vocabulary + `"}`)
 
 // sm3Multihash is the multihash prefix of an SM3 digest: the multicodec
-// sm3-256 (0x534) as an unsigned varint, then the digest length 32.
-var sm3Multihash = []byte{0xb4, 0x0a, 0x20}
+// sm3-256 (0x534d) as an unsigned varint, then the digest length 32.
+var sm3Multihash = []byte{0xcd, 0xa6, 0x01, 0x20}
 
 // Credential is a license as a Verifiable Credential v2.0. Times are XML
 // Schema date-times in UTC to the second, as the license carries them.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/zhengzhao/zhengzhao/internal/codec/license"
 	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
@@ -113,6 +116,13 @@ func TestGolden(t *testing.T) {
 	}
 	if err := c.Describes(doc); err != nil {
 		t.Errorf("Describes(its own document) = %v", err)
+	}
+	// digestMultibase: "u", base64url of the multihash: the varint of
+	// sm3-256 (0x534d in the multicodec table), the length, the digest.
+	mh, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(c.RelatedResource[0].DigestMultibase, "u"))
+	sum := sm3.Sum(doc)
+	if want := append([]byte{0xcd, 0xa6, 0x01, 32}, sum[:]...); err != nil || !bytes.Equal(mh, want) {
+		t.Errorf("digestMultibase = %x (%v), want %x", mh, err, want)
 	}
 }
 
