@@ -56,6 +56,18 @@ const (
 	Expire     Operation = "expire"      // 到期, by the clock
 )
 
+// Operations are the operations an issuer applies: every operation of the
+// table but Expire.
+func Operations() []Operation {
+	var out []Operation
+	for _, t := range Transitions() {
+		if t.Operation != Expire {
+			out = append(out, t.Operation)
+		}
+	}
+	return out
+}
+
 // Transition is one row of the transition table: an operation, the states
 // it is allowed from and the state it leads to.
 type Transition struct {
