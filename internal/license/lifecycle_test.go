@@ -476,3 +476,31 @@ func TestExpireDue(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentTransitionsOfOneIssuer suspends many licenses of one
+// issuer at once, each its own: every one succeeds, though all change the
+// same status list.
+func TestConcurrentTransitionsOfOneIssuer(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		const n = 24
+		ls := make([]license.License, n)
+		for i := range ls {
+			ls[i] = f.issue(t)
+		}
+		retries := db.Retries()
+		errs := make([]error, n)
+		start := time.Now()
+		storetest.Race(n, func(i int) {
+			_, errs[i] = f.p.Licenses.Transition(ctx, f.issuer, ls[i].ID, license.TransitionRequest{Operation: license.Suspend, Reason: "批量挂起"})
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("suspend %d: %v", i, err)
+			}
+		}
+		t.Logf("%s: %d suspensions of one issuer's licenses at once in %s, %d store retries", db.Dialect(), n, time.Since(start).Round(time.Millisecond),
+			db.Retries()-retries)
+	})
+}
