@@ -504,3 +504,36 @@ func TestConcurrentTransitionsOfOneIssuer(t *testing.T) {
 			db.Retries()-retries)
 	})
 }
+
+// TestRunExpiry runs the expiry loop as serve does: a license past its
+// validity expires without anyone asking, and the loop ends with its
+// context.
+func TestRunExpiry(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		f := setup(t, db)
+		l := f.issue(t)
+		f.clk.add(pastValidity)
+		done := make(chan struct{})
+		go func() {
+			f.p.Licenses.RunExpiry(ctx, 10*time.Millisecond, func(err error) { t.Errorf("expiry: %v", err) })
+			close(done)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got, err := f.p.Licenses.Get(context.Background(), f.issuer, l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State == license.Expired {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("license still %s", got.State)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+	})
+}
