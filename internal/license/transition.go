@@ -68,6 +68,9 @@ type act struct {
 // new status index while the old version's index is superseded, the
 // transition record, the audit entry and the outbox event.
 func (s *Service) Transition(ctx context.Context, actor *authz.Actor, id string, req TransitionRequest) (Transitioned, error) {
+	if _, err := issuerOf(actor); err != nil {
+		return Transitioned{}, err
+	}
 	t, reason, err := checkRequest(req)
 	if err != nil {
 		return Transitioned{}, err
