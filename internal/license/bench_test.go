@@ -55,7 +55,7 @@ func BenchmarkIssue(b *testing.B) {
 							return err
 						}
 						return tx.InsertLicenseVersion(ctx, license.Version{LicenseID: l.ID, Version: 1, Document: doc, SealID: l.SealID,
-							UseID: "bench", CreatedAt: l.IssuedAt})
+							UseID: "bench", Slot: l.Slot, CreatedAt: l.IssuedAt})
 					})
 				}, nil)
 				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "inserted/s")

@@ -39,10 +39,12 @@ type Seals interface {
 	SignBound(ctx context.Context, st seal.BoundTx, req seal.BoundSign) ([]byte, seal.Use, error)
 }
 
-// Status allocates the license's index in its issuer's status lists, in
-// the issuing transaction.
+// Status allocates a license version's index in its issuer's status
+// lists, in the issuing transaction, and sets the bits of its state in the
+// transaction of a lifecycle operation.
 type Status interface {
 	Allocate(ctx context.Context, tx status.Tx, issuer string) (status.Allocation, error)
+	SetState(ctx context.Context, tx status.Tx, slot status.Slot, state status.State) error
 }
 
 // Deps are what the license service is built from; every field is
