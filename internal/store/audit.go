@@ -331,3 +331,9 @@ func sqlIndex(n uint64) (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// AuditTx runs fn in one transaction that only appends audit entries: the
+// record of an access that changes nothing else, such as a verification.
+func (d *DB) AuditTx(ctx context.Context, fn func(auditlog.Tx) error) error {
+	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
