@@ -159,12 +159,10 @@ func TestLicenseVerifyCommands(t *testing.T) {
 	if code, out, _ := off(bundle, "--max-status-age", "1ns", docFile); code != 1 || !strings.Contains(out, "older than the maximum age") {
 		t.Fatalf("offline verify with stale status lists: exit %d\n%s", code, out)
 	}
-	raw, err := os.ReadFile(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Another bundle, to stdout, with one approved version added.
+	_, raw, _ := run(t, append([]string{"license", "trust-bundle"}, d...)...)
 	tampered := filepath.Join(dir, "tampered.json")
-	writeFile(t, tampered, bytes.Replace(raw, []byte(`"approved": [`), []byte(`"approved": [7, `), 1))
+	writeFile(t, tampered, []byte(strings.Replace(raw, `"approved": [`, `"approved": [7, `, 1)))
 	if code, _, errOut := off(tampered, docFile); code != 2 || !strings.Contains(errOut, "changed after the platform signed it") {
 		t.Fatalf("offline verify with a changed bundle: exit %d %q", code, errOut)
 	}
