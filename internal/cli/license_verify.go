@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -119,11 +118,7 @@ also served without a token at GET /api/v1/licenses/trust-bundle.`,
 				if err != nil {
 					return err
 				}
-				data, err := json.MarshalIndent(b, "", "  ")
-				if err != nil {
-					return err
-				}
-				return a.writePublic(out, append(data, '\n'))
+				return a.writeBundle(out, b)
 			})
 		},
 	}

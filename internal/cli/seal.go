@@ -116,17 +116,22 @@ func (a *app) sealTrustBundleCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				data, err := json.MarshalIndent(b, "", "  ")
-				if err != nil {
-					return err
-				}
-				data = append(data, '\n')
-				return a.writePublic(out, data)
+				return a.writeBundle(out, b)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write to this file")
 	return cmd
+}
+
+// writeBundle writes a signed trust bundle as indented JSON to path, or
+// to stdout when path is empty.
+func (a *app) writeBundle(path string, b verify.Bundle) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	return a.writePublic(path, append(data, '\n'))
 }
 
 // sealBindingCommand is `seal binding`.
