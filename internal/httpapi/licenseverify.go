@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strconv"
@@ -46,11 +47,19 @@ func (a *API) registerLicenseVerification() {
 		if a.svc.Trust == nil {
 			return nil, apperr.New(apperr.Unavailable, "license verification is not offered by this server")
 		}
-		if len(in.Body.Document) == 0 || string(in.Body.Document) == "null" {
+		doc := bytes.TrimSpace(in.Body.Document)
+		if len(doc) == 0 || string(doc) == "null" {
 			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "give the signed license document",
 				Fields: []apperr.FieldError{{Field: "document", Rule: "required"}}}
 		}
-		v, err := a.svc.Trust.Verify(ctx, authz.ActorFrom(ctx), in.Body.Document)
+		// A document is an object; a string is most likely one base64- or
+		// JSON-encoded once more, which the verdict would only call
+		// unreadable.
+		if doc[0] != '{' {
+			return nil, &apperr.Error{Kind: apperr.Invalid, Detail: "the document is the signed license document's JSON object itself, not a string or an array",
+				Fields: []apperr.FieldError{{Field: "document", Rule: "json-object"}}}
+		}
+		v, err := a.svc.Trust.Verify(ctx, authz.ActorFrom(ctx), doc)
 		if err != nil {
 			return nil, err
 		}

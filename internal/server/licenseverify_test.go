@@ -137,6 +137,11 @@ func TestVerifyLicenseOnline(t *testing.T) {
 		if !namesField(pr, "document", "required") && !strings.Contains(pr.Detail, "document") {
 			t.Errorf("problem %+v, want document/required", pr)
 		}
+		pr = le.do(http.MethodPost, "/api/v1/licenses/verify", le.issuer, `{"document":"eyJsaWNlbnNlIjp7fX0="}`).
+			want(t, http.StatusUnprocessableEntity, "a base64 document").problem(t)
+		if !namesField(pr, "document", "json-object") {
+			t.Errorf("problem %+v, want document/json-object", pr)
+		}
 		le.do(http.MethodPost, "/api/v1/licenses/verify", "", `{"document":{}}`).want(t, http.StatusUnauthorized, "no token")
 
 		pending, err := db.AuditPending(ctx, le.issuerOrg, 1000)
