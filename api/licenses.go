@@ -64,3 +64,28 @@ type LicenseTransition struct {
 	At        time.Time `json:"at"`
 	Version   int64     `json:"version" doc:"The license's version after it."`
 }
+
+// NewLicenseTransfer is what filing an issuer transfer job takes (R-ISS-5).
+type NewLicenseTransfer struct {
+	From   string   `json:"from" maxLength:"18" doc:"The credit code of the organization whose licenses move."`
+	To     string   `json:"to" maxLength:"18" doc:"The credit code of the issuing organization they move to; its license-issuing seal re-signs them."`
+	Types  []string `json:"types,omitempty" maxItems:"100" doc:"The license type codes to move; left out, every type the from organization has issued."`
+	Reason string   `json:"reason" maxLength:"500" doc:"Why: kept in every moved license's history and the audit log."`
+}
+
+// LicenseTransfer is an issuer transfer job and its progress.
+type LicenseTransfer struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state" enum:"queued,running,done,failed,cancelled"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Types     []string  `json:"types"`
+	Reason    string    `json:"reason"`
+	Total     int64     `json:"total" doc:"How many licenses the job moves: moved and left, as last counted."`
+	Moved     int64     `json:"moved"`
+	Failure   string    `json:"failure,omitempty" doc:"Why a failed job stopped; resume it once that is fixed."`
+	Cursor    string    `json:"cursor,omitempty" doc:"The identifier of the last license moved; licenses move in identifier order."`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}

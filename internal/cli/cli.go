@@ -232,6 +232,7 @@ func settingsOf() map[string][]config.Group {
 		"license verify":       {config.Store, config.HSM},
 		"license trust-bundle": {config.Store, config.HSM},
 		"license export":       {config.Store, config.HSM},
+		"license transfer":     {config.Store, config.HSM},
 	}
 }
 

@@ -18,7 +18,7 @@ func (a *app) licenseCommand() *cobra.Command {
 		Use:   "license",
 		Short: "Electronic licenses: verify and export signed license documents, export the trust bundle",
 	}
-	cmd.AddCommand(a.licenseVerifyCommand(), a.licenseTrustBundleCommand(), a.licenseExportCommand())
+	cmd.AddCommand(a.licenseVerifyCommand(), a.licenseTrustBundleCommand(), a.licenseExportCommand(), a.licenseTransferCommand())
 	return cmd
 }
 

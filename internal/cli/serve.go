@@ -188,6 +188,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		close(expiring)
 	}()
 
+	// Issuer transfer jobs run in every process too; a job's lease keeps
+	// two processes from running it at once (docs/licenses.md).
+	transferring := make(chan struct{})
+	defer func() { stopWork(); <-transferring }()
+	go func() {
+		p.Licenses.RunTransfers(workCtx, runnerID(), 30*time.Second, func(err error) { log.Error("license transfer failed", "error", err.Error()) })
+		close(transferring)
+	}()
+
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {

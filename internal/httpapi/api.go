@@ -109,6 +109,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerSeals()
 	a.registerCatalog()
 	a.registerLicenses()
+	a.registerLicenseTransfers()
 	a.registerLicenseVerification()
 	a.registerAudit()
 	a.registerStatus()

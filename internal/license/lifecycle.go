@@ -39,8 +39,8 @@ func (s State) StatusState() status.State { return status.State(s) }
 // Operation is a lifecycle operation on an issued license.
 type Operation string
 
-// The operations. Expire is the clock's alone (ExpireDue); the others are
-// an issuer's (Transition).
+// The operations. Expire is the clock's alone (ExpireDue) and Transfer a
+// transfer job's (RunTransfer); the others are an issuer's (Transition).
 const (
 	Change     Operation = "change"      // 变更: a new version with other face data
 	Renew      Operation = "renew"       // 延续: a new version with a new validity
@@ -54,14 +54,18 @@ const (
 	ReportLost Operation = "report-lost" // 挂失
 	Reissue    Operation = "reissue"     // 补办: a new version replacing the lost one
 	Expire     Operation = "expire"      // 到期, by the clock
+	Transfer   Operation = "transfer"    // 转移: to a new issuing organization, by a transfer job
 )
 
+// byIssuer reports whether an issuer applies op through Transition.
+func (op Operation) byIssuer() bool { return op != Expire && op != Transfer }
+
 // Operations are the operations an issuer applies: every operation of the
-// table but Expire.
+// table but Expire and Transfer.
 func Operations() []Operation {
 	var out []Operation
 	for _, t := range Transitions() {
-		if t.Operation != Expire {
+		if t.Operation.byIssuer() {
 			out = append(out, t.Operation)
 		}
 	}
@@ -73,7 +77,9 @@ func Operations() []Operation {
 type Transition struct {
 	Operation Operation
 	From      []State
-	To        State
+	// To is the state the operation leads to; empty for one that keeps
+	// the state (Target).
+	To State
 	// Resign: the operation signs a new version of the license with a new
 	// status index, and the old version is superseded.
 	Resign bool
@@ -105,7 +111,18 @@ func Transitions() []Transition {
 		{Operation: Cancel, From: live, To: Cancelled, Topic: "license.cancelled"},
 		{Operation: Abolish, From: live, To: Abolished, Topic: "license.abolished"},
 		{Operation: Expire, From: []State{Active, Suspended, Pledged, ReportedLost}, To: Expired, Topic: "license.expired"},
+		// A transfer keeps the state; a license in a terminal state moves
+		// without a new version (transfer.go).
+		{Operation: Transfer, From: States(), Resign: true, Topic: "license.transferred"},
 	}
+}
+
+// Target is the state the operation leads to from s.
+func (t Transition) Target(s State) State {
+	if t.To == "" {
+		return s
+	}
+	return t.To
 }
 
 // transitionOf returns the table's row of op.

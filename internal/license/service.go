@@ -68,6 +68,9 @@ type Deps struct {
 	// once; DefaultMaxConcurrent when zero. Keep it well below the store's
 	// connection pool (see Service.issuing).
 	MaxConcurrent int
+	// Transfers and TransferTx are the issuer transfer jobs (transfer.go).
+	Transfers  TransferReader
+	TransferTx TransferTxFunc
 }
 
 // DefaultMaxConcurrent is the default of Deps.MaxConcurrent: half the
@@ -89,6 +92,9 @@ type Service struct {
 	now     func() time.Time
 	baseURL string
 	signer  status.SignerFunc
+	// transfers and transferTx keep the issuer transfer jobs.
+	transfers  TransferReader
+	transferTx TransferTxFunc
 	// issuing holds a token per issuing transaction in progress.
 	issuing chan struct{}
 }
@@ -100,7 +106,7 @@ func New(d Deps) *Service {
 		n = DefaultMaxConcurrent
 	}
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		baseURL: d.BaseURL, signer: d.CredentialSigner, issuing: make(chan struct{}, n)}
+		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, issuing: make(chan struct{}, n)}
 }
 
 // issue runs fn in one issuing transaction, at most MaxConcurrent at once.
@@ -112,13 +118,19 @@ func New(d Deps) *Service {
 // the transactions below the pool keeps one free. The bound is per
 // process, as the pool is.
 func (s *Service) issue(ctx context.Context, fn func(Tx) error) error {
+	return s.signing(ctx, func() error { return s.tx(ctx, fn) })
+}
+
+// signing runs tx, a transaction that signs, at most MaxConcurrent at once
+// (see issue).
+func (s *Service) signing(ctx context.Context, tx func() error) error {
 	select {
 	case s.issuing <- struct{}{}:
 	case <-ctx.Done():
 		return apperr.Wrap(apperr.Unavailable, ctx.Err(), "issuance was cancelled while waiting for its turn")
 	}
 	defer func() { <-s.issuing }()
-	return s.tx(ctx, fn)
+	return tx()
 }
 
 // issuerOf returns the organization actor issues for: an issuer account's

@@ -52,6 +52,9 @@ type act struct {
 	actor  string
 	reason string
 	at     time.Time
+	// issuer is the organization the license moves to (Transfer); empty
+	// keeps its issuer.
+	issuer string
 	// resign, for a re-signing operation, signs the next version of cur
 	// (the license as the transaction read it), writing the license row,
 	// and returns the new license and its document.
@@ -107,7 +110,7 @@ func (s *Service) Transition(ctx context.Context, actor *authz.Actor, id string,
 func checkRequest(req TransitionRequest) (Transition, string, error) {
 	var fs apperr.Fields
 	t, ok := transitionOf(req.Operation)
-	if !ok || req.Operation == Expire {
+	if !ok || !req.Operation.byIssuer() {
 		fs.Add("operation", "one-of", fmt.Sprintf("%q is not an operation an issuer applies", req.Operation))
 	}
 	reason := strings.TrimSpace(req.Reason)
@@ -132,22 +135,27 @@ func checkRequest(req TransitionRequest) (Transition, string, error) {
 }
 
 // resigner prepares what re-signing seen needs and can be known before
-// the transaction — the organization, the seal and the template version —
-// and returns the function that signs the next version in it.
+// the transaction — the organization, the seal and the template version,
+// of the issuer the license moves to for a transfer — and returns the
+// function that signs the next version in it.
 func (s *Service) resigner(ctx context.Context, seen License, req TransitionRequest, a act) (func(context.Context, Tx, License) (License, []byte, error), error) {
 	typeVersion := req.TypeVersion
 	if typeVersion == 0 {
 		typeVersion = seen.TypeVersion
 	}
-	e, v, err := s.usableType(ctx, seen.Issuer, NewLicense{Type: seen.TypeCode, TypeVersion: typeVersion})
+	issuer := seen.Issuer
+	if a.issuer != "" {
+		issuer = a.issuer
+	}
+	e, v, err := s.usableType(ctx, issuer, NewLicense{Type: seen.TypeCode, TypeVersion: typeVersion})
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.orgs.GetOrg(ctx, seen.Issuer)
+	o, err := s.orgs.GetOrg(ctx, issuer)
 	if err != nil {
-		return nil, fmt.Errorf("issuing organization %s: %w", seen.Issuer, err)
+		return nil, fmt.Errorf("issuing organization %s: %w", issuer, err)
 	}
-	sealID, err := s.sealOf(ctx, seen.Issuer)
+	sealID, err := s.sealOf(ctx, issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +184,7 @@ func (s *Service) resigner(ctx context.Context, seen License, req TransitionRequ
 			return License{}, nil, err
 		}
 		next := cur
-		next.TypeVersion, next.ValidFrom, next.ValidUntil, next.State = v.Number, from, until, a.t.To
+		next.TypeVersion, next.ValidFrom, next.ValidUntil, next.State, next.Issuer = v.Number, from, until, a.t.Target(cur.State), issuer
 		next.Version, next.SealID, next.UpdatedAt = cur.Version+1, sealID, a.at
 		doc, err := s.sign(ctx, st, &next, o, checked, a.actor, a.at, func(ctx context.Context, l License) error {
 			return st.UpdateLicense(ctx, l, cur.State, cur.Version)
@@ -218,7 +226,10 @@ func (s *Service) apply(ctx context.Context, st Tx, cur License, a act) (Transit
 			return Transitioned{}, err
 		}
 	} else {
-		next.State, next.UpdatedAt = a.t.To, a.at
+		next.State, next.UpdatedAt = a.t.Target(cur.State), a.at
+		if a.issuer != "" {
+			next.Issuer = a.issuer
+		}
 		if err := st.UpdateLicense(ctx, next, cur.State, cur.Version); err != nil {
 			return Transitioned{}, err
 		}
@@ -232,7 +243,7 @@ func (s *Service) apply(ctx context.Context, st Tx, cur License, a act) (Transit
 	if r.Seq, err = st.InsertLicenseTransition(ctx, r); err != nil {
 		return Transitioned{}, err
 	}
-	if err := s.recordTransition(ctx, st, next, a.t, r); err != nil {
+	if err := s.recordTransition(ctx, st, next, cur.Issuer, a.t, r); err != nil {
 		return Transitioned{}, err
 	}
 	return Transitioned{License: next, Record: r, Document: doc}, nil
@@ -252,21 +263,29 @@ type transitionEvent struct {
 	Version   int64  `json:"version"`
 	Seq       int64  `json:"seq"`
 	At        string `json:"at"`
+	// PreviousIssuer is the issuer a transfer moved the license from.
+	PreviousIssuer string `json:"previous_issuer,omitempty"`
 }
 
-// recordTransition appends the audit entry and the outbox event of r.
-func (s *Service) recordTransition(ctx context.Context, st Tx, l License, t Transition, r Record) error {
+// recordTransition appends the audit entry and the outbox event of r, a
+// transition of l from issuer previous (l.Issuer but for a transfer).
+func (s *Service) recordTransition(ctx context.Context, st Tx, l License, previous string, t Transition, r Record) error {
 	details := map[string]string{"reason": r.Reason, "from": string(r.From), "to": string(r.To),
 		"version": strconv.FormatInt(r.Version, 10), "seq": strconv.FormatInt(r.Seq, 10)}
 	if t.Resign {
 		details["seal"], details["status_list"], details["status_index"] = l.SealID, strconv.Itoa(l.Slot.List.Number), strconv.Itoa(l.Slot.Index)
+	}
+	if previous != l.Issuer {
+		details["previous_issuer"] = previous
+	} else {
+		previous = ""
 	}
 	if err := auditlog.Append(ctx, st, auditlog.Entry{At: r.At, Actor: r.Actor, Org: l.Issuer, Action: "license." + string(r.Operation),
 		Subject: l.ID, Details: details}); err != nil {
 		return err
 	}
 	payload, err := json.Marshal(transitionEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, Issuer: l.Issuer, Operation: string(r.Operation),
-		From: string(r.From), To: string(r.To), Version: r.Version, Seq: r.Seq, At: r.At.Format(time.RFC3339)})
+		From: string(r.From), To: string(r.To), Version: r.Version, Seq: r.Seq, At: r.At.Format(time.RFC3339), PreviousIssuer: previous})
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	}
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
-		BaseURL: o.PublicURL, CredentialSigner: platformSigner})
+		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx})
 	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,

@@ -90,11 +90,12 @@ func (tx *Tx) InsertLicenseVersion(ctx context.Context, v license.Version) error
 }
 
 // UpdateLicense implements license.Tx: what a lifecycle operation may
-// change, on the condition that the row is still as the operation read it.
+// change (the issuer: a transfer), on the condition that the row is still
+// as the operation read it.
 func (tx *Tx) UpdateLicense(ctx context.Context, l license.License, state license.State, version int64) error {
-	res, err := tx.exec(ctx, `UPDATE licenses SET type_version = ?, valid_from = ?, valid_until = ?, state = ?, version = ?, status_issuer = ?,
+	res, err := tx.exec(ctx, `UPDATE licenses SET issuer = ?, type_version = ?, valid_from = ?, valid_until = ?, state = ?, version = ?, status_issuer = ?,
 		status_purposes = ?, status_list = ?, status_index = ?, seal_id = ?, updated_at = ? WHERE id = ? AND state = ? AND version = ?`,
-		l.TypeVersion, micros(l.ValidFrom), nullMicros(l.ValidUntil), string(l.State), l.Version, l.Slot.List.Issuer, string(l.Slot.List.Purposes),
+		l.Issuer, l.TypeVersion, micros(l.ValidFrom), nullMicros(l.ValidUntil), string(l.State), l.Version, l.Slot.List.Issuer, string(l.Slot.List.Purposes),
 		l.Slot.List.Number, l.Slot.Index, l.SealID, micros(l.UpdatedAt), l.ID, string(state), version)
 	if err != nil {
 		return fmt.Errorf("update license %s: %w", l.ID, err)

@@ -45,6 +45,7 @@ var writeParts = []reflect.Type{
 	reflect.TypeFor[notify.OutboxWriter](),
 	reflect.TypeFor[pki.Writer](),
 	reflect.TypeFor[seal.BoundTx](), // signing with a bound seal, in the caller's transaction
+	reflect.TypeFor[license.TransferTx](), // the license transaction of an issuer transfer job, with the job
 }
 
 // TestPlainHandleCannotWrite proves the shape DESIGN.md §4 asks for: the
