@@ -40,7 +40,7 @@ An interrupted run (Ctrl-C, a crash) leaves the job where its last batch
 committed: --resume JOB continues it, here, or a running serve process does
 once the job's lease has run out. --resume also queues a failed job again
 once what failed it is fixed.`,
-		Example: `  zhengzhao license transfer --from 11350100MB0000027N --to 11350100MB0000035J --type PC0001 --reason "机构改革，职责划转"
+		Example: `  zhengzhao license transfer --from 11350100MB0000027N --to 11350100MB0000035H --type PC0001 --reason "机构改革，职责划转"
   zhengzhao license transfer --resume ltr_000640a1f0c2b5e79d3f81c2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
