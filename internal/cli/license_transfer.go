@@ -107,6 +107,6 @@ func runnerID() string {
 		host = "unknown"
 	}
 	b := make([]byte, 4)
-	rand.Read(b) //nolint:errcheck // crypto/rand.Read does not fail
+	rand.Read(b) // crypto/rand.Read does not fail
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }

@@ -305,7 +305,7 @@ func (s *Service) boundSealOf(ctx context.Context, issuer string) (seal.Binding,
 // transferID is a job identifier that sorts by filing time.
 func (s *Service) transferID(now time.Time) (string, error) {
 	b := make([]byte, 12)
-	binary.BigEndian.PutUint64(b, uint64(now.UnixMicro())) //nolint:gosec // G115: times after 1970
+	binary.BigEndian.PutUint64(b, uint64(now.UnixMicro()))
 	if _, err := rand.Read(b[8:]); err != nil {
 		return "", fmt.Errorf("identifier randomness: %w", err)
 	}

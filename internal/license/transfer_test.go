@@ -302,20 +302,25 @@ func TestTransferRefuses(t *testing.T) {
 				t.Errorf("%s: %v (%q), want %s %s", name, err, rules(err), kind, want)
 			}
 		}
+		wroteNothing := func() {
+			t.Helper()
+			if after := f.actions(t); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("refusals audited: %v -> %v", before, after)
+			}
+			if after := f.topics(t); fmt.Sprint(after) != fmt.Sprint(events) {
+				t.Errorf("refusals wrote events: %v -> %v", events, after)
+			}
+		}
 		for _, c := range cases {
 			refused(c.name, c.actor, c.n, c.kind, c.want)
 		}
+		wroteNothing()
 		f.decideOther(t, seal.Unbind)
 		before, events = f.actions(t), f.topics(t)
 		refused("no seal bound", nil, license.NewTransfer{From: f.issuerOrg, To: f.otherOrg, Reason: "x"}, apperr.Conflict, "to: seal-not-bound")
+		wroteNothing()
 		if js, err := f.db.ListTransfers(ctx, license.TransferFilter{Limit: 10}); err != nil || len(js) != 0 {
 			t.Errorf("refusals filed %d jobs: %v", len(js), err)
-		}
-		if after := f.actions(t); fmt.Sprint(after) != fmt.Sprint(before) {
-			t.Errorf("refusals audited: %v -> %v", before, after)
-		}
-		if after := f.topics(t); fmt.Sprint(after) != fmt.Sprint(events) {
-			t.Errorf("refusals wrote events: %v -> %v", events, after)
 		}
 	})
 }
