@@ -20,7 +20,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
-	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
 // runExport runs `license export` with args on the store of data and dsn.
@@ -106,19 +105,7 @@ func issueForExport(t *testing.T, cmd storeCmd, data, dsn string) license.Issued
 				return err
 			}
 		}
-		decide := func(n seal.NewApplication) string {
-			app, err := p.Seals.Apply(ctx, admin, n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if app, err = p.Seals.Decide(ctx, approver, app.ID, true, "同意"); err != nil {
-				t.Fatal(err)
-			}
-			return app.SealID
-		}
-		sealID := decide(seal.NewApplication{Org: issuer, Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章",
-			Reason: "签发电子证照", Image: seal.SampleImage(), WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}, Justification: "测试"})
-		decide(seal.NewApplication{Org: issuer, Action: seal.Bind, SealID: sealID, Reason: "证照签发"})
+		bindLicenseSeal(t, p, admin, keeper, approver)
 		got, err = p.Licenses.Issue(ctx, actor(issuer, authz.Issuer), license.NewLicense{Type: "PC0001",
 			HolderID: "11010519491231002X", HolderName: "王建国", Face: sample})
 		return err

@@ -14,6 +14,28 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
+// bindLicenseSeal has admin's organization make a license-issuing seal
+// kept by keeper and bind it to license issuance, approver approving, and
+// returns the seal's code.
+func bindLicenseSeal(t *testing.T, p *platform.Platform, admin, keeper, approver *authz.Actor) string {
+	t.Helper()
+	ctx := context.Background()
+	decide := func(n seal.NewApplication) string {
+		app, err := p.Seals.Apply(ctx, admin, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if app, err = p.Seals.Decide(ctx, approver, app.ID, true, "同意"); err != nil {
+			t.Fatal(err)
+		}
+		return app.SealID
+	}
+	sealID := decide(seal.NewApplication{Org: admin.Org, Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章",
+		Reason: "签发电子证照", Image: seal.SampleImage(), WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}, Justification: "测试"})
+	decide(seal.NewApplication{Org: admin.Org, Action: seal.Bind, SealID: sealID, Reason: "证照签发"})
+	return sealID
+}
+
 // TestLicenseTransferCommand moves the license issueForExport issued to a
 // second issuer with a bound seal, in the foreground, with a progress
 // line; a job that is done does not resume, and a command without a job
@@ -46,19 +68,7 @@ func TestLicenseTransferCommand(t *testing.T) {
 				return &authz.Actor{AccountID: acc.ID, Org: home, Roles: acc.Roles}
 			}
 			admin, keeper, approver := actor(to, authz.OrgAdmin), actor(to, authz.SealKeeper), actor(plat.CreditCode, authz.SealApprover)
-			decide := func(n seal.NewApplication) string {
-				app, err := p.Seals.Apply(ctx, admin, n)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if app, err = p.Seals.Decide(ctx, approver, app.ID, true, "同意"); err != nil {
-					t.Fatal(err)
-				}
-				return app.SealID
-			}
-			sealID := decide(seal.NewApplication{Org: to, Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章",
-				Reason: "签发电子证照", Image: seal.SampleImage(), WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}})
-			decide(seal.NewApplication{Org: to, Action: seal.Bind, SealID: sealID, Reason: "证照签发"})
+			bindLicenseSeal(t, p, admin, keeper, approver)
 			return nil
 		})
 		if err != nil {

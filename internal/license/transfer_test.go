@@ -327,6 +327,17 @@ func TestTransferRefuses(t *testing.T) {
 
 var errKilled = errors.New("killed")
 
+// killedAt is a BeforeCommit that kills the run in batch n, before it
+// commits.
+func killedAt(n int) func(int) error {
+	return func(batch int) error {
+		if batch == n {
+			return errKilled
+		}
+		return nil
+	}
+}
+
 // TestTransferResumes kills a run in its third batch, before the commit:
 // the two batches committed are counted, another runner is refused while
 // the lease holds, and takes the job over once it has run out; every
@@ -337,12 +348,7 @@ func TestTransferResumes(t *testing.T) {
 		f := setupTransfer(t, db)
 		ls := f.issueN(t, 12)
 		j := f.file(t)
-		_, err := f.p.Licenses.RunTransfer(ctx, j.ID, "runner-a", license.TransferRun{Batch: 4, BeforeCommit: func(n int) error {
-			if n == 3 {
-				return errKilled
-			}
-			return nil
-		}})
+		_, err := f.p.Licenses.RunTransfer(ctx, j.ID, "runner-a", license.TransferRun{Batch: 4, BeforeCommit: killedAt(3)})
 		if !errors.Is(err, errKilled) {
 			t.Fatalf("killed run: %v", err)
 		}
@@ -375,12 +381,7 @@ func TestTransferFailsAndResumes(t *testing.T) {
 		f := setupTransfer(t, db)
 		ls := f.issueN(t, 6)
 		j := f.file(t)
-		_, err := f.p.Licenses.RunTransfer(ctx, j.ID, "runner-a", license.TransferRun{Batch: 2, BeforeCommit: func(n int) error {
-			if n == 2 {
-				return errKilled
-			}
-			return nil
-		}})
+		_, err := f.p.Licenses.RunTransfer(ctx, j.ID, "runner-a", license.TransferRun{Batch: 2, BeforeCommit: killedAt(2)})
 		if !errors.Is(err, errKilled) {
 			t.Fatal(err)
 		}

@@ -35,6 +35,12 @@ func scanTransfer(s scanner) (license.TransferJob, error) {
 	return j, nil
 }
 
+// scanText scans a row of one text column.
+func scanText(s scanner) (string, error) {
+	var v string
+	return v, s.Scan(&v)
+}
+
 // leaseMicros is a lease's end as stored: 0 for none.
 func leaseMicros(t time.Time) int64 {
 	if t.IsZero() {
@@ -71,10 +77,7 @@ func (h handle) ListTransfers(ctx context.Context, f license.TransferFilter) ([]
 func (h handle) RunnableTransfers(ctx context.Context, owner string, now time.Time, limit int) ([]string, error) {
 	rows, err := h.query(ctx, `SELECT id FROM license_transfers WHERE state IN ('queued', 'running')
 		AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?) ORDER BY created_at, id LIMIT ?`, owner, micros(now), limit)
-	out, err := collect(rows, err, func(s scanner) (string, error) {
-		var id string
-		return id, s.Scan(&id)
-	})
+	out, err := collect(rows, err, scanText)
 	if err != nil {
 		return nil, fmt.Errorf("runnable transfer jobs: %w", err)
 	}
@@ -99,10 +102,7 @@ func (h handle) TransferCandidates(ctx context.Context, issuer string, types []s
 	}
 	where, args := candidates(issuer, types)
 	rows, err := h.query(ctx, `SELECT id FROM licenses WHERE `+where+` ORDER BY id LIMIT ?`, append(args, limit)...)
-	out, err := collect(rows, err, func(s scanner) (string, error) {
-		var id string
-		return id, s.Scan(&id)
-	})
+	out, err := collect(rows, err, scanText)
 	if err != nil {
 		return nil, fmt.Errorf("licenses of %s to transfer: %w", issuer, err)
 	}
@@ -125,10 +125,7 @@ func (h handle) CountTransferCandidates(ctx context.Context, issuer string, type
 // IssuedTypes implements license.TransferReader.
 func (h handle) IssuedTypes(ctx context.Context, issuer string) ([]string, error) {
 	rows, err := h.query(ctx, `SELECT DISTINCT type_code FROM licenses WHERE issuer = ? ORDER BY type_code`, issuer)
-	out, err := collect(rows, err, func(s scanner) (string, error) {
-		var c string
-		return c, s.Scan(&c)
-	})
+	out, err := collect(rows, err, scanText)
 	if err != nil {
 		return nil, fmt.Errorf("license types of %s: %w", issuer, err)
 	}

@@ -44,7 +44,7 @@ var writeParts = []reflect.Type{
 	reflect.TypeFor[keyring.Inserter](),
 	reflect.TypeFor[notify.OutboxWriter](),
 	reflect.TypeFor[pki.Writer](),
-	reflect.TypeFor[seal.BoundTx](), // signing with a bound seal, in the caller's transaction
+	reflect.TypeFor[seal.BoundTx](),       // signing with a bound seal, in the caller's transaction
 	reflect.TypeFor[license.TransferTx](), // the license transaction of an issuer transfer job, with the job
 }
 
