@@ -167,6 +167,12 @@ sed 's/长安物流/长安快运/' "$tmp/license.json" >"$tmp/tampered.json"
 if offline "$tmp/tampered.json" >"$tmp/verdict"; then fail "a changed document verified"; fi
 grep -q '✗ signature' "$tmp/verdict" || fail "the changed document's failed check is not signature: $(cat "$tmp/verdict")"
 echo "# offline: valid permit ✓, revoked permit ✗ status, changed byte ✗ signature"
+#    On the platform's host the operator exports the same bundle from the store;
+#    it names the lists where the demo publishes them (the public URL the demo
+#    stored), so the permit verifies with it too.
+zz license trust-bundle -o "$tmp/trust-host.json"
+ZHENGZHAO_DATA=/nonexistent "$bin" --lang en license verify --trust "$tmp/trust-host.json" "$tmp/license.json" >/dev/null ||
+  fail "the permit does not verify with the bundle exported on the host"
 
 # 10. The valid permit as a W3C Verifiable Credential 2.0, its status entries
 #     pointing at the same lists.

@@ -45,6 +45,9 @@ type app struct {
 	json   bool
 	// listening is the address serve listens on, once it does.
 	listening string
+	// demo: the process serves the demo (its public URL is where it
+	// listens, whatever was stored).
+	demo bool
 }
 
 // exitError carries an exit code through cobra.
