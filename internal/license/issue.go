@@ -93,6 +93,12 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (
 	if err != nil {
 		return Issued{}, err
 	}
+	// A seal that cannot sign is refused before the sequences are drawn, so
+	// that the refusal spends no number; the issuing transaction decides
+	// again.
+	if err := s.seals.CheckBound(ctx, seal.BoundSign{Org: issuer, SealID: sealID, LicenseType: e.Code}); err != nil {
+		return Issued{}, err
+	}
 	id, number, err := s.identifiers(ctx, e, o, now)
 	if err != nil {
 		return Issued{}, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -316,6 +317,19 @@ func TestIssueRefusesSeal(t *testing.T) {
 				}
 				if got := f.counts(t); got != start {
 					t.Errorf("a refused signature wrote: %v -> %v", start, got)
+				}
+				if c.action != seal.Unbind {
+					return
+				}
+				// The refusal spent no sequence: once bound again, the
+				// first license is the first of its sequences.
+				f.decide(t, seal.Bind, f.sealID, seal.BindTerms{})
+				out, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id, err := ids.ParseLicenseID(out.License.ID); err != nil || id.Seq != 1 || !strings.HasSuffix(out.License.Number, "000001") {
+					t.Errorf("the first license after a refusal is %s (%+v, %v), number %s; want sequence 1", out.License.ID, id, err, out.License.Number)
 				}
 			})
 		})
