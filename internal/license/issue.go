@@ -176,7 +176,15 @@ func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now ti
 	case ferr != nil:
 		return nil, "", time.Time{}, nil, ferr
 	}
+	before := len(fs)
 	holderID = checkHolder(&fs, e.HolderKind, n.HolderID)
+	// The face's holder field names the holder: once both are well formed,
+	// they must agree.
+	if hf, ok := v.Template.HolderField(); ok && ferr == nil && len(fs) == before {
+		if got, _ := f[hf.Key].(string); got != holderID {
+			fs.Add("face."+hf.Key, "holder-id", fmt.Sprintf("%s is the holder's identifier: it must equal holder_id", hf.Key))
+		}
+	}
 	fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true)
 	from, until = validity(&fs, e.Validity, n, now)
 	if err := fs.Err(); err != nil {

@@ -263,6 +263,8 @@ func TestIssueRefuses(t *testing.T) {
 			}, apperr.Invalid, []string{"face.name: required"}},
 			{"check character", f.issuer, func(n *license.NewLicense) { n.HolderID = "110105194912310021" }, apperr.Invalid,
 				[]string{"holder_id: check-character"}},
+			{"another person's license", f.issuer, func(n *license.NewLicense) { n.HolderID = "110105194912310046" }, apperr.Invalid,
+				[]string{"face.citizen_id: holder-id"}},
 			{"valid until before valid from", f.issuer, func(n *license.NewLicense) { n.ValidFrom, n.ValidUntil = &from, &before },
 				apperr.Invalid, []string{"valid_until: after-valid-from"}},
 			{"end given to a fixed validity", f.issuer, func(n *license.NewLicense) { end := from.AddDate(3, 0, 0); n.ValidFrom, n.ValidUntil = &from, &end },
