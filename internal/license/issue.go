@@ -107,7 +107,7 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (
 		HolderID: holderID, HolderName: strings.TrimSpace(n.HolderName), ValidFrom: from, ValidUntil: until, State: Active, Version: 1,
 		SealID: sealID, IssuedBy: actor.AccountID, IssuedAt: now, UpdatedAt: now}
 	var out Issued
-	err = s.issue(ctx, func(st Tx) error {
+	err = s.tx(ctx, func(st Tx) error {
 		doc, err := s.sign(ctx, st, &l, o, face, l.IssuedBy, l.IssuedAt, st.InsertLicense)
 		if err != nil {
 			return err

@@ -342,7 +342,8 @@ func TestIssueRefusesSeal(t *testing.T) {
 // PostgreSQL pool has connections, all on an issuer without a status list
 // yet: no identifier or number twice, nothing but successes, and no
 // deadlock between the transactions queued on the first list and the one
-// that opened it, which needs a second connection to sign.
+// that opened it: each signs with the key and certificates it reads in its
+// own transaction, so none waits for a second connection of the full pool.
 func TestConcurrentIssuance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -65,15 +65,7 @@ type Deps struct {
 	// CredentialSigner signs exported credentials: the platform's
 	// status-list key (docs/vc.md, "The key").
 	CredentialSigner status.SignerFunc
-	// MaxConcurrent bounds the issuing transactions this service runs at
-	// once; DefaultMaxConcurrent when zero. Keep it well below the store's
-	// connection pool (see Service.issuing).
-	MaxConcurrent int
 }
-
-// DefaultMaxConcurrent is the default of Deps.MaxConcurrent: half the
-// PostgreSQL pool of internal/store (32 connections).
-const DefaultMaxConcurrent = 16
 
 // Service issues licenses and reads them back.
 //
@@ -90,36 +82,12 @@ type Service struct {
 	now     func() time.Time
 	baseURL string
 	signer  status.SignerFunc
-	// issuing holds a token per issuing transaction in progress.
-	issuing chan struct{}
 }
 
 // New returns the license service.
 func New(d Deps) *Service {
-	n := d.MaxConcurrent
-	if n <= 0 {
-		n = DefaultMaxConcurrent
-	}
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		baseURL: d.BaseURL, signer: d.CredentialSigner, issuing: make(chan struct{}, n)}
-}
-
-// issue runs fn in one issuing transaction, at most MaxConcurrent at once.
-// Signing inside the transaction reads the seal's key and certificates
-// through the store's plain handle, a second pool connection: were every
-// connection of the pool held by an issuing transaction queued on a row
-// lock (the first issuances of an issuer all open its first status list),
-// the holder of that lock would wait for a connection forever. Bounding
-// the transactions below the pool keeps one free. The bound is per
-// process, as the pool is.
-func (s *Service) issue(ctx context.Context, fn func(Tx) error) error {
-	select {
-	case s.issuing <- struct{}{}:
-	case <-ctx.Done():
-		return apperr.Wrap(apperr.Unavailable, ctx.Err(), "issuance was cancelled while waiting for its turn")
-	}
-	defer func() { <-s.issuing }()
-	return s.tx(ctx, fn)
+		baseURL: d.BaseURL, signer: d.CredentialSigner}
 }
 
 // issuerOf returns the organization actor issues for: an issuer account's

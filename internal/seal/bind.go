@@ -244,7 +244,7 @@ func (s *Service) SignBound(ctx context.Context, st BoundTx, req BoundSign) ([]b
 	if err != nil {
 		return nil, Use{}, err
 	}
-	sg, err := s.stamp(ctx, x, req.Digest, now, req.PropertyInfo)
+	sg, err := s.stamp(ctx, st, x, req.Digest, now, req.PropertyInfo)
 	if err != nil {
 		return nil, Use{}, err
 	}
