@@ -83,6 +83,11 @@ type Reader interface {
 	// LicenseDocument returns the signed document of a version of a
 	// license.
 	LicenseDocument(ctx context.Context, id string, version int64) ([]byte, error)
+	// ListMaterials returns the materials of a license by seq, without
+	// their content.
+	ListMaterials(ctx context.Context, licenseID string) ([]MaterialInfo, error)
+	// Material returns a material of a license and its content.
+	Material(ctx context.Context, licenseID string, seq int) (MaterialInfo, []byte, error)
 }
 
 // Store is what the service holds: the reads and the two counters, which
@@ -107,6 +112,12 @@ type Tx interface {
 	// signs. Conflict when its identifier or number is taken.
 	InsertLicense(ctx context.Context, l License) error
 	InsertLicenseVersion(ctx context.Context, v Version) error
+	// InsertMaterial stores a material of a license, its content
+	// encrypted, under the license's next seq, which it returns with m;
+	// NotFound when there is no such license.
+	InsertMaterial(ctx context.Context, m MaterialInfo, content []byte) (MaterialInfo, error)
+	// Reader re-reads, in the transaction, the license a change acts on.
+	Reader
 	status.Tx
 	seal.BoundTx
 	notify.OutboxWriter
