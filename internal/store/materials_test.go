@@ -23,7 +23,7 @@ func materialLicense(t *testing.T, db *store.DB, id string) {
 	now := time.Now().UTC().Truncate(time.Second)
 	l := license.License{ID: id, Number: id, TypeCode: "PC0001", TypeVersion: 1, Issuer: "11350100MB0000027N", HolderKind: catalog.HolderPerson,
 		HolderID: "11010519491231002X", HolderName: "王建国", ValidFrom: now, State: license.Active, Version: 1,
-		Slot: status.Slot{List: status.ListRef{Issuer: "11350100MB0000027N", Purposes: "revocation", Number: 1}, Index: len(id)},
+		Slot:   status.Slot{List: status.ListRef{Issuer: "11350100MB0000027N", Purposes: "revocation", Number: 1}, Index: len(id)},
 		SealID: "seal", IssuedBy: "acc", IssuedAt: now, UpdatedAt: now}
 	storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertLicense(context.Background(), l) })
 }
