@@ -202,7 +202,7 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 	}
 	config.Bind(root.PersistentFlags(), &a.cfg, config.Global)
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print exactly one JSON object on stdout")
-	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(), a.keyCommand(), a.caCommand(), a.sealCommand(), a.catalogCommand(), a.auditCommand(), a.outboxCommand(),
+	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(), a.keyCommand(), a.caCommand(), a.sealCommand(), a.catalogCommand(), a.licenseCommand(), a.auditCommand(), a.outboxCommand(),
 		a.backupCommand(), a.restoreCommand(), a.checkCommand(), a.benchCommand(), a.versionCommand())
 	a.bindSettings(root)
 	root.SetFlagErrorFunc(a.flagError)
@@ -228,6 +228,9 @@ func settingsOf() map[string][]config.Group {
 		"catalog":           {config.Store},
 		"seal trust-bundle": {config.Store, config.HSM},
 		"seal binding":      {config.Store, config.HSM},
+		"license issue":     {config.Store, config.HSM},
+		"license get":       {config.Store},
+		"license list":      {config.Store},
 	}
 }
 
