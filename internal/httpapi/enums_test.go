@@ -17,6 +17,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
@@ -80,6 +81,7 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		"catalog.FieldTypes":    strs(catalog.FieldTypes()),
 		"catalog.Sensitivities": strs(catalog.Sensitivities()),
 		"catalog.MaskRules":     strs(catalog.MaskRules()),
+		"license.MediaTypes":    license.MediaTypes(),
 	}
 	for name, list := range lists {
 		mirrored := 0
@@ -122,12 +124,14 @@ var wireTypes = map[string]reflect.Type{
 	"Key":                reflect.TypeFor[api.Key](),
 	"Label":              reflect.TypeFor[api.Label](),
 	"License":            reflect.TypeFor[api.License](),
+	"LicenseMaterial":    reflect.TypeFor[api.LicenseMaterial](),
 	"LicenseType":        reflect.TypeFor[api.LicenseType](),
 	"LicenseTypeVersion": reflect.TypeFor[api.LicenseTypeVersion](),
 	"Masking":            reflect.TypeFor[api.Masking](),
 	"Me":                 reflect.TypeFor[api.Me](),
 	"NewLicense":         reflect.TypeFor[api.NewLicense](),
 	"NewLicenseType":     reflect.TypeFor[api.NewLicenseType](),
+	"NewMaterial":        reflect.TypeFor[api.NewMaterial](),
 	"Org":                reflect.TypeFor[api.Org](),
 	"Page":               reflect.TypeFor[api.Page[struct{}]](),
 	"PendingAuditEntry":  reflect.TypeFor[api.PendingAuditEntry](),
