@@ -76,7 +76,7 @@ type licenseDocumentOutput struct {
 
 type addMaterialInput struct {
 	IdempotencyParam
-	licenseIDInput
+	ID   string `path:"id" maxLength:"35"`
 	Body api.NewMaterial
 }
 
@@ -85,8 +85,8 @@ type materialOutput struct{ Body api.LicenseMaterial }
 type materialsOutput struct{ Body api.Page[api.LicenseMaterial] }
 
 type materialInput struct {
-	licenseIDInput
-	Seq int `path:"seq" minimum:"1"`
+	ID  string `path:"id" maxLength:"35"`
+	Seq int    `path:"seq" minimum:"1"`
 }
 
 type materialContentOutput struct {
