@@ -73,8 +73,9 @@ type Issued struct {
 // and, in ONE transaction, claims the status slot, records the license
 // (the intent) with the document linted against the format, has the bound
 // license-issuing seal sign the document's digest (the seal use is
-// recorded in the same transaction), stores the signed version, and
-// appends the audit entry and the outbox event. A refusal writes nothing.
+// recorded in the same transaction), stores the signed version and the
+// issuance materials, and appends the audit entry (with the materials'
+// digests) and the outbox event. A refusal writes nothing.
 func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (Issued, error) {
 	issuer, err := issuerOf(actor)
 	if err != nil {

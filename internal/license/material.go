@@ -202,7 +202,9 @@ func materialDetails(details map[string]string, ms []MaterialInfo) map[string]st
 
 // AddMaterial archives one more material with a license of the actor's
 // organization, in a transaction of its own with its audit entry. The
-// license is re-read in that transaction.
+// license is re-read in that transaction. The audit log, which is never
+// erased, names the material by seq and digest, not by its file name,
+// which may name a person.
 func (s *Service) AddMaterial(ctx context.Context, actor *authz.Actor, licenseID string, m Material) (MaterialInfo, error) {
 	issuer, err := issuerOf(actor)
 	if err != nil {
@@ -224,8 +226,8 @@ func (s *Service) AddMaterial(ctx context.Context, actor *authz.Actor, licenseID
 			return err
 		}
 		return auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: actor.AccountID, Org: issuer, Action: MaterialAdded, Subject: l.ID,
-			Details: materialDetails(map[string]string{"name": out.Name, "media_type": out.MediaType,
-				"size": strconv.FormatInt(out.Size, 10)}, []MaterialInfo{out})})
+			Details: materialDetails(map[string]string{"media_type": out.MediaType, "size": strconv.FormatInt(out.Size, 10)},
+				[]MaterialInfo{out})})
 	})
 	if err != nil {
 		return MaterialInfo{}, err
