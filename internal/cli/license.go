@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,18 +19,19 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 // The license commands work directly on the store, for operators and
 // scripts on the platform host. Issuing needs an issuer: a license names
 // the account that issued it, and the audit log the account that acted.
-// So the commands act as an account of the issuing organization with the
-// issuer role, --account (default svc-issuer, the service account that
-// `zhengzhao token create --role issuer --org USCC` makes), created with
-// that role when missing, as token create does; an account of that name
-// without the role is refused. The service then checks what it checks for
-// an API caller with that account's token: nothing is bypassed.
+// So the commands act as an existing account of the issuing organization
+// with the issuer role: --account (default svc-issuer, the service account
+// that `zhengzhao token create --role issuer --org USCC` makes). They do
+// not make it: a refused issuance, or a read, writes nothing. The service
+// then checks what it checks for an API caller with that account's token:
+// nothing is bypassed.
 
 // defaultIssuerAccount is the account license commands act as by default.
 const defaultIssuerAccount = "svc-issuer"
@@ -42,29 +44,41 @@ func (a *app) licenseCommand() *cobra.Command {
 		Use:   "license",
 		Short: "Electronic licenses: issue, show and list them (operators on the host)",
 		Long: `license issues licenses and reads them directly in the store, as an issuer
-account of the issuing organization (--account, default svc-issuer; created
-with the issuer role when missing). The same operations are in the API under
-/api/v1/licenses (docs/licenses.md), where an issuer's token names the account.`,
+account of the issuing organization: --account, default svc-issuer, which
+"zhengzhao token create --role issuer --org USCC" makes. The same operations
+are in the API under /api/v1/licenses (docs/licenses.md), where an issuer's
+token names the account.`,
 	}
 	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand())
 	// The lead wires licenseTransitionCommand, licenseVerifyCommand, licenseTrustBundleCommand and licenseExportCommand here.
 	return cmd
 }
 
-// issuerActor is the actor the license commands act as: the account named
-// account of the organization issuer, made with the issuer role when
-// missing.
-func issuerActor(ctx context.Context, p *platform.Platform, issuer, account string) (*authz.Actor, error) {
-	acc, err := p.Orgs.EnsureAccount(ctx, issuer, account, []authz.Role{authz.Issuer})
+// issuerActor is the actor the license commands act as: the account
+// named account of the organization issuer, active, of an active
+// organization, with the issuer role.
+func (a *app) issuerActor(ctx context.Context, p *platform.Platform, issuer, account string) (*authz.Actor, error) {
+	issuer = ids.NormalizeCreditCode(issuer)
+	o, err := p.Orgs.GetOrg(ctx, issuer)
 	if err != nil {
 		return nil, err
+	}
+	acc, err := p.DB.FindAccount(ctx, o.CreditCode, strings.TrimSpace(account))
+	if errors.Is(err, apperr.NotFound) {
+		return nil, a.msgErr(ExitInvalid, "cli.license.no-account", map[string]any{"Org": o.CreditCode, "Account": account})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if acc.Status != org.Active || o.Status != org.Active || !slices.Contains(acc.Roles, authz.Issuer) {
+		return nil, a.msgErr(ExitInvalid, "cli.license.not-issuer", map[string]any{"Org": o.CreditCode, "Account": acc.Name})
 	}
 	return &authz.Actor{AccountID: acc.ID, AccountName: acc.Name, Org: acc.Org, Roles: acc.Roles}, nil
 }
 
 // licenseFlags are the flags every license command has.
 func licenseFlags(cmd *cobra.Command, account *string) {
-	cmd.Flags().StringVar(account, "account", defaultIssuerAccount, "the issuer account of the organization to act as (created with the issuer role when missing)")
+	cmd.Flags().StringVar(account, "account", defaultIssuerAccount, "the issuer account of the organization to act as (make one with: zhengzhao token create --role issuer --org USCC)")
 }
 
 // licenseLine is the one-line form of a license.
@@ -174,7 +188,7 @@ the platform publishes them at (as serve's --public-url).`,
 				return err
 			}
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := issuerActor(cmd.Context(), p, issuer, account)
+				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
 				if err != nil {
 					return err
 				}
@@ -228,7 +242,7 @@ func (a *app) licenseGetCommand() *cobra.Command {
 				return err
 			}
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := issuerActor(cmd.Context(), p, id.Issuer, account)
+				actor, err := a.issuerActor(cmd.Context(), p, id.Issuer, account)
 				if err != nil {
 					return err
 				}
@@ -269,7 +283,7 @@ func (a *app) licenseListCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := issuerActor(cmd.Context(), p, issuer, account)
+				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
 				if err != nil {
 					return err
 				}

@@ -89,10 +89,11 @@ func seedIssuer(t *testing.T, cmd storeCmd, data, dsn string) (issuer string, fa
 	return issuer, face
 }
 
-// TestLicenseCommands issues a license with a material, gets it and lists
-// it, with --json printing the API's types; a wrong flag, bad face data,
-// a bad material and an unknown account's role are refused, naming the
-// problem, and store nothing.
+// TestLicenseCommands issues licenses, with a material and as another
+// account too, gets them and lists them, with --json printing the API's
+// types; a missing account, an account without the issuer role, a wrong
+// flag, bad face data and a bad material are refused, naming the problem,
+// and store nothing.
 func TestLicenseCommands(t *testing.T) {
 	onEachStore(t, func(t *testing.T, cmd storeCmd, data, dsn string) {
 		dir := t.TempDir()
@@ -115,6 +116,12 @@ func TestLicenseCommands(t *testing.T) {
 			return len(p.Items)
 		}
 
+		if code, _, errOut := cmd(issue("--face", string(face))...); code != ExitInvalid || !strings.Contains(errOut, "no account svc-issuer") {
+			t.Fatalf("issue before the account exists: exit %d %q, want 1 naming it", code, errOut)
+		}
+		if code, _, errOut := cmd("token", "create", "--role", "issuer", "--org", issuer); code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
 		var l api.License
 		code, out, errOut := cmd(append(issue("--face", "@"+faceFile, "--material", pdf), "--json")...)
 		if code != 0 || json.Unmarshal([]byte(out), &l) != nil || l.Type != "PC0001" || l.Issuer != issuer || len(l.Materials) != 1 ||
@@ -126,6 +133,9 @@ func TestLicenseCommands(t *testing.T) {
 		}
 		if n := count(); n != 2 {
 			t.Fatalf("%d licenses listed, want 2", n)
+		}
+		if code, out, errOut := cmd(issue("--face", string(face), "--account", "demo-issuer")...); code != 0 || !strings.Contains(out, "issued") {
+			t.Fatalf("issue as another issuer account: exit %d %q %q", code, out, errOut)
 		}
 
 		for _, c := range []struct {
@@ -142,15 +152,16 @@ func TestLicenseCommands(t *testing.T) {
 			{"bad date", issue("--face", string(face), "--valid-from", "tomorrow"), ExitUsage, "valid-from"},
 			{"a material not of its type", issue("--face", string(face), "--material", fake), ExitUsage, "materials[0].media_type"},
 			{"a missing material", issue("--face", string(face), "--material", filepath.Join(dir, "nope.pdf")), ExitUsage, "nope.pdf"},
-			{"an account without the issuer role", issue("--face", string(face), "--account", "demo-org-admin"), ExitInvalid, "issuer"},
+			{"an account without the issuer role", issue("--face", string(face), "--account", "demo-org-admin"), ExitInvalid, "issuer role"},
+			{"no such account", issue("--face", string(face), "--account", "nobody"), ExitInvalid, "no account nobody"},
 		} {
 			code, _, errOut := cmd(c.args...)
 			if code != c.code || !strings.Contains(errOut, c.want) {
 				t.Errorf("%s: exit %d %q, want %d naming %s", c.name, code, errOut, c.code, c.want)
 			}
 		}
-		if n := count(); n != 2 {
-			t.Fatalf("refusals stored licenses: %d listed, want 2", n)
+		if n := count(); n != 3 {
+			t.Fatalf("refusals stored licenses: %d listed, want 3", n)
 		}
 
 		var got api.License
@@ -171,10 +182,10 @@ func TestLicenseCommands(t *testing.T) {
 			t.Fatalf("list a page of 1: exit %d %q %q", code, out, errOut)
 		}
 		code, out, _ = cmd("license", "list", "--issuer", issuer, "--limit", "1", "--cursor", p.NextCursor)
-		if code != 0 || strings.Count(strings.TrimSpace(out), "\n") != 0 || strings.Contains(out, p.Items[0].ID) {
+		if code != 0 || !strings.HasPrefix(out, "PC0001") || strings.Contains(out, p.Items[0].ID) || !strings.Contains(out, "next page: --cursor") {
 			t.Errorf("the second page: exit %d %q", code, out)
 		}
-		if code, out, _ := cmd("license", "list", "--issuer", issuer, "--holder", "11010519491231002x", "--state", string(license.Active)); code != 0 || strings.Count(out, "王建国") != 2 {
+		if code, out, _ := cmd("license", "list", "--issuer", issuer, "--holder", "11010519491231002x", "--state", string(license.Active)); code != 0 || strings.Count(out, "王建国") != 3 {
 			t.Errorf("list by holder: exit %d %q", code, out)
 		}
 		if code, _, errOut := cmd("license", "list"); code != ExitUsage || !strings.Contains(errOut, "issuer") {
