@@ -53,14 +53,38 @@ type License struct {
 	HolderName  string     `json:"holder_name"`
 	ValidFrom   time.Time  `json:"valid_from"`
 	ValidUntil  *time.Time `json:"valid_until,omitempty"`
-	State       string     `json:"state"`
-	Version     int64      `json:"version" doc:"The signed version of the license, from 1."`
-	StatusList  int        `json:"status_list" doc:"The number of the issuer's status list that holds the license."`
-	StatusIndex int        `json:"status_index"`
+	State       string     `json:"state" enum:"active,suspended,pledged,reported-lost,expired,revoked,cancelled,abolished" doc:"The lifecycle state (docs/licenses.md, \"Lifecycle\")."`
+	Version     int64      `json:"version" doc:"The signed version of the license, from 1; a change, renewal or reissue signs the next."`
+	StatusList  int        `json:"status_list" doc:"The number of the issuer's status list that holds the current version."`
+	StatusIndex int        `json:"status_index" doc:"The current version's index in it; each version has its own."`
 	SealID      string     `json:"seal_id" doc:"The license-issuing seal that signed the current version."`
 	IssuedBy    string     `json:"issued_by"`
 	IssuedAt    time.Time  `json:"issued_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	// Materials are given in the answer to issuance only.
 	Materials []LicenseMaterial `json:"materials,omitempty" doc:"In the answer to issuance: the materials archived with it."`
+}
+
+// LicenseTransitionRequest is what a lifecycle operation on a license
+// takes (R-ISS-4).
+type LicenseTransitionRequest struct {
+	Operation string `json:"operation" enum:"change,renew,suspend,resume,pledge,release,revoke,cancel,abolish,report-lost,reissue" doc:"The operation; the transition table of docs/licenses.md says from which states."`
+	Reason    string `json:"reason" maxLength:"500" doc:"Why: kept in the license's history and the audit log."`
+	// Face, TypeVersion and ValidUntil are for the operations that sign a
+	// new version; the others refuse them.
+	Face        json.RawMessage `json:"face,omitempty" doc:"change: the new face data, one object of the template's fields; left out to keep the current one."`
+	TypeVersion int             `json:"type_version,omitempty" minimum:"0" doc:"change: the approved template version to sign under; left out to keep the current one."`
+	ValidUntil  *time.Time      `json:"valid_until,omitempty" doc:"renew, change: the new end, for a type whose validity the issuer sets."`
+}
+
+// LicenseTransition is one entry of a license's history.
+type LicenseTransition struct {
+	Seq       int64     `json:"seq" doc:"The number of the transition in the license's history, from 1."`
+	Operation string    `json:"operation" doc:"The operation: one of those a request names, or expire (by the clock)."`
+	From      string    `json:"from" enum:"active,suspended,pledged,reported-lost,expired,revoked,cancelled,abolished"`
+	To        string    `json:"to" enum:"active,suspended,pledged,reported-lost,expired,revoked,cancelled,abolished"`
+	Reason    string    `json:"reason"`
+	Actor     string    `json:"actor" doc:"The account that applied it, or system."`
+	At        time.Time `json:"at"`
+	Version   int64     `json:"version" doc:"The license's version after it."`
 }

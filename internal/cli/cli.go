@@ -231,6 +231,7 @@ func settingsOf() map[string][]config.Group {
 		"license issue":     {config.Store, config.HSM},
 		"license get":       {config.Store},
 		"license list":      {config.Store},
+		"license export":    {config.Store, config.HSM},
 	}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
@@ -57,6 +59,9 @@ type demoData struct {
 	Orgs    []org.Org
 	Tokens  []demoToken
 	Revoked int // tokens of earlier runs revoked
+	// Sample is the body of an issuance the demo's issuer may send: a
+	// business license with the shipped sample face.
+	Sample []byte
 }
 
 // seedDemo creates the demo organizations and accounts when missing, and a
@@ -66,6 +71,7 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 	d := &demoData{}
 	var platform, regulator string
 	var reviewer *authz.Actor
+	staff := map[authz.Role]*authz.Actor{} // the demo's account of each role
 	for _, o := range demoOrgs() {
 		code, err := ids.NewCreditCode(o.authority, o.category, "610100", o.body)
 		if err != nil {
@@ -102,8 +108,9 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 				return nil, err
 			}
 			d.Revoked += revoked
+			staff[roles[0]] = &authz.Actor{AccountID: acc.ID, AccountName: acc.Name, Org: code, Roles: roles}
 			if slices.Contains(roles, authz.PlatformAdmin) {
-				reviewer = &authz.Actor{AccountID: acc.ID, AccountName: acc.Name, Org: code, Roles: roles}
+				reviewer = staff[roles[0]]
 			}
 			d.Tokens = append(d.Tokens, demoToken{Role: roles[0], Org: code, Account: name, Token: secret})
 		}
@@ -124,7 +131,67 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 	if err := seedCatalog(ctx, p.Catalog, reviewer, regulator); err != nil {
 		return nil, err
 	}
+	if err := seedLicenseSeal(ctx, p.Seals, regulator, staff); err != nil {
+		return nil, err
+	}
+	sample, err := demoIssuance()
+	if err != nil {
+		return nil, err
+	}
+	d.Sample = sample
 	return d, nil
+}
+
+// demoIssuance returns the body of a business license issuance with the
+// shipped sample face, the holder being the company the sample names.
+func demoIssuance() ([]byte, error) {
+	defs, err := catalog.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	for _, def := range defs {
+		if def.Type.Code != "BL0001" {
+			continue
+		}
+		var face struct {
+			CreditCode string `json:"credit_code"`
+			Name       string `json:"name"`
+		}
+		if err := json.Unmarshal(def.Sample, &face); err != nil {
+			return nil, fmt.Errorf("the sample of %s: %w", def.Type.Code, err)
+		}
+		return json.Marshal(map[string]any{"type": def.Type.Code, "holder_id": face.CreditCode, "holder_name": face.Name, "face": def.Sample})
+	}
+	return nil, nil
+}
+
+// seedLicenseSeal gives the demo's market regulator a license-issuing seal
+// (证照专用章) bound to license issuance, so that its issuer token issues
+// licenses at once. Both go through the applications every organization
+// files: its admin applies, the platform's seal approver approves.
+func seedLicenseSeal(ctx context.Context, seals *seal.Service, regulator string, staff map[authz.Role]*authz.Actor) error {
+	p, err := seals.ListSeals(ctx, seal.Filter{Org: regulator, Kind: seal.LicenseIssuing, Limit: 1}, "")
+	if err != nil || len(p.Items) > 0 {
+		return err
+	}
+	admin, approver := staff[authz.OrgAdmin], staff[authz.SealApprover]
+	decide := func(n seal.NewApplication) (seal.Application, error) {
+		a, err := seals.Apply(ctx, admin, n)
+		if err != nil {
+			return a, fmt.Errorf("demo license-issuing seal (%s): %w", n.Action, err)
+		}
+		if a, err = seals.Decide(ctx, approver, a.ID, true, "演示数据"); err != nil {
+			return a, fmt.Errorf("demo license-issuing seal (%s): %w", n.Action, err)
+		}
+		return a, nil
+	}
+	made, err := decide(seal.NewApplication{Org: regulator, Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章（演示）",
+		Reason: "签发电子证照", Image: seal.SampleImage(), WidthMM: 40, HeightMM: 40, Keepers: []string{staff[authz.SealKeeper].AccountID}})
+	if err != nil {
+		return err
+	}
+	_, err = decide(seal.NewApplication{Org: regulator, Action: seal.Bind, SealID: made.SealID, Reason: "证照签发（演示）"})
+	return err
 }
 
 // seedCatalog puts the shipped license types in the catalog, each with an
@@ -197,11 +264,14 @@ func (a *app) printDemoText(w io.Writer, d *demoData, base string, db *store.DB)
 	if d.Revoked > 0 {
 		fmt.Fprintln(w, a.t("cli.demo.revoked", map[string]any{"N": d.Revoked}))
 	}
-	admin := ""
+	admin, issuer := "", ""
 	for _, t := range d.Tokens {
 		fmt.Fprintf(w, "  %-15s %s  %s\n", t.Role, t.Org, t.Token)
-		if t.Role == authz.PlatformAdmin {
+		switch t.Role {
+		case authz.PlatformAdmin:
 			admin = t.Token
+		case authz.Issuer:
+			issuer = t.Token
 		}
 	}
 	fmt.Fprintln(w)
@@ -213,6 +283,11 @@ func (a *app) printDemoText(w io.Writer, d *demoData, base string, db *store.DB)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $ZZ_TOKEN\" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\\n"+
 		"    -d '{\"credit_code\":\"91350100M000100Y43\",\"name\":\"示例企业\",\"region\":\"350100\",\"kinds\":[\"using-unit\"],\"responsible\":{\"name\":\"李四\",\"phone\":\"13900000000\"}}' \\\n"+
 		"    %s/api/v1/orgs\n", base)
+	if d.Sample != nil {
+		fmt.Fprintln(w, a.t("cli.demo.issue", nil))
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
+			"    -d '%s' \\\n    %s/api/v1/licenses\n", issuer, d.Sample, base)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t("cli.demo.warning", nil))
 }

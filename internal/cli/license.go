@@ -49,8 +49,8 @@ account of the issuing organization: --account, default svc-issuer, which
 are in the API under /api/v1/licenses (docs/licenses.md), where an issuer's
 token names the account.`,
 	}
-	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand())
-	// The lead wires licenseTransitionCommand, licenseVerifyCommand, licenseTrustBundleCommand and licenseExportCommand here.
+	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand(), a.licenseExportCommand())
+	// The lead wires licenseTransitionCommand, licenseVerifyCommand and licenseTrustBundleCommand here.
 	return cmd
 }
 

@@ -9,18 +9,16 @@ import (
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/api"
-	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
-	"github.com/zhengzhao/zhengzhao/internal/seal"
 )
 
-// seedIssuer seeds the demo city on the store and gives its market
-// regulator a license-issuing seal bound to license issuance; it returns
-// the regulator's credit code and the face sample of PC0001.
+// seedIssuer seeds the demo city on the store, whose market regulator has
+// a license-issuing seal bound to license issuance; it returns the
+// regulator's credit code and the face sample of PC0001.
 func seedIssuer(t *testing.T, cmd storeCmd, data, dsn string) (issuer string, face json.RawMessage) {
 	t.Helper()
 	// The command line sets the store up (master key, data keys) as it
@@ -40,38 +38,6 @@ func seedIssuer(t *testing.T, cmd storeCmd, data, dsn string) (issuer string, fa
 			return err
 		}
 		issuer, err = ids.NewCreditCode('1', '1', "610100", "MB000002")
-		if err != nil {
-			return err
-		}
-		plat, err := ids.NewCreditCode('1', '1', "610100", "MB000001")
-		if err != nil {
-			return err
-		}
-		actor := func(code, name string, r authz.Role) *authz.Actor {
-			acc, e := p.Orgs.EnsureAccount(ctx, code, name, []authz.Role{r})
-			if e != nil && err == nil {
-				err = e
-			}
-			return &authz.Actor{AccountID: acc.ID, Org: code, Roles: acc.Roles}
-		}
-		admin, keeper, approver := actor(issuer, "demo-org-admin", authz.OrgAdmin), actor(issuer, "demo-seal-keeper", authz.SealKeeper),
-			actor(plat, "demo-seal-approver", authz.SealApprover)
-		if err != nil {
-			return err
-		}
-		app, err := p.Seals.Apply(ctx, admin, seal.NewApplication{Org: issuer, Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章",
-			Reason: "签发电子证照", Image: seal.SampleImage(), WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}, Justification: "测试"})
-		if err != nil {
-			return err
-		}
-		if app, err = p.Seals.Decide(ctx, approver, app.ID, true, "同意"); err != nil {
-			return err
-		}
-		bind, err := p.Seals.Apply(ctx, admin, seal.NewApplication{Org: issuer, Action: seal.Bind, SealID: app.SealID, Reason: "证照签发"})
-		if err != nil {
-			return err
-		}
-		_, err = p.Seals.Decide(ctx, approver, bind.ID, true, "同意")
 		return err
 	})
 	if err != nil {

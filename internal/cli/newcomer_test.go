@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 )
 
@@ -176,6 +178,45 @@ func TestDemoAgainReplacesItsTokens(t *testing.T) {
 		if ty.Code != defs[i].Type.Code || ty.ApprovedVersion != 1 {
 			t.Errorf("demo type %s approved version %d, want %s at version 1", ty.Code, ty.ApprovedVersion, defs[i].Type.Code)
 		}
+	}
+	// The demo's issuer issues the business license the demo prints at
+	// once: its organization's license-issuing seal is made and bound,
+	// once however often the demo ran.
+	body, err := demoIssuance()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issuer string
+	for _, tok := range second.Tokens {
+		if tok.Role == authz.Issuer {
+			issuer = tok.Token
+		}
+	}
+	req, _ = http.NewRequest(http.MethodPost, second.API+"/licenses", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+issuer)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var issued api.License
+	if err := json.NewDecoder(resp.Body).Decode(&issued); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the demo's issuance answered %d (%v)", resp.StatusCode, err)
+	}
+	req, _ = http.NewRequest(http.MethodGet, second.API+"/seals?kind=license-issuing", nil)
+	req.Header.Set("Authorization", "Bearer "+issuer)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var seals api.Page[api.Seal]
+	if err := json.NewDecoder(resp.Body).Decode(&seals); err != nil {
+		t.Fatal(err)
+	}
+	if len(seals.Items) != 1 || seals.Items[0].ID != issued.SealID {
+		t.Fatalf("after two demo runs the issuer sees %d license-issuing seals, want the one that signed (%s)", len(seals.Items), issued.SealID)
 	}
 }
 

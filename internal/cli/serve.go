@@ -179,6 +179,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	defer func() { stopWork(); <-integrated }()
 	integrator := &auditlog.Integrator{Store: db, OnError: func(err error) { log.Error("audit integration failed", "error", err.Error()) }}
 	go func() { integrator.Run(workCtx); close(integrated) }()
+	// Licenses past their validity expire by themselves; every process
+	// runs the loop, and a license expires once (docs/licenses.md).
+	expiring := make(chan struct{})
+	defer func() { stopWork(); <-expiring }()
+	go func() {
+		p.Licenses.RunExpiry(workCtx, 30*time.Second, func(err error) { log.Error("license expiry failed", "error", err.Error()) })
+		close(expiring)
+	}()
 
 	errc := make(chan error, 1)
 	go func() {

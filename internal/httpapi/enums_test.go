@@ -82,6 +82,21 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		"catalog.Sensitivities": strs(catalog.Sensitivities()),
 		"catalog.MaskRules":     strs(catalog.MaskRules()),
 		"license.MediaTypes":    license.MediaTypes(),
+		"license.Operations":    strs(license.Operations()),
+	}
+	// License states share three names with seal states, so they are
+	// told by a name of their own.
+	states, stateEnums := strs(license.States()), 0
+	for at, vals := range found {
+		if slices.Contains(vals, string(license.ReportedLost)) {
+			stateEnums++
+			if a, b := slices.Sorted(slices.Values(vals)), slices.Sorted(slices.Values(states)); !slices.Equal(a, b) {
+				t.Errorf("%s: enum %v differs from license.States %v", at, vals, states)
+			}
+		}
+	}
+	if stateEnums == 0 {
+		t.Errorf("no enum of the OpenAPI document mirrors license.States %v", states)
 	}
 	for name, list := range lists {
 		mirrored := 0
@@ -113,40 +128,42 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 // of them without the API serving them, so their enum tags are checked here
 // as well as through the OpenAPI document.
 var wireTypes = map[string]reflect.Type{
-	"Account":            reflect.TypeFor[api.Account](),
-	"Attachment":         reflect.TypeFor[api.Attachment](),
-	"AuditEntry":         reflect.TypeFor[api.AuditEntry](),
-	"AuditProof":         reflect.TypeFor[api.AuditProof](),
-	"AuditTree":          reflect.TypeFor[api.AuditTree](),
-	"Certificate":        reflect.TypeFor[api.Certificate](),
-	"DataKey":            reflect.TypeFor[api.DataKey](),
-	"DataKeyRotation":    reflect.TypeFor[api.DataKeyRotation](),
-	"Key":                reflect.TypeFor[api.Key](),
-	"Label":              reflect.TypeFor[api.Label](),
-	"License":            reflect.TypeFor[api.License](),
-	"LicenseMaterial":    reflect.TypeFor[api.LicenseMaterial](),
-	"LicenseType":        reflect.TypeFor[api.LicenseType](),
-	"LicenseTypeVersion": reflect.TypeFor[api.LicenseTypeVersion](),
-	"Masking":            reflect.TypeFor[api.Masking](),
-	"Me":                 reflect.TypeFor[api.Me](),
-	"NewLicense":         reflect.TypeFor[api.NewLicense](),
-	"NewLicenseType":     reflect.TypeFor[api.NewLicenseType](),
-	"NewMaterial":        reflect.TypeFor[api.NewMaterial](),
-	"Org":                reflect.TypeFor[api.Org](),
-	"Page":               reflect.TypeFor[api.Page[struct{}]](),
-	"PendingAuditEntry":  reflect.TypeFor[api.PendingAuditEntry](),
-	"PublicKey":          reflect.TypeFor[api.PublicKey](),
-	"Responsible":        reflect.TypeFor[api.Responsible](),
-	"Seal":               reflect.TypeFor[api.Seal](),
-	"SealApplication":    reflect.TypeFor[api.SealApplication](),
-	"SealBinding":        reflect.TypeFor[api.SealBinding](),
-	"SealEvent":          reflect.TypeFor[api.SealEvent](),
-	"Template":           reflect.TypeFor[api.Template](),
-	"TemplateField":      reflect.TypeFor[api.TemplateField](),
-	"Token":              reflect.TypeFor[api.Token](),
-	"UseRequest":         reflect.TypeFor[api.UseRequest](),
-	"ValidityRule":       reflect.TypeFor[api.ValidityRule](),
-	"VersionEvent":       reflect.TypeFor[api.VersionEvent](),
+	"Account":                  reflect.TypeFor[api.Account](),
+	"Attachment":               reflect.TypeFor[api.Attachment](),
+	"AuditEntry":               reflect.TypeFor[api.AuditEntry](),
+	"AuditProof":               reflect.TypeFor[api.AuditProof](),
+	"AuditTree":                reflect.TypeFor[api.AuditTree](),
+	"Certificate":              reflect.TypeFor[api.Certificate](),
+	"DataKey":                  reflect.TypeFor[api.DataKey](),
+	"DataKeyRotation":          reflect.TypeFor[api.DataKeyRotation](),
+	"Key":                      reflect.TypeFor[api.Key](),
+	"Label":                    reflect.TypeFor[api.Label](),
+	"License":                  reflect.TypeFor[api.License](),
+	"LicenseMaterial":          reflect.TypeFor[api.LicenseMaterial](),
+	"LicenseTransition":        reflect.TypeFor[api.LicenseTransition](),
+	"LicenseTransitionRequest": reflect.TypeFor[api.LicenseTransitionRequest](),
+	"LicenseType":              reflect.TypeFor[api.LicenseType](),
+	"LicenseTypeVersion":       reflect.TypeFor[api.LicenseTypeVersion](),
+	"Masking":                  reflect.TypeFor[api.Masking](),
+	"Me":                       reflect.TypeFor[api.Me](),
+	"NewLicense":               reflect.TypeFor[api.NewLicense](),
+	"NewLicenseType":           reflect.TypeFor[api.NewLicenseType](),
+	"NewMaterial":              reflect.TypeFor[api.NewMaterial](),
+	"Org":                      reflect.TypeFor[api.Org](),
+	"Page":                     reflect.TypeFor[api.Page[struct{}]](),
+	"PendingAuditEntry":        reflect.TypeFor[api.PendingAuditEntry](),
+	"PublicKey":                reflect.TypeFor[api.PublicKey](),
+	"Responsible":              reflect.TypeFor[api.Responsible](),
+	"Seal":                     reflect.TypeFor[api.Seal](),
+	"SealApplication":          reflect.TypeFor[api.SealApplication](),
+	"SealBinding":              reflect.TypeFor[api.SealBinding](),
+	"SealEvent":                reflect.TypeFor[api.SealEvent](),
+	"Template":                 reflect.TypeFor[api.Template](),
+	"TemplateField":            reflect.TypeFor[api.TemplateField](),
+	"Token":                    reflect.TypeFor[api.Token](),
+	"UseRequest":               reflect.TypeFor[api.UseRequest](),
+	"ValidityRule":             reflect.TypeFor[api.ValidityRule](),
+	"VersionEvent":             reflect.TypeFor[api.VersionEvent](),
 }
 
 // wireEnums adds the enum tags of every struct type of package api to

@@ -36,6 +36,23 @@ func LicenseMaterialOf(m license.MaterialInfo) api.LicenseMaterial {
 		AddedBy: m.AddedBy, AddedAt: m.AddedAt}
 }
 
+// LicenseTransitionOf renders an entry of a license's history for the API.
+func LicenseTransitionOf(r license.Record) api.LicenseTransition {
+	return api.LicenseTransition{Seq: r.Seq, Operation: string(r.Operation), From: string(r.From), To: string(r.To), Reason: r.Reason,
+		Actor: r.Actor, At: r.At, Version: r.Version}
+}
+
+// LicenseTransitionIn reads a request of a lifecycle operation. A face of
+// JSON null is no face.
+func LicenseTransitionIn(r api.LicenseTransitionRequest) license.TransitionRequest {
+	face := r.Face
+	if string(face) == "null" {
+		face = nil
+	}
+	return license.TransitionRequest{Operation: license.Operation(r.Operation), Reason: r.Reason, Face: face, TypeVersion: r.TypeVersion,
+		ValidUntil: r.ValidUntil}
+}
+
 // NewLicenseIn reads a request to issue a license.
 func NewLicenseIn(n api.NewLicense) license.NewLicense {
 	out := license.NewLicense{Type: n.Type, TypeVersion: n.TypeVersion, HolderID: n.HolderID, HolderName: n.HolderName,
@@ -65,7 +82,7 @@ type licenseIDInput struct {
 type listLicensesInput struct {
 	ListParams
 	Type   string `query:"type" maxLength:"6"`
-	State  string `query:"state" enum:"active"`
+	State  string `query:"state" enum:"active,suspended,pledged,reported-lost,expired,revoked,cancelled,abolished"`
 	Holder string `query:"holder" maxLength:"64" doc:"The holder's citizen ID number or credit code; matched by its blind index."`
 }
 
@@ -105,6 +122,10 @@ func (a *API) registerLicenses() {
 	a.registerGetLicense()
 	a.registerGetLicenseDocument()
 	a.registerMaterials()
+	a.registerExportLicenseVC()
+	a.registerTransitionLicense()
+	a.registerLicenseHistory()
+	a.registerGetLicenseVersionDocument()
 }
 
 func (a *API) registerIssueLicense() {
@@ -208,5 +229,91 @@ func (a *API) registerMaterials() {
 		}
 		return &materialContentOutput{ContentType: m.MediaType, Body: content,
 			ContentDisposition: mime.FormatMediaType("attachment", map[string]string{"filename": m.Name})}, nil
+	})
+}
+
+// credentialMediaType is the media type of an exported license credential:
+// a Verifiable Credential with an embedded proof, as a status list is.
+const credentialMediaType = StatusListMediaType
+
+func (a *API) registerExportLicenseVC() {
+	register(a, huma.Operation{
+		OperationID: "export-license-vc", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/vc", Tags: []string{"licenses"},
+		Summary: "Export a license as a W3C Verifiable Credential",
+		Description: "导出为 W3C 可验证凭证 (docs/vc.md): the current version of the license as a Verifiable Credential 2.0 " +
+			"with its BitstringStatusListEntry entries and a Data Integrity proof of the platform's status-list key; " +
+			"it names the GB/T 38540-signed document by its digests. Each export is recorded in the audit log (license.exported).",
+		Errors: []int{http.StatusNotFound},
+		Responses: map[string]*huma.Response{"200": {Description: "the signed credential",
+			Content: map[string]*huma.MediaType{credentialMediaType: {}}}},
+	}, issueLicenses(), func(ctx context.Context, in *licenseIDInput) (*licenseDocumentOutput, error) {
+		doc, err := a.svc.Licenses.ExportVC(ctx, authz.ActorFrom(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &licenseDocumentOutput{ContentType: credentialMediaType, Body: doc}, nil
+	})
+}
+
+type transitionLicenseInput struct {
+	IdempotencyParam
+	ID   string `path:"id" maxLength:"35"`
+	Body api.LicenseTransitionRequest
+}
+
+func (a *API) registerTransitionLicense() {
+	register(a, huma.Operation{
+		OperationID: "transition-license", Method: http.MethodPost, Path: Prefix + "/licenses/{id}/transitions", Tags: []string{"licenses"},
+		Summary: "Apply a lifecycle operation to a license",
+		Description: "变更、延续、挂起、恢复、质押、解除质押、吊销、注销、废止、挂失、补办。The transition table of docs/licenses.md says " +
+			"which operation is allowed from which state; another is refused with 409 naming the current state (field operation, rule transition). " +
+			"change, renew and reissue sign a new version with the bound seal; the old one stays readable.",
+		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
+	}, issueLicenses(), func(ctx context.Context, in *transitionLicenseInput) (*licenseOutput, error) {
+		out, err := a.svc.Licenses.Transition(ctx, authz.ActorFrom(ctx), in.ID, LicenseTransitionIn(in.Body))
+		if err != nil {
+			return nil, err
+		}
+		return &licenseOutput{Body: LicenseOf(out.License)}, nil
+	})
+}
+
+type licenseHistoryInput struct {
+	ListParams
+	ID string `path:"id" maxLength:"35"`
+}
+
+func (a *API) registerLicenseHistory() {
+	register(a, huma.Operation{
+		OperationID: "list-license-transitions", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/transitions", Tags: []string{"licenses"},
+		Summary: "The history of a license: its transitions, oldest first", Errors: []int{http.StatusNotFound},
+	}, issueLicenses(), func(ctx context.Context, in *licenseHistoryInput) (*pageOutput[api.LicenseTransition], error) {
+		p, err := a.svc.Licenses.History(ctx, authz.ActorFrom(ctx), in.ID, in.Limit, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, LicenseTransitionOf), nil
+	})
+}
+
+type licenseVersionInput struct {
+	ID      string `path:"id" maxLength:"35"`
+	Version int64  `path:"version" minimum:"1"`
+}
+
+func (a *API) registerGetLicenseVersionDocument() {
+	register(a, huma.Operation{
+		OperationID: "get-license-version-document", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/versions/{version}/document",
+		Tags: []string{"licenses"}, Summary: "Get the signed document of a version of a license",
+		Description: "Superseded versions stay readable for audit, exactly as signed.",
+		Errors:      []int{http.StatusNotFound},
+		Responses: map[string]*huma.Response{"200": {Description: "the signed license document",
+			Content: map[string]*huma.MediaType{"application/json": {}}}},
+	}, issueLicenses(), func(ctx context.Context, in *licenseVersionInput) (*licenseDocumentOutput, error) {
+		doc, err := a.svc.Licenses.VersionDocument(ctx, authz.ActorFrom(ctx), in.ID, in.Version)
+		if err != nil {
+			return nil, err
+		}
+		return &licenseDocumentOutput{ContentType: "application/json", Body: doc}, nil
 	})
 }

@@ -107,7 +107,7 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (
 		SealID: sealID, IssuedBy: actor.AccountID, IssuedAt: now, UpdatedAt: now}
 	var out Issued
 	err = s.issue(ctx, func(st Tx) error {
-		doc, err := s.sign(ctx, st, &l, o, face)
+		doc, err := s.sign(ctx, st, &l, o, face, l.IssuedBy, l.IssuedAt, st.InsertLicense)
 		if err != nil {
 			return err
 		}
@@ -308,10 +308,14 @@ func (s *Service) identifiers(ctx context.Context, e catalog.Entry, o org.Org, n
 	return id, number, nil
 }
 
-// sign claims the status slot, lints the document, records the license
-// (the intent), has the bound seal sign the document's digest in st and
-// stores the signed version. It returns the signed document.
-func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face []byte) ([]byte, error) {
+// sign claims a status slot for version l.Version, lints the document,
+// records the license through write (the intent: inserted on issuance,
+// updated when a lifecycle operation re-signs), has the bound seal sign the
+// document's digest in st for actor and stores the signed version, made
+// at at. A version after the first names the one it supersedes. It returns
+// the signed document.
+func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face []byte, actor string, at time.Time,
+	write func(context.Context, License) error) ([]byte, error) {
 	alloc, err := s.status.Allocate(ctx, st, l.Issuer)
 	if err != nil {
 		return nil, err
@@ -321,6 +325,9 @@ func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face [
 		Issuer:   codec.Issuer{CreditCode: l.Issuer, Name: o.Name},
 		Holder:   codec.Holder{Kind: codec.HolderKind(l.HolderKind), Identifier: l.HolderID, Name: l.HolderName},
 		IssuedAt: l.IssuedAt, ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil, Face: face, Version: l.Version}
+	if l.Version > 1 {
+		doc.Supersedes = &codec.Ref{ID: l.ID, Version: l.Version - 1}
+	}
 	for _, e := range alloc.Entries {
 		doc.Status = append(doc.Status, codec.StatusEntry{Purpose: codec.Purpose(e.StatusPurpose), ListURL: e.StatusListCredential, Index: int64(alloc.Slot.Index)})
 	}
@@ -329,11 +336,11 @@ func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face [
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Invalid, err, "the license does not fit the signed document format: %v", err)
 	}
-	if err := st.InsertLicense(ctx, *l); err != nil {
+	if err := write(ctx, *l); err != nil {
 		return nil, err
 	}
 	sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{Org: l.Issuer, SealID: l.SealID, LicenseType: l.TypeCode, Digest: digest,
-		Title: "license " + l.ID, PropertyInfo: l.ID, Actor: l.IssuedBy})
+		Title: "license " + l.ID, PropertyInfo: l.ID, Actor: actor})
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +348,7 @@ func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face [
 	if err != nil {
 		return nil, err
 	}
-	v := Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: use.ID, CreatedAt: l.IssuedAt}
+	v := Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: use.ID, Slot: l.Slot, CreatedAt: at}
 	if err := st.InsertLicenseVersion(ctx, v); err != nil {
 		return nil, err
 	}

@@ -14,11 +14,9 @@ import (
 // State is the lifecycle state of a license.
 type State string
 
-// The states a license is in. Issuance knows only Active; the lifecycle
-// (suspension, revocation, …) changes it through the status lists.
-const (
-	Active State = "active"
-)
+// Active is the state of an issued license in force; the others are in
+// lifecycle.go.
+const Active State = "active"
 
 // License is a license as the store keeps it. The face data lives in the
 // signed document of each version (Version), encrypted at rest like the
@@ -43,7 +41,8 @@ type License struct {
 	State      State
 	// Version counts the signed versions of the license, from 1.
 	Version int64
-	// Slot is the license's index in its issuer's status lists.
+	// Slot is the index of the current version in its issuer's status
+	// lists; each version has its own.
 	Slot status.Slot
 	// SealID is the seal that signed the current version.
 	SealID    string
@@ -60,6 +59,9 @@ type Version struct {
 	Document  []byte
 	SealID    string
 	UseID     string // the seal use that signed it
+	// Slot is the version's own index in the status lists: a version that
+	// is superseded is revoked there while its successor stays valid.
+	Slot      status.Slot
 	CreatedAt time.Time
 }
 
@@ -88,6 +90,12 @@ type Reader interface {
 	ListMaterials(ctx context.Context, licenseID string) ([]MaterialInfo, error)
 	// Material returns a material of a license and its content.
 	Material(ctx context.Context, licenseID string, seq int) (MaterialInfo, []byte, error)
+	// LicenseTransitions returns a page of the transitions of a license,
+	// by Seq.
+	LicenseTransitions(ctx context.Context, f HistoryFilter) ([]Record, error)
+	// DueLicenses returns up to limit identifiers of licenses in a state
+	// Expire is allowed from whose valid_until is at or before now.
+	DueLicenses(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
 // Store is what the service holds: the reads and the two counters, which
@@ -103,21 +111,29 @@ type Store interface {
 	NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint64, error)
 }
 
-// Tx is what the issuing transaction writes through: the license and its
-// version, the status slot (status.Tx), the seal use of the signature
-// (seal.BoundTx, which carries the audit log's Appender) and the outbox
-// event.
+// Tx is what the issuing and the transition transactions read and write
+// through: the license, its versions and transitions, the status slots
+// (status.Tx), the seal use of a signature (seal.BoundTx, which carries
+// the audit log's Appender) and the outbox event.
 type Tx interface {
+	// Reader reads in the transaction: a transition or an export decides
+	// on the license as this transaction sees it.
+	Reader
 	// InsertLicense records the license: the intent, before the seal
 	// signs. Conflict when its identifier or number is taken.
 	InsertLicense(ctx context.Context, l License) error
+	// UpdateLicense writes l over the license of its identifier provided
+	// that the stored one is still in state and at version; Conflict when
+	// it is not.
+	UpdateLicense(ctx context.Context, l License, state State, version int64) error
 	InsertLicenseVersion(ctx context.Context, v Version) error
 	// InsertMaterial stores a material of a license, its content
 	// encrypted, under the license's next seq, which it returns with m;
 	// NotFound when there is no such license.
 	InsertMaterial(ctx context.Context, m MaterialInfo, content []byte) (MaterialInfo, error)
-	// Reader re-reads, in the transaction, the license a change acts on.
-	Reader
+	// InsertLicenseTransition appends r to the license's history, with
+	// the next Seq, which it returns.
+	InsertLicenseTransition(ctx context.Context, r Record) (int64, error)
 	status.Tx
 	seal.BoundTx
 	notify.OutboxWriter

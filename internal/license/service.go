@@ -38,14 +38,17 @@ type Seals interface {
 	SignBound(ctx context.Context, st seal.BoundTx, req seal.BoundSign) ([]byte, seal.Use, error)
 }
 
-// Status allocates the license's index in its issuer's status lists, in
-// the issuing transaction.
+// Status allocates a license version's index in its issuer's status
+// lists, in the issuing transaction, and sets the bits of its state in the
+// transaction of a lifecycle operation.
 type Status interface {
 	Allocate(ctx context.Context, tx status.Tx, issuer string) (status.Allocation, error)
+	SetState(ctx context.Context, tx status.Tx, slot status.Slot, state status.State) error
 }
 
 // Deps are what the license service is built from; every field is
-// required.
+// required but BaseURL and CredentialSigner, which only the export of
+// credentials needs.
 type Deps struct {
 	Store   Store
 	Tx      TxFunc
@@ -54,6 +57,12 @@ type Deps struct {
 	Seals   Seals
 	Status  Status
 	Now     func() time.Time
+	// BaseURL is the platform's public base URL: an exported credential
+	// names the signed document below it.
+	BaseURL string
+	// CredentialSigner signs exported credentials: the platform's
+	// status-list key (docs/vc.md, "The key").
+	CredentialSigner status.SignerFunc
 	// MaxConcurrent bounds the issuing transactions this service runs at
 	// once; DefaultMaxConcurrent when zero. Keep it well below the store's
 	// connection pool (see Service.issuing).
@@ -77,6 +86,8 @@ type Service struct {
 	seals   Seals
 	status  Status
 	now     func() time.Time
+	baseURL string
+	signer  status.SignerFunc
 	// issuing holds a token per issuing transaction in progress.
 	issuing chan struct{}
 }
@@ -88,7 +99,7 @@ func New(d Deps) *Service {
 		n = DefaultMaxConcurrent
 	}
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		issuing: make(chan struct{}, n)}
+		baseURL: d.BaseURL, signer: d.CredentialSigner, issuing: make(chan struct{}, n)}
 }
 
 // issue runs fn in one issuing transaction, at most MaxConcurrent at once.

@@ -88,13 +88,16 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		p, err := orgs.Platform(ctx)
 		return p.CreditCode, err
 	}
-	statusLists, err := status.New(status.Deps{Reader: db, BaseURL: o.PublicURL, Now: o.Clock,
-		Signer: status.PlatformSigner(ks, platformCode, o.StatusListAlg, o.PublicURL)})
+	// The status-list key also signs exported license credentials: both
+	// are the platform's Data Integrity attestations (docs/vc.md).
+	platformSigner := status.PlatformSigner(ks, platformCode, o.StatusListAlg, o.PublicURL)
+	statusLists, err := status.New(status.Deps{Reader: db, BaseURL: o.PublicURL, Now: o.Clock, Signer: platformSigner})
 	if err != nil {
 		return nil, err
 	}
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
-	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock})
+	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
+		BaseURL: o.PublicURL, CredentialSigner: platformSigner})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses, now: o.Clock}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -299,5 +300,111 @@ func TestConcurrentIssuanceOverTheAPI(t *testing.T) {
 			ids[l.ID], numbers[l.Number] = true, true
 		}
 		t.Logf("%s: %d concurrent issuances over two processes, %d store retries", db.Dialect(), n, db.Retries())
+	})
+}
+
+// TestLicenseLifecycleOverTheAPI suspends a license (replayed by its
+// Idempotency-Key), is refused a pledge with 409 naming the state,
+// resumes it, changes its face (a new version; the old document stays
+// readable and its index is revoked), revokes it and reads its history
+// page by page.
+func TestLicenseLifecycleOverTheAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		le := newLicenseEnv(t, db)
+		var l api.License
+		le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, nil)).want(t, http.StatusCreated, "issue").decode(t, &l)
+		url := "/api/v1/licenses/" + l.ID + "/transitions"
+		body := func(op string, extra map[string]any) string {
+			m := map[string]any{"operation": op, "reason": "依法" + op}
+			for k, v := range extra {
+				m[k] = v
+			}
+			return jsonBody(t, m)
+		}
+		bit := func(index int, purpose statuslist.Purpose) bool {
+			t.Helper()
+			snap, err := le.status.List(ctx, le.issuerOrg, l.StatusList, purpose)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := snap.Bits.Get(index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return set
+		}
+
+		first := le.do(http.MethodPost, url, le.issuer, body("suspend", nil), "Idempotency-Key", "suspend-1").want(t, http.StatusOK, "suspend")
+		var got api.License
+		first.decode(t, &got)
+		if got.State != "suspended" || got.Version != 1 || !bit(got.StatusIndex, statuslist.PurposeSuspension) {
+			t.Fatalf("suspended: %+v", got)
+		}
+		again := le.do(http.MethodPost, url, le.issuer, body("suspend", nil), "Idempotency-Key", "suspend-1")
+		if again.status != http.StatusOK || !bytes.Equal(again.body, first.body) || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %s, want the first answer", again.status, again.body)
+		}
+		pr := le.do(http.MethodPost, url, le.issuer, body("pledge", nil)).want(t, http.StatusConflict, "pledge a suspended license").problem(t)
+		if !namesField(pr, "operation", "transition") || !strings.Contains(pr.Detail, "is suspended") {
+			t.Errorf("problem %+v, want operation/transition naming suspended", pr)
+		}
+		le.do(http.MethodPost, url, le.issuer, body("resume", nil)).want(t, http.StatusOK, "resume").decode(t, &got)
+		if got.State != "active" || bit(got.StatusIndex, statuslist.PurposeSuspension) {
+			t.Fatalf("resumed: %+v", got)
+		}
+
+		var face map[string]any
+		if err := json.Unmarshal(le.sample, &face); err != nil {
+			t.Fatal(err)
+		}
+		face["name"] = "王建军"
+		le.do(http.MethodPost, url, le.issuer, body("change", map[string]any{"face": face})).want(t, http.StatusOK, "change").decode(t, &got)
+		if got.Version != 2 || got.StatusIndex == l.StatusIndex || got.State != "active" {
+			t.Fatalf("changed: %+v", got)
+		}
+		old := le.do(http.MethodGet, "/api/v1/licenses/"+l.ID+"/versions/1/document", le.issuer, "").want(t, http.StatusOK, "version 1")
+		current := le.do(http.MethodGet, "/api/v1/licenses/"+l.ID+"/document", le.issuer, "").want(t, http.StatusOK, "current document")
+		v2 := le.do(http.MethodGet, "/api/v1/licenses/"+l.ID+"/versions/2/document", le.issuer, "").want(t, http.StatusOK, "version 2")
+		if bytes.Equal(old.body, current.body) || !bytes.Equal(v2.body, current.body) || !strings.Contains(string(current.body), "王建军") {
+			t.Errorf("version documents: old %d bytes, current %d, version 2 %d", len(old.body), len(current.body), len(v2.body))
+		}
+		le.do(http.MethodGet, "/api/v1/licenses/"+l.ID+"/versions/3/document", le.issuer, "").want(t, http.StatusNotFound, "version 3")
+		if !bit(l.StatusIndex, statuslist.PurposeRevocation) || bit(got.StatusIndex, statuslist.PurposeRevocation) {
+			t.Errorf("after the change: version 1 revoked %v, version 2 revoked %v", bit(l.StatusIndex, statuslist.PurposeRevocation),
+				bit(got.StatusIndex, statuslist.PurposeRevocation))
+		}
+
+		le.do(http.MethodPost, url, le.otherIssuer, body("revoke", nil)).want(t, http.StatusNotFound, "another organization revokes")
+		pr = le.do(http.MethodPost, url, le.issuer, `{"operation":"revoke","reason":""}`).want(t, http.StatusUnprocessableEntity, "no reason").problem(t)
+		if !namesField(pr, "reason", "required") {
+			t.Errorf("problem names %+v, want reason/required", pr.Errors)
+		}
+		le.do(http.MethodPost, url, le.issuer, body("revoke", nil)).want(t, http.StatusOK, "revoke").decode(t, &got)
+		if got.State != "revoked" || !bit(got.StatusIndex, statuslist.PurposeRevocation) {
+			t.Fatalf("revoked: %+v", got)
+		}
+		pr = le.do(http.MethodPost, url, le.issuer, body("resume", nil)).want(t, http.StatusConflict, "resume a revoked license").problem(t)
+		if !strings.Contains(pr.Detail, "is revoked") {
+			t.Errorf("problem %+v, want the state revoked named", pr)
+		}
+
+		var ops []string
+		next := url + "?limit=2"
+		for next != "" {
+			var p api.Page[api.LicenseTransition]
+			le.do(http.MethodGet, next, le.issuer, "").want(t, http.StatusOK, "history").decode(t, &p)
+			for _, r := range p.Items {
+				ops = append(ops, r.Operation+":"+r.From+">"+r.To)
+			}
+			next = ""
+			if p.NextCursor != "" {
+				next = url + "?limit=2&cursor=" + p.NextCursor
+			}
+		}
+		want := []string{"suspend:active>suspended", "resume:suspended>active", "change:active>active", "revoke:active>revoked"}
+		if !slices.Equal(ops, want) {
+			t.Errorf("history %v, want %v", ops, want)
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
@@ -79,12 +80,83 @@ func (tx *Tx) InsertLicenseVersion(ctx context.Context, v license.Version) error
 	if err != nil {
 		return fmt.Errorf("insert license version %s: %w", ref, err)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, ref, v.LicenseID, v.Version, doc, v.SealID, v.UseID, micros(v.CreatedAt))
+	_, err = tx.exec(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, status_issuer, status_purposes,
+		status_list, status_index, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref, v.LicenseID, v.Version, doc, v.SealID, v.UseID,
+		v.Slot.List.Issuer, string(v.Slot.List.Purposes), v.Slot.List.Number, v.Slot.Index, micros(v.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert license version %s: %w", ref, err)
 	}
 	return nil
+}
+
+// UpdateLicense implements license.Tx: what a lifecycle operation may
+// change, on the condition that the row is still as the operation read it.
+func (tx *Tx) UpdateLicense(ctx context.Context, l license.License, state license.State, version int64) error {
+	res, err := tx.exec(ctx, `UPDATE licenses SET type_version = ?, valid_from = ?, valid_until = ?, state = ?, version = ?, status_issuer = ?,
+		status_purposes = ?, status_list = ?, status_index = ?, seal_id = ?, updated_at = ? WHERE id = ? AND state = ? AND version = ?`,
+		l.TypeVersion, micros(l.ValidFrom), nullMicros(l.ValidUntil), string(l.State), l.Version, l.Slot.List.Issuer, string(l.Slot.List.Purposes),
+		l.Slot.List.Number, l.Slot.Index, l.SealID, micros(l.UpdatedAt), l.ID, string(state), version)
+	if err != nil {
+		return fmt.Errorf("update license %s: %w", l.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return apperr.New(apperr.Conflict, "license %s changed meanwhile", l.ID)
+	}
+	return nil
+}
+
+// InsertLicenseTransition implements license.Tx. The sequence is the
+// license's next; the transaction has written the license row already, so
+// two transitions of one license never draw the same.
+func (tx *Tx) InsertLicenseTransition(ctx context.Context, r license.Record) (int64, error) {
+	var seq int64
+	err := mapErr(tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM license_transitions WHERE license_id = ?`, r.LicenseID).Scan(&seq))
+	if err != nil {
+		return 0, fmt.Errorf("license %s transitions: %w", r.LicenseID, err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO license_transitions (license_id, seq, operation, from_state, to_state, reason, actor, at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.LicenseID, seq, string(r.Operation), string(r.From), string(r.To), r.Reason, r.Actor,
+		micros(r.At), r.Version)
+	if err != nil {
+		return 0, fmt.Errorf("insert license %s transition %d: %w", r.LicenseID, seq, err)
+	}
+	return seq, nil
+}
+
+// LicenseTransitions implements license.Reader.
+func (h handle) LicenseTransitions(ctx context.Context, f license.HistoryFilter) ([]license.Record, error) {
+	rows, err := h.query(ctx, `SELECT license_id, seq, operation, from_state, to_state, reason, actor, at, version FROM license_transitions
+		WHERE license_id = ? AND seq > ? ORDER BY seq LIMIT ?`, f.LicenseID, f.After, f.Limit)
+	rs, err := collect(rows, err, func(s scanner) (license.Record, error) {
+		var r license.Record
+		var op, from, to string
+		var at int64
+		if err := s.Scan(&r.LicenseID, &r.Seq, &op, &from, &to, &r.Reason, &r.Actor, &at, &r.Version); err != nil {
+			return license.Record{}, err
+		}
+		r.Operation, r.From, r.To, r.At = license.Operation(op), license.State(from), license.State(to), fromMicros(at)
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("license %s transitions: %w", f.LicenseID, err)
+	}
+	return rs, nil
+}
+
+// DueLicenses implements license.Reader. The states are those Expire is
+// allowed from, and the predicate of the partial index licenses_due
+// (migration 0016), which serves the query.
+func (h handle) DueLicenses(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := h.query(ctx, `SELECT id FROM licenses WHERE state IN ('active', 'suspended', 'pledged', 'reported-lost')
+		AND valid_until <= ? ORDER BY valid_until, id LIMIT ?`, micros(now), limit)
+	ids, err := collect(rows, err, func(s scanner) (string, error) {
+		var id string
+		return id, s.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("licenses due to expire: %w", err)
+	}
+	return ids, nil
 }
 
 const licenseColumns = `id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_name, valid_from,
