@@ -5,7 +5,8 @@
 // (验章) and their GM/T 0031-2025 (version 5) successors (Seal), and signed
 // license documents (License: the seal signature over the canonical
 // license, the issuer's own license seal, the validity window, the status
-// lists the bundle carries, the approved type version). The platform runs
+// lists the bundle carries — no older than MaxStatusAge, 24 hours unless
+// the caller says otherwise — the approved type version). The platform runs
 // the same code online, with its own records behind the Trust and
 // LicenseTrust interfaces, so an online and an offline verdict never
 // disagree about the same facts.

@@ -69,14 +69,43 @@ func (b *Bundle) ApprovedVersions(_ context.Context, typeCode string) ([]int64, 
 	return b.TypeVersions[i].Approved, true, nil
 }
 
+// DefaultMaxStatusAge is how old the status lists a License verdict relies
+// on may be, unless MaxStatusAge says otherwise: the validity period of
+// the platform's signed status lists (docs/status-lists.md), after which
+// W3C Bitstring Status List v1.0 has a verifier stop using a list. A
+// trust bundle older than that cannot say a license is in force.
+const DefaultMaxStatusAge = 24 * time.Hour
+
+// A LicenseOption changes how License judges.
+type LicenseOption func(*licenseOptions)
+
+type licenseOptions struct {
+	maxStatusAge time.Duration
+}
+
+// MaxStatusAge sets how old, at the verdict's instant, the status lists
+// may be (DefaultMaxStatusAge when not given). A license whose lists are
+// older, and set none of its bits, has an unknown status — the verdict is
+// not valid, and its reason says how old the lists were: get a fresh
+// trust bundle. A set bit fails the check whatever its age. d <= 0 sets
+// no limit, for a relying party that decides on the age itself (Check.AsOf).
+func MaxStatusAge(d time.Duration) LicenseOption {
+	return func(o *licenseOptions) { o.maxStatusAge = d }
+}
+
 // License verifies a signed license document (docs/license-format.md)
 // offline or online, and lists every check with its reason. at is the
 // instant the license is judged at: its validity window, the seal-now
 // note and the age of the status lists; the seal checks are decided at
 // the signing time, as for any sealed document. License never fails: what
 // cannot be checked is a failed check, and a status that cannot be known
-// is an unknown one, which makes the verdict not valid.
-func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time) Verdict {
+// — no list, or lists older than MaxStatusAge — is an unknown one, which
+// makes the verdict not valid.
+func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time, opts ...LicenseOption) Verdict {
+	o := licenseOptions{maxStatusAge: DefaultMaxStatusAge}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d, err := license.Decode(doc)
 	if err != nil {
 		return unreadable(ctx, trust, doc, err, at)
@@ -96,7 +125,7 @@ func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time) 
 	v.Checks = append(v.Checks,
 		issuerSeal(v.SealCode, l.Issuer.CreditCode),
 		validity(l, at),
-		status(ctx, trust, l, at),
+		status(ctx, trust, l, at, o.maxStatusAge),
 		typeVersion(ctx, trust, l.Type))
 	v.settle()
 	return v
@@ -176,9 +205,10 @@ func validity(l license.License, at time.Time) Check {
 
 // status looks the license's bits up in its status lists. A set bit
 // fails the check; a list the source does not have, or cannot read, makes
-// it unknown. AsOf is the oldest list consulted, and the reason says how
-// old it was at the instant of the verdict.
-func status(ctx context.Context, src StatusSource, l license.License, at time.Time) Check {
+// it unknown, and so do lists older than maxAge (when positive) at the
+// instant of the verdict. AsOf is the oldest list consulted, and the
+// reason says how old it was.
+func status(ctx context.Context, src StatusSource, l license.License, at time.Time, maxAge time.Duration) Check {
 	c := Check{Name: CheckStatus}
 	var unknown []string
 	for _, e := range l.Status {
@@ -195,19 +225,34 @@ func status(ctx context.Context, src StatusSource, l license.License, at time.Ti
 			if e.Purpose == license.PurposeSuspension {
 				state = "suspended"
 			}
-			c.Reason = fmt.Sprintf("%s according to the %s list as of %s", state, e.Purpose, asOf.UTC().Format(time.RFC3339))
+			c.Reason = fmt.Sprintf("%s according to the %s list; %s", state, e.Purpose, statusAge(asOf, at))
 			return c
 		}
 	}
-	if len(unknown) > 0 {
+	switch {
+	case len(unknown) > 0:
 		c.Unknown = true
 		c.Reason = "status unknown: " + strings.Join(unknown, "; ")
-		return c
+	case maxAge > 0 && at.Sub(c.AsOf) > maxAge:
+		c.Unknown = true
+		c.Reason = fmt.Sprintf("status unknown: %s, older than the maximum age of %s; get a fresh trust bundle", statusAge(c.AsOf, at), maxAge)
+	default:
+		c.OK = true
+		c.Reason = "neither revoked nor suspended; " + statusAge(c.AsOf, at)
 	}
-	c.OK = true
-	c.Reason = fmt.Sprintf("neither revoked nor suspended as of %s, %s before %s",
-		c.AsOf.UTC().Format(time.RFC3339), at.Sub(c.AsOf).Round(time.Second), at.UTC().Format(time.RFC3339))
 	return c
+}
+
+// statusAge says when status lists were read and how old that was at the
+// instant of the verdict, in whole seconds: "status as of
+// 2026-11-23T20:00:00Z (5400 s old)".
+func statusAge(asOf, at time.Time) string {
+	age := int64(at.Sub(asOf) / time.Second)
+	when := asOf.UTC().Format(time.RFC3339)
+	if age < 0 {
+		return fmt.Sprintf("status as of %s (%d s after the instant judged)", when, -age)
+	}
+	return fmt.Sprintf("status as of %s (%d s old)", when, age)
 }
 
 // typeVersion checks that the license was issued under an approved

@@ -123,12 +123,14 @@ func TestLicense(t *testing.T) {
 		}, fail: map[string]string{verify.CheckSignature: "changed after it was signed"}},
 		{name: "revoked", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) {
 			b.SetStatusList(verify.StatusSnapshot{ListURL: revocationList, Purpose: "revocation", EncodedList: encodeList(t, licenseIndex), FetchedAt: fetched})
-		}, fail: map[string]string{verify.CheckStatus: "revoked according to the revocation list as of 2026-11-23T20:00:00Z"}},
+		}, fail: map[string]string{verify.CheckStatus: "revoked according to the revocation list; status as of 2026-11-23T20:00:00Z (43200 s old)"}},
 		{name: "suspended", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) {
 			b.SetStatusList(verify.StatusSnapshot{ListURL: suspensionList, Purpose: "suspension", EncodedList: encodeList(t, licenseIndex), FetchedAt: fetched})
 		}, fail: map[string]string{verify.CheckStatus: "suspended"}},
 		{name: "expired", change: func(_ *verify.Bundle, _ *[]byte, at *time.Time) { *at = t0.AddDate(1, 0, 0) },
-			fail: map[string]string{verify.CheckValidity: "expired at 2027-11-23T08:00:00Z"}},
+			// A year on, the bundle's status lists are stale too.
+			fail:    map[string]string{verify.CheckValidity: "expired at 2027-11-23T08:00:00Z", verify.CheckStatus: "older than the maximum age"},
+			unknown: []string{verify.CheckStatus}},
 		{name: "not yet valid", change: func(_ *verify.Bundle, _ *[]byte, at *time.Time) { *at = t0.Add(-time.Second) },
 			fail: map[string]string{verify.CheckValidity: "not valid before 2026-11-23T08:00:00Z"}},
 		{name: "unknown root", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) {
@@ -143,9 +145,17 @@ func TestLicense(t *testing.T) {
 		}, fail: map[string]string{verify.CheckSealState: "was cancelled at"}},
 		{name: "no status snapshot", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) { b.StatusLists = nil },
 			fail: map[string]string{verify.CheckStatus: "no snapshot"}, unknown: []string{verify.CheckStatus}},
-		{name: "index outside the list", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) {
+		{name: "list shorter than the W3C minimum", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) {
 			b.SetStatusList(verify.StatusSnapshot{ListURL: suspensionList, Purpose: "suspension", EncodedList: "u" + base64.RawURLEncoding.EncodeToString(gzipped(t, []byte{0})), FetchedAt: fetched})
-		}, fail: map[string]string{verify.CheckStatus: "outside the list of 8 bits"}, unknown: []string{verify.CheckStatus}},
+		}, fail: map[string]string{verify.CheckStatus: "8 entries, want 131072"}, unknown: []string{verify.CheckStatus}},
+		{name: "status lists older than the maximum age", change: func(_ *verify.Bundle, _ *[]byte, at *time.Time) {
+			*at = fetched.Add(verify.DefaultMaxStatusAge + time.Second)
+		}, fail: map[string]string{verify.CheckStatus: "status as of 2026-11-23T20:00:00Z (86401 s old), older than the maximum age of 24h0m0s"},
+			unknown: []string{verify.CheckStatus}},
+		{name: "revoked in stale lists", change: func(b *verify.Bundle, _ *[]byte, at *time.Time) {
+			b.SetStatusList(verify.StatusSnapshot{ListURL: revocationList, Purpose: "revocation", EncodedList: encodeList(t, licenseIndex), FetchedAt: fetched})
+			*at = fetched.Add(30 * 24 * time.Hour)
+		}, fail: map[string]string{verify.CheckStatus: "revoked according to the revocation list; status as of 2026-11-23T20:00:00Z (2592000 s old)"}},
 		{name: "type version not approved", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) { b.SetTypeVersions("BL0001", []int64{2}) },
 			fail: map[string]string{verify.CheckTypeVersion: "version 1 of license type BL0001 is not an approved version"}},
 		{name: "type unknown", change: func(b *verify.Bundle, _ *[]byte, _ *time.Time) { b.TypeVersions = b.TypeVersions[1:] },
@@ -237,12 +247,45 @@ func TestLicenseStatusAge(t *testing.T) {
 		if c.Name != verify.CheckStatus {
 			continue
 		}
-		if !c.OK || !c.AsOf.Equal(fetched) || !strings.Contains(c.Reason, "1h30m0s before") {
-			t.Fatalf("status check %+v, want OK as of %s, 1h30m old", c, fetched)
+		if !c.OK || !c.AsOf.Equal(fetched) || !strings.Contains(c.Reason, "status as of 2026-11-23T20:00:00Z (5400 s old)") {
+			t.Fatalf("status check %+v, want OK as of %s, 5400 s old", c, fetched)
 		}
 		return
 	}
 	t.Fatal("no status check")
+}
+
+// TestLicenseMaxStatusAge: the caller sets how old the status lists may
+// be; none set, any age passes.
+func TestLicenseMaxStatusAge(t *testing.T) {
+	p := newPlatformWith(t, platformOptions{sealCode: licenseSealCode})
+	b := p.licenseBundle(t)
+	doc := p.signLicense(t, sampleLicense())
+	at := fetched.Add(2 * time.Hour)
+	for _, c := range []struct {
+		name    string
+		opt     verify.LicenseOption
+		unknown bool
+	}{
+		{"within the default", nil, false},
+		{"older than an hour", verify.MaxStatusAge(time.Hour), true},
+		{"within three hours", verify.MaxStatusAge(3 * time.Hour), false},
+		{"no limit", verify.MaxStatusAge(0), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var opts []verify.LicenseOption
+			if c.opt != nil {
+				opts = append(opts, c.opt)
+			}
+			v := verify.License(context.Background(), doc, &b, at, opts...)
+			var unknown []string
+			fail := map[string]string{}
+			if c.unknown {
+				unknown, fail[verify.CheckStatus] = []string{verify.CheckStatus}, "(7200 s old), older than the maximum age of 1h0m0s"
+			}
+			checkLicenseVerdict(t, v, fail, unknown)
+		})
+	}
 }
 
 // TestLicenseWithoutTypeVersions: a trust that lists no type versions
@@ -346,10 +389,11 @@ func TestDecodeBitstring(t *testing.T) {
 		t.Fatalf("decoded %x…%x, want 80 40 … 01", bits[:2], bits[len(bits)-1:])
 	}
 	for name, enc := range map[string]string{
-		"no multibase prefix": strings.TrimPrefix(encodeList(t), "u"),
-		"padded base64":       "u" + base64.URLEncoding.EncodeToString(gzipped(t, []byte{1})),
-		"not gzip":            "u" + base64.RawURLEncoding.EncodeToString([]byte("plain")),
-		"compression bomb":    "u" + base64.RawURLEncoding.EncodeToString(gzipped(t, make([]byte, 1<<24+1))),
+		"no multibase prefix":  strings.TrimPrefix(encodeList(t), "u"),
+		"padded base64":        "u" + base64.URLEncoding.EncodeToString(gzipped(t, []byte{1})),
+		"not gzip":             "u" + base64.RawURLEncoding.EncodeToString([]byte("plain")),
+		"compression bomb":     "u" + base64.RawURLEncoding.EncodeToString(gzipped(t, make([]byte, 1<<24+1))),
+		"shorter than 131,072": "u" + base64.RawURLEncoding.EncodeToString(gzipped(t, make([]byte, statusListLength-1))),
 	} {
 		if _, err := verify.DecodeBitstring(enc); err == nil {
 			t.Errorf("%s: decoded", name)

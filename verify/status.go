@@ -1,16 +1,14 @@
 package verify
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
 )
 
 // StatusSource answers whether a license's bit is set in a status list
@@ -42,35 +40,20 @@ type StatusSnapshot struct {
 	FetchedAt   time.Time `json:"fetched_at"`
 }
 
-// maxBitstring bounds a decompressed status list: 2^27 bits, far beyond
-// the 131,072 bits W3C recommends as a minimum, and a bound against a
-// compression bomb.
-const maxBitstring = 1 << 24
-
 // DecodeBitstring decodes a W3C Bitstring Status List v1.0 encodedList:
-// the multibase prefix "u", base64url without padding, then GZIP. It is
-// the one place that knows the encoding.
+// the multibase prefix "u", base64url without padding, then GZIP. It
+// refuses what the platform's own codec refuses: a list shorter than the
+// specification's minimum of 131,072 entries (a short list would let its
+// publisher tell which entry a verifier looks at), longer than 2^24
+// entries, or not a whole number of bytes. The codec is the one place
+// that knows the encoding; verification and publishing thus agree on
+// what a list is.
 func DecodeBitstring(encoded string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(encoded, "u")
-	if !ok {
-		return nil, errors.New("encoded list: no multibase prefix \"u\" (base64url)")
-	}
-	gz, err := base64.RawURLEncoding.DecodeString(b64)
+	bits, err := statuslist.Decode(encoded)
 	if err != nil {
 		return nil, fmt.Errorf("encoded list: %w", err)
 	}
-	r, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, fmt.Errorf("encoded list: %w", err)
-	}
-	bits, err := io.ReadAll(io.LimitReader(r, maxBitstring+1))
-	if err != nil {
-		return nil, fmt.Errorf("encoded list: %w", err)
-	}
-	if len(bits) > maxBitstring {
-		return nil, fmt.Errorf("encoded list: more than %d bytes decompressed", maxBitstring)
-	}
-	return bits, nil
+	return bits.Bytes(), nil
 }
 
 // bitAt returns bit index of a bitstring: bit 0 is the most significant

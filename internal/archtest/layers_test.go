@@ -19,7 +19,7 @@ var layers = []layer{
 	{name: "server", packages: []string{"internal/server", "internal/httpapi"},
 		imports: []string{"capabilities", "store", "leaves", "verify", "crypto", "api"}},
 	// Stateful services; each declares the store interfaces it needs.
-	{name: "capabilities", packages: []string{"internal/org", "internal/seal", "internal/notify", "internal/auditlog", "internal/keyring", "internal/pki", "internal/catalog", "internal/status", "internal/license"},
+	{name: "capabilities", packages: []string{"internal/org", "internal/seal", "internal/notify", "internal/auditlog", "internal/keyring", "internal/pki", "internal/catalog", "internal/status", "internal/license", "internal/trust"},
 		imports: []string{"leaves", "verify", "codecs", "crypto"}},
 	// The only speaker of SQL; implements the capabilities' interfaces.
 	{name: "store", packages: []string{"internal/store/..."},

@@ -45,6 +45,9 @@ type app struct {
 	json   bool
 	// listening is the address serve listens on, once it does.
 	listening string
+	// demo: the process serves the demo (its public URL is where it
+	// listens, whatever was stored).
+	demo bool
 }
 
 // exitError carries an exit code through cobra.
@@ -231,7 +234,10 @@ func settingsOf() map[string][]config.Group {
 		"license issue":     {config.Store, config.HSM},
 		"license get":       {config.Store},
 		"license list":      {config.Store},
-		"license export":    {config.Store, config.HSM},
+		// Offline (--trust) it opens nothing; online it reads the store.
+		"license verify":       {config.Store, config.HSM},
+		"license trust-bundle": {config.Store, config.HSM},
+		"license export":       {config.Store, config.HSM},
 	}
 }
 

@@ -42,15 +42,17 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 func (a *app) licenseCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "license",
-		Short: "Electronic licenses: issue, show and list them (operators on the host)",
-		Long: `license issues licenses and reads them directly in the store, as an issuer
-account of the issuing organization: --account, default svc-issuer, which
-"zhengzhao token create --role issuer --org USCC" makes. The same operations
-are in the API under /api/v1/licenses (docs/licenses.md), where an issuer's
-token names the account.`,
+		Short: "Electronic licenses: issue, show, list, verify and export them; export the trust bundle",
+		Long: `license issues licenses and reads them directly in the store (operators on the
+host), as an issuer account of the issuing organization: --account, default
+svc-issuer, which "zhengzhao token create --role issuer --org USCC" makes. The
+same operations are in the API under /api/v1/licenses (docs/licenses.md),
+where an issuer's token names the account. verify checks a signed license
+document, online or offline from a trust bundle.`,
 	}
-	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand(), a.licenseExportCommand())
-	// The lead wires licenseTransitionCommand, licenseVerifyCommand and licenseTrustBundleCommand here.
+	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand(), a.licenseVerifyCommand(),
+		a.licenseTrustBundleCommand(), a.licenseExportCommand())
+	// The lead wires licenseTransitionCommand here.
 	return cmd
 }
 
@@ -169,8 +171,8 @@ UTC+8). Each --material file is archived with the license in the same
 transaction: PDF, OFD, PNG, JPEG, XML or JSON (known by its bytes), at most
 20 files, 10 MiB each, 20 MiB together.
 
-The status lists the license names are below --public-url: give the address
-the platform publishes them at (as serve's --public-url).`,
+The license names its status lists below the platform's public URL, the one
+serve --public-url stored.`,
 		Example: `  zhengzhao license issue --issuer 11350100MB0000027N --type PC0001 \
     --holder-id 11010519491231002X --holder-name 王建国 --face @face.json \
     --material 申请表.pdf --material 照片.png
@@ -212,8 +214,6 @@ the platform publishes them at (as serve's --public-url).`,
 	f.Var(from, "valid-from", "start of validity (default: the time of issue)")
 	f.Var(until, "valid-until", "end of validity, for a type whose end the issuer sets")
 	f.StringArrayVar(&materials, "material", nil, "issuance material file to archive with the license, repeatable")
-	f.StringVar(&a.cfg.PublicURL, "public-url", os.Getenv("ZHENGZHAO_PUBLIC_URL"),
-		"public base URL of the platform, where status lists are published (env ZHENGZHAO_PUBLIC_URL)")
 	licenseFlags(cmd, &account)
 	for _, name := range []string{"issuer", "type", "holder-id", "holder-name", "face"} {
 		if err := cmd.MarkFlagRequired(name); err != nil {

@@ -64,12 +64,7 @@ unsigned or changed bundle exits 2.`,
 			v := verify.Seal(cmd.Context(), bundle, sig, doc, nil, time.Now())
 			err = a.print(v, func(w io.Writer) error {
 				a.printVerdict(w, v)
-				key := "cli.seal.bundle-root"
-				if pinnedRoot != "" {
-					key = "cli.seal.bundle-root-pinned"
-				}
-				_, err := fmt.Fprintln(w, a.t(key, map[string]any{"Root": bundle.Signature.Root, "At": bundle.GeneratedAt.Format(time.RFC3339)}))
-				return err
+				return a.printBundleRoot(w, bundle, pinnedRoot)
 			})
 			if err != nil {
 				return err
@@ -121,17 +116,22 @@ func (a *app) sealTrustBundleCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				data, err := json.MarshalIndent(b, "", "  ")
-				if err != nil {
-					return err
-				}
-				data = append(data, '\n')
-				return a.writePublic(out, data)
+				return a.writeBundle(out, b)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write to this file")
 	return cmd
+}
+
+// writeBundle writes a signed trust bundle as indented JSON to path, or
+// to stdout when path is empty.
+func (a *app) writeBundle(path string, b verify.Bundle) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	return a.writePublic(path, append(data, '\n'))
 }
 
 // sealBindingCommand is `seal binding`.
@@ -186,9 +186,32 @@ func (a *app) sealDigestCommand() *cobra.Command {
 	}
 }
 
+// printBundleRoot prints which root signed a trust bundle, and when it
+// was made: to compare with the published fingerprint when none was
+// pinned.
+func (a *app) printBundleRoot(w io.Writer, bundle *verify.Bundle, pinnedRoot string) error {
+	key := "cli.seal.bundle-root"
+	if pinnedRoot != "" {
+		key = "cli.seal.bundle-root-pinned"
+	}
+	_, err := fmt.Fprintln(w, a.t(key, map[string]any{"Root": bundle.Signature.Root, "At": bundle.GeneratedAt.Format(time.RFC3339)}))
+	return err
+}
+
 // printVerdict prints one line per check and the outcome.
 func (a *app) printVerdict(w io.Writer, v verify.Verdict) {
-	for _, c := range v.Checks {
+	a.printChecks(w, v.Checks)
+	outcome := a.t("cli.valid", nil)
+	if !v.Valid {
+		outcome = a.t("cli.invalid", nil)
+	}
+	fmt.Fprintf(w, "%s %s (%s)\n", v.SealCode, outcome, v.SignedAt.Format(time.RFC3339))
+}
+
+// printChecks prints one line per check: ✓ passed, ✗ failed, ! an
+// informational check that did not pass.
+func (a *app) printChecks(w io.Writer, checks []verify.Check) {
+	for _, c := range checks {
 		mark := "✓"
 		switch {
 		case !c.OK && c.Informational:
@@ -202,11 +225,6 @@ func (a *app) printVerdict(w io.Writer, v verify.Verdict) {
 		}
 		fmt.Fprintln(w, line)
 	}
-	outcome := a.t("cli.valid", nil)
-	if !v.Valid {
-		outcome = a.t("cli.invalid", nil)
-	}
-	fmt.Fprintf(w, "%s %s (%s)\n", v.SealCode, outcome, v.SignedAt.Format(time.RFC3339))
 }
 
 // bundleError says in one line, in the user's language, why a trust bundle

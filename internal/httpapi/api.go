@@ -29,6 +29,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/reqctx"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
+	"github.com/zhengzhao/zhengzhao/internal/trust"
 )
 
 // Version is the version of the published API contract.
@@ -80,6 +81,9 @@ type Services struct {
 	Status *status.Service
 	// Licenses issues and reads licenses.
 	Licenses *license.Service
+	// Trust verifies licenses and publishes their trust bundle; nil
+	// answers their routes with 503.
+	Trust *trust.Service
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -129,6 +133,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerSeals()
 	a.registerCatalog()
 	a.registerLicenses()
+	a.registerLicenseVerification()
 	a.registerAudit()
 	a.registerStatus()
 	a.registerDocs()

@@ -163,6 +163,7 @@ var wireTypes = map[string]reflect.Type{
 	"Token":                    reflect.TypeFor[api.Token](),
 	"UseRequest":               reflect.TypeFor[api.UseRequest](),
 	"ValidityRule":             reflect.TypeFor[api.ValidityRule](),
+	"VerifyLicense":            reflect.TypeFor[api.VerifyLicense](),
 	"VersionEvent":             reflect.TypeFor[api.VersionEvent](),
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/trust"
 )
 
 // Options are what the graph is built with besides the store. The zero
@@ -63,6 +64,7 @@ type Platform struct {
 	Checkpoints *auditlog.Checkpointer
 	Status      *status.Service
 	Licenses    *license.Service
+	Trust       *trust.Service
 	now         func() time.Time
 }
 
@@ -98,8 +100,10 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
 		BaseURL: o.PublicURL, CredentialSigner: platformSigner})
+	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
-		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses, now: o.Clock}, nil
+		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
+		Trust: verifier, now: o.Clock}, nil
 }
 
 // HTTP is what the platform's HTTP face needs besides the services.
@@ -125,7 +129,7 @@ type Web struct {
 func (p *Platform) Web(h HTTP) Web {
 	problems := httpapi.NewProblems(h.Catalog, h.Log)
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
-		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses}, problems)
+		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,

@@ -173,15 +173,33 @@ func (s *Service) Verify(ctx context.Context, sigDER, document, digest []byte) v
 	return verify.Seal(ctx, storeTrust{s}, sigDER, document, digest, s.now())
 }
 
-// TrustBundle exports the trust bundle, signed with the internal root's key
-// (verify.OpenBundle checks it). The root's key also signs certificates
-// and CRLs; those are DER (a SEQUENCE, 0x30) and the bundle is canonical
-// JSON (an object, '{'), so no signature over one can pass for the other.
+// Trust returns the online trust: the platform's own roots, revocations,
+// seal histories and seal structures, each read at most TrustTTL ago, and
+// the cache of verified chains and structures Verify uses. License
+// verification builds on it.
+func (s *Service) Trust() verify.Caching { return storeTrust{s} }
+
+// TrustBundle exports the seal trust bundle (TrustFacts), signed with the
+// internal root's key (SignTrustBundle).
 func (s *Service) TrustBundle(ctx context.Context) (verify.Bundle, error) {
-	root, _, err := s.pki.Root(ctx)
+	b, err := s.TrustFacts(ctx)
 	if err != nil {
 		return verify.Bundle{}, err
 	}
+	if err := s.SignTrustBundle(ctx, &b); err != nil {
+		return verify.Bundle{}, err
+	}
+	return b, nil
+}
+
+// TrustFacts builds the unsigned trust bundle of seal verification, as of
+// now: the trusted roots, every seal's state history and structures, and
+// every revoked certificate. A caller may add facts of its own (license
+// status lists, type versions) before SignTrustBundle signs it. The
+// certificates of the seals themselves need no entry: a signature carries
+// its signer's certificate and its seal structure the maker's, and
+// SealStructures ties both to what the platform made.
+func (s *Service) TrustFacts(ctx context.Context) (verify.Bundle, error) {
 	b := verify.Bundle{Format: verify.BundleFormat, GeneratedAt: s.now()}
 	roots, err := s.pki.TrustedRoots(ctx)
 	if err != nil {
@@ -223,14 +241,27 @@ func (s *Service) TrustBundle(ctx context.Context) (verify.Bundle, error) {
 	for _, c := range revoked {
 		b.SetRevoked(c.Fingerprint, *c.RevokedAt)
 	}
+	return b, nil
+}
+
+// SignTrustBundle signs b, whatever facts it carries, with the internal
+// root's key (verify.OpenBundle checks it). The root's key also signs
+// certificates and CRLs; those are DER (a SEQUENCE, 0x30) and the bundle
+// is canonical JSON (an object, '{'), so no signature over one can pass
+// for the other.
+func (s *Service) SignTrustBundle(ctx context.Context, b *verify.Bundle) error {
+	root, _, err := s.pki.Root(ctx)
+	if err != nil {
+		return err
+	}
 	msg, err := b.SigningInput()
 	if err != nil {
-		return verify.Bundle{}, err
+		return err
 	}
 	sig, key, err := s.keys.Sign(ctx, root.KeyID, msg)
 	if err != nil {
-		return verify.Bundle{}, fmt.Errorf("sign the trust bundle with the root key: %w", err)
+		return fmt.Errorf("sign the trust bundle with the root key: %w", err)
 	}
 	b.Signature = &verify.BundleSignature{Alg: string(key.Algorithm), Root: root.Fingerprint, Value: sig}
-	return b, nil
+	return nil
 }

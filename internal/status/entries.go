@@ -3,6 +3,7 @@ package status
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,28 @@ import (
 // {base}/status/v1/{issuer}/{number}/{purpose} (docs/status-lists.md).
 func (r ListRef) URL(base string, p statuslist.Purpose) string {
 	return strings.TrimSuffix(base, "/") + "/status/v1/" + url.PathEscape(r.Issuer) + "/" + strconv.Itoa(r.Number) + "/" + string(p)
+}
+
+// ParseListURL is ListRef.URL backwards: the list and purpose of a URL at
+// which this platform, at base, publishes a list of
+// RevocationAndSuspension. ok is false for any other URL.
+func ParseListURL(base, listURL string) (ref ListRef, p statuslist.Purpose, ok bool) {
+	rest, found := strings.CutPrefix(listURL, strings.TrimSuffix(base, "/")+"/status/v1/")
+	if !found {
+		return ListRef{}, "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 {
+		return ListRef{}, "", false
+	}
+	issuer, err := url.PathUnescape(parts[0])
+	n, nerr := strconv.Atoi(parts[1])
+	p = statuslist.Purpose(parts[2])
+	ref = ListRef{Issuer: issuer, Purposes: RevocationAndSuspension, Number: n}
+	if err != nil || nerr != nil || n < 1 || !slices.Contains(ref.Purposes.Purposes(), p) || ref.URL(base, p) != listURL {
+		return ListRef{}, "", false
+	}
+	return ref, p, true
 }
 
 // Entries returns the credentialStatus of a license credential allocated

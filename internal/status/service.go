@@ -158,6 +158,10 @@ type Snapshot struct {
 	// are at least as new as it.
 	Changes int64
 	Bits    *statuslist.Bitstring
+	// URL is where the list is published, and At when it was read: the
+	// bits are at least as new as At.
+	URL string
+	At  time.Time
 }
 
 // List builds the bitstring of purpose of list number n of issuer (of
@@ -186,6 +190,7 @@ func (s *Service) changes(ctx context.Context, issuer string, n int, purpose sta
 }
 
 func (s *Service) snapshot(ctx context.Context, ref ListRef, purpose statuslist.Purpose, changes int64) (Snapshot, error) {
+	at := s.d.Now()
 	l, err := s.d.Reader.GetStatusList(ctx, ref)
 	if err != nil {
 		return Snapshot{}, err
@@ -203,7 +208,57 @@ func (s *Service) snapshot(ctx context.Context, ref ListRef, purpose statuslist.
 			return Snapshot{}, fmt.Errorf("status list %d of %s: %w", ref.Number, ref.Issuer, err)
 		}
 	}
-	return Snapshot{List: l, Purpose: purpose, Changes: changes, Bits: bits}, nil
+	return Snapshot{List: l, Purpose: purpose, Changes: changes, Bits: bits, URL: ref.URL(s.d.BaseURL, purpose), At: at}, nil
+}
+
+// Snapshots returns every purpose of every list as the store has it now,
+// in order of issuer, purpose set, number and purpose: what a trust
+// bundle carries for offline verification.
+func (s *Service) Snapshots(ctx context.Context) ([]Snapshot, error) {
+	lists, err := s.d.Reader.StatusLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Snapshot
+	for _, l := range lists {
+		for _, p := range l.Purposes.Purposes() {
+			changes, err := s.d.Reader.StatusListChanges(ctx, l.ListRef)
+			if err != nil {
+				return nil, err
+			}
+			snap, err := s.snapshot(ctx, l.ListRef, p, changes)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, snap)
+		}
+	}
+	return out, nil
+}
+
+// Bit reads the bit at index of the list published at listURL for
+// purpose, as committed now — not as a published credential, which may
+// be up to MaxAge old — and returns it with the instant it was read. A
+// URL that is not one of this platform's lists, or names another
+// purpose, and a list that does not exist are NotFound; an index outside
+// the list is Invalid.
+func (s *Service) Bit(ctx context.Context, listURL string, purpose statuslist.Purpose, index int) (bool, time.Time, error) {
+	ref, p, ok := ParseListURL(s.d.BaseURL, listURL)
+	if !ok || p != purpose {
+		return false, time.Time{}, apperr.New(apperr.NotFound, "%s is not a %s list of this platform", listURL, purpose)
+	}
+	at := s.d.Now()
+	set, size, err := s.d.Reader.StatusBit(ctx, ref, purpose, index)
+	if errors.Is(err, apperr.NotFound) {
+		return false, time.Time{}, apperr.Wrap(apperr.NotFound, err, "%s has no status list %d", ref.Issuer, ref.Number)
+	}
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	if index < 0 || index >= size {
+		return false, time.Time{}, apperr.Wrap(apperr.Invalid, statuslist.ErrRange, "index %d is outside status list %d of %s (%d entries)", index, ref.Number, ref.Issuer, size)
+	}
+	return set, at, nil
 }
 
 // Published is a signed status list credential as it is served.

@@ -21,6 +21,13 @@ type Reader interface {
 	// StatusListBits returns the indices whose bit of purpose p is set, in
 	// ascending order.
 	StatusListBits(ctx context.Context, ref ListRef, p Purpose) ([]int, error)
+	// StatusLists returns every list, in order of issuer, purpose set and
+	// number.
+	StatusLists(ctx context.Context) ([]List, error)
+	// StatusBit returns the bit of purpose p at index of the list ref
+	// names, as committed now, and the list's size; apperr.NotFound when
+	// there is no such list. An index outside the list reads as clear.
+	StatusBit(ctx context.Context, ref ListRef, p Purpose, index int) (set bool, size int, err error)
 }
 
 // Tx is what allocation and changes of state get: the transaction of the

@@ -331,3 +331,11 @@ func sqlIndex(n uint64) (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// AuditTx runs fn in one transaction that only appends audit entries: the
+// record of an access that changes nothing else, such as a verification.
+// Such a transaction reads no row and decides nothing, so SERIALIZABLE
+// would guard nothing on PostgreSQL; it runs READ COMMITTED.
+func (d *DB) AuditTx(ctx context.Context, fn func(auditlog.Tx) error) error {
+	return d.withTx(ctx, sql.LevelReadCommitted, func(tx *Tx) error { return fn(tx) })
+}

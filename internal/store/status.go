@@ -97,6 +97,29 @@ func (h handle) StatusListBits(ctx context.Context, ref status.ListRef, p status
 	return out, nil
 }
 
+// StatusLists implements status.Reader.
+func (h handle) StatusLists(ctx context.Context) ([]status.List, error) {
+	rows, err := h.query(ctx, `SELECT `+statusListColumns+` FROM status_lists ORDER BY issuer, purposes, number`)
+	ls, err := collect(rows, err, scanStatusList)
+	if err != nil {
+		return nil, fmt.Errorf("status lists: %w", err)
+	}
+	return ls, nil
+}
+
+// StatusBit implements status.Reader: one row, whether or not the bit is
+// set, so that a missing list is told from a clear bit.
+func (h handle) StatusBit(ctx context.Context, ref status.ListRef, p status.Purpose, index int) (bool, int, error) {
+	var size, set int
+	err := h.queryRow(ctx, `SELECT l.size, (SELECT COUNT(*) FROM status_bits b WHERE b.list_id = l.id AND b.purpose = ? AND b.idx = ?)
+		FROM status_lists l WHERE l.issuer = ? AND l.purposes = ? AND l.number = ?`,
+		string(p), index, ref.Issuer, string(ref.Purposes), ref.Number).Scan(&size, &set)
+	if err != nil {
+		return false, 0, fmt.Errorf("%s bit %d of status list %d of %s: %w", p, index, ref.Number, ref.Issuer, mapErr(err))
+	}
+	return set > 0, size, nil
+}
+
 // OpenList implements status.Store.
 func (tx *Tx) OpenList(ctx context.Context, l status.List) (bool, error) {
 	res, err := tx.exec(ctx, `INSERT INTO status_lists (issuer, purposes, number, size, created_at)

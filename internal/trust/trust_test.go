@@ -1,0 +1,73 @@
+package trust_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/trust"
+	"github.com/zhengzhao/zhengzhao/verify"
+)
+
+// TestPublishedBundle: the published bundle is built once per
+// BundleMaxAge however many ask for it at once, opens with the platform
+// root, and is built anew once it is older.
+func TestPublishedBundle(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		p, err := platform.New(db, platform.Options{Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plat := "91350100M000100Y43"
+		if _, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: plat, Name: "平台", Kinds: []org.Kind{org.KindPlatform}, Region: "350100",
+			Responsible: org.Responsible{Name: "张三", Phone: "13800000000"}}); err != nil {
+			t.Fatal(err)
+		}
+		root, err := p.PKI.InitRoot(ctx, plat, "root", "平台根证书", "", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]trust.Published, 8)
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Go(func() {
+				b, err := p.Trust.Publish(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = b
+			})
+		}
+		wg.Wait()
+		for _, b := range got {
+			if b.ETag == "" || b.ETag != got[0].ETag {
+				t.Fatalf("concurrent requests got bundles %s and %s, want one", b.ETag, got[0].ETag)
+			}
+		}
+		if _, err := verify.OpenBundle(got[0].Doc, root.Fingerprint); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		now = now.Add(trust.BundleMaxAge - time.Millisecond)
+		mu.Unlock()
+		if b, _ := p.Trust.Publish(ctx); b.ETag != got[0].ETag {
+			t.Error("rebuilt before BundleMaxAge")
+		}
+		mu.Lock()
+		now = now.Add(time.Millisecond)
+		mu.Unlock()
+		b, err := p.Trust.Publish(ctx)
+		if err != nil || b.ETag == got[0].ETag || !b.GeneratedAt.Equal(now) {
+			t.Errorf("after BundleMaxAge: %v, ETag %s (was %s), generated %s", err, b.ETag, got[0].ETag, b.GeneratedAt)
+		}
+	})
+}
