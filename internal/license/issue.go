@@ -98,6 +98,12 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (
 	if err != nil {
 		return Issued{}, err
 	}
+	// A seal that cannot sign is refused before the sequences are drawn, so
+	// that the refusal spends no number; the issuing transaction decides
+	// again.
+	if err := s.seals.CheckBound(ctx, seal.BoundSign{Org: issuer, SealID: sealID, LicenseType: e.Code}); err != nil {
+		return Issued{}, err
+	}
 	id, number, err := s.identifiers(ctx, e, o, now)
 	if err != nil {
 		return Issued{}, err
@@ -179,7 +185,15 @@ func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now ti
 	case ferr != nil:
 		return nil, "", time.Time{}, nil, ferr
 	}
+	before := len(fs)
 	holderID = checkHolder(&fs, e.HolderKind, n.HolderID)
+	// The face's holder field names the holder: once both are well formed,
+	// they must agree.
+	if hf, ok := v.Template.HolderField(); ok && ferr == nil && len(fs) == before {
+		if got, _ := f[hf.Key].(string); got != holderID {
+			fs.Add("face."+hf.Key, "holder-id", fmt.Sprintf("%s is the holder's identifier: it must equal holder_id", hf.Key))
+		}
+	}
 	fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true)
 	from, until = validity(&fs, e.Validity, n, now)
 	checkMaterials(&fs, n.Materials)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,6 +263,8 @@ func TestIssueRefuses(t *testing.T) {
 			}, apperr.Invalid, []string{"face.name: required"}},
 			{"check character", f.issuer, func(n *license.NewLicense) { n.HolderID = "110105194912310021" }, apperr.Invalid,
 				[]string{"holder_id: check-character"}},
+			{"another person's license", f.issuer, func(n *license.NewLicense) { n.HolderID = "110105194912310046" }, apperr.Invalid,
+				[]string{"face.citizen_id: holder-id"}},
 			{"valid until before valid from", f.issuer, func(n *license.NewLicense) { n.ValidFrom, n.ValidUntil = &from, &before },
 				apperr.Invalid, []string{"valid_until: after-valid-from"}},
 			{"end given to a fixed validity", f.issuer, func(n *license.NewLicense) { end := from.AddDate(3, 0, 0); n.ValidFrom, n.ValidUntil = &from, &end },
@@ -316,6 +319,19 @@ func TestIssueRefusesSeal(t *testing.T) {
 				}
 				if got := f.counts(t); got != start {
 					t.Errorf("a refused signature wrote: %v -> %v", start, got)
+				}
+				if c.action != seal.Unbind {
+					return
+				}
+				// The refusal spent no sequence: once bound again, the
+				// first license is the first of its sequences.
+				f.decide(t, seal.Bind, f.sealID, seal.BindTerms{})
+				out, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id, err := ids.ParseLicenseID(out.License.ID); err != nil || id.Seq != 1 || !strings.HasSuffix(out.License.Number, "000001") {
+					t.Errorf("the first license after a refusal is %s (%+v, %v), number %s; want sequence 1", out.License.ID, id, err, out.License.Number)
 				}
 			})
 		})

@@ -35,6 +35,7 @@ type Seals interface {
 	ListSeals(ctx context.Context, f seal.Filter, cursor string) (page.Page[seal.Seal], error)
 	Binding(ctx context.Context, sealID string) (seal.Binding, error)
 	InForce(b seal.Binding) bool
+	CheckBound(ctx context.Context, req seal.BoundSign) error
 	SignBound(ctx context.Context, st seal.BoundTx, req seal.BoundSign) ([]byte, seal.Use, error)
 }
 
