@@ -231,6 +231,9 @@ func settingsOf() map[string][]config.Group {
 		"catalog":           {config.Store},
 		"seal trust-bundle": {config.Store, config.HSM},
 		"seal binding":      {config.Store, config.HSM},
+		"license issue":     {config.Store, config.HSM},
+		"license get":       {config.Store},
+		"license list":      {config.Store},
 		// Offline (--trust) it opens nothing; online it reads the store.
 		"license verify":       {config.Store, config.HSM},
 		"license trust-bundle": {config.Store, config.HSM},

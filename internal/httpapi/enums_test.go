@@ -81,6 +81,7 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		"catalog.FieldTypes":    strs(catalog.FieldTypes()),
 		"catalog.Sensitivities": strs(catalog.Sensitivities()),
 		"catalog.MaskRules":     strs(catalog.MaskRules()),
+		"license.MediaTypes":    license.MediaTypes(),
 		"license.Operations":    strs(license.Operations()),
 	}
 	// License states share three names with seal states, so they are
@@ -138,6 +139,7 @@ var wireTypes = map[string]reflect.Type{
 	"Key":                      reflect.TypeFor[api.Key](),
 	"Label":                    reflect.TypeFor[api.Label](),
 	"License":                  reflect.TypeFor[api.License](),
+	"LicenseMaterial":          reflect.TypeFor[api.LicenseMaterial](),
 	"LicenseTransition":        reflect.TypeFor[api.LicenseTransition](),
 	"LicenseTransitionRequest": reflect.TypeFor[api.LicenseTransitionRequest](),
 	"LicenseType":              reflect.TypeFor[api.LicenseType](),
@@ -146,6 +148,7 @@ var wireTypes = map[string]reflect.Type{
 	"Me":                       reflect.TypeFor[api.Me](),
 	"NewLicense":               reflect.TypeFor[api.NewLicense](),
 	"NewLicenseType":           reflect.TypeFor[api.NewLicenseType](),
+	"NewMaterial":              reflect.TypeFor[api.NewMaterial](),
 	"Org":                      reflect.TypeFor[api.Org](),
 	"Page":                     reflect.TypeFor[api.Page[struct{}]](),
 	"PendingAuditEntry":        reflect.TypeFor[api.PendingAuditEntry](),

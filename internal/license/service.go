@@ -2,7 +2,6 @@ package license
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -108,11 +107,7 @@ func (s *Service) Get(ctx context.Context, actor *authz.Actor, id string) (Licen
 	if err != nil {
 		return License{}, err
 	}
-	l, err := s.store.GetLicense(ctx, strings.TrimSpace(id))
-	if errors.Is(err, apperr.NotFound) || (err == nil && l.Issuer != issuer) {
-		return License{}, apperr.New(apperr.NotFound, "no license %s", id)
-	}
-	return l, err
+	return ownLicense(ctx, s.store, issuer, id)
 }
 
 // Document returns the signed document of the current version of a
