@@ -57,6 +57,7 @@ type TemplateField struct {
 	Enum        []string `json:"enum,omitempty" maxItems:"200"`
 	Format      string   `json:"format,omitempty" enum:"citizen-id,credit-code,region"`
 	Multiline   bool     `json:"multiline,omitempty"`
+	Holder      bool     `json:"holder,omitempty" doc:"The field carries the holder's identifier: issuance requires it to equal holder_id (format citizen-id or credit-code, as the type's holder kind wants; one field at most)."`
 	Sensitivity string   `json:"sensitivity" enum:"public,personal,sensitive"`
 	Masking     Masking  `json:"masking"`
 }

@@ -17,6 +17,28 @@ type NewLicense struct {
 	ValidUntil *time.Time `json:"valid_until,omitempty" doc:"The end date, for a type whose validity the issuer sets; fixed and open-ended types compute it."`
 	// Face is the face data: one JSON object of the template's fields.
 	Face json.RawMessage `json:"face" doc:"The face data: one object of the template's fields, and only those."`
+	// Materials are archived with the license in its issuing transaction.
+	Materials []NewMaterial `json:"materials,omitempty" maxItems:"20" doc:"Issuance materials (签发材料) archived with the license: at most 20 files, 10 MiB each, 20 MiB together."`
+}
+
+// NewMaterial is an issuance material (签发材料) as a request carries it.
+type NewMaterial struct {
+	Name      string `json:"name" maxLength:"200" doc:"The file's name, without a directory, e.g. 申请表.pdf."`
+	MediaType string `json:"media_type" enum:"application/pdf,application/ofd,image/png,image/jpeg,application/xml,application/json" doc:"The file's media type; its bytes must be of that type."`
+	Content   []byte `json:"content" doc:"The file, base64; at most 10 MiB."`
+}
+
+// LicenseMaterial is an issuance material archived with a license, without
+// its content (GET …/materials/{seq} returns the bytes).
+type LicenseMaterial struct {
+	LicenseID string    `json:"license_id"`
+	Seq       int       `json:"seq" doc:"The material's number within the license, from 1."`
+	Name      string    `json:"name"`
+	MediaType string    `json:"media_type"`
+	Size      int64     `json:"size" doc:"Bytes."`
+	SM3       string    `json:"sm3" doc:"SM3 digest of the content, hex."`
+	AddedBy   string    `json:"added_by" doc:"The account that archived it."`
+	AddedAt   time.Time `json:"added_at"`
 }
 
 // License is an issued license as its issuer reads it.
@@ -39,6 +61,8 @@ type License struct {
 	IssuedBy    string     `json:"issued_by"`
 	IssuedAt    time.Time  `json:"issued_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	// Materials are given in the answer to issuance only.
+	Materials []LicenseMaterial `json:"materials,omitempty" doc:"In the answer to issuance: the materials archived with it."`
 }
 
 // LicenseTransitionRequest is what a lifecycle operation on a license

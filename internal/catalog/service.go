@@ -160,6 +160,9 @@ func (s *Service) ProposeVersion(ctx context.Context, actor *authz.Actor, typeCo
 	if err := s.mayPropose(ctx, actor, e); err != nil {
 		return Version{}, err
 	}
+	if err := t.CheckHolderKind(e.HolderKind); err != nil {
+		return Version{}, err
+	}
 	var out Version
 	err = s.tx(ctx, func(st Tx) error {
 		last, err := st.LastVersion(ctx, e.Code)

@@ -70,6 +70,9 @@ func parseDefinition(b []byte) (Definition, error) {
 	if err := d.Template.Validate(); err != nil {
 		return Definition{}, fmt.Errorf("template: %w", err)
 	}
+	if err := d.Template.CheckHolderKind(d.Type.HolderKind); err != nil {
+		return Definition{}, fmt.Errorf("template: %w", err)
+	}
 	if _, err := d.Template.ValidateFace(d.Sample); err != nil {
 		return Definition{}, fmt.Errorf("sample: %w", err)
 	}

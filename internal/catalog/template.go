@@ -99,7 +99,13 @@ type Field struct {
 	// Format is an identifier format a string must follow.
 	Format Format `json:"format,omitempty"`
 	// Multiline allows line feeds in a string (business scope, remarks).
-	Multiline   bool        `json:"multiline,omitempty"`
+	Multiline bool `json:"multiline,omitempty"`
+	// Holder marks the field that carries the holder's identifier (the
+	// company's credit code on a business license, the citizen ID number on
+	// a personal certificate): issuance refuses face data whose value is not
+	// the holder's. At most one field, of format citizen-id or credit-code
+	// as the type's holder kind wants.
+	Holder      bool        `json:"holder,omitempty"`
 	Sensitivity Sensitivity `json:"sensitivity"`
 	Masking     Masking     `json:"masking"`
 }
@@ -167,8 +173,17 @@ func (t Template) Validate() error {
 		fs.Add("fields", "max-length", fmt.Sprintf("at most %d fields", maxFields))
 	}
 	seen := map[string]bool{}
+	holders := 0
 	for i, f := range t.Fields {
 		p := fmt.Sprintf("fields[%d]", i)
+		if f.Holder {
+			if holders++; holders > 1 {
+				fs.Add(p+".holder", "unique", "one field at most carries the holder's identifier")
+			}
+			if f.Type != TypeString || (f.Format != FormatCitizenID && f.Format != FormatCreditCode) {
+				fs.Add(p+".holder", "holder-format", "the holder's identifier is a string of format citizen-id or credit-code")
+			}
+		}
 		switch {
 		case !validKey(f.Key):
 			fs.Add(p+".key", "key", "a key is a lower-case letter, then up to 39 lower-case letters, digits or underscores")
@@ -271,4 +286,32 @@ func (f Field) checkProtection(fs *apperr.Fields, p string) {
 	if m.Rule == MaskNone && (f.Sensitivity == SensitivityPersonal || f.Sensitivity == SensitivitySensitive) {
 		fs.Add(mp, "masking", "a personal or sensitive field is masked: choose keep-ends, keep-first or full")
 	}
+}
+
+// HolderField returns the field that carries the holder's identifier.
+func (t Template) HolderField() (Field, bool) {
+	for _, f := range t.Fields {
+		if f.Holder {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// CheckHolderKind refuses a holder field whose format is not the
+// identifier of kind: a credit code for organizations, a citizen ID number
+// for persons.
+func (t Template) CheckHolderKind(kind HolderKind) error {
+	want := FormatCreditCode
+	if kind == HolderPerson {
+		want = FormatCitizenID
+	}
+	for i, f := range t.Fields {
+		if f.Holder && f.Format != want {
+			field := fmt.Sprintf("fields[%d].format", i)
+			return &apperr.Error{Kind: apperr.Invalid, Detail: fmt.Sprintf("the holder of this type is identified by format %s", want),
+				Fields: []apperr.FieldError{{Field: field, Rule: "holder-kind", Detail: fmt.Sprintf("the holder of this type is identified by format %s", want)}}}
+		}
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package catalog_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 )
 
@@ -44,6 +46,15 @@ func TestTemplateValidate(t *testing.T) {
 			return fs
 		}(), []string{"fields: max-length"}},
 		{"duplicate key", []catalog.Field{field("name"), field("name")}, []string{"fields[1].key: unique"}},
+		{"a holder field", []catalog.Field{with(field("code"), func(f *catalog.Field) { f.Format, f.Holder = catalog.FormatCreditCode, true })}, nil},
+		{"two holder fields", []catalog.Field{
+			with(field("a"), func(f *catalog.Field) { f.Format, f.Holder = catalog.FormatCitizenID, true }),
+			with(field("b"), func(f *catalog.Field) { f.Format, f.Holder = catalog.FormatCitizenID, true }),
+		}, []string{"fields[1].holder: unique"}},
+		{"a holder field that is no identifier", []catalog.Field{
+			with(field("a"), func(f *catalog.Field) { f.Holder = true }),
+			with(field("r"), func(f *catalog.Field) { f.Format, f.Holder = catalog.FormatRegion, true }),
+		}, []string{"fields[0].holder: holder-format", "fields[1].holder: unique", "fields[1].holder: holder-format"}},
 		{"key syntax", []catalog.Field{field("Name"), field("1a"), field(""), field("a-b"), field("名称"), field(strings.Repeat("a", 41)), field(strings.Repeat("a", 40))},
 			[]string{"fields[0].key: key", "fields[1].key: key", "fields[2].key: key", "fields[3].key: key", "fields[4].key: key", "fields[5].key: key"}},
 		{"labels", []catalog.Field{with(field("a"), func(f *catalog.Field) { f.Label = catalog.Label{ZH: "", EN: "A\u200b"} })},
@@ -124,5 +135,31 @@ func TestTemplateField(t *testing.T) {
 	}
 	if _, ok := tpl.Field("c"); ok {
 		t.Error("Field(c) found a field")
+	}
+}
+
+// TestCheckHolderKind: the holder field identifies the type's holder kind.
+func TestCheckHolderKind(t *testing.T) {
+	holder := func(f catalog.Format) catalog.Template {
+		x := field("id")
+		x.Format, x.Holder = f, true
+		return catalog.Template{Fields: []catalog.Field{field("name"), x}}
+	}
+	for _, c := range []struct {
+		kind catalog.HolderKind
+		tpl  catalog.Template
+		ok   bool
+	}{
+		{catalog.HolderOrganization, holder(catalog.FormatCreditCode), true},
+		{catalog.HolderPerson, holder(catalog.FormatCitizenID), true},
+		{catalog.HolderPerson, holder(catalog.FormatCreditCode), false},
+		{catalog.HolderOrganization, holder(catalog.FormatCitizenID), false},
+		{catalog.HolderPerson, catalog.Template{Fields: []catalog.Field{field("name")}}, true},
+	} {
+		err := c.tpl.CheckHolderKind(c.kind)
+		var ae *apperr.Error
+		if c.ok != (err == nil) || (err != nil && (!errors.As(err, &ae) || ae.Fields[0].Field != "fields[1].format" || ae.Fields[0].Rule != "holder-kind")) {
+			t.Errorf("%s holder, template %+v: %v", c.kind, c.tpl.Fields, err)
+		}
 	}
 }

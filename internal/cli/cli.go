@@ -45,6 +45,9 @@ type app struct {
 	json   bool
 	// listening is the address serve listens on, once it does.
 	listening string
+	// demo: the process serves the demo (its public URL is where it
+	// listens, whatever was stored).
+	demo bool
 }
 
 // exitError carries an exit code through cobra.
@@ -228,6 +231,9 @@ func settingsOf() map[string][]config.Group {
 		"catalog":           {config.Store},
 		"seal trust-bundle": {config.Store, config.HSM},
 		"seal binding":      {config.Store, config.HSM},
+		"license issue":     {config.Store, config.HSM},
+		"license get":       {config.Store},
+		"license list":      {config.Store},
 		// Offline (--trust) it opens nothing; online it reads the store.
 		"license verify":       {config.Store, config.HSM},
 		"license trust-bundle": {config.Store, config.HSM},

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 )
 
 // platform opens the store and the PKCS#11 token (when configured) and
@@ -29,7 +31,14 @@ func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated 
 		return nil, 0, nil, err
 	}
 	done = func() { closeHSM(); a.closeStore(db) }
-	if p, err = platform.New(db, a.options(hsm)); err != nil {
+	public, err := a.publicURL(ctx, db)
+	if err != nil {
+		done()
+		return nil, 0, nil, err
+	}
+	o := a.options(hsm)
+	o.PublicURL = public
+	if p, err = platform.New(db, o); err != nil {
 		done()
 		return nil, 0, nil, err
 	}
@@ -39,18 +48,18 @@ func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated 
 // options are the platform options of the configuration: the token, and the
 // seal policies (which Validate has checked when the command takes them).
 func (a *app) options(hsm keyring.HSM) platform.Options {
-	addr := a.listening
-	if addr == "" {
-		addr = a.cfg.Addr
+	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
+}
+
+// publicURL is the public base URL of this process (platform.ResolvePublicURL):
+// serve's and demo's --public-url or listening address, a command's the one
+// the platform stored.
+func (a *app) publicURL(ctx context.Context, db *store.DB) (string, error) {
+	p := platform.PublicURL{Flag: a.cfg.PublicURL, Demo: a.demo}
+	if a.listening != "" {
+		p.Derived = a.cfg.BaseURL(a.listening)
 	}
-	// A command that serves nothing has no address of its own (--addr is
-	// serve's): it names status lists by --public-url, else the default.
-	public := a.cfg.PublicURL
-	if addr != "" {
-		public = a.cfg.BaseURL(addr)
-	}
-	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(),
-		PublicURL: public, StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
+	return platform.ResolvePublicURL(ctx, db, p, time.Now())
 }
 
 // withPlatform runs fn on the opened platform and closes it afterwards.

@@ -11,17 +11,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
-// licenseCommand is the `license` parent of the verification commands.
-// The license commands that issue and read licenses join it.
-func (a *app) licenseCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "license",
-		Short: "Electronic licenses: verify and export signed license documents, export the trust bundle",
-	}
-	cmd.AddCommand(a.licenseVerifyCommand(), a.licenseTrustBundleCommand(), a.licenseExportCommand(), a.licenseTransferCommand())
-	return cmd
-}
-
 // licenseVerifyCommand is `license verify`.
 func (a *app) licenseVerifyCommand() *cobra.Command {
 	var trustFile, pinnedRoot string

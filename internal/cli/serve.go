@@ -86,7 +86,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	defer ln.Close()
 	// Status lists are published below the address actually bound (port 0
 	// picks one) unless --public-url says otherwise.
-	a.listening = ln.Addr().String()
+	a.listening, a.demo = ln.Addr().String(), o.demo
 	p, migrated, done, err := a.openPlatform(ctx)
 	if err != nil {
 		return err

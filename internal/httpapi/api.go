@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -37,8 +38,31 @@ const Version = "1.0.0"
 // Prefix is the path prefix of every operation.
 const Prefix = "/api/v1"
 
-// BodyLimit is the largest request body accepted, in bytes.
+// BodyLimit is the largest request body accepted, in bytes, but for the
+// requests that carry issuance materials (BodyLimitFor).
 const BodyLimit = 1 << 20
+
+// MaterialsBodyLimit is the largest body of a request that carries
+// issuance materials: their largest total in base64, and BodyLimit for
+// the rest.
+const MaterialsBodyLimit = (license.MaxMaterialsTotal+2)/3*4 + BodyLimit
+
+// BodyLimitFor returns the largest body accepted for a request:
+// MaterialsBodyLimit for issuing a license and adding a material to one,
+// BodyLimit for every other.
+func BodyLimitFor(method, path string) int64 {
+	if method != http.MethodPost {
+		return BodyLimit
+	}
+	rest, ok := strings.CutPrefix(path, Prefix+"/licenses")
+	if ok {
+		id, isMaterial := strings.CutSuffix(strings.TrimPrefix(rest, "/"), "/materials")
+		if rest == "" || (isMaterial && id != "" && !strings.Contains(id, "/")) {
+			return MaterialsBodyLimit
+		}
+	}
+	return BodyLimit
+}
 
 // AuthzExtension is the OpenAPI extension under which each operation
 // publishes its authorization policy.
@@ -172,7 +196,7 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		op.Security = []map[string][]string{{}} // no authentication
 		refusals = []int{http.StatusUnprocessableEntity}
 	}
-	op.MaxBodyBytes = BodyLimit
+	op.MaxBodyBytes = BodyLimitFor(op.Method, op.Path)
 	for _, s := range refusals {
 		if !slices.Contains(op.Errors, s) {
 			op.Errors = append(op.Errors, s)
@@ -193,7 +217,7 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 	})
 	if op.SkipValidateBody {
 		var err error
-		if body, err = newBodyValidator(a.huma, registered(a.huma, op.Method, op.Path)); err != nil {
+		if body, err = newBodyValidator(a.huma, registered(a.huma, op.Method, op.Path), op.MaxBodyBytes); err != nil {
 			panic(fmt.Sprintf("operation %s: %v", op.OperationID, err))
 		}
 	}

@@ -39,7 +39,7 @@ func TemplateOf(t catalog.Template) api.Template {
 	for i, f := range t.Fields {
 		out.Fields[i] = api.TemplateField{Key: f.Key, Label: api.Label(f.Label), Type: string(f.Type), Required: f.Required,
 			MinLength: f.MinLength, MaxLength: f.MaxLength, Pattern: f.Pattern, Enum: f.Enum, Format: string(f.Format),
-			Multiline: f.Multiline, Sensitivity: string(f.Sensitivity), Masking: api.Masking{Rule: string(f.Masking.Rule), First: f.Masking.First, Last: f.Masking.Last}}
+			Multiline: f.Multiline, Holder: f.Holder, Sensitivity: string(f.Sensitivity), Masking: api.Masking{Rule: string(f.Masking.Rule), First: f.Masking.First, Last: f.Masking.Last}}
 	}
 	return out
 }
@@ -50,7 +50,7 @@ func TemplateIn(t api.Template) catalog.Template {
 	for i, f := range t.Fields {
 		out.Fields[i] = catalog.Field{Key: f.Key, Label: catalog.Label(f.Label), Type: catalog.FieldType(f.Type), Required: f.Required,
 			MinLength: f.MinLength, MaxLength: f.MaxLength, Pattern: f.Pattern, Enum: f.Enum, Format: catalog.Format(f.Format),
-			Multiline: f.Multiline, Sensitivity: catalog.Sensitivity(f.Sensitivity),
+			Multiline: f.Multiline, Holder: f.Holder, Sensitivity: catalog.Sensitivity(f.Sensitivity),
 			Masking: catalog.Masking{Rule: catalog.MaskRule(f.Masking.Rule), First: f.Masking.First, Last: f.Masking.Last}}
 	}
 	return out

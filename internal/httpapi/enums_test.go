@@ -81,6 +81,7 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		"catalog.FieldTypes":     strs(catalog.FieldTypes()),
 		"catalog.Sensitivities":  strs(catalog.Sensitivities()),
 		"catalog.MaskRules":      strs(catalog.MaskRules()),
+		"license.MediaTypes":     license.MediaTypes(),
 		"license.Operations":     strs(license.Operations()),
 		"license.TransferStates": strs(license.TransferStates()),
 	}
@@ -139,6 +140,7 @@ var wireTypes = map[string]reflect.Type{
 	"Key":                      reflect.TypeFor[api.Key](),
 	"Label":                    reflect.TypeFor[api.Label](),
 	"License":                  reflect.TypeFor[api.License](),
+	"LicenseMaterial":          reflect.TypeFor[api.LicenseMaterial](),
 	"LicenseTransfer":          reflect.TypeFor[api.LicenseTransfer](),
 	"LicenseTransition":        reflect.TypeFor[api.LicenseTransition](),
 	"LicenseTransitionRequest": reflect.TypeFor[api.LicenseTransitionRequest](),
@@ -149,6 +151,7 @@ var wireTypes = map[string]reflect.Type{
 	"NewLicense":               reflect.TypeFor[api.NewLicense](),
 	"NewLicenseTransfer":       reflect.TypeFor[api.NewLicenseTransfer](),
 	"NewLicenseType":           reflect.TypeFor[api.NewLicenseType](),
+	"NewMaterial":              reflect.TypeFor[api.NewMaterial](),
 	"Org":                      reflect.TypeFor[api.Org](),
 	"Page":                     reflect.TypeFor[api.Page[struct{}]](),
 	"PendingAuditEntry":        reflect.TypeFor[api.PendingAuditEntry](),

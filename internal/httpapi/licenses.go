@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"mime"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -17,6 +18,22 @@ func LicenseOf(l license.License) api.License {
 		HolderKind: string(l.HolderKind), HolderID: l.HolderID, HolderName: l.HolderName, ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil,
 		State: string(l.State), Version: l.Version, StatusList: l.Slot.List.Number, StatusIndex: l.Slot.Index, SealID: l.SealID,
 		IssuedBy: l.IssuedBy, IssuedAt: l.IssuedAt, UpdatedAt: l.UpdatedAt}
+}
+
+// IssuedLicenseOf renders an issued license for the API: the license and
+// the materials archived with it.
+func IssuedLicenseOf(out license.Issued) api.License {
+	l := LicenseOf(out.License)
+	for _, m := range out.Materials {
+		l.Materials = append(l.Materials, LicenseMaterialOf(m))
+	}
+	return l
+}
+
+// LicenseMaterialOf renders an archived material for the API.
+func LicenseMaterialOf(m license.MaterialInfo) api.LicenseMaterial {
+	return api.LicenseMaterial{LicenseID: m.LicenseID, Seq: m.Seq, Name: m.Name, MediaType: m.MediaType, Size: m.Size, SM3: m.SM3,
+		AddedBy: m.AddedBy, AddedAt: m.AddedAt}
 }
 
 // LicenseTransitionOf renders an entry of a license's history for the API.
@@ -38,8 +55,17 @@ func LicenseTransitionIn(r api.LicenseTransitionRequest) license.TransitionReque
 
 // NewLicenseIn reads a request to issue a license.
 func NewLicenseIn(n api.NewLicense) license.NewLicense {
-	return license.NewLicense{Type: n.Type, TypeVersion: n.TypeVersion, HolderID: n.HolderID, HolderName: n.HolderName,
+	out := license.NewLicense{Type: n.Type, TypeVersion: n.TypeVersion, HolderID: n.HolderID, HolderName: n.HolderName,
 		ValidFrom: n.ValidFrom, ValidUntil: n.ValidUntil, Face: n.Face}
+	for _, m := range n.Materials {
+		out.Materials = append(out.Materials, MaterialIn(m))
+	}
+	return out
+}
+
+// MaterialIn reads an issuance material of a request.
+func MaterialIn(m api.NewMaterial) license.Material {
+	return license.Material{Name: m.Name, MediaType: m.MediaType, Content: m.Content}
 }
 
 type issueLicenseInput struct {
@@ -65,6 +91,27 @@ type licenseDocumentOutput struct {
 	Body        []byte
 }
 
+type addMaterialInput struct {
+	IdempotencyParam
+	ID   string `path:"id" maxLength:"35"`
+	Body api.NewMaterial
+}
+
+type materialOutput struct{ Body api.LicenseMaterial }
+
+type materialsOutput struct{ Body api.Page[api.LicenseMaterial] }
+
+type materialInput struct {
+	ID  string `path:"id" maxLength:"35"`
+	Seq int    `path:"seq" minimum:"1"`
+}
+
+type materialContentOutput struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	Body               []byte
+}
+
 // issueLicenses may issue and read licenses: issuers, for their own
 // organization (the service checks the type is one it issues).
 func issueLicenses() authz.Policy { return authz.Allow(authz.Own(authz.Issuer)) }
@@ -74,6 +121,7 @@ func (a *API) registerLicenses() {
 	a.registerListLicenses()
 	a.registerGetLicense()
 	a.registerGetLicenseDocument()
+	a.registerMaterials()
 	a.registerExportLicenseVC()
 	a.registerTransitionLicense()
 	a.registerLicenseHistory()
@@ -92,7 +140,7 @@ func (a *API) registerIssueLicense() {
 		if err != nil {
 			return nil, err
 		}
-		return &licenseOutput{Body: LicenseOf(out.License)}, nil
+		return &licenseOutput{Body: IssuedLicenseOf(out)}, nil
 	})
 }
 
@@ -137,6 +185,50 @@ func (a *API) registerGetLicenseDocument() {
 			return nil, err
 		}
 		return &licenseDocumentOutput{ContentType: "application/json", Body: doc}, nil
+	})
+}
+
+func (a *API) registerMaterials() {
+	register(a, huma.Operation{
+		OperationID: "add-license-material", Method: http.MethodPost, Path: Prefix + "/licenses/{id}/materials", Tags: []string{"licenses"},
+		Summary:       "Archive one more issuance material with a license",
+		Description:   "补充签发材料 (R-ISS-7): a file archived with a license of the caller's organization, encrypted at rest, under the license's next seq; audited.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound},
+	}, issueLicenses(), func(ctx context.Context, in *addMaterialInput) (*materialOutput, error) {
+		m, err := a.svc.Licenses.AddMaterial(ctx, authz.ActorFrom(ctx), in.ID, MaterialIn(in.Body))
+		if err != nil {
+			return nil, err
+		}
+		return &materialOutput{Body: LicenseMaterialOf(m)}, nil
+	})
+	register(a, huma.Operation{
+		OperationID: "list-license-materials", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/materials", Tags: []string{"licenses"},
+		Summary: "List the issuance materials of a license, by seq, without their content", Errors: []int{http.StatusNotFound},
+	}, issueLicenses(), func(ctx context.Context, in *licenseIDInput) (*materialsOutput, error) {
+		ms, err := a.svc.Licenses.Materials(ctx, authz.ActorFrom(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		out := &materialsOutput{Body: api.Page[api.LicenseMaterial]{Items: make([]api.LicenseMaterial, 0, len(ms))}}
+		for _, m := range ms {
+			out.Body.Items = append(out.Body.Items, LicenseMaterialOf(m))
+		}
+		return out, nil
+	})
+	register(a, huma.Operation{
+		OperationID: "get-license-material", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/materials/{seq}", Tags: []string{"licenses"},
+		Summary:     "Get the content of an issuance material",
+		Description: "The file as archived, with its media type. Each read is recorded in the audit log.",
+		Errors:      []int{http.StatusNotFound},
+		Responses: map[string]*huma.Response{"200": {Description: "the material's content",
+			Content: map[string]*huma.MediaType{"application/octet-stream": {}}}},
+	}, issueLicenses(), func(ctx context.Context, in *materialInput) (*materialContentOutput, error) {
+		m, content, err := a.svc.Licenses.MaterialContent(ctx, authz.ActorFrom(ctx), in.ID, in.Seq)
+		if err != nil {
+			return nil, err
+		}
+		return &materialContentOutput{ContentType: m.MediaType, Body: content,
+			ContentDisposition: mime.FormatMediaType("attachment", map[string]string{"filename": m.Name})}, nil
 	})
 }
 

@@ -29,6 +29,7 @@ type bodyValidator struct {
 	api    huma.API
 	schema *huma.Schema // the body schema, contentEncoding left out
 	base64 []string     // the top-level properties that are base64
+	limit  int64        // the largest body accepted
 }
 
 // base64Body reports whether the body of input type I has a top-level
@@ -58,7 +59,7 @@ func registered(api huma.API, method, path string) *huma.Operation {
 
 // newBodyValidator prepares the validation of the registered operation
 // op's body.
-func newBodyValidator(api huma.API, op *huma.Operation) (*bodyValidator, error) {
+func newBodyValidator(api huma.API, op *huma.Operation, limit int64) (*bodyValidator, error) {
 	if op == nil {
 		return nil, errors.New("operation not registered")
 	}
@@ -72,7 +73,7 @@ func newBodyValidator(api huma.API, op *huma.Operation) (*bodyValidator, error) 
 	if s == nil {
 		return nil, fmt.Errorf("operation %s: request body schema not found", op.OperationID)
 	}
-	v := &bodyValidator{api: api}
+	v := &bodyValidator{api: api, limit: limit}
 	cp := *s
 	cp.Properties = make(map[string]*huma.Schema, len(s.Properties))
 	for name, p := range s.Properties {
@@ -92,7 +93,7 @@ func newBodyValidator(api huma.API, op *huma.Operation) (*bodyValidator, error) 
 // hands the operation a context that reads the body again.
 func (v *bodyValidator) middleware(hctx huma.Context, next func(huma.Context)) {
 	size, _ := strconv.Atoi(hctx.Header("Content-Length"))
-	body, status, msg, err := readLimited(hctx.BodyReader(), size)
+	body, status, msg, err := readLimited(hctx.BodyReader(), size, v.limit)
 	if status != 0 {
 		var errs []error
 		if err != nil {
@@ -148,20 +149,20 @@ func isJSON(contentType string) bool {
 	return ct == "" || strings.EqualFold(ct, "application/json")
 }
 
-// readLimited reads a body as huma does: at most BodyLimit bytes, a body
+// readLimited reads a body as huma does: at most limit bytes, a body
 // that reaches the limit is too large. size is the announced length, a
 // hint. A non-zero status is the answer.
-func readLimited(r io.Reader, size int) (body []byte, status int, msg string, err error) {
+func readLimited(r io.Reader, size int, limit int64) (body []byte, status int, msg string, err error) {
 	if r == nil {
 		return nil, 0, "", nil
 	}
 	var buf bytes.Buffer
-	buf.Grow(min(max(size, 0), BodyLimit) + bytes.MinRead)
-	_, err = buf.ReadFrom(io.LimitReader(r, BodyLimit))
+	buf.Grow(int(min(max(int64(size), 0), limit)) + bytes.MinRead)
+	_, err = buf.ReadFrom(io.LimitReader(r, limit))
 	body = buf.Bytes()
 	switch {
-	case len(body) == BodyLimit:
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is too large limit=%d bytes", BodyLimit), nil
+	case int64(len(body)) == limit:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is too large limit=%d bytes", limit), nil
 	case err == nil:
 		return body, 0, "", nil
 	}

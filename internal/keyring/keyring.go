@@ -395,7 +395,24 @@ var ErrNotActive = errors.New("key is not active")
 
 // Signer returns a signer for an active key.
 func (s *Service) Signer(ctx context.Context, id string) (keys.Signer, Key, error) {
-	k, err := s.Get(ctx, id)
+	return s.SignerVia(ctx, s.store, id)
+}
+
+// KeyReader is what loading a signer reads: the store's plain handle, or
+// the caller's transaction.
+type KeyReader interface {
+	GetKey(ctx context.Context, id string) (Key, error)
+	KeyPrivate(ctx context.Context, id string) ([]byte, error)
+}
+
+// SignerVia is Signer reading the key through r, so that a caller signing
+// inside a transaction reads it there rather than on a second connection
+// of the pool (which a pool full of such transactions would never give).
+func (s *Service) SignerVia(ctx context.Context, r KeyReader, id string) (keys.Signer, Key, error) {
+	k, err := r.GetKey(ctx, id)
+	if errors.Is(err, apperr.NotFound) {
+		return nil, Key{}, apperr.New(apperr.NotFound, "no key has id %s", id)
+	}
 	if err != nil {
 		return nil, Key{}, err
 	}
@@ -404,7 +421,7 @@ func (s *Service) Signer(ctx context.Context, id string) (keys.Signer, Key, erro
 	}
 	switch k.Backend {
 	case Software:
-		der, err := s.store.KeyPrivate(ctx, k.ID)
+		der, err := r.KeyPrivate(ctx, k.ID)
 		if err != nil {
 			return nil, k, err
 		}

@@ -2,9 +2,7 @@ package license
 
 import (
 	"context"
-	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
@@ -70,10 +68,7 @@ func (s *Service) Export(ctx context.Context, actor *authz.Actor, id string, for
 	now := s.now().UTC().Truncate(time.Second)
 	var out []byte
 	err = s.tx(ctx, func(st Tx) error {
-		l, err := st.GetLicense(ctx, strings.TrimSpace(id))
-		if errors.Is(err, apperr.NotFound) || (err == nil && l.Issuer != issuer) {
-			return apperr.New(apperr.NotFound, "no license %s", id)
-		}
+		l, err := ownLicense(ctx, st, issuer, id)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,9 @@ type NewLicense struct {
 	ValidUntil *time.Time
 	// Face is the face data, a JSON object of the template's fields.
 	Face json.RawMessage
+	// Materials are archived with the license, in its issuing
+	// transaction (R-ISS-7); see Material for their rules.
+	Materials []Material
 }
 
 // Topic is the outbox topic of an issued license.
@@ -54,8 +57,9 @@ const maxHolderName = 200
 // Issued is a license as issuance returns it: the row and its signed
 // document.
 type Issued struct {
-	License  License
-	Document []byte
+	License   License
+	Document  []byte
+	Materials []MaterialInfo
 }
 
 // Issue issues a license for the actor's organization (docs/licenses.md).
@@ -69,8 +73,9 @@ type Issued struct {
 // and, in ONE transaction, claims the status slot, records the license
 // (the intent) with the document linted against the format, has the bound
 // license-issuing seal sign the document's digest (the seal use is
-// recorded in the same transaction), stores the signed version, and
-// appends the audit entry and the outbox event. A refusal writes nothing.
+// recorded in the same transaction), stores the signed version and the
+// issuance materials, and appends the audit entry (with the materials'
+// digests) and the outbox event. A refusal writes nothing.
 func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (Issued, error) {
 	issuer, err := issuerOf(actor)
 	if err != nil {
@@ -93,6 +98,12 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (
 	if err != nil {
 		return Issued{}, err
 	}
+	// A seal that cannot sign is refused before the sequences are drawn, so
+	// that the refusal spends no number; the issuing transaction decides
+	// again.
+	if err := s.seals.CheckBound(ctx, seal.BoundSign{Org: issuer, SealID: sealID, LicenseType: e.Code}); err != nil {
+		return Issued{}, err
+	}
 	id, number, err := s.identifiers(ctx, e, o, now)
 	if err != nil {
 		return Issued{}, err
@@ -101,13 +112,17 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (
 		HolderID: holderID, HolderName: strings.TrimSpace(n.HolderName), ValidFrom: from, ValidUntil: until, State: Active, Version: 1,
 		SealID: sealID, IssuedBy: actor.AccountID, IssuedAt: now, UpdatedAt: now}
 	var out Issued
-	err = s.issue(ctx, func(st Tx) error {
+	err = s.tx(ctx, func(st Tx) error {
 		doc, err := s.sign(ctx, st, &l, o, face, l.IssuedBy, l.IssuedAt, st.InsertLicense)
 		if err != nil {
 			return err
 		}
-		out = Issued{License: l, Document: doc}
-		return s.recordIssued(ctx, st, l)
+		ms, err := storeMaterials(ctx, st, l, n.Materials)
+		if err != nil {
+			return err
+		}
+		out = Issued{License: l, Document: doc, Materials: ms}
+		return s.recordIssued(ctx, st, l, ms)
 	})
 	if err != nil {
 		return Issued{}, err
@@ -170,9 +185,18 @@ func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now ti
 	case ferr != nil:
 		return nil, "", time.Time{}, nil, ferr
 	}
+	before := len(fs)
 	holderID = checkHolder(&fs, e.HolderKind, n.HolderID)
+	// The face's holder field names the holder: once both are well formed,
+	// they must agree.
+	if hf, ok := v.Template.HolderField(); ok && ferr == nil && len(fs) == before {
+		if got, _ := f[hf.Key].(string); got != holderID {
+			fs.Add("face."+hf.Key, "holder-id", fmt.Sprintf("%s is the holder's identifier: it must equal holder_id", hf.Key))
+		}
+	}
 	fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true)
 	from, until = validity(&fs, e.Validity, n, now)
+	checkMaterials(&fs, n.Materials)
 	if err := fs.Err(); err != nil {
 		return nil, "", time.Time{}, nil, err
 	}
@@ -359,10 +383,10 @@ type issuedEvent struct {
 
 // recordIssued appends the audit entry and the outbox event of an issued
 // license.
-func (s *Service) recordIssued(ctx context.Context, st Tx, l License) error {
+func (s *Service) recordIssued(ctx context.Context, st Tx, l License, ms []MaterialInfo) error {
 	if err := auditlog.Append(ctx, st, auditlog.Entry{At: l.IssuedAt, Actor: l.IssuedBy, Org: l.Issuer, Action: Topic, Subject: l.ID,
-		Details: map[string]string{"number": l.Number, "type": l.TypeCode, "type_version": strconv.Itoa(l.TypeVersion),
-			"seal": l.SealID, "status_list": strconv.Itoa(l.Slot.List.Number), "status_index": strconv.Itoa(l.Slot.Index)}}); err != nil {
+		Details: materialDetails(map[string]string{"number": l.Number, "type": l.TypeCode, "type_version": strconv.Itoa(l.TypeVersion),
+			"seal": l.SealID, "status_list": strconv.Itoa(l.Slot.List.Number), "status_index": strconv.Itoa(l.Slot.Index)}, ms)}); err != nil {
 		return err
 	}
 	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,6 +263,8 @@ func TestIssueRefuses(t *testing.T) {
 			}, apperr.Invalid, []string{"face.name: required"}},
 			{"check character", f.issuer, func(n *license.NewLicense) { n.HolderID = "110105194912310021" }, apperr.Invalid,
 				[]string{"holder_id: check-character"}},
+			{"another person's license", f.issuer, func(n *license.NewLicense) { n.HolderID = "110105194912310046" }, apperr.Invalid,
+				[]string{"face.citizen_id: holder-id"}},
 			{"valid until before valid from", f.issuer, func(n *license.NewLicense) { n.ValidFrom, n.ValidUntil = &from, &before },
 				apperr.Invalid, []string{"valid_until: after-valid-from"}},
 			{"end given to a fixed validity", f.issuer, func(n *license.NewLicense) { end := from.AddDate(3, 0, 0); n.ValidFrom, n.ValidUntil = &from, &end },
@@ -317,6 +320,19 @@ func TestIssueRefusesSeal(t *testing.T) {
 				if got := f.counts(t); got != start {
 					t.Errorf("a refused signature wrote: %v -> %v", start, got)
 				}
+				if c.action != seal.Unbind {
+					return
+				}
+				// The refusal spent no sequence: once bound again, the
+				// first license is the first of its sequences.
+				f.decide(t, seal.Bind, f.sealID, seal.BindTerms{})
+				out, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id, err := ids.ParseLicenseID(out.License.ID); err != nil || id.Seq != 1 || !strings.HasSuffix(out.License.Number, "000001") {
+					t.Errorf("the first license after a refusal is %s (%+v, %v), number %s; want sequence 1", out.License.ID, id, err, out.License.Number)
+				}
 			})
 		})
 	}
@@ -326,7 +342,8 @@ func TestIssueRefusesSeal(t *testing.T) {
 // PostgreSQL pool has connections, all on an issuer without a status list
 // yet: no identifier or number twice, nothing but successes, and no
 // deadlock between the transactions queued on the first list and the one
-// that opened it, which needs a second connection to sign.
+// that opened it: each signs with the key and certificates it reads in its
+// own transaction, so none waits for a second connection of the full pool.
 func TestConcurrentIssuance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

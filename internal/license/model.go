@@ -85,6 +85,11 @@ type Reader interface {
 	// LicenseDocument returns the signed document of a version of a
 	// license.
 	LicenseDocument(ctx context.Context, id string, version int64) ([]byte, error)
+	// ListMaterials returns the materials of a license by seq, without
+	// their content.
+	ListMaterials(ctx context.Context, licenseID string) ([]MaterialInfo, error)
+	// Material returns a material of a license and its content.
+	Material(ctx context.Context, licenseID string, seq int) (MaterialInfo, []byte, error)
 	// LicenseTransitions returns a page of the transitions of a license,
 	// by Seq.
 	LicenseTransitions(ctx context.Context, f HistoryFilter) ([]Record, error)
@@ -122,6 +127,10 @@ type Tx interface {
 	// it is not.
 	UpdateLicense(ctx context.Context, l License, state State, version int64) error
 	InsertLicenseVersion(ctx context.Context, v Version) error
+	// InsertMaterial stores a material of a license, its content
+	// encrypted, under the license's next seq, which it returns with m;
+	// NotFound when there is no such license.
+	InsertMaterial(ctx context.Context, m MaterialInfo, content []byte) (MaterialInfo, error)
 	// InsertLicenseTransition appends r to the license's history, with
 	// the next Seq, which it returns.
 	InsertLicenseTransition(ctx context.Context, r Record) (int64, error)

@@ -2,7 +2,6 @@ package license
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +35,7 @@ type Seals interface {
 	ListSeals(ctx context.Context, f seal.Filter, cursor string) (page.Page[seal.Seal], error)
 	Binding(ctx context.Context, sealID string) (seal.Binding, error)
 	InForce(b seal.Binding) bool
+	CheckBound(ctx context.Context, req seal.BoundSign) error
 	SignBound(ctx context.Context, st seal.BoundTx, req seal.BoundSign) ([]byte, seal.Use, error)
 }
 
@@ -64,18 +64,10 @@ type Deps struct {
 	// CredentialSigner signs exported credentials: the platform's
 	// status-list key (docs/vc.md, "The key").
 	CredentialSigner status.SignerFunc
-	// MaxConcurrent bounds the issuing transactions this service runs at
-	// once; DefaultMaxConcurrent when zero. Keep it well below the store's
-	// connection pool (see Service.issuing).
-	MaxConcurrent int
 	// Transfers and TransferTx are the issuer transfer jobs (transfer.go).
 	Transfers  TransferReader
 	TransferTx TransferTxFunc
 }
-
-// DefaultMaxConcurrent is the default of Deps.MaxConcurrent: half the
-// PostgreSQL pool of internal/store (32 connections).
-const DefaultMaxConcurrent = 16
 
 // Service issues licenses and reads them back.
 //
@@ -95,42 +87,12 @@ type Service struct {
 	// transfers and transferTx keep the issuer transfer jobs.
 	transfers  TransferReader
 	transferTx TransferTxFunc
-	// issuing holds a token per issuing transaction in progress.
-	issuing chan struct{}
 }
 
 // New returns the license service.
 func New(d Deps) *Service {
-	n := d.MaxConcurrent
-	if n <= 0 {
-		n = DefaultMaxConcurrent
-	}
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, issuing: make(chan struct{}, n)}
-}
-
-// issue runs fn in one issuing transaction, at most MaxConcurrent at once.
-// Signing inside the transaction reads the seal's key and certificates
-// through the store's plain handle, a second pool connection: were every
-// connection of the pool held by an issuing transaction queued on a row
-// lock (the first issuances of an issuer all open its first status list),
-// the holder of that lock would wait for a connection forever. Bounding
-// the transactions below the pool keeps one free. The bound is per
-// process, as the pool is.
-func (s *Service) issue(ctx context.Context, fn func(Tx) error) error {
-	return s.signing(ctx, func() error { return s.tx(ctx, fn) })
-}
-
-// signing runs tx, a transaction that signs, at most MaxConcurrent at once
-// (see issue).
-func (s *Service) signing(ctx context.Context, tx func() error) error {
-	select {
-	case s.issuing <- struct{}{}:
-	case <-ctx.Done():
-		return apperr.Wrap(apperr.Unavailable, ctx.Err(), "issuance was cancelled while waiting for its turn")
-	}
-	defer func() { <-s.issuing }()
-	return tx()
+		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx}
 }
 
 // issuerOf returns the organization actor issues for: an issuer account's
@@ -151,11 +113,7 @@ func (s *Service) Get(ctx context.Context, actor *authz.Actor, id string) (Licen
 	if err != nil {
 		return License{}, err
 	}
-	l, err := s.store.GetLicense(ctx, strings.TrimSpace(id))
-	if errors.Is(err, apperr.NotFound) || (err == nil && l.Issuer != issuer) {
-		return License{}, apperr.New(apperr.NotFound, "no license %s", id)
-	}
-	return l, err
+	return ownLicense(ctx, s.store, issuer, id)
 }
 
 // Document returns the signed document of the current version of a

@@ -86,15 +86,13 @@ func (s *Service) Transition(ctx context.Context, actor *authz.Actor, id string,
 		return Transitioned{}, t.refusal(seen.ID, seen.State)
 	}
 	a := act{t: t, actor: actor.AccountID, reason: reason, at: s.now().UTC().Truncate(time.Second)}
-	run := s.tx
 	if t.Resign {
 		if a.resign, err = s.resigner(ctx, seen, req, a); err != nil {
 			return Transitioned{}, err
 		}
-		run = s.issue // it signs: see issue for the bound
 	}
 	var out Transitioned
-	err = run(ctx, func(st Tx) error {
+	err = s.tx(ctx, func(st Tx) error {
 		cur, err := st.GetLicense(ctx, seen.ID)
 		if err != nil {
 			return err

@@ -236,29 +236,15 @@ func (s *Service) SignBound(ctx context.Context, st BoundTx, req BoundSign) ([]b
 		fs.Add("digest", "sm3", "an SM3 digest is 32 bytes")
 	}
 	checkName(&fs, "title", req.Title, 200)
-	if req.Org == "" {
-		fs.Add("org", "required", "the issuing organization is required")
-	}
 	if err := fs.Err(); err != nil {
 		return nil, Use{}, err
 	}
-	if req.Service == "" {
-		req.Service = LicenseIssuance
-	}
-	x, err := st.GetSeal(ctx, strings.ToUpper(strings.TrimSpace(req.SealID)))
-	if errors.Is(err, apperr.NotFound) || (err == nil && x.Org != req.Org) {
-		// Another organization's seal is not found, as sealOf says.
-		return nil, Use{}, fieldErr(apperr.NotFound, "seal_id", "exists", "no such seal in this organization")
-	}
-	if err != nil {
-		return nil, Use{}, err
-	}
 	now := s.now()
-	b, err := s.boundNow(ctx, st, x, req, now)
+	x, b, err := s.bound(ctx, st, &req, now)
 	if err != nil {
 		return nil, Use{}, err
 	}
-	sg, err := s.stamp(ctx, x, req.Digest, now, req.PropertyInfo)
+	sg, err := s.stamp(ctx, st, x, req.Digest, now, req.PropertyInfo)
 	if err != nil {
 		return nil, Use{}, err
 	}
@@ -286,9 +272,47 @@ func (s *Service) SignBound(ctx context.Context, st BoundTx, req BoundSign) ([]b
 	return use.Signature, use, nil
 }
 
+// CheckBound gives the refusal SignBound would give req now (the seal and
+// its binding as they are), so that a caller refuses before it spends
+// anything, such as a sequence number; nil when the seal may sign.
+// SignBound decides again in its transaction.
+func (s *Service) CheckBound(ctx context.Context, req BoundSign) error {
+	_, _, err := s.bound(ctx, s.store, &req, s.now())
+	return err
+}
+
+// boundReader is what deciding on a bound signature reads: the store's
+// plain handle for CheckBound, the signing transaction for SignBound.
+type boundReader interface {
+	GetSeal(ctx context.Context, id string) (Seal, error)
+	ActiveBinding(ctx context.Context, sealID string, svc BoundService) (Binding, error)
+}
+
+// bound reads the seal req names through st and decides whether it may
+// sign req at now, returning it and the binding that allows it. It fills
+// in req's default service.
+func (s *Service) bound(ctx context.Context, st boundReader, req *BoundSign, now time.Time) (Seal, Binding, error) {
+	if req.Org == "" {
+		return Seal{}, Binding{}, fieldErr(apperr.Invalid, "org", "required", "the issuing organization is required")
+	}
+	if req.Service == "" {
+		req.Service = LicenseIssuance
+	}
+	x, err := st.GetSeal(ctx, strings.ToUpper(strings.TrimSpace(req.SealID)))
+	if errors.Is(err, apperr.NotFound) || (err == nil && x.Org != req.Org) {
+		// Another organization's seal is not found, as sealOf says.
+		return Seal{}, Binding{}, fieldErr(apperr.NotFound, "seal_id", "exists", "no such seal in this organization")
+	}
+	if err != nil {
+		return Seal{}, Binding{}, err
+	}
+	b, err := s.boundNow(ctx, st, x, *req, now)
+	return x, b, err
+}
+
 // boundNow decides, on the seal and binding as st reads them, whether the
 // seal may sign req now, and returns the binding that allows it.
-func (s *Service) boundNow(ctx context.Context, st BoundTx, x Seal, req BoundSign, now time.Time) (Binding, error) {
+func (s *Service) boundNow(ctx context.Context, st boundReader, x Seal, req BoundSign, now time.Time) (Binding, error) {
 	switch {
 	case x.State == Suspended:
 		return Binding{}, fieldErr(apperr.Conflict, "seal_id", "seal-suspended", fmt.Sprintf("seal %s is suspended and cannot sign", x.ID))

@@ -363,6 +363,8 @@ type Tx interface {
 type BoundTx interface {
 	GetSeal(ctx context.Context, id string) (Seal, error)
 	ActiveBinding(ctx context.Context, sealID string, svc BoundService) (Binding, error)
+	// The seal's key and certificates are read in the transaction too.
+	MaterialReader
 	InsertUse(ctx context.Context, u Use) error
 	auditlog.Appender
 }

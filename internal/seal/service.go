@@ -34,6 +34,7 @@ type Keys interface {
 	Prepare(ctx context.Context, n keyring.NewKey) (keyring.Pending, error)
 	Get(ctx context.Context, id string) (keyring.Key, error)
 	Signer(ctx context.Context, id string) (keys.Signer, keyring.Key, error)
+	SignerVia(ctx context.Context, r keyring.KeyReader, id string) (keys.Signer, keyring.Key, error)
 	Sign(ctx context.Context, id string, message []byte) ([]byte, keyring.Key, error)
 }
 

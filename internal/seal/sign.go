@@ -15,6 +15,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/ca"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
@@ -90,7 +91,7 @@ func (s *Service) Sign(ctx context.Context, actor *authz.Actor, sealID string, i
 		}
 	}()
 
-	sg, err := s.stamp(ctx, x, digest, now, in.PropertyInfo)
+	sg, err := s.stamp(ctx, nil, x, digest, now, in.PropertyInfo)
 	if err != nil {
 		return Signed{}, err
 	}
@@ -194,12 +195,8 @@ type stamped struct {
 // Sign (a keeper with the PIN) and SignBound (a bound service). The caller
 // has decided that the seal may sign; stamp only refuses a seal whose
 // structure no longer verifies.
-func (s *Service) stamp(ctx context.Context, x Seal, digest []byte, now time.Time, property string) (stamped, error) {
-	signer, _, err := s.keys.Signer(ctx, x.KeyID)
-	if err != nil {
-		return stamped{}, err
-	}
-	cert, err := s.pki.Get(ctx, x.CertFingerprint)
+func (s *Service) stamp(ctx context.Context, r MaterialReader, x Seal, digest []byte, now time.Time, property string) (stamped, error) {
+	signer, cert, err := s.material(ctx, r, x)
 	if err != nil {
 		return stamped{}, err
 	}
@@ -209,7 +206,7 @@ func (s *Service) stamp(ctx context.Context, x Seal, digest []byte, now time.Tim
 	}
 	// A signature under a structure whose maker certificate is revoked
 	// would verify nowhere; refuse it rather than release it.
-	if maker, err := s.pki.Get(ctx, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
+	if maker, err := s.cert(ctx, r, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
 		return stamped{}, err
 	} else if err == nil && maker.RevokedAt != nil {
 		return stamped{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; apply for a change of the seal (a remade seal) to sign again", x.ID)
@@ -219,6 +216,41 @@ func (s *Service) stamp(ctx context.Context, x Seal, digest []byte, now time.Tim
 		return stamped{}, fmt.Errorf("sign with seal %s: %w", x.ID, err)
 	}
 	return stamped{signature: sigDER, cert: cert, signer: signer}, nil
+}
+
+// MaterialReader is what signing reads the seal's key and certificates
+// through when it signs inside a transaction: the transaction itself, so
+// that it does not wait for a second connection of the pool, which a pool
+// full of such transactions would never give.
+type MaterialReader interface {
+	keyring.KeyReader
+	GetCert(ctx context.Context, ref string) (pki.Cert, error)
+}
+
+// material loads the signer and the certificate of seal x through r, or
+// through the key ring and the CA when r is nil (signing outside a
+// transaction).
+func (s *Service) material(ctx context.Context, r MaterialReader, x Seal) (keys.Signer, pki.Cert, error) {
+	var signer keys.Signer
+	var err error
+	if r == nil {
+		signer, _, err = s.keys.Signer(ctx, x.KeyID)
+	} else {
+		signer, _, err = s.keys.SignerVia(ctx, r, x.KeyID)
+	}
+	if err != nil {
+		return nil, pki.Cert{}, err
+	}
+	cert, err := s.cert(ctx, r, x.CertFingerprint)
+	return signer, cert, err
+}
+
+// cert reads a certificate through r, or through the CA when r is nil.
+func (s *Service) cert(ctx context.Context, r MaterialReader, ref string) (pki.Cert, error) {
+	if r == nil {
+		return s.pki.Get(ctx, ref)
+	}
+	return r.GetCert(ctx, ref)
 }
 
 func propertyInfo(p string) string {

@@ -149,7 +149,7 @@ func requestContext(d Deps, m *metrics, cache *tokenCache, next http.Handler) ht
 		ctx = reqctx.WithLang(ctx, i18n.Parse(r.Header.Get("Accept-Language")))
 		ctx, note := reqctx.WithNote(ctx)
 		r = r.WithContext(ctx)
-		r.Body = http.MaxBytesReader(w, r.Body, httpapi.BodyLimit)
+		r.Body = http.MaxBytesReader(w, r.Body, httpapi.BodyLimitFor(r.Method, r.URL.Path))
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 

@@ -40,6 +40,20 @@ type encryptedColumn struct {
 	update string
 }
 
+// materialRotationBatch caps the rows of license_materials one rotation
+// transaction re-encrypts: a material is up to 10 MiB, and a batch is held
+// in memory.
+const materialRotationBatch = 8
+
+// batch is how many rows of c one rotation transaction re-encrypts, of the
+// n asked for: fewer for a column of files.
+func (c encryptedColumn) batch(n int) int {
+	if c.table == licenseMaterialsTable {
+		return min(n, materialRotationBatch)
+	}
+	return n
+}
+
 // encryptedColumns lists every encrypted column.
 func encryptedColumns() []encryptedColumn {
 	return []encryptedColumn{
@@ -58,6 +72,9 @@ func encryptedColumns() []encryptedColumn {
 		{FieldKey, licenseVersionsTable, licenseDocumentCol,
 			`SELECT ref, document FROM license_versions WHERE ref > ? ORDER BY ref LIMIT ?`,
 			`UPDATE license_versions SET document = ? WHERE ref = ? AND document = ?`},
+		{FieldKey, licenseMaterialsTable, licenseMaterialCol,
+			`SELECT ref, content FROM license_materials WHERE ref > ? ORDER BY ref LIMIT ?`,
+			`UPDATE license_materials SET content = ? WHERE ref = ? AND content = ?`},
 		{PrivateKeyKey, "keys", "private_key",
 			`SELECT id, private_key FROM keys WHERE id > ? AND private_key IS NOT NULL ORDER BY id LIMIT ?`,
 			`UPDATE keys SET private_key = ? WHERE id = ? AND private_key = ?`},
@@ -338,6 +355,7 @@ func (d *DB) newestDataKey(ctx context.Context, purpose string, opts RotateDataK
 func (d *DB) reencryptColumn(ctx context.Context, c encryptedColumn, target *envelope.DataKey, pass int, opts RotateDataKeysOptions, r *DataKeyRotation) (int64, error) {
 	var changed int64
 	after := ""
+	limit := c.batch(opts.BatchSize)
 	for {
 		if err := ctx.Err(); err != nil {
 			return changed, fmt.Errorf("stopped in %s.%s after row %q: %w", c.table, c.column, after, err)
@@ -346,7 +364,7 @@ func (d *DB) reencryptColumn(ctx context.Context, c encryptedColumn, target *env
 		var scanned, n int64
 		err := d.WithTx(ctx, func(tx *Tx) error {
 			var err error
-			last, scanned, n, err = tx.reencryptBatch(ctx, c, target, after, opts.BatchSize)
+			last, scanned, n, err = tx.reencryptBatch(ctx, c, target, after, limit)
 			return err
 		})
 		if err != nil {
@@ -359,7 +377,7 @@ func (d *DB) reencryptColumn(ctx context.Context, c encryptedColumn, target *env
 			opts.Progress(DataKeyProgress{Purpose: c.purpose, Version: r.Version, Table: c.table, Column: c.column, Pass: pass,
 				Scanned: r.Scanned, Reencrypted: r.Reencrypted})
 		}
-		if scanned < int64(opts.BatchSize) {
+		if scanned < int64(limit) {
 			return changed, nil
 		}
 		after = last

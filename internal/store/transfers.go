@@ -73,7 +73,7 @@ func (h handle) ListTransfers(ctx context.Context, f license.TransferFilter) ([]
 }
 
 // RunnableTransfers implements license.TransferReader; the partial index
-// license_transfers_open (migration 0019) serves it.
+// license_transfers_open (migration 0021) serves it.
 func (h handle) RunnableTransfers(ctx context.Context, owner string, now time.Time, limit int) ([]string, error) {
 	rows, err := h.query(ctx, `SELECT id FROM license_transfers WHERE state IN ('queued', 'running')
 		AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?) ORDER BY created_at, id LIMIT ?`, owner, micros(now), limit)
