@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -46,8 +47,14 @@ func TestLicenseTransferAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			issuer := &authz.Actor{AccountID: acc.ID, Org: le.issuerOrg, Roles: acc.Roles}
-			for i := range 3 {
-				if _, err := le.p.Licenses.Issue(ctx, issuer, license.NewLicense{Type: "BL0001", HolderID: code(t, 40+i), HolderName: "某公司",
+			var face struct {
+				CreditCode string `json:"credit_code"`
+			}
+			if err := json.Unmarshal(d.Sample, &face); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				if _, err := le.p.Licenses.Issue(ctx, issuer, license.NewLicense{Type: "BL0001", HolderID: face.CreditCode, HolderName: "某公司",
 					Face: d.Sample}); err != nil {
 					t.Fatal(err)
 				}
