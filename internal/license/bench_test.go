@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/license"
@@ -71,6 +72,42 @@ func BenchmarkIssue(b *testing.B) {
 				}, nil)
 				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "issued/s")
 				b.ReportMetric(float64(db.Retries()-retries)/float64(b.N), "retries/op")
+			})
+		}
+	}
+}
+
+// BenchmarkTransfer measures an issuer transfer job moving b.N active
+// licenses (each re-signed by the new issuer's bound seal: a status slot,
+// the signature, the version, the old slot superseded, the transition,
+// the audit entry and the event) in batches of 10, 50 and 200, on both
+// stores.
+//
+//	go test -run '^$' -bench Transfer -benchtime 500x ./internal/license/
+func BenchmarkTransfer(b *testing.B) {
+	ctx := context.Background()
+	for _, name := range storetest.Backends() {
+		for _, batch := range []int{10, 50, 200} {
+			b.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(b *testing.B) {
+				db := storetest.Open(b, name)
+				f := setupTransfer(b, db)
+				for range b.N {
+					if _, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				j, err := f.p.Licenses.FileTransfer(ctx, nil, license.NewTransfer{From: f.issuerOrg, To: f.otherOrg, Reason: "bench"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				retries := db.Retries()
+				b.ResetTimer()
+				start := time.Now()
+				if j, err = f.p.Licenses.RunTransfer(ctx, j.ID, "bench", license.TransferRun{Batch: batch}); err != nil || j.Moved != int64(b.N) {
+					b.Fatalf("moved %d of %d: %v", j.Moved, b.N, err)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "moved/s")
+				b.ReportMetric(float64(db.Retries()-retries), "retries")
 			})
 		}
 	}

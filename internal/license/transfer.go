@@ -500,8 +500,9 @@ func (s *Service) moveBatch(ctx context.Context, st TransferTx, id, owner string
 	if err != nil {
 		return TransferJob{}, err
 	}
+	resigners := map[string]resignFunc{}
 	for _, l := range todo {
-		if err := s.transferOne(ctx, st, cur, l, at.Truncate(time.Second)); err != nil {
+		if err := s.transferOne(ctx, st, cur, l, at.Truncate(time.Second), resigners); err != nil {
 			return TransferJob{}, fmt.Errorf("license %s: %w", l, err)
 		}
 	}
@@ -529,9 +530,16 @@ func (s *Service) moveBatch(ctx context.Context, st TransferTx, id, owner string
 	return cur, nil
 }
 
+// resignFunc signs the next version of a license in a transaction.
+type resignFunc = func(context.Context, Tx, License) (License, []byte, error)
+
 // transferOne moves license id of job j in st: the operation Transfer,
 // re-signed by j.To's bound seal unless the license is in a terminal state.
-func (s *Service) transferOne(ctx context.Context, st Tx, j TransferJob, id string, at time.Time) error {
+// resigners keeps the batch's re-signing functions by license type: what
+// they prepare (the type, j.To and its seal) is the same for the licenses
+// of one type, and a license of another template version than the one
+// prepared is signed under its own (resigner).
+func (s *Service) transferOne(ctx context.Context, st Tx, j TransferJob, id string, at time.Time, resigners map[string]resignFunc) error {
 	cur, err := st.GetLicense(ctx, id)
 	if err != nil {
 		return err
@@ -539,8 +547,11 @@ func (s *Service) transferOne(ctx context.Context, st Tx, j TransferJob, id stri
 	t, _ := transitionOf(Transfer)
 	a := act{t: t, actor: j.CreatedBy, reason: j.Reason, at: at, issuer: j.To}
 	if !cur.State.Terminal() {
-		if a.resign, err = s.resigner(ctx, cur, TransitionRequest{Operation: Transfer}, a); err != nil {
-			return err
+		if a.resign = resigners[cur.TypeCode]; a.resign == nil {
+			if a.resign, err = s.resigner(ctx, cur, TransitionRequest{Operation: Transfer}, a); err != nil {
+				return err
+			}
+			resigners[cur.TypeCode] = a.resign
 		}
 	}
 	_, err = s.apply(ctx, st, cur, a)
