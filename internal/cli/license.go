@@ -224,10 +224,10 @@ serve --public-url stored.`,
 }
 
 func (a *app) licenseGetCommand() *cobra.Command {
-	var account string
+	var account, issuer string
 	cmd := &cobra.Command{
-		Use:   "get ID",
-		Short: "Show one license (its organization is the one its identifier names)",
+		Use:   "get ID [--issuer USCC]",
+		Short: "Show one license (of --issuer, by default the organization its identifier names)",
 		Example: `  zhengzhao license get PC000111350100MB0000027N00000000017
   zhengzhao license get PC000111350100MB0000027N00000000017 --json`,
 		Args: cobra.ExactArgs(1),
@@ -242,7 +242,12 @@ func (a *app) licenseGetCommand() *cobra.Command {
 				return err
 			}
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, id.Issuer, account)
+				// A license transferred to another issuer keeps its
+				// identifier (R-ISS-5): --issuer names its holder now.
+				if issuer == "" {
+					issuer = id.Issuer
+				}
+				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
 				if err != nil {
 					return err
 				}
@@ -255,6 +260,7 @@ func (a *app) licenseGetCommand() *cobra.Command {
 		},
 	}
 	licenseFlags(cmd, &account)
+	cmd.Flags().StringVar(&issuer, "issuer", "", "the organization that issues the license now; default the one its identifier names (a transferred license keeps its identifier)")
 	return cmd
 }
 

@@ -38,8 +38,8 @@ func bindLicenseSeal(t *testing.T, p *platform.Platform, admin, keeper, approver
 
 // TestLicenseTransferCommand moves the license issueForExport issued to a
 // second issuer with a bound seal, in the foreground, with a progress
-// line; a job that is done does not resume, and a command without a job
-// is a usage error.
+// line; the new issuer reads it by its unchanged identifier; a job that is
+// done does not resume, and a command without a job is a usage error.
 func TestLicenseTransferCommand(t *testing.T) {
 	onEachStore(t, func(t *testing.T, cmd storeCmd, data, dsn string) {
 		issued := issueForExport(t, cmd, data, dsn)
@@ -69,7 +69,8 @@ func TestLicenseTransferCommand(t *testing.T) {
 			}
 			admin, keeper, approver := actor(to, authz.OrgAdmin), actor(to, authz.SealKeeper), actor(plat.CreditCode, authz.SealApprover)
 			bindLicenseSeal(t, p, admin, keeper, approver)
-			return nil
+			_, err = p.Orgs.CreateAccount(ctx, org.NewAccount{Org: to, Name: defaultIssuerAccount, Roles: []authz.Role{authz.Issuer}})
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -85,6 +86,9 @@ func TestLicenseTransferCommand(t *testing.T) {
 		}
 		if j.State != "done" || j.Moved != 1 || j.Cursor != issued.License.ID || !strings.Contains(errOut, "moved 1/1 licenses") {
 			t.Errorf("transfer: %+v, stderr %q", j, errOut)
+		}
+		if code, out, errOut := cmd("license", "get", issued.License.ID, "--issuer", to); code != 0 || !strings.Contains(out, to) {
+			t.Errorf("get the moved license from its new issuer: %d %q %q", code, out, errOut)
 		}
 		if code, _, errOut := cmd("license", "transfer", "--resume", j.ID); code != ExitInvalid || !strings.Contains(errOut, "is done") {
 			t.Errorf("resume a done job: %d %q", code, errOut)
