@@ -510,3 +510,30 @@ func TestTransferRace(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTransfers has serve's loop find a queued job and run it to its
+// end.
+func TestRunTransfers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		f := setupTransfer(t, db)
+		ls := f.issueN(t, 3)
+		j := f.file(t)
+		done := make(chan struct{})
+		go func() {
+			f.p.Licenses.RunTransfers(ctx, "serve-1", 10*time.Millisecond, func(err error) { t.Error(err) })
+			close(done)
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for j.State != license.TransferDone && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			var err error
+			if j, err = f.p.Licenses.GetTransfer(ctx, nil, j.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		<-done
+		f.checkMovedOnce(t, ls, j)
+	})
+}
