@@ -147,7 +147,7 @@ func (s *Service) SetState(ctx context.Context, tx Tx, slot Slot, state State) e
 	if cur == next {
 		return nil
 	}
-	return tx.SetSlotBits(ctx, slot, next, s.d.Now().UTC())
+	return tx.SetSlotBits(ctx, slot, cur, next, s.d.Now().UTC())
 }
 
 // Snapshot is one purpose of a list as the store has it.

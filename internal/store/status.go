@@ -206,35 +206,30 @@ func (tx *Tx) SlotBits(ctx context.Context, s status.Slot) (status.Bits, error) 
 }
 
 // SetSlotBits implements status.Tx: a set bit is a row, inserted or
-// deleted; the list's change counter moves only when a row did, by one in
-// the shard of s's index (changeShards).
-func (tx *Tx) SetSlotBits(ctx context.Context, s status.Slot, b status.Bits, at time.Time) error {
+// deleted; a bit that stays as it was is not touched (see status.Tx), and
+// the list's change counter moves by one in the shard of s's index
+// (changeShards).
+func (tx *Tx) SetSlotBits(ctx context.Context, s status.Slot, cur, next status.Bits, at time.Time) error {
+	if cur == next {
+		return nil
+	}
 	id, err := tx.statusListID(ctx, s.List)
 	if err != nil {
 		return err
 	}
-	changed := false
 	for _, p := range s.List.Purposes.Purposes() {
-		var q string
+		if cur.Bit(p) == next.Bit(p) {
+			continue
+		}
+		q := `DELETE FROM status_bits WHERE list_id = ? AND purpose = ? AND idx = ?`
 		args := []any{id, string(p), s.Index}
-		if b.Bit(p) {
+		if next.Bit(p) {
 			q = `INSERT INTO status_bits (list_id, purpose, idx, set_at) VALUES (?, ?, ?, ?) ON CONFLICT (list_id, purpose, idx) DO NOTHING`
 			args = append(args, micros(at))
-		} else {
-			q = `DELETE FROM status_bits WHERE list_id = ? AND purpose = ? AND idx = ?`
 		}
-		res, err := tx.exec(ctx, q, args...)
-		if err != nil {
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("set %s bit of index %d of status list %d of %s: %w", p, s.Index, s.List.Number, s.List.Issuer, err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("set %s bit of index %d: %w", p, s.Index, mapErr(err))
-		}
-		changed = changed || n > 0
-	}
-	if !changed {
-		return nil
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO status_list_changes (list_id, shard, changes) VALUES (?, ?, 1)
 		ON CONFLICT (list_id, shard) DO UPDATE SET changes = status_list_changes.changes + 1`, id, s.Index%changeShards); err != nil {
