@@ -47,6 +47,18 @@ type FieldError struct {
 	Rule string
 	// Detail is an English explanation of this occurrence.
 	Detail string
+	// Params fill in the rule's message ("the license is {{.State}}"),
+	// for a message that names a value of this occurrence.
+	Params map[string]any
+}
+
+// MessageParams are f's message parameters, never nil (a message template
+// reads a missing one as empty).
+func (f FieldError) MessageParams() map[string]any {
+	if f.Params == nil {
+		return map[string]any{}
+	}
+	return f.Params
 }
 
 // Error is a classified error.

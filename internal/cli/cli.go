@@ -168,7 +168,7 @@ func (a *app) describe(err error) string {
 	parts := []string{a.cat.T(lang, "kind."+string(ae.Kind), nil, string(ae.Kind))}
 	for _, f := range ae.Fields {
 		parts = append(parts, a.cat.T(lang, "cli.invalid-field", map[string]any{
-			"Field": f.Field, "Rule": f.Rule, "Message": a.cat.T(lang, "rule."+f.Rule, nil, f.Detail),
+			"Field": f.Field, "Rule": f.Rule, "Message": a.cat.T(lang, "rule."+f.Rule, f.MessageParams(), f.Detail),
 		}, ""))
 	}
 	sep := "; "
@@ -217,23 +217,24 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 // subcommands inherit them. A command not listed reads only --lang.
 func settingsOf() map[string][]config.Group {
 	return map[string][]config.Group{
-		"serve":             {config.Store, config.HSM, config.Server, config.Seal},
-		"demo":              {config.Store, config.HSM, config.Server, config.Seal},
-		"migrate":           {config.Store},
-		"org":               {config.Store},
-		"token":             {config.Store},
-		"outbox":            {config.Store},
-		"backup":            {config.Store},
-		"restore":           {config.Store},
-		"key":               {config.Store, config.HSM},
-		"ca":                {config.Store, config.HSM},
-		"audit":             {config.Store, config.HSM},
-		"catalog":           {config.Store},
-		"seal trust-bundle": {config.Store, config.HSM},
-		"seal binding":      {config.Store, config.HSM},
-		"license issue":     {config.Store, config.HSM},
-		"license get":       {config.Store},
-		"license list":      {config.Store},
+		"serve":              {config.Store, config.HSM, config.Server, config.Seal},
+		"demo":               {config.Store, config.HSM, config.Server, config.Seal},
+		"migrate":            {config.Store},
+		"org":                {config.Store},
+		"token":              {config.Store},
+		"outbox":             {config.Store},
+		"backup":             {config.Store},
+		"restore":            {config.Store},
+		"key":                {config.Store, config.HSM},
+		"ca":                 {config.Store, config.HSM},
+		"audit":              {config.Store, config.HSM},
+		"catalog":            {config.Store},
+		"seal trust-bundle":  {config.Store, config.HSM},
+		"seal binding":       {config.Store, config.HSM},
+		"license issue":      {config.Store, config.HSM},
+		"license get":        {config.Store},
+		"license list":       {config.Store},
+		"license transition": {config.Store, config.HSM},
 		// Offline (--trust) it opens nothing; online it reads the store.
 		"license verify":       {config.Store, config.HSM},
 		"license trust-bundle": {config.Store, config.HSM},

@@ -42,7 +42,7 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 func (a *app) licenseCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "license",
-		Short: "Electronic licenses: issue, show, list, verify and export them; export the trust bundle",
+		Short: "Electronic licenses: issue, show, list, change the state of, verify and export them; export the trust bundle",
 		Long: `license issues licenses and reads them directly in the store (operators on the
 host), as an issuer account of the issuing organization: --account, default
 svc-issuer, which "zhengzhao token create --role issuer --org USCC" makes. The
@@ -50,9 +50,8 @@ same operations are in the API under /api/v1/licenses (docs/licenses.md),
 where an issuer's token names the account. verify checks a signed license
 document, online or offline from a trust bundle.`,
 	}
-	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand(), a.licenseVerifyCommand(),
-		a.licenseTrustBundleCommand(), a.licenseExportCommand(), a.licenseTransferCommand())
-	// The lead wires licenseTransitionCommand here.
+	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand(), a.licenseTransitionCommand(),
+		a.licenseVerifyCommand(), a.licenseTrustBundleCommand(), a.licenseExportCommand(), a.licenseTransferCommand())
 	return cmd
 }
 

@@ -7,23 +7,23 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
 
 // licenseExportCommand is `license export`. The operator on the platform
-// host acts as an issuer of the organization --issuer names, which must be
-// the license's issuer: the service refuses, as NotFound, a license of
-// another organization, as it does over the API. The audit entry names the
-// operator.
+// host acts as an issuer account (--account) of the license's issuer, the
+// organization its identifier names unless --issuer says otherwise: the
+// service refuses, as NotFound, a license of another organization, as it
+// does over the API. The audit entry names the account.
 func (a *app) licenseExportCommand() *cobra.Command {
-	var issuer, format, out string
+	var issuer, account, format, out string
 	cmd := &cobra.Command{
-		Use:   "export --issuer USCC [--format document|vc] [-o FILE] ID",
+		Use:   "export [--format document|vc] [-o FILE] ID",
 		Short: "Export a license: its signed document, or a W3C Verifiable Credential",
-		Long: `export writes the current version of a license, as the issuing organization
---issuer exports it over the API:
+		Long: `export writes the current version of a license, as its issuing organization
+exports it over the API:
 
   document  the signed license document as stored (docs/license-format.md),
             exactly the bytes the issuer's seal signed; check it with
@@ -35,8 +35,8 @@ func (a *app) licenseExportCommand() *cobra.Command {
 Each export is recorded in the audit log (license.exported). The output
 carries the holder's identifier and the face data: -o writes it readable by
 its owner only.`,
-		Example: `  zhengzhao license export --issuer 11350100MB0000027N --format vc -o license.vc.json PC000111350100MB0000027N00000000011
-  zhengzhao license export --issuer 11350100MB0000027N PC000111350100MB0000027N00000000011 > license.json`,
+		Example: `  zhengzhao license export --format vc -o license.vc.json PC000111350100MB0000027N00000000011
+  zhengzhao license export PC000111350100MB0000027N00000000011 > license.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := license.ExportFormat(format)
@@ -44,10 +44,17 @@ its owner only.`,
 				return usageErr("--format %q: want document or vc", format)
 			}
 			if issuer == "" {
-				return usageErr("--issuer is required: the credit code of the license's issuing organization")
+				id, err := ids.ParseLicenseID(args[0])
+				if err != nil {
+					return usageErr("%s is not a license identifier: %v", args[0], err)
+				}
+				issuer = id.Issuer
 			}
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor := &authz.Actor{Org: issuer, Roles: []authz.Role{authz.Issuer}}
+				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
+				if err != nil {
+					return err
+				}
 				b, err := p.Licenses.Export(cmd.Context(), actor, args[0], f)
 				if err != nil {
 					return err
@@ -65,8 +72,9 @@ its owner only.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&issuer, "issuer", "", "the credit code of the license's issuing organization (required)")
+	fl.StringVar(&issuer, "issuer", "", "credit code of the license's issuer (default: the one its identifier names)")
 	fl.StringVar(&format, "format", string(license.ExportDocument), "document or vc")
 	fl.StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
+	licenseFlags(cmd, &account)
 	return cmd
 }

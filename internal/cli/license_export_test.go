@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/codec/vc"
@@ -124,12 +123,12 @@ func TestLicenseExportCommand(t *testing.T) {
 		issued := issueForExport(t, cmd, data, dsn)
 		id, issuer := issued.License.ID, issued.License.Issuer
 
-		out, _, err := runExport(t, data, dsn, "--issuer", issuer, id)
+		out, _, err := runExport(t, data, dsn, "--account", "issuer", id)
 		if err != nil || out != string(issued.Document) {
 			t.Fatalf("export the document: %v, %d bytes, want the %d signed", err, len(out), len(issued.Document))
 		}
 		file := filepath.Join(t.TempDir(), "license.vc.json")
-		_, errOut, err := runExport(t, data, dsn, "--issuer", issuer, "--format", "vc", "-o", file, id)
+		_, errOut, err := runExport(t, data, dsn, "--account", "issuer", "--issuer", issuer, "--format", "vc", "-o", file, id)
 		if err != nil || !strings.Contains(errOut, file) {
 			t.Fatalf("export the credential: %v %q", err, errOut)
 		}
@@ -166,21 +165,16 @@ func TestLicenseExportCommand(t *testing.T) {
 		for _, bad := range []struct {
 			name string
 			args []string
-			kind apperr.Kind
+			exit int
 		}{
-			{"unknown format", []string{"--issuer", issuer, "--format", "pdf", id}, ""},
-			{"no issuer", []string{id}, ""},
-			{"another organization", []string{"--issuer", "91350100M000100Y43", id}, apperr.NotFound},
+			{"unknown format", []string{"--account", "issuer", "--format", "pdf", id}, ExitUsage},
+			{"not an identifier", []string{"--account", "issuer", "PC0001"}, ExitUsage},
+			{"an account that does not issue", []string{"--account", "org-admin", id}, ExitInvalid},
 		} {
 			out, _, err := runExport(t, data, dsn, bad.args...)
 			var ee *exitError
-			switch {
-			case err == nil || out != "":
-				t.Errorf("%s: %v, printed %d bytes", bad.name, err, len(out))
-			case bad.kind == "" && (!errors.As(err, &ee) || ee.code != ExitUsage):
-				t.Errorf("%s: %v, want a usage error", bad.name, err)
-			case bad.kind != "" && !errors.Is(err, bad.kind):
-				t.Errorf("%s: %v, want %s", bad.name, err, bad.kind)
+			if err == nil || out != "" || !errors.As(err, &ee) || ee.code != bad.exit {
+				t.Errorf("%s: %v, printed %d bytes; want exit %d", bad.name, err, len(out), bad.exit)
 			}
 		}
 	})

@@ -157,5 +157,33 @@ func TestLicenseCommands(t *testing.T) {
 		if code, _, errOut := cmd("license", "list"); code != ExitUsage || !strings.Contains(errOut, "issuer") {
 			t.Errorf("list without --issuer: exit %d %q", code, errOut)
 		}
+
+		// The lifecycle: suspend, a change (a new signed version) refused
+		// while suspended naming the state, resume, change, revoke.
+		transition := func(op, reason string, extra ...string) (int, string, string) {
+			return cmd(append([]string{"license", "transition", l.ID, "--operation", op, "--reason", reason}, extra...)...)
+		}
+		if code, out, errOut := transition("suspend", "核查"); code != 0 || !strings.Contains(out, "active → suspended") {
+			t.Fatalf("suspend: exit %d %q %q", code, out, errOut)
+		}
+		if code, _, errOut := transition("change", "住址变更", "--face", "@"+faceFile); code != ExitInvalid || !strings.Contains(errOut, "suspended") {
+			t.Errorf("change a suspended license: exit %d %q, want 1 naming the state", code, errOut)
+		}
+		if code, _, errOut := transition("suspend", ""); code != ExitUsage || !strings.Contains(errOut, "reason") {
+			t.Errorf("no reason: exit %d %q, want 2 naming reason", code, errOut)
+		}
+		if code, _, errOut := transition("thaw", "x"); code != ExitUsage || !strings.Contains(errOut, "operation") {
+			t.Errorf("an unknown operation: exit %d %q, want 2 naming operation", code, errOut)
+		}
+		if code, out, errOut := transition("resume", "核查完毕"); code != 0 || !strings.Contains(out, "suspended → active") {
+			t.Fatalf("resume: exit %d %q %q", code, out, errOut)
+		}
+		if code, out, errOut := transition("change", "住址变更", "--face", "@"+faceFile, "--json"); code != 0 ||
+			json.Unmarshal([]byte(out), &got) != nil || got.Version != 2 || got.State != string(license.Active) {
+			t.Fatalf("change: exit %d %q %q", code, out, errOut)
+		}
+		if code, out, errOut := transition("revoke", "依法吊销"); code != 0 || !strings.Contains(out, "active → revoked") {
+			t.Fatalf("revoke: exit %d %q %q", code, out, errOut)
+		}
 	})
 }

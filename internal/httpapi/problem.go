@@ -115,7 +115,7 @@ func (ps *Problems) From(ctx context.Context, err error) *Problem {
 		}
 		p.Errors = append(p.Errors, FieldProblem{
 			Field: f.Field, In: in, Rule: f.Rule, Detail: f.Detail,
-			Message: ps.cat.T(lang, "rule."+f.Rule, nil, f.Detail),
+			Message: ps.cat.T(lang, "rule."+f.Rule, f.MessageParams(), f.Detail),
 		})
 	}
 	return p

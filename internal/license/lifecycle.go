@@ -145,8 +145,9 @@ func (t Transition) refusal(id string, cur State) error {
 	for i, s := range t.From {
 		from[i] = string(s)
 	}
-	return fieldErr(apperr.Conflict, "operation", "transition", fmt.Sprintf("license %s is %s; %s is allowed only from %s",
-		id, cur, t.Operation, strings.Join(from, ", ")))
+	detail := fmt.Sprintf("license %s is %s; %s is allowed only from %s", id, cur, t.Operation, strings.Join(from, ", "))
+	return &apperr.Error{Kind: apperr.Conflict, Detail: detail, Fields: []apperr.FieldError{{Field: "operation", Rule: "transition", Detail: detail,
+		Params: map[string]any{"State": string(cur), "Operation": string(t.Operation)}}}}
 }
 
 // Record is one transition of a license as its history keeps it.

@@ -147,7 +147,7 @@ func (s *Service) SetState(ctx context.Context, tx Tx, slot Slot, state State) e
 	if cur == next {
 		return nil
 	}
-	return tx.SetSlotBits(ctx, slot, next, s.d.Now().UTC())
+	return tx.SetSlotBits(ctx, slot, cur, next, s.d.Now().UTC())
 }
 
 // Snapshot is one purpose of a list as the store has it.
@@ -275,8 +275,9 @@ type Published struct {
 
 // Publish returns the signed credential of purpose of list number n of
 // issuer. A signed credential is kept in memory and served again while
-// the list's change counter (read from the store on every call, one row)
-// is unchanged and less than half of its validity has passed, so a list
+// the list's change counter (read from the store on every call: a sum
+// over at most a few dozen small rows, see Reader.StatusListChanges) is
+// unchanged and less than half of its validity has passed, so a list
 // fetched often is signed once per change, and a change shows at the next
 // call. NotFound when there is no such list.
 func (s *Service) Publish(ctx context.Context, issuer string, n int, purpose statuslist.Purpose) (Published, error) {

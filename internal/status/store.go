@@ -41,10 +41,14 @@ type Tx interface {
 	// SlotBits returns the bits of the claimed slot s; apperr.NotFound when
 	// s was never claimed.
 	SlotBits(ctx context.Context, s Slot) (Bits, error)
-	// SetSlotBits makes the bits of the claimed slot s be b, and counts one
-	// change of the list when they differ from what they were. It does not
-	// judge the change (Service.SetState does).
-	SetSlotBits(ctx context.Context, s Slot, b Bits, at time.Time) error
+	// SetSlotBits changes the bits of the claimed slot s from cur, which
+	// SlotBits read in the same transaction, to next, writing only the
+	// purposes whose bit differs, and counts one change of the list. It does
+	// not judge the change (Service.SetState does). Touching nothing but the
+	// bits that change matters on PostgreSQL: even a delete that finds
+	// nothing locks the index range it looked in, so that concurrent
+	// changes of other slots of the list would conflict with it.
+	SetSlotBits(ctx context.Context, s Slot, cur, next Bits, at time.Time) error
 }
 
 // TxFunc runs fn in one transaction of the store.
