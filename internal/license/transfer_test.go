@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
@@ -239,6 +240,14 @@ func TestTransfer(t *testing.T) {
 			}
 			if v.SealCode != f.otherSeal || v.Valid != (old.State == license.Active) {
 				t.Errorf("%s (%s) verifies %v by %s: %+v", old.ID, old.State, v.Valid, v.SealCode, v.Checks)
+			}
+			// The verification is logged for the license's issuer now.
+			entries, err := f.db.AuditPending(ctx, f.otherOrg, 100000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(entries, func(e auditlog.Entry) bool { return e.Action == "license.verify" && e.Subject == old.ID }) {
+				t.Errorf("%s: no license.verify entry for the new issuer %s", old.ID, f.otherOrg)
 			}
 			want, _ := status.BitsOf(old.State.StatusState())
 			if b := f.bits(t, got.Slot); b != want {

@@ -16,6 +16,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/codec/license"
 	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/page"
@@ -103,7 +104,12 @@ func (s *Service) Verify(ctx context.Context, actor *authz.Actor, doc []byte) (v
 		who = actor.AccountID
 	}
 	e := auditlog.Entry{At: now, Actor: who, Action: Action, Subject: v.LicenseID, Details: outcome(v)}
-	if id, err := ids.ParseLicenseID(v.LicenseID); err == nil {
+	// The entry belongs to the issuer the document names (a license moved
+	// to another issuer keeps its identifier), else to the one the
+	// identifier names.
+	if d, err := license.Decode(doc); err == nil && d.License.Issuer.CreditCode != "" {
+		e.Org = d.License.Issuer.CreditCode
+	} else if id, err := ids.ParseLicenseID(v.LicenseID); err == nil {
 		e.Org = id.Issuer
 	}
 	if err := s.d.Tx(ctx, func(tx auditlog.Tx) error { return auditlog.Append(ctx, tx, e) }); err != nil {
