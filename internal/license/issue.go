@@ -76,7 +76,15 @@ type Issued struct {
 // recorded in the same transaction), stores the signed version and the
 // issuance materials, and appends the audit entry (with the materials'
 // digests) and the outbox event. A refusal writes nothing.
+//
+// A refusal of an issuer is recorded in the audit log (refused).
 func (s *Service) Issue(ctx context.Context, actor *authz.Actor, n NewLicense) (Issued, error) {
+	out, err := s.issueLicense(ctx, actor, n)
+	return out, s.refused(ctx, actor, "issue", n.Type, err)
+}
+
+// issueLicense is Issue without the record of a refusal.
+func (s *Service) issueLicense(ctx context.Context, actor *authz.Actor, n NewLicense) (Issued, error) {
 	issuer, err := issuerOf(actor)
 	if err != nil {
 		return Issued{}, err

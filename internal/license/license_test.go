@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
@@ -163,15 +165,34 @@ func (f fixture) counts(t *testing.T) [4]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := f.db.AuditPending(ctx, "", 100000)
+	all, err := f.db.AuditPending(ctx, "", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A refusal is logged (refusals counts those entries); the rest of
+	// what was written is counted here.
+	audit := slices.DeleteFunc(all, func(e auditlog.Entry) bool { return e.Action == license.RefusedAction })
 	events, err := f.db.ListOutbox(ctx, notify.Filter{Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return [4]int{len(ls), len(uses), len(audit), len(events)}
+}
+
+// refusals counts the audit entries of refused requests.
+func (f fixture) refusals(t *testing.T) int {
+	t.Helper()
+	all, err := f.db.AuditPending(context.Background(), "", 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range all {
+		if e.Action == license.RefusedAction {
+			n++
+		}
+	}
+	return n
 }
 
 func rules(err error) []string {
@@ -288,6 +309,30 @@ func TestIssueRefuses(t *testing.T) {
 		}
 		if got := f.counts(t); got != start {
 			t.Errorf("refusals wrote: %v -> %v", start, got)
+		}
+		// Each refusal of the issuer is logged, naming the rules, never the
+		// values; the account without the issuer role is refused earlier.
+		if got, want := f.refusals(t), len(cases)-1; got != want {
+			t.Errorf("%d refusals logged, want %d", got, want)
+		}
+		entries, err := f.db.AuditPending(ctx, f.issuerOrg, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range entries {
+			if e.Action == license.RefusedAction && e.Details["rules"] == "check-character" {
+				found = true
+				if e.Subject != "PC0001" || e.Details["operation"] != "issue" || e.Details["kind"] != "invalid" || e.Actor != f.issuer.AccountID {
+					t.Errorf("refusal entry %+v", e)
+				}
+			}
+			if strings.Contains(fmt.Sprint(e.Details), "110105194912310021") {
+				t.Errorf("a refusal entry holds the value sent: %+v", e)
+			}
+		}
+		if !found {
+			t.Error("no refusal entry for the wrong check character")
 		}
 	})
 }

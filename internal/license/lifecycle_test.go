@@ -312,7 +312,7 @@ func TestConcurrentTransitions(t *testing.T) {
 func raceTransitions(t *testing.T, f fixture, ops [2]license.Operation) {
 	ctx := context.Background()
 	l := f.issue(t)
-	before := f.counts(t)
+	before, refusedBefore := f.counts(t), f.refusals(t)
 	const n = 20
 	errs := make([]error, n)
 	storetest.Race(n, func(i int) {
@@ -336,6 +336,9 @@ func raceTransitions(t *testing.T, f fixture, ops [2]license.Operation) {
 	}
 	if after := f.counts(t); after != [4]int{before[0], before[1], before[2] + 1, before[3] + 1} {
 		t.Errorf("wrote %v -> %v", before, after)
+	}
+	if r := f.refusals(t) - refusedBefore; r != n-1 {
+		t.Errorf("%d refusals logged, want %d", r, n-1)
 	}
 	want, _ := status.BitsOf(got.State.StatusState())
 	if b := f.bits(t, got.Slot); b != want {

@@ -205,7 +205,15 @@ func materialDetails(details map[string]string, ms []MaterialInfo) map[string]st
 // license is re-read in that transaction. The audit log, which is never
 // erased, names the material by seq and digest, not by its file name,
 // which may name a person.
+//
+// A refusal of an issuer is recorded in the audit log (refused).
 func (s *Service) AddMaterial(ctx context.Context, actor *authz.Actor, licenseID string, m Material) (MaterialInfo, error) {
+	out, err := s.addMaterial(ctx, actor, licenseID, m)
+	return out, s.refused(ctx, actor, "add-material", licenseID, err)
+}
+
+// addMaterial is AddMaterial without the record of a refusal.
+func (s *Service) addMaterial(ctx context.Context, actor *authz.Actor, licenseID string, m Material) (MaterialInfo, error) {
 	issuer, err := issuerOf(actor)
 	if err != nil {
 		return MaterialInfo{}, err

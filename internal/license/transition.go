@@ -70,7 +70,15 @@ type act struct {
 // change, renew and reissue a new version signed by the bound seal with a
 // new status index while the old version's index is superseded, the
 // transition record, the audit entry and the outbox event.
+//
+// A refusal of an issuer is recorded in the audit log (refused).
 func (s *Service) Transition(ctx context.Context, actor *authz.Actor, id string, req TransitionRequest) (Transitioned, error) {
+	out, err := s.transition(ctx, actor, id, req)
+	return out, s.refused(ctx, actor, string(req.Operation), id, err)
+}
+
+// transition is Transition without the record of a refusal.
+func (s *Service) transition(ctx context.Context, actor *authz.Actor, id string, req TransitionRequest) (Transitioned, error) {
 	if _, err := issuerOf(actor); err != nil {
 		return Transitioned{}, err
 	}
