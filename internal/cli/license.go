@@ -77,6 +77,26 @@ func (a *app) issuerActor(ctx context.Context, p *platform.Platform, issuer, acc
 	return &authz.Actor{AccountID: acc.ID, AccountName: acc.Name, Org: acc.Org, Roles: acc.Roles}, nil
 }
 
+// licenseIssuer is the organization a license command acts for: --issuer
+// when given (a license transferred to another issuer keeps its
+// identifier, R-ISS-5), else the issuer the identifier id names. A
+// malformed identifier is refused naming its rule.
+func licenseIssuer(id, issuer string) (string, error) {
+	parsed, err := ids.ParseLicenseID(id)
+	var ie *ids.Error
+	if errors.As(err, &ie) {
+		return "", &apperr.Error{Kind: apperr.Invalid, Detail: "not a license identifier",
+			Fields: []apperr.FieldError{{Field: "id", Rule: ie.Rule, Detail: ie.Detail}}}
+	}
+	if err != nil {
+		return "", err
+	}
+	if issuer != "" {
+		return issuer, nil
+	}
+	return parsed.Issuer, nil
+}
+
 // licenseFlags are the flags every license command has.
 func licenseFlags(cmd *cobra.Command, account *string) {
 	cmd.Flags().StringVar(account, "account", defaultIssuerAccount, "the issuer account of the organization to act as (make one with: zhengzhao token create --role issuer --org USCC)")
@@ -231,21 +251,11 @@ func (a *app) licenseGetCommand() *cobra.Command {
   zhengzhao license get PC000111350100MB0000027N00000000017 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ids.ParseLicenseID(args[0])
-			var ie *ids.Error
-			if errors.As(err, &ie) {
-				return &apperr.Error{Kind: apperr.Invalid, Detail: "not a license identifier",
-					Fields: []apperr.FieldError{{Field: "id", Rule: ie.Rule, Detail: ie.Detail}}}
-			}
+			issuer, err := licenseIssuer(args[0], issuer)
 			if err != nil {
 				return err
 			}
 			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				// A license transferred to another issuer keeps its
-				// identifier (R-ISS-5): --issuer names its holder now.
-				if issuer == "" {
-					issuer = id.Issuer
-				}
 				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
 				if err != nil {
 					return err

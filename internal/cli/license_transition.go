@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
-	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
@@ -45,17 +42,9 @@ license's issuer: the one its identifier names unless --issuer says otherwise
   zhengzhao license transition PC000111350100MB0000027N00000000017 --operation revoke --reason 依法吊销 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ids.ParseLicenseID(args[0])
-			var ie *ids.Error
-			if errors.As(err, &ie) {
-				return &apperr.Error{Kind: apperr.Invalid, Detail: "not a license identifier",
-					Fields: []apperr.FieldError{{Field: "id", Rule: ie.Rule, Detail: ie.Detail}}}
-			}
+			issuer, err := licenseIssuer(args[0], issuer)
 			if err != nil {
 				return err
-			}
-			if issuer == "" {
-				issuer = id.Issuer
 			}
 			req.Operation, req.ValidUntil = license.Operation(strings.TrimSpace(operation)), until.t
 			if face != "" {
