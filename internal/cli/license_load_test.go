@@ -63,7 +63,9 @@ func (h httpClient) must(addr, token, method, path string, body, out any, want i
 
 // TestLicenseIssuanceAcrossServeProcesses issues licenses from many
 // clients through two real serve processes sharing one PostgreSQL: every
-// request succeeds, and no identifier or license number is given twice.
+// request succeeds, and no identifier or license number is given twice;
+// the clients then suspend them all, and of 20 clients racing to revoke one
+// license through both processes exactly one succeeds.
 // The issuer's license-issuing seal is made and bound, and the type
 // defined and approved, through the same API first.
 func TestLicenseIssuanceAcrossServeProcesses(t *testing.T) {
@@ -155,11 +157,62 @@ func TestLicenseIssuanceAcrossServeProcesses(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	for _, s := range servers {
-		s.stop(t)
-	}
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d issuances failed; first: %s", len(failures), clients*each, failures[0])
+	}
+
+	// Transitions through both processes: every client suspends the
+	// licenses it issued, and then 20 clients race to revoke one license:
+	// one wins, the others are refused naming its state.
+	var licenses []string
+	for id := range byID {
+		licenses = append(licenses, id)
+	}
+	transition := func(addr, id, op string) (int, []byte, error) {
+		return h.call(addr, issuer, http.MethodPost, "/api/v1/licenses/"+id+"/transitions", map[string]string{"operation": op, "reason": "负载测试"}, nil)
+	}
+	for c := range clients {
+		wg.Go(func() {
+			for i := c; i < len(licenses); i += clients {
+				status, body, err := transition(servers[i%len(servers)].addr, licenses[i], "suspend")
+				if err != nil || status != http.StatusOK {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("suspend %s: %d %s %v", licenses[i], status, body, err))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d suspensions failed; first: %s", len(failures), len(licenses), failures[0])
+	}
+	const racers = 20
+	codes := make([]int, racers)
+	for r := range racers {
+		wg.Go(func() {
+			status, body, err := transition(servers[r%len(servers)].addr, licenses[0], "revoke")
+			if err != nil || (status == http.StatusConflict && !strings.Contains(string(body), "revoked")) {
+				status = -1
+			}
+			codes[r] = status
+		})
+	}
+	wg.Wait()
+	won, refused := 0, 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusOK:
+			won++
+		case http.StatusConflict:
+			refused++
+		}
+	}
+	if won != 1 || refused != racers-1 {
+		t.Fatalf("20 racing revocations through two processes: %d won, %d refused naming the state; answers %v", won, refused, codes)
+	}
+	for _, s := range servers {
+		s.stop(t)
 	}
 	if len(byID) != clients*each || len(byNumber) != clients*each {
 		t.Fatalf("%d issuances gave %d identifiers and %d numbers", clients*each, len(byID), len(byNumber))
@@ -172,5 +225,5 @@ func TestLicenseIssuanceAcrossServeProcesses(t *testing.T) {
 	if out := cmd("audit", "check"); out == "" {
 		t.Fatal("audit check printed nothing")
 	}
-	t.Logf("%d licenses issued by %d clients through %d serve processes on one PostgreSQL", len(byID), clients, len(servers))
+	t.Logf("%d licenses issued and suspended by %d clients through %d serve processes on one PostgreSQL; one of 20 racing revocations won", len(byID), clients, len(servers))
 }
