@@ -35,7 +35,9 @@ type Input struct {
 	// TypeName is the license type's name, the title of the page.
 	TypeName catalog.Label
 	// Masked masks every face field under its template's masking rule, and
-	// the holder's name and identifier likewise (see Render).
+	// the holder's name and identifier likewise (see Render). A masked
+	// copy does not carry the signed document: it would give away what
+	// the mask hides.
 	Masked bool
 	// Seal is the issuer's seal, printed over the issuer line.
 	Seal Seal
@@ -84,8 +86,8 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // With Masked, each face field is masked under its template rule, the
 // holder's identifier under the rule of the template's holder field, and
 // the holder's name under the rule of the face field that carries it — a
-// person's name with no such field is masked fully. A missing CJK font is
-// a *FontError.
+// person's name with no such field is masked fully — and the signed
+// document is not attached. A missing font is a *FontError.
 func Render(in Input) ([]byte, error) {
 	doc, err := license.Decode(in.Document)
 	if err != nil {
@@ -155,8 +157,10 @@ func (p *page) setup(font, latin, document []byte) {
 	p.AddUTF8FontFromBytes(latinFamily, "", latin)
 	// The verifiable original travels inside the paper's PDF: whoever
 	// holds the file can check the seal's signature over it, and the QR
-	// checks its status.
-	p.SetAttachments([]fpdf.Attachment{{Content: document, Filename: AttachmentName, Description: p.text.attachment}})
+	// checks its status. Not in a masked copy: the original is in clear.
+	if !p.in.Masked {
+		p.SetAttachments([]fpdf.Attachment{{Content: document, Filename: AttachmentName, Description: p.text.attachment}})
+	}
 	p.AddPage()
 }
 
@@ -277,7 +281,9 @@ func (p *page) bottom(qr [][]bool) {
 
 	p.SetTextColor(90, 90, 90)
 	y = p.flow(margin, pageH-margin-8, pageW-2*margin, 4, 8, p.text.identifier+p.l.ID)
-	p.flow(margin, y, pageW-2*margin, 4, 8, p.text.attached)
+	if !p.in.Masked {
+		p.flow(margin, y, pageW-2*margin, 4, 8, p.text.attached)
+	}
 	p.SetTextColor(0, 0, 0)
 }
 

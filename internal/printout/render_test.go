@@ -73,7 +73,12 @@ func TestRenderMasked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := pdfText(t, writePDF(t, pdf))
+		path := writePDF(t, pdf)
+		text := pdfText(t, path)
+		// The attached original is in clear: a masked copy goes without.
+		if list := string(runTool(t, "pdfdetach", "-list", path)); strings.Contains(list, AttachmentName) == tc.masked {
+			t.Errorf("masked=%v: pdfdetach -list:\n%s", tc.masked, list)
+		}
 		for _, w := range tc.want {
 			if !strings.Contains(text, w) {
 				t.Errorf("masked=%v: the page does not read %q:\n%s", tc.masked, w, text)
@@ -181,4 +186,24 @@ func TestNoFont(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkRender measures one printed copy: reading and subsetting the
+// fonts dominates.
+func BenchmarkRender(b *testing.B) {
+	if _, _, err := FindFont(""); err != nil {
+		b.Skip(err)
+	}
+	def := shipped(b, "BL0001")
+	in := Input{Document: signed(b, licenseOf(b, def)), Template: def.Template, TypeName: def.Type.Name, QR: payload,
+		Seal: Seal{Image: sealPNG(b)}, PrintedAt: issued}
+	var size int
+	for b.Loop() {
+		pdf, err := Render(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(pdf)
+	}
+	b.ReportMetric(float64(size), "pdf-bytes")
 }
