@@ -160,7 +160,7 @@ func sealPNG(t testing.TB) []byte {
 // CI=true).
 func poppler(t testing.TB) {
 	t.Helper()
-	for _, tool := range []string{"pdftotext", "pdfdetach", "pdftoppm"} {
+	for _, tool := range []string{"pdftotext", "pdfdetach", "pdftoppm", "pdfimages"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testskip.Missing(t, "poppler-utils", tool+" not found; apt-get install poppler-utils (bash .ci/run installs it)")
 		}

@@ -48,6 +48,11 @@ func TestRenderBusinessLicense(t *testing.T) {
 			if got := attachment(t, path); !bytes.Equal(got, doc) {
 				t.Errorf("the attached file differs from the signed document:\n%s", got)
 			}
+			// The seal is the one picture of the page, its transparency
+			// kept as a soft mask, so the text under it shows through.
+			if images := string(runTool(t, "pdfimages", "-list", path)); !strings.Contains(images, " image ") || !strings.Contains(images, " smask ") {
+				t.Errorf("the seal is not on the page with its transparency:\n%s", images)
+			}
 			if got := qrOnPage(t, path); got != payload {
 				t.Errorf("QR %q, want %q", got, payload)
 			}
