@@ -14,10 +14,15 @@ var layers = []layer{
 		imports: []string{"wiring"}},
 	// Builds the object graph from the configuration.
 	{name: "wiring", packages: []string{"internal/cli", "internal/platform", "internal/config"},
-		imports: []string{"server", "capabilities", "store", "leaves", "verify", "codecs", "crypto", "custody", "api"}},
+		imports: []string{"server", "renderers", "capabilities", "store", "leaves", "verify", "codecs", "crypto", "custody", "api"}},
 	// The HTTP edge: middleware, probes, huma operations, problem+json.
 	{name: "server", packages: []string{"internal/server", "internal/httpapi"},
-		imports: []string{"capabilities", "store", "leaves", "verify", "crypto", "api"}},
+		imports: []string{"renderers", "capabilities", "store", "leaves", "verify", "crypto", "api"}},
+	// Printable and visual forms of what the capabilities hold (the PDF
+	// copy of a license): pure drawing from a decoded document and the
+	// catalog's types, without keys or state.
+	{name: "renderers", packages: []string{"internal/printout"},
+		imports: []string{"capabilities", "leaves", "codecs", "crypto"}},
 	// Stateful services; each declares the store interfaces it needs.
 	{name: "capabilities", packages: []string{"internal/org", "internal/seal", "internal/notify", "internal/auditlog", "internal/keyring", "internal/pki", "internal/catalog", "internal/status", "internal/license", "internal/trust"},
 		imports: []string{"leaves", "verify", "codecs", "crypto"}},
