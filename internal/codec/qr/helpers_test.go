@@ -105,15 +105,6 @@ func unwrap(t testing.TB, payload string) []byte {
 	return b
 }
 
-// sign1 is a COSE_Sign1 as it travels, for tests to take apart and build.
-type sign1 struct {
-	_           struct{} `cbor:",toarray"`
-	Protected   []byte
-	Unprotected map[any]any
-	Payload     []byte
-	Signature   []byte
-}
-
 // splitSign1 reads the COSE_Sign1 of a payload.
 func splitSign1(t testing.TB, payload string) sign1 {
 	t.Helper()
@@ -135,7 +126,7 @@ func splitSign1(t testing.TB, payload string) sign1 {
 func joinSign1(t testing.TB, m sign1) string {
 	t.Helper()
 	if m.Unprotected == nil {
-		m.Unprotected = map[any]any{}
+		m.Unprotected = emptyMap
 	}
 	b, err := claimsEnc.Marshal(cbor.Tag{Number: 18, Content: m})
 	if err != nil {

@@ -10,9 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/veraison/go-cose"
 
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 )
@@ -74,12 +73,12 @@ var (
 // identifier, so the format uses the first value of the private-use range
 // of the COSE Algorithms registry (RFC 9052 §16.4: below -65536).
 const (
-	AlgES256  cose.Algorithm = cose.AlgorithmES256
-	AlgSM2SM3 cose.Algorithm = -65537
+	AlgES256  int64 = -7
+	AlgSM2SM3 int64 = -65537
 )
 
 // coseAlgorithm returns the COSE identifier of a keys algorithm.
-func coseAlgorithm(a keys.Algorithm) (cose.Algorithm, error) {
+func coseAlgorithm(a keys.Algorithm) (int64, error) {
 	switch a {
 	case keys.SM2SM3:
 		return AlgSM2SM3, nil
@@ -90,14 +89,14 @@ func coseAlgorithm(a keys.Algorithm) (cose.Algorithm, error) {
 }
 
 // keysAlgorithm is the inverse of coseAlgorithm.
-func keysAlgorithm(a cose.Algorithm) (keys.Algorithm, error) {
+func keysAlgorithm(a int64) (keys.Algorithm, error) {
 	switch a {
 	case AlgSM2SM3:
 		return keys.SM2SM3, nil
 	case AlgES256:
 		return keys.ECDSAP256, nil
 	}
-	return "", fmt.Errorf("%w: COSE algorithm %d", ErrAlgorithm, int64(a))
+	return "", fmt.Errorf("%w: COSE algorithm %d", ErrAlgorithm, a)
 }
 
 // Encode signs claims with signer and returns the payload to draw as a QR
@@ -126,29 +125,47 @@ func Encode(ctx context.Context, claims Claims, signer keys.Signer, kid []byte) 
 	if err != nil {
 		return "", fmt.Errorf("encode payload: %w", err)
 	}
-	msg := cose.NewSign1Message()
-	msg.Headers.Protected.SetAlgorithm(alg)
-	msg.Headers.Protected[cose.HeaderLabelKeyID] = kid
-	msg.Payload = body
-	if err := msg.Sign(nil, nil, &coseSigner{ctx: ctx, alg: alg, s: signer}); err != nil {
+	signed, err := signSign1(ctx, signer, alg, kid, body)
+	if err != nil {
 		return "", fmt.Errorf("encode payload: sign: %w", err)
 	}
-	signed, err := msg.MarshalCBOR()
+	z, err := deflate(signed)
 	if err != nil {
-		return "", fmt.Errorf("encode payload: %w", err)
-	}
-	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	if err != nil {
-		return "", fmt.Errorf("encode payload: %w", err)
-	}
-	if _, err := zw.Write(signed); err != nil {
 		return "", fmt.Errorf("encode payload: compress: %w", err)
+	}
+	return Prefix + base45Encode(z), nil
+}
+
+// zlib's compressor and decompressor state is large (some 800 KiB and
+// 40 KiB) beside a payload of a few hundred bytes, so both are reused:
+// allocating them per payload would cost more than the signature. They
+// hold no data between uses.
+var (
+	deflaters sync.Pool // *zlib.Writer
+	inflaters sync.Pool // io.ReadCloser that is a zlib.Resetter
+)
+
+// deflate compresses b with zlib at the best compression: payloads are
+// small and every byte saved shrinks the QR code.
+func deflate(b []byte) ([]byte, error) {
+	var z bytes.Buffer
+	zw, ok := deflaters.Get().(*zlib.Writer)
+	if ok {
+		zw.Reset(&z)
+	} else {
+		var err error
+		if zw, err = zlib.NewWriterLevel(&z, zlib.BestCompression); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("encode payload: compress: %w", err)
+		return nil, err
 	}
-	return Prefix + base45Encode(z.Bytes()), nil
+	deflaters.Put(zw)
+	return z.Bytes(), nil
 }
 
 // Parsed is a payload whose structure was read but whose signature and
@@ -162,7 +179,7 @@ type Parsed struct {
 	// Claims are the claims as read; untrusted until Verify accepts them.
 	Claims Claims
 
-	msg *cose.Sign1Message
+	msg *sign1
 }
 
 // Decode reads a payload down to its claims without trusting it. Every
@@ -184,25 +201,40 @@ func Decode(payload string) (Parsed, error) {
 	if err != nil {
 		return Parsed{}, fmt.Errorf("decode payload: %w", err)
 	}
-	var msg cose.Sign1Message
-	if err := msg.UnmarshalCBOR(signed); err != nil {
-		return Parsed{}, fmt.Errorf("decode payload: %w: %w", ErrStructure, err)
-	}
-	p, err := parsedOf(&msg)
+	msg, h, err := readSign1(signed)
 	if err != nil {
 		return Parsed{}, fmt.Errorf("decode payload: %w", err)
 	}
-	return p, nil
+	alg, err := keysAlgorithm(*h.Alg)
+	if err != nil {
+		return Parsed{}, fmt.Errorf("decode payload: %w", err)
+	}
+	claims, err := unmarshalClaims(msg.Payload)
+	if err != nil {
+		return Parsed{}, fmt.Errorf("decode payload: %w", err)
+	}
+	return Parsed{Algorithm: alg, KID: h.KID, Claims: claims, msg: &msg}, nil
 }
 
 // inflate undoes zlib, reading at most MaxDecompressed bytes, and insists
 // on the stream's end and checksum so a truncated payload is refused.
 func inflate(z []byte) ([]byte, error) {
-	zr, err := zlib.NewReader(bytes.NewReader(z))
+	var (
+		zr  io.ReadCloser
+		err error
+	)
+	if pooled, ok := inflaters.Get().(io.ReadCloser); ok {
+		zr = pooled
+		err = zr.(zlib.Resetter).Reset(bytes.NewReader(z), nil)
+	} else {
+		zr, err = zlib.NewReader(bytes.NewReader(z))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: zlib: %w", ErrEncoding, err)
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
+	defer inflaters.Put(zr)
+	out := make([]byte, 0, 4*len(z))
+	out, err = readAll(io.LimitReader(zr, MaxDecompressed+1), out)
 	if err != nil {
 		return nil, fmt.Errorf("%w: zlib: %w", ErrEncoding, err)
 	}
@@ -210,41 +242,6 @@ func inflate(z []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: inflates beyond %d bytes", ErrTooLarge, MaxDecompressed)
 	}
 	return out, nil
-}
-
-// parsedOf checks the headers of msg against the format and reads its
-// claims. Only alg and kid may be protected and nothing may be
-// unprotected: a header a verifier does not know (crit among them) could
-// change what the signature means.
-func parsedOf(msg *cose.Sign1Message) (Parsed, error) {
-	if len(msg.Headers.Unprotected) != 0 {
-		return Parsed{}, fmt.Errorf("%w: unprotected header is not empty", ErrStructure)
-	}
-	for label := range msg.Headers.Protected {
-		if label != cose.HeaderLabelAlgorithm && label != cose.HeaderLabelKeyID {
-			return Parsed{}, fmt.Errorf("%w: protected header label %v", ErrStructure, label)
-		}
-	}
-	calg, err := msg.Headers.Protected.Algorithm()
-	if err != nil {
-		return Parsed{}, fmt.Errorf("%w: alg: %w", ErrAlgorithm, err)
-	}
-	alg, err := keysAlgorithm(calg)
-	if err != nil {
-		return Parsed{}, err
-	}
-	kid, ok := msg.Headers.Protected[cose.HeaderLabelKeyID].([]byte)
-	if !ok || len(kid) == 0 {
-		return Parsed{}, fmt.Errorf("%w: kid missing or not a byte string", ErrStructure)
-	}
-	if len(msg.Signature) != sigSize {
-		return Parsed{}, fmt.Errorf("%w: signature of %d bytes, want %d", ErrStructure, len(msg.Signature), sigSize)
-	}
-	claims, err := unmarshalClaims(msg.Payload)
-	if err != nil {
-		return Parsed{}, err
-	}
-	return Parsed{Algorithm: alg, KID: kid, Claims: claims, msg: msg}, nil
 }
 
 // Verify checks p's signature under pub and that now lies in its validity
@@ -258,11 +255,7 @@ func Verify(p Parsed, pub crypto.PublicKey, now time.Time, skew time.Duration) (
 	if got, err := keys.AlgorithmOf(pub); err != nil || got != p.Algorithm {
 		return Claims{}, fmt.Errorf("verify payload: %w: key is %s, payload is signed with %s", ErrAlgorithm, got, p.Algorithm)
 	}
-	calg, err := coseAlgorithm(p.Algorithm)
-	if err != nil {
-		return Claims{}, fmt.Errorf("verify payload: %w", err)
-	}
-	if err := p.msg.Verify(nil, &coseVerifier{alg: calg, keyAlg: p.Algorithm, pub: pub}); err != nil {
+	if err := verifySign1(p.Algorithm, pub, *p.msg); err != nil {
 		return Claims{}, fmt.Errorf("verify payload signed by kid %x: %w", p.KID, err)
 	}
 	c := p.Claims
@@ -271,4 +264,22 @@ func Verify(p Parsed, pub crypto.PublicKey, now time.Time, skew time.Duration) (
 			c.IssuedAt.Format(time.RFC3339), c.Expires.Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
 	}
 	return c, nil
+}
+
+// readAll is io.ReadAll into buf, so a payload inflates into one buffer
+// sized from its compressed length rather than into a doubling series.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"reflect"
@@ -185,10 +186,14 @@ func TestDecodeRefusals(t *testing.T) {
 		{"not CBOR", wrap(t, []byte{0xff, 0x00}), ErrStructure},
 		{"untagged", wrap(t, mustCBOR(t, []any{parts.Protected, map[any]any{}, parts.Payload, parts.Signature})), ErrStructure},
 		{"trailing bytes", wrap(t, append(unwrap(t, good), 0x00)), ErrStructure},
-		{"unprotected kid", with(func(m *sign1) { m.Unprotected = map[any]any{4: []byte("x")} }), ErrStructure},
+		{"unprotected kid", with(func(m *sign1) { m.Unprotected = mustCBOR(t, map[any]any{4: []byte("x")}) }), ErrStructure},
 		{"crit header", with(protected(map[any]any{1: -65537, 2: []any{99}, 4: sampleKID, 99: 1})), ErrStructure},
 		{"content type", with(protected(map[any]any{1: -65537, 3: 60, 4: sampleKID})), ErrStructure},
 		{"no kid", with(protected(map[any]any{1: -65537})), ErrStructure},
+		{"empty protected header", with(func(m *sign1) { m.Protected = nil }), ErrStructure},
+		{"unprotected not a map", with(func(m *sign1) { m.Unprotected = mustCBOR(t, 0) }), ErrStructure},
+		{"nil payload", with(func(m *sign1) { m.Payload = nil }), ErrStructure},
+		{"tagged protected header", with(func(m *sign1) { m.Protected = mustCBOR(t, cbor.Tag{Number: 24, Content: m.Protected}) }), ErrStructure},
 		{"text kid", with(protected(map[any]any{1: -65537, 4: "kid"})), ErrStructure},
 		{"short signature", with(func(m *sign1) { m.Signature = m.Signature[:63] }), ErrStructure},
 		{"DER signature", with(func(m *sign1) { m.Signature = derOfRaw(m.Signature) }), ErrStructure},
@@ -277,8 +282,9 @@ func TestVerifyRefusals(t *testing.T) {
 
 // TestIndependentVerification checks the COSE_Sign1 without this
 // package's verifier: the Sig_structure of RFC 9052 §4.4 is rebuilt here
-// and checked with crypto/ecdsa and gmsm on r and s, and go-cose's own
-// ES256 verifier checks the ES256 payload.
+// and checked with crypto/ecdsa and gmsm on r and s; and go-cose reads
+// both payloads and verifies them, with its own ES256 verifier and with an
+// SM2 one over gmsm.
 func TestIndependentVerification(t *testing.T) {
 	for _, alg := range []keys.Algorithm{keys.SM2SM3, keys.ECDSAP256} {
 		t.Run(string(alg), func(t *testing.T) {
@@ -307,18 +313,69 @@ func TestIndependentVerification(t *testing.T) {
 				if !ecdsa.Verify(pub, h[:], r, s) {
 					t.Fatal("crypto/ecdsa does not verify the ES256 signature over the Sig_structure")
 				}
-				v, err := cose.NewVerifier(cose.AlgorithmES256, pub)
-				if err != nil {
+			}
+			var v cose.Verifier = sm2Verifier{pub}
+			if alg == keys.ECDSAP256 {
+				var err error
+				if v, err = cose.NewVerifier(cose.AlgorithmES256, pub); err != nil {
 					t.Fatal(err)
-				}
-				var msg cose.Sign1Message
-				if err := msg.UnmarshalCBOR(unwrap(t, payload)); err != nil {
-					t.Fatal(err)
-				}
-				if err := msg.Verify(nil, v); err != nil {
-					t.Fatalf("go-cose ES256 verifier: %v", err)
 				}
 			}
+			var msg cose.Sign1Message
+			if err := msg.UnmarshalCBOR(unwrap(t, payload)); err != nil {
+				t.Fatal(err)
+			}
+			if err := msg.Verify(nil, v); err != nil {
+				t.Fatalf("go-cose: %v", err)
+			}
+			if kid := msg.Headers.Protected[cose.HeaderLabelKeyID]; !bytes.Equal(kid.([]byte), sampleKID) {
+				t.Fatalf("go-cose reads kid %v", kid)
+			}
 		})
+	}
+}
+
+// sm2Verifier verifies SM2-SM3 COSE signatures with gmsm alone, for
+// go-cose.
+type sm2Verifier struct{ pub *ecdsa.PublicKey }
+
+func (sm2Verifier) Algorithm() cose.Algorithm { return cose.Algorithm(AlgSM2SM3) }
+
+func (v sm2Verifier) Verify(content, sig []byte) error {
+	h, err := sm2.CalculateSM2Hash(v.pub, content, nil)
+	if err != nil {
+		return err
+	}
+	if len(sig) != 64 || !sm2.Verify(v.pub, h, new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		return errors.New("SM2 signature does not verify")
+	}
+	return nil
+}
+
+// TestSignatureForms checks the r || s and DER conversions on integers
+// with a high bit set, with leading zeros, and against encoding/asn1.
+func TestSignatureForms(t *testing.T) {
+	for _, raw := range [][]byte{
+		bytes.Repeat([]byte{0xff}, 64),
+		append(make([]byte, 31), bytes.Repeat([]byte{0x01}, 33)...),
+		append(bytes.Repeat([]byte{0x7f}, 32), append([]byte{0, 0, 0x80}, make([]byte, 29)...)...),
+	} {
+		der := derOfRaw(raw)
+		var rs struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 {
+			t.Fatalf("DER %x: %v", der, err)
+		}
+		if rs.R.Cmp(new(big.Int).SetBytes(raw[:32])) != 0 || rs.S.Cmp(new(big.Int).SetBytes(raw[32:])) != 0 {
+			t.Fatalf("DER %x is not %x", der, raw)
+		}
+		back, err := rawOfDER(der)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("rawOfDER(%x) = %x, %v", der, back, err)
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x30, 0x00}, append(derOfRaw(bytes.Repeat([]byte{1}, 64)), 0)} {
+		if _, err := rawOfDER(bad); err == nil {
+			t.Errorf("rawOfDER(%x) accepted", bad)
+		}
 	}
 }
