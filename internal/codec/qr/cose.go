@@ -118,7 +118,7 @@ func readSign1(b []byte) (m sign1, h protectedHeader, err error) {
 }
 
 // sigStructure returns the bytes signed (RFC 9052 §4.4): the CBOR array
-// ["Signature1", protected, h'' (no external data), payload].
+// ["Signature1", protected, h” (no external data), payload].
 func sigStructure(protected, payload []byte) []byte {
 	const context1 = "\x84\x6aSignature1"
 	b := make([]byte, 0, len(context1)+len(protected)+len(payload)+19)
