@@ -113,7 +113,7 @@ var claimsDec = func() cbor.DecMode {
 		IndefLength:       cbor.IndefLengthForbidden,
 		TagsMd:            cbor.TagsForbidden,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		IntDec:            cbor.IntDecConvertSigned,
+		IntDec:            cbor.IntDecConvertSignedOrFail,
 		DefaultMapType:    reflect.TypeFor[map[string]any](),
 		MaxNestedLevels:   4,
 		MaxArrayElements:  16,

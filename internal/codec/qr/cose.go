@@ -117,8 +117,9 @@ func readSign1(b []byte) (m sign1, h protectedHeader, err error) {
 	return m, h, nil
 }
 
-// sigStructure returns the bytes signed (RFC 9052 §4.4): the CBOR array
-// ["Signature1", protected, h” (no external data), payload].
+// sigStructure returns the bytes signed (RFC 9052 §4.4): the CBOR array of
+// "Signature1", the protected header, an empty byte string (no external
+// data) and the payload.
 func sigStructure(protected, payload []byte) []byte {
 	const context1 = "\x84\x6aSignature1"
 	b := make([]byte, 0, len(context1)+len(protected)+len(payload)+19)
@@ -136,10 +137,9 @@ func appendBstr(b, s []byte) []byte {
 		b = append(b, 0x40|byte(n))
 	case n <= 0xff:
 		b = append(b, 0x58, byte(n))
-	case n <= 0xffff:
-		b = binary.BigEndian.AppendUint16(append(b, 0x59), uint16(n))
 	default:
-		b = binary.BigEndian.AppendUint32(append(b, 0x5a), uint32(n))
+		// Claims are at most MaxDecompressed bytes: Encode refuses more.
+		b = binary.BigEndian.AppendUint16(append(b, 0x59), uint16(n)) //nolint:gosec // G115: n ≤ MaxDecompressed < 65536
 	}
 	return append(b, s...)
 }
@@ -175,21 +175,17 @@ func rawOfDER(der []byte) ([]byte, error) {
 // minimal positive INTEGER. A zero half gives an INTEGER the verifier
 // refuses, as it must.
 func derOfRaw(raw []byte) []byte {
-	var ints [2][]byte
-	n := 0
-	for i := range ints {
-		v := bytes.TrimLeft(raw[i*sigSize/2:(i+1)*sigSize/2], "\x00")
-		if len(v) == 0 || v[0]&0x80 != 0 {
-			v = append([]byte{0}, v...)
+	var b cryptobyte.Builder
+	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for i := range 2 {
+			v := bytes.TrimLeft(raw[i*sigSize/2:(i+1)*sigSize/2], "\x00")
+			b.AddASN1(asn1.INTEGER, func(b *cryptobyte.Builder) {
+				if len(v) == 0 || v[0]&0x80 != 0 {
+					b.AddUint8(0)
+				}
+				b.AddBytes(v)
+			})
 		}
-		ints[i] = v
-		n += 2 + len(v)
-	}
-	der := make([]byte, 0, 2+n)
-	der = append(der, 0x30, byte(n))
-	for _, v := range ints {
-		der = append(der, 0x02, byte(len(v)))
-		der = append(der, v...)
-	}
-	return der
+	})
+	return b.BytesOrPanic()
 }

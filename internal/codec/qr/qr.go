@@ -35,6 +35,12 @@ const (
 	MaxDecompressed = 8 << 10
 )
 
+// sigOverhead bounds what the COSE_Sign1 adds to the claims and the kid:
+// tag, array, header map, alg, byte string heads, the empty unprotected
+// header and the 64-byte signature. Encode refuses claims that would not
+// fit MaxDecompressed, so it never writes what Decode refuses.
+const sigOverhead = 100
+
 // The reasons a payload is refused. Every error of Decode and Verify wraps
 // exactly one of them, so a verifier can name the reason.
 var (
@@ -124,6 +130,9 @@ func Encode(ctx context.Context, claims Claims, signer keys.Signer, kid []byte) 
 	body, err := marshalClaims(claims)
 	if err != nil {
 		return "", fmt.Errorf("encode payload: %w", err)
+	}
+	if len(body) > MaxDecompressed-sigOverhead-len(kid) {
+		return "", fmt.Errorf("encode payload: %w: claims of %d bytes", ErrTooLarge, len(body))
 	}
 	signed, err := signSign1(ctx, signer, alg, kid, body)
 	if err != nil {

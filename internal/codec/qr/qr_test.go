@@ -97,6 +97,11 @@ func TestEncodeDefaults(t *testing.T) {
 			t.Errorf("%s: %v, want ErrClaims", name, err)
 		}
 	}
+	big := sampleClaims()
+	big.Fields["business_scope"] = strings.Repeat("经营", MaxDecompressed/6)
+	if _, err := Encode(context.Background(), big, k, sampleKID); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("claims beyond MaxDecompressed: %v, want ErrTooLarge", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Encode(ctx, sampleClaims(), k, sampleKID); !errors.Is(err, context.Canceled) {
