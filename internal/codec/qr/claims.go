@@ -2,9 +2,7 @@ package qr
 
 import (
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -197,18 +195,20 @@ func (c Claims) check() error {
 	if c.IssuedAt.IsZero() || !c.Expires.After(c.IssuedAt) {
 		return fmt.Errorf("%w: exp %s is not after iat %s", ErrClaims, c.Expires.Format(time.RFC3339), c.IssuedAt.Format(time.RFC3339))
 	}
-	for _, k := range sortedKeys(c.Fields) {
-		switch c.Fields[k].(type) {
+	// The first bad field in key order is named, so the error is the same
+	// every time; no sorting on the path of a valid payload.
+	bad, found := "", false
+	for k, v := range c.Fields {
+		switch v.(type) {
 		case string, int, int64, bool, nil:
 		default:
-			return fmt.Errorf("%w: field %q is a %T, want a string, an integer, a bool or null", ErrClaims, k, c.Fields[k])
+			if !found || k < bad {
+				bad, found = k, true
+			}
 		}
 	}
+	if found {
+		return fmt.Errorf("%w: field %q is a %T, want a string, an integer, a bool or null", ErrClaims, bad, c.Fields[bad])
+	}
 	return nil
-}
-
-// sortedKeys returns the keys of m in order, so errors name the same field
-// every time.
-func sortedKeys(m map[string]any) []string {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -89,6 +89,7 @@ func TestEncodeDefaults(t *testing.T) {
 		"exp before iat": func(c *Claims) { c.Expires = c.IssuedAt.Add(-time.Second) },
 		"type version 0": func(c *Claims) { c.TypeVersion = 0 },
 		"float field":    func(c *Claims) { c.Fields["x"] = 1.5 },
+		"bytes field ''": func(c *Claims) { c.Fields[""] = []byte{1} },
 		"bad UTF-8":      func(c *Claims) { c.Holder = "\xff" },
 	} {
 		c := sampleClaims()
