@@ -92,9 +92,9 @@ type wireLicense struct {
 	Nonce       []byte         `cbor:"9,keyasint"`
 }
 
-// claimsEnc writes core deterministic encoding (RFC 8949 §4.2.1): shortest
+// detEnc writes core deterministic encoding (RFC 8949 §4.2.1): shortest
 // heads, map keys sorted bytewise, no indefinite lengths.
-var claimsEnc = func() cbor.EncMode {
+var detEnc = func() cbor.EncMode {
 	m, err := cbor.CoreDetEncOptions().EncMode()
 	if err != nil {
 		panic(err)
@@ -102,10 +102,11 @@ var claimsEnc = func() cbor.EncMode {
 	return m
 }()
 
-// claimsDec reads the claims strictly: an unknown claim or key, a repeated
-// key, a tag, an indefinite length, invalid UTF-8 or deep nesting is an
-// error, not something skipped.
-var claimsDec = func() cbor.DecMode {
+// strictDec reads the COSE_Sign1, its protected header and the claims
+// strictly: an unknown claim, key or header label, a repeated key, a tag,
+// an indefinite length, invalid UTF-8 or deep nesting is an error, not
+// something skipped.
+var strictDec = func() cbor.DecMode {
 	m, err := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
 		IndefLength:       cbor.IndefLengthForbidden,
@@ -144,7 +145,7 @@ func marshalClaims(c Claims) ([]byte, error) {
 			StatusIndex: c.StatusIndex, Nonce: c.Nonce[:],
 		},
 	}
-	b, err := claimsEnc.Marshal(w)
+	b, err := detEnc.Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode: %w", ErrClaims, err)
 	}
@@ -154,7 +155,7 @@ func marshalClaims(c Claims) ([]byte, error) {
 // unmarshalClaims decodes and checks the claims of a payload.
 func unmarshalClaims(b []byte) (Claims, error) {
 	var w wireClaims
-	if err := claimsDec.Unmarshal(b, &w); err != nil {
+	if err := strictDec.Unmarshal(b, &w); err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrClaims, err)
 	}
 	if len(w.License.StatusLists) != 2 {

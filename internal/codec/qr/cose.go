@@ -49,25 +49,9 @@ type protectedHeader struct {
 // emptyMap is the unprotected header: an empty map.
 var emptyMap = []byte{0xa0}
 
-// coseDec reads the COSE_Sign1 and its protected header strictly, as the
-// claims are read.
-var coseDec = func() cbor.DecMode {
-	m, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		MaxNestedLevels:   4,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()
-
 // signSign1 signs payload with signer and returns the COSE_Sign1_Tagged.
 func signSign1(ctx context.Context, signer keys.Signer, alg int64, kid, payload []byte) ([]byte, error) {
-	protected, err := claimsEnc.Marshal(protectedHeader{Alg: &alg, KID: kid})
+	protected, err := detEnc.Marshal(protectedHeader{Alg: &alg, KID: kid})
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +63,7 @@ func signSign1(ctx context.Context, signer keys.Signer, alg int64, kid, payload 
 	if err != nil {
 		return nil, err
 	}
-	return claimsEnc.Marshal(cbor.Tag{Number: coseSign1Tag, Content: sign1{
+	return detEnc.Marshal(cbor.Tag{Number: coseSign1Tag, Content: sign1{
 		Protected: protected, Unprotected: emptyMap, Payload: payload, Signature: sig,
 	}})
 }
@@ -91,7 +75,7 @@ func readSign1(b []byte) (m sign1, h protectedHeader, err error) {
 	if len(b) == 0 || b[0] != 0xc0|coseSign1Tag {
 		return m, h, fmt.Errorf("%w: not tagged COSE_Sign1 (18)", ErrStructure)
 	}
-	if err := coseDec.Unmarshal(b[1:], &m); err != nil {
+	if err := strictDec.Unmarshal(b[1:], &m); err != nil {
 		return m, h, fmt.Errorf("%w: %w", ErrStructure, err)
 	}
 	if !bytes.Equal(m.Unprotected, emptyMap) {
@@ -105,7 +89,7 @@ func readSign1(b []byte) (m sign1, h protectedHeader, err error) {
 	}
 	// An unknown label, crit (2) among them, is refused: a header a
 	// verifier does not know could change what the signature means.
-	if err := coseDec.Unmarshal(m.Protected, &h); err != nil {
+	if err := strictDec.Unmarshal(m.Protected, &h); err != nil {
 		return m, h, fmt.Errorf("%w: protected header: %w", ErrStructure, err)
 	}
 	if len(h.KID) == 0 {

@@ -128,7 +128,7 @@ func joinSign1(t testing.TB, m sign1) string {
 	if m.Unprotected == nil {
 		m.Unprotected = emptyMap
 	}
-	b, err := claimsEnc.Marshal(cbor.Tag{Number: 18, Content: m})
+	b, err := detEnc.Marshal(cbor.Tag{Number: 18, Content: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func joinSign1(t testing.TB, m sign1) string {
 // mustCBOR encodes v deterministically.
 func mustCBOR(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := claimsEnc.Marshal(v)
+	b, err := detEnc.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
