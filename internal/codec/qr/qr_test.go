@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/asn1"
 	"errors"
+	"io"
 	"math/big"
 	"reflect"
 	"strings"
@@ -384,4 +386,58 @@ func TestSignatureForms(t *testing.T) {
 			t.Errorf("rawOfDER(%x) accepted", bad)
 		}
 	}
+}
+
+// TestDecodeGoCOSE reads payloads whose COSE_Sign1 go-cose built and
+// signed, with its own ES256 signer and with an SM2 one over gmsm.
+func TestDecodeGoCOSE(t *testing.T) {
+	for _, alg := range []keys.Algorithm{keys.SM2SM3, keys.ECDSAP256} {
+		t.Run(string(alg), func(t *testing.T) {
+			k := newKey(t, alg)
+			var (
+				s   cose.Signer
+				err error
+			)
+			if alg == keys.SM2SM3 {
+				s = sm2Signer{k.CryptoSigner().(*sm2.PrivateKey)}
+			} else if s, err = cose.NewSigner(cose.AlgorithmES256, k.CryptoSigner()); err != nil {
+				t.Fatal(err)
+			}
+			msg := cose.NewSign1Message()
+			msg.Headers.Protected.SetAlgorithm(s.Algorithm())
+			msg.Headers.Protected[cose.HeaderLabelKeyID] = sampleKID
+			msg.Payload = mustMarshal(t, sampleClaims())
+			if err := msg.Sign(rand.Reader, nil, s); err != nil {
+				t.Fatal(err)
+			}
+			b, err := msg.MarshalCBOR()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := mustDecode(t, wrap(t, b))
+			if _, err := Verify(p, k.Public(), t0, 0); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// sm2Signer signs SM2-SM3 COSE signatures with gmsm alone, for go-cose.
+type sm2Signer struct{ priv *sm2.PrivateKey }
+
+func (sm2Signer) Algorithm() cose.Algorithm { return cose.Algorithm(AlgSM2SM3) }
+
+func (s sm2Signer) Sign(r io.Reader, content []byte) ([]byte, error) {
+	der, err := s.priv.Sign(r, content, sm2.DefaultSM2SignerOpts)
+	if err != nil {
+		return nil, err
+	}
+	var rs struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(der, &rs); err != nil {
+		return nil, err
+	}
+	sig := make([]byte, 64)
+	rs.R.FillBytes(sig[:32])
+	rs.S.FillBytes(sig[32:])
+	return sig, nil
 }
