@@ -261,7 +261,11 @@ func Verify(p Parsed, pub crypto.PublicKey, now time.Time, skew time.Duration) (
 	if p.msg == nil {
 		return Claims{}, fmt.Errorf("verify payload: %w: not decoded", ErrStructure)
 	}
-	if got, err := keys.AlgorithmOf(pub); err != nil || got != p.Algorithm {
+	got, err := keys.AlgorithmOf(pub)
+	if err != nil {
+		return Claims{}, fmt.Errorf("verify payload: %w: %w", ErrAlgorithm, err)
+	}
+	if got != p.Algorithm {
 		return Claims{}, fmt.Errorf("verify payload: %w: key is %s, payload is signed with %s", ErrAlgorithm, got, p.Algorithm)
 	}
 	if err := verifySign1(p.Algorithm, pub, *p.msg); err != nil {
