@@ -74,8 +74,8 @@ type Claims struct {
 // wireClaims is the CBOR claims map.
 type wireClaims struct {
 	Iss     string      `cbor:"1,keyasint"`
-	Exp     int64       `cbor:"4,keyasint"`
-	Iat     int64       `cbor:"6,keyasint"`
+	Exp     *int64      `cbor:"4,keyasint"`
+	Iat     *int64      `cbor:"6,keyasint"`
 	License wireLicense `cbor:"-65537,keyasint"`
 }
 
@@ -88,7 +88,7 @@ type wireLicense struct {
 	Holder      string         `cbor:"5,keyasint"`
 	Fields      map[string]any `cbor:"6,keyasint"`
 	StatusLists []string       `cbor:"7,keyasint"`
-	StatusIndex uint64         `cbor:"8,keyasint"`
+	StatusIndex *uint64        `cbor:"8,keyasint"`
 	Nonce       []byte         `cbor:"9,keyasint"`
 }
 
@@ -137,12 +137,12 @@ func marshalClaims(c Claims) ([]byte, error) {
 		fields[k] = v
 	}
 	w := wireClaims{
-		Iss: c.Issuer, Exp: c.Expires.Unix(), Iat: c.IssuedAt.Unix(),
+		Iss: c.Issuer, Exp: new(c.Expires.Unix()), Iat: new(c.IssuedAt.Unix()),
 		License: wireLicense{
 			ID: c.LicenseID, TypeCode: c.TypeCode, TypeVersion: c.TypeVersion,
 			IssuerCode: c.IssuerCode, Holder: c.Holder, Fields: fields,
 			StatusLists: []string{c.RevocationList, c.SuspensionList},
-			StatusIndex: c.StatusIndex, Nonce: c.Nonce[:],
+			StatusIndex: &c.StatusIndex, Nonce: c.Nonce[:],
 		},
 	}
 	b, err := detEnc.Marshal(w)
@@ -158,6 +158,16 @@ func unmarshalClaims(b []byte) (Claims, error) {
 	if err := strictDec.Unmarshal(b, &w); err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrClaims, err)
 	}
+	// A missing claim must not read as its zero value: status index 0 is
+	// a license's bit, and a missing iat would widen the window to 1970.
+	switch {
+	case w.Iat == nil || w.Exp == nil:
+		return Claims{}, fmt.Errorf("%w: iat or exp missing", ErrClaims)
+	case w.License.StatusIndex == nil:
+		return Claims{}, fmt.Errorf("%w: status index missing", ErrClaims)
+	case w.License.Fields == nil:
+		return Claims{}, fmt.Errorf("%w: fields missing", ErrClaims)
+	}
 	if len(w.License.StatusLists) != 2 {
 		return Claims{}, fmt.Errorf("%w: %d status lists, want 2", ErrClaims, len(w.License.StatusLists))
 	}
@@ -165,11 +175,11 @@ func unmarshalClaims(b []byte) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: nonce of %d bytes, want %d", ErrClaims, len(w.License.Nonce), NonceSize)
 	}
 	c := Claims{
-		Issuer: w.Iss, IssuedAt: time.Unix(w.Iat, 0).UTC(), Expires: time.Unix(w.Exp, 0).UTC(),
+		Issuer: w.Iss, IssuedAt: time.Unix(*w.Iat, 0).UTC(), Expires: time.Unix(*w.Exp, 0).UTC(),
 		LicenseID: w.License.ID, TypeCode: w.License.TypeCode, TypeVersion: w.License.TypeVersion,
 		IssuerCode: w.License.IssuerCode, Holder: w.License.Holder, Fields: w.License.Fields,
 		RevocationList: w.License.StatusLists[0], SuspensionList: w.License.StatusLists[1],
-		StatusIndex: w.License.StatusIndex,
+		StatusIndex: *w.License.StatusIndex,
 	}
 	copy(c.Nonce[:], w.License.Nonce)
 	if err := c.check(); err != nil {
@@ -193,7 +203,10 @@ func (c Claims) check() error {
 	if c.TypeVersion == 0 {
 		return fmt.Errorf("%w: type version is 0, versions start at 1", ErrClaims)
 	}
-	if c.IssuedAt.IsZero() || !c.Expires.After(c.IssuedAt) {
+	if c.IssuedAt.Unix() <= 0 {
+		return fmt.Errorf("%w: iat %s is not after 1970", ErrClaims, c.IssuedAt.Format(time.RFC3339))
+	}
+	if !c.Expires.After(c.IssuedAt) {
 		return fmt.Errorf("%w: exp %s is not after iat %s", ErrClaims, c.Expires.Format(time.RFC3339), c.IssuedAt.Format(time.RFC3339))
 	}
 	// The first bad field in key order is named, so the error is the same

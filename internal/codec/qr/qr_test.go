@@ -78,6 +78,12 @@ func TestEncodeDefaults(t *testing.T) {
 		t.Fatalf("expires %s, want %s", a.Claims.Expires, want)
 	}
 
+	none := sampleClaims()
+	none.Fields = nil
+	if p := mustDecode(t, encode(t, none, k)); p.Claims.Fields == nil || len(p.Claims.Fields) != 0 {
+		t.Fatalf("no fields disclosed: read %#v, want an empty map", p.Claims.Fields)
+	}
+
 	ed := newKey(t, keys.Ed25519)
 	if _, err := Encode(context.Background(), sampleClaims(), ed, sampleKID); !errors.Is(err, ErrAlgorithm) {
 		t.Errorf("Ed25519 signer: %v, want ErrAlgorithm", err)
@@ -212,6 +218,11 @@ func TestDecodeRefusals(t *testing.T) {
 		{"unknown claim", with(claims(func(w map[any]any) { w[ck(7)] = []byte("cti") })), ErrClaims},
 		{"unknown license key", with(license(func(l map[any]any) { l[ck(10)] = 1 })), ErrClaims},
 		{"no exp", with(claims(func(w map[any]any) { delete(w, ck(claimExp)) })), ErrClaims},
+		{"no iat", with(claims(func(w map[any]any) { delete(w, ck(claimIat)) })), ErrClaims},
+		{"negative iat", with(claims(func(w map[any]any) { w[ck(claimIat)] = -1 })), ErrClaims},
+		{"no status index", with(license(func(l map[any]any) { delete(l, ck(keyStatusIndex)) })), ErrClaims},
+		{"no fields", with(license(func(l map[any]any) { delete(l, ck(keyFields)) })), ErrClaims},
+		{"no license", with(claims(func(w map[any]any) { delete(w, ck(claimLicense)) })), ErrClaims},
 		{"no nonce", with(license(func(l map[any]any) { delete(l, ck(keyNonce)) })), ErrClaims},
 		{"short nonce", with(license(func(l map[any]any) { l[ck(keyNonce)] = []byte{1} })), ErrClaims},
 		{"one status list", with(license(func(l map[any]any) { l[ck(keyStatusLists)] = []string{"https://x"} })), ErrClaims},
