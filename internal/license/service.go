@@ -44,7 +44,7 @@ type Seals interface {
 // transaction of a lifecycle operation.
 type Status interface {
 	Allocate(ctx context.Context, tx status.Tx, issuer string) (status.Allocation, error)
-	SetState(ctx context.Context, tx status.Tx, slot status.Slot, state status.State) error
+	ChangeState(ctx context.Context, tx status.Tx, slot status.Slot, from, to status.State) error
 }
 
 // Deps are what the license service is built from; every field is

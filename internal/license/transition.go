@@ -228,7 +228,7 @@ func (s *Service) apply(ctx context.Context, st Tx, cur License, a act) (Transit
 			return Transitioned{}, err
 		}
 		// The old version stays readable, and is no longer valid.
-		if err := s.status.SetState(ctx, st, cur.Slot, status.Superseded); err != nil {
+		if err := s.status.ChangeState(ctx, st, cur.Slot, cur.State.StatusState(), status.Superseded); err != nil {
 			return Transitioned{}, err
 		}
 	} else {
@@ -240,7 +240,12 @@ func (s *Service) apply(ctx context.Context, st Tx, cur License, a act) (Transit
 			return Transitioned{}, err
 		}
 	}
-	if err := s.status.SetState(ctx, st, next.Slot, next.State.StatusState()); err != nil {
+	// A new version's slot is fresh: it starts as an active credential.
+	from := cur.State
+	if next.Slot != cur.Slot {
+		from = Active
+	}
+	if err := s.status.ChangeState(ctx, st, next.Slot, from.StatusState(), next.State.StatusState()); err != nil {
 		return Transitioned{}, err
 	}
 	r := Record{LicenseID: cur.ID, Operation: a.t.Operation, From: cur.State, To: next.State, Reason: a.reason, Actor: a.actor,

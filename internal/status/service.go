@@ -150,6 +150,28 @@ func (s *Service) SetState(ctx context.Context, tx Tx, slot Slot, state State) e
 	return tx.SetSlotBits(ctx, slot, cur, next, s.d.Now().UTC())
 }
 
+// ChangeState gives the credential at slot, which is in state from, the
+// bits of state to through tx, the transaction of the change: SetState for
+// a caller that knows the state it changes from (a license re-read in tx
+// says it). It reads no bits, so that concurrent changes of one list do
+// not read the index pages the others insert into (on PostgreSQL such
+// reads make them conflict). Clearing a revocation bit is refused with a
+// Conflict wrapping ErrIrreversible; an unknown state is Invalid.
+func (s *Service) ChangeState(ctx context.Context, tx Tx, slot Slot, from, to State) error {
+	next, err := CheckChange(from, to)
+	if errors.Is(err, ErrIrreversible) {
+		return apperr.Wrap(apperr.Conflict, err, "index %d of status list %d of %s is revoked for good", slot.Index, slot.List.Number, slot.List.Issuer)
+	}
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, err, "%v", err)
+	}
+	cur, err := BitsOf(from)
+	if err != nil || cur == next {
+		return err
+	}
+	return tx.SetSlotBits(ctx, slot, cur, next, s.d.Now().UTC())
+}
+
 // Snapshot is one purpose of a list as the store has it.
 type Snapshot struct {
 	List    List

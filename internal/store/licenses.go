@@ -107,11 +107,13 @@ func (tx *Tx) UpdateLicense(ctx context.Context, l license.License, state licens
 }
 
 // InsertLicenseTransition implements license.Tx. The sequence is the
-// license's next; the transaction has written the license row already, so
-// two transitions of one license never draw the same.
+// license's next, counted on the license row the transition writes anyway:
+// reading MAX(seq) from the history's index would have every transition
+// read index pages the others insert into, which PostgreSQL's SERIALIZABLE
+// counts as conflicts.
 func (tx *Tx) InsertLicenseTransition(ctx context.Context, r license.Record) (int64, error) {
 	var seq int64
-	err := mapErr(tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM license_transitions WHERE license_id = ?`, r.LicenseID).Scan(&seq))
+	err := mapErr(tx.queryRow(ctx, `UPDATE licenses SET transitions = transitions + 1 WHERE id = ? RETURNING transitions`, r.LicenseID).Scan(&seq))
 	if err != nil {
 		return 0, fmt.Errorf("license %s transitions: %w", r.LicenseID, err)
 	}
