@@ -239,12 +239,32 @@ const StatusListKeyName = "status-list"
 // so the W3C suite ecdsa-jcs-2019) is chosen instead of SM2. A key of that
 // name made for another purpose is refused.
 func (s *Service) StatusListSigner(ctx context.Context, platform string, alg keys.Algorithm) (keys.Signer, Key, error) {
-	k, err := s.Ensure(ctx, NewKey{Org: platform, Name: StatusListKeyName, Purpose: StatusList, Algorithm: alg})
+	return s.platformSigner(ctx, platform, StatusListKeyName, StatusList, alg)
+}
+
+// PresentationKeyName is the platform key that signs holders' QR
+// presentations (docs/qr-format.md).
+const PresentationKeyName = "presentation"
+
+// PresentationSigner returns the signer of the platform's QR presentations
+// and its key, making the key with algorithm alg (SM2-SM3 when empty) on
+// first use. As for StatusListSigner, a key of that name an operator made
+// beforehand is used whatever its algorithm: that is how ES256 (ECDSA
+// P-256) is chosen instead of SM2.
+func (s *Service) PresentationSigner(ctx context.Context, platform string, alg keys.Algorithm) (keys.Signer, Key, error) {
+	return s.platformSigner(ctx, platform, PresentationKeyName, Presentation, alg)
+}
+
+// platformSigner returns the signer of the platform key name, made on
+// first use for purpose; a key of that name made for another purpose is
+// refused.
+func (s *Service) platformSigner(ctx context.Context, platform, name string, purpose Purpose, alg keys.Algorithm) (keys.Signer, Key, error) {
+	k, err := s.Ensure(ctx, NewKey{Org: platform, Name: name, Purpose: purpose, Algorithm: alg})
 	if err != nil {
 		return nil, Key{}, err
 	}
-	if k.Purpose != StatusList {
-		return nil, k, apperr.New(apperr.Conflict, "key %s of %s is for %s, not %s", StatusListKeyName, platform, k.Purpose, StatusList)
+	if k.Purpose != purpose {
+		return nil, k, apperr.New(apperr.Conflict, "key %s of %s is for %s, not %s", name, platform, k.Purpose, purpose)
 	}
 	return s.Signer(ctx, k.ID)
 }

@@ -130,52 +130,63 @@ func TestCreateRejects(t *testing.T) {
 	})
 }
 
-// TestStatusListSigner: the status-list key is made SM2 on first use and
-// found again after; a key an operator made beforehand keeps its
-// algorithm; a key of the name made for another purpose is refused.
-func TestStatusListSigner(t *testing.T) {
-	cases := []struct {
-		name     string
-		made     *keyring.NewKey
-		alg      keys.Algorithm
-		wantAlg  keys.Algorithm
-		wantKind apperr.Kind
+// TestPlatformSigners: the status-list and presentation keys are made SM2
+// on first use and found again after; a key an operator made beforehand
+// keeps its algorithm; a key of the name made for another purpose is
+// refused.
+func TestPlatformSigners(t *testing.T) {
+	type signerFunc func(*keyring.Service, context.Context, string, keys.Algorithm) (keys.Signer, keyring.Key, error)
+	for _, pk := range []struct {
+		name    string
+		purpose keyring.Purpose
+		signer  signerFunc
 	}{
-		{name: "default", wantAlg: keys.SM2SM3},
-		{name: "asked ECDSA", alg: keys.ECDSAP256, wantAlg: keys.ECDSAP256},
-		{name: "operator's ECDSA", made: &keyring.NewKey{Name: keyring.StatusListKeyName, Purpose: keyring.StatusList, Algorithm: keys.ECDSAP256}, wantAlg: keys.ECDSAP256},
-		{name: "other purpose", made: &keyring.NewKey{Name: keyring.StatusListKeyName, Purpose: keyring.Seal}, wantKind: apperr.Conflict},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T, db *store.DB) {
-				ctx := context.Background()
-				svc := setup(t, db)
-				if c.made != nil {
-					n := *c.made
-					n.Org = orgCode
-					if _, err := svc.Create(ctx, n); err != nil {
+		{keyring.StatusListKeyName, keyring.StatusList, (*keyring.Service).StatusListSigner},
+		{keyring.PresentationKeyName, keyring.Presentation, (*keyring.Service).PresentationSigner},
+	} {
+		cases := []struct {
+			name     string
+			made     *keyring.NewKey
+			alg      keys.Algorithm
+			wantAlg  keys.Algorithm
+			wantKind apperr.Kind
+		}{
+			{name: "default", wantAlg: keys.SM2SM3},
+			{name: "asked ECDSA", alg: keys.ECDSAP256, wantAlg: keys.ECDSAP256},
+			{name: "operator's ECDSA", made: &keyring.NewKey{Name: pk.name, Purpose: pk.purpose, Algorithm: keys.ECDSAP256}, wantAlg: keys.ECDSAP256},
+			{name: "other purpose", made: &keyring.NewKey{Name: pk.name, Purpose: keyring.Seal}, wantKind: apperr.Conflict},
+		}
+		for _, c := range cases {
+			t.Run(pk.name+"/"+c.name, func(t *testing.T) {
+				storetest.Run(t, func(t *testing.T, db *store.DB) {
+					ctx := context.Background()
+					svc := setup(t, db)
+					if c.made != nil {
+						n := *c.made
+						n.Org = orgCode
+						if _, err := svc.Create(ctx, n); err != nil {
+							t.Fatal(err)
+						}
+					}
+					signer, k, err := pk.signer(svc, ctx, orgCode, c.alg)
+					if c.wantKind != "" {
+						if !errors.Is(err, c.wantKind) {
+							t.Fatalf("signer = %v, want %s", err, c.wantKind)
+						}
+						return
+					}
+					if err != nil {
 						t.Fatal(err)
 					}
-				}
-				signer, k, err := svc.StatusListSigner(ctx, orgCode, c.alg)
-				if c.wantKind != "" {
-					if !errors.Is(err, c.wantKind) {
-						t.Fatalf("StatusListSigner = %v, want %s", err, c.wantKind)
+					if signer.Algorithm() != c.wantAlg || k.Algorithm != c.wantAlg || k.Purpose != pk.purpose || k.Name != pk.name {
+						t.Errorf("signer %s, key %+v; want %s", signer.Algorithm(), k, c.wantAlg)
 					}
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if signer.Algorithm() != c.wantAlg || k.Algorithm != c.wantAlg || k.Purpose != keyring.StatusList {
-					t.Errorf("signer %s, key %+v; want %s", signer.Algorithm(), k, c.wantAlg)
-				}
-				_, again, err := svc.StatusListSigner(ctx, orgCode, keys.Ed25519)
-				if err != nil || again.ID != k.ID {
-					t.Errorf("second call: key %s, %v; want %s again", again.ID, err, k.ID)
-				}
+					_, again, err := pk.signer(svc, ctx, orgCode, keys.Ed25519)
+					if err != nil || again.ID != k.ID {
+						t.Errorf("second call: key %s, %v; want %s again", again.ID, err, k.ID)
+					}
+				})
 			})
-		})
+		}
 	}
 }

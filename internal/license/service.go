@@ -67,6 +67,9 @@ type Deps struct {
 	// Transfers and TransferTx are the issuer transfer jobs (transfer.go).
 	Transfers  TransferReader
 	TransferTx TransferTxFunc
+	// Presenter is the platform's presentation key, which only QR
+	// presentations need (present.go).
+	Presenter PresentationKeyFunc
 }
 
 // Service issues licenses and reads them back.
@@ -87,12 +90,13 @@ type Service struct {
 	// transfers and transferTx keep the issuer transfer jobs.
 	transfers  TransferReader
 	transferTx TransferTxFunc
+	presenter  PresentationKeyFunc
 }
 
 // New returns the license service.
 func New(d Deps) *Service {
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx}
+		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, presenter: d.Presenter}
 }
 
 // issuerOf returns the organization actor issues for: an issuer account's

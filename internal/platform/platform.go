@@ -17,6 +17,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
@@ -99,11 +100,32 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	}
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
-		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx})
+		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx,
+		Presenter: presentationKey(ks, platformCode)})
 	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
 		Trust: verifier, now: o.Clock}, nil
+}
+
+// presentationKey returns the platform's presentation key in ks, made
+// SM2-SM3 on first use (keyring.Service.PresentationSigner), with its kid.
+func presentationKey(ks *keyring.Service, platform func(context.Context) (string, error)) license.PresentationKeyFunc {
+	return func(ctx context.Context) (license.PresentationKey, error) {
+		code, err := platform(ctx)
+		if err != nil {
+			return license.PresentationKey{}, err
+		}
+		signer, _, err := ks.PresentationSigner(ctx, code, "")
+		if err != nil {
+			return license.PresentationKey{}, err
+		}
+		kid, err := qr.KeyID(signer.Public())
+		if err != nil {
+			return license.PresentationKey{}, err
+		}
+		return license.PresentationKey{Signer: signer, KID: kid}, nil
+	}
 }
 
 // HTTP is what the platform's HTTP face needs besides the services.
