@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,10 @@ type Bundle struct {
 	// of a bundle for seals only, which then reads and signs as before.
 	StatusLists  []StatusSnapshot `json:"status_lists,omitempty"`
 	TypeVersions []TypeVersions   `json:"type_versions,omitempty"`
+	// PresentationKeys are the platform's keys that sign holders' QR
+	// payloads, in ascending order of kid (SetPresentationKey); left out
+	// of a bundle for seals only.
+	PresentationKeys []PresentationKey `json:"presentation_keys,omitempty"`
 	// Signature is the root's signature over SigningInput. The platform
 	// always sets it; OpenBundle rejects a bundle without one.
 	Signature *BundleSignature `json:"signature,omitempty"`
@@ -62,6 +67,10 @@ type Bundle struct {
 	// decoded from), keyed by list URL and purpose.
 	bitstrings     map[string][]byte
 	bitstringsFrom []StatusSnapshot
+	// The parsed presentation keys (valid while PresentationKeys is what
+	// they were parsed from), keyed by kid.
+	presentationPubs map[string]crypto.PublicKey
+	presentationFrom []PresentationKey
 }
 
 // bundleCacheSize bounds a bundle's cache: a few entries per seal.
@@ -328,6 +337,9 @@ func OpenBundle(data []byte, pinnedRoot string) (*Bundle, error) {
 		return nil, fmt.Errorf("%w with root %s", ErrBundleSignature, sig.Root)
 	}
 	if err := b.decodeStatusLists(); err != nil {
+		return nil, err
+	}
+	if err := b.parsePresentationKeys(); err != nil {
 		return nil, err
 	}
 	b.roots, b.rootsFrom, b.memo = roots, slices.Clone(b.RootPEMs), NewCache(bundleCacheSize)

@@ -33,9 +33,12 @@ var layers = []layer{
 	// Public offline verification: a relying party imports it without the
 	// platform, so what it reaches, directly or not, stays in these layers
 	// and these modules.
+	// The QR payload's CBOR (codec/qr) brings fxamacker/cbor and the half
+	// floats CBOR may hold.
 	{name: "verify", packages: []string{"verify/..."},
-		imports:    []string{"codecs", "crypto"},
-		external:   []string{"github.com/emmansun/gmsm/...", "golang.org/x/crypto/...", "github.com/gowebpki/jcs"},
+		imports: []string{"codecs", "crypto"},
+		external: []string{"github.com/emmansun/gmsm/...", "golang.org/x/crypto/...", "github.com/gowebpki/jcs",
+			"github.com/fxamacker/cbor/v2", "github.com/x448/float16"},
 		transitive: true},
 	// Wire formats shared by verify and the capabilities; no state.
 	{name: "codecs", packages: []string{"internal/codec/..."},

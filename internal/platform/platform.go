@@ -102,7 +102,8 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
 		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx,
 		Presenter: presentationKey(ks, platformCode)})
-	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock})
+	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock,
+		Keys: ks, Platform: platformCode})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
 		Trust: verifier, now: o.Clock}, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/codec/license"
 	"github.com/zhengzhao/zhengzhao/internal/codec/statuslist"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/verify"
@@ -46,18 +47,28 @@ type Status interface {
 	Snapshots(ctx context.Context) ([]status.Snapshot, error)
 }
 
+// Keys is what the trust reads of the key ring: the platform's
+// presentation keys.
+type Keys interface {
+	Page(ctx context.Context, f keyring.Filter, limit int, cursor string) (page.Page[keyring.Key], error)
+}
+
 // TxFunc runs fn in one transaction of the store that appends audit
 // entries.
 type TxFunc func(ctx context.Context, fn func(auditlog.Tx) error) error
 
-// Deps are what the service is built from; every field but Now is
-// required.
+// Deps are what the service is built from; every field but Now, Keys
+// and Platform is required.
 type Deps struct {
 	Seals   Seals
 	Catalog Catalog
 	Status  Status
 	Tx      TxFunc
 	Now     func() time.Time // time.Now when nil
+	// Keys and Platform (the platform organization's credit code) give
+	// the presentation keys a bundle lists; without them it lists none.
+	Keys     Keys
+	Platform func(ctx context.Context) (string, error)
 }
 
 // Action is the audit action of a license verification.
@@ -200,8 +211,9 @@ func all[T any](fetch func(cursor string) (page.Page[T], error)) ([]T, error) {
 
 // Bundle builds the signed trust bundle of license verification as of
 // now: the seal facts (seal.Service.TrustFacts), the approved versions of
-// every type that has one, and a snapshot of every purpose of every status
-// list with the instant it was read, signed once by the platform root.
+// every type that has one, a snapshot of every purpose of every status
+// list with the instant it was read, and the platform's presentation keys,
+// signed once by the platform root.
 func (s *Service) Bundle(ctx context.Context) (verify.Bundle, error) {
 	b, err := s.d.Seals.TrustFacts(ctx)
 	if err != nil {
@@ -231,10 +243,48 @@ func (s *Service) Bundle(ctx context.Context) (verify.Bundle, error) {
 		}
 		b.SetStatusList(verify.StatusSnapshot{ListURL: sn.URL, Purpose: string(sn.Purpose), EncodedList: enc, FetchedAt: sn.At.UTC()})
 	}
+	if err := s.presentationKeys(ctx, &b); err != nil {
+		return verify.Bundle{}, err
+	}
 	if err := s.d.Seals.SignTrustBundle(ctx, &b); err != nil {
 		return verify.Bundle{}, err
 	}
 	return b, nil
+}
+
+// presentationKeys adds the platform's presentation keys to b: the one
+// that signs and those a rotation retired, whose payloads issued before
+// it a verifier still meets for a few minutes; a disabled key is left
+// out, so that payloads it signed are refused.
+func (s *Service) presentationKeys(ctx context.Context, b *verify.Bundle) error {
+	if s.d.Keys == nil || s.d.Platform == nil {
+		return nil
+	}
+	plat, err := s.d.Platform(ctx)
+	if err != nil {
+		return err
+	}
+	ks, err := all(func(cursor string) (page.Page[keyring.Key], error) {
+		return s.d.Keys.Page(ctx, keyring.Filter{Org: plat, Purpose: keyring.Presentation}, page.MaxLimit, cursor)
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range ks {
+		if k.State == keyring.Disabled {
+			continue
+		}
+		pub, err := k.Public()
+		if err != nil {
+			return fmt.Errorf("presentation key %s: %w", k.ID, err)
+		}
+		pk, err := verify.NewPresentationKey(pub, k.CreatedAt, k.RotatedAt)
+		if err != nil {
+			return fmt.Errorf("presentation key %s: %w", k.ID, err)
+		}
+		b.SetPresentationKey(pk)
+	}
+	return nil
 }
 
 // Published is the signed trust bundle as it is served.
