@@ -6,7 +6,9 @@
 // license documents (License: the seal signature over the canonical
 // license, the issuer's own license seal, the validity window, the status
 // lists the bundle carries — no older than MaxStatusAge, 24 hours unless
-// the caller says otherwise — the approved type version). The platform runs
+// the caller says otherwise — the approved type version), and holders' QR
+// payloads (Presentation: the presentation key the bundle lists, its
+// signature, the one-minute window, the status lists). The platform runs
 // the same code online, with its own records behind the Trust and
 // LicenseTrust interfaces, so an online and an offline verdict never
 // disagree about the same facts.

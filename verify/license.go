@@ -76,11 +76,12 @@ func (b *Bundle) ApprovedVersions(_ context.Context, typeCode string) ([]int64, 
 // trust bundle older than that cannot say a license is in force.
 const DefaultMaxStatusAge = 24 * time.Hour
 
-// A LicenseOption changes how License judges.
+// A LicenseOption changes how License and Presentation judge.
 type LicenseOption func(*licenseOptions)
 
 type licenseOptions struct {
 	maxStatusAge time.Duration
+	skew         time.Duration
 }
 
 // MaxStatusAge sets how old, at the verdict's instant, the status lists
@@ -93,6 +94,15 @@ func MaxStatusAge(d time.Duration) LicenseOption {
 	return func(o *licenseOptions) { o.maxStatusAge = d }
 }
 
+// options applies opts to the defaults.
+func options(opts []LicenseOption) licenseOptions {
+	o := licenseOptions{maxStatusAge: DefaultMaxStatusAge, skew: DefaultClockSkew}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
 // License verifies a signed license document (docs/license-format.md)
 // offline or online, and lists every check with its reason. at is the
 // instant the license is judged at: its validity window, the seal-now
@@ -102,10 +112,7 @@ func MaxStatusAge(d time.Duration) LicenseOption {
 // — no list, or lists older than MaxStatusAge — is an unknown one, which
 // makes the verdict not valid.
 func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time, opts ...LicenseOption) Verdict {
-	o := licenseOptions{maxStatusAge: DefaultMaxStatusAge}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := options(opts)
 	d, err := license.Decode(doc)
 	if err != nil {
 		return unreadable(ctx, trust, doc, err, at)
@@ -125,7 +132,7 @@ func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time, 
 	v.Checks = append(v.Checks,
 		issuerSeal(v.SealCode, l.Issuer.CreditCode),
 		validity(l, at),
-		status(ctx, trust, l, at, o.maxStatusAge),
+		status(ctx, trust, l.Status, at, o.maxStatusAge),
 		typeVersion(ctx, trust, l.Type))
 	v.settle()
 	return v
@@ -203,15 +210,15 @@ func validity(l license.License, at time.Time) Check {
 	return c
 }
 
-// status looks the license's bits up in its status lists. A set bit
+// status looks a license's bits up in the status lists entries name. A set bit
 // fails the check; a list the source does not have, or cannot read, makes
 // it unknown, and so do lists older than maxAge (when positive) at the
 // instant of the verdict. AsOf is the oldest list consulted, and the
 // reason says how old it was.
-func status(ctx context.Context, src StatusSource, l license.License, at time.Time, maxAge time.Duration) Check {
+func status(ctx context.Context, src StatusSource, entries []license.StatusEntry, at time.Time, maxAge time.Duration) Check {
 	c := Check{Name: CheckStatus}
 	var unknown []string
-	for _, e := range l.Status {
+	for _, e := range entries {
 		set, asOf, err := src.Status(ctx, e.ListURL, string(e.Purpose), e.Index)
 		if err != nil {
 			unknown = append(unknown, err.Error())
