@@ -205,7 +205,7 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 	}
 	config.Bind(root.PersistentFlags(), &a.cfg, config.Global)
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print exactly one JSON object on stdout")
-	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(), a.keyCommand(), a.caCommand(), a.sealCommand(), a.catalogCommand(), a.licenseCommand(), a.auditCommand(), a.outboxCommand(),
+	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(), a.keyCommand(), a.caCommand(), a.sealCommand(), a.catalogCommand(), a.licenseCommand(), a.verifyQRCommand(), a.auditCommand(), a.outboxCommand(),
 		a.backupCommand(), a.restoreCommand(), a.checkCommand(), a.benchCommand(), a.versionCommand())
 	a.bindSettings(root)
 	root.SetFlagErrorFunc(a.flagError)
@@ -240,6 +240,9 @@ func settingsOf() map[string][]config.Group {
 		"license trust-bundle": {config.Store, config.HSM},
 		"license export":       {config.Store, config.HSM},
 		"license transfer":     {config.Store, config.HSM},
+		"license present":      {config.Store, config.HSM},
+		// Offline (--trust) it opens nothing; online it reads the store.
+		"verify-qr": {config.Store, config.HSM},
 	}
 }
 

@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // pictures of a QR code taken with a phone
+	"image/png"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	zxqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/spf13/cobra"
+	qrcode "github.com/yeqown/go-qrcode/v2"
+
+	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
+	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/verify"
+)
+
+// verifyQRCommand is `verify-qr`.
+func (a *app) verifyQRCommand() *cobra.Command {
+	var trustFile, pinnedRoot string
+	var maxAge, skew time.Duration
+	cmd := &cobra.Command{
+		Use:   "verify-qr [--trust TRUST.json [--root-fingerprint HEX]] PAYLOAD|IMAGE.png",
+		Short: "Verify a holder's QR payload (亮证亮码) or a picture of it (exit 0 valid, 1 invalid, 2 usage or a bad trust bundle)",
+		Long: `verify-qr checks a dynamic QR payload (docs/qr-format.md), given as its text
+("ZZ1:…"), as a file holding the text, or as a PNG or JPEG picture of the code,
+and prints every check: format, key (the presentation key the trust bundle
+lists for the payload's kid), signature, expiry (the payload's minute, with
+--skew) and status (the bundle's status lists, with their age), then the
+license and the face fields the holder disclosed.
+
+With --trust it works offline, from a trust bundle alone (zhengzhao license
+trust-bundle, or GET /api/v1/licenses/trust-bundle), and opens no store; pin
+the platform root with --root-fingerprint. Without --trust it builds a fresh
+bundle from the store.`,
+		Example: `  zhengzhao verify-qr --trust trust.json qr.png
+  zhengzhao verify-qr --trust trust.json 'ZZ1:6BF…'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if trustFile == "" && pinnedRoot != "" {
+				return usageErr("%s", a.t("cli.license.pin-without-trust", nil))
+			}
+			var (
+				bundle *verify.Bundle
+				footer func(w io.Writer) error
+			)
+			if trustFile != "" {
+				var err error
+				if bundle, err = a.openBundle(trustFile, pinnedRoot); err != nil {
+					return err
+				}
+				footer = func(w io.Writer) error { return a.printBundleRoot(w, bundle, pinnedRoot) }
+			} else {
+				err := a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+					b, err := p.Trust.Bundle(cmd.Context())
+					bundle = &b
+					return err
+				})
+				if err != nil {
+					return err
+				}
+			}
+			var v verify.PresentationVerdict
+			if payload, err := a.readPayload(args[0]); err != nil {
+				v.Checks = []verify.Check{{Name: verify.CheckFormat, Reason: err.Error()}}
+			} else {
+				v = verify.Presentation(cmd.Context(), payload, bundle, time.Now(), verify.MaxStatusAge(maxAge), verify.ClockSkew(skew))
+			}
+			if err := a.print(v, func(w io.Writer) error { return a.printPresentation(w, v, footer) }); err != nil {
+				return err
+			}
+			if !v.Valid {
+				return &exitError{code: ExitInvalid}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&trustFile, "trust", "", "trust bundle file (JSON): verify offline, without a store")
+	cmd.Flags().StringVar(&pinnedRoot, "root-fingerprint", "", "SHA-256 fingerprint (hex) of the platform root that must have signed the trust bundle")
+	cmd.Flags().DurationVar(&maxAge, "max-status-age", verify.DefaultMaxStatusAge, "how old the bundle's status lists may be; 0 for no limit")
+	cmd.Flags().DurationVar(&skew, "skew", verify.DefaultClockSkew, "how far this clock may be off the platform's")
+	return cmd
+}
+
+// printPresentation prints the checks, the outcome and, once the
+// signature verified, what the payload claims.
+func (a *app) printPresentation(w io.Writer, v verify.PresentationVerdict, footer func(io.Writer) error) error {
+	a.printChecks(w, v.Checks)
+	outcome := a.t("cli.valid", nil)
+	if !v.Valid {
+		outcome = a.t("cli.invalid", nil)
+	}
+	if p := v.Presented; p != nil {
+		fmt.Fprintf(w, "%s %s (%s v%d, %s, %s – %s)\n", p.LicenseID, outcome, p.TypeCode, p.TypeVersion, p.Holder,
+			p.IssuedAt.Format(time.RFC3339), p.Expires.Format(time.RFC3339))
+		for _, k := range slices.Sorted(maps.Keys(p.Fields)) {
+			fmt.Fprintf(w, "  %s: %v\n", k, p.Fields[k])
+		}
+	} else {
+		fmt.Fprintf(w, "- %s\n", outcome)
+	}
+	if footer != nil {
+		return footer(w)
+	}
+	return nil
+}
+
+// readPayload returns the payload arg gives: the text itself when it has
+// the payload prefix or names no file, else the file's content — the QR
+// code a PNG or JPEG picture shows, or the text it holds.
+func (a *app) readPayload(arg string) (string, error) {
+	if strings.HasPrefix(arg, qr.Prefix) {
+		return arg, nil
+	}
+	b, err := os.ReadFile(arg)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return arg, nil // not a file: verify says what is wrong with it as a payload
+		}
+		return "", fmt.Errorf("read %s: %w", arg, err)
+	}
+	if img, _, err := image.Decode(bytes.NewReader(b)); err == nil {
+		return decodeQRImage(arg, img)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// decodeQRImage reads the QR code of a picture.
+func decodeQRImage(name string, img image.Image) (string, error) {
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		return "", fmt.Errorf("%s: no QR code found in the picture: %w", name, err)
+	}
+	return res.GetText(), nil
+}
+
+// qrPNG draws payload as a QR code at error correction level L (the
+// payload's limit, qr.MaxPayload, is what a version 40 code holds at L; a
+// screen is not creased), scale pixels a module, in a quiet zone of four
+// modules.
+func qrPNG(payload string, scale int) ([]byte, error) {
+	q, err := qrcode.NewWith(payload, qrcode.WithErrorCorrectionLevel(qrcode.ErrorCorrectionLow))
+	if err != nil {
+		return nil, fmt.Errorf("QR code: %w", err)
+	}
+	var m qrMatrix
+	if err := q.Save(&m); err != nil {
+		return nil, fmt.Errorf("QR code: %w", err)
+	}
+	const quiet = 4
+	n := len(m.bits)
+	size := (n + 2*quiet) * scale
+	img := image.NewGray(image.Rect(0, 0, size, size))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for r, row := range m.bits {
+		for c, dark := range row {
+			if !dark {
+				continue
+			}
+			for y := range scale {
+				for x := range scale {
+					img.SetGray((quiet+c)*scale+x, (quiet+r)*scale+y, color.Gray{})
+				}
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := png.Encode(&out, img); err != nil {
+		return nil, fmt.Errorf("QR code: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// qrMatrix is a qrcode.Writer that keeps the modules.
+type qrMatrix struct{ bits [][]bool }
+
+func (m *qrMatrix) Write(mat qrcode.Matrix) error { m.bits = mat.Bitmap(); return nil }
+func (m *qrMatrix) Close() error                  { return nil }
+
+// licensePresentCommand is `license present`.
+func (a *app) licensePresentCommand() *cobra.Command {
+	var issuer, account, disclose, pngFile string
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "present [--disclose f,g] [--ttl 60s] [--png FILE] ID",
+		Short: "Make a holder's dynamic QR payload of a license, for testing (亮证亮码)",
+		Long: `present signs a dynamic QR payload (docs/qr-format.md) of the current version
+of a license with the platform's presentation key, as a holder will show it:
+the holder's name masked, the face fields --disclose names (public or personal
+fields of the type's template; sensitive ones never), the status lists, valid
+for --ttl (60 s by default, 10 min at most). It prints the payload, and with
+--png writes the QR code as a picture. The operator acts as an issuer account
+(--account) of the license's issuer; each payload is recorded in the audit
+log (license.presented). Check it with zhengzhao verify-qr.`,
+		Example: `  zhengzhao license present --disclose issuing_authority --png qr.png PC000111350100MB0000027N00000000011`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if issuer == "" {
+				id, err := ids.ParseLicenseID(args[0])
+				if err != nil {
+					return usageErr("%s is not a license identifier: %v", args[0], err)
+				}
+				issuer = id.Issuer
+			}
+			var fields []string
+			for f := range strings.SplitSeq(disclose, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					fields = append(fields, f)
+				}
+			}
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
+				if err != nil {
+					return err
+				}
+				pr, err := p.Licenses.Present(cmd.Context(), actor, args[0], license.PresentRequest{Disclose: fields, TTL: ttl})
+				if err != nil {
+					return err
+				}
+				if pngFile != "" {
+					img, err := qrPNG(pr.Payload, 4)
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(pngFile, img, 0o600); err != nil {
+						return fmt.Errorf("write %s: %w", pngFile, err)
+					}
+				}
+				return a.print(map[string]any{"payload": pr.Payload, "kid": fmt.Sprintf("%x", pr.KID), "expires": pr.Claims.Expires},
+					func(w io.Writer) error { _, err := fmt.Fprintln(w, pr.Payload); return err })
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&issuer, "issuer", "", "credit code of the license's issuer (default: the one its identifier names)")
+	fl.StringVar(&disclose, "disclose", "", "face fields to disclose, comma-separated")
+	fl.DurationVar(&ttl, "ttl", license.DefaultPresentTTL, "how long the payload is valid (at most 10m)")
+	fl.StringVar(&pngFile, "png", "", "also write the QR code to this PNG file")
+	licenseFlags(cmd, &account)
+	return cmd
+}
