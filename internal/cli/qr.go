@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -72,7 +73,9 @@ bundle from the store.`,
 				}
 			}
 			var v verify.PresentationVerdict
-			if payload, err := a.readPayload(args[0]); err != nil {
+			if payload, err := a.readPayload(args[0]); errors.Is(err, errNoQRCode) {
+				v.Checks = []verify.Check{{Name: verify.CheckFormat, Reason: a.t("cli.qr.no-code", map[string]any{"File": args[0]})}}
+			} else if err != nil {
 				v.Checks = []verify.Check{{Name: verify.CheckFormat, Reason: err.Error()}}
 			} else {
 				v = verify.Presentation(cmd.Context(), payload, bundle, time.Now(), verify.MaxStatusAge(maxAge), verify.ClockSkew(skew))
@@ -136,6 +139,9 @@ func (a *app) readPayload(arg string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// errNoQRCode: a picture shows no QR code that can be read.
+var errNoQRCode = errors.New("no QR code found in the picture")
+
 // decodeQRImage reads the QR code of a picture.
 func decodeQRImage(name string, img image.Image) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
@@ -144,7 +150,7 @@ func decodeQRImage(name string, img image.Image) (string, error) {
 	}
 	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
 	if err != nil {
-		return "", fmt.Errorf("%s: no QR code found in the picture: %w", name, err)
+		return "", fmt.Errorf("%s: %w: %w", name, errNoQRCode, err)
 	}
 	return res.GetText(), nil
 }

@@ -84,7 +84,7 @@ func TestPresentAndVerifyQR(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"a picture without a code", []string{"--trust", bundle, blank}, "✗ format"},
+		{"a picture without a code", []string{"--trust", bundle, blank}, "no QR code found"},
 		{"a changed payload", []string{"--trust", bundle, payload[:len(payload)-3] + "AAA"}, "✗ format"},
 		{"another prefix", []string{"--trust", bundle, "XX" + payload[2:]}, "not a ZZ1 payload"},
 		{"a key the bundle does not list", []string{"--trust", oldBundle, payload}, "✗ key"},
