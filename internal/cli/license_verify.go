@@ -84,10 +84,16 @@ are now, and records the verification in the audit log.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&trustFile, "trust", "", "trust bundle file (JSON): verify offline, without a store")
-	cmd.Flags().StringVar(&pinnedRoot, "root-fingerprint", "", "SHA-256 fingerprint (hex) of the platform root that must have signed the trust bundle")
-	cmd.Flags().DurationVar(&maxAge, "max-status-age", verify.DefaultMaxStatusAge, "offline: how old the bundle's status lists may be; 0 for no limit")
+	trustFlags(cmd, &trustFile, &pinnedRoot, &maxAge)
 	return cmd
+}
+
+// trustFlags are the flags of a verification that may work offline: the
+// trust bundle, the root pinned for it and how old its status lists may be.
+func trustFlags(cmd *cobra.Command, trustFile, pinnedRoot *string, maxAge *time.Duration) {
+	cmd.Flags().StringVar(trustFile, "trust", "", "trust bundle file (JSON): verify offline, without a store")
+	cmd.Flags().StringVar(pinnedRoot, "root-fingerprint", "", "SHA-256 fingerprint (hex) of the platform root that must have signed the trust bundle")
+	cmd.Flags().DurationVar(maxAge, "max-status-age", verify.DefaultMaxStatusAge, "offline: how old the bundle's status lists may be; 0 for no limit")
 }
 
 // licenseTrustBundleCommand is `license trust-bundle`.

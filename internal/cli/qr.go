@@ -21,7 +21,6 @@ import (
 	qrcode "github.com/yeqown/go-qrcode/v2"
 
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
-	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/verify"
@@ -89,9 +88,7 @@ bundle from the store.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&trustFile, "trust", "", "trust bundle file (JSON): verify offline, without a store")
-	cmd.Flags().StringVar(&pinnedRoot, "root-fingerprint", "", "SHA-256 fingerprint (hex) of the platform root that must have signed the trust bundle")
-	cmd.Flags().DurationVar(&maxAge, "max-status-age", verify.DefaultMaxStatusAge, "how old the bundle's status lists may be; 0 for no limit")
+	trustFlags(cmd, &trustFile, &pinnedRoot, &maxAge)
 	cmd.Flags().DurationVar(&skew, "skew", verify.DefaultClockSkew, "how far this clock may be off the platform's")
 	return cmd
 }
@@ -218,12 +215,9 @@ log (license.presented). Check it with zhengzhao verify-qr.`,
 		Example: `  zhengzhao license present --disclose issuing_authority --png qr.png PC000111350100MB0000027N00000000011`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if issuer == "" {
-				id, err := ids.ParseLicenseID(args[0])
-				if err != nil {
-					return usageErr("%s is not a license identifier: %v", args[0], err)
-				}
-				issuer = id.Issuer
+			issuer, err := licenseIssuer(args[0], issuer)
+			if err != nil {
+				return err
 			}
 			var fields []string
 			for f := range strings.SplitSeq(disclose, ",") {

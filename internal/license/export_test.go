@@ -17,7 +17,10 @@ import (
 )
 
 // exports returns the license.exported audit entries written so far.
-func (f fixture) exports(t *testing.T) []auditlog.Entry {
+func (f fixture) exports(t *testing.T) []auditlog.Entry { return f.audited(t, license.ExportedAction) }
+
+// audited returns the audit entries of action written so far.
+func (f fixture) audited(t *testing.T, action string) []auditlog.Entry {
 	t.Helper()
 	all, err := f.db.AuditPending(context.Background(), "", 100000)
 	if err != nil {
@@ -25,7 +28,7 @@ func (f fixture) exports(t *testing.T) []auditlog.Entry {
 	}
 	var out []auditlog.Entry
 	for _, e := range all {
-		if e.Action == license.ExportedAction {
+		if e.Action == action {
 			out = append(out, e)
 		}
 	}

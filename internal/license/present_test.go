@@ -19,18 +19,17 @@ import (
 
 // presentations returns the license.presented audit entries written so far.
 func (f fixture) presentations(t *testing.T) []auditlog.Entry {
+	return f.audited(t, license.PresentedAction)
+}
+
+// issuedPermit issues the fixture's residence permit.
+func (f fixture) issuedPermit(t *testing.T) license.Issued {
 	t.Helper()
-	all, err := f.db.AuditPending(context.Background(), "", 100000)
+	got, err := f.p.Licenses.Issue(context.Background(), f.issuer, f.permit())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []auditlog.Entry
-	for _, e := range all {
-		if e.Action == license.PresentedAction {
-			out = append(out, e)
-		}
-	}
-	return out
+	return got
 }
 
 // presentationKey returns the public key and kid of the platform's
@@ -57,10 +56,7 @@ func TestPresent(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		got, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := f.issuedPermit(t)
 		l := got.License
 		pr, err := f.p.Licenses.Present(ctx, f.issuer, l.ID, license.PresentRequest{Disclose: []string{"issuing_authority", "residence_address", "signed_off_years"}})
 		if err != nil {
@@ -111,10 +107,7 @@ func TestPresentRefuses(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		got, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := f.issuedPermit(t)
 		id := got.License.ID
 		cases := []struct {
 			name  string
@@ -158,10 +151,7 @@ func TestConcurrentPresent(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
-		got, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := f.issuedPermit(t)
 		const n = 16
 		var (
 			wg     sync.WaitGroup

@@ -12,12 +12,34 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 	"github.com/zhengzhao/zhengzhao/internal/trust"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
+
+// newPlatform builds a platform on clock with its platform organization
+// and root, and returns the organization's credit code and the root.
+func newPlatform(t *testing.T, db *store.DB, clock func() time.Time) (*platform.Platform, string, pki.Cert) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := platform.New(db, platform.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat := "91350100M000100Y43"
+	if _, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: plat, Name: "平台", Kinds: []org.Kind{org.KindPlatform}, Region: "350100",
+		Responsible: org.Responsible{Name: "张三", Phone: "13800000000"}}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := p.PKI.InitRoot(ctx, plat, "root", "平台根证书", "", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, plat, root
+}
 
 // TestPublishedBundle: the published bundle is built once per
 // BundleMaxAge however many ask for it at once, opens with the platform
@@ -27,20 +49,7 @@ func TestPublishedBundle(t *testing.T) {
 		ctx := context.Background()
 		var mu sync.Mutex
 		now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		p, err := platform.New(db, platform.Options{Clock: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plat := "91350100M000100Y43"
-		if _, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: plat, Name: "平台", Kinds: []org.Kind{org.KindPlatform}, Region: "350100",
-			Responsible: org.Responsible{Name: "张三", Phone: "13800000000"}}); err != nil {
-			t.Fatal(err)
-		}
-		root, err := p.PKI.InitRoot(ctx, plat, "root", "平台根证书", "", 20)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, _, root := newPlatform(t, db, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 		got := make([]trust.Published, 8)
 		var wg sync.WaitGroup
 		for i := range got {
@@ -84,19 +93,7 @@ func TestBundlePresentationKeys(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-		p, err := platform.New(db, platform.Options{Clock: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plat := "91350100M000100Y43"
-		if _, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: plat, Name: "平台", Kinds: []org.Kind{org.KindPlatform}, Region: "350100",
-			Responsible: org.Responsible{Name: "张三", Phone: "13800000000"}}); err != nil {
-			t.Fatal(err)
-		}
-		root, err := p.PKI.InitRoot(ctx, plat, "root", "平台根证书", "", 20)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, plat, root := newPlatform(t, db, func() time.Time { return now })
 		_, old, err := p.Keys.PresentationSigner(ctx, plat, "")
 		if err != nil {
 			t.Fatal(err)
