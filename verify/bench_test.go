@@ -8,6 +8,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
@@ -67,4 +68,22 @@ func BenchmarkLicense(b *testing.B) {
 			b.Fatalf("verdict %+v", v)
 		}
 	}
+}
+
+// BenchmarkPresentation measures an offline verdict on a QR payload with
+// an opened bundle: decoding the payload, one SM2 verify and two bits
+// looked up.
+func BenchmarkPresentation(b *testing.B) {
+	p := newPlatform(b)
+	pr := newPresenter(b, keys.SM2SM3)
+	bundle := p.presentationBundle(b, pr, nil)
+	payload := pr.payload(b, presentedClaims(), nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := verify.Presentation(ctx, payload, bundle, shownAt); !v.Valid {
+			b.Fatalf("verdict %+v", v.Checks)
+		}
+	}
+	b.ReportMetric(float64(len(payload)), "payload-chars")
 }
