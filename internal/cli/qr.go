@@ -123,18 +123,40 @@ func (a *app) readPayload(arg string) (string, error) {
 	if strings.HasPrefix(arg, qr.Prefix) {
 		return arg, nil
 	}
-	b, err := os.ReadFile(arg)
+	fi, err := os.Stat(arg)
+	if os.IsNotExist(err) {
+		return arg, nil // not a file: verify says what is wrong with it as a payload
+	}
 	if err != nil {
-		if os.IsNotExist(err) {
-			return arg, nil // not a file: verify says what is wrong with it as a payload
-		}
 		return "", fmt.Errorf("read %s: %w", arg, err)
 	}
-	if img, _, err := image.Decode(bytes.NewReader(b)); err == nil {
+	if fi.Size() > maxPicture {
+		return "", fmt.Errorf("%s: %d bytes, more than a picture of a QR code (%d)", arg, fi.Size(), maxPicture)
+	}
+	b, err := os.ReadFile(arg)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", arg, err)
+	}
+	// The dimensions are read first: a small file may declare a picture
+	// whose pixels would not fit in memory.
+	if c, _, err := image.DecodeConfig(bytes.NewReader(b)); err == nil {
+		if c.Width*c.Height > maxPixels {
+			return "", fmt.Errorf("%s: a picture of %d×%d pixels, more than %d", arg, c.Width, c.Height, maxPixels)
+		}
+		img, _, err := image.Decode(bytes.NewReader(b))
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", arg, err)
+		}
 		return decodeQRImage(arg, img)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// Bounds of a picture verify-qr reads: a phone photo fits both.
+const (
+	maxPicture = 32 << 20
+	maxPixels  = 50_000_000
+)
 
 // errNoQRCode: a picture shows no QR code that can be read.
 var errNoQRCode = errors.New("no QR code found in the picture")

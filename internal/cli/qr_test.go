@@ -65,6 +65,11 @@ func TestPresentAndVerifyQR(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || !v.Valid || len(v.Presented.Fields) != 2 {
 		t.Fatalf("verify-qr --json of the text: exit %d %s", code, out)
 	}
+	textFile := filepath.Join(dir, "payload.txt")
+	writeFile(t, textFile, []byte(payload+"\n"))
+	if code, out, _ := off("--trust", bundle, textFile); code != 0 {
+		t.Fatalf("verify-qr of a file holding the text: exit %d\n%s", code, out)
+	}
 	// Online, against the store.
 	if code, out, _ := run(t, append([]string{"verify-qr", payload}, d2...)...); code != 0 || !strings.Contains(out, "✓ status") {
 		t.Fatalf("verify-qr online: exit %d\n%s", code, out)
