@@ -169,9 +169,11 @@ func (f fixture) counts(t *testing.T) [4]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A refusal is logged (refusals counts those entries); the rest of
-	// what was written is counted here.
-	audit := slices.DeleteFunc(all, func(e auditlog.Entry) bool { return e.Action == license.RefusedAction })
+	// Refusals and reads are logged (refusals and reads count those
+	// entries); the rest of what was written is counted here.
+	audit := slices.DeleteFunc(all, func(e auditlog.Entry) bool {
+		return e.Action == license.RefusedAction || e.Action == license.ReadAction
+	})
 	events, err := f.db.ListOutbox(ctx, notify.Filter{Limit: 100000})
 	if err != nil {
 		t.Fatal(err)

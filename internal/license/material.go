@@ -246,7 +246,7 @@ func (s *Service) addMaterial(ctx context.Context, actor *authz.Actor, licenseID
 // Materials lists the materials of a license of the actor's organization,
 // by seq, without their content.
 func (s *Service) Materials(ctx context.Context, actor *authz.Actor, licenseID string) ([]MaterialInfo, error) {
-	l, err := s.Get(ctx, actor, licenseID)
+	l, err := s.own(ctx, actor, licenseID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package license
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
@@ -107,41 +106,4 @@ func issuerOf(actor *authz.Actor) (string, error) {
 			Fields: []apperr.FieldError{{Field: "actor", Rule: "issuer-role", Detail: "the issuer role is required"}}}
 	}
 	return actor.Org, nil
-}
-
-// Get returns a license of the actor's organization. A license of another
-// organization is NotFound, as one that does not exist: its existence is
-// not the caller's business.
-func (s *Service) Get(ctx context.Context, actor *authz.Actor, id string) (License, error) {
-	issuer, err := issuerOf(actor)
-	if err != nil {
-		return License{}, err
-	}
-	return ownLicense(ctx, s.store, issuer, id)
-}
-
-// Document returns the signed document of the current version of a
-// license of the actor's organization.
-func (s *Service) Document(ctx context.Context, actor *authz.Actor, id string) ([]byte, error) {
-	l, err := s.Get(ctx, actor, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.LicenseDocument(ctx, l.ID, l.Version)
-}
-
-// List returns one page of the actor's organization's licenses; f.Issuer
-// is set to it. f.Holder is normalized as the holder kind of the type
-// would be: upper case, without surrounding white space.
-func (s *Service) List(ctx context.Context, actor *authz.Actor, f Filter, cursor string) (page.Page[License], error) {
-	issuer, err := issuerOf(actor)
-	if err != nil {
-		return page.Page[License]{}, err
-	}
-	f.Issuer = issuer
-	f.Holder = strings.ToUpper(strings.TrimSpace(f.Holder))
-	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]License, error) {
-		f.Limit, f.After = limit, after
-		return s.store.ListLicenses(ctx, f)
-	}, func(l License) string { return l.ID })
 }

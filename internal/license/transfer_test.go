@@ -194,7 +194,7 @@ func TestTransfer(t *testing.T) {
 			t.Errorf("progress %v, cursor %s", seen, j.Cursor)
 		}
 		f.checkMovedOnce(t, ls, j)
-		newIssuer := &authz.Actor{Org: f.otherOrg, Roles: []authz.Role{authz.Issuer}}
+		newIssuer := f.other // an issuer account of the organization the licenses moved to
 		for _, old := range ls {
 			got, err := f.p.Licenses.Get(ctx, newIssuer, old.ID)
 			if err != nil {

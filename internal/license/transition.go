@@ -12,7 +12,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
-	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 )
 
@@ -86,7 +85,7 @@ func (s *Service) transition(ctx context.Context, actor *authz.Actor, id string,
 	if err != nil {
 		return Transitioned{}, err
 	}
-	seen, err := s.Get(ctx, actor, id)
+	seen, err := s.own(ctx, actor, id)
 	if err != nil {
 		return Transitioned{}, err
 	}
@@ -302,37 +301,6 @@ func (s *Service) recordTransition(ctx context.Context, st Tx, l License, previo
 	}
 	// One event per transition: its identity is the transition's.
 	return st.InsertOutbox(ctx, t.Topic+"/"+l.ID+"/"+strconv.FormatInt(r.Seq, 10), t.Topic, payload, r.At)
-}
-
-// History returns one page of the transitions of a license of the actor's
-// organization, oldest first.
-func (s *Service) History(ctx context.Context, actor *authz.Actor, id string, limit int, cursor string) (page.Page[Record], error) {
-	l, err := s.Get(ctx, actor, id)
-	if err != nil {
-		return page.Page[Record]{}, err
-	}
-	return page.Fetch(limit, cursor, func(limit int, after string) ([]Record, error) {
-		f := HistoryFilter{LicenseID: l.ID, Limit: limit}
-		if after != "" {
-			if f.After, err = strconv.ParseInt(after, 10, 64); err != nil {
-				return nil, fieldErr(apperr.Invalid, "cursor", "cursor", "not a cursor this API returned")
-			}
-		}
-		return s.store.LicenseTransitions(ctx, f)
-	}, func(r Record) string { return strconv.FormatInt(r.Seq, 10) })
-}
-
-// VersionDocument returns the signed document of a version of a license of
-// the actor's organization: superseded versions stay readable.
-func (s *Service) VersionDocument(ctx context.Context, actor *authz.Actor, id string, version int64) ([]byte, error) {
-	l, err := s.Get(ctx, actor, id)
-	if err != nil {
-		return nil, err
-	}
-	if version < 1 || version > l.Version {
-		return nil, apperr.New(apperr.NotFound, "license %s has no version %d", l.ID, version)
-	}
-	return s.store.LicenseDocument(ctx, l.ID, version)
 }
 
 // DefaultExpiryBatch is how many licenses ExpireDue looks at when its
