@@ -141,13 +141,7 @@ func (s *Service) SetState(ctx context.Context, tx Tx, slot Slot, state State) e
 	if err != nil {
 		return err
 	}
-	if cur.Revocation && !next.Revocation {
-		return apperr.Wrap(apperr.Conflict, ErrIrreversible, "index %d of status list %d of %s is revoked for good", slot.Index, slot.List.Number, slot.List.Issuer)
-	}
-	if cur == next {
-		return nil
-	}
-	return tx.SetSlotBits(ctx, slot, cur, next, s.d.Now().UTC())
+	return s.change(ctx, tx, slot, cur, next)
 }
 
 // ChangeState gives the credential at slot, which is in state from, the
@@ -158,16 +152,25 @@ func (s *Service) SetState(ctx context.Context, tx Tx, slot Slot, state State) e
 // reads make them conflict). Clearing a revocation bit is refused with a
 // Conflict wrapping ErrIrreversible; an unknown state is Invalid.
 func (s *Service) ChangeState(ctx context.Context, tx Tx, slot Slot, from, to State) error {
-	next, err := CheckChange(from, to)
-	if errors.Is(err, ErrIrreversible) {
-		return apperr.Wrap(apperr.Conflict, err, "index %d of status list %d of %s is revoked for good", slot.Index, slot.List.Number, slot.List.Issuer)
-	}
+	cur, err := BitsOf(from)
 	if err != nil {
 		return apperr.Wrap(apperr.Invalid, err, "%v", err)
 	}
-	cur, err := BitsOf(from)
-	if err != nil || cur == next {
-		return err
+	next, err := BitsOf(to)
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, err, "%v", err)
+	}
+	return s.change(ctx, tx, slot, cur, next)
+}
+
+// change moves the bits of slot from cur to next through tx, refusing to
+// clear a revocation bit; the same bits change nothing.
+func (s *Service) change(ctx context.Context, tx Tx, slot Slot, cur, next Bits) error {
+	if cur.Revocation && !next.Revocation {
+		return apperr.Wrap(apperr.Conflict, ErrIrreversible, "index %d of status list %d of %s is revoked for good", slot.Index, slot.List.Number, slot.List.Issuer)
+	}
+	if cur == next {
+		return nil
 	}
 	return tx.SetSlotBits(ctx, slot, cur, next, s.d.Now().UTC())
 }
