@@ -128,13 +128,17 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := seedCatalog(ctx, p.Catalog, reviewer, regulator); err != nil {
+	defs, err := catalog.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	if err := seedCatalog(ctx, p.Catalog, defs, reviewer, regulator); err != nil {
 		return nil, err
 	}
 	if err := seedLicenseSeal(ctx, p.Seals, regulator, staff); err != nil {
 		return nil, err
 	}
-	sample, err := demoIssuance()
+	sample, err := demoIssuance(defs)
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +148,7 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 
 // demoIssuance returns the body of a business license issuance with the
 // shipped sample face, the holder being the company the sample names.
-func demoIssuance() ([]byte, error) {
-	defs, err := catalog.Shipped()
-	if err != nil {
-		return nil, err
-	}
+func demoIssuance(defs []catalog.Definition) ([]byte, error) {
 	for _, def := range defs {
 		if def.Type.Code != "BL0001" {
 			continue
@@ -200,11 +200,7 @@ func seedLicenseSeal(ctx context.Context, seals *seal.Service, regulator string,
 // platform admin approves it: the review flow every type goes through,
 // with two people. A shipped type that names its issuers is issued in the
 // demo city by its market regulator instead.
-func seedCatalog(ctx context.Context, svc *catalog.Service, reviewer *authz.Actor, regulator string) error {
-	defs, err := catalog.Shipped()
-	if err != nil {
-		return err
-	}
+func seedCatalog(ctx context.Context, svc *catalog.Service, defs []catalog.Definition, reviewer *authz.Actor, regulator string) error {
 	for _, def := range defs {
 		t := def.Type
 		if len(t.Issuers) > 0 {

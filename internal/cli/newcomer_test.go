@@ -182,7 +182,7 @@ func TestDemoAgainReplacesItsTokens(t *testing.T) {
 	// The demo's issuer issues the business license the demo prints at
 	// once: its organization's license-issuing seal is made and bound,
 	// once however often the demo ran.
-	body, err := demoIssuance()
+	body, err := demoIssuance(defs)
 	if err != nil {
 		t.Fatal(err)
 	}
