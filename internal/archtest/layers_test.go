@@ -14,10 +14,13 @@ var layers = []layer{
 		imports: []string{"wiring"}},
 	// Builds the object graph from the configuration.
 	{name: "wiring", packages: []string{"internal/cli", "internal/platform", "internal/config"},
-		imports: []string{"server", "renderers", "capabilities", "store", "leaves", "verify", "codecs", "crypto", "custody", "api"}},
+		imports: []string{"server", "pages", "renderers", "capabilities", "store", "leaves", "verify", "codecs", "crypto", "custody", "api"}},
 	// The HTTP edge: middleware, probes, huma operations, problem+json.
 	{name: "server", packages: []string{"internal/server", "internal/httpapi"},
 		imports: []string{"renderers", "capabilities", "store", "leaves", "verify", "crypto", "api"}},
+	// Browser pages: embedded static files (internal/web), on the
+	// standard library alone.
+	{name: "pages", packages: []string{"internal/web"}},
 	// Printable and visual forms of what the capabilities hold (the PDF
 	// copy of a license): pure drawing from a decoded document and the
 	// catalog's types, without keys or state.

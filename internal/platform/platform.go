@@ -30,6 +30,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/trust"
+	"github.com/zhengzhao/zhengzhao/internal/web"
 )
 
 // Options are what the graph is built with besides the store. The zero
@@ -151,11 +152,13 @@ type Web struct {
 // cache), as one serve process has.
 func (p *Platform) Web(h HTTP) Web {
 	problems := httpapi.NewProblems(h.Catalog, h.Log)
+
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
 		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,
+		Pages: web.New(),
 	})
 	return Web{API: api, Handler: handler}
 }

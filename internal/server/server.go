@@ -68,6 +68,16 @@ type Deps struct {
 	// deactivated); the server then forgets every remembered token, so the
 	// change takes effect at once in this process.
 	ChangesAuth func(operation string) bool
+	// Pages, when set, are the browser pages (internal/web), served
+	// under their prefixes without reading a token: they are public
+	// static files, and what they fetch goes through the API.
+	Pages Pages
+}
+
+// Pages are browser pages served under their path prefixes.
+type Pages interface {
+	http.Handler
+	Prefixes() []string
 }
 
 // Handler returns the complete handler of the platform.
@@ -102,6 +112,11 @@ func Handler(d Deps) http.Handler {
 	// Status lists are public documents: no token is read, and a GET needs
 	// no idempotency record.
 	mux.Handle("GET "+httpapi.StatusPrefix+"/", d.API)
+	if d.Pages != nil {
+		for _, p := range d.Pages.Prefixes() {
+			mux.Handle("GET "+p, d.Pages)
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			http.Redirect(w, r, "/api/docs", http.StatusFound)
