@@ -1,0 +1,249 @@
+package server_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/status"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/testskip"
+	"github.com/zhengzhao/zhengzhao/verify"
+)
+
+// e2eDir holds the browser tests of internal/web and their npm
+// dependencies (npm ci there, with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
+const e2eDir = "../web/e2e"
+
+// chromium is the browser the tests drive: Debian's, never a download.
+const chromium = "/usr/bin/chromium"
+
+// browserTools skips (fails under CI=true) when node, Chromium or the
+// test's npm dependencies are missing.
+func browserTools(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		testskip.Missing(t, "Node.js", "apt-get install nodejs npm")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		testskip.Missing(t, "Chromium", "apt-get install chromium")
+	}
+	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "@playwright", "test")); err != nil {
+		testskip.Missing(t, "Playwright", "cd internal/web/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci")
+	}
+}
+
+// TestVerifierPage drives the verifier page (internal/web) in Chromium
+// against a real server: payloads the platform presents are verified in
+// the page's own JavaScript — valid, tampered, malformed, revoked,
+// expired, in zh-CN and en, and offline from the service worker's cache
+// and the saved trust bundle — and every verdict of the page agrees with
+// verify.Presentation on the same payload and bundle. Screenshots go to
+// $ZHENGZHAO_SCREENSHOTS (a temporary directory by default).
+func TestVerifierPage(t *testing.T) {
+	browserTools(t)
+	ctx := context.Background()
+	db := storetest.OpenSQLite(t)
+	le := newLicenseEnv(t, db)
+	issuer, err := le.p.Orgs.Authenticate(ctx, le.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := func(id string, ttl time.Duration) string {
+		t.Helper()
+		pr, err := le.p.Licenses.Present(ctx, issuer, id, license.PresentRequest{
+			Disclose: []string{"issuing_authority", "residence_address"}, TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pr.Payload
+	}
+	good, _ := le.issued(t)
+	revoked, _ := le.issued(t)
+	valid := present(good.ID, 10*time.Minute)
+	cases := map[string]string{
+		"valid":    valid,
+		"tampered": tamper(t, valid),
+		"prefix":   "HC1:" + strings.TrimPrefix(valid, "ZZ1:"),
+		"truncate": valid[:len(valid)/2],
+		"revoked":  present(revoked.ID, 10*time.Minute),
+		"expired":  present(good.ID, time.Second),
+		"offline":  present(good.ID, 10*time.Minute),
+	}
+	// Revoked after it was presented, before any bundle is built: the
+	// page's fresh bundle carries the bit.
+	le.setState(t, revoked, status.Revoked)
+	time.Sleep(2500 * time.Millisecond) // the one-second payload expires, skew included
+
+	srv := httptest.NewServer(le.h)
+	defer srv.Close()
+	shots := os.Getenv("ZHENGZHAO_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	verdicts := t.TempDir()
+	payloads, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line")
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads), "ZZ_SHOTS="+shots,
+		"ZZ_VERDICTS="+verdicts, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("playwright:\n%s\nscreenshots in %s", out, shots)
+	if err != nil {
+		t.Fatalf("playwright: %v", err)
+	}
+
+	// The page's verdicts agree with verify.Presentation's.
+	r := le.do(http.MethodGet, "/api/v1/licenses/trust-bundle", "", "").want(t, http.StatusOK, "trust bundle")
+	bundle, err := verify.OpenBundle(r.body, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, payload := range cases {
+		raw, err := os.ReadFile(filepath.Join(verdicts, name+".json"))
+		if err != nil {
+			t.Errorf("%s: the page wrote no verdict: %v", name, err)
+			continue
+		}
+		var page pageVerdict
+		if err := json.Unmarshal(raw, &page); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		goV := verify.Presentation(ctx, payload, bundle, time.Now())
+		if got, want := page.summary(), summarize(goV); got != want {
+			t.Errorf("%s: the page says %s, verify.Presentation %s\npage: %s\ngo: %+v", name, got, want, raw, goV.Checks)
+		}
+		if (page.Presented == nil) != (goV.Presented == nil) {
+			t.Errorf("%s: presented %v in the page, %v in Go", name, page.Presented, goV.Presented)
+			continue
+		}
+		if goV.Presented != nil {
+			p, g := page.Presented, goV.Presented
+			if p.LicenseID != g.LicenseID || p.Holder != g.Holder || p.Nonce != g.Nonce || p.KID != g.KID ||
+				!p.IssuedAt.Equal(g.IssuedAt) || !p.Expires.Equal(g.Expires) || len(p.Fields) != len(g.Fields) {
+				t.Errorf("%s: presented %+v in the page, %+v in Go", name, p, g)
+			}
+			for k, v := range g.Fields {
+				if fmt.Sprint(p.Fields[k]) != fmt.Sprint(v) {
+					t.Errorf("%s: field %s is %v in the page, %v in Go", name, k, p.Fields[k], v)
+				}
+			}
+		}
+	}
+}
+
+// pageVerdict is the verdict the page shows, as its data-verdict holds it.
+type pageVerdict struct {
+	Valid  bool `json:"valid"`
+	Checks []struct {
+		Name    string `json:"name"`
+		OK      bool   `json:"ok"`
+		Unknown bool   `json:"unknown"`
+	} `json:"checks"`
+	Presented *verify.Presented `json:"presented"`
+}
+
+func (v pageVerdict) summary() string {
+	var b strings.Builder
+	for _, c := range v.Checks {
+		b.WriteString(checkMark(c.Name, c.OK, c.Unknown))
+	}
+	return b.String() + map[bool]string{true: "valid", false: "not valid"}[v.Valid]
+}
+
+func summarize(v verify.PresentationVerdict) string {
+	var b strings.Builder
+	for _, c := range v.Checks {
+		b.WriteString(checkMark(c.Name, c.OK, c.Unknown))
+	}
+	return b.String() + map[bool]string{true: "valid", false: "not valid"}[v.Valid]
+}
+
+func checkMark(name string, ok, unknown bool) string {
+	switch {
+	case ok:
+		return name + "✓ "
+	case unknown:
+		return name + "? "
+	}
+	return name + "✗ "
+}
+
+// tamper changes the last byte of a payload's signature and encodes it
+// again: a well-formed payload whose signature does not verify.
+func tamper(t *testing.T, payload string) string {
+	t.Helper()
+	z := base45Decode(t, strings.TrimPrefix(payload, "ZZ1:"))
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cose, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cose[len(cose)-1] ^= 0x01
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	if _, err := zw.Write(cose); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "ZZ1:" + base45Encode(buf.Bytes())
+}
+
+const base45Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+func base45Encode(b []byte) string {
+	var s strings.Builder
+	for i := 0; i < len(b); i += 2 {
+		if i+1 < len(b) {
+			n := int(b[i])<<8 | int(b[i+1])
+			s.WriteByte(base45Alphabet[n%45])
+			s.WriteByte(base45Alphabet[n/45%45])
+			s.WriteByte(base45Alphabet[n/2025])
+		} else {
+			n := int(b[i])
+			s.WriteByte(base45Alphabet[n%45])
+			s.WriteByte(base45Alphabet[n/45])
+		}
+	}
+	return s.String()
+}
+
+func base45Decode(t *testing.T, s string) []byte {
+	t.Helper()
+	var out []byte
+	for i := 0; i < len(s); i += 3 {
+		n, mul := 0, 1
+		for j := i; j < min(i+3, len(s)); j++ {
+			n += strings.IndexByte(base45Alphabet, s[j]) * mul
+			mul *= 45
+		}
+		if i+2 < len(s) {
+			out = append(out, byte(n>>8), byte(n))
+		} else {
+			out = append(out, byte(n))
+		}
+	}
+	return out
+}
