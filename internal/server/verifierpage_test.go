@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	qrcode "github.com/yeqown/go-qrcode/v2"
 
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -94,6 +98,20 @@ func TestVerifierPage(t *testing.T) {
 		shots = t.TempDir()
 	}
 	verdicts := t.TempDir()
+	// The valid payload as a picture to pick, and as the camera's video.
+	qr := qrImage(t, cases["valid"])
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, qr); err != nil {
+		t.Fatal(err)
+	}
+	media := t.TempDir()
+	pngFile, y4mFile := filepath.Join(media, "valid.png"), filepath.Join(media, "valid.y4m")
+	if err := os.WriteFile(pngFile, pngBuf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(y4mFile, y4m(qr), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	payloads, err := json.Marshal(cases)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +121,7 @@ func TestVerifierPage(t *testing.T) {
 	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line")
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads), "ZZ_SHOTS="+shots,
-		"ZZ_VERDICTS="+verdicts, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+		"ZZ_VERDICTS="+verdicts, "ZZ_QR_PNG="+pngFile, "ZZ_QR_Y4M="+y4mFile, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("playwright:\n%s\nscreenshots in %s", out, shots)
 	if err != nil {
@@ -184,6 +202,56 @@ func checkMark(name string, ok, unknown bool) string {
 		return name + "? "
 	}
 	return name + "✗ "
+}
+
+// qrImage draws payload as a QR code (error correction L, a quiet zone of
+// four modules, four pixels a module), as license present --png does.
+func qrImage(t *testing.T, payload string) *image.Gray {
+	t.Helper()
+	q, err := qrcode.NewWith(payload, qrcode.WithErrorCorrectionLevel(qrcode.ErrorCorrectionLow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m qrModules
+	if err := q.Save(&m); err != nil {
+		t.Fatal(err)
+	}
+	const quiet, scale = 4, 4
+	size := (len(m.bits) + 2*quiet) * scale
+	size += size % 2 // 4:2:0 video needs even sides
+	img := image.NewGray(image.Rect(0, 0, size, size))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for r, row := range m.bits {
+		for c, dark := range row {
+			if dark {
+				for y := range scale {
+					for x := range scale {
+						img.Pix[((quiet+r)*scale+y)*img.Stride+(quiet+c)*scale+x] = 0
+					}
+				}
+			}
+		}
+	}
+	return img
+}
+
+// qrModules is a qrcode.Writer that keeps the modules.
+type qrModules struct{ bits [][]bool }
+
+func (m *qrModules) Write(mat qrcode.Matrix) error { m.bits = mat.Bitmap(); return nil }
+func (m *qrModules) Close() error                  { return nil }
+
+// y4m is a one-frame YUV4MPEG2 video of a grey picture, which Chromium's
+// fake camera (--use-file-for-fake-video-capture) plays in a loop.
+func y4m(img *image.Gray) []byte {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\nFRAME\n", w, h)
+	b.Write(img.Pix)
+	b.Write(bytes.Repeat([]byte{0x80}, w*h/2)) // U and V: no colour
+	return b.Bytes()
 }
 
 // tamper changes the last byte of a payload's signature and encodes it

@@ -13,7 +13,13 @@ module.exports = defineConfig({
   outputDir: process.env.ZZ_SHOTS ? `${process.env.ZZ_SHOTS}/results` : 'test-results',
   use: {
     baseURL: process.env.ZZ_BASE_URL,
-    launchOptions: { executablePath: process.env.ZZ_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] },
+    launchOptions: { executablePath: process.env.ZZ_CHROMIUM || '/usr/bin/chromium', args: [
+      '--no-sandbox',
+      // The camera is Chromium's fake one, playing the QR code the Go test drew.
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      ...(process.env.ZZ_QR_Y4M ? [`--use-file-for-fake-video-capture=${process.env.ZZ_QR_Y4M}`] : [])
+    ] },
+    permissions: ['camera'],
     viewport: { width: 800, height: 1000 },
     serviceWorkers: 'allow'
   }

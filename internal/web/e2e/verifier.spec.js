@@ -27,7 +27,7 @@ async function open (page, query = '') {
 }
 
 // verify pastes a payload, verifies it and returns the verdict shown.
-async function verify (page, name) {
+async function verify (page, name, shot = name) {
   const result = page.locator('#result')
   // The verdict of this payload, not the one before.
   await result.evaluate((r) => r.removeAttribute('data-verdict'))
@@ -37,7 +37,7 @@ async function verify (page, name) {
   await expect(result).toHaveAttribute('data-verdict', /"checks"/)
   const v = JSON.parse(await result.getAttribute('data-verdict'))
   fs.writeFileSync(path.join(verdicts, `${name}.json`), JSON.stringify(v))
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true })
+  await page.screenshot({ path: path.join(shots, `${shot}.png`), fullPage: true })
   return v
 }
 
@@ -95,11 +95,10 @@ test('en: the switch, kept across a reload', async ({ page }) => {
   await page.locator('#lang-en').click()
   await expect(page.locator('html')).toHaveAttribute('lang', 'en')
   await expect(page.locator('h1')).toHaveText('Verify an e-license QR code')
-  await verify(page, 'valid')
+  await verify(page, 'valid', 'valid-en')
   await expect(page.locator('#verdict')).toHaveText('✓ Valid')
   await expect(check(page, 'status')).toContainText('neither revoked nor suspended')
   await expect(page.locator('#trust-state')).toContainText('Trust bundle built')
-  await page.screenshot({ path: path.join(shots, 'valid-en.png'), fullPage: true })
   await page.reload()
   await expect(page.locator('h1')).toHaveText('Verify an e-license QR code')
   await page.locator('#payload').fill(payloads.revoked)
@@ -123,4 +122,19 @@ test('offline: the page reloads from the service worker and verifies with the sa
   await expect(page.locator('#verdict')).toHaveText('✓ 有效')
   await page.screenshot({ path: path.join(shots, 'offline.png'), fullPage: true })
   await context.setOffline(false)
+})
+
+test('a picture and the camera: the QR code is read and verified', async ({ page }) => {
+  await open(page)
+  await page.locator('#image').setInputFiles(process.env.ZZ_QR_PNG)
+  await expect(page.locator('#result')).toHaveAttribute('data-valid', 'true')
+  expect(await page.locator('#payload').inputValue()).toBe(payloads.valid)
+
+  await page.locator('#payload').fill('')
+  await page.locator('#result').evaluate((r) => r.removeAttribute('data-valid'))
+  await page.locator('#camera').click()
+  await expect(page.locator('#result')).toHaveAttribute('data-valid', 'true', { timeout: 20000 })
+  expect(await page.locator('#payload').inputValue()).toBe(payloads.valid)
+  await expect(page.locator('#scanner')).toBeHidden() // the camera is stopped once a code is read
+  await page.screenshot({ path: path.join(shots, 'camera.png'), fullPage: true })
 })
