@@ -20,6 +20,8 @@ import (
 
 	qrcode "github.com/yeqown/go-qrcode/v2"
 
+	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -86,6 +88,24 @@ func TestVerifierPage(t *testing.T) {
 		"expired":  present(good.ID, time.Second),
 		"offline":  present(good.ID, 10*time.Minute),
 	}
+	// A platform whose operator made an ECDSA P-256 presentation key
+	// before the first presentation: its payloads are ES256.
+	le256 := newLicenseEnv(t, storetest.OpenSQLite(t))
+	if _, err := le256.keys.Create(ctx, keyring.NewKey{Org: le256.platform, Name: keyring.PresentationKeyName,
+		Purpose: keyring.Presentation, Algorithm: keys.ECDSAP256}); err != nil {
+		t.Fatal(err)
+	}
+	issuer256, err := le256.p.Orgs.Authenticate(ctx, le256.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l256, _ := le256.issued(t)
+	pr, err := le256.p.Licenses.Present(ctx, issuer256, l256.ID, license.PresentRequest{Disclose: []string{"issuing_authority"}, TTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases256 := map[string]string{"es256": pr.Payload, "es256-tampered": tamper(t, pr.Payload)}
+
 	// Revoked after it was presented, before any bundle is built: the
 	// page's fresh bundle carries the bit.
 	le.setState(t, revoked, status.Revoked)
@@ -93,6 +113,8 @@ func TestVerifierPage(t *testing.T) {
 
 	srv := httptest.NewServer(le.h)
 	defer srv.Close()
+	srv256 := httptest.NewServer(le256.h)
+	defer srv256.Close()
 	shots := os.Getenv("ZHENGZHAO_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -116,11 +138,16 @@ func TestVerifierPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	payloads256, err := json.Marshal(cases256)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmdCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line")
 	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads), "ZZ_SHOTS="+shots,
+	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads),
+		"ZZ_ES256_URL="+srv256.URL, "ZZ_ES256_PAYLOADS="+string(payloads256), "ZZ_SHOTS="+shots,
 		"ZZ_VERDICTS="+verdicts, "ZZ_QR_PNG="+pngFile, "ZZ_QR_Y4M="+y4mFile, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("playwright:\n%s\nscreenshots in %s", out, shots)
@@ -129,6 +156,14 @@ func TestVerifierPage(t *testing.T) {
 	}
 
 	// The page's verdicts agree with verify.Presentation's.
+	agree(t, le, verdicts, cases)
+	agree(t, le256, verdicts, cases256)
+}
+
+// agree compares the verdicts the page wrote to verdicts/NAME.json with
+// verify.Presentation's on the same payloads and the platform's bundle now.
+func agree(t *testing.T, le licenseEnv, verdicts string, cases map[string]string) {
+	t.Helper()
 	r := le.do(http.MethodGet, "/api/v1/licenses/trust-bundle", "", "").want(t, http.StatusOK, "trust bundle")
 	bundle, err := verify.OpenBundle(r.body, "")
 	if err != nil {
@@ -144,7 +179,7 @@ func TestVerifierPage(t *testing.T) {
 		if err := json.Unmarshal(raw, &page); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		goV := verify.Presentation(ctx, payload, bundle, time.Now())
+		goV := verify.Presentation(context.Background(), payload, bundle, time.Now())
 		if got, want := page.summary(), summarize(goV); got != want {
 			t.Errorf("%s: the page says %s, verify.Presentation %s\npage: %s\ngo: %+v", name, got, want, raw, goV.Checks)
 		}

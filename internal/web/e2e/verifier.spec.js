@@ -6,22 +6,22 @@ const { test, expect } = require('@playwright/test')
 const fs = require('fs')
 const path = require('path')
 
-const payloads = JSON.parse(process.env.ZZ_PAYLOADS || '{}')
+const payloads = { ...JSON.parse(process.env.ZZ_PAYLOADS || '{}'), ...JSON.parse(process.env.ZZ_ES256_PAYLOADS || '{}') }
 const shots = process.env.ZZ_SHOTS
 const verdicts = process.env.ZZ_VERDICTS
 
 test.beforeAll(() => {
-  for (const k of ['ZZ_BASE_URL', 'ZZ_PAYLOADS', 'ZZ_SHOTS', 'ZZ_VERDICTS']) {
+  for (const k of ['ZZ_BASE_URL', 'ZZ_PAYLOADS', 'ZZ_ES256_URL', 'ZZ_ES256_PAYLOADS', 'ZZ_SHOTS', 'ZZ_VERDICTS']) {
     if (!process.env[k]) throw new Error(`${k} is not set: run through TestVerifierPage`)
   }
 })
 
 // open loads the page and waits for a fresh trust bundle.
-async function open (page, query = '') {
+async function open (page, query = '', base = '') {
   const errors = []
   page.on('pageerror', (e) => errors.push(e.message))
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
-  await page.goto('/verify/' + query)
+  await page.goto(base + '/verify/' + query)
   await expect(page.locator('#trust-state')).toHaveAttribute('data-state', 'ready')
   return errors
 }
@@ -137,4 +137,14 @@ test('a picture and the camera: the QR code is read and verified', async ({ page
   expect(await page.locator('#payload').inputValue()).toBe(payloads.valid)
   await expect(page.locator('#scanner')).toBeHidden() // the camera is stopped once a code is read
   await page.screenshot({ path: path.join(shots, 'camera.png'), fullPage: true })
+})
+
+test('ES256: a platform whose presentation key is ECDSA P-256 (WebCrypto)', async ({ page }) => {
+  await open(page, '', process.env.ZZ_ES256_URL)
+  let v = await verify(page, 'es256')
+  expect(v.valid).toBe(true)
+  await expect(check(page, 'key')).toHaveAttribute('data-ok', 'true')
+  await expect(page.locator('tr[data-field="issuing_authority"]')).toBeVisible()
+  v = await verify(page, 'es256-tampered')
+  await expect(check(page, 'signature')).toHaveAttribute('data-code', 'bad-signature')
 })
