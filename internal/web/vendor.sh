@@ -11,6 +11,8 @@ rm -rf static/vendor
 d=static/vendor/sm-crypto-$(version sm-crypto)
 mkdir -p "$d"
 cp node_modules/sm-crypto/dist/sm2.js node_modules/sm-crypto/LICENCE_MIT "$d/"
+# sm2.js bundles jsbn (BigInteger), whose licence goes with it.
+cp node_modules/jsbn/LICENSE "$d/LICENSE-jsbn"
 d=static/vendor/jsqr-$(version jsqr)
 mkdir -p "$d"
 cp node_modules/jsqr/dist/jsQR.js node_modules/jsqr/LICENSE "$d/"
