@@ -87,6 +87,12 @@ func TestVerifierPage(t *testing.T) {
 		"revoked":  present(revoked.ID, 10*time.Minute),
 		"expired":  present(good.ID, time.Second),
 		"offline":  present(good.ID, 10*time.Minute),
+		// Malformed inputs each reader must refuse alike.
+		"bad-long":             "ZZ1:" + strings.Repeat("0", 4300),
+		"bad-alphabet":         "ZZ1:" + strings.ToLower(strings.TrimPrefix(valid, "ZZ1:")),
+		"bad-length":           valid + "0",
+		"bad-empty":            "ZZ1:",
+		"bad-lowercase-prefix": "zz1:" + strings.TrimPrefix(valid, "ZZ1:"),
 	}
 	// A platform whose operator made an ECDSA P-256 presentation key
 	// before the first presentation: its payloads are ES256.
@@ -180,7 +186,7 @@ func agree(t *testing.T, le licenseEnv, verdicts string, cases map[string]string
 			t.Fatalf("%s: %v", name, err)
 		}
 		goV := verify.Presentation(context.Background(), payload, bundle, time.Now())
-		if got, want := page.summary(), summarize(goV); got != want {
+		if got, want := page.summary(), summarize(goV.Checks, goV.Valid); got != want {
 			t.Errorf("%s: the page says %s, verify.Presentation %s\npage: %s\ngo: %+v", name, got, want, raw, goV.Checks)
 		}
 		if (page.Presented == nil) != (goV.Presented == nil) {
@@ -213,20 +219,22 @@ type pageVerdict struct {
 	Presented *verify.Presented `json:"presented"`
 }
 
+// summary is the page's verdict as summarize says it.
 func (v pageVerdict) summary() string {
-	var b strings.Builder
+	var checks []verify.Check
 	for _, c := range v.Checks {
-		b.WriteString(checkMark(c.Name, c.OK, c.Unknown))
+		checks = append(checks, verify.Check{Name: c.Name, OK: c.OK, Unknown: c.Unknown})
 	}
-	return b.String() + map[bool]string{true: "valid", false: "not valid"}[v.Valid]
+	return summarize(checks, v.Valid)
 }
 
-func summarize(v verify.PresentationVerdict) string {
+// summarize says which checks passed, failed or were unknown, and the outcome.
+func summarize(checks []verify.Check, valid bool) string {
 	var b strings.Builder
-	for _, c := range v.Checks {
+	for _, c := range checks {
 		b.WriteString(checkMark(c.Name, c.OK, c.Unknown))
 	}
-	return b.String() + map[bool]string{true: "valid", false: "not valid"}[v.Valid]
+	return b.String() + map[bool]string{true: "valid", false: "not valid"}[valid]
 }
 
 func checkMark(name string, ok, unknown bool) string {

@@ -90,6 +90,16 @@ test('zh-CN: valid, tampered, malformed, revoked and expired payloads', async ({
   expect(errors).toEqual([])
 })
 
+test('malformed inputs: each refused by the format check', async ({ page }) => {
+  await open(page)
+  for (const name of Object.keys(payloads).filter((n) => n.startsWith('bad-'))) {
+    const v = await verify(page, name)
+    expect(v.valid).toBe(false)
+    expect(v.checks.map((c) => c.name)).toEqual(['format'])
+    await expect(check(page, 'format')).toHaveAttribute('data-ok', 'false')
+  }
+})
+
 test('en: the switch, kept across a reload', async ({ page }) => {
   await open(page)
   await page.locator('#lang-en').click()
