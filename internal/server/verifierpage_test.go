@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,10 @@ import (
 // e2eDir holds the browser tests of internal/web and their npm
 // dependencies (npm ci there, with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
 const e2eDir = "../web/e2e"
+
+// staleAhead is how far ahead the clock of the page judging the "stale"
+// case is (ZZ_STALE_AHEAD_MS): past verify.DefaultMaxStatusAge.
+const staleAhead = 25 * time.Hour
 
 // chromium is the browser the tests drive: Debian's, never a download.
 const chromium = "/usr/bin/chromium"
@@ -87,6 +92,9 @@ func TestVerifierPage(t *testing.T) {
 		"revoked":  present(revoked.ID, 10*time.Minute),
 		"expired":  present(good.ID, time.Second),
 		"offline":  present(good.ID, 10*time.Minute),
+		// Judged by a page whose clock is a day ahead (staleAhead): the
+		// bundle's status lists are too old to tell.
+		"stale": valid,
 		// Malformed inputs each reader must refuse alike.
 		"bad-long":             "ZZ1:" + strings.Repeat("0", 4300),
 		"bad-alphabet":         "ZZ1:" + strings.ToLower(strings.TrimPrefix(valid, "ZZ1:")),
@@ -154,7 +162,7 @@ func TestVerifierPage(t *testing.T) {
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads),
 		"ZZ_ES256_URL="+srv256.URL, "ZZ_ES256_PAYLOADS="+string(payloads256), "ZZ_SHOTS="+shots,
-		"ZZ_VERDICTS="+verdicts, "ZZ_QR_PNG="+pngFile, "ZZ_QR_Y4M="+y4mFile, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+		"ZZ_VERDICTS="+verdicts, "ZZ_QR_PNG="+pngFile, "ZZ_STALE_AHEAD_MS="+strconv.FormatInt(staleAhead.Milliseconds(), 10), "ZZ_QR_Y4M="+y4mFile, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("playwright:\n%s\nscreenshots in %s", out, shots)
 	if err != nil {
@@ -185,7 +193,11 @@ func agree(t *testing.T, le licenseEnv, verdicts string, cases map[string]string
 		if err := json.Unmarshal(raw, &page); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		goV := verify.Presentation(context.Background(), payload, bundle, time.Now())
+		at := time.Now()
+		if name == "stale" {
+			at = at.Add(staleAhead)
+		}
+		goV := verify.Presentation(context.Background(), payload, bundle, at)
 		if got, want := page.summary(), summarize(goV.Checks, goV.Valid); got != want {
 			t.Errorf("%s: the page says %s, verify.Presentation %s\npage: %s\ngo: %+v", name, got, want, raw, goV.Checks)
 		}

@@ -100,6 +100,18 @@ test('malformed inputs: each refused by the format check', async ({ page }) => {
   }
 })
 
+test('stale: status lists older than 24 hours make the status unknown', async ({ page }) => {
+  await page.clock.install({ time: Date.now() + Number(process.env.ZZ_STALE_AHEAD_MS) })
+  await page.goto('/verify/')
+  await expect(page.locator('#trust-state')).toHaveAttribute('data-state', 'stale')
+  await expect(page.locator('#trust-state')).toContainText('状态列表已超过 24 小时')
+  const v = await verify(page, 'stale')
+  expect(v.valid).toBe(false)
+  await expect(check(page, 'signature')).toHaveAttribute('data-ok', 'true')
+  await expect(check(page, 'status')).toHaveAttribute('data-code', 'status-stale')
+  await expect(check(page, 'status')).toHaveAttribute('data-unknown', 'true')
+})
+
 test('en: the switch, kept across a reload', async ({ page }) => {
   await open(page)
   await page.locator('#lang-en').click()
