@@ -6,7 +6,7 @@
 // SM2 needs sm-crypto's sm2.js loaded first as a classic script (it sets
 // globalThis.sm2); ES256 uses WebCrypto.
 
-import { decode as cborDecode } from '../vendor/cborg-6.1.5/cborg.js'
+import { decode as cborDecode, Tokenizer, Type } from '../vendor/cborg-6.1.5/cborg.js'
 
 export const PREFIX = 'ZZ1:'
 export const MAX_PAYLOAD = 4296 // characters: a version 40-L QR code
@@ -112,12 +112,49 @@ const strictCBOR = {
   allowInfinity: true,
   allowNaN: true,
   allowBigInt: true,
+  retainStringBytes: true,
   tags: [] // a tag anywhere inside is refused
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+// StrictTokenizer refuses a text string that is not valid UTF-8, which
+// cborg's decoder would otherwise read with replacement characters.
+class StrictTokenizer extends Tokenizer {
+  next () {
+    const t = super.next()
+    if (t.type === Type.string) utf8.decode(t.byteValue)
+    return t
+  }
+}
+
+// The platform's decoder's bounds (qr's strictDec): maps of at most 64
+// pairs, arrays of at most 16 elements.
+const MAX_MAP_PAIRS = 64
+const MAX_ARRAY = 16
+
+function bounded (v) {
+  if (v instanceof Map) {
+    if (v.size > MAX_MAP_PAIRS) throw new Error(`a map of ${v.size} pairs, at most ${MAX_MAP_PAIRS}`)
+    for (const x of v.values()) bounded(x)
+  } else if (Array.isArray(v)) {
+    if (v.length > MAX_ARRAY) throw new Error(`an array of ${v.length} elements, at most ${MAX_ARRAY}`)
+    for (const x of v) bounded(x)
+  }
+}
+
+// decodeCBOR reads one CBOR item as strictly as the platform's decoder:
+// no duplicate map keys, indefinite lengths, tags, undefined or invalid
+// UTF-8, nothing after the item.
+export function decodeCBOR (bytes) {
+  const v = cborDecode(bytes, { ...strictCBOR, tokenizer: new StrictTokenizer(bytes, strictCBOR) })
+  bounded(v)
+  return v
 }
 
 function cbor (bytes, what, code) {
   try {
-    return cborDecode(bytes, strictCBOR)
+    return decodeCBOR(bytes)
   } catch (e) {
     throw new CheckError(code, `${what}: ${e.message}`)
   }
