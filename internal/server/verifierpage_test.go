@@ -119,6 +119,8 @@ func TestVerifierPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases256 := map[string]string{"es256": pr.Payload, "es256-tampered": tamper(t, pr.Payload)}
+	// Signed by the other platform's key, which this one's bundle lacks.
+	cases["foreign"] = pr.Payload
 
 	// Revoked after it was presented, before any bundle is built: the
 	// page's fresh bundle carries the bit.

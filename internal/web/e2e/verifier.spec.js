@@ -65,6 +65,11 @@ test('zh-CN: valid, tampered, malformed, revoked and expired payloads', async ({
   await expect(check(page, 'signature')).toContainText('签名验证失败')
   await expect(page.locator('#presented')).toBeHidden()
 
+  v = await verify(page, 'foreign')
+  await expect(check(page, 'key')).toHaveAttribute('data-code', 'unknown-key')
+  await expect(check(page, 'key')).toContainText('信任包中没有密钥')
+  expect(v.checks).toHaveLength(2)
+
   v = await verify(page, 'prefix')
   await expect(check(page, 'format')).toHaveAttribute('data-code', 'prefix')
   await expect(check(page, 'format')).toContainText('不是 ZZ1 码')
