@@ -96,18 +96,24 @@ func (s *Service) VersionDocument(ctx context.Context, actor *authz.Actor, id st
 func (s *Service) History(ctx context.Context, actor *authz.Actor, id string, limit int, cursor string) (page.Page[Record], error) {
 	var p page.Page[Record]
 	_, err := s.read(ctx, actor, id, "history", func(st Tx, l License) (err error) {
-		p, err = page.Fetch(limit, cursor, func(limit int, after string) ([]Record, error) {
-			f := HistoryFilter{LicenseID: l.ID, Limit: limit}
-			if after != "" {
-				if f.After, err = strconv.ParseInt(after, 10, 64); err != nil {
-					return nil, fieldErr(apperr.Invalid, "cursor", "cursor", "not a cursor this API returned")
-				}
-			}
-			return st.LicenseTransitions(ctx, f)
-		}, func(r Record) string { return strconv.FormatInt(r.Seq, 10) })
+		p, err = s.historyPage(ctx, st, l.ID, limit, cursor)
 		return err
 	})
 	return p, err
+}
+
+// historyPage reads a page of the transitions of license id in st.
+func (s *Service) historyPage(ctx context.Context, st Tx, id string, limit int, cursor string) (page.Page[Record], error) {
+	return page.Fetch(limit, cursor, func(limit int, after string) ([]Record, error) {
+		f := HistoryFilter{LicenseID: id, Limit: limit}
+		if after != "" {
+			var err error
+			if f.After, err = strconv.ParseInt(after, 10, 64); err != nil {
+				return nil, fieldErr(apperr.Invalid, "cursor", "cursor", "not a cursor this API returned")
+			}
+		}
+		return st.LicenseTransitions(ctx, f)
+	}, func(r Record) string { return strconv.FormatInt(r.Seq, 10) })
 }
 
 // List returns one page of the actor's organization's licenses; f.Issuer
