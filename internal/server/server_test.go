@@ -81,11 +81,17 @@ func code(t testing.TB, n int) string {
 // its API and handler, with their own memory (the token cache).
 func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
+	return newProcessWith(t, db, platform.Options{Clock: now, PublicURL: publicURL})
+}
+
+// newProcessWith is newProcess with the platform options o.
+func newProcessWith(t testing.TB, db *store.DB, o platform.Options) *env {
+	t.Helper()
 	cat, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(db, platform.Options{Clock: now, PublicURL: publicURL})
+	p, err := platform.New(db, o)
 	if err != nil {
 		t.Fatal(err)
 	}
