@@ -3,7 +3,6 @@ package license
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
@@ -98,35 +97,14 @@ func (s *Service) HolderGet(ctx context.Context, actor *authz.Actor, id string) 
 // license the actor holds, or of version when it is not zero; the read is
 // logged.
 func (s *Service) HolderDocument(ctx context.Context, actor *authz.Actor, id string, version int64) ([]byte, error) {
-	var doc []byte
-	what := "document"
-	if version != 0 {
-		what += " v" + strconv.FormatInt(version, 10)
-	}
-	_, err := s.holderRead(ctx, actor, id, what, func(st Tx, l License) (err error) {
-		v := version
-		if v == 0 {
-			v = l.Version
-		}
-		if v < 1 || v > l.Version {
-			return apperr.New(apperr.Invalid, "license %s has no version %d", l.ID, version)
-		}
-		doc, err = st.LicenseDocument(ctx, l.ID, v)
-		return err
-	})
-	return doc, err
+	return documentVia(ctx, s.holderRead, actor, id, version)
 }
 
 // HolderHistory returns a page of the transitions of a license the actor
 // holds, oldest first: each names the version it made. The read is
 // logged.
 func (s *Service) HolderHistory(ctx context.Context, actor *authz.Actor, id string, limit int, cursor string) (page.Page[Record], error) {
-	var p page.Page[Record]
-	_, err := s.holderRead(ctx, actor, id, "history", func(st Tx, l License) (err error) {
-		p, err = s.historyPage(ctx, st, l.ID, limit, cursor)
-		return err
-	})
-	return p, err
+	return s.historyVia(ctx, s.holderRead, actor, id, limit, cursor)
 }
 
 // HolderList returns one page of the licenses the actor holds, filtered
@@ -138,21 +116,5 @@ func (s *Service) HolderList(ctx context.Context, actor *authz.Actor, f Filter, 
 		return page.Page[License]{}, err
 	}
 	f = Filter{TypeCode: f.TypeCode, State: f.State, HolderKind: catalog.HolderKind(h.Kind), HolderIndex: h.Index, Limit: f.Limit}
-	var p page.Page[License]
-	err = s.tx(ctx, func(st Tx) (err error) {
-		p, err = page.Fetch(f.Limit, cursor, func(limit int, after string) ([]License, error) {
-			f.Limit, f.After = limit, after
-			return st.ListLicenses(ctx, f)
-		}, func(l License) string { return l.ID })
-		if err != nil {
-			return err
-		}
-		for _, l := range p.Items {
-			if err := s.logHolderRead(ctx, st, h, l, "list"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return p, err
+	return s.listLogged(ctx, f, cursor, func(st Tx, l License) error { return s.logHolderRead(ctx, st, h, l, "list") })
 }

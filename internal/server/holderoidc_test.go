@@ -29,7 +29,9 @@ type oidcUser struct {
 
 func (u oidcUser) ID() string { return u.sub }
 
-func (u oidcUser) Userinfo([]string) ([]byte, error) { return json.Marshal(map[string]string{"sub": u.sub}) }
+func (u oidcUser) Userinfo([]string) ([]byte, error) {
+	return json.Marshal(map[string]string{"sub": u.sub})
+}
 
 func (u oidcUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
 	if u.nonce != "" {
