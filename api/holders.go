@@ -7,8 +7,8 @@ type Holder struct {
 	ID   string `json:"id"`
 	Kind string `json:"kind" enum:"person,organization"`
 	Name string `json:"name"`
-	// Agent names the person acting for an organization.
-	Agent string `json:"agent,omitempty"`
+	// Representative names the person acting for an organization.
+	Representative string `json:"representative,omitempty"`
 }
 
 // HolderSession is a holder session, as its creation answers it.
@@ -24,8 +24,8 @@ type HolderSession struct {
 
 // HolderDemoLogin is a request of the demo login: who to sign in as.
 type HolderDemoLogin struct {
-	CitizenID  string `json:"citizen_id,omitempty" maxLength:"64" doc:"A person's citizen ID number (GB 11643); or give credit_code."`
-	CreditCode string `json:"credit_code,omitempty" maxLength:"64" doc:"An organization's unified social credit code (GB 32100); or give citizen_id."`
-	Name       string `json:"name" maxLength:"100" doc:"The holder's name: the person's, or the organization's."`
-	Agent      string `json:"agent,omitempty" maxLength:"100" doc:"With credit_code: the person acting for the organization."`
+	CitizenID      string `json:"citizen_id,omitempty" maxLength:"64" doc:"A person's citizen ID number (GB 11643); or give credit_code."`
+	CreditCode     string `json:"credit_code,omitempty" maxLength:"64" doc:"An organization's unified social credit code (GB 32100); or give citizen_id."`
+	Name           string `json:"name" maxLength:"100" doc:"The holder's name: the person's, or the organization's."`
+	Representative string `json:"representative,omitempty" maxLength:"100" doc:"With credit_code: the person acting for the organization."`
 }

@@ -89,9 +89,9 @@ type Holder struct {
 	Name  string
 	// SessionID is the holder session the request came with.
 	SessionID string
-	// Agent names the person acting for an organization; empty for a
+	// Representative names the person acting for an organization; empty for a
 	// person acting for itself.
-	Agent string
+	Representative string
 }
 
 // Scope is how far a grant reaches.

@@ -152,14 +152,14 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 	}
 	d.Sample = sample
 	if sample != nil && p.Holders.Config().Demo {
-		c := holder.Claims{Kind: catalog.HolderOrganization, Identifier: company.CreditCode, Name: company.Name, Agent: "演示经办人"}
+		c := holder.Claims{Kind: catalog.HolderOrganization, Identifier: company.CreditCode, Name: company.Name, Representative: "演示经办人"}
 		secret, ses, h, err := p.Holders.DemoSignIn(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("demo holder session: %w", err)
 		}
 		s := httpapi.HolderSessionOf(secret, ses, h, p.Holders.Config().Idle)
 		d.Holder = &s
-		if d.HolderLogin, err = json.Marshal(api.HolderDemoLogin{CreditCode: c.Identifier, Name: c.Name, Agent: c.Agent}); err != nil {
+		if d.HolderLogin, err = json.Marshal(api.HolderDemoLogin{CreditCode: c.Identifier, Name: c.Name, Representative: c.Representative}); err != nil {
 			return nil, err
 		}
 	}

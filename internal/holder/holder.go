@@ -44,16 +44,16 @@ type Holder struct {
 // Session is a holder session. The secret is never stored: only its
 // SHA-256 (it has 256 random bits) and a visible prefix.
 type Session struct {
-	ID        string // hse_…
-	HolderID  string
-	Hash      []byte
-	Prefix    string
-	Method    string // how the holder signed in: oidc or demo
-	Agent     string // the person acting for an organization; "" for a person
-	CreatedAt time.Time
-	LastSeen  time.Time
-	ExpiresAt time.Time
-	RevokedAt *time.Time
+	ID             string // hse_…
+	HolderID       string
+	Hash           []byte
+	Prefix         string
+	Method         string // how the holder signed in: oidc or demo
+	Representative string // the person acting for an organization; "" for a person
+	CreatedAt      time.Time
+	LastSeen       time.Time
+	ExpiresAt      time.Time
+	RevokedAt      *time.Time
 }
 
 // Active reports whether the session may be used at t, idle the longest
@@ -199,14 +199,14 @@ type Claims struct {
 	Identifier string
 	// Name is the holder's name: the person's, or the organization's.
 	Name string
-	// Agent names the person acting for an organization.
-	Agent string
+	// Representative names the person acting for an organization.
+	Representative string
 }
 
 // check normalizes and validates c; field names the claim for problems.
 func (c *Claims) check() error {
 	var fs apperr.Fields
-	c.Name, c.Agent = strings.TrimSpace(c.Name), strings.TrimSpace(c.Agent)
+	c.Name, c.Representative = strings.TrimSpace(c.Name), strings.TrimSpace(c.Representative)
 	switch c.Kind {
 	case catalog.HolderPerson:
 		c.Identifier = ids.NormalizeCitizenID(c.Identifier)
@@ -218,7 +218,7 @@ func (c *Claims) check() error {
 		if err := ids.ValidateCreditCode(c.Identifier); err != nil {
 			fs.Add("credit_code", "credit-code", err.Error())
 		}
-		fs.Name("agent", c.Agent, 100, true)
+		fs.Name("representative", c.Representative, 100, true)
 	default:
 		fs.Add("kind", "enum", "person or organization")
 	}
@@ -303,7 +303,7 @@ func orgOf(h Holder) string {
 
 // SignIn starts a session for the holder: the secret, shown once, and the
 // session. method says how the holder proved who it is.
-func (s *Service) SignIn(ctx context.Context, h Holder, method, agent string) (string, Session, error) {
+func (s *Service) SignIn(ctx context.Context, h Holder, method, representative string) (string, Session, error) {
 	raw := make([]byte, 32)
 	if _, err := io.ReadFull(s.rand, raw); err != nil {
 		return "", Session{}, fmt.Errorf("session randomness: %w", err)
@@ -314,15 +314,15 @@ func (s *Service) SignIn(ctx context.Context, h Holder, method, agent string) (s
 		return "", Session{}, err
 	}
 	now := s.now().UTC()
-	ses := Session{ID: id, HolderID: h.ID, Hash: hashSecret(secret), Prefix: secret[:len(SessionPrefix)+6], Method: method, Agent: agent,
+	ses := Session{ID: id, HolderID: h.ID, Hash: hashSecret(secret), Prefix: secret[:len(SessionPrefix)+6], Method: method, Representative: representative,
 		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.cfg.Max)}
 	err = s.tx(ctx, func(st Tx) error {
 		if err := st.InsertHolderSession(ctx, ses); err != nil {
 			return err
 		}
 		details := map[string]string{"session": ses.ID, "prefix": ses.Prefix, "method": method, "expires_at": ses.ExpiresAt.Format(time.RFC3339)}
-		if agent != "" {
-			details["agent"] = agent
+		if representative != "" {
+			details["representative"] = representative
 		}
 		return auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: h.ID, Org: orgOf(h), Action: "holder.session.created",
 			Subject: h.ID, Details: details})
@@ -343,7 +343,7 @@ func (s *Service) DemoSignIn(ctx context.Context, c Claims) (string, Session, Ho
 	if err != nil {
 		return "", Session{}, Holder{}, err
 	}
-	secret, ses, err := s.SignIn(ctx, h, "demo", c.Agent)
+	secret, ses, err := s.SignIn(ctx, h, "demo", c.Representative)
 	return secret, ses, h, err
 }
 
@@ -388,7 +388,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*authz.Actor
 // ActorOf is the actor of holder h acting through session ses.
 func ActorOf(h Holder, ses Session) *authz.Actor {
 	return &authz.Actor{AccountID: h.ID, AccountName: h.Name, Holder: &authz.Holder{ID: h.ID, Kind: string(h.Kind), Index: h.Index,
-		Name: h.Name, SessionID: ses.ID, Agent: ses.Agent}}
+		Name: h.Name, SessionID: ses.ID, Representative: ses.Representative}}
 }
 
 // SignOut revokes the actor's session; signing out twice is not an error.

@@ -215,7 +215,7 @@ func (o *OIDC) Finish(ctx context.Context, state, code string) (string, Session,
 	if err != nil {
 		return "", Session{}, Holder{}, err
 	}
-	secret, ses, err := o.svc.SignIn(ctx, h, "oidc", c.Agent)
+	secret, ses, err := o.svc.SignIn(ctx, h, "oidc", c.Representative)
 	return secret, ses, h, err
 }
 
@@ -227,7 +227,7 @@ func (o *OIDC) claims(m map[string]any) Claims {
 		return strings.TrimSpace(s)
 	}
 	if cc := str(o.cfg.CreditCodeClaim); cc != "" {
-		return Claims{Kind: catalog.HolderOrganization, Identifier: cc, Name: str(o.cfg.OrgNameClaim), Agent: str(o.cfg.NameClaim)}
+		return Claims{Kind: catalog.HolderOrganization, Identifier: cc, Name: str(o.cfg.OrgNameClaim), Representative: str(o.cfg.NameClaim)}
 	}
 	return Claims{Kind: catalog.HolderPerson, Identifier: str(o.cfg.CitizenIDClaim), Name: str(o.cfg.NameClaim)}
 }

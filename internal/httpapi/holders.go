@@ -25,7 +25,7 @@ const HolderPagePath = "/holder/"
 // HolderSessionOf renders a new holder session for the API.
 func HolderSessionOf(secret string, s holder.Session, h holder.Holder, idle time.Duration) api.HolderSession {
 	return api.HolderSession{Token: secret, SessionID: s.ID, Method: s.Method, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
-		IdleSecs: int64(idle / time.Second), Holder: api.Holder{ID: h.ID, Kind: string(h.Kind), Name: h.Name, Agent: s.Agent}}
+		IdleSecs: int64(idle / time.Second), Holder: api.Holder{ID: h.ID, Kind: string(h.Kind), Name: h.Name, Representative: s.Representative}}
 }
 
 type holderLoginOutput struct {
@@ -135,7 +135,7 @@ func (a *API) registerHolders() {
 		if err != nil {
 			return nil, err
 		}
-		c := holder.Claims{Kind: catalog.HolderPerson, Identifier: in.Body.CitizenID, Name: in.Body.Name, Agent: in.Body.Agent}
+		c := holder.Claims{Kind: catalog.HolderPerson, Identifier: in.Body.CitizenID, Name: in.Body.Name, Representative: in.Body.Representative}
 		if in.Body.CreditCode != "" {
 			c.Kind, c.Identifier = catalog.HolderOrganization, in.Body.CreditCode
 		}

@@ -36,8 +36,8 @@ func holds(h *authz.Holder, l License) bool {
 // logHolderRead appends the audit entry of holder h reading what of l.
 func (s *Service) logHolderRead(ctx context.Context, st Tx, h *authz.Holder, l License, what string) error {
 	d := map[string]string{"what": what, "by": "holder"}
-	if h.Agent != "" {
-		d["agent"] = h.Agent
+	if h.Representative != "" {
+		d["representative"] = h.Representative
 	}
 	return auditlog.Append(ctx, st, auditlog.Entry{At: s.now(), Actor: h.ID, Org: l.Issuer, Action: ReadAction, Subject: l.ID, Details: d})
 }

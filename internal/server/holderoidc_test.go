@@ -194,7 +194,7 @@ func TestHolderOIDCLogin(t *testing.T) {
 		if err := json.NewDecoder(resp.Body).Decode(&os); err != nil || resp.StatusCode != http.StatusCreated {
 			t.Fatalf("organization callback: %d %v", resp.StatusCode, err)
 		}
-		if os.Holder.Kind != "organization" || os.Holder.Name != "示例企业" || os.Holder.Agent != "张三" {
+		if os.Holder.Kind != "organization" || os.Holder.Name != "示例企业" || os.Holder.Representative != "张三" {
 			t.Errorf("organization session %+v", os)
 		}
 		// A citizen ID claim that fails its check character is refused.

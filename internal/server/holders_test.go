@@ -165,9 +165,9 @@ func TestHolderDemoLogin(t *testing.T) {
 			t.Errorf("a refused sign-in wrote %d audit entries", len(after)-len(before))
 		}
 		var o api.HolderSession
-		e.do(http.MethodPost, "/api/v1/holder/demo-login", "", jsonBody(t, map[string]string{"credit_code": code(t, 9), "name": "示例企业", "agent": "张三"})).
+		e.do(http.MethodPost, "/api/v1/holder/demo-login", "", jsonBody(t, map[string]string{"credit_code": code(t, 9), "name": "示例企业", "representative": "张三"})).
 			want(t, http.StatusCreated, "organization demo login").decode(t, &o)
-		if o.Holder.Kind != "organization" || o.Holder.Agent != "张三" {
+		if o.Holder.Kind != "organization" || o.Holder.Representative != "张三" {
 			t.Errorf("organization session %+v", o)
 		}
 	})

@@ -138,13 +138,13 @@ func (tx *Tx) LinkHolderIdentity(ctx context.Context, id holder.Identity, kind c
 	return nil
 }
 
-const holderSessionColumns = `id, holder_id, hash, prefix, method, agent, created_at, last_seen, expires_at, revoked_at`
+const holderSessionColumns = `id, holder_id, hash, prefix, method, representative, created_at, last_seen, expires_at, revoked_at`
 
 func scanHolderSession(s scanner) (holder.Session, error) {
 	var out holder.Session
 	var created, seen, expires int64
 	var revoked sql.NullInt64
-	if err := s.Scan(&out.ID, &out.HolderID, &out.Hash, &out.Prefix, &out.Method, &out.Agent, &created, &seen, &expires, &revoked); err != nil {
+	if err := s.Scan(&out.ID, &out.HolderID, &out.Hash, &out.Prefix, &out.Method, &out.Representative, &created, &seen, &expires, &revoked); err != nil {
 		return holder.Session{}, mapErr(err)
 	}
 	out.CreatedAt, out.LastSeen, out.ExpiresAt, out.RevokedAt = fromMicros(created), fromMicros(seen), fromMicros(expires), timePtr(revoked)
@@ -172,7 +172,7 @@ func (h handle) HolderSessionByHash(ctx context.Context, hash []byte) (holder.Se
 // InsertHolderSession implements holder.Tx.
 func (tx *Tx) InsertHolderSession(ctx context.Context, s holder.Session) error {
 	_, err := tx.exec(ctx, `INSERT INTO holder_sessions (`+holderSessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-		s.ID, s.HolderID, s.Hash, s.Prefix, s.Method, s.Agent, micros(s.CreatedAt), micros(s.LastSeen), micros(s.ExpiresAt))
+		s.ID, s.HolderID, s.Hash, s.Prefix, s.Method, s.Representative, micros(s.CreatedAt), micros(s.LastSeen), micros(s.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("insert holder session %s: %w", s.ID, err)
 	}

@@ -34,7 +34,7 @@ CREATE TABLE holder_sessions (
     hash       BLOB NOT NULL UNIQUE,
     prefix     TEXT NOT NULL,
     method     TEXT NOT NULL,
-    agent      TEXT NOT NULL,
+    representative TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     last_seen  BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
