@@ -29,3 +29,15 @@ type HolderDemoLogin struct {
 	Name           string `json:"name" maxLength:"100" doc:"The holder's name: the person's, or the organization's."`
 	Representative string `json:"representative,omitempty" maxLength:"100" doc:"With credit_code: the person acting for the organization."`
 }
+
+// HolderNotice is a delivery notice (送达) of a license the holder holds:
+// its issuance or a change of it.
+type HolderNotice struct {
+	LicenseID string    `json:"license_id"`
+	Seq       int64     `json:"seq" doc:"0 for the issuance; otherwise the place of the transition in the license's history."`
+	Operation string    `json:"operation" doc:"issue, or the lifecycle operation (change, suspend, revoke, …)."`
+	From      string    `json:"from,omitempty"`
+	To        string    `json:"to"`
+	Version   int64     `json:"version" doc:"The version of the license the notice is about."`
+	At        time.Time `json:"at"`
+}

@@ -139,6 +139,7 @@ var wireTypes = map[string]reflect.Type{
 	"DataKeyRotation":          reflect.TypeFor[api.DataKeyRotation](),
 	"Holder":                   reflect.TypeFor[api.Holder](),
 	"HolderDemoLogin":          reflect.TypeFor[api.HolderDemoLogin](),
+	"HolderNotice":             reflect.TypeFor[api.HolderNotice](),
 	"HolderSession":            reflect.TypeFor[api.HolderSession](),
 	"Key":                      reflect.TypeFor[api.Key](),
 	"Label":                    reflect.TypeFor[api.Label](),

@@ -156,6 +156,32 @@ func (a *API) registerHolders() {
 		return nil, svc.SignOut(ctx, authz.ActorFrom(ctx))
 	})
 	a.registerMyLicenses()
+	a.registerMyInbox()
+}
+
+// HolderNoticeOf renders a delivery notice for the API.
+func HolderNoticeOf(n license.Notice) api.HolderNotice {
+	return api.HolderNotice{LicenseID: n.LicenseID, Seq: n.Seq, Operation: n.Operation, From: string(n.From), To: string(n.To),
+		Version: n.Version, At: n.At}
+}
+
+type myInboxInput struct {
+	ListParams
+}
+
+func (a *API) registerMyInbox() {
+	register(a, huma.Operation{
+		OperationID: "list-my-inbox", Method: http.MethodGet, Path: Prefix + "/me/inbox", Tags: []string{"holders"},
+		Summary: "The signed-in holder's inbox: the notices of its licenses, newest first",
+		Description: "送达 (R-ISS-6): the issuance and every change (changed, renewed, suspended, revoked, …) of each license the caller holds, " +
+			"each the record of the transaction that queued the license's outbox event. Each license named on a page is recorded in the audit log as read.",
+	}, authz.Holders(), func(ctx context.Context, in *myInboxInput) (*pageOutput[api.HolderNotice], error) {
+		p, err := a.svc.Licenses.HolderInbox(ctx, authz.ActorFrom(ctx), in.Limit, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, HolderNoticeOf), nil
+	})
 }
 
 type myLicensesInput struct {

@@ -3,6 +3,9 @@ package license
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
@@ -117,4 +120,82 @@ func (s *Service) HolderList(ctx context.Context, actor *authz.Actor, f Filter, 
 	}
 	f = Filter{TypeCode: f.TypeCode, State: f.State, HolderKind: catalog.HolderKind(h.Kind), HolderIndex: h.Index, Limit: f.Limit}
 	return s.listLogged(ctx, f, cursor, func(st Tx, l License) error { return s.logHolderRead(ctx, st, h, l, "list") })
+}
+
+// Notice is a delivery notice (送达, R-ISS-6) of a holder's license: its
+// issuance (Seq 0, Operation "issue") or one of its transitions. Each is
+// the record of a transaction that also queued the license's outbox event
+// (license.issued, license.suspended, …), so the inbox is a view over what
+// the holder was notified of, joined by the holder's blind index: nothing
+// is copied, and a license issued to the holder before it first signed in
+// is in its inbox.
+type Notice struct {
+	LicenseID string
+	Issuer    string
+	Seq       int64
+	Operation string
+	From, To  State
+	Version   int64
+	At        time.Time
+}
+
+// IssueNotice is the operation of the notice of an issuance.
+const IssueNotice = "issue"
+
+// NoticeFilter selects a page of a holder's notices, newest first: those
+// before the notice (AfterAt, AfterID, AfterSeq) when AfterID is set.
+type NoticeFilter struct {
+	HolderKind  catalog.HolderKind
+	HolderIndex string
+	AfterAt     time.Time
+	AfterID     string
+	AfterSeq    int64
+	Limit       int
+}
+
+// noticeCursor is the cursor of the page after n.
+func noticeCursor(n Notice) string {
+	return strconv.FormatInt(n.At.UnixMicro(), 10) + "|" + n.LicenseID + "|" + strconv.FormatInt(n.Seq, 10)
+}
+
+// HolderInbox returns a page of the notices of the licenses the actor
+// holds, newest first. Each license named on the page is logged as read
+// (what: inbox), in the transaction that read the page.
+func (s *Service) HolderInbox(ctx context.Context, actor *authz.Actor, limit int, cursor string) (page.Page[Notice], error) {
+	h, err := holderOf(actor)
+	if err != nil {
+		return page.Page[Notice]{}, err
+	}
+	var p page.Page[Notice]
+	err = s.tx(ctx, func(st Tx) (err error) {
+		p, err = page.Fetch(limit, cursor, func(limit int, after string) ([]Notice, error) {
+			f := NoticeFilter{HolderKind: catalog.HolderKind(h.Kind), HolderIndex: h.Index, Limit: limit}
+			if after != "" {
+				at, rest, _ := strings.Cut(after, "|")
+				id, seq, _ := strings.Cut(rest, "|")
+				us, err1 := strconv.ParseInt(at, 10, 64)
+				n, err2 := strconv.ParseInt(seq, 10, 64)
+				if err1 != nil || err2 != nil || id == "" {
+					return nil, fieldErr(apperr.Invalid, "cursor", "cursor", "not a cursor this API returned")
+				}
+				f.AfterAt, f.AfterID, f.AfterSeq = time.UnixMicro(us).UTC(), id, n
+			}
+			return st.HolderNotices(ctx, f)
+		}, noticeCursor)
+		if err != nil {
+			return err
+		}
+		logged := map[string]bool{}
+		for _, n := range p.Items {
+			if logged[n.LicenseID] {
+				continue
+			}
+			logged[n.LicenseID] = true
+			if err := s.logHolderRead(ctx, st, h, License{ID: n.LicenseID, Issuer: n.Issuer}, "inbox"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return p, err
 }

@@ -100,6 +100,9 @@ type Reader interface {
 	// LicenseTransitions returns a page of the transitions of a license,
 	// by Seq.
 	LicenseTransitions(ctx context.Context, f HistoryFilter) ([]Record, error)
+	// HolderNotices returns a page of the notices of the licenses of a
+	// holder, by f.
+	HolderNotices(ctx context.Context, f NoticeFilter) ([]Notice, error)
 	// DueLicenses returns up to limit identifiers of licenses in a state
 	// Expire is allowed from whose valid_until is at or before now.
 	DueLicenses(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,22 @@ func TestHolderLicensesOverTheAPI(t *testing.T) {
 		}
 		if r := le.do(http.MethodGet, "/api/v1/holder/login", "", ""); r.status != http.StatusNotFound {
 			t.Errorf("the OIDC login, unconfigured: %d, want 404", r.status)
+		}
+		// The inbox: the issuance, then a suspension, newest first, a page at a time.
+		le.do(http.MethodPost, "/api/v1/licenses/"+mine.ID+"/transitions", le.issuer, `{"operation":"suspend","reason":"核查"}`).
+			want(t, http.StatusOK, "suspend")
+		var inbox api.Page[api.HolderNotice]
+		le.do(http.MethodGet, "/api/v1/me/inbox?limit=1", session, "").want(t, http.StatusOK, "inbox").decode(t, &inbox)
+		if len(inbox.Items) != 1 || inbox.Items[0].Operation != "suspend" || inbox.Items[0].LicenseID != mine.ID || inbox.NextCursor == "" {
+			t.Fatalf("inbox page 1 %+v", inbox)
+		}
+		var second api.Page[api.HolderNotice]
+		le.do(http.MethodGet, "/api/v1/me/inbox?limit=1&cursor="+url.QueryEscape(inbox.NextCursor), session, "").want(t, http.StatusOK, "inbox 2").decode(t, &second)
+		if len(second.Items) != 1 || second.Items[0].Operation != "issue" || second.Items[0].LicenseID != mine.ID || second.NextCursor != "" {
+			t.Fatalf("inbox page 2 %+v, want the issuance and no further page: the other holder's license is not in it", second)
+		}
+		if n := len(holderEntries(t, db, h.ID, "license.read")); n != 7 {
+			t.Errorf("%d reads logged after two inbox pages, want 7", n)
 		}
 		// Logout ends the session at once, and is logged.
 		le.do(http.MethodPost, "/api/v1/holder/logout", session, "").want(t, http.StatusNoContent, "logout")

@@ -10,6 +10,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 )
 
 var (
@@ -233,4 +234,39 @@ func (d *DB) TakeHolderLogin(ctx context.Context, stateHash []byte, now time.Tim
 // store.
 func (d *DB) HolderTx(ctx context.Context, fn func(holder.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+// HolderNotices implements license.Reader: a view over the issuances and
+// the transitions of the licenses of the holder's kind and index (index
+// licenses_holder finds them; a holder has few).
+func (h handle) HolderNotices(ctx context.Context, f license.NoticeFilter) ([]license.Notice, error) {
+	args := []any{string(f.HolderKind), f.HolderIndex, string(f.HolderKind), f.HolderIndex}
+	where := ``
+	if f.AfterID != "" {
+		at := micros(f.AfterAt)
+		where = `WHERE at < ? OR (at = ? AND (license_id < ? OR (license_id = ? AND seq < ?)))`
+		args = append(args, at, at, f.AfterID, f.AfterID, f.AfterSeq)
+	}
+	rows, err := h.query(ctx, `SELECT license_id, issuer, seq, operation, from_state, to_state, version, at FROM (
+		SELECT l.id AS license_id, l.issuer AS issuer, 0 AS seq, 'issue' AS operation, '' AS from_state, 'active' AS to_state,
+			1 AS version, l.issued_at AS at
+		FROM licenses l WHERE l.holder_kind = ? AND l.holder_index = ?
+		UNION ALL
+		SELECT t.license_id, l.issuer, t.seq, t.operation, t.from_state, t.to_state, t.version, t.at
+		FROM license_transitions t JOIN licenses l ON l.id = t.license_id WHERE l.holder_kind = ? AND l.holder_index = ?
+	) notices `+where+` ORDER BY at DESC, license_id DESC, seq DESC LIMIT ?`, append(args, f.Limit)...)
+	out, err := collect(rows, err, func(s scanner) (license.Notice, error) {
+		var n license.Notice
+		var from, to string
+		var at int64
+		if err := s.Scan(&n.LicenseID, &n.Issuer, &n.Seq, &n.Operation, &from, &to, &n.Version, &at); err != nil {
+			return license.Notice{}, err
+		}
+		n.From, n.To, n.At = license.State(from), license.State(to), fromMicros(at)
+		return n, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("holder notices: %w", err)
+	}
+	return out, nil
 }
