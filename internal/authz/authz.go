@@ -75,6 +75,23 @@ type Actor struct {
 	TokenID     string
 	Org         string // credit code of the account's organization
 	Roles       []Role
+	// Holder is set, and the staff fields above are empty, when the caller
+	// is a holder signed in through a holder session: holder sessions never
+	// satisfy a staff grant, and staff tokens never a holder policy.
+	Holder *Holder
+}
+
+// Holder is a holder (持证主体) acting through a holder session.
+type Holder struct {
+	ID    string // the platform's identifier of the holder, hol_…
+	Kind  string // person or organization, as licenses name holder kinds
+	Index string // the blind index of the holder's identifier, as licenses keep it
+	Name  string
+	// SessionID is the holder session the request came with.
+	SessionID string
+	// Representative names the person acting for an organization; empty for a
+	// person acting for itself.
+	Representative string
 }
 
 // Scope is how far a grant reaches.
@@ -117,7 +134,14 @@ type Policy struct {
 	// (status lists). It is declared like any other policy, so that the
 	// route table still says who may call every operation.
 	Public bool
+	// Holder lets a signed-in holder call the operation, about its own
+	// licenses only (the operation checks whose they are); no staff role
+	// reaches it.
+	Holder bool
 }
+
+// Holders is the policy of an operation a holder calls about itself.
+func Holders() Policy { return Policy{Holder: true} }
 
 // Public is the policy of an operation anyone may call without a token.
 func Public() Policy { return Policy{Public: true} }
@@ -154,7 +178,7 @@ func (p Policy) About(param string) Policy {
 // Scope returns the widest scope any of the actor's roles is granted.
 func (p Policy) Scope(a *Actor) Scope {
 	best := None
-	if a == nil {
+	if a == nil || a.Holder != nil {
 		return best
 	}
 	for _, g := range p.Grants {
@@ -175,6 +199,14 @@ func (p Policy) Decide(a *Actor, targetOrg string) error {
 	}
 	if a == nil {
 		return apperr.New(apperr.Unauthenticated, "a bearer token is required")
+	}
+	switch {
+	case p.Holder && a.Holder == nil:
+		return apperr.New(apperr.Forbidden, "only a holder signed in with a holder session may do this")
+	case p.Holder:
+		return nil
+	case a.Holder != nil:
+		return apperr.New(apperr.Forbidden, "a holder session does not reach staff operations")
 	}
 	switch p.Scope(a) {
 	case AnyOrg:

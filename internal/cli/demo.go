@@ -10,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/holder"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/org"
@@ -62,6 +65,11 @@ type demoData struct {
 	// Sample is the body of an issuance the demo's issuer may send: a
 	// business license with the shipped sample face.
 	Sample []byte
+	// Holder is a holder session of the company that license is issued
+	// to, signed in with the demo login; HolderLogin is the body of that
+	// sign-in.
+	Holder      *api.HolderSession
+	HolderLogin []byte
 }
 
 // seedDemo creates the demo organizations and accounts when missing, and a
@@ -138,31 +146,47 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 	if err := seedLicenseSeal(ctx, p.Seals, regulator, staff); err != nil {
 		return nil, err
 	}
-	sample, err := demoIssuance(defs)
+	sample, company, err := demoIssuance(defs)
 	if err != nil {
 		return nil, err
 	}
 	d.Sample = sample
+	if sample != nil && p.Holders.Config().Demo {
+		c := holder.Claims{Kind: catalog.HolderOrganization, Identifier: company.CreditCode, Name: company.Name, Representative: "演示经办人"}
+		secret, ses, h, err := p.Holders.DemoSignIn(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("demo holder session: %w", err)
+		}
+		s := httpapi.HolderSessionOf(secret, ses, h, p.Holders.Config().Idle)
+		d.Holder = &s
+		if d.HolderLogin, err = json.Marshal(api.HolderDemoLogin{CreditCode: c.Identifier, Name: c.Name, Representative: c.Representative}); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
+}
+
+// demoCompany is the company the shipped business license sample names.
+type demoCompany struct {
+	CreditCode string `json:"credit_code"`
+	Name       string `json:"name"`
 }
 
 // demoIssuance returns the body of a business license issuance with the
 // shipped sample face, the holder being the company the sample names.
-func demoIssuance(defs []catalog.Definition) ([]byte, error) {
+func demoIssuance(defs []catalog.Definition) ([]byte, demoCompany, error) {
 	for _, def := range defs {
 		if def.Type.Code != "BL0001" {
 			continue
 		}
-		var face struct {
-			CreditCode string `json:"credit_code"`
-			Name       string `json:"name"`
-		}
+		var face demoCompany
 		if err := json.Unmarshal(def.Sample, &face); err != nil {
-			return nil, fmt.Errorf("the sample of %s: %w", def.Type.Code, err)
+			return nil, face, fmt.Errorf("the sample of %s: %w", def.Type.Code, err)
 		}
-		return json.Marshal(map[string]any{"type": def.Type.Code, "holder_id": face.CreditCode, "holder_name": face.Name, "face": def.Sample})
+		b, err := json.Marshal(map[string]any{"type": def.Type.Code, "holder_id": face.CreditCode, "holder_name": face.Name, "face": def.Sample})
+		return b, face, err
 	}
-	return nil, nil
+	return nil, demoCompany{}, nil
 }
 
 // seedLicenseSeal gives the demo's market regulator a license-issuing seal
@@ -238,7 +262,8 @@ func sortTokens(ts []demoToken, order map[authz.Role]int) {
 // printDemo prints where the demo serves and its tokens. Only the JSON form
 // reports a write error, as printJSON does for every command.
 func (a *app) printDemo(d *demoData, base string, db *store.DB) error {
-	return a.print(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens, "revoked": d.Revoked},
+	return a.print(map[string]any{"api": base + "/api/v1", "docs": base + "/api/docs", "store": a.storeName(db), "tokens": d.Tokens, "revoked": d.Revoked,
+		"holder_session": d.Holder},
 		func(w io.Writer) error {
 			a.printDemoText(w, d, base, db)
 			return nil
@@ -283,6 +308,13 @@ func (a *app) printDemoText(w io.Writer, d *demoData, base string, db *store.DB)
 		fmt.Fprintln(w, a.t("cli.demo.issue", nil))
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
 			"    -d '%s' \\\n    %s/api/v1/licenses\n", issuer, d.Sample, base)
+	}
+	if d.Holder != nil {
+		fmt.Fprintln(w, a.t("cli.demo.holder", map[string]any{"Name": d.Holder.Holder.Name, "Minutes": d.Holder.IdleSecs / 60,
+			"Hours": int(d.Holder.ExpiresAt.Sub(d.Holder.CreatedAt).Hours())}))
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/me/licenses\n", d.Holder.Token, base)
+		fmt.Fprintln(w, a.t("cli.demo.holder-login", nil))
+		fmt.Fprintf(w, "  curl -s -H 'Content-Type: application/json' -d '%s' %s/api/v1/holder/demo-login\n", d.HolderLogin, base)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t("cli.demo.warning", nil))

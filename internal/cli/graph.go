@@ -38,6 +38,10 @@ func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated 
 	}
 	o := a.options(hsm)
 	o.PublicURL = public
+	if o.OIDC, err = a.cfg.OIDC(public); err != nil {
+		done()
+		return nil, 0, nil, err
+	}
 	if p, err = platform.New(db, o); err != nil {
 		done()
 		return nil, 0, nil, err
@@ -48,7 +52,7 @@ func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated 
 // options are the platform options of the configuration: the token, and the
 // seal policies (which Validate has checked when the command takes them).
 func (a *app) options(hsm keyring.HSM) platform.Options {
-	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg)}
+	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg), Holders: a.cfg.Holders()}
 }
 
 // publicURL is the public base URL of this process (platform.ResolvePublicURL):

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,9 +95,10 @@ func TestBadSealPolicyStartsNothing(t *testing.T) {
 
 // startDemo runs demo until the test stops it and returns its --json summary.
 func startDemo(t *testing.T, data string) (summary struct {
-	API     string      `json:"api"`
-	Tokens  []demoToken `json:"tokens"`
-	Revoked int         `json:"revoked"`
+	API     string             `json:"api"`
+	Tokens  []demoToken        `json:"tokens"`
+	Revoked int                `json:"revoked"`
+	Holder  *api.HolderSession `json:"holder_session"`
 }, stop func()) {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
@@ -182,7 +184,7 @@ func TestDemoAgainReplacesItsTokens(t *testing.T) {
 	// The demo's issuer issues the business license the demo prints at
 	// once: its organization's license-issuing seal is made and bound,
 	// once however often the demo ran.
-	body, err := demoIssuance(defs)
+	body, _, err := demoIssuance(defs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +219,25 @@ func TestDemoAgainReplacesItsTokens(t *testing.T) {
 	}
 	if len(seals.Items) != 1 || seals.Items[0].ID != issued.SealID {
 		t.Fatalf("after two demo runs the issuer sees %d license-issuing seals, want the one that signed (%s)", len(seals.Items), issued.SealID)
+	}
+	// The holder session the demo prints is the company's the license
+	// was issued to: it sees the license among its own.
+	if second.Holder == nil {
+		t.Fatal("the demo printed no holder session")
+	}
+	req, _ = http.NewRequest(http.MethodGet, second.API+"/me/licenses", nil)
+	req.Header.Set("Authorization", "Bearer "+second.Holder.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var mine api.Page[api.License]
+	if err := json.NewDecoder(resp.Body).Decode(&mine); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the demo holder's licenses answered %d (%v)", resp.StatusCode, err)
+	}
+	if !slices.ContainsFunc(mine.Items, func(l api.License) bool { return l.ID == issued.ID }) {
+		t.Errorf("the demo holder sees %d licenses, not the one issued to it (%s)", len(mine.Items), issued.ID)
 	}
 }
 

@@ -61,6 +61,7 @@ with ready-to-paste curl examples, and serves until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.demo = true
+			a.cfg.HolderDemoLogin = true // the demo's holders sign in by naming themselves
 			return a.serve(cmd.Context(), o)
 		},
 	}

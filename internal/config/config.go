@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
@@ -63,6 +64,22 @@ type Config struct {
 	SealRenewalWindow  time.Duration
 	SealMaxPINFailures int
 	SealPINMaxAge      time.Duration
+	// Holder sign-in (internal/holder, docs/holders.md): session
+	// lifetimes, the demo login, and the OpenID Connect provider (none
+	// when OIDCIssuer is empty). The client secret comes from
+	// OIDCClientSecretFile or the environment (ZHENGZHAO_OIDC_CLIENT_SECRET),
+	// never from a flag, which ps would show.
+	HolderSessionIdle    time.Duration
+	HolderSessionMax     time.Duration
+	HolderDemoLogin      bool
+	OIDCIssuer           string
+	OIDCClientID         string
+	OIDCClientSecretFile string
+	OIDCRedirectURL      string
+	OIDCCitizenIDClaim   string
+	OIDCCreditCodeClaim  string
+	OIDCNameClaim        string
+	OIDCOrgNameClaim     string
 
 	// envErr is the first environment twin Bind could not parse; Validate
 	// reports it, since a flag default cannot fail.
@@ -146,6 +163,17 @@ func Settings() []Setting {
 		{"pprof-addr", "ZHENGZHAO_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)", Server},
 		{"public-url", "ZHENGZHAO_PUBLIC_URL", "", "public base URL of the platform, where status lists are published (empty: http(s)://ADDR)", Server},
 		{"status-list-alg", "ZHENGZHAO_STATUS_LIST_ALG", "SM2-SM3", "algorithm of the status-list key when it is first made: SM2-SM3 or ECDSA-P256-SHA256", Server},
+		{"holder-session-idle", "ZHENGZHAO_HOLDER_SESSION_IDLE", "30m", "a holder session ends after this long without use (1m to --holder-session-max)", Server},
+		{"holder-session-max", "ZHENGZHAO_HOLDER_SESSION_MAX", "12h", "a holder session ends this long after sign-in (1m to 168h)", Server},
+		{"holder-demo-login", "ZHENGZHAO_HOLDER_DEMO_LOGIN", "false", "offer POST /api/v1/holder/demo-login: sign in as any holder without proof (demo only)", Server},
+		{"oidc-issuer", "ZHENGZHAO_OIDC_ISSUER", "", "issuer URL of the OpenID Connect provider holders sign in with (empty: none)", Server},
+		{"oidc-client-id", "ZHENGZHAO_OIDC_CLIENT_ID", "", "client ID of the platform at the OpenID Connect provider", Server},
+		{"oidc-client-secret-file", "ZHENGZHAO_OIDC_CLIENT_SECRET_FILE", "", "file holding the client secret (or set ZHENGZHAO_OIDC_CLIENT_SECRET)", Server},
+		{"oidc-redirect-url", "ZHENGZHAO_OIDC_REDIRECT_URL", "", "callback registered with the provider (empty: PUBLIC_URL/api/v1/holder/callback)", Server},
+		{"oidc-citizen-id-claim", "ZHENGZHAO_OIDC_CITIZEN_ID_CLAIM", "citizen_id", "ID token claim holding a person's citizen ID number", Server},
+		{"oidc-credit-code-claim", "ZHENGZHAO_OIDC_CREDIT_CODE_CLAIM", "credit_code", "ID token claim holding the credit code of the organization the person acts for", Server},
+		{"oidc-name-claim", "ZHENGZHAO_OIDC_NAME_CLAIM", "name", "ID token claim holding the person's name", Server},
+		{"oidc-org-name-claim", "ZHENGZHAO_OIDC_ORG_NAME_CLAIM", "org_name", "ID token claim holding the organization's name", Server},
 		{"seal-validity", "ZHENGZHAO_SEAL_VALIDITY", hours(seal.DefaultValidity), "validity of a seal certificate (24h to 87600h, capped by the root's)", Seal},
 		{"seal-renewal-window", "ZHENGZHAO_SEAL_RENEWAL_WINDOW", hours(seal.DefaultRenewalWindow), "how long before expiry a seal may be renewed (24h to less than --seal-validity)", Seal},
 		{"seal-max-pin-failures", "ZHENGZHAO_SEAL_MAX_PIN_FAILURES", strconv.Itoa(seal.DefaultMaxPINFailures), "wrong PINs after which a seal locks (1 to 20)", Seal},
@@ -177,7 +205,11 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts, "pprof-addr": &c.PprofAddr,
 		"public-url": &c.PublicURL, "status-list-alg": &c.StatusListAlg,
 		"seal-validity": &c.SealValidity, "seal-renewal-window": &c.SealRenewalWindow,
-		"seal-max-pin-failures": &c.SealMaxPINFailures, "seal-pin-max-age": &c.SealPINMaxAge}
+		"seal-max-pin-failures": &c.SealMaxPINFailures, "seal-pin-max-age": &c.SealPINMaxAge,
+		"holder-session-idle": &c.HolderSessionIdle, "holder-session-max": &c.HolderSessionMax, "holder-demo-login": &c.HolderDemoLogin,
+		"oidc-issuer": &c.OIDCIssuer, "oidc-client-id": &c.OIDCClientID, "oidc-client-secret-file": &c.OIDCClientSecretFile,
+		"oidc-redirect-url": &c.OIDCRedirectURL, "oidc-citizen-id-claim": &c.OIDCCitizenIDClaim,
+		"oidc-credit-code-claim": &c.OIDCCreditCodeClaim, "oidc-name-claim": &c.OIDCNameClaim, "oidc-org-name-claim": &c.OIDCOrgNameClaim}
 	for _, s := range Settings() {
 		if !slices.Contains(groups, s.Group) {
 			continue
@@ -197,6 +229,12 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 				c.envErr = refuse("env-duration", map[string]any{"Env": s.Env, "Value": def})
 			}
 			fs.DurationVar(p, s.Flag, d, usage)
+		case *bool:
+			b, err := strconv.ParseBool(def)
+			if err != nil && c.envErr == nil {
+				c.envErr = refuse("env-bool", map[string]any{"Env": s.Env, "Value": def})
+			}
+			fs.BoolVar(p, s.Flag, b, usage)
 		case *int:
 			n, err := strconv.Atoi(def)
 			if err != nil && c.envErr == nil {
@@ -245,6 +283,9 @@ func (c *Config) Validate(groups ...Group) error {
 	if err := c.validateStatusLists(); err != nil {
 		return err
 	}
+	if err := c.validateHolders(); err != nil {
+		return err
+	}
 	return c.validateDelivery()
 }
 
@@ -261,6 +302,54 @@ func (c *Config) validateStatusLists() error {
 		return refuse("status-list-alg", map[string]any{"Value": c.StatusListAlg})
 	}
 	return nil
+}
+
+// Holders returns the holder session settings.
+func (c *Config) Holders() holder.Config {
+	return holder.Config{Idle: c.HolderSessionIdle, Max: c.HolderSessionMax, Demo: c.HolderDemoLogin}
+}
+
+// OIDC returns the OpenID Connect settings, the client secret read from
+// its file or the environment; a redirect URL left empty is the callback
+// below baseURL.
+func (c *Config) OIDC(baseURL string) (holder.OIDCConfig, error) {
+	o := holder.OIDCConfig{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, RedirectURL: c.OIDCRedirectURL,
+		CitizenIDClaim: c.OIDCCitizenIDClaim, CreditCodeClaim: c.OIDCCreditCodeClaim, NameClaim: c.OIDCNameClaim, OrgNameClaim: c.OIDCOrgNameClaim,
+		ClientSecret: os.Getenv("ZHENGZHAO_OIDC_CLIENT_SECRET")}
+	if !o.Enabled() {
+		return o, nil
+	}
+	if o.RedirectURL == "" {
+		o.RedirectURL = strings.TrimSuffix(baseURL, "/") + "/api/v1/holder/callback"
+	}
+	if c.OIDCClientSecretFile != "" {
+		b, err := os.ReadFile(c.OIDCClientSecretFile)
+		if err != nil {
+			return o, refuse("oidc-secret-file", map[string]any{"File": c.OIDCClientSecretFile})
+		}
+		o.ClientSecret = strings.TrimSpace(string(b))
+	}
+	return o, nil
+}
+
+// validateHolders checks the holder session and OpenID Connect settings
+// by holder's own rules, worded for the flag that sets the first broken.
+func (c *Config) validateHolders() error {
+	err := c.Holders().Validate()
+	if err == nil {
+		// The redirect URL left empty is derived at start from the public
+		// URL, which Validate checks apart.
+		o, oerr := c.OIDC("http://127.0.0.1")
+		if oerr != nil {
+			return oerr
+		}
+		err = o.Validate()
+	}
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || len(ae.Fields) == 0 {
+		return err
+	}
+	return refuse("holder-setting", map[string]any{"Flag": "--" + ae.Fields[0].Field, "Detail": ae.Fields[0].Detail})
 }
 
 // BaseURL returns the platform's public base URL: PublicURL, or

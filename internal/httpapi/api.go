@@ -20,6 +20,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/license"
@@ -84,6 +85,10 @@ type Services struct {
 	// Trust verifies licenses and publishes their trust bundle; nil
 	// answers their routes with 503.
 	Trust *trust.Service
+	// Holders signs holders in and out; HolderOIDC is its OpenID Connect
+	// sign-in, nil when none is configured (its routes answer 404).
+	Holders    *holder.Service
+	HolderOIDC *holder.OIDC
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -123,6 +128,7 @@ func New(svc Services, problems *Problems) *API {
 	cfg.Formats = map[string]huma.Format{"application/json": strictJSON, "json": strictJSON}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "API token (zz_…), created with `zhengzhao token create` or POST /api/v1/tokens."},
+		"holder": {Type: "http", Scheme: "bearer", Description: "Holder session (zh_…), created by signing in: GET /api/v1/holder/login (docs/holders.md)."},
 	}
 	a := &API{huma: humago.New(mux, cfg), mux: mux, svc: svc, problems: problems, policies: map[string]authz.Policy{}, authWrites: map[string]bool{}}
 	a.registerOrgs()
@@ -135,6 +141,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerLicenses()
 	a.registerLicenseTransfers()
 	a.registerLicenseVerification()
+	a.registerHolders()
 	a.registerAudit()
 	a.registerStatus()
 	a.registerDocs()
@@ -168,7 +175,7 @@ func (a *API) Policies() map[string]authz.Policy { return a.policies }
 
 // register adds one operation with its authorization policy.
 func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(context.Context, *I) (*O, error)) {
-	if len(p.Grants) == 0 && !p.Public {
+	if len(p.Grants) == 0 && !p.Public && !p.Holder {
 		panic(fmt.Sprintf("operation %s declares no authorization policy", op.OperationID))
 	}
 	if _, dup := a.policies[op.OperationID]; dup {
@@ -195,6 +202,10 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 		op.Extensions[AuthzExtension] = map[string]any{"public": true}
 		op.Security = []map[string][]string{{}} // no authentication
 		refusals = []int{http.StatusUnprocessableEntity}
+	}
+	if p.Holder {
+		op.Extensions[AuthzExtension] = map[string]any{"holder": true}
+		op.Security = []map[string][]string{{"holder": {}}}
 	}
 	op.MaxBodyBytes = BodyLimitFor(op.Method, op.Path)
 	for _, s := range refusals {

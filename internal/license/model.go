@@ -34,11 +34,14 @@ type License struct {
 	// HolderID is the holder's citizen ID number or credit code,
 	// normalized. The store keeps it encrypted and finds it by a blind
 	// index.
-	HolderID   string
-	HolderName string
-	ValidFrom  time.Time
-	ValidUntil *time.Time // nil for a license without an end
-	State      State
+	HolderID string
+	// HolderIndex is the blind index of HolderID, set on reads: a signed-in
+	// holder's own licenses are those of its kind and index.
+	HolderIndex string
+	HolderName  string
+	ValidFrom   time.Time
+	ValidUntil  *time.Time // nil for a license without an end
+	State       State
 	// Version counts the signed versions of the license, from 1.
 	Version int64
 	// Slot is the index of the current version in its issuer's status
@@ -73,8 +76,12 @@ type Filter struct {
 	// Holder is a normalized holder identifier; the store matches it by
 	// its blind index, never by decrypting.
 	Holder string
-	After  string // the identifier the page starts after
-	Limit  int
+	// HolderKind and HolderIndex select a signed-in holder's licenses: its
+	// kind and the blind index of its identifier.
+	HolderKind  catalog.HolderKind
+	HolderIndex string
+	After       string // the identifier the page starts after
+	Limit       int
 }
 
 // Reader reads licenses. *store.DB implements it. Methods return apperr
@@ -93,6 +100,9 @@ type Reader interface {
 	// LicenseTransitions returns a page of the transitions of a license,
 	// by Seq.
 	LicenseTransitions(ctx context.Context, f HistoryFilter) ([]Record, error)
+	// HolderNotices returns a page of the notices of the licenses of a
+	// holder, by f.
+	HolderNotices(ctx context.Context, f NoticeFilter) ([]Notice, error)
 	// DueLicenses returns up to limit identifiers of licenses in a state
 	// Expire is allowed from whose valid_until is at or before now.
 	DueLicenses(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -68,46 +68,75 @@ func (s *Service) Get(ctx context.Context, actor *authz.Actor, id string) (Licen
 // Document returns the signed document of the current version of a
 // license of the actor's organization; the read is logged.
 func (s *Service) Document(ctx context.Context, actor *authz.Actor, id string) ([]byte, error) {
-	var doc []byte
-	_, err := s.read(ctx, actor, id, "document", func(st Tx, l License) (err error) {
-		doc, err = st.LicenseDocument(ctx, l.ID, l.Version)
-		return err
-	})
-	return doc, err
+	return documentVia(ctx, s.read, actor, id, 0)
 }
 
 // VersionDocument returns the signed document of a version of a license of
 // the actor's organization: superseded versions stay readable. The read is
 // logged.
 func (s *Service) VersionDocument(ctx context.Context, actor *authz.Actor, id string, version int64) ([]byte, error) {
-	var doc []byte
-	_, err := s.read(ctx, actor, id, "document v"+strconv.FormatInt(version, 10), func(st Tx, l License) (err error) {
-		if version < 1 || version > l.Version {
-			return apperr.New(apperr.NotFound, "license %s has no version %d", l.ID, version)
-		}
-		doc, err = st.LicenseDocument(ctx, l.ID, version)
-		return err
-	})
-	return doc, err
+	if version < 1 {
+		return nil, apperr.New(apperr.NotFound, "license %s has no version %d", id, version)
+	}
+	return documentVia(ctx, s.read, actor, id, version)
 }
 
 // History returns a page of the transitions of a license of the actor's
 // organization, oldest first; the read is logged.
 func (s *Service) History(ctx context.Context, actor *authz.Actor, id string, limit int, cursor string) (page.Page[Record], error) {
+	return s.historyVia(ctx, s.read, actor, id, limit, cursor)
+}
+
+// reader reads license id for actor in one transaction, runs fn on it
+// there and logs the read: Service.read for issuers, Service.holderRead
+// for holders.
+type reader func(ctx context.Context, actor *authz.Actor, id, what string, fn func(st Tx, l License) error) (License, error)
+
+// documentVia returns, through read, the signed document of a version of
+// license id: the current one when version is 0.
+func documentVia(ctx context.Context, read reader, actor *authz.Actor, id string, version int64) ([]byte, error) {
+	what := "document"
+	if version != 0 {
+		what += " v" + strconv.FormatInt(version, 10)
+	}
+	var doc []byte
+	_, err := read(ctx, actor, id, what, func(st Tx, l License) (err error) {
+		v := version
+		if v == 0 {
+			v = l.Version
+		}
+		if v < 1 || v > l.Version {
+			return apperr.New(apperr.NotFound, "license %s has no version %d", l.ID, version)
+		}
+		doc, err = st.LicenseDocument(ctx, l.ID, v)
+		return err
+	})
+	return doc, err
+}
+
+// historyVia returns, through read, a page of the transitions of license
+// id, oldest first.
+func (s *Service) historyVia(ctx context.Context, read reader, actor *authz.Actor, id string, limit int, cursor string) (page.Page[Record], error) {
 	var p page.Page[Record]
-	_, err := s.read(ctx, actor, id, "history", func(st Tx, l License) (err error) {
-		p, err = page.Fetch(limit, cursor, func(limit int, after string) ([]Record, error) {
-			f := HistoryFilter{LicenseID: l.ID, Limit: limit}
-			if after != "" {
-				if f.After, err = strconv.ParseInt(after, 10, 64); err != nil {
-					return nil, fieldErr(apperr.Invalid, "cursor", "cursor", "not a cursor this API returned")
-				}
-			}
-			return st.LicenseTransitions(ctx, f)
-		}, func(r Record) string { return strconv.FormatInt(r.Seq, 10) })
+	_, err := read(ctx, actor, id, "history", func(st Tx, l License) (err error) {
+		p, err = s.historyPage(ctx, st, l.ID, limit, cursor)
 		return err
 	})
 	return p, err
+}
+
+// historyPage reads a page of the transitions of license id in st.
+func (s *Service) historyPage(ctx context.Context, st Tx, id string, limit int, cursor string) (page.Page[Record], error) {
+	return page.Fetch(limit, cursor, func(limit int, after string) ([]Record, error) {
+		f := HistoryFilter{LicenseID: id, Limit: limit}
+		if after != "" {
+			var err error
+			if f.After, err = strconv.ParseInt(after, 10, 64); err != nil {
+				return nil, fieldErr(apperr.Invalid, "cursor", "cursor", "not a cursor this API returned")
+			}
+		}
+		return st.LicenseTransitions(ctx, f)
+	}, func(r Record) string { return strconv.FormatInt(r.Seq, 10) })
 }
 
 // List returns one page of the actor's organization's licenses; f.Issuer
@@ -121,8 +150,14 @@ func (s *Service) List(ctx context.Context, actor *authz.Actor, f Filter, cursor
 	}
 	f.Issuer = issuer
 	f.Holder = strings.ToUpper(strings.TrimSpace(f.Holder))
+	return s.listLogged(ctx, f, cursor, func(st Tx, l License) error { return s.logRead(ctx, st, actor, l.ID, "list") })
+}
+
+// listLogged returns one page of the licenses f selects and logs each
+// with logRead, in the transaction that read the page.
+func (s *Service) listLogged(ctx context.Context, f Filter, cursor string, logRead func(st Tx, l License) error) (page.Page[License], error) {
 	var p page.Page[License]
-	err = s.tx(ctx, func(st Tx) (err error) {
+	err := s.tx(ctx, func(st Tx) (err error) {
 		p, err = page.Fetch(f.Limit, cursor, func(limit int, after string) ([]License, error) {
 			f.Limit, f.After = limit, after
 			return st.ListLicenses(ctx, f)
@@ -131,7 +166,7 @@ func (s *Service) List(ctx context.Context, actor *authz.Actor, f Filter, cursor
 			return err
 		}
 		for _, l := range p.Items {
-			if err := s.logRead(ctx, st, actor, l.ID, "list"); err != nil {
+			if err := logRead(st, l); err != nil {
 				return err
 			}
 		}

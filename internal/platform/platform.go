@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
+	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
@@ -48,6 +50,11 @@ type Options struct {
 	// StatusListAlg is the algorithm of the platform's status-list key if
 	// it is made on first use; default SM2-SM3.
 	StatusListAlg keys.Algorithm
+	// Holders are the holder session lifetimes and the demo login; OIDC
+	// the provider holders sign in with (none when its issuer is empty; a
+	// redirect URL left empty is the callback below PublicURL).
+	Holders holder.Config
+	OIDC    holder.OIDCConfig
 }
 
 // DefaultPublicURL is the public base URL of a platform serving on the
@@ -67,7 +74,11 @@ type Platform struct {
 	Status      *status.Service
 	Licenses    *license.Service
 	Trust       *trust.Service
-	now         func() time.Time
+	Holders     *holder.Service
+	// HolderOIDC is the OpenID Connect sign-in of holders; nil when none
+	// is configured.
+	HolderOIDC *holder.OIDC
+	now        func() time.Time
 }
 
 // New builds the services over db.
@@ -103,11 +114,21 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
 		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx,
 		Presenter: presentationKey(ks, platformCode)})
+	holders, err := holder.New(holder.Deps{Store: db, Tx: db.HolderTx, Now: o.Clock, Rand: o.Rand, Config: o.Holders})
+	if err != nil {
+		return nil, err
+	}
+	if o.OIDC.Enabled() && o.OIDC.RedirectURL == "" {
+		o.OIDC.RedirectURL = strings.TrimSuffix(o.PublicURL, "/") + httpapi.Prefix + "/holder/callback"
+	}
+	if err := o.OIDC.Validate(); err != nil {
+		return nil, err
+	}
 	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock,
 		Keys: ks, Platform: platformCode})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
-		Trust: verifier, now: o.Clock}, nil
+		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC), now: o.Clock}, nil
 }
 
 // presentationKey returns the platform's presentation key in ks, made
@@ -154,9 +175,10 @@ func (p *Platform) Web(h HTTP) Web {
 	problems := httpapi.NewProblems(h.Catalog, h.Log)
 
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
-		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust}, problems)
+		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust,
+		Holders: p.Holders, HolderOIDC: p.HolderOIDC}, problems)
 	handler := server.Handler(server.Deps{
-		API: api.Handler(), Auth: p.Orgs, Idem: p.DB, Store: p.DB, Problems: problems,
+		API: api.Handler(), Auth: p.Orgs, Holders: p.Holders, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,
 		Pages: web.New(),
 	})

@@ -36,6 +36,13 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (*authz.Actor, error)
 }
 
+// HolderSessions turns a holder session's secret into an actor; Owns tells
+// its secrets from staff tokens by their prefix.
+type HolderSessions interface {
+	Authenticator
+	Owns(secret string) bool
+}
+
 // IdempotencyStore keeps the answers to requests sent with an Idempotency-Key.
 type IdempotencyStore interface {
 	ClaimIdempotencyKey(ctx context.Context, scope, key string, reqHash []byte, now time.Time, staleAfter time.Duration) (*store.IdempotencyRecord, error)
@@ -50,8 +57,11 @@ type Pinger interface {
 
 // Deps are what the server needs.
 type Deps struct {
-	API      http.Handler
-	Auth     Authenticator
+	API  http.Handler
+	Auth Authenticator
+	// Holders, when set, authenticates holder sessions: never through
+	// the token cache, so that a logout takes effect at once everywhere.
+	Holders  HolderSessions
 	Idem     IdempotencyStore
 	Store    Pinger
 	Problems *httpapi.Problems
@@ -216,7 +226,7 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 		ctx := r.Context()
 		if !strings.EqualFold(scheme, "Bearer") || secret == "" {
 			ctx = reqctx.WithAuthError(ctx, apperr.New(apperr.Unauthenticated, "use Authorization: Bearer <token>"))
-		} else if actor, err := d.Auth.Authenticate(ctx, strings.TrimSpace(secret)); err != nil {
+		} else if actor, err := authenticator(d, secret).Authenticate(ctx, strings.TrimSpace(secret)); err != nil {
 			if apperr.KindOf(err) != apperr.Unauthenticated {
 				d.Problems.Write(w, r, err)
 				return
@@ -228,6 +238,15 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// authenticator returns who verifies secret: the holder sessions or the
+// staff tokens.
+func authenticator(d Deps, secret string) Authenticator {
+	if d.Holders != nil && d.Holders.Owns(strings.TrimSpace(secret)) {
+		return d.Holders
+	}
+	return d.Auth
 }
 
 // idempotencyStale is how long a request that never finished holds its key.

@@ -81,11 +81,17 @@ func code(t testing.TB, n int) string {
 // its API and handler, with their own memory (the token cache).
 func newProcess(t testing.TB, db *store.DB, now func() time.Time) *env {
 	t.Helper()
+	return newProcessWith(t, db, platform.Options{Clock: now, PublicURL: publicURL})
+}
+
+// newProcessWith is newProcess with the platform options o.
+func newProcessWith(t testing.TB, db *store.DB, o platform.Options) *env {
+	t.Helper()
 	cat, err := i18n.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(db, platform.Options{Clock: now, PublicURL: publicURL})
+	p, err := platform.New(db, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,6 +228,7 @@ func (e *env) operations() []operation {
 func TestEveryOperationIsAuthorized(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
+		staffProbe := e.holderSession(t)
 		ops := e.operations()
 		if len(ops) < 10 {
 			t.Fatalf("only %d operations found", len(ops))
@@ -230,6 +237,31 @@ func TestEveryOperationIsAuthorized(t *testing.T) {
 			p, ok := e.api.Policies()[op.id]
 			if !ok || op.extension == nil {
 				t.Errorf("%s: no authorization declaration", op.id)
+				continue
+			}
+			if p.Holder {
+				// Only a holder session reaches it; no staff role does.
+				if op.extension["holder"] != true {
+					t.Errorf("%s: a holder operation, but its declaration says %v", op.id, op.extension)
+				}
+				url := strings.NewReplacer("{id}", "SC0001-610100-2026-000001-X", "{version}", "1").Replace(op.path)
+				body := ""
+				if op.method == http.MethodPost {
+					body = "{}"
+				}
+				for _, bad := range []string{"", "zz_not-a-token", "zh_not-a-session"} {
+					if r := e.do(op.method, url, bad, body); r.status != http.StatusUnauthorized {
+						t.Errorf("%s with token %q: %d, want 401", op.id, bad, r.status)
+					}
+				}
+				for _, role := range authz.Roles() {
+					if r := e.do(op.method, url, e.tokens[role], body); r.status != http.StatusForbidden {
+						t.Errorf("%s as staff %s: %d, want 403", op.id, role, r.status)
+					}
+				}
+				if r := e.do(op.method, url, e.holderSession(t), body); r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+					t.Errorf("%s as a holder: %d %s", op.id, r.status, r.body)
+				}
 				continue
 			}
 			if p.Public {
@@ -256,6 +288,9 @@ func TestEveryOperationIsAuthorized(t *testing.T) {
 			}
 			if r := e.do(op.method, url(e.orgA), "zz_not-a-token", body); r.status != http.StatusUnauthorized {
 				t.Errorf("%s with a bad token: %d, want 401", op.id, r.status)
+			}
+			if r := e.do(op.method, url(e.orgA), staffProbe, body); r.status != http.StatusForbidden {
+				t.Errorf("%s as a holder: %d, want 403", op.id, r.status)
 			}
 			for _, role := range authz.Roles() {
 				actor := &authz.Actor{Roles: []authz.Role{role}}

@@ -11,7 +11,6 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
-	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 )
@@ -38,17 +37,7 @@ func licenseVersionRef(id string, version int64) string {
 // identifiers index equally, and the index reveals nothing else without
 // the master key.
 func (h handle) holderIndex(identifier string) (string, error) {
-	if h.keys == nil {
-		return "", apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
-	}
-	h.keys.mu.RLock()
-	m := h.keys.master
-	h.keys.mu.RUnlock()
-	k, err := m.BlindIndexKey("license-holder")
-	if err != nil {
-		return "", err
-	}
-	return envelope.BlindIndex(k, identifier), nil
+	return h.blindIndex("license-holder", identifier)
 }
 
 // InsertLicense implements license.Tx.
@@ -162,7 +151,7 @@ func (h handle) DueLicenses(ctx context.Context, now time.Time, limit int) ([]st
 	return ids, nil
 }
 
-const licenseColumns = `id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_name, valid_from,
+const licenseColumns = `id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_index, holder_name, valid_from,
 	valid_until, state, version, status_issuer, status_purposes, status_list, status_index, seal_id, issued_by, issued_at, updated_at`
 
 // licenseRow is a license as read, its holder identifier still encrypted.
@@ -176,7 +165,7 @@ func scanLicense(s scanner) (licenseRow, error) {
 	var holderKind, state, purposes string
 	var from, issued, updated int64
 	var until sql.NullInt64
-	err := s.Scan(&r.l.ID, &r.l.Number, &r.l.TypeCode, &r.l.TypeVersion, &r.l.Issuer, &holderKind, &r.holder, &r.l.HolderName, &from,
+	err := s.Scan(&r.l.ID, &r.l.Number, &r.l.TypeCode, &r.l.TypeVersion, &r.l.Issuer, &holderKind, &r.holder, &r.l.HolderIndex, &r.l.HolderName, &from,
 		&until, &state, &r.l.Version, &r.l.Slot.List.Issuer, &purposes, &r.l.Slot.List.Number, &r.l.Slot.Index, &r.l.SealID,
 		&r.l.IssuedBy, &issued, &updated)
 	if err != nil {
@@ -209,7 +198,8 @@ func (h handle) GetLicense(ctx context.Context, id string) (license.License, err
 // ListLicenses implements license.Reader.
 func (h handle) ListLicenses(ctx context.Context, f license.Filter) ([]license.License, error) {
 	where, args := []string{`id > ?`}, []any{f.After}
-	for _, c := range []struct{ col, val string }{{"issuer", f.Issuer}, {"type_code", f.TypeCode}, {"state", string(f.State)}} {
+	for _, c := range []struct{ col, val string }{{"issuer", f.Issuer}, {"type_code", f.TypeCode}, {"state", string(f.State)},
+		{"holder_kind", string(f.HolderKind)}, {"holder_index", f.HolderIndex}} {
 		if c.val != "" {
 			where, args = append(where, c.col+` = ?`), append(args, c.val)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
@@ -30,6 +31,7 @@ import (
 var txInterfaces = map[string]reflect.Type{
 	"auditlog": reflect.TypeFor[auditlog.Tx](),
 	"catalog":  reflect.TypeFor[catalog.Tx](),
+	"holder":   reflect.TypeFor[holder.Tx](),
 	"keyring":  reflect.TypeFor[keyring.Tx](),
 	"license":  reflect.TypeFor[license.Tx](),
 	"notify":   reflect.TypeFor[notify.Tx](),
