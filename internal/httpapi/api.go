@@ -26,6 +26,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/present"
 	"github.com/zhengzhao/zhengzhao/internal/reqctx"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -84,6 +85,9 @@ type Services struct {
 	// Trust verifies licenses and publishes their trust bundle; nil
 	// answers their routes with 503.
 	Trust *trust.Service
+	// Presentations redeems holders' QR presentations; nil answers its
+	// route with 503.
+	Presentations *present.Service
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -135,6 +139,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerLicenses()
 	a.registerLicenseTransfers()
 	a.registerLicenseVerification()
+	a.registerPresentations()
 	a.registerAudit()
 	a.registerStatus()
 	a.registerDocs()
