@@ -85,8 +85,9 @@ type Deps struct {
 
 // Service redeems presentations. It is safe for concurrent use.
 type Service struct {
-	d    Deps
-	keys *keyCache
+	d     Deps
+	keys  *keyCache
+	batch *batcher
 }
 
 // New returns the service.
@@ -94,7 +95,7 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{d: d, keys: &keyCache{keys: d.Keys, platform: d.Platform, now: d.Now}}
+	return &Service{d: d, keys: &keyCache{keys: d.Keys, platform: d.Platform, now: d.Now}, batch: &batcher{tx: d.Tx}}
 }
 
 // Redeem checks a QR payload for the using unit actor, for a matter when
@@ -107,7 +108,8 @@ func New(d Deps) *Service {
 // discloses only when it is valid. Every redemption, refused or not, is
 // recorded in the audit log in the transaction that decides it, with the
 // redemption record of an accepted one: two redemptions of one payload,
-// in any processes on one database, accept it once. An error means
+// in any processes on one database, accept it once. The transaction may
+// decide other redemptions of this process too (batcher). An error means
 // nothing was decided and nothing recorded.
 func (s *Service) Redeem(ctx context.Context, actor *authz.Actor, payload, matter string) (verify.PresentationVerdict, error) {
 	payload, matter = strings.TrimSpace(payload), strings.TrimSpace(matter)
@@ -121,7 +123,7 @@ func (s *Service) Redeem(ctx context.Context, actor *authz.Actor, payload, matte
 	t := &deferredTrust{s: s, at: now}
 	pre := verify.Presentation(ctx, payload, t, now, verify.ClockSkew(ClockSkew))
 	var out verify.PresentationVerdict
-	err := s.d.Tx(ctx, func(tx Tx) error {
+	err := s.batch.do(ctx, &job{run: func(ctx context.Context, tx Tx) error {
 		v := pre
 		v.Checks = append([]verify.Check(nil), pre.Checks...)
 		if v.Presented != nil {
@@ -132,7 +134,7 @@ func (s *Service) Redeem(ctx context.Context, actor *authz.Actor, payload, matte
 		settle(&v.Verdict)
 		out = v
 		return auditlog.Append(ctx, tx, s.entry(actor, matter, v, now))
-	})
+	}})
 	if err != nil {
 		return verify.PresentationVerdict{}, err
 	}

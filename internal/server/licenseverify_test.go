@@ -25,7 +25,7 @@ import (
 
 // issued issues one residence permit and returns it with its signed
 // document as served.
-func (le licenseEnv) issued(t *testing.T) (api.License, []byte) {
+func (le licenseEnv) issued(t testing.TB) (api.License, []byte) {
 	t.Helper()
 	var l api.License
 	le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, nil)).want(t, http.StatusCreated, "issue").decode(t, &l)

@@ -28,7 +28,7 @@ const redeemPath = "/api/v1/presentations/verify"
 
 // presented signs a payload of license id as its issuer, disclosing the
 // permit's issuing authority.
-func (le licenseEnv) presented(t *testing.T, id string) license.Presentation {
+func (le licenseEnv) presented(t testing.TB, id string) license.Presentation {
 	t.Helper()
 	issuer := &authz.Actor{AccountID: "issuer", Org: le.issuerOrg, Roles: []authz.Role{authz.Issuer}}
 	p, err := le.p.Licenses.Present(context.Background(), issuer, id, license.PresentRequest{Disclose: []string{"issuing_authority"}})
