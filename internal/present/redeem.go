@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -177,11 +176,7 @@ func (s *Service) decide(ctx context.Context, tx Tx, v *verify.PresentationVerdi
 			return nil // refused already: the payload keeps its one use
 		}
 	}
-	digest, err := Digest(v.Presented.KID, v.Presented.Nonce)
-	if err != nil {
-		return err
-	}
-	fresh, err := tx.ClaimRedemption(ctx, digest, v.Presented.Expires.Add(ClockSkew))
+	fresh, err := tx.ClaimRedemption(ctx, Digest(v.Presented.KID, v.Presented.Nonce), v.Presented.Expires.Add(ClockSkew))
 	if err != nil {
 		return err
 	}
@@ -193,26 +188,13 @@ func (s *Service) decide(ctx context.Context, tx Tx, v *verify.PresentationVerdi
 	return nil
 }
 
-// Digest is the key of a payload's redemption record: the SHA-256 of its
-// kid and nonce (given in hex, as verify.Presented has them), each
-// preceded by its length. Neither the payload nor anything it discloses
-// is kept.
-func Digest(kidHex, nonceHex string) ([]byte, error) {
-	kid, err := hex.DecodeString(kidHex)
-	if err != nil {
-		return nil, fmt.Errorf("redemption digest: kid: %w", err)
-	}
-	nonce, err := hex.DecodeString(nonceHex)
-	if err != nil {
-		return nil, fmt.Errorf("redemption digest: nonce: %w", err)
-	}
-	h := sha256.New()
-	h.Write([]byte("zhengzhao presentation redemption\x00"))
-	for _, b := range [][]byte{kid, nonce} {
-		h.Write([]byte{byte(len(b))})
-		h.Write(b)
-	}
-	return h.Sum(nil), nil
+// Digest is the key of a payload's redemption record: the SHA-256 of a
+// fixed label, its kid and its nonce in lower-case hex as verify.Presented
+// has them, the two separated by a colon (hex has none, so no two pairs
+// give one input). Neither the payload nor anything it discloses is kept.
+func Digest(kidHex, nonceHex string) []byte {
+	sum := sha256.Sum256([]byte("zhengzhao presentation redemption\x00" + strings.ToLower(kidHex) + ":" + strings.ToLower(nonceHex)))
+	return sum[:]
 }
 
 // liveStatus is the status check of a redemption: the license's state
