@@ -194,6 +194,25 @@ func TestRedeemPresentation(t *testing.T) {
 	})
 }
 
+// postConcurrently posts body n times at once with token, request i to
+// handler i modulo their number, and returns the answers in order.
+func postConcurrently(n int, hs []http.Handler, path, token string, body []byte) []response {
+	var wg sync.WaitGroup
+	out := make([]response, n)
+	for i := range n {
+		wg.Go(func() {
+			req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			rec := httptest.NewRecorder()
+			hs[i%len(hs)].ServeHTTP(rec, req)
+			out[i] = response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
 // TestConcurrentRedemption redeems one payload 20 times at once through
 // two processes on one store: exactly one is valid, the others replayed.
 func TestConcurrentRedemption(t *testing.T) {
@@ -207,23 +226,7 @@ func TestConcurrentRedemption(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 20
-		var wg sync.WaitGroup
-		out := make([]response, n)
-		for i := range n {
-			wg.Go(func() {
-				h := le.h
-				if i%2 == 1 {
-					h = second.h
-				}
-				req := httptest.NewRequest(http.MethodPost, redeemPath, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+le.tokens[authz.UsingUnit])
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				out[i] = response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
-			})
-		}
-		wg.Wait()
+		out := postConcurrently(n, []http.Handler{le.h, second.h}, redeemPath, le.tokens[authz.UsingUnit], body)
 		valid, replayed := 0, 0
 		for i, r := range out {
 			var v verify.PresentationVerdict
