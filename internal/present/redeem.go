@@ -150,8 +150,10 @@ func checkInput(payload, matter string) error {
 		fs.Add("payload", "required", "give the QR payload (ZZ1:…)")
 	}
 	switch {
-	case !utf8.ValidString(matter) || strings.IndexFunc(matter, unicode.IsControl) >= 0:
-		fs.Add("matter", "printable", "the matter is printable text")
+	case !utf8.ValidString(matter):
+		fs.Add("matter", "utf8", "the matter is UTF-8 text")
+	case strings.IndexFunc(matter, unicode.IsControl) >= 0:
+		fs.Add("matter", "no-control", "the matter holds no control characters")
 	case utf8.RuneCountInString(matter) > MaxMatterLength:
 		fs.Add("matter", "max-length", fmt.Sprintf("the matter is at most %d characters", MaxMatterLength))
 	}

@@ -108,6 +108,10 @@ func TestRedeemPresentation(t *testing.T) {
 		}
 		long, _ := json.Marshal(api.RedeemPresentation{Payload: p.Payload, Matter: strings.Repeat("事", present.MaxMatterLength+1)})
 		le.do(http.MethodPost, redeemPath, unit, string(long)).want(t, http.StatusUnprocessableEntity, "long matter")
+		pr = le.do(http.MethodPost, redeemPath, unit, `{"payload":"ZZ1:","matter":"a\u0007b"}`).want(t, http.StatusUnprocessableEntity, "control").problem(t)
+		if !namesField(pr, "matter", "no-control") {
+			t.Errorf("a matter with a control character: %+v", pr)
+		}
 		fresh := le.presented(t, l.ID).Payload
 		for name, bad := range map[string]string{
 			"truncated":   fresh[:len(fresh)-9],
