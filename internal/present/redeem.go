@@ -205,6 +205,10 @@ func Digest(kidHex, nonceHex string) []byte {
 // moment ago is refused at once, whatever the payload says.
 func (s *Service) liveStatus(ctx context.Context, tx Tx, id string, entries []statusEntry, now time.Time) (verify.Check, error) {
 	c := verify.Check{Name: verify.CheckStatus, AsOf: now.UTC()}
+	if len(entries) == 0 { // verify.Presentation judged the entries unreadable
+		c.Unknown, c.Reason = true, "status unknown: the payload names no status list entry this platform reads"
+		return c, nil
+	}
 	state, until, err := tx.LicenseState(ctx, id)
 	switch {
 	case errors.Is(err, apperr.NotFound):
