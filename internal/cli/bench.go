@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +28,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
+	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 )
@@ -43,6 +48,7 @@ const (
 
 type benchOptions struct {
 	url, token, verifyBody string
+	payloads               int
 	endpoints              []string
 	connections, requests  int
 	duration               time.Duration
@@ -55,6 +61,7 @@ type benchEndpoint struct {
 	path     string
 	auth     bool   // sends the token
 	body     bool   // sends the verify body
+	redeem   bool   // sends a fresh QR payload each time, with the using unit's token
 	baseline string // the baseline it is compared with
 }
 
@@ -62,6 +69,7 @@ var benchEndpoints = []benchEndpoint{
 	{name: "me", method: http.MethodGet, path: "/api/v1/me", auth: true, baseline: baselineBare},
 	{name: "healthz", method: http.MethodGet, path: "/healthz", baseline: baselineBare},
 	{name: "verify", method: http.MethodPost, path: "/api/v1/signatures/verify", auth: true, body: true, baseline: baselineSM2},
+	{name: "redeem", method: http.MethodPost, path: "/api/v1/presentations/verify", auth: true, redeem: true, baseline: baselineSM2},
 }
 
 // benchResult is one endpoint's figures, as --json prints them.
@@ -84,7 +92,11 @@ func (a *app) benchCommand() *cobra.Command {
 		Long: `bench http drives named endpoints with concurrent keep-alive connections and
 compares each with a baseline the bench serves itself on loopback in the same
 run: "bare" (a handler that writes ok) for me and healthz, "sm2-verify" (a
-handler that reads the body and verifies one SM2 signature) for verify. Each
+handler that reads the body and verifies one SM2 signature) for verify and
+redeem. redeem (only on the demo) redeems a new QR payload of the demo's
+license each time, as its using unit: each answer must be valid, so each
+commits a redemption record and an audit entry; --payloads are signed
+before the measurements and bound the requests of redeem. Each
 endpoint is measured right after its baseline, so that a busy machine slows
 both alike; read the ratio, not the absolute figures.
 
@@ -102,7 +114,8 @@ Each measurement stops after --duration or --requests, whichever comes first.`,
 	f.StringVar(&o.url, "url", "", "base URL of a running server (empty: start a demo on loopback)")
 	f.StringVar(&o.token, "token", "", "bearer token for me and verify against --url")
 	f.StringVar(&o.verifyBody, "verify-body", "", "file with the JSON body of a seal verification, for verify against --url")
-	f.StringSliceVar(&o.endpoints, "endpoints", []string{"me", "healthz", "verify"}, "endpoints to drive: me, healthz, verify")
+	f.StringSliceVar(&o.endpoints, "endpoints", []string{"me", "healthz", "verify"}, "endpoints to drive: me, healthz, verify, redeem")
+	f.IntVar(&o.payloads, "payloads", 120_000, "QR payloads signed beforehand for redeem (1 to 10000000)")
 	f.IntVar(&o.connections, "connections", 64, "concurrent connections (1 to 1024)")
 	f.DurationVar(&o.duration, "duration", 5*time.Second, "time limit of each measurement (at most 10m)")
 	f.IntVar(&o.requests, "requests", 1_000_000, "request limit of each measurement (at most 100000000)")
@@ -120,15 +133,21 @@ func (o benchOptions) validate() ([]benchEndpoint, error) {
 	if o.requests < 1 || o.requests > 100_000_000 {
 		return nil, usageErr("--requests %d: from 1 to 100000000", o.requests)
 	}
+	if o.payloads < 1 || o.payloads > 10_000_000 {
+		return nil, usageErr("--payloads %d: from 1 to 10000000", o.payloads)
+	}
 	var eps []benchEndpoint
 	for _, name := range o.endpoints {
 		i := slices.IndexFunc(benchEndpoints, func(e benchEndpoint) bool { return e.name == name })
 		if i < 0 {
-			return nil, usageErr("--endpoints: unknown endpoint %q; use me, healthz or verify", name)
+			return nil, usageErr("--endpoints: unknown endpoint %q; use me, healthz, verify or redeem", name)
 		}
 		e := benchEndpoints[i]
 		if o.url != "" && e.auth && o.token == "" {
 			return nil, usageErr("--endpoints %s against --url needs --token", name)
+		}
+		if o.url != "" && e.redeem {
+			return nil, usageErr("--endpoints %s needs the bench's own demo, not --url: it signs the payloads", name)
 		}
 		if o.url != "" && e.body && o.verifyBody == "" {
 			return nil, usageErr("--endpoints %s against --url needs --verify-body", name)
@@ -153,12 +172,15 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 			return err
 		}
 	}
+	var demo benchTarget
 	if target == "" {
-		demo, stop, err := a.benchDemo(ctx)
+		redeem := slices.ContainsFunc(eps, func(e benchEndpoint) bool { return e.redeem })
+		d, stop, err := a.benchDemo(ctx, redeem, o.payloads)
 		if err != nil {
 			return fmt.Errorf("bench demo: %w", err)
 		}
 		defer stop()
+		demo = d
 		target, token, body = demo.url, demo.token, demo.verifyBody
 	}
 	base, stopBase, err := serveBaselines(body)
@@ -180,6 +202,10 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 		if e.body {
 			req.body = body
 			baseReq = benchRequest{method: http.MethodPost, url: base + "/sm2", body: body}
+		}
+		if e.redeem {
+			req.token, req.bodies, req.wantValid = demo.unitToken, &bodyQueue{items: demo.redeemBodies}, true
+			baseReq = benchRequest{method: http.MethodPost, url: base + "/sm2", body: demo.redeemBodies[0]}
 		}
 		bm, err := drive(ctx, client, baseReq, o)
 		if err != nil {
@@ -221,6 +247,30 @@ func round(x float64, digits int) float64 {
 type benchRequest struct {
 	method, url, token string
 	body               []byte
+	// bodies, when set, are sent in turn instead of body, each once: a
+	// redemption uses its payload up. The measurement ends when they run
+	// out.
+	bodies *bodyQueue
+	// wantValid asks for a verdict "valid": true besides the 200, which a
+	// refusal answers too.
+	wantValid bool
+}
+
+// bodyQueue hands out request bodies, each once, to all connections.
+type bodyQueue struct {
+	items [][]byte
+	next  atomic.Int64
+}
+
+// errNoBodies ends a connection's measurement: the bodies ran out.
+var errNoBodies = errors.New("no request body left")
+
+func (q *bodyQueue) pop() ([]byte, error) {
+	i := q.next.Add(1) - 1
+	if i >= int64(len(q.items)) {
+		return nil, errNoBodies
+	}
+	return q.items[i], nil
 }
 
 type measurement struct {
@@ -267,7 +317,9 @@ func load(ctx context.Context, client *http.Client, req benchRequest, o benchOpt
 			var lat []time.Duration
 			for time.Now().Before(deadline) && sent.Add(1) <= int64(o.requests) {
 				t0 := time.Now()
-				if err := once(ctx, client, req); err != nil {
+				if err := once(ctx, client, req); errors.Is(err, errNoBodies) {
+					break
+				} else if err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -295,6 +347,13 @@ func load(ctx context.Context, client *http.Client, req benchRequest, o benchOpt
 }
 
 func once(ctx context.Context, client *http.Client, req benchRequest) error {
+	if req.bodies != nil {
+		b, err := req.bodies.pop()
+		if err != nil {
+			return err
+		}
+		req.body = b
+	}
 	var body io.Reader
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
@@ -317,6 +376,13 @@ func once(ctx context.Context, client *http.Client, req benchRequest) error {
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		return fmt.Errorf("%s %s: status %d: %s", req.method, req.url, resp.StatusCode, b)
+	}
+	if req.wantValid {
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && !bytes.HasPrefix(b, []byte(`{"valid":true`)) {
+			err = fmt.Errorf("%s %s: not valid: %.300s", req.method, req.url, b)
+		}
+		return err
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	return err
@@ -374,13 +440,17 @@ func serveLoopback(h http.Handler) (string, func(), error) {
 type benchTarget struct {
 	url, token string
 	verifyBody []byte
+	// unitToken is the using unit's, and redeemBodies the bodies of
+	// redemptions of distinct payloads, when redeem is driven.
+	unitToken    string
+	redeemBodies [][]byte
 }
 
 // benchDemo starts a demo platform on loopback in a temporary directory,
 // with a seal and one document signed with it; stop removes everything.
 // Its access log goes to a file, as a server's would, so that the bench
 // pays for logging too.
-func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
+func (a *app) benchDemo(ctx context.Context, redeem bool, payloads int) (benchTarget, func(), error) {
 	dir, err := os.MkdirTemp("", "zhengzhao-bench-*")
 	if err != nil {
 		return benchTarget{}, nil, err
@@ -433,7 +503,95 @@ func (a *app) benchDemo(ctx context.Context) (benchTarget, func(), error) {
 		return fail(err)
 	}
 	cleanups = append(cleanups, stopServer)
-	return benchTarget{url: url, token: token, verifyBody: body}, stop, nil
+	target := benchTarget{url: url, token: token, verifyBody: body}
+	if redeem {
+		if target.unitToken, target.redeemBodies, err = benchPayloads(ctx, p, d, url, actors[authz.Issuer], payloads); err != nil {
+			return fail(fmt.Errorf("QR payloads: %w", err))
+		}
+	}
+	return target, stop, nil
+}
+
+// benchPayloads issues a license of the demo's issuer through the API,
+// presents it once, and signs n payloads of it that differ by their nonce
+// with the platform's presentation key, on every core: a bench of
+// redemptions needs a fresh payload for each. It returns the using unit's
+// token and the redemption bodies.
+func benchPayloads(ctx context.Context, p *platform.Platform, d *demoData, url string, issuer *authz.Actor, n int) (string, [][]byte, error) {
+	var issuerToken, unitToken string
+	for _, t := range d.Tokens {
+		switch t.Role {
+		case authz.Issuer:
+			issuerToken = t.Token
+		case authz.UsingUnit:
+			unitToken = t.Token
+		}
+	}
+	if issuer == nil || issuerToken == "" || unitToken == "" {
+		return "", nil, errors.New("the demo lacks an issuer or a using unit")
+	}
+	var l struct {
+		ID string `json:"id"`
+	}
+	if err := benchPost(ctx, url+"/api/v1/licenses", issuerToken, d.Sample, &l); err != nil {
+		return "", nil, fmt.Errorf("issue: %w", err)
+	}
+	first, err := p.Licenses.Present(ctx, issuer, l.ID, license.PresentRequest{Disclose: []string{"name"}, TTL: license.MaxPresentTTL})
+	if err != nil {
+		return "", nil, err
+	}
+	plat, err := p.Orgs.Platform(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	signer, _, err := p.Keys.PresentationSigner(ctx, plat.CreditCode, "")
+	if err != nil {
+		return "", nil, err
+	}
+	bodies := make([][]byte, n)
+	var wg sync.WaitGroup
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Go(func() {
+			for i := w; i < n && errs[w] == nil; i += len(errs) {
+				c := first.Claims
+				if _, err := rand.Read(c.Nonce[:]); err != nil {
+					errs[w] = err
+					return
+				}
+				payload, err := qr.Encode(ctx, c, signer, first.KID)
+				if err == nil {
+					bodies[i], err = json.Marshal(api.RedeemPresentation{Payload: payload, Matter: "性能测试"})
+				}
+				errs[w] = err
+			}
+		})
+	}
+	wg.Wait()
+	return unitToken, bodies, errors.Join(errs...)
+}
+
+// benchPost posts body with token and decodes the 201 answer into out.
+func benchPost(ctx context.Context, url, token string, body []byte, out any) error {
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("status %d: %.300s", resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
 }
 
 // benchSignature makes a seal of the demo's seal-using organization and

@@ -198,6 +198,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		close(transferring)
 	}()
 
+	// Redemption records are purged once their payloads have expired; every
+	// process runs the loop, and a record is deleted once (docs/presentations.md).
+	purging := make(chan struct{})
+	defer func() { stopWork(); <-purging }()
+	go func() {
+		p.Presentations.RunPurge(workCtx, time.Minute, func(err error) { log.Error("redemption purge failed", "error", err.Error()) })
+		close(purging)
+	}()
+
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {

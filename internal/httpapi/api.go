@@ -27,6 +27,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/present"
 	"github.com/zhengzhao/zhengzhao/internal/reqctx"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -89,6 +90,9 @@ type Services struct {
 	// sign-in, nil when none is configured (its routes answer 404).
 	Holders    *holder.Service
 	HolderOIDC *holder.OIDC
+	// Presentations redeems holders' QR presentations; nil answers its
+	// route with 503.
+	Presentations *present.Service
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -142,6 +146,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerLicenseTransfers()
 	a.registerLicenseVerification()
 	a.registerHolders()
+	a.registerPresentations()
 	a.registerAudit()
 	a.registerStatus()
 	a.registerDocs()

@@ -160,6 +160,7 @@ var wireTypes = map[string]reflect.Type{
 	"Page":                     reflect.TypeFor[api.Page[struct{}]](),
 	"PendingAuditEntry":        reflect.TypeFor[api.PendingAuditEntry](),
 	"PublicKey":                reflect.TypeFor[api.PublicKey](),
+	"RedeemPresentation":       reflect.TypeFor[api.RedeemPresentation](),
 	"Responsible":              reflect.TypeFor[api.Responsible](),
 	"Seal":                     reflect.TypeFor[api.Seal](),
 	"SealApplication":          reflect.TypeFor[api.SealApplication](),

@@ -27,6 +27,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/present"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -78,7 +79,9 @@ type Platform struct {
 	// HolderOIDC is the OpenID Connect sign-in of holders; nil when none
 	// is configured.
 	HolderOIDC *holder.OIDC
-	now        func() time.Time
+	// Presentations redeems holders' QR presentations online.
+	Presentations *present.Service
+	now           func() time.Time
 }
 
 // New builds the services over db.
@@ -128,7 +131,9 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		Keys: ks, Platform: platformCode})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
-		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC), now: o.Clock}, nil
+		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC),
+		Presentations: present.New(present.Deps{Tx: db.PresentTx, Purger: db, Keys: ks, Platform: platformCode,
+			BaseURL: o.PublicURL, Now: o.Clock}), now: o.Clock}, nil
 }
 
 // presentationKey returns the platform's presentation key in ks, made
@@ -176,7 +181,7 @@ func (p *Platform) Web(h HTTP) Web {
 
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
 		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust,
-		Holders: p.Holders, HolderOIDC: p.HolderOIDC}, problems)
+		Holders: p.Holders, HolderOIDC: p.HolderOIDC, Presentations: p.Presentations}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Holders: p.Holders, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,

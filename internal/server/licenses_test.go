@@ -39,10 +39,10 @@ type licenseEnv struct {
 	applicationsURL string
 }
 
-func newLicenseEnv(t *testing.T, db *store.DB) licenseEnv {
+func newLicenseEnv(t testing.TB, db *store.DB) licenseEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := newEnv(t, db)
+	e := newEnvAt(t, db, time.Now)
 	if _, err := e.pki.InitRoot(ctx, e.platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func newLicenseEnv(t *testing.T, db *store.DB) licenseEnv {
 }
 
 // apply files an application of action for the seal and has it approved.
-func (le licenseEnv) apply(t *testing.T, action string) {
+func (le licenseEnv) apply(t testing.TB, action string) {
 	t.Helper()
 	var app api.SealApplication
 	le.do(http.MethodPost, le.applicationsURL, le.admin, jsonBody(t, map[string]any{"action": action, "seal_id": le.sealID, "reason": "证照签发"})).
@@ -108,7 +108,7 @@ func (le licenseEnv) apply(t *testing.T, action string) {
 	le.do(http.MethodPost, "/api/v1/seal-applications/"+app.ID+"/decision", le.approver, `{"approve":true}`).want(t, http.StatusOK, "approve "+action)
 }
 
-func (le licenseEnv) permit(t *testing.T, edit func(m map[string]any)) string {
+func (le licenseEnv) permit(t testing.TB, edit func(m map[string]any)) string {
 	t.Helper()
 	m := map[string]any{"type": "PC0001", "holder_id": "11010519491231002x", "holder_name": "王建国", "face": le.sample}
 	if edit != nil {

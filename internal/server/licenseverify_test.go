@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +23,7 @@ import (
 
 // issued issues one residence permit and returns it with its signed
 // document as served.
-func (le licenseEnv) issued(t *testing.T) (api.License, []byte) {
+func (le licenseEnv) issued(t testing.TB) (api.License, []byte) {
 	t.Helper()
 	var l api.License
 	le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, nil)).want(t, http.StatusCreated, "issue").decode(t, &l)
@@ -254,23 +252,7 @@ func TestConcurrentLicenseVerification(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 32
-		var wg sync.WaitGroup
-		out := make([]response, n)
-		for i := range n {
-			wg.Go(func() {
-				h := le.h
-				if i%2 == 1 {
-					h = second.h
-				}
-				req, _ := http.NewRequest(http.MethodPost, "/api/v1/licenses/verify", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+le.tokens[authz.Auditor])
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				out[i] = response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
-			})
-		}
-		wg.Wait()
+		out := postConcurrently(n, []http.Handler{le.h, second.h}, "/api/v1/licenses/verify", le.tokens[authz.Auditor], body)
 		for i, r := range out {
 			var v verify.Verdict
 			if r.status != http.StatusOK || json.Unmarshal(r.body, &v) != nil || !v.Valid {

@@ -22,7 +22,7 @@ import (
 )
 
 // jsonBody marshals v for a request body.
-func jsonBody(t *testing.T, v any) string {
+func jsonBody(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -32,7 +32,7 @@ func jsonBody(t *testing.T, v any) string {
 }
 
 // decode reads a JSON response body into v.
-func (r response) decode(t *testing.T, v any) {
+func (r response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("body %s: %v", r.body, err)
@@ -40,7 +40,7 @@ func (r response) decode(t *testing.T, v any) {
 }
 
 // want fails the test unless the response has the wanted status.
-func (r response) want(t *testing.T, status int, what string) response {
+func (r response) want(t testing.TB, status int, what string) response {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.body)

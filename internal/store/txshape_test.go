@@ -20,6 +20,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/present"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -37,6 +38,7 @@ var txInterfaces = map[string]reflect.Type{
 	"notify":   reflect.TypeFor[notify.Tx](),
 	"org":      reflect.TypeFor[org.Tx](),
 	"pki":      reflect.TypeFor[pki.Tx](),
+	"present":  reflect.TypeFor[present.Tx](),
 	"seal":     reflect.TypeFor[seal.Tx](),
 	"status":   reflect.TypeFor[status.Tx](),
 }

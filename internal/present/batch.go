@@ -1,0 +1,89 @@
+package present
+
+import (
+	"context"
+	"sync"
+)
+
+// MaxBatch is the most redemptions one transaction commits.
+const MaxBatch = 128
+
+// batcher commits the redemptions of one process in groups (group
+// commit): SQLite has one writer, and redemptions that each took the write
+// lock in turn spent their time waiting for it, not working. A
+// redemption queues its job; when no one commits, it commits the queue in
+// one transaction itself, every job decided inside it in queue order, and
+// then hands the next queue to the first redemption waiting in it. No
+// goroutine outlives the redemptions. Two redemptions of one payload in a
+// batch are decided like two transactions in a row: the second insert of
+// the digest does nothing and the second is refused as replayed.
+type batcher struct {
+	tx TxFunc
+
+	mu      sync.Mutex
+	queue   []*job
+	leading bool
+}
+
+// job is one redemption's part of a batch: run decides it and appends its
+// audit entry in tx, and may run again when the transaction is retried.
+type job struct {
+	run  func(ctx context.Context, tx Tx) error
+	err  error
+	lead chan bool // true: commit the queue now; false: done, err set
+}
+
+// do commits j, alone or with others, and returns its error.
+func (b *batcher) do(ctx context.Context, j *job) error {
+	j.lead = make(chan bool, 1)
+	b.mu.Lock()
+	b.queue = append(b.queue, j)
+	leader := !b.leading
+	b.leading = true
+	b.mu.Unlock()
+	if !leader && !<-j.lead {
+		return j.err
+	}
+	// Leading: j is first in the queue. The batch is every queued job's,
+	// so it does not end with this request's context.
+	ctx = context.WithoutCancel(ctx)
+	b.mu.Lock()
+	batch := b.queue[:min(len(b.queue), MaxBatch)]
+	b.queue = append([]*job(nil), b.queue[len(batch):]...)
+	b.mu.Unlock()
+	b.commit(ctx, batch)
+	b.mu.Lock()
+	if len(b.queue) == 0 {
+		b.leading = false
+	} else {
+		b.queue[0].lead <- true
+	}
+	b.mu.Unlock()
+	for _, other := range batch[1:] {
+		other.lead <- false
+	}
+	return j.err
+}
+
+// commit runs the batch in one transaction. When it fails, each job runs
+// again in a transaction of its own, so that one job's failure is its
+// own.
+func (b *batcher) commit(ctx context.Context, batch []*job) {
+	err := b.tx(ctx, func(tx Tx) error {
+		for _, j := range batch {
+			if err := j.run(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, j := range batch {
+		j.err = err
+	}
+	if err == nil || len(batch) == 1 {
+		return
+	}
+	for _, j := range batch {
+		j.err = b.tx(ctx, func(tx Tx) error { return j.run(ctx, tx) })
+	}
+}
