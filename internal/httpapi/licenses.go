@@ -126,6 +126,7 @@ func (a *API) registerLicenses() {
 	a.registerTransitionLicense()
 	a.registerLicenseHistory()
 	a.registerGetLicenseVersionDocument()
+	a.registerPresentLicense()
 }
 
 func (a *API) registerIssueLicense() {
