@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
@@ -122,8 +123,10 @@ func (a *app) readPayload(arg string) (string, error) {
 		return arg, nil
 	}
 	fi, err := os.Stat(arg)
-	if os.IsNotExist(err) {
-		return arg, nil // not a file: verify says what is wrong with it as a payload
+	if os.IsNotExist(err) || errors.Is(err, syscall.ENAMETOOLONG) {
+		// Not a file (a payload of another prefix is longer than a file
+		// name may be): verify says what is wrong with it as a payload.
+		return arg, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", arg, err)

@@ -127,6 +127,7 @@ func (a *API) registerLicenses() {
 	a.registerLicenseHistory()
 	a.registerGetLicenseVersionDocument()
 	a.registerPresentLicense()
+	a.registerLicensePrintout()
 }
 
 func (a *API) registerIssueLicense() {

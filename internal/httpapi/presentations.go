@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"mime"
 	"net/http"
 	"reflect"
 	"time"
@@ -87,5 +88,38 @@ func (a *API) registerPresentLicense() {
 			return nil, err
 		}
 		return presentationBody(p, in.Body.Format, in.Body.Scale)
+	})
+}
+
+type printoutInput struct {
+	ID     string `path:"id" maxLength:"35"`
+	Masked bool   `query:"masked" doc:"Mask personal and sensitive fields under their masking rules; a masked copy does not attach the signed document."`
+	Lang   string `query:"lang" enum:"zh-CN,en" doc:"The page's language; zh-CN when left out."`
+}
+
+type pdfOutput struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	Body               []byte
+}
+
+func (a *API) registerLicensePrintout() {
+	register(a, huma.Operation{
+		OperationID: "get-license-printout", Method: http.MethodGet, Path: Prefix + "/licenses/{id}/printout", Tags: []string{"licenses"},
+		Summary: "Get the printable copy of a license (PDF)",
+		Description: "打印件 (docs/printout.md): one A4 page of the license's face with the issuing seal and a QR code that verifies " +
+			"the paper (a presentation valid until the license's end, docs/qr-format.md), the signed document attached as " +
+			"license.json unless masked. A license that has ended or expired is refused (409). Each copy is recorded in the " +
+			"audit log (license.printed).",
+		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable},
+		Responses: map[string]*huma.Response{"200": {Description: "the printable copy",
+			Content: map[string]*huma.MediaType{"application/pdf": {}}}},
+	}, issueLicenses(), func(ctx context.Context, in *printoutInput) (*pdfOutput, error) {
+		pdf, err := a.svc.Licenses.Printout(ctx, authz.ActorFrom(ctx), in.ID, license.PrintOptions{Masked: in.Masked, Lang: in.Lang})
+		if err != nil {
+			return nil, err
+		}
+		return &pdfOutput{ContentType: "application/pdf", Body: pdf,
+			ContentDisposition: mime.FormatMediaType("attachment", map[string]string{"filename": in.ID + ".pdf"})}, nil
 	})
 }

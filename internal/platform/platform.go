@@ -7,6 +7,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
@@ -25,6 +27,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
+	"github.com/zhengzhao/zhengzhao/internal/printout"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -101,7 +104,7 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
 		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx,
-		Presenter: presentationKey(ks, platformCode)})
+		Presenter: presentationKey(ks, platformCode), Printer: printer})
 	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock,
 		Keys: ks, Platform: platformCode})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
@@ -127,6 +130,23 @@ func presentationKey(ks *keyring.Service, platform func(context.Context) (string
 		}
 		return license.PresentationKey{Signer: signer, KID: kid}, nil
 	}
+}
+
+// printer renders a printed copy with internal/printout, the seal's
+// picture taken from the signed document and the fonts from the Debian
+// font files printout finds. No font is a service unavailable: the
+// operator installs one (docs/printout.md, "Fonts").
+func printer(_ context.Context, j license.PrintJob) ([]byte, error) {
+	sl, err := printout.DocumentSeal(j.Document)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := printout.Render(printout.Input{Document: j.Document, Template: j.Template, TypeName: j.TypeName, Masked: j.Masked,
+		Seal: sl, QR: j.QR, Lang: j.Lang})
+	if errors.Is(err, printout.ErrNoFont) {
+		return nil, apperr.Wrap(apperr.Unavailable, err, "this platform prints no licenses: %v", err)
+	}
+	return pdf, err
 }
 
 // HTTP is what the platform's HTTP face needs besides the services.
