@@ -2,17 +2,12 @@ package license
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
-	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
-	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
-	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 )
 
 // PrintedAction is the audit action of a printed copy.
@@ -88,54 +83,28 @@ func (s *Service) Printout(ctx context.Context, actor *authz.Actor, id string, o
 	now := s.now().UTC().Truncate(time.Second)
 	var pdf []byte
 	err = s.tx(ctx, func(st Tx) error {
-		l, err := ownLicense(ctx, st, owner, id)
+		signed, err := s.presentIn(ctx, st, actor, owner, id, key, presentation{at: now, action: PrintedAction,
+			expires: func(l License) time.Time {
+				if l.ValidUntil != nil {
+					return *l.ValidUntil
+				}
+				return now.Add(PrintedLifetime)
+			},
+			details: map[string]string{"masked": strconv.FormatBool(opts.Masked), "lang": lang}})
 		if err != nil {
 			return err
 		}
-		if err := presentable(l, now); err != nil {
-			return err
-		}
-		raw, err := st.LicenseDocument(ctx, l.ID, l.Version)
+		code, version := signed.Signed.Type.Code, int(signed.Signed.Type.Version)
+		v, err := s.catalog.GetVersion(ctx, code, version)
 		if err != nil {
 			return err
 		}
-		d, err := codec.Decode(raw)
-		if err != nil {
-			return apperr.Wrap(apperr.Internal, err, "license %s version %d: %v", l.ID, l.Version, err)
-		}
-		claims, err := s.claims(ctx, d.License, nil)
+		t, err := s.catalog.GetType(ctx, code)
 		if err != nil {
 			return err
 		}
-		claims.IssuedAt, claims.Expires = now, now.Add(PrintedLifetime)
-		if l.ValidUntil != nil {
-			claims.Expires = l.ValidUntil.UTC().Truncate(time.Second)
-		}
-		if _, err := rand.Read(claims.Nonce[:]); err != nil {
-			return fmt.Errorf("printed copy nonce: %w", err)
-		}
-		who := actor.AccountID
-		if who == "" {
-			who = auditlog.Operator
-		}
-		if err := auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: who, Org: owner, Action: PrintedAction, Subject: l.ID,
-			Details: map[string]string{"version": strconv.FormatInt(l.Version, 10), "kid": fmt.Sprintf("%x", key.KID),
-				"masked": strconv.FormatBool(opts.Masked), "lang": lang, "expires": claims.Expires.Format(time.RFC3339)}}); err != nil {
-			return err
-		}
-		payload, err := qr.Encode(ctx, claims, key.Signer, key.KID)
-		if err != nil {
-			return apperr.Wrap(apperr.Internal, err, "license %s cannot be printed: %v", l.ID, err)
-		}
-		v, err := s.catalog.GetVersion(ctx, d.License.Type.Code, int(d.License.Type.Version))
-		if err != nil {
-			return err
-		}
-		t, err := s.catalog.GetType(ctx, d.License.Type.Code)
-		if err != nil {
-			return err
-		}
-		pdf, err = s.printer(ctx, PrintJob{Document: raw, Template: v.Template, TypeName: t.Name, Masked: opts.Masked, Lang: lang, QR: payload})
+		pdf, err = s.printer(ctx, PrintJob{Document: signed.Document, Template: v.Template, TypeName: t.Name, Masked: opts.Masked,
+			Lang: lang, QR: signed.Payload})
 		return err
 	})
 	if err != nil {
