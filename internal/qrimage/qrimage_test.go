@@ -177,6 +177,23 @@ func TestSVGIsThePayloadsModules(t *testing.T) {
 	}
 }
 
+// TestVersions: the encoder picks the versions docs/qr-format.md lists
+// for the business license's payloads (ISO/IEC 18004 at level M, which
+// qr's TestPayloadSize computes): 556 characters version 15, 1,126
+// version 22.
+func TestVersions(t *testing.T) {
+	for _, p := range payloads()[1:] {
+		bits, err := Modules(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]int{556: 15, 1126: 22}[len(p)]
+		if got := (len(bits) - 17) / 4; got != want {
+			t.Errorf("%d characters: version %d, want %d", len(p), got, want)
+		}
+	}
+}
+
 func TestRefusedInput(t *testing.T) {
 	// 3,392 alphanumeric characters: one more than version 40-M holds.
 	tooLong := "ZZ1:" + strings.Repeat("A", 3388)
