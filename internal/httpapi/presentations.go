@@ -77,7 +77,7 @@ func (a *API) registerPresentLicense() {
 		Description: "A payload of the current version of the license signed by the platform's presentation key (docs/qr-format.md): " +
 			"the holder's name masked, the face fields disclose names, the status list entries, valid for ttl seconds. " +
 			"format json answers the payload and its claims; png or svg the QR code itself. Not idempotent: every request " +
-			"signs a new payload with a fresh nonce, so it takes no Idempotency-Key. A license that has ended or expired is " +
+			"signs a new payload with a fresh nonce, so it declares no Idempotency-Key. A license that has ended or expired is " +
 			"refused (409). Each payload is recorded in the audit log (license.presented).",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable},
 		Responses: map[string]*huma.Response{"201": {Description: "the payload, or its QR code",
