@@ -7,8 +7,8 @@ package platform
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
