@@ -113,3 +113,30 @@ type LicenseTransfer struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// NewPresentation asks for a holder's dynamic QR payload of a license
+// (亮证亮码, docs/qr-format.md). Every request signs a new payload with a
+// fresh nonce: the operation is not idempotent.
+type NewPresentation struct {
+	Disclose []string `json:"disclose,omitempty" maxItems:"64" doc:"Face fields to disclose besides the masked holder name: fields of the type's template that are not sensitive."`
+	TTL      int      `json:"ttl,omitempty" minimum:"0" maximum:"600" doc:"How long the payload is valid, in seconds (1 to 600); 60 when left out."`
+	Format   string   `json:"format,omitempty" enum:"json,png,svg" doc:"The answer: json (the default) the payload and its claims; png or svg the QR code as a picture (error correction M, a quiet zone of four modules)."`
+	Scale    int      `json:"scale,omitempty" minimum:"0" maximum:"32" doc:"Pixels a module of the PNG; 4 when left out."`
+}
+
+// Presentation is a signed QR payload and what it claims.
+type Presentation struct {
+	Payload     string         `json:"payload" doc:"The ZZ1 payload to draw as a QR code."`
+	KID         string         `json:"kid" doc:"The presentation key's identifier, hex (the trust bundle's presentation_keys)."`
+	LicenseID   string         `json:"license_id"`
+	Type        string         `json:"type"`
+	TypeVersion int            `json:"type_version"`
+	Issuer      string         `json:"issuer" doc:"The credit code of the license's issuer."`
+	Holder      string         `json:"holder" doc:"The holder's name as the payload shows it, masked for a person."`
+	Fields      map[string]any `json:"fields" doc:"The face fields disclosed."`
+	StatusLists []string       `json:"status_lists" doc:"The revocation list, then the suspension list."`
+	StatusIndex int64          `json:"status_index"`
+	Nonce       string         `json:"nonce" doc:"The payload's nonce, hex."`
+	IssuedAt    time.Time      `json:"issued_at"`
+	ExpiresAt   time.Time      `json:"expires_at"`
+}

@@ -90,6 +90,8 @@ type PresentationVerdict struct {
 func Presentation(ctx context.Context, payload string, trust PresentationTrust, at time.Time, opts ...LicenseOption) (v PresentationVerdict) {
 	o := options(opts)
 	defer v.settle()
+	// The five checks in one allocation rather than a growing series.
+	v.Checks = make([]Check, 0, 5)
 	p, err := qr.Decode(payload)
 	if err != nil {
 		v.Checks = append(v.Checks, Check{Name: CheckFormat, Reason: err.Error()})

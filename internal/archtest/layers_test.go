@@ -22,9 +22,9 @@ var layers = []layer{
 	// standard library alone.
 	{name: "pages", packages: []string{"internal/web"}},
 	// Printable and visual forms of what the capabilities hold (the PDF
-	// copy of a license): pure drawing from a decoded document and the
+	// copy of a license, QR pictures): pure drawing from a decoded document and the
 	// catalog's types, without keys or state.
-	{name: "renderers", packages: []string{"internal/printout"},
+	{name: "renderers", packages: []string{"internal/printout", "internal/qrimage"},
 		imports: []string{"capabilities", "leaves", "codecs", "crypto"}},
 	// Stateful services; each declares the store interfaces it needs.
 	{name: "capabilities", packages: []string{"internal/org", "internal/seal", "internal/notify", "internal/auditlog", "internal/keyring", "internal/pki", "internal/catalog", "internal/status", "internal/license", "internal/trust", "internal/holder", "internal/present"},

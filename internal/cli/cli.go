@@ -241,6 +241,7 @@ func settingsOf() map[string][]config.Group {
 		"license export":       {config.Store, config.HSM},
 		"license transfer":     {config.Store, config.HSM},
 		"license present":      {config.Store, config.HSM},
+		"license print":        {config.Store, config.HSM},
 		// Offline (--trust) it opens nothing; online it reads the store.
 		"verify-qr": {config.Store, config.HSM},
 	}

@@ -51,7 +51,8 @@ where an issuer's token names the account. verify checks a signed license
 document, online or offline from a trust bundle.`,
 	}
 	cmd.AddCommand(a.licenseIssueCommand(), a.licenseGetCommand(), a.licenseListCommand(), a.licenseTransitionCommand(),
-		a.licenseVerifyCommand(), a.licenseTrustBundleCommand(), a.licenseExportCommand(), a.licenseTransferCommand(), a.licensePresentCommand())
+		a.licenseVerifyCommand(), a.licenseTrustBundleCommand(), a.licenseExportCommand(), a.licenseTransferCommand(), a.licensePresentCommand(),
+		a.licensePrintCommand())
 	return cmd
 }
 

@@ -5,24 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	_ "image/jpeg" // pictures of a QR code taken with a phone
-	"image/png"
 	"io"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/spf13/cobra"
-	qrcode "github.com/yeqown/go-qrcode/v2"
 
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/qrimage"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
@@ -124,8 +123,10 @@ func (a *app) readPayload(arg string) (string, error) {
 		return arg, nil
 	}
 	fi, err := os.Stat(arg)
-	if os.IsNotExist(err) {
-		return arg, nil // not a file: verify says what is wrong with it as a payload
+	if os.IsNotExist(err) || errors.Is(err, syscall.ENAMETOOLONG) {
+		// Not a file (a payload of another prefix is longer than a file
+		// name may be): verify says what is wrong with it as a payload.
+		return arg, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", arg, err)
@@ -174,51 +175,6 @@ func decodeQRImage(name string, img image.Image) (string, error) {
 	return res.GetText(), nil
 }
 
-// qrPNG draws payload as a QR code at error correction level L (the
-// payload's limit, qr.MaxPayload, is what a version 40 code holds at L; a
-// screen is not creased), scale pixels a module, in a quiet zone of four
-// modules.
-func qrPNG(payload string, scale int) ([]byte, error) {
-	q, err := qrcode.NewWith(payload, qrcode.WithErrorCorrectionLevel(qrcode.ErrorCorrectionLow))
-	if err != nil {
-		return nil, fmt.Errorf("QR code: %w", err)
-	}
-	var m qrMatrix
-	if err := q.Save(&m); err != nil {
-		return nil, fmt.Errorf("QR code: %w", err)
-	}
-	const quiet = 4
-	n := len(m.bits)
-	size := (n + 2*quiet) * scale
-	img := image.NewGray(image.Rect(0, 0, size, size))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
-	}
-	for r, row := range m.bits {
-		for c, dark := range row {
-			if !dark {
-				continue
-			}
-			for y := range scale {
-				for x := range scale {
-					img.SetGray((quiet+c)*scale+x, (quiet+r)*scale+y, color.Gray{})
-				}
-			}
-		}
-	}
-	var out bytes.Buffer
-	if err := png.Encode(&out, img); err != nil {
-		return nil, fmt.Errorf("QR code: %w", err)
-	}
-	return out.Bytes(), nil
-}
-
-// qrMatrix is a qrcode.Writer that keeps the modules.
-type qrMatrix struct{ bits [][]bool }
-
-func (m *qrMatrix) Write(mat qrcode.Matrix) error { m.bits = mat.Bitmap(); return nil }
-func (m *qrMatrix) Close() error                  { return nil }
-
 // licensePresentCommand is `license present`.
 func (a *app) licensePresentCommand() *cobra.Command {
 	var issuer, account, disclose, pngFile string
@@ -257,7 +213,7 @@ log (license.presented). Check it with zhengzhao verify-qr.`,
 					return err
 				}
 				if pngFile != "" {
-					img, err := qrPNG(pr.Payload, 4)
+					img, err := qrimage.PNG(pr.Payload, qrimage.DefaultScale)
 					if err != nil {
 						return err
 					}

@@ -126,6 +126,8 @@ func (a *API) registerLicenses() {
 	a.registerTransitionLicense()
 	a.registerLicenseHistory()
 	a.registerGetLicenseVersionDocument()
+	a.registerPresentLicense()
+	a.registerLicensePrintout()
 }
 
 func (a *API) registerIssueLicense() {

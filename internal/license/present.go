@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,51 +95,85 @@ func (s *Service) Present(ctx context.Context, actor *authz.Actor, id string, re
 	now := s.now().UTC().Truncate(time.Second)
 	var out Presentation
 	err = s.tx(ctx, func(st Tx) error {
-		l, err := ownLicense(ctx, st, owner, id)
-		if err != nil {
-			return err
-		}
-		if err := presentable(l, now); err != nil {
-			return err
-		}
-		raw, err := st.LicenseDocument(ctx, l.ID, l.Version)
-		if err != nil {
-			return err
-		}
-		d, err := codec.Decode(raw)
-		if err != nil {
-			return apperr.Wrap(apperr.Internal, err, "license %s version %d: %v", l.ID, l.Version, err)
-		}
-		claims, err := s.claims(ctx, d.License, req.Disclose)
-		if err != nil {
-			return err
-		}
-		claims.IssuedAt, claims.Expires = now, now.Add(ttl)
-		// Drawn here rather than by qr.Encode, so the claims returned are
-		// those signed.
-		if _, err := rand.Read(claims.Nonce[:]); err != nil {
-			return fmt.Errorf("presentation nonce: %w", err)
-		}
-		who := actor.AccountID
-		if who == "" {
-			who = auditlog.Operator
-		}
-		if err := auditlog.Append(ctx, st, auditlog.Entry{At: now, Actor: who, Org: owner, Action: PresentedAction, Subject: l.ID,
-			Details: map[string]string{"version": strconv.FormatInt(l.Version, 10), "kid": fmt.Sprintf("%x", key.KID),
-				"disclosed": strings.Join(req.Disclose, ","), "expires": claims.Expires.Format(time.RFC3339)}}); err != nil {
-			return err
-		}
-		payload, err := qr.Encode(ctx, claims, key.Signer, key.KID)
-		if err != nil {
-			return apperr.Wrap(apperr.Internal, err, "license %s cannot be presented: %v", l.ID, err)
-		}
-		out = Presentation{Payload: payload, KID: key.KID, Claims: claims}
-		return nil
+		signed, err := s.presentIn(ctx, st, actor, owner, id, key, presentation{at: now, disclose: req.Disclose, action: PresentedAction,
+			expires: func(License) time.Time { return now.Add(ttl) },
+			details: map[string]string{"disclosed": strings.Join(req.Disclose, ",")}})
+		out = signed.Presentation
+		return err
 	})
 	if err != nil {
 		return Presentation{}, err
 	}
 	return out, nil
+}
+
+// presentation is what presentIn signs: at when, which fields, until
+// when (from the license read in the transaction), and the audit entry's
+// action and details besides the version, kid and expiry.
+type presentation struct {
+	at       time.Time
+	disclose []string
+	expires  func(License) time.Time
+	action   string
+	details  map[string]string
+}
+
+// signedPresentation is a presentation signed in a transaction and what
+// it was made from: the license and its signed document.
+type signedPresentation struct {
+	Presentation
+	License  License
+	Document []byte
+	Signed   codec.License // the license as its document reads
+}
+
+// presentIn re-reads license id of owner in st, refuses one no longer in
+// force, appends p's audit entry and signs the presentation after it:
+// the one step of Present and Printout, so that both decide inside their
+// transaction and record what they hand out.
+func (s *Service) presentIn(ctx context.Context, st Tx, actor *authz.Actor, owner, id string, key PresentationKey, p presentation) (signedPresentation, error) {
+	l, err := ownLicense(ctx, st, owner, id)
+	if err != nil {
+		return signedPresentation{}, err
+	}
+	if err := presentable(l, p.at); err != nil {
+		return signedPresentation{}, err
+	}
+	raw, err := st.LicenseDocument(ctx, l.ID, l.Version)
+	if err != nil {
+		return signedPresentation{}, err
+	}
+	d, err := codec.Decode(raw)
+	if err != nil {
+		return signedPresentation{}, apperr.Wrap(apperr.Internal, err, "license %s version %d: %v", l.ID, l.Version, err)
+	}
+	claims, err := s.claims(ctx, d.License, p.disclose)
+	if err != nil {
+		return signedPresentation{}, err
+	}
+	claims.IssuedAt, claims.Expires = p.at, p.expires(l).UTC().Truncate(time.Second)
+	// Drawn here rather than by qr.Encode, so the claims returned are
+	// those signed.
+	if _, err := rand.Read(claims.Nonce[:]); err != nil {
+		return signedPresentation{}, fmt.Errorf("presentation nonce: %w", err)
+	}
+	who := actor.AccountID
+	if who == "" {
+		who = auditlog.Operator
+	}
+	details := map[string]string{"version": strconv.FormatInt(l.Version, 10), "kid": fmt.Sprintf("%x", key.KID),
+		"expires": claims.Expires.Format(time.RFC3339)}
+	maps.Copy(details, p.details)
+	if err := auditlog.Append(ctx, st, auditlog.Entry{At: p.at, Actor: who, Org: owner, Action: p.action, Subject: l.ID,
+		Details: details}); err != nil {
+		return signedPresentation{}, err
+	}
+	payload, err := qr.Encode(ctx, claims, key.Signer, key.KID)
+	if err != nil {
+		return signedPresentation{}, apperr.Wrap(apperr.Internal, err, "license %s cannot be presented: %v", l.ID, err)
+	}
+	return signedPresentation{Presentation: Presentation{Payload: payload, KID: key.KID, Claims: claims}, License: l, Document: raw,
+		Signed: d.License}, nil
 }
 
 // presentable refuses a license no longer in force: a payload carries

@@ -69,6 +69,9 @@ type Deps struct {
 	// Presenter is the platform's presentation key, which only QR
 	// presentations need (present.go).
 	Presenter PresentationKeyFunc
+	// Printer renders printed copies (printcopy.go), which only
+	// Printout needs.
+	Printer Printer
 }
 
 // Service issues licenses and reads them back.
@@ -90,12 +93,14 @@ type Service struct {
 	transfers  TransferReader
 	transferTx TransferTxFunc
 	presenter  PresentationKeyFunc
+	printer    Printer
 }
 
 // New returns the license service.
 func New(d Deps) *Service {
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
-		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, presenter: d.Presenter}
+		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, presenter: d.Presenter,
+		printer: d.Printer}
 }
 
 // issuerOf returns the organization actor issues for: an issuer account's

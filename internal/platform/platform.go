@@ -8,6 +8,7 @@ package platform
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
@@ -28,6 +30,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/pki"
 	"github.com/zhengzhao/zhengzhao/internal/present"
+	"github.com/zhengzhao/zhengzhao/internal/printout"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -116,7 +119,7 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
 	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
 		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx,
-		Presenter: presentationKey(ks, platformCode)})
+		Presenter: presentationKey(ks, platformCode), Printer: printer})
 	holders, err := holder.New(holder.Deps{Store: db, Tx: db.HolderTx, Now: o.Clock, Rand: o.Rand, Config: o.Holders})
 	if err != nil {
 		return nil, err
@@ -154,6 +157,23 @@ func presentationKey(ks *keyring.Service, platform func(context.Context) (string
 		}
 		return license.PresentationKey{Signer: signer, KID: kid}, nil
 	}
+}
+
+// printer renders a printed copy with internal/printout, the seal's
+// picture taken from the signed document and the fonts from the Debian
+// font files printout finds. No font is a service unavailable: the
+// operator installs one (docs/printout.md, "Fonts").
+func printer(_ context.Context, j license.PrintJob) ([]byte, error) {
+	sl, err := printout.DocumentSeal(j.Document)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := printout.Render(printout.Input{Document: j.Document, Template: j.Template, TypeName: j.TypeName, Masked: j.Masked,
+		Seal: sl, QR: j.QR, Lang: j.Lang})
+	if errors.Is(err, printout.ErrNoFont) {
+		return nil, apperr.Wrap(apperr.Unavailable, err, "this platform prints no licenses: %v", err)
+	}
+	return pdf, err
 }
 
 // HTTP is what the platform's HTTP face needs besides the services.

@@ -12,6 +12,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/codec/license"
+	"github.com/zhengzhao/zhengzhao/internal/qrimage"
 )
 
 // AttachmentName is the file name of the signed document inside the PDF.
@@ -104,7 +105,7 @@ func Render(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	qr, err := qrModules(in.QR)
+	qr, err := qrimage.Modules(in.QR)
 	if err != nil {
 		return nil, err
 	}

@@ -242,7 +242,9 @@ func inflate(z []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: zlib: %w", ErrEncoding, err)
 	}
 	defer inflaters.Put(zr)
-	out := make([]byte, 0, 4*len(z))
+	// A payload inflates to about 1.4 times its zlib bytes: twice is one
+	// allocation for nearly all, readAll grows the rest.
+	out := make([]byte, 0, 2*len(z))
 	out, err = readAll(io.LimitReader(zr, MaxDecompressed+1), out)
 	if err != nil {
 		return nil, fmt.Errorf("%w: zlib: %w", ErrEncoding, err)
