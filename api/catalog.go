@@ -68,6 +68,23 @@ type Template struct {
 	Fields []TemplateField `json:"fields" maxItems:"200"`
 }
 
+// FaceLabels are what a page needs to show the face fields of licenses of
+// an approved template version: the type's name and each field's label and
+// sensitivity. Templates are not secret, so anyone may read them.
+type FaceLabels struct {
+	TypeCode    string       `json:"type_code"`
+	TypeVersion int          `json:"type_version"`
+	Name        Label        `json:"name" doc:"The license type's name."`
+	Fields      []FieldLabel `json:"fields"`
+}
+
+// FieldLabel is the label of one face field.
+type FieldLabel struct {
+	Key         string `json:"key"`
+	Label       Label  `json:"label"`
+	Sensitivity string `json:"sensitivity" enum:"public,personal,sensitive" doc:"A sensitive field is never disclosed in a presentation."`
+}
+
 // VersionEvent is one transition of a version: who, when and why.
 type VersionEvent struct {
 	Action string    `json:"action" enum:"submit,withdraw,approve,reject"`

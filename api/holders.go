@@ -22,6 +22,13 @@ type HolderSession struct {
 	IdleSecs  int64     `json:"idle_seconds" doc:"The session ends after this many seconds without use."`
 }
 
+// HolderLoginOptions says how holders may sign in on this platform, for
+// the holder page to offer the ways that are on.
+type HolderLoginOptions struct {
+	OIDC bool `json:"oidc" doc:"An identity provider is configured: GET /api/v1/holder/login begins a sign-in."`
+	Demo bool `json:"demo" doc:"The demo login (POST /api/v1/holder/demo-login) is on: never in production."`
+}
+
 // HolderDemoLogin is a request of the demo login: who to sign in as.
 type HolderDemoLogin struct {
 	CitizenID      string `json:"citizen_id,omitempty" maxLength:"64" doc:"A person's citizen ID number (GB 11643); or give credit_code."`

@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
@@ -140,6 +141,7 @@ func (a *API) registerCatalog() {
 	a.registerProposeLicenseTypeVersion()
 	a.registerListLicenseTypeVersions()
 	a.registerGetLicenseTypeVersion()
+	a.registerFaceLabels()
 	a.registerApproveLicenseTypeVersion()
 	a.registerRejectLicenseTypeVersion()
 }
@@ -225,6 +227,39 @@ func (a *API) registerGetLicenseTypeVersion() {
 			return nil, err
 		}
 		return &versionOutput{Body: LicenseTypeVersionOf(v)}, nil
+	})
+}
+
+type faceLabelsOutput struct {
+	Body api.FaceLabels
+}
+
+// registerFaceLabels publishes the labels of approved templates, for the
+// holder and verifier pages to name face fields in the reader's language.
+func (a *API) registerFaceLabels() {
+	register(a, huma.Operation{
+		OperationID: "get-face-labels", Method: http.MethodGet, Path: Prefix + "/catalog/types/{code}/versions/{n}/labels", Tags: []string{"catalog"},
+		Summary: "The labels of the face fields of an approved template version",
+		Description: "Public: the type's name and each field's label (zh-CN, en) and sensitivity, for pages that show license faces and presentations. " +
+			"A version that is not approved answers as one that does not exist.",
+		Errors: []int{http.StatusNotFound},
+	}, authz.Public(), func(ctx context.Context, in *versionInput) (*faceLabelsOutput, error) {
+		e, err := a.svc.Catalog.GetType(ctx, in.Code)
+		if err != nil {
+			return nil, err
+		}
+		v, err := a.svc.Catalog.GetVersion(ctx, in.Code, in.Number)
+		if err == nil && v.State != catalog.Approved {
+			err = apperr.New(apperr.NotFound, "license type %s has no approved version %d", in.Code, in.Number)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := api.FaceLabels{TypeCode: e.Code, TypeVersion: v.Number, Name: api.Label(e.Name), Fields: make([]api.FieldLabel, len(v.Template.Fields))}
+		for i, f := range v.Template.Fields {
+			out.Fields[i] = api.FieldLabel{Key: f.Key, Label: api.Label(f.Label), Sensitivity: string(f.Sensitivity)}
+		}
+		return &faceLabelsOutput{Body: out}, nil
 	})
 }
 

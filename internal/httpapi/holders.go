@@ -83,7 +83,22 @@ func (a *API) sessionAnswer(accept, secret string, s holder.Session, h holder.Ho
 		ReferrerPolicy: "no-referrer"}
 }
 
+type holderLoginOptionsOutput struct {
+	Body api.HolderLoginOptions
+}
+
 func (a *API) registerHolders() {
+	register(a, huma.Operation{
+		OperationID: "holder-login-options", Method: http.MethodGet, Path: Prefix + "/holder/login-options", Tags: []string{"holders"},
+		Summary:     "How holders may sign in on this platform",
+		Description: "Whether an identity provider is configured (GET /api/v1/holder/login) and whether the demo login is on: the holder page offers those.",
+	}, authz.Public(), func(_ context.Context, _ *struct{}) (*holderLoginOptionsOutput, error) {
+		out := api.HolderLoginOptions{OIDC: a.svc.HolderOIDC != nil}
+		if a.svc.Holders != nil {
+			out.Demo = a.svc.Holders.Config().Demo
+		}
+		return &holderLoginOptionsOutput{Body: out}, nil
+	})
 	register(a, huma.Operation{
 		OperationID: "holder-login", Method: http.MethodGet, Path: Prefix + "/holder/login", Tags: []string{"holders"},
 		Summary: "Begin a holder's sign-in with the identity provider",
