@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,9 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/zhengzhao/zhengzhao/internal/printout"
 	"github.com/zhengzhao/zhengzhao/internal/qrimage"
@@ -85,19 +81,7 @@ func (r pdfReader) qr(pdf []byte) string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	img, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		r.t.Fatalf("decode the QR code of the page: %v", err)
-	}
-	return res.GetText()
+	return decodeQR(r.t, raw)
 }
 
 // TestLicensePrintoutOverTheAPI prints an issued license: the PDF shows

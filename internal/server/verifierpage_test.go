@@ -160,7 +160,7 @@ func TestVerifierPage(t *testing.T) {
 	}
 	cmdCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line")
+	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line", "verifier.spec.js")
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads),
 		"ZZ_ES256_URL="+srv256.URL, "ZZ_ES256_PAYLOADS="+string(payloads256), "ZZ_SHOTS="+shots,

@@ -1,10 +1,11 @@
 // Package web serves the platform's browser pages: static files embedded
 // in the binary, one directory per page under static/ (static/verify: the
-// offline verifier of holders' QR payloads), the modules the pages share
+// offline verifier of holders' QR payloads; static/holder: the holder's
+// licenses and dynamic QR code), the modules the pages share
 // in static/shared and the browser libraries they use, vendored with their
-// licences and versions, in static/vendor (docs/verifier-page.md). The
-// pages read only public documents (the trust bundle); no file carries
-// data, so every path is public.
+// licences and versions, in static/vendor (docs/verifier-page.md,
+// docs/holder-page.md). No file carries data (the holder page fetches the
+// holder's own with the holder's session), so every path is public.
 package web
 
 import (
@@ -71,9 +72,10 @@ func New() *Handler {
 			ctype = "text/plain; charset=utf-8" // LICENSE files
 		}
 		f := file{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, immutable: strings.HasPrefix(rel, "vendor/")}
-		// /verify/… is static/verify/…; /web/… is everything else.
-		if page, rest, ok := strings.Cut(rel, "/"); ok && page == "verify" {
-			h.files["/verify/"+rest] = f
+		// /verify/… is static/verify/…, /holder/… static/holder/…; /web/…
+		// is everything else.
+		if page, rest, ok := strings.Cut(rel, "/"); ok && (page == "verify" || page == "holder") {
+			h.files["/"+page+"/"+rest] = f
 		} else {
 			h.files["/web/"+rel] = f
 		}
@@ -83,8 +85,8 @@ func New() *Handler {
 }
 
 // Prefixes are the paths the pages are served under: the verifier page,
-// and the shared modules and libraries every page loads.
-func (h *Handler) Prefixes() []string { return []string{"/verify/", "/web/"} }
+// the holder page, and the shared modules and libraries every page loads.
+func (h *Handler) Prefixes() []string { return []string{"/verify/", "/holder/", "/web/"} }
 
 // ServeHTTP answers GET and HEAD; a directory is its index.html.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -57,6 +57,8 @@ test('zh-CN: valid, tampered, malformed, revoked and expired payloads', async ({
   await expect(page.locator('tr[data-claim="holder"] td')).toHaveText(/^王\*+$/)
   await expect(page.locator('tr[data-field="issuing_authority"]')).toBeVisible()
   await expect(page.locator('tr[data-field="residence_address"]')).toBeVisible()
+  // Named by the template's label, from the public catalog.
+  await expect(page.locator('tr[data-field="issuing_authority"] th')).toHaveText('签发机关')
   await expect(page.locator('#trust-state')).toContainText('信任包生成于')
 
   v = await verify(page, 'tampered')

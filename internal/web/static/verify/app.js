@@ -3,6 +3,7 @@
 // on this device, and shows every check and what the code states.
 import { verifyPresentation, bundleAges } from '/web/shared/zzverify.js'
 import { messages } from './strings.js'
+import { cachedLabels, faceLabels, fieldLabel } from '/web/shared/labels.js'
 
 const BUNDLE_URL = '/api/v1/licenses/trust-bundle'
 const STORE_KEY = 'zhengzhao.verify.trust-bundle' // {savedAt, text}
@@ -177,6 +178,10 @@ function showVerdict (v) {
   for (const [k, x] of Object.entries(p.fields)) rows.push([null, k, x === null ? '—' : String(x)])
   rows.push(['issued_at', when(Date.parse(p.issued_at))], ['expires', when(Date.parse(p.expires))], ['issuer', p.issuer],
     ['kid', p.kid], ['nonce', p.nonce])
+  // Face fields by their template's labels when this device has them;
+  // online, they are fetched once and the verdict shown again.
+  const labels = cachedLabels(p.type_code, p.type_version)
+  if (!labels) faceLabels(p.type_code, p.type_version).then((l) => { if (l && lastVerdict === v) showVerdict(v) })
   const body = $('presented-rows')
   body.replaceChildren()
   for (const row of rows) {
@@ -185,7 +190,7 @@ function showVerdict (v) {
     const td = document.createElement('td')
     if (row[0] === null) {
       tr.dataset.field = row[1]
-      th.textContent = row[1]
+      th.textContent = fieldLabel(labels, row[1], lang)
       td.textContent = row[2]
     } else {
       tr.dataset.claim = row[0]

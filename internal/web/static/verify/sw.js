@@ -3,13 +3,14 @@
 // Online, every file is fetched first (the server revalidates it by its
 // ETag) and the cache updated; offline, the cache answers. The trust bundle
 // is not its business: the page keeps it in localStorage with its time.
-const CACHE = 'zhengzhao-verify-v1'
+const CACHE = 'zhengzhao-verify-v2'
 const ASSETS = [
   '/verify/',
   '/verify/app.js',
   '/verify/strings.js',
   '/verify/style.css',
   '/web/shared/zzverify.js',
+  '/web/shared/labels.js',
   '/web/vendor/sm-crypto-0.5.8/sm2.js',
   '/web/vendor/jsqr-1.4.0/jsQR.js',
   '/web/vendor/cborg-6.1.5/cborg.js',

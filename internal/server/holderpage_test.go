@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	zxqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/holder"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/verify"
+)
+
+// TestHolderPage drives the holder page (internal/web) in Chromium against
+// a real server offering the demo login, with licenses issued to two
+// holders, one of them suspended: the Playwright spec
+// internal/web/e2e/holder.spec.js signs in, lists, reads, downloads,
+// shows a license's dynamic QR code and lets it renew itself, in zh-CN on
+// a phone and in English on a desktop. The QR codes it shows are decoded
+// here from its screenshots and verified with verify.Presentation.
+func TestHolderPage(t *testing.T) {
+	browserTools(t)
+	ctx := context.Background()
+	db := storetest.OpenSQLite(t)
+	le := newLicenseEnv(t, db)
+	issue := func(citizenID, name string) string {
+		t.Helper()
+		var l api.License
+		le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, func(m map[string]any) {
+			var face map[string]any
+			if err := json.Unmarshal(le.sample, &face); err != nil {
+				t.Fatal(err)
+			}
+			face["citizen_id"], face["name"] = citizenID, name
+			m["holder_id"], m["holder_name"], m["face"] = citizenID, name, face
+		})).want(t, http.StatusCreated, "issue").decode(t, &l)
+		return l.ID
+	}
+	mine, suspended := issue("11010519491231002X", "王建国"), issue("11010519491231002X", "王建国")
+	theirs := issue("110105198001010016", "李四")
+	le.do(http.MethodPost, "/api/v1/licenses/"+suspended+"/transitions", le.issuer, `{"operation":"suspend","reason":"核查中"}`).
+		want(t, http.StatusOK, "suspend")
+
+	// A serve process of the same platform with the demo login on, as
+	// `zhengzhao demo` starts it.
+	demo := newProcessWith(t, db, platform.Options{Clock: time.Now, PublicURL: publicURL, Holders: holder.Config{Demo: true}})
+	srv := httptest.NewServer(demo.h)
+	defer srv.Close()
+	shots := os.Getenv("ZHENGZHAO_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	out := t.TempDir()
+	who := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	cmdCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line", "holder.spec.js")
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_SHOTS="+shots, "ZZ_OUT="+out, "ZZ_CHROMIUM="+chromium,
+		"ZZ_HOLDER="+who(map[string]any{"citizen_id": "11010519491231002X", "name": "王建国", "licenses": []string{mine, suspended}, "suspended": suspended}),
+		"ZZ_OTHER="+who(map[string]any{"citizen_id": "110105198001010016", "name": "李四", "licenses": []string{theirs}}),
+		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	output, err := cmd.CombinedOutput()
+	t.Logf("playwright:\n%s\nscreenshots in %s", output, shots)
+	if err != nil {
+		t.Fatalf("playwright: %v", err)
+	}
+
+	// The codes the page showed, read from its screenshots, are the
+	// payloads it was given, and verify: valid, of the license shown, the
+	// fields picked disclosed; the renewed one is another payload.
+	r := le.do(http.MethodGet, "/api/v1/licenses/trust-bundle", "", "").want(t, http.StatusOK, "trust bundle")
+	bundle, err := verify.OpenBundle(r.body, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payloads []string
+	for _, n := range []string{"qr-1", "qr-2"} {
+		raw, err := os.ReadFile(filepath.Join(out, n+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload := decodeQR(t, raw)
+		if shown, err := os.ReadFile(filepath.Join(out, n+".txt")); err != nil || string(shown) != payload {
+			t.Errorf("%s: the picture holds %.40q…, the page said %.40q… (%v)", n, payload, shown, err)
+		}
+		v := verify.Presentation(ctx, payload, bundle, time.Now())
+		if !v.Valid || v.Presented == nil || v.Presented.LicenseID != mine || len(v.Presented.Fields) != 2 ||
+			v.Presented.Fields["issuing_authority"] == nil || v.Presented.Fields["residence_address"] == nil {
+			t.Errorf("%s: %+v", n, v)
+		}
+		payloads = append(payloads, payload)
+	}
+	if payloads[0] == payloads[1] {
+		t.Error("the renewed code is the same payload")
+	}
+}
+
+// decodeQR reads the QR code of a PNG picture with gozxing.
+func decodeQR(t *testing.T, raw []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		t.Fatalf("decode the QR code: %v", err)
+	}
+	return res.GetText()
+}

@@ -1,0 +1,187 @@
+// The holder page (internal/web/static/holder) in Chromium, against a real
+// server with licenses issued to a demo holder: sign in, list, detail,
+// download, show the dynamic QR code and its renewal, another holder,
+// zh-CN and en, a phone and a desktop viewport, logout. The QR codes shown
+// are saved as pictures in $ZZ_OUT for the Go test to decode and verify.
+const { test, expect } = require('@playwright/test')
+const fs = require('fs')
+const path = require('path')
+
+const env = (k) => {
+  if (!process.env[k]) throw new Error(`${k} is not set: run through TestHolderPage`)
+  return process.env[k]
+}
+const shots = () => env('ZZ_SHOTS')
+const out = () => env('ZZ_OUT')
+const holder = () => JSON.parse(env('ZZ_HOLDER')) // {citizen_id, name, licenses: [id…], suspended: id}
+const other = () => JSON.parse(env('ZZ_OTHER')) // {citizen_id, name, licenses: [id]}
+
+const phone = { width: 390, height: 844 }
+const desktop = { width: 1280, height: 900 }
+
+async function open (page, query = '') {
+  const errors = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text()) })
+  await page.goto('/holder/' + query)
+  return errors
+}
+
+async function demoLogin (page, who) {
+  await expect(page.locator('#demo')).toBeVisible()
+  await page.locator('#demo-kind').selectOption('person')
+  await page.locator('#demo-id').fill(who.citizen_id)
+  await page.locator('#demo-name').fill(who.name)
+  await page.locator('#demo button[type=submit]').click()
+  await expect(page.locator('#list')).toBeVisible()
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(shots(), `holder-${name}.png`), fullPage: true })
+
+test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR code, logout', async ({ page }) => {
+  await page.setViewportSize(phone)
+  await page.clock.install()
+  const me = holder()
+  const errors = await open(page)
+  await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN')
+  await expect(page.locator('h1')).toHaveText('我的电子证照')
+  // The platform offers the demo login and no identity provider.
+  await expect(page.locator('#oidc')).toBeHidden()
+  await shot(page, 'signin')
+  await demoLogin(page, me)
+  await expect(page.locator('#who')).toHaveText(`当前登录：${me.name}`)
+
+  // The list: exactly the holder's licenses, with type name, number, state, validity.
+  const items = page.locator('#licenses li')
+  await expect(items).toHaveCount(me.licenses.length)
+  expect((await items.evaluateAll((els) => els.map((e) => e.dataset.id))).sort()).toEqual([...me.licenses].sort())
+  const first = page.locator(`#licenses li[data-id="${me.licenses[0]}"]`)
+  await expect(first.locator('.type')).toHaveText('居住证')
+  await expect(first.locator('.state')).toHaveText('有效')
+  await expect(first.locator('.validity')).toContainText('至')
+  await expect(page.locator(`#licenses li[data-id="${me.suspended}"] .state`)).toHaveText('已中止（不在有效状态）')
+  await shot(page, 'list')
+
+  // A license that is not in force says so.
+  await page.locator(`#licenses li[data-id="${me.suspended}"] button`).click()
+  await expect(page.locator('#detail-warning')).toBeVisible()
+  await expect(page.locator('#detail-warning')).toContainText('已中止')
+  await page.locator('#back').click()
+
+  // The detail: state, face fields by their labels, versions; the download.
+  await first.locator('button').click()
+  await expect(page.locator('#detail')).toBeVisible()
+  await expect(page.locator('#detail-warning')).toBeHidden()
+  await expect(page.locator('#detail-rows tr[data-key="state"] td')).toHaveText('有效')
+  await expect(page.locator('#face-rows tr[data-key="issuing_authority"] th')).toHaveText('签发机关')
+  await expect(page.locator('#versions button[data-version="1"]')).toBeVisible()
+  await shot(page, 'detail')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()])
+  const doc = JSON.parse(fs.readFileSync(await download.path(), 'utf8'))
+  expect(doc.license.id).toBe(me.licenses[0])
+  expect(typeof doc.signature).toBe('string')
+
+  // Show: a sensitive field is not offered; forced, the server refuses it and the page says why.
+  await page.locator('#to-show').click()
+  await expect(page.locator('#show')).toBeVisible()
+  const sensitive = page.locator('#disclose-fields input[value="citizen_id"]')
+  await expect(sensitive).toBeDisabled()
+  await sensitive.evaluate((el) => { el.disabled = false; el.checked = true })
+  await page.locator('#show-start').click()
+  await expect(page.locator('#error')).toHaveAttribute('data-rules', /sensitive/)
+  await sensitive.evaluate((el) => { el.checked = false })
+
+  // The QR code, with its countdown and the license state next to it.
+  const qrRequests = []
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/qr')) qrRequests.push(r) })
+  await page.locator('#disclose-fields input[value="issuing_authority"]').check()
+  await page.locator('#disclose-fields input[value="residence_address"]').check()
+  await page.locator('#show-start').click()
+  const qr = page.locator('#qr')
+  await expect(qr).toHaveAttribute('data-payload', /^ZZ1:/)
+  await expect(page.locator('#error')).toHaveText('')
+  await expect(page.locator('#qr-state')).toHaveText('证照状态：有效')
+  await expect(page.locator('#countdown')).toContainText('秒后更新')
+  const first1 = await qr.getAttribute('data-payload')
+  await qr.screenshot({ path: path.join(out(), 'qr-1.png') })
+  fs.writeFileSync(path.join(out(), 'qr-1.txt'), first1)
+  await shot(page, 'show')
+  expect(qrRequests.length).toBe(1)
+
+  // A few seconds before it expires, the page asks for a new one by itself.
+  await page.clock.fastForward(56000)
+  await expect(qr).not.toHaveAttribute('data-payload', first1)
+  const second = await qr.getAttribute('data-payload')
+  await expect(page.locator('#countdown')).toHaveAttribute('data-left', /^(5\d|60)$/)
+  await qr.screenshot({ path: path.join(out(), 'qr-2.png') })
+  fs.writeFileSync(path.join(out(), 'qr-2.txt'), second)
+  expect(qrRequests.length).toBe(2)
+
+  // Hidden, the page asks for nothing; shown again, it renews the expired code at once.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })
+    document.dispatchEvent(new Event('visibilitychange'))
+  })
+  await page.clock.fastForward(180000)
+  expect(qrRequests.length).toBe(2)
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false })
+    document.dispatchEvent(new Event('visibilitychange'))
+  })
+  await expect(qr).not.toHaveAttribute('data-payload', second)
+  expect(qrRequests.length).toBe(3)
+
+  // Logout: the session ends on the server and leaves this tab.
+  const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('zhengzhao.holder.session')).token)
+  await page.locator('#logout').click()
+  await expect(page.locator('#signin')).toBeVisible()
+  expect(await page.evaluate(() => sessionStorage.getItem('zhengzhao.holder.session'))).toBeNull()
+  const r = await page.request.get('/api/v1/me/licenses', { headers: { Authorization: 'Bearer ' + token } })
+  expect(r.status()).toBe(401)
+  expect(errors).toEqual([])
+})
+
+test('en on a desktop: another holder sees only its own license', async ({ page }) => {
+  await page.setViewportSize(desktop)
+  const them = other()
+  const errors = await open(page)
+  await page.locator('#lang-en').click()
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en')
+  await expect(page.locator('h1')).toHaveText('My e-licenses')
+  await demoLogin(page, them)
+  const items = page.locator('#licenses li')
+  await expect(items).toHaveCount(them.licenses.length)
+  expect(await items.evaluateAll((els) => els.map((e) => e.dataset.id))).toEqual(them.licenses)
+  await expect(items.first().locator('.type')).toHaveText('Residence permit')
+  await expect(items.first().locator('.state')).toHaveText('in force')
+  // The first holder's license is not there, and asked for directly, answers 404.
+  const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('zhengzhao.holder.session')).token)
+  const r = await page.request.get('/api/v1/me/licenses/' + holder().licenses[0], { headers: { Authorization: 'Bearer ' + token } })
+  expect(r.status()).toBe(404)
+  await items.first().locator('button').click()
+  await expect(page.locator('#face-rows tr[data-key="issuing_authority"] th')).toHaveText('Issuing authority')
+  await expect(page.locator('#detail-rows tr[data-key="state"] td')).toHaveText('in force')
+  await shot(page, 'en-desktop')
+  // The choice of language is kept: a reload stays in English, signed in (this tab's session).
+  await page.reload()
+  await expect(page.locator('h1')).toHaveText('My e-licenses')
+  await expect(page.locator('#list')).toBeVisible()
+  await page.locator('#logout').click()
+  await expect(page.locator('#signin')).toBeVisible()
+  expect(errors).toEqual([])
+})
+
+test('the session from the sign-in callback is taken from the fragment', async ({ page }) => {
+  await page.setViewportSize(phone)
+  const r = await page.request.post('/api/v1/holder/demo-login', { data: { citizen_id: holder().citizen_id, name: holder().name } })
+  expect(r.status()).toBe(201)
+  const s = await r.json()
+  const errors = await open(page, '#session=' + encodeURIComponent(s.token) + '&expires_at=' + encodeURIComponent(s.expires_at))
+  await expect(page.locator('#list')).toBeVisible()
+  await expect(page.locator('#licenses li')).toHaveCount(holder().licenses.length)
+  // The secret does not stay in the address bar or the history.
+  expect(page.url()).not.toContain('session=')
+  await page.locator('#logout').click()
+  await expect(page.locator('#signin')).toBeVisible()
+  expect(errors).toEqual([])
+})

@@ -1,0 +1,512 @@
+// The holder page: sign in (the identity provider, or the demo login where
+// the platform offers it), list and read one's licenses, download their
+// signed documents, and show one as a dynamic QR code (亮证) that renews
+// itself before it expires. The session is kept in sessionStorage (this
+// tab only) and sent as a bearer token.
+import { cachedLabels, faceLabels, fieldLabel, typeName } from '/web/shared/labels.js'
+import { messages } from './strings.js'
+
+const SESSION_KEY = 'zhengzhao.holder.session' // {token, expiresAt, holder}
+const LANG_KEY = 'zhengzhao.holder.lang'
+// A code is renewed this long before it expires, so the one shown is
+// always valid when scanned.
+const RENEW_BEFORE_MS = 5000
+// Only an active license is in force; the page says so of every other state.
+const IN_FORCE = new Set(['active'])
+const $ = (id) => document.getElementById(id)
+
+let lang = pickLang()
+let session = loadSession()
+let options = null // {oidc, demo}
+let licenses = []
+let current = null // {license, labels, face, transitions}
+let showing = null // {timer, tick, expiresAt, disclose, url}
+
+function pickLang () {
+  const q = new URLSearchParams(location.search).get('lang')
+  const saved = q || localStorage.getItem(LANG_KEY)
+  return saved === 'en' ? 'en' : 'zh-CN'
+}
+
+function t (key, params = {}) {
+  const s = messages[lang][key] ?? messages['zh-CN'][key] ?? key
+  return s.replace(/\{(\w+)\}/g, (_, k) => (params[k] ?? ''))
+}
+
+function when (iso) {
+  return new Date(iso).toLocaleDateString(lang === 'en' ? 'en-GB' : 'zh-CN')
+}
+
+function whenTime (iso) {
+  return new Date(iso).toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false })
+}
+
+// ---- the session ----
+
+function loadSession () {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY))
+    if (s && s.token && Date.parse(s.expiresAt) > Date.now()) return s
+  } catch (e) { /* a damaged copy is no session */ }
+  sessionStorage.removeItem(SESSION_KEY)
+  return null
+}
+
+function saveSession (s) {
+  session = s
+  if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s))
+  else sessionStorage.removeItem(SESSION_KEY)
+}
+
+// fromFragment takes the session the sign-in callback put in the fragment
+// (#session=…&expires_at=…) and removes it from the address bar and history.
+function fromFragment () {
+  if (!location.hash.startsWith('#')) return
+  const f = new URLSearchParams(location.hash.slice(1))
+  const token = f.get('session')
+  if (!token) return
+  saveSession({ token, expiresAt: f.get('expires_at') || new Date(Date.now() + 3600e3).toISOString(), holder: null })
+  history.replaceState(null, '', location.pathname + location.search)
+}
+
+// ---- the API ----
+
+class Problem extends Error {
+  constructor (status, doc) {
+    super((doc && (doc.title || doc.detail)) || `HTTP ${status}`)
+    this.status = status
+    this.doc = doc
+  }
+}
+
+async function api (method, path, body, accept = 'application/json') {
+  const headers = { Accept: accept, 'Accept-Language': lang }
+  if (session) headers.Authorization = 'Bearer ' + session.token
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
+  if (r.status === 401 && session) {
+    // The session ended (idle, too old, or logged out elsewhere).
+    endSession()
+    throw new Problem(401, { title: t('error.session') })
+  }
+  if (!r.ok) {
+    let doc = null
+    try { doc = await r.json() } catch (e) { /* not a problem document */ }
+    throw new Problem(r.status, doc)
+  }
+  return r
+}
+
+function showError (e) {
+  const el = $('error')
+  if (!e) {
+    el.textContent = ''
+    return
+  }
+  let s = e.message
+  if (e.doc && Array.isArray(e.doc.errors) && e.doc.errors.length) {
+    s += ': ' + e.doc.errors.map((f) => `${f.field} — ${f.message || f.rule}`).join('; ')
+  }
+  el.textContent = s
+  el.dataset.status = String(e.status || '')
+  el.dataset.rules = e.doc && Array.isArray(e.doc.errors) ? e.doc.errors.map((f) => f.rule).join(' ') : ''
+}
+
+// ---- views ----
+
+function view (name) {
+  for (const v of ['signin', 'list', 'detail', 'show']) $(v).hidden = v !== name
+  $('me').hidden = !session
+  document.body.dataset.view = name
+  if (name !== 'show') stopShowing()
+}
+
+function applyLang () {
+  document.documentElement.lang = lang
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n)
+  $('lang-zh').setAttribute('aria-pressed', String(lang === 'zh-CN'))
+  $('lang-en').setAttribute('aria-pressed', String(lang === 'en'))
+  demoKind()
+  showWho()
+  if (!$('list').hidden) renderList()
+  if (!$('detail').hidden && current) renderDetail()
+  if (!$('show').hidden && current) renderShow(true)
+}
+
+function setLang (l) {
+  lang = l
+  localStorage.setItem(LANG_KEY, l)
+  applyLang()
+}
+
+function showWho () {
+  const h = session && session.holder
+  $('who').textContent = h ? t('who', { name: h.representative ? `${h.name}（${h.representative}）` : h.name }) : t('who.unknown')
+}
+
+// ---- signing in ----
+
+async function signInView () {
+  view('signin')
+  if (!options) {
+    try {
+      options = await (await api('GET', '/api/v1/holder/login-options')).json()
+    } catch (e) {
+      showError(e)
+      options = { oidc: false, demo: false }
+    }
+  }
+  $('oidc').hidden = !options.oidc
+  $('demo').hidden = !options.demo
+  $('signin-none').hidden = options.oidc || options.demo
+}
+
+function demoKind () {
+  const org = $('demo-kind').value === 'organization'
+  $('demo-id-label').textContent = t(org ? 'signin.demo.credit' : 'signin.demo.citizen')
+  $('demo-rep-row').hidden = !org
+}
+
+async function demoLogin (ev) {
+  ev.preventDefault()
+  showError(null)
+  const org = $('demo-kind').value === 'organization'
+  const body = { name: $('demo-name').value.trim() }
+  if (org) {
+    body.credit_code = $('demo-id').value.trim()
+    const rep = $('demo-rep').value.trim()
+    if (rep) body.representative = rep
+  } else {
+    body.citizen_id = $('demo-id').value.trim()
+  }
+  try {
+    const s = await (await api('POST', '/api/v1/holder/demo-login', body)).json()
+    saveSession({ token: s.token, expiresAt: s.expires_at, holder: s.holder })
+    showWho()
+    await listView()
+  } catch (e) {
+    showError(e)
+  }
+}
+
+function endSession () {
+  saveSession(null)
+  licenses = []
+  current = null
+  signInView()
+}
+
+async function logout () {
+  showError(null)
+  try {
+    await api('POST', '/api/v1/holder/logout')
+  } catch (e) {
+    if (e.status !== 401) showError(e)
+  }
+  endSession()
+}
+
+// ---- my licenses ----
+
+async function listView () {
+  showError(null)
+  view('list')
+  try {
+    const items = []
+    let cursor = ''
+    do {
+      const page = await (await api('GET', '/api/v1/me/licenses?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''))).json()
+      items.push(...page.items)
+      cursor = page.next_cursor || ''
+    } while (cursor)
+    licenses = items
+  } catch (e) {
+    showError(e)
+    return
+  }
+  renderList()
+  // The type names, as the labels come in.
+  for (const l of licenses) faceLabels(l.type, l.type_version).then((x) => { if (x && !$('list').hidden) renderList() })
+}
+
+function validity (l) {
+  return l.valid_until ? t('validity.range', { from: when(l.valid_from), until: when(l.valid_until) }) : t('validity.open', { from: when(l.valid_from) })
+}
+
+// stateNote is the state of a license in words, saying when it is not in force.
+function stateNote (l) {
+  return IN_FORCE.has(l.state) ? t('state.' + l.state) : t('state.not-in-force', { state: t('state.' + l.state) })
+}
+
+function labelsOf (l) {
+  return cachedLabels(l.type, l.type_version)
+}
+
+function renderList () {
+  $('list-empty').hidden = licenses.length > 0
+  const ul = $('licenses')
+  ul.replaceChildren()
+  for (const l of licenses) {
+    const li = document.createElement('li')
+    li.dataset.id = l.id
+    li.dataset.state = l.state
+    li.dataset.inForce = String(IN_FORCE.has(l.state))
+    const b = document.createElement('button')
+    b.type = 'button'
+    const name = document.createElement('strong')
+    name.className = 'type'
+    name.textContent = typeName(labelsOf(l), l.type, lang)
+    const num = document.createElement('span')
+    num.className = 'number'
+    num.textContent = t('license.number', { number: l.number })
+    const st = document.createElement('span')
+    st.className = 'state'
+    st.textContent = stateNote(l)
+    const v = document.createElement('span')
+    v.className = 'validity'
+    v.textContent = validity(l)
+    b.append(name, num, st, v)
+    b.addEventListener('click', () => detailView(l.id))
+    li.append(b)
+    ul.append(li)
+  }
+}
+
+// ---- one license ----
+
+async function detailView (id) {
+  showError(null)
+  try {
+    const license = await (await api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}`)).json()
+    const [doc, hist, labels] = await Promise.all([
+      api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}/document`).then((r) => r.json()),
+      api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}/transitions?limit=100`).then((r) => r.json()),
+      faceLabels(license.type, license.type_version)
+    ])
+    current = { license, labels, face: (doc.license && doc.license.face) || {}, transitions: hist.items }
+  } catch (e) {
+    showError(e)
+    return
+  }
+  view('detail')
+  renderDetail()
+}
+
+function row (body, key, label, value) {
+  const tr = document.createElement('tr')
+  tr.dataset.key = key
+  const th = document.createElement('th')
+  th.textContent = label
+  const td = document.createElement('td')
+  td.textContent = value
+  tr.append(th, td)
+  body.append(tr)
+}
+
+function renderDetail () {
+  const { license: l, labels, face } = current
+  const detail = $('detail')
+  detail.dataset.id = l.id
+  detail.dataset.state = l.state
+  $('detail-title').textContent = typeName(labels, l.type, lang)
+  const warn = $('detail-warning')
+  warn.hidden = IN_FORCE.has(l.state)
+  warn.textContent = warn.hidden ? '' : t('warning.not-in-force', { state: t('state.' + l.state) })
+  const rows = $('detail-rows')
+  rows.replaceChildren()
+  row(rows, 'number', t('license.number.label'), l.number)
+  row(rows, 'state', t('license.state'), stateNote(l))
+  row(rows, 'validity', t('license.validity'), validity(l))
+  row(rows, 'holder', t('license.holder'), l.holder_name)
+  row(rows, 'issuer', t('license.issuer'), l.issuer)
+  row(rows, 'version', t('license.version'), String(l.version))
+  row(rows, 'issued_at', t('license.issued_at'), whenTime(l.issued_at))
+  const fr = $('face-rows')
+  fr.replaceChildren()
+  for (const [k, v] of Object.entries(face)) {
+    row(fr, k, fieldLabel(labels, k, lang), v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v))
+  }
+  const ul = $('versions')
+  ul.replaceChildren()
+  const versions = new Set([1])
+  for (const tr of current.transitions) if (tr.version) versions.add(tr.version)
+  versions.add(l.version)
+  const issued = document.createElement('li')
+  issued.textContent = t('history.issued', { at: whenTime(l.issued_at) })
+  ul.append(issued)
+  for (const tr of current.transitions) {
+    const li = document.createElement('li')
+    li.dataset.seq = String(tr.seq)
+    li.textContent = t('history.entry', { at: whenTime(tr.at), op: t('op.' + tr.operation), from: t('state.' + tr.from), to: t('state.' + tr.to), version: tr.version || '' })
+    ul.append(li)
+  }
+  for (const v of [...versions].sort((a, b) => a - b)) {
+    const li = document.createElement('li')
+    const b = document.createElement('button')
+    b.type = 'button'
+    b.className = 'link'
+    b.dataset.version = String(v)
+    b.textContent = t(v === l.version ? 'history.download.current' : 'history.download', { version: v })
+    b.addEventListener('click', () => download(v === l.version ? 0 : v))
+    li.append(b)
+    ul.append(li)
+  }
+}
+
+// download saves the signed document of a version (0: the current one) as
+// the seal signed it, byte for byte.
+async function download (version) {
+  showError(null)
+  const l = current.license
+  const path = version
+    ? `/api/v1/me/licenses/${encodeURIComponent(l.id)}/versions/${version}/document`
+    : `/api/v1/me/licenses/${encodeURIComponent(l.id)}/document`
+  try {
+    const blob = await (await api('GET', path)).blob()
+    const url = URL.createObjectURL(blob)
+    const a = document.createElement('a')
+    a.href = url
+    a.download = `${l.number || l.id}-v${version || l.version}.json`
+    document.body.append(a)
+    a.click()
+    a.remove()
+    setTimeout(() => URL.revokeObjectURL(url), 10000)
+  } catch (e) {
+    showError(e)
+  }
+}
+
+// ---- showing (亮证) ----
+
+function showView () {
+  showError(null)
+  view('show')
+  renderShow(false)
+}
+
+function renderShow (keepPicks) {
+  const { license: l, labels, face } = current
+  const picked = new Set(keepPicks ? [...document.querySelectorAll('#disclose-fields input:checked')].map((i) => i.value) : [])
+  const box = $('disclose-fields')
+  box.replaceChildren()
+  const keys = labels ? labels.fields.map((f) => f.key) : Object.keys(face)
+  for (const k of keys) {
+    const f = labels && labels.fields.find((x) => x.key === k)
+    const lab = document.createElement('label')
+    lab.className = 'pick'
+    const cb = document.createElement('input')
+    cb.type = 'checkbox'
+    cb.value = k
+    cb.checked = picked.has(k)
+    // The server refuses sensitive fields; the page does not offer them.
+    cb.disabled = !!(f && f.sensitivity === 'sensitive')
+    const span = document.createElement('span')
+    span.textContent = fieldLabel(labels, k, lang) + (cb.disabled ? ' ' + t('show.sensitive') : '')
+    lab.append(cb, span)
+    box.append(lab)
+  }
+  $('qr-state').textContent = t('show.state', { state: stateNote(l) })
+  $('qr-state').dataset.inForce = String(IN_FORCE.has(l.state))
+  if (showing) tick()
+}
+
+function picks () {
+  return [...document.querySelectorAll('#disclose-fields input:checked')].map((i) => i.value)
+}
+
+// present asks for a new code of the current license and shows it.
+async function present () {
+  const l = current.license
+  const disclose = showing ? showing.disclose : picks()
+  let p
+  try {
+    p = await (await api('POST', `/api/v1/me/licenses/${encodeURIComponent(l.id)}/qr`, { disclose, format: 'json-svg' })).json()
+  } catch (e) {
+    showError(e)
+    stopShowing()
+    return
+  }
+  if (document.body.dataset.view !== 'show') return
+  showError(null)
+  const url = URL.createObjectURL(new Blob([p.svg], { type: 'image/svg+xml' }))
+  const img = $('qr')
+  const old = showing && showing.url
+  img.src = url
+  img.alt = t('show.alt')
+  img.dataset.payload = p.payload
+  img.dataset.nonce = p.nonce
+  if (old) URL.revokeObjectURL(old)
+  $('qr-box').hidden = false
+  showing = showing || { disclose }
+  showing.url = url
+  // The code lives expires_at − issued_at on the platform's clock; counted
+  // from its arrival on this device's, so that a phone whose clock is off
+  // still renews it in time.
+  const lifetime = Date.parse(p.expires_at) - Date.parse(p.issued_at)
+  showing.expiresAt = Date.now() + lifetime
+  showing.renewAt = showing.expiresAt - Math.min(RENEW_BEFORE_MS, lifetime / 4)
+  tick()
+}
+
+// tick counts down and renews the code before it expires; while the page
+// is hidden nothing is asked for (visibilitychange starts it again).
+function tick () {
+  if (!showing) return
+  clearTimeout(showing.timer)
+  const now = Date.now()
+  const left = Math.max(0, Math.ceil((showing.expiresAt - now) / 1000))
+  $('countdown').textContent = t('show.countdown', { n: left })
+  $('countdown').dataset.left = String(left)
+  if (document.hidden) return
+  if (now >= showing.renewAt) {
+    showing.renewAt = Infinity // one renewal at a time
+    present()
+    return
+  }
+  showing.timer = setTimeout(tick, Math.min(1000, Math.max(50, showing.renewAt - now)))
+}
+
+function startShowing () {
+  showError(null)
+  stopShowing()
+  present()
+}
+
+function stopShowing () {
+  if (!showing) return
+  clearTimeout(showing.timer)
+  if (showing.url) URL.revokeObjectURL(showing.url)
+  showing = null
+  $('qr-box').hidden = true
+  $('qr').removeAttribute('src')
+}
+
+function visibility () {
+  if (!showing) return
+  if (document.hidden) {
+    clearTimeout(showing.timer)
+    return
+  }
+  // Back on screen: a code that expired (or is about to) is renewed at once.
+  if (Date.now() >= showing.renewAt) showing.renewAt = 0
+  tick()
+}
+
+// ---- wiring ----
+
+$('lang-zh').addEventListener('click', () => setLang('zh-CN'))
+$('lang-en').addEventListener('click', () => setLang('en'))
+$('demo-kind').addEventListener('change', demoKind)
+$('demo').addEventListener('submit', demoLogin)
+$('logout').addEventListener('click', logout)
+$('back').addEventListener('click', () => listView())
+$('to-show').addEventListener('click', showView)
+$('show-back').addEventListener('click', () => { view('detail'); renderDetail() })
+$('show-start').addEventListener('click', startShowing)
+$('download').addEventListener('click', () => download(0))
+document.addEventListener('visibilitychange', visibility)
+
+fromFragment()
+applyLang()
+if (session) listView()
+else signInView()
