@@ -16,8 +16,9 @@ const out = () => env('ZZ_OUT')
 const holder = () => JSON.parse(env('ZZ_HOLDER')) // {citizen_id, name, licenses: [id…], suspended: id}
 const other = () => JSON.parse(env('ZZ_OTHER')) // {citizen_id, name, licenses: [id]}
 
-const phone = { width: 390, height: 844 }
-const desktop = { width: 1280, height: 900 }
+// A phone (390×844 CSS pixels at 3 device pixels each) and a desktop.
+const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
+const desktop = { viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 }
 
 async function open (page, query = '') {
   const errors = []
@@ -38,8 +39,10 @@ async function demoLogin (page, who) {
 
 const shot = (page, name) => page.screenshot({ path: path.join(shots(), `holder-${name}.png`), fullPage: true })
 
+test.describe('on a phone', () => {
+test.use(phone)
+
 test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR code, logout', async ({ page }) => {
-  await page.setViewportSize(phone)
   await page.clock.install()
   const me = holder()
   const errors = await open(page)
@@ -66,12 +69,14 @@ test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR c
   await page.locator(`#licenses li[data-id="${me.suspended}"] button`).click()
   await expect(page.locator('#detail-warning')).toBeVisible()
   await expect(page.locator('#detail-warning')).toContainText('已中止')
+  await expect(page.locator('#to-show')).toBeDisabled()
   await page.locator('#back').click()
 
   // The detail: state, face fields by their labels, versions; the download.
   await first.locator('button').click()
   await expect(page.locator('#detail')).toBeVisible()
   await expect(page.locator('#detail-warning')).toBeHidden()
+  await expect(page.locator('#to-show')).toBeEnabled()
   await expect(page.locator('#detail-rows tr[data-key="state"] td')).toHaveText('有效')
   await expect(page.locator('#face-rows tr[data-key="issuing_authority"] th')).toHaveText('签发机关')
   await expect(page.locator('#versions button[data-version="1"]')).toBeVisible()
@@ -141,8 +146,12 @@ test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR c
   expect(errors).toEqual([])
 })
 
+})
+
+test.describe('on a desktop', () => {
+test.use(desktop)
+
 test('en on a desktop: another holder sees only its own license', async ({ page }) => {
-  await page.setViewportSize(desktop)
   const them = other()
   const errors = await open(page)
   await page.locator('#lang-en').click()
@@ -172,7 +181,6 @@ test('en on a desktop: another holder sees only its own license', async ({ page 
 })
 
 test('the session from the sign-in callback is taken from the fragment', async ({ page }) => {
-  await page.setViewportSize(phone)
   const r = await page.request.post('/api/v1/holder/demo-login', { data: { citizen_id: holder().citizen_id, name: holder().name } })
   expect(r.status()).toBe(201)
   const s = await r.json()
@@ -184,4 +192,5 @@ test('the session from the sign-in callback is taken from the fragment', async (
   await page.locator('#logout').click()
   await expect(page.locator('#signin')).toBeVisible()
   expect(errors).toEqual([])
+})
 })

@@ -323,9 +323,15 @@ function renderDetail () {
   row(rows, 'issued_at', t('license.issued_at'), whenTime(l.issued_at))
   const fr = $('face-rows')
   fr.replaceChildren()
-  for (const [k, v] of Object.entries(face)) {
+  // In the template's order; a key the labels lack comes last.
+  const order = labels ? labels.fields.map((f) => f.key).filter((k) => k in face) : []
+  for (const k of Object.keys(face)) if (!order.includes(k)) order.push(k)
+  for (const k of order) {
+    const v = face[k]
     row(fr, k, fieldLabel(labels, k, lang), v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v))
   }
+  // The platform shows no code of a license not in force (409).
+  $('to-show').disabled = !IN_FORCE.has(l.state)
   const ul = $('versions')
   ul.replaceChildren()
   const versions = new Set([1])
