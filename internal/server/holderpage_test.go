@@ -19,6 +19,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
@@ -130,4 +131,46 @@ func decodeQR(t *testing.T, raw []byte) string {
 		t.Fatalf("decode the QR code: %v", err)
 	}
 	return res.GetText()
+}
+
+// TestPagesPublicEndpoints: what the pages read without a token. The
+// login options say which sign-ins are on; the face labels of an approved
+// template version are public, a draft's or a missing version's are 404.
+func TestPagesPublicEndpoints(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		le := newLicenseEnv(t, db)
+		var o api.HolderLoginOptions
+		le.do(http.MethodGet, "/api/v1/holder/login-options", "", "").want(t, http.StatusOK, "login options").decode(t, &o)
+		if o.OIDC || o.Demo {
+			t.Errorf("login options %+v, want none", o)
+		}
+		demo := newProcessWith(t, db, platform.Options{Clock: time.Now, PublicURL: publicURL, Holders: holder.Config{Demo: true}})
+		demo.do(http.MethodGet, "/api/v1/holder/login-options", "", "").want(t, http.StatusOK, "login options, demo").decode(t, &o)
+		if o.OIDC || !o.Demo {
+			t.Errorf("login options of the demo %+v, want the demo login", o)
+		}
+
+		var l api.FaceLabels
+		le.do(http.MethodGet, "/api/v1/catalog/types/PC0001/versions/1/labels", "", "").want(t, http.StatusOK, "labels").decode(t, &l)
+		byKey := map[string]api.FieldLabel{}
+		for _, f := range l.Fields {
+			byKey[f.Key] = f
+		}
+		if l.TypeCode != "PC0001" || l.TypeVersion != 1 || l.Name.ZH != "居住证" || l.Name.EN != "Residence permit" ||
+			byKey["issuing_authority"].Label.ZH != "签发机关" || byKey["issuing_authority"].Sensitivity != "public" ||
+			byKey["citizen_id"].Sensitivity != "sensitive" || len(l.Fields) != 9 {
+			t.Errorf("labels %+v", l)
+		}
+		// A draft is not published.
+		v1, err := le.p.Catalog.GetVersion(context.Background(), "PC0001", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := le.p.Catalog.ProposeVersion(context.Background(), nil, "PC0001", v1.Template); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"PC0001/versions/2", "PC0001/versions/3", "ZZ0001/versions/1"} {
+			le.do(http.MethodGet, "/api/v1/catalog/types/"+p+"/labels", "", "").want(t, http.StatusNotFound, "labels of "+p)
+		}
+	})
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // TestPages: the verifier page, its modules and every file its service
-// worker caches are served with a strict CSP, nosniff and cache headers;
-// an ETag revalidates to 304; unknown paths are 404.
+// worker caches, and the holder page and its modules, are served with a
+// strict CSP, nosniff and cache headers; an ETag revalidates to 304;
+// neither page has inline script or style; unknown paths are 404.
 func TestPages(t *testing.T) {
 	h := web.New()
 	sw, err := os.ReadFile("static/verify/sw.js")
@@ -24,8 +25,11 @@ func TestPages(t *testing.T) {
 	if len(assets) < 5 {
 		t.Fatalf("service worker lists %d assets", len(assets))
 	}
+	paths := []string{"/holder/", "/holder/app.js", "/holder/strings.js", "/holder/style.css", "/web/shared/labels.js"}
 	for _, a := range assets {
-		p := a[1]
+		paths = append(paths, a[1])
+	}
+	for _, p := range paths {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p, nil))
 		if w.Code != http.StatusOK {
@@ -57,12 +61,14 @@ func TestPages(t *testing.T) {
 			t.Errorf("GET %s with its ETag: %d, want 304", p, w.Code)
 		}
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/verify/", nil))
-	if body := w.Body.String(); !strings.Contains(body, `<html lang="zh-CN">`) || strings.Contains(body, "<script>") || strings.Contains(body, "style=") {
-		t.Errorf("index: inline script or style, or not zh-CN:\n%s", body)
+	for _, page := range []string{"/verify/", "/holder/"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, page, nil))
+		if body := w.Body.String(); !strings.Contains(body, `<html lang="zh-CN">`) || strings.Contains(body, "<script>") || strings.Contains(body, "style=") {
+			t.Errorf("%s: inline script or style, or not zh-CN:\n%s", page, body)
+		}
 	}
-	for _, p := range []string{"/verify/nope.js", "/web/verify/index.html", "/web/../go.mod"} {
+	for _, p := range []string{"/verify/nope.js", "/web/verify/index.html", "/web/holder/index.html", "/holder/nope.js", "/web/../go.mod"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p, nil))
 		if w.Code != http.StatusNotFound {

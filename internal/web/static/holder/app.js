@@ -443,6 +443,7 @@ async function present () {
   img.dataset.nonce = p.nonce
   if (old) URL.revokeObjectURL(old)
   $('qr-box').hidden = false
+  if (!showing) $('qr-box').scrollIntoView({ block: 'center' })
   showing = showing || { disclose }
   showing.url = url
   // The code lives expires_at − issued_at on the platform's clock; counted
