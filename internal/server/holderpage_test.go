@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -71,19 +70,9 @@ func TestHolderPage(t *testing.T) {
 		}
 		return string(b)
 	}
-	cmdCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line", "holder.spec.js")
-	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_SHOTS="+shots, "ZZ_OUT="+out, "ZZ_CHROMIUM="+chromium,
+	playwright(ctx, t, "holder.spec.js", shots, "ZZ_BASE_URL="+srv.URL, "ZZ_OUT="+out,
 		"ZZ_HOLDER="+who(map[string]any{"citizen_id": "11010519491231002X", "name": "王建国", "licenses": []string{mine, suspended}, "suspended": suspended}),
-		"ZZ_OTHER="+who(map[string]any{"citizen_id": "110105198001010016", "name": "李四", "licenses": []string{theirs}}),
-		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
-	output, err := cmd.CombinedOutput()
-	t.Logf("playwright:\n%s\nscreenshots in %s", output, shots)
-	if err != nil {
-		t.Fatalf("playwright: %v", err)
-	}
+		"ZZ_OTHER="+who(map[string]any{"citizen_id": "110105198001010016", "name": "李四", "licenses": []string{theirs}}))
 
 	// The codes the page showed, read from its screenshots, are the
 	// payloads it was given, and verify: valid, of the license shown, the

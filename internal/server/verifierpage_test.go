@@ -158,22 +158,30 @@ func TestVerifierPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	playwright(ctx, t, "verifier.spec.js", shots, "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads),
+		"ZZ_ES256_URL="+srv256.URL, "ZZ_ES256_PAYLOADS="+string(payloads256),
+		"ZZ_VERDICTS="+verdicts, "ZZ_QR_PNG="+pngFile, "ZZ_STALE_AHEAD_MS="+strconv.FormatInt(staleAhead.Milliseconds(), 10), "ZZ_QR_Y4M="+y4mFile)
+
+	// The page's verdicts agree with verify.Presentation's.
+	agree(t, le, verdicts, cases)
+	agree(t, le256, verdicts, cases256)
+}
+
+// playwright runs one spec of internal/web/e2e in Chromium with env (the
+// server's URL, the cases) and fails the test when a case fails; the
+// screenshots go to shots.
+func playwright(ctx context.Context, t *testing.T, spec, shots string, env ...string) {
+	t.Helper()
 	cmdCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line", "verifier.spec.js")
+	cmd := exec.CommandContext(cmdCtx, "node", "node_modules/@playwright/test/cli.js", "test", "--reporter=line", spec)
 	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "ZZ_BASE_URL="+srv.URL, "ZZ_PAYLOADS="+string(payloads),
-		"ZZ_ES256_URL="+srv256.URL, "ZZ_ES256_PAYLOADS="+string(payloads256), "ZZ_SHOTS="+shots,
-		"ZZ_VERDICTS="+verdicts, "ZZ_QR_PNG="+pngFile, "ZZ_STALE_AHEAD_MS="+strconv.FormatInt(staleAhead.Milliseconds(), 10), "ZZ_QR_Y4M="+y4mFile, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	cmd.Env = append(append(os.Environ(), env...), "ZZ_SHOTS="+shots, "ZZ_CHROMIUM="+chromium, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("playwright:\n%s\nscreenshots in %s", out, shots)
 	if err != nil {
 		t.Fatalf("playwright: %v", err)
 	}
-
-	// The page's verdicts agree with verify.Presentation's.
-	agree(t, le, verdicts, cases)
-	agree(t, le256, verdicts, cases256)
 }
 
 // agree compares the verdicts the page wrote to verdicts/NAME.json with

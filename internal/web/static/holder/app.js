@@ -5,6 +5,7 @@
 // tab only) and sent as a bearer token.
 import { cachedLabels, faceLabels, fieldLabel, typeName } from '/web/shared/labels.js'
 import { messages } from './strings.js'
+import { pickLang, translate } from '/web/shared/i18n.js'
 
 const SESSION_KEY = 'zhengzhao.holder.session' // {token, expiresAt, holder}
 const LANG_KEY = 'zhengzhao.holder.lang'
@@ -15,22 +16,15 @@ const RENEW_BEFORE_MS = 5000
 const IN_FORCE = new Set(['active'])
 const $ = (id) => document.getElementById(id)
 
-let lang = pickLang()
+let lang = pickLang(LANG_KEY)
 let session = loadSession()
 let options = null // {oidc, demo}
 let licenses = []
 let current = null // {license, labels, face, transitions}
 let showing = null // {timer, tick, expiresAt, disclose, url}
 
-function pickLang () {
-  const q = new URLSearchParams(location.search).get('lang')
-  const saved = q || localStorage.getItem(LANG_KEY)
-  return saved === 'en' ? 'en' : 'zh-CN'
-}
-
 function t (key, params = {}) {
-  const s = messages[lang][key] ?? messages['zh-CN'][key] ?? key
-  return s.replace(/\{(\w+)\}/g, (_, k) => (params[k] ?? ''))
+  return translate(messages, lang, key, params)
 }
 
 function when (iso) {

@@ -3,6 +3,7 @@
 // on this device, and shows every check and what the code states.
 import { verifyPresentation, bundleAges } from '/web/shared/zzverify.js'
 import { messages } from './strings.js'
+import { pickLang, translate } from '/web/shared/i18n.js'
 import { cachedLabels, faceLabels, fieldLabel } from '/web/shared/labels.js'
 
 const BUNDLE_URL = '/api/v1/licenses/trust-bundle'
@@ -10,20 +11,13 @@ const STORE_KEY = 'zhengzhao.verify.trust-bundle' // {savedAt, text}
 const LANG_KEY = 'zhengzhao.verify.lang'
 const $ = (id) => document.getElementById(id)
 
-let lang = pickLang()
+let lang = pickLang(LANG_KEY)
 let trust = null // {bundle, savedAt}
 let lastVerdict = null
 let refreshError = null
 
-function pickLang () {
-  const q = new URLSearchParams(location.search).get('lang')
-  const saved = q || localStorage.getItem(LANG_KEY)
-  return saved === 'en' ? 'en' : 'zh-CN'
-}
-
 function t (key, params = {}) {
-  const s = messages[lang][key] ?? messages['zh-CN'][key] ?? key
-  return s.replace(/\{(\w+)\}/g, (_, k) => (params[k] ?? ''))
+  return translate(messages, lang, key, params)
 }
 
 function when (ms) {

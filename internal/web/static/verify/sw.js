@@ -11,6 +11,7 @@ const ASSETS = [
   '/verify/style.css',
   '/web/shared/zzverify.js',
   '/web/shared/labels.js',
+  '/web/shared/i18n.js',
   '/web/vendor/sm-crypto-0.5.8/sm2.js',
   '/web/vendor/jsqr-1.4.0/jsQR.js',
   '/web/vendor/cborg-6.1.5/cborg.js',
