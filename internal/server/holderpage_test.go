@@ -58,10 +58,7 @@ func TestHolderPage(t *testing.T) {
 	demo := newProcessWith(t, db, platform.Options{Clock: time.Now, PublicURL: publicURL, Holders: holder.Config{Demo: true}})
 	srv := httptest.NewServer(demo.h)
 	defer srv.Close()
-	shots := os.Getenv("ZHENGZHAO_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
+	shots := screenshotDir(t)
 	out := t.TempDir()
 	who := func(v any) string {
 		b, err := json.Marshal(v)

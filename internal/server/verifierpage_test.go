@@ -131,10 +131,7 @@ func TestVerifierPage(t *testing.T) {
 	defer srv.Close()
 	srv256 := httptest.NewServer(le256.h)
 	defer srv256.Close()
-	shots := os.Getenv("ZHENGZHAO_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
+	shots := screenshotDir(t)
 	verdicts := t.TempDir()
 	// The valid payload as a picture to pick, and as the camera's video.
 	qr := qrImage(t, cases["valid"])
@@ -165,6 +162,15 @@ func TestVerifierPage(t *testing.T) {
 	// The page's verdicts agree with verify.Presentation's.
 	agree(t, le, verdicts, cases)
 	agree(t, le256, verdicts, cases256)
+}
+
+// screenshotDir is where the browser tests save their screenshots:
+// $ZHENGZHAO_SCREENSHOTS, or a temporary directory.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("ZHENGZHAO_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return t.TempDir()
 }
 
 // playwright runs one spec of internal/web/e2e in Chromium with env (the
