@@ -70,6 +70,7 @@ test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR c
   await expect(page.locator('#detail-warning')).toBeVisible()
   await expect(page.locator('#detail-warning')).toContainText('已中止')
   await expect(page.locator('#to-show')).toBeDisabled()
+  await expect(page.locator('#printout')).toBeDisabled()
   await page.locator('#back').click()
 
   // The detail: state, face fields by their labels, versions; the download.
@@ -85,6 +86,9 @@ test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR c
   const doc = JSON.parse(fs.readFileSync(await download.path(), 'utf8'))
   expect(doc.license.id).toBe(me.licenses[0])
   expect(typeof doc.signature).toBe('string')
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.locator('#printout').click()])
+  expect(fs.readFileSync(await pdf.path()).subarray(0, 5).toString()).toBe('%PDF-')
+  expect(pdf.suggestedFilename()).toMatch(/\.pdf$/)
 
   // Show: a sensitive field is not offered; forced, the server refuses it and the page says why.
   await page.locator('#to-show').click()

@@ -324,8 +324,9 @@ function renderDetail () {
     const v = face[k]
     row(fr, k, fieldLabel(labels, k, lang), v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v))
   }
-  // The platform shows no code of a license not in force (409).
+  // The platform shows no code and prints no copy of a license not in force (409).
   $('to-show').disabled = !IN_FORCE.has(l.state)
+  $('printout').disabled = !IN_FORCE.has(l.state)
   const ul = $('versions')
   ul.replaceChildren()
   const versions = new Set([1])
@@ -355,18 +356,31 @@ function renderDetail () {
 
 // download saves the signed document of a version (0: the current one) as
 // the seal signed it, byte for byte.
-async function download (version) {
-  showError(null)
+function download (version) {
   const l = current.license
   const path = version
     ? `/api/v1/me/licenses/${encodeURIComponent(l.id)}/versions/${version}/document`
     : `/api/v1/me/licenses/${encodeURIComponent(l.id)}/document`
+  return save(path, `${l.number || l.id}-v${version || l.version}.json`, 'application/json')
+}
+
+// printout saves the printable copy (PDF, with its verification QR code)
+// in the page's language.
+function printout () {
+  const l = current.license
+  return save(`/api/v1/me/licenses/${encodeURIComponent(l.id)}/printout?lang=${encodeURIComponent(lang)}`,
+    `${l.number || l.id}.pdf`, 'application/pdf')
+}
+
+// save fetches path with the session and hands it to the browser as a file.
+async function save (path, name, accept) {
+  showError(null)
   try {
-    const blob = await (await api('GET', path)).blob()
+    const blob = await (await api('GET', path, undefined, accept)).blob()
     const url = URL.createObjectURL(blob)
     const a = document.createElement('a')
     a.href = url
-    a.download = `${l.number || l.id}-v${version || l.version}.json`
+    a.download = name
     document.body.append(a)
     a.click()
     a.remove()
@@ -505,6 +519,7 @@ $('to-show').addEventListener('click', showView)
 $('show-back').addEventListener('click', () => { view('detail'); renderDetail() })
 $('show-start').addEventListener('click', startShowing)
 $('download').addEventListener('click', () => download(0))
+$('printout').addEventListener('click', printout)
 document.addEventListener('visibilitychange', visibility)
 
 fromFragment()
