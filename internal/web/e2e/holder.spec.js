@@ -197,4 +197,21 @@ test('the session from the sign-in callback is taken from the fragment', async (
   await expect(page.locator('#signin')).toBeVisible()
   expect(errors).toEqual([])
 })
+
+test('sign-in through the identity provider, on a platform that has one', async ({ page }) => {
+  const base = env('ZZ_OIDC_URL')
+  const errors = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto(base + '/holder/')
+  await expect(page.locator('#oidc')).toBeVisible()
+  await expect(page.locator('#demo')).toBeHidden()
+  // To the provider, which signs the queued person in, and back through the callback.
+  await page.locator('#oidc').click()
+  await expect(page.locator('#list')).toBeVisible()
+  await expect(page.locator('#licenses li')).toHaveCount(holder().licenses.length)
+  expect(page.url()).toBe(base + '/holder/')
+  await page.locator('#logout').click()
+  await expect(page.locator('#signin')).toBeVisible()
+  expect(errors).toEqual([])
+})
 })

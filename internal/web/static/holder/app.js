@@ -447,6 +447,8 @@ async function present () {
   const old = showing && showing.url
   img.src = url
   img.alt = t('show.alt')
+  // The new code is on screen before the page says it is.
+  try { await img.decode() } catch (e) { /* shown as it comes */ }
   img.dataset.payload = p.payload
   img.dataset.nonce = p.nonce
   if (old) URL.revokeObjectURL(old)
