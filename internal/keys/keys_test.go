@@ -399,3 +399,48 @@ func FuzzVerify(f *testing.F) {
 
 // equaler is implemented by every public key type of the standard library.
 type equaler interface{ Equal(crypto.PublicKey) bool }
+
+// TestSM2DigestIsTheLibrarys checks that the digest Verify computes with a
+// Z_A kept per key is the library's SM3(Z_A || message) for every key, and
+// that keeping Z_A mixes no keys up: a key whose Z_A was kept does not
+// verify another key's signature, nor a copy of another key's point.
+func TestSM2DigestIsTheLibrarys(t *testing.T) {
+	ctx := context.Background()
+	a, b := mustGenerate(t, SM2SM3), mustGenerate(t, SM2SM3)
+	for _, msg := range [][]byte{nil, []byte("x"), benchMessage} {
+		for _, k := range []*SoftwareKey{a, b, a} {
+			pub := k.Public().(*ecdsa.PublicKey)
+			got, err := sm2Digest(pub, msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := sm2.CalculateSM2Hash(pub, msg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("sm2Digest = %x, want %x", got, want)
+			}
+		}
+	}
+	msg := []byte("Z_A per key")
+	sigA, err := a.Sign(ctx, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(SM2SM3, a.Public(), msg, sigA); err != nil {
+		t.Fatalf("Verify(a) = %v", err)
+	}
+	if err := Verify(SM2SM3, b.Public(), msg, sigA); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("Verify(a's signature under b) = %v, want ErrBadSignature", err)
+	}
+	// The same pointer holding another point: the cached Z_A is not reused.
+	pub := *a.Public().(*ecdsa.PublicKey)
+	if err := Verify(SM2SM3, &pub, msg, sigA); err != nil {
+		t.Fatalf("Verify(a's copy) = %v", err)
+	}
+	pub = *b.Public().(*ecdsa.PublicKey)
+	if err := Verify(SM2SM3, &pub, msg, sigA); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("Verify(a's signature under a key turned into b) = %v, want ErrBadSignature", err)
+	}
+}
