@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/sm3"
 )
 
 // ErrBadSignature is returned (wrapped) by Verify when a signature does not
@@ -37,11 +36,7 @@ func Verify(alg Algorithm, pub crypto.PublicKey, message, sig []byte) error {
 		if err != nil {
 			return err
 		}
-		digest, err := sm2Digest(k, message)
-		if err != nil {
-			return fmt.Errorf("verify %s: %w", alg, err)
-		}
-		ok = sm2.VerifyASN1(k, digest, sig)
+		ok = sm2.VerifyASN1WithSM2(k, nil, message, sig)
 	case ECDSAP256:
 		k, err := ecPublic(pub, elliptic.P256(), alg)
 		if err != nil {
@@ -65,23 +60,6 @@ func Verify(alg Algorithm, pub crypto.PublicKey, message, sig []byte) error {
 		return fmt.Errorf("verify %s signature (%d bytes): %w", alg, len(sig), ErrBadSignature)
 	}
 	return nil
-}
-
-// sm2Digest is the e of an SM2 signature of message under k with the
-// default user id (GB/T 32918.2 6.1): SM3(Z_A || message), what
-// sm2.VerifyASN1WithSM2 hashes. Z_A depends on the key alone, and
-// sm2.CalculateZA keeps it per key (it checks the cached key's point), so
-// it is computed once per key rather than once per verify, as
-// VerifyASN1WithSM2 does: four SM3 blocks saved on every verify.
-func sm2Digest(k *ecdsa.PublicKey, message []byte) ([]byte, error) {
-	za, err := sm2.CalculateZA(k, nil)
-	if err != nil {
-		return nil, err
-	}
-	h := sm3.New()
-	h.Write(za)
-	h.Write(message)
-	return h.Sum(make([]byte, 0, sm3.Size)), nil
 }
 
 // ecPublic checks that pub is a usable *ecdsa.PublicKey on curve.
