@@ -32,6 +32,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
+	"github.com/zhengzhao/zhengzhao/internal/cputime"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
@@ -315,13 +316,13 @@ func drive(ctx context.Context, client *http.Client, req benchRequest, o benchOp
 	if _, _, err := load(ctx, client, req, warm); err != nil {
 		return measurement{}, err
 	}
-	cpu0, cpu := processCPU()
+	cpu0, cpu := cputime.Process()
 	lat, elapsed, err := load(ctx, client, req, o)
 	if err != nil {
 		return measurement{}, err
 	}
 	var cpuPerReq float64
-	if cpu1, _ := processCPU(); cpu {
+	if cpu1, _ := cputime.Process(); cpu {
 		cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(len(lat))
 	}
 	slices.Sort(lat)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zhengzhao/zhengzhao/internal/cputime"
 )
 
 // TestBenchHTTP runs the bench briefly against its own demo and checks the
@@ -17,7 +19,7 @@ func TestBenchHTTP(t *testing.T) {
 		t.Fatalf("bench: exit %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	_, cpu := processCPU() // the platform reports CPU time: every line has it
+	_, cpu := cputime.Process() // the platform reports CPU time: every line has it
 	var names []string
 	for _, l := range lines {
 		var raw map[string]any

@@ -20,6 +20,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
+	"github.com/zhengzhao/zhengzhao/internal/cputime"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
@@ -132,12 +133,12 @@ func BenchmarkRedeem(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.SetParallelism(32) // many clients at once, as on a counter network; GOMAXPROCS × 32 goroutines
-			cpu0, cpu := processCPU()
+			cpu0, cpu := cputime.Process()
 			defer func() {
 				// CPU time a request, every goroutine's: what bounds the
 				// requests a second of a machine's cores when the machine
 				// is shared, where ns/op moves with the other work.
-				if cpu1, _ := processCPU(); cpu {
+				if cpu1, _ := cputime.Process(); cpu {
 					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 				}
 			}()
