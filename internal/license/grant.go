@@ -34,12 +34,16 @@ const (
 	GrantExpired   GrantState = "expired"
 )
 
+// GrantStates are the states a grant is listed in.
+func GrantStates() []GrantState { return []GrantState{GrantActive, GrantWithdrawn, GrantExpired} }
+
 // MaxGrantTerm is the longest a grant lasts: a holder grants again rather
 // than forever.
 const MaxGrantTerm = 366 * 24 * time.Hour
 
-// maxMatter bounds a matter code until the matter list exists.
-const maxMatter = 100
+// maxMatter bounds a matter code until the matter list exists: the
+// longest matter a redemption names (present.MaxMatterLength).
+const maxMatter = 200
 
 // maxGrantFields bounds the face fields a grant names.
 const maxGrantFields = 50
@@ -100,12 +104,8 @@ type GrantFilter struct {
 func checkNewGrant(n NewGrant, now time.Time) (NewGrant, error) {
 	var fs apperr.Fields
 	n.LicenseID, n.Org, n.Matter = strings.TrimSpace(n.LicenseID), strings.TrimSpace(n.Org), strings.TrimSpace(n.Matter)
-	if err := ids.ValidateLicenseID(n.LicenseID); err != nil {
-		fs.Add("license_id", "license-id", err.Error())
-	}
-	if err := ids.ValidateCreditCode(n.Org); err != nil {
-		fs.Add("org", "credit-code", err.Error())
-	}
+	addIDError(&fs, "license_id", ids.ValidateLicenseID(n.LicenseID))
+	addIDError(&fs, "org", ids.ValidateCreditCode(n.Org))
 	fs.Text("matter", n.Matter, maxMatter, true)
 	switch {
 	case n.ValidUntil.IsZero():
@@ -127,6 +127,19 @@ func checkNewGrant(n NewGrant, now time.Time) (NewGrant, error) {
 	}
 	n.ValidUntil = n.ValidUntil.UTC().Truncate(time.Second)
 	return n, fs.Err()
+}
+
+// addIDError adds err, an identifier's validation error, to fs under
+// field, naming the identifier's rule it breaks.
+func addIDError(fs *apperr.Fields, field string, err error) {
+	var ie *ids.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &ie):
+		fs.Add(field, ie.Rule, ie.Error())
+	default:
+		fs.Add(field, "format", err.Error())
+	}
 }
 
 // Grant records a holder's authorization of a using unit: the license must
@@ -272,9 +285,7 @@ func (s *Service) UnitGrants(ctx context.Context, actor *authz.Actor, f GrantFil
 // listGrants reads a page of grants by f and logs each license on it once
 // with logRead, in the transaction that read the page.
 func (s *Service) listGrants(ctx context.Context, f GrantFilter, cursor string, logRead func(Tx, Grant) error) (page.Page[Grant], error) {
-	switch f.State {
-	case "", GrantActive, GrantWithdrawn, GrantExpired:
-	default:
+	if f.State != "" && !slices.Contains(GrantStates(), f.State) {
 		return page.Page[Grant]{}, fieldErr(apperr.Invalid, "state", "one-of", "state is active, withdrawn or expired")
 	}
 	f.Now = s.now().UTC()

@@ -85,7 +85,7 @@ func TestGrant(t *testing.T) {
 			rule  string
 		}{
 			{"staff", func(*license.NewGrant) {}, f.issuer, apperr.Forbidden, "actor: holder"},
-			{"bad org", func(n *license.NewGrant) { n.Org = "91350100M000100Y44" }, h, apperr.Invalid, "org: credit-code"},
+			{"bad org", func(n *license.NewGrant) { n.Org = "91350100M000100Y44" }, h, apperr.Invalid, "org: check-character"},
 			{"unknown org", func(n *license.NewGrant) { n.Org = "91350100M000100Y43" }, h, apperr.Invalid, "org: active-org"},
 			{"no matter", func(n *license.NewGrant) { n.Matter = " " }, h, apperr.Invalid, "matter: required"},
 			{"no end", func(n *license.NewGrant) { n.ValidUntil = time.Time{} }, h, apperr.Invalid, "valid_until: required"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ const (
 	ReissueDone    ReissueState = "done"
 	ReissueRefused ReissueState = "refused"
 )
+
+// ReissueStates are the states of a reissue request.
+func ReissueStates() []ReissueState { return []ReissueState{ReissueOpen, ReissueDone, ReissueRefused} }
 
 // ReissueRequest is a holder's request for the reissue of a license it
 // reported lost.
@@ -155,9 +159,7 @@ func (s *Service) ReissueRequests(ctx context.Context, actor *authz.Actor, f Rei
 	if err != nil {
 		return page.Page[ReissueRequest]{}, err
 	}
-	switch f.State {
-	case "", ReissueOpen, ReissueDone, ReissueRefused:
-	default:
+	if f.State != "" && !slices.Contains(ReissueStates(), f.State) {
 		return page.Page[ReissueRequest]{}, fieldErr(apperr.Invalid, "state", "one-of", "state is open, done or refused")
 	}
 	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]ReissueRequest, error) {
