@@ -106,7 +106,7 @@ func checkNewGrant(n NewGrant, now time.Time) (NewGrant, error) {
 	n.LicenseID, n.Org, n.Matter = strings.TrimSpace(n.LicenseID), strings.TrimSpace(n.Org), strings.TrimSpace(n.Matter)
 	addIDError(&fs, "license_id", ids.ValidateLicenseID(n.LicenseID))
 	addIDError(&fs, "org", ids.ValidateCreditCode(n.Org))
-	fs.Text("matter", n.Matter, maxMatter, true)
+	fs.Name("matter", n.Matter, maxMatter, true)
 	switch {
 	case n.ValidUntil.IsZero():
 		fs.Add("valid_until", "required", "a grant lasts until a time")

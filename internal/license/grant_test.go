@@ -88,6 +88,7 @@ func TestGrant(t *testing.T) {
 			{"bad org", func(n *license.NewGrant) { n.Org = "91350100M000100Y44" }, h, apperr.Invalid, "org: check-character"},
 			{"unknown org", func(n *license.NewGrant) { n.Org = "91350100M000100Y43" }, h, apperr.Invalid, "org: active-org"},
 			{"no matter", func(n *license.NewGrant) { n.Matter = " " }, h, apperr.Invalid, "matter: required"},
+			{"hidden matter", func(n *license.NewGrant) { n.Matter = "户籍\u200b迁移" }, h, apperr.Invalid, "matter: invisible"},
 			{"no end", func(n *license.NewGrant) { n.ValidUntil = time.Time{} }, h, apperr.Invalid, "valid_until: required"},
 			{"past", func(n *license.NewGrant) { n.ValidUntil = f.clk.now().Add(-time.Second) }, h, apperr.Invalid, "valid_until: future"},
 			{"too long", func(n *license.NewGrant) { n.ValidUntil = f.clk.now().Add(license.MaxGrantTerm + time.Hour) }, h, apperr.Invalid,
