@@ -162,6 +162,17 @@ func (a *API) registerLossReports() {
 		return &reissueRequestOutput{Body: ReissueRequestOf(r)}, nil
 	})
 	register(a, huma.Operation{
+		OperationID: "list-my-license-reissue-requests", Method: http.MethodGet, Path: Prefix + "/me/licenses/{id}/reissue-requests",
+		Tags: []string{"holders"}, Summary: "The reissue requests of a license the signed-in holder holds, with the issuer's answers",
+		Errors: []int{http.StatusNotFound},
+	}, authz.Holders(), func(ctx context.Context, in *licenseHistoryInput) (*pageOutput[api.ReissueRequest], error) {
+		p, err := a.svc.Licenses.HolderReissueRequests(ctx, authz.ActorFrom(ctx), in.ID, in.Limit, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, ReissueRequestOf), nil
+	})
+	register(a, huma.Operation{
 		OperationID: "list-reissue-requests", Method: http.MethodGet, Path: Prefix + "/reissue-requests", Tags: []string{"licenses"},
 		Summary:     "List the reissue requests of the licenses the caller's organization issues",
 		Description: "The transition reissue of a license closes its open request (done).",

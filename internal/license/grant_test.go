@@ -356,5 +356,18 @@ func TestLossReport(t *testing.T) {
 		if _, err := f.p.Licenses.RequestReissue(ctx, h, l.ID, "再次申请"); err != nil {
 			t.Errorf("ask again after a refusal: %v", err)
 		}
+		mine, err := f.p.Licenses.HolderReissueRequests(ctx, h, l.ID, 10, "")
+		// The fixture's clock stands still: the identifiers do not order
+		// the requests here.
+		answers := map[license.ReissueState]string{}
+		for _, r := range mine.Items {
+			answers[r.State] = r.Answer
+		}
+		if err != nil || len(mine.Items) != 3 || len(answers) != 3 || answers[license.ReissueRefused] != "材料不全" {
+			t.Errorf("the holder's requests %+v, %v", mine.Items, err)
+		}
+		if _, err := f.p.Licenses.HolderReissueRequests(ctx, other, l.ID, 10, ""); kindOf(err) != apperr.NotFound {
+			t.Errorf("another holder reads the requests: %v", err)
+		}
 	})
 }

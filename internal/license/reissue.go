@@ -50,9 +50,10 @@ type ReissueRequest struct {
 }
 
 // ReissueFilter selects reissue requests of the licenses an issuer
-// issues, by ID.
+// issues, or of one license, by ID.
 type ReissueFilter struct {
-	Issuer string
+	Issuer    string
+	LicenseID string
 	State  ReissueState
 	After  string
 	Limit  int
@@ -164,8 +165,25 @@ func (s *Service) ReissueRequests(ctx context.Context, actor *authz.Actor, f Rei
 	}
 	return page.Fetch(f.Limit, cursor, func(limit int, after string) ([]ReissueRequest, error) {
 		return s.store.ListReissueRequests(ctx, ReissueFilter{Issuer: issuer, State: f.State, After: after, Limit: limit})
-	}, func(r ReissueRequest) string { return r.ID })
+	}, reissueCursor)
 }
+
+// HolderReissueRequests returns a page of the reissue requests of a
+// license the actor holds, with the issuer's answers; the read is logged
+// (what: reissue-requests).
+func (s *Service) HolderReissueRequests(ctx context.Context, actor *authz.Actor, id string, limit int, cursor string) (page.Page[ReissueRequest], error) {
+	var p page.Page[ReissueRequest]
+	_, err := s.holderRead(ctx, actor, id, "reissue-requests", func(st Tx, l License) (err error) {
+		p, err = page.Fetch(limit, cursor, func(limit int, after string) ([]ReissueRequest, error) {
+			return st.ListReissueRequests(ctx, ReissueFilter{LicenseID: l.ID, After: after, Limit: limit})
+		}, reissueCursor)
+		return err
+	})
+	return p, err
+}
+
+// reissueCursor is the cursor of the page after r.
+func reissueCursor(r ReissueRequest) string { return r.ID }
 
 // RefuseReissue refuses an open reissue request of a license of the
 // actor's organization with a reason (required), in the transaction that

@@ -168,5 +168,9 @@ func TestLossReportOverTheAPI(t *testing.T) {
 		}
 		le.do(http.MethodPost, "/api/v1/reissue-requests/"+r.ID+"/refuse", le.issuer, `{"reason":"不予补办"}`).
 			want(t, http.StatusConflict, "refuse a closed request")
+		le.do(http.MethodGet, path+"/reissue-requests", session, "").want(t, http.StatusOK, "my requests").decode(t, &rs)
+		if len(rs.Items) != 1 || rs.Items[0].State != "done" {
+			t.Errorf("my requests %+v", rs.Items)
+		}
 	})
 }

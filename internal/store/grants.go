@@ -148,9 +148,11 @@ func (h handle) OpenReissueRequest(ctx context.Context, licenseID string) (licen
 
 // ListReissueRequests implements license.Reader.
 func (h handle) ListReissueRequests(ctx context.Context, f license.ReissueFilter) ([]license.ReissueRequest, error) {
-	where, args := `r.id > ? AND l.issuer = ?`, []any{f.After, f.Issuer}
-	if f.State != "" {
-		where, args = where+` AND r.state = ?`, append(args, string(f.State))
+	where, args := `r.id > ?`, []any{f.After}
+	for _, c := range []struct{ col, val string }{{"l.issuer", f.Issuer}, {"r.license_id", f.LicenseID}, {"r.state", string(f.State)}} {
+		if c.val != "" {
+			where, args = where+` AND `+c.col+` = ?`, append(args, c.val)
+		}
 	}
 	rows, err := h.query(ctx, `SELECT `+reissueColumns+reissueFrom+` WHERE `+where+` ORDER BY r.id LIMIT ?`, append(args, f.Limit)...)
 	out, err := collect(rows, err, scanReissue)
