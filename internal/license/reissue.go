@@ -54,9 +54,9 @@ type ReissueRequest struct {
 type ReissueFilter struct {
 	Issuer    string
 	LicenseID string
-	State  ReissueState
-	After  string
-	Limit  int
+	State     ReissueState
+	After     string
+	Limit     int
 }
 
 // holderReason checks an optional reason of a holder.
