@@ -130,19 +130,7 @@ func TestLossReportOverTheAPI(t *testing.T) {
 			Fingerprint string `json:"fingerprint"`
 		}
 		le.do(http.MethodGet, "/api/v1/ca/root", le.issuer, "").want(t, http.StatusOK, "platform root").decode(t, &root)
-		fresh, err := le.p.Trust.Bundle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := json.Marshal(fresh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := verify.OpenBundle(raw, root.Fingerprint)
-		if err != nil {
-			t.Fatal(err)
-		}
-		failed(t, verify.License(ctx, doc, b, time.Now()), verify.CheckStatus)
+		failed(t, verify.License(ctx, doc, le.freshBundle(t, root.Fingerprint), time.Now()), verify.CheckStatus)
 
 		var r api.ReissueRequest
 		le.do(http.MethodPost, path+"/reissue-request", session, `{"reason":"请补办"}`).want(t, http.StatusCreated, "reissue request").decode(t, &r)
