@@ -176,8 +176,10 @@ func (s *Service) Grant(ctx context.Context, actor *authz.Actor, n NewGrant) (Gr
 		if err != nil || !holds(h, l) {
 			return apperr.New(apperr.NotFound, "you hold no license of id %s", n.LicenseID)
 		}
-		if l.State != Active {
-			return fieldErr(apperr.Conflict, "license_id", "in-force", fmt.Sprintf("license %s is %s; only a license in force is granted", l.ID, l.State))
+		// In force: active, and within its validity even before the
+		// expiry job has run.
+		if l.State != Active || l.ValidUntil != nil && !l.ValidUntil.After(now) || l.ValidFrom.After(now) {
+			return fieldErr(apperr.Conflict, "license_id", "in-force", fmt.Sprintf("license %s is %s or outside its validity; only a license in force is granted", l.ID, l.State))
 		}
 		v, err := s.catalog.GetVersion(ctx, l.TypeCode, l.TypeVersion)
 		if err != nil {

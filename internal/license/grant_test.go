@@ -199,7 +199,14 @@ func TestGrant(t *testing.T) {
 			t.Errorf("withdrawn %v", got)
 		}
 
-		// Only a license in force is granted.
+		// Only a license in force is granted: not past its validity, even
+		// before it expires, and active.
+		f.clk.add(pastValidity)
+		if _, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: f.otherOrg, Matter: "社保",
+			ValidUntil: f.clk.now().Add(time.Hour)}); kindOf(err) != apperr.Conflict || !slices.Equal(rules(err), []string{"license_id: in-force"}) {
+			t.Errorf("grant of a license past its validity: %v", err)
+		}
+		f.clk.add(-pastValidity)
 		f.apply(t, l.ID, license.Suspend)
 		if _, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: f.otherOrg, Matter: "社保",
 			ValidUntil: f.clk.now().Add(time.Hour)}); kindOf(err) != apperr.Conflict || !slices.Equal(rules(err), []string{"license_id: in-force"}) {
