@@ -90,10 +90,8 @@ got=$(redeem "$payload" "开立对公账户")
 [ "$got" = "valid=false failed=replay" ] || fail "the second redemption: $got: $(cat "$tmp/body")"
 echo "# online, second: $got"
 
-# 7. The company reports the license lost (挂失). The issuer applies it here
-#    with the transition report-lost, on the platform's host.
-#    TODO: switch to the holder's own POST /api/v1/me/licenses/{id}/loss-report
-#    once it is offered.
+# 7. The company reports the license lost (挂失) itself, with its holder
+#    session, and asks the issuer to reissue it (补办).
 #    A payload made just before, never redeemed, then fails online on its
 #    status, and the PNG fails offline once the bundle carries the suspension
 #    bit: the platform builds the public bundle at most every 5 seconds (it is
@@ -101,7 +99,9 @@ echo "# online, second: $got"
 #    code of a lost license is refused.
 expect "$(call "$session" POST "/me/licenses/$lic/qr" '{}')" 201 "a last payload before the loss"
 unused=$(field payload)
-zz license transition "$lic" --operation report-lost --reason "营业执照正本遗失" >/dev/null
+expect "$(call "$session" POST "/me/licenses/$lic/loss-report" '{"reason":"营业执照正本遗失"}')" 200 "the loss report"
+grep -q '"state":"reported-lost"' "$tmp/body" || fail "the loss report did not leave the license reported lost: $(cat "$tmp/body")"
+expect "$(call "$session" POST "/me/licenses/$lic/reissue-request" '{"reason":"补办营业执照"}')" 201 "the reissue request"
 got=$(redeem "$unused" "开立对公账户")
 [ "$got" = "valid=false failed=status" ] || fail "online after the loss report: $got: $(cat "$tmp/body")"
 echo "# online, lost:   $got"
