@@ -120,7 +120,7 @@ type LicenseTransfer struct {
 type NewPresentation struct {
 	Disclose []string `json:"disclose,omitempty" maxItems:"64" doc:"Face fields to disclose besides the masked holder name: fields of the type's template that are not sensitive."`
 	TTL      int      `json:"ttl,omitempty" minimum:"0" maximum:"600" doc:"How long the payload is valid, in seconds (1 to 600); 60 when left out."`
-	Format   string   `json:"format,omitempty" enum:"json,png,svg" doc:"The answer: json (the default) the payload and its claims; png or svg the QR code as a picture (error correction M, a quiet zone of four modules)."`
+	Format   string   `json:"format,omitempty" enum:"json,png,svg,json-svg" doc:"The answer: json (the default) the payload and its claims; png or svg the QR code as a picture (error correction M, a quiet zone of four modules); json-svg the payload and its claims with the QR code's SVG in svg."`
 	Scale    int      `json:"scale,omitempty" minimum:"0" maximum:"32" doc:"Pixels a module of the PNG; 4 when left out."`
 }
 
@@ -139,4 +139,5 @@ type Presentation struct {
 	Nonce       string         `json:"nonce" doc:"The payload's nonce, hex."`
 	IssuedAt    time.Time      `json:"issued_at"`
 	ExpiresAt   time.Time      `json:"expires_at"`
+	SVG         string         `json:"svg,omitempty" doc:"The QR code as SVG markup, when format json-svg asked for it."`
 }

@@ -153,12 +153,7 @@ curl -fsS "$list" >"$tmp/status-revocation.json" || fail "the revocation list"
 #    revoked one does not (exit 1), and one changed byte fails the signature.
 #    The platform builds the public bundle at most every 5 seconds (it is
 #    cacheable for as long), so a bundle with the revocation comes within 5 s.
-cp "$tmp/trust.json" "$tmp/trust-old.json"
-for _ in $(seq 1 70); do
-  curl -fsS "$api/licenses/trust-bundle" >"$tmp/trust.json" || fail "the public trust bundle"
-  cmp -s "$tmp/trust.json" "$tmp/trust-old.json" || break
-  sleep 0.1
-done
+fresh_bundle "$tmp/trust.json"
 offline() { ZHENGZHAO_DATA=/nonexistent "$bin" --lang en license verify --trust "$tmp/trust.json" "$@"; }
 offline "$tmp/license.json" >/dev/null || fail "the valid permit does not verify offline"
 if offline "$tmp/license-revoked.json" >"$tmp/verdict"; then fail "the revoked permit verified offline"; fi

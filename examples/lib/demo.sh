@@ -10,7 +10,8 @@
 # if any zhengzhao process on $tmp survives. For the API:
 # call TOKEN METHOD PATH [JSON] prints the status and leaves the body in
 # $tmp/body, expect GOT WANT WHAT fails unless they match, and field NAME
-# prints a string field of that body.
+# prints a string field of that body. fresh_bundle FILE fetches the public
+# trust bundle into FILE once it differs from the copy FILE holds.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 tmp=$(mktemp -d)
@@ -82,3 +83,17 @@ call() {
 }
 expect() { [ "$1" = "$2" ] || fail "$3 answered $1, want $2: $(cat "$tmp/body")"; }
 field() { grep -o "\"$1\":\"[^\"]*\"" "$tmp/body" | head -1 | cut -d'"' -f4; }
+
+# fresh_bundle FILE waits for a trust bundle that differs from FILE, after a
+# change the walkthrough made: the platform builds the public bundle at most
+# every 5 seconds (it is cacheable for as long), so one with the change comes
+# within 5 s.
+fresh_bundle() {
+  cp "$1" "$tmp/bundle-old.json"
+  for _ in $(seq 1 70); do
+    curl -fsS "$api/licenses/trust-bundle" >"$1" || fail "the public trust bundle"
+    cmp -s "$1" "$tmp/bundle-old.json" || return 0
+    sleep 0.1
+  done
+  fail "the trust bundle did not change within 7 s"
+}

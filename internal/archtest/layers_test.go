@@ -32,7 +32,7 @@ var layers = []layer{
 	// The only speaker of SQL; implements the capabilities' interfaces.
 	{name: "store", packages: []string{"internal/store/..."},
 		imports: []string{"capabilities", "leaves", "crypto", "custody", "sql"}},
-	{name: "leaves", packages: []string{"internal/apperr", "internal/authz", "internal/ids", "internal/i18n", "internal/page", "internal/password", "internal/reqctx"}},
+	{name: "leaves", packages: []string{"internal/apperr", "internal/authz", "internal/cputime", "internal/ids", "internal/i18n", "internal/page", "internal/password", "internal/reqctx"}},
 	// Public offline verification: a relying party imports it without the
 	// platform, so what it reaches, directly or not, stays in these layers
 	// and these modules.

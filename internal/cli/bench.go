@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
+	"github.com/zhengzhao/zhengzhao/internal/cputime"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
@@ -81,6 +83,15 @@ type benchResult struct {
 	Baseline        string  `json:"baseline"`
 	BaselineReqPerS float64 `json:"baseline_req_per_s"`
 	Ratio           float64 `json:"ratio"`
+	// The process's CPU time a request, client and server together,
+	// when the bench drives its own demo on a platform that reports it:
+	// on a machine loaded by other work the requests a second move with
+	// that work, the CPU time a request much less. CPURatio is the
+	// baseline's over the endpoint's, the ratio of throughputs on cores
+	// of one's own.
+	CPUusPerReq         float64 `json:"cpu_us_per_req,omitempty"`
+	BaselineCPUusPerReq float64 `json:"baseline_cpu_us_per_req,omitempty"`
+	CPURatio            float64 `json:"cpu_ratio,omitempty"`
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -98,7 +109,10 @@ license each time, as its using unit: each answer must be valid, so each
 commits a redemption record and an audit entry; --payloads are signed
 before the measurements and bound the requests of redeem. Each
 endpoint is measured right after its baseline, so that a busy machine slows
-both alike; read the ratio, not the absolute figures.
+both alike; read the ratio, not the absolute figures. On its own demo the bench
+also reports the process's CPU time a request (client and server together) and
+the baseline's over it (cpu ratio): on a machine loaded by other work the
+requests a second move with that work, the CPU time a request much less.
 
 Without --url it starts a demo platform of its own on loopback (a temporary
 embedded store, the demo organizations, one seal and one signed document) and
@@ -215,8 +229,12 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 		if err != nil {
 			return fmt.Errorf("endpoint %s: %w", e.name, err)
 		}
-		results = append(results, benchResult{Endpoint: e.name, ReqPerS: round(m.reqPerS, 1), P50ms: round(m.p50, 3), P99ms: round(m.p99, 3),
-			Baseline: e.baseline, BaselineReqPerS: round(bm.reqPerS, 1), Ratio: round(m.reqPerS/bm.reqPerS, 3)})
+		r := benchResult{Endpoint: e.name, ReqPerS: round(m.reqPerS, 1), P50ms: round(m.p50, 3), P99ms: round(m.p99, 3),
+			Baseline: e.baseline, BaselineReqPerS: round(bm.reqPerS, 1), Ratio: round(m.reqPerS/bm.reqPerS, 3)}
+		if o.url == "" && m.cpuPerReq > 0 && bm.cpuPerReq > 0 { // against --url the server's CPU is not this process's
+			r.CPUusPerReq, r.BaselineCPUusPerReq, r.CPURatio = round(m.cpuPerReq, 1), round(bm.cpuPerReq, 1), round(bm.cpuPerReq/m.cpuPerReq, 3)
+		}
+		results = append(results, r)
 	}
 	return a.printBench(results)
 }
@@ -232,11 +250,20 @@ func (a *app) printBench(results []benchResult) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "endpoint\treq/s\tp50 ms\tp99 ms\tbaseline\tbaseline req/s\tratio\t")
+	fmt.Fprintln(w, "endpoint\treq/s\tp50 ms\tp99 ms\tbaseline\tbaseline req/s\tratio\tcpu µs/req\tbaseline cpu µs/req\tcpu ratio\t")
 	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%.0f\t%.3f\t%.3f\t%s\t%.0f\t%.3f\t\n", r.Endpoint, r.ReqPerS, r.P50ms, r.P99ms, r.Baseline, r.BaselineReqPerS, r.Ratio)
+		fmt.Fprintf(w, "%s\t%.0f\t%.3f\t%.3f\t%s\t%.0f\t%.3f\t%s\t%s\t%s\t\n", r.Endpoint, r.ReqPerS, r.P50ms, r.P99ms, r.Baseline, r.BaselineReqPerS, r.Ratio,
+			orDash(r.CPUusPerReq, 1), orDash(r.BaselineCPUusPerReq, 1), orDash(r.CPURatio, 3))
 	}
 	return w.Flush()
+}
+
+// orDash formats x with digits decimals, or "-" when it was not measured.
+func orDash(x float64, digits int) string {
+	if x == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(x, 'f', digits, 64)
 }
 
 func round(x float64, digits int) float64 {
@@ -275,6 +302,7 @@ func (q *bodyQueue) pop() ([]byte, error) {
 
 type measurement struct {
 	reqPerS, p50, p99 float64 // p50 and p99 in milliseconds
+	cpuPerReq         float64 // the process's CPU time a request in µs; 0 when not reported
 }
 
 // drive sends req over o.connections connections until o.duration has
@@ -288,15 +316,20 @@ func drive(ctx context.Context, client *http.Client, req benchRequest, o benchOp
 	if _, _, err := load(ctx, client, req, warm); err != nil {
 		return measurement{}, err
 	}
+	cpu0, cpu := cputime.Process()
 	lat, elapsed, err := load(ctx, client, req, o)
 	if err != nil {
 		return measurement{}, err
+	}
+	var cpuPerReq float64
+	if cpu1, _ := cputime.Process(); cpu {
+		cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(len(lat))
 	}
 	slices.Sort(lat)
 	pct := func(p int) float64 {
 		return float64(lat[min(len(lat)-1, len(lat)*p/100)]) / float64(time.Millisecond)
 	}
-	return measurement{reqPerS: float64(len(lat)) / elapsed.Seconds(), p50: pct(50), p99: pct(99)}, nil
+	return measurement{reqPerS: float64(len(lat)) / elapsed.Seconds(), p50: pct(50), p99: pct(99), cpuPerReq: cpuPerReq}, nil
 }
 
 // load runs the connections and returns every request's latency.

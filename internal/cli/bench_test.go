@@ -2,9 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zhengzhao/zhengzhao/internal/cputime"
 )
 
 // TestBenchHTTP runs the bench briefly against its own demo and checks the
@@ -16,6 +19,7 @@ func TestBenchHTTP(t *testing.T) {
 		t.Fatalf("bench: exit %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
+	_, cpu := cputime.Process() // the platform reports CPU time: every line has it
 	var names []string
 	for _, l := range lines {
 		var raw map[string]any
@@ -27,7 +31,11 @@ func TestBenchHTTP(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		if want := []string{"baseline", "baseline_req_per_s", "endpoint", "p50_ms", "p99_ms", "ratio", "req_per_s"}; !slices.Equal(keys, want) {
+		want := []string{"baseline", "baseline_cpu_us_per_req", "baseline_req_per_s", "cpu_ratio", "cpu_us_per_req", "endpoint", "p50_ms", "p99_ms", "ratio", "req_per_s"}
+		if !cpu {
+			want = slices.DeleteFunc(want, func(k string) bool { return strings.Contains(k, "cpu") })
+		}
+		if !slices.Equal(keys, want) {
 			t.Fatalf("keys %v, want %v", keys, want)
 		}
 		var r benchResult
@@ -48,6 +56,9 @@ func TestBenchHTTP(t *testing.T) {
 			t.Errorf("%s: latencies out of order or absurd: %+v", r.Endpoint, r)
 		case r.Ratio <= 0 || r.Ratio-r.ReqPerS/r.BaselineReqPerS > 0.01 || r.ReqPerS/r.BaselineReqPerS-r.Ratio > 0.01:
 			t.Errorf("%s: ratio %v is not req_per_s/baseline_req_per_s", r.Endpoint, r.Ratio)
+		case cpu && r.CPUusPerReq <= 0 || r.BaselineCPUusPerReq <= 0 || r.CPURatio <= 0 ||
+			math.Abs(r.CPURatio-r.BaselineCPUusPerReq/r.CPUusPerReq) > 0.01:
+			t.Errorf("%s: CPU time a request missing or inconsistent: %+v", r.Endpoint, r)
 		case r.ReqPerS > 1e6 || r.BaselineReqPerS > 1e6:
 			t.Errorf("%s: more than a million requests a second over loopback: %+v", r.Endpoint, r)
 		}

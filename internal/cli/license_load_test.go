@@ -158,7 +158,7 @@ func TestLicenseIssuanceAcrossServeProcesses(t *testing.T) {
 	}
 	wg.Wait()
 	if len(failures) > 0 {
-		t.Fatalf("%d of %d issuances failed; first: %s", len(failures), clients*each, failures[0])
+		t.Fatalf("%d of %d issuances failed; first: %s\nserver errors:\n%s", len(failures), clients*each, failures[0], serverErrors(servers))
 	}
 
 	// Transitions through both processes: every client suspends the

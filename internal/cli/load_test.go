@@ -92,6 +92,21 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 	return p
 }
 
+// serverErrors returns the log lines of the processes that are not plain
+// access logs of a successful request: what a failed load test needs to say
+// why, since the processes are killed when it stops.
+func serverErrors(ps []*serveProcess) string {
+	var b strings.Builder
+	for _, p := range ps {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+				fmt.Fprintf(&b, "%s: %s\n", p.addr, line)
+			}
+		}
+	}
+	return b.String()
+}
+
 // stop sends SIGTERM and checks that serve stops cleanly and in time.
 func (p *serveProcess) stop(t *testing.T) {
 	t.Helper()

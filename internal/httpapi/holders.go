@@ -172,6 +172,7 @@ func (a *API) registerHolders() {
 	})
 	a.registerMyLicenses()
 	a.registerMyInbox()
+	a.registerGrants()
 }
 
 // HolderNoticeOf renders a delivery notice for the API.

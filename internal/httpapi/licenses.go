@@ -128,6 +128,7 @@ func (a *API) registerLicenses() {
 	a.registerGetLicenseVersionDocument()
 	a.registerPresentLicense()
 	a.registerLicensePrintout()
+	a.registerMyPresentations()
 }
 
 func (a *API) registerIssueLicense() {

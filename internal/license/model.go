@@ -106,6 +106,23 @@ type Reader interface {
 	// DueLicenses returns up to limit identifiers of licenses in a state
 	// Expire is allowed from whose valid_until is at or before now.
 	DueLicenses(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// GetGrant returns a holder's grant, with its license's issuer.
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// ListGrants returns a page of grants by f, by ID.
+	ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error)
+	// ActiveGrant returns the newest grant of the license to the unit
+	// for the matter that is active and not expired at t; NotFound when
+	// there is none.
+	ActiveGrant(ctx context.Context, licenseID, unit, matter string, at time.Time) (Grant, error)
+	// GetReissueRequest returns a reissue request, with its license's
+	// issuer.
+	GetReissueRequest(ctx context.Context, id string) (ReissueRequest, error)
+	// OpenReissueRequest returns the open reissue request of a license;
+	// NotFound when there is none.
+	OpenReissueRequest(ctx context.Context, licenseID string) (ReissueRequest, error)
+	// ListReissueRequests returns a page of the reissue requests of an
+	// issuer's licenses by f, by ID.
+	ListReissueRequests(ctx context.Context, f ReissueFilter) ([]ReissueRequest, error)
 }
 
 // Store is what the service holds: the reads and the two counters, which
@@ -144,6 +161,17 @@ type Tx interface {
 	// InsertLicenseTransition appends r to the license's history, with
 	// the next Seq, which it returns.
 	InsertLicenseTransition(ctx context.Context, r Record) (int64, error)
+	// InsertGrant records a holder's grant.
+	InsertGrant(ctx context.Context, g Grant) error
+	// WithdrawGrant marks an active grant withdrawn at at; Conflict when
+	// it is not active.
+	WithdrawGrant(ctx context.Context, id string, at time.Time) error
+	// InsertReissueRequest records an open reissue request; Conflict when
+	// the license has one open already.
+	InsertReissueRequest(ctx context.Context, r ReissueRequest) error
+	// CloseReissueRequest writes r's state, answer and closing over the
+	// request provided that it is still open; Conflict when it is not.
+	CloseReissueRequest(ctx context.Context, r ReissueRequest) error
 	status.Tx
 	seal.BoundTx
 	notify.OutboxWriter

@@ -3,6 +3,7 @@ package license
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 )
 
 // PresentedAction is the audit action of a QR presentation.
@@ -55,10 +57,73 @@ type Presentation struct {
 	Claims  qr.Claims
 }
 
-// presenterOf returns the organization whose licenses actor may present.
-// Until holders have accounts, that is the issuer's own: the holder's
-// endpoint will change this one function.
-func presenterOf(actor *authz.Actor) (string, error) { return issuerOf(actor) }
+// presenter is who presents a license: staff of its issuer (Present,
+// Printout) or its signed-in holder (HolderPresent, HolderPrintout).
+type presenter struct {
+	issuer string        // the staff's organization, when staff
+	holder *authz.Holder // the holder, when a holder
+	who    string        // the audit entry's actor
+}
+
+// issuerPresenter is actor presenting the licenses its organization
+// issued; Forbidden without the issuer role.
+func issuerPresenter(actor *authz.Actor) (presenter, error) {
+	org, err := issuerOf(actor)
+	if err != nil {
+		return presenter{}, err
+	}
+	who := actor.AccountID
+	if who == "" {
+		who = auditlog.Operator
+	}
+	return presenter{issuer: org, who: who}, nil
+}
+
+// holderPresenter is actor presenting the licenses it holds; Forbidden
+// for staff.
+func holderPresenter(actor *authz.Actor) (presenter, error) {
+	h, err := holderOf(actor)
+	if err != nil {
+		return presenter{}, err
+	}
+	return presenter{holder: h, who: h.ID}, nil
+}
+
+// license reads license id as p may present it: one its organization
+// issued, or one it holds (by its blind index, as the holder's reads
+// find them). Any other is NotFound, as one that does not exist.
+func (p presenter) license(ctx context.Context, r Reader, id string) (License, error) {
+	if p.holder == nil {
+		return ownLicense(ctx, r, p.issuer, id)
+	}
+	l, err := r.GetLicense(ctx, strings.TrimSpace(id))
+	if errors.Is(err, apperr.NotFound) || (err == nil && !holds(p.holder, l)) {
+		return License{}, apperr.New(apperr.NotFound, "you hold no license of id %s", id)
+	}
+	return l, err
+}
+
+// details returns the audit details that name the presenter: a holder
+// and the representative it acts through.
+func (p presenter) details() map[string]string {
+	if p.holder == nil {
+		return nil
+	}
+	d := map[string]string{"by": "holder"}
+	if p.holder.Representative != "" {
+		d["representative"] = p.holder.Representative
+	}
+	return d
+}
+
+// presentRefused returns err, having logged it when a holder asked for a
+// license it does not hold (license.refused, as the holder's reads do).
+func (s *Service) presentRefused(ctx context.Context, p presenter, what, id string, err error) error {
+	if p.holder == nil || apperr.KindOf(err) != apperr.NotFound {
+		return err
+	}
+	return s.holderRefused(ctx, p.holder, what, id, err)
+}
 
 // Present signs a QR payload (docs/qr-format.md) of the current version of
 // a license: its identifier, type, issuer, the holder's name masked, the
@@ -66,15 +131,31 @@ func presenterOf(actor *authz.Actor) (string, error) { return issuerOf(actor) }
 // req.TTL. A field may be disclosed when the type's template has it and it
 // is not sensitive (public and personal fields are the holder's to show;
 // sensitive ones, the identity number or the photo, never are): any other
-// is a field problem on disclose[i]. A license that has ended or expired
-// is not presented. The payload hands license data out, so the license is
+// is a field problem on disclose[i]. A license not in force (suspended,
+// reported lost, ended or expired) is not presented. The payload hands license data out, so the license is
 // re-read, the license.presented audit entry appended and the payload
 // signed after it, in one transaction, as an export is.
 func (s *Service) Present(ctx context.Context, actor *authz.Actor, id string, req PresentRequest) (Presentation, error) {
-	owner, err := presenterOf(actor)
+	p, err := issuerPresenter(actor)
 	if err != nil {
 		return Presentation{}, err
 	}
+	return s.present(ctx, p, id, req)
+}
+
+// HolderPresent is Present by the license's holder (R-HOL-2): only a
+// license the actor holds; another's, or none, is NotFound and the
+// refusal is logged. The audit entry names the holder as actor.
+func (s *Service) HolderPresent(ctx context.Context, actor *authz.Actor, id string, req PresentRequest) (Presentation, error) {
+	p, err := holderPresenter(actor)
+	if err != nil {
+		return Presentation{}, err
+	}
+	return s.present(ctx, p, id, req)
+}
+
+// present is Present by p.
+func (s *Service) present(ctx context.Context, p presenter, id string, req PresentRequest) (Presentation, error) {
 	ttl := req.TTL
 	switch {
 	case ttl == 0:
@@ -95,14 +176,14 @@ func (s *Service) Present(ctx context.Context, actor *authz.Actor, id string, re
 	now := s.now().UTC().Truncate(time.Second)
 	var out Presentation
 	err = s.tx(ctx, func(st Tx) error {
-		signed, err := s.presentIn(ctx, st, actor, owner, id, key, presentation{at: now, disclose: req.Disclose, action: PresentedAction,
+		signed, err := s.presentIn(ctx, st, p, id, key, presentation{at: now, disclose: req.Disclose, action: PresentedAction,
 			expires: func(License) time.Time { return now.Add(ttl) },
 			details: map[string]string{"disclosed": strings.Join(req.Disclose, ",")}})
 		out = signed.Presentation
 		return err
 	})
 	if err != nil {
-		return Presentation{}, err
+		return Presentation{}, s.presentRefused(ctx, p, "qr", id, err)
 	}
 	return out, nil
 }
@@ -127,12 +208,12 @@ type signedPresentation struct {
 	Signed   codec.License // the license as its document reads
 }
 
-// presentIn re-reads license id of owner in st, refuses one no longer in
+// presentIn re-reads license id as p may present it in st, refuses one no longer in
 // force, appends p's audit entry and signs the presentation after it:
 // the one step of Present and Printout, so that both decide inside their
 // transaction and record what they hand out.
-func (s *Service) presentIn(ctx context.Context, st Tx, actor *authz.Actor, owner, id string, key PresentationKey, p presentation) (signedPresentation, error) {
-	l, err := ownLicense(ctx, st, owner, id)
+func (s *Service) presentIn(ctx context.Context, st Tx, by presenter, id string, key PresentationKey, p presentation) (signedPresentation, error) {
+	l, err := by.license(ctx, st, id)
 	if err != nil {
 		return signedPresentation{}, err
 	}
@@ -157,14 +238,11 @@ func (s *Service) presentIn(ctx context.Context, st Tx, actor *authz.Actor, owne
 	if _, err := rand.Read(claims.Nonce[:]); err != nil {
 		return signedPresentation{}, fmt.Errorf("presentation nonce: %w", err)
 	}
-	who := actor.AccountID
-	if who == "" {
-		who = auditlog.Operator
-	}
 	details := map[string]string{"version": strconv.FormatInt(l.Version, 10), "kid": fmt.Sprintf("%x", key.KID),
 		"expires": claims.Expires.Format(time.RFC3339)}
 	maps.Copy(details, p.details)
-	if err := auditlog.Append(ctx, st, auditlog.Entry{At: p.at, Actor: who, Org: owner, Action: p.action, Subject: l.ID,
+	maps.Copy(details, by.details())
+	if err := auditlog.Append(ctx, st, auditlog.Entry{At: p.at, Actor: by.who, Org: l.Issuer, Action: p.action, Subject: l.ID,
 		Details: details}); err != nil {
 		return signedPresentation{}, err
 	}
@@ -176,11 +254,16 @@ func (s *Service) presentIn(ctx context.Context, st Tx, actor *authz.Actor, owne
 		Signed: d.License}, nil
 }
 
-// presentable refuses a license no longer in force: a payload carries
-// neither its state nor its validity, only its status list entries, so a
-// verifier could not tell that it ended or expired.
+// presentable refuses a license not in force: a payload carries neither
+// its state nor its validity, only its status list entries, so a verifier
+// could not tell that it ended or expired; and one whose status bits are
+// set (suspended, reported lost) would only fail its check.
 func presentable(l License, now time.Time) error {
-	if l.State.Terminal() || l.State == Expired || (l.ValidUntil != nil && !now.Before(*l.ValidUntil)) {
+	bits, err := status.BitsOf(l.State.StatusState())
+	if err != nil {
+		return apperr.Wrap(apperr.Internal, err, "license %s: %v", l.ID, err)
+	}
+	if bits.Revocation || bits.Suspension || l.State == Expired || (l.ValidUntil != nil && !now.Before(*l.ValidUntil)) {
 		return &apperr.Error{Kind: apperr.Conflict, Detail: fmt.Sprintf("license %s is %s and is not presented", l.ID, l.State),
 			Fields: []apperr.FieldError{{Field: "state", Rule: "in-force"}}}
 	}

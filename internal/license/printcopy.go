@@ -54,15 +54,31 @@ type Printer func(ctx context.Context, job PrintJob) ([]byte, error)
 // the presentation key like any other, disclosing no face field (the page
 // shows them) and valid until the license's end, or for PrintedLifetime
 // when it has none — so verify-qr and the verifier page check the paper's
-// signature and the license's status bit. A license that has ended or
-// expired is not printed. The license is re-read, the license.printed
+// signature and the license's status bit. A license not in force
+// (suspended, reported lost, ended or expired) is not printed. The license is re-read, the license.printed
 // audit entry appended, the payload signed and the PDF rendered in one
 // transaction, so a copy that cannot be rendered records nothing.
 func (s *Service) Printout(ctx context.Context, actor *authz.Actor, id string, opts PrintOptions) ([]byte, error) {
-	owner, err := presenterOf(actor)
+	p, err := issuerPresenter(actor)
 	if err != nil {
 		return nil, err
 	}
+	return s.printout(ctx, p, id, opts)
+}
+
+// HolderPrintout is Printout by the license's holder (R-HOL-1): only a
+// license the actor holds; another's, or none, is NotFound and the
+// refusal is logged. The audit entry names the holder as actor.
+func (s *Service) HolderPrintout(ctx context.Context, actor *authz.Actor, id string, opts PrintOptions) ([]byte, error) {
+	p, err := holderPresenter(actor)
+	if err != nil {
+		return nil, err
+	}
+	return s.printout(ctx, p, id, opts)
+}
+
+// printout is Printout by by.
+func (s *Service) printout(ctx context.Context, by presenter, id string, opts PrintOptions) ([]byte, error) {
 	lang := opts.Lang
 	switch lang {
 	case "":
@@ -83,7 +99,7 @@ func (s *Service) Printout(ctx context.Context, actor *authz.Actor, id string, o
 	now := s.now().UTC().Truncate(time.Second)
 	var pdf []byte
 	err = s.tx(ctx, func(st Tx) error {
-		signed, err := s.presentIn(ctx, st, actor, owner, id, key, presentation{at: now, action: PrintedAction,
+		signed, err := s.presentIn(ctx, st, by, id, key, presentation{at: now, action: PrintedAction,
 			expires: func(l License) time.Time {
 				if l.ValidUntil != nil {
 					return *l.ValidUntil
@@ -108,7 +124,7 @@ func (s *Service) Printout(ctx context.Context, actor *authz.Actor, id string, o
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.presentRefused(ctx, by, "printout", id, err)
 	}
 	return pdf, nil
 }

@@ -187,7 +187,7 @@ func (s *Service) FileTransfer(ctx context.Context, actor *authz.Actor, n NewTra
 		return TransferJob{}, err
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	id, err := s.transferID(now)
+	id, err := timeID("ltr", now)
 	if err != nil {
 		return TransferJob{}, err
 	}
@@ -302,14 +302,15 @@ func (s *Service) boundSealOf(ctx context.Context, issuer string) (seal.Binding,
 		fmt.Sprintf("organization %s has no license-issuing seal bound to license issuance in force", issuer))
 }
 
-// transferID is a job identifier that sorts by filing time.
-func (s *Service) transferID(now time.Time) (string, error) {
+// timeID is an identifier of prefix that sorts by the time now it was
+// made at: transfer jobs (ltr), grants (lgr), reissue requests (lrr).
+func timeID(prefix string, now time.Time) (string, error) {
 	b := make([]byte, 12)
 	binary.BigEndian.PutUint64(b, uint64(now.UnixMicro()))
 	if _, err := rand.Read(b[8:]); err != nil {
 		return "", fmt.Errorf("identifier randomness: %w", err)
 	}
-	return "ltr_" + hex.EncodeToString(b), nil
+	return prefix + "_" + hex.EncodeToString(b), nil
 }
 
 // recordJob appends the audit entry license.transfer.<what> of job j.

@@ -253,7 +253,15 @@ func (s *Service) apply(ctx context.Context, st Tx, cur License, a act) (Transit
 	if r.Seq, err = st.InsertLicenseTransition(ctx, r); err != nil {
 		return Transitioned{}, err
 	}
-	if err := s.recordTransition(ctx, st, next, cur.Issuer, a.t, r); err != nil {
+	// A reissue answers the holder's open request, if any, in its
+	// transaction.
+	var request string
+	if a.t.Operation == Reissue {
+		if request, err = closeReissueRequest(ctx, st, cur, a); err != nil {
+			return Transitioned{}, err
+		}
+	}
+	if err := s.recordTransition(ctx, st, next, cur.Issuer, a.t, r, request); err != nil {
 		return Transitioned{}, err
 	}
 	return Transitioned{License: next, Record: r, Document: doc}, nil
@@ -278,10 +286,14 @@ type transitionEvent struct {
 }
 
 // recordTransition appends the audit entry and the outbox event of r, a
-// transition of l from issuer previous (l.Issuer but for a transfer).
-func (s *Service) recordTransition(ctx context.Context, st Tx, l License, previous string, t Transition, r Record) error {
+// transition of l from issuer previous (l.Issuer but for a transfer); the
+// entry names the reissue request the transition closed, if any.
+func (s *Service) recordTransition(ctx context.Context, st Tx, l License, previous string, t Transition, r Record, request string) error {
 	details := map[string]string{"reason": r.Reason, "from": string(r.From), "to": string(r.To),
 		"version": strconv.FormatInt(r.Version, 10), "seq": strconv.FormatInt(r.Seq, 10)}
+	if request != "" {
+		details["reissue_request"] = request
+	}
 	if t.Resign {
 		details["seal"], details["status_list"], details["status_index"] = l.SealID, strconv.Itoa(l.Slot.List.Number), strconv.Itoa(l.Slot.Index)
 	}

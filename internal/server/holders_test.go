@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,14 +57,7 @@ func TestHolderLicensesOverTheAPI(t *testing.T) {
 		le := newLicenseEnv(t, db)
 		var mine, other api.License
 		le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, nil)).want(t, http.StatusCreated, "issue to the holder").decode(t, &mine)
-		le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, func(m map[string]any) {
-			var face map[string]any
-			if err := json.Unmarshal(le.sample, &face); err != nil {
-				t.Fatal(err)
-			}
-			face["citizen_id"], face["name"] = "110105198001010016", "李四"
-			m["holder_id"], m["holder_name"], m["face"] = "110105198001010016", "李四", face
-		})).want(t, http.StatusCreated, "issue to another").decode(t, &other)
+		other = issuedToOther(t, le)
 
 		session := le.holderSession(t)
 		h, err := le.p.Holders.Ensure(context.Background(), holder.Claims{Kind: catalog.HolderPerson, Identifier: "11010519491231002X", Name: "王建国"})

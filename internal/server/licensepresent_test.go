@@ -3,15 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -79,19 +75,7 @@ func TestPresentLicenseOverTheAPI(t *testing.T) {
 		if ct := r.header.Get("Content-Type"); ct != "image/png" {
 			t.Fatalf("Content-Type %q", ct)
 		}
-		img, err := png.Decode(bytes.NewReader(r.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := zxqr.NewQRCodeReader().Decode(bmp, nil)
-		if err != nil {
-			t.Fatalf("decode the PNG: %v", err)
-		}
-		check(res.GetText())
+		check(decodePNG(t, r.body))
 		r = le.do(http.MethodPost, url, le.issuer, `{"format":"svg"}`).want(t, http.StatusCreated, "svg")
 		if ct := r.header.Get("Content-Type"); ct != "image/svg+xml" || !bytes.HasPrefix(r.body, []byte("<svg ")) {
 			t.Fatalf("Content-Type %q, body %.40s", ct, r.body)

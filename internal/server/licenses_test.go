@@ -41,8 +41,14 @@ type licenseEnv struct {
 
 func newLicenseEnv(t testing.TB, db *store.DB) licenseEnv {
 	t.Helper()
+	return newLicenseEnvAt(t, db, time.Now)
+}
+
+// newLicenseEnvAt is newLicenseEnv on a clock.
+func newLicenseEnvAt(t testing.TB, db *store.DB, now func() time.Time) licenseEnv {
+	t.Helper()
 	ctx := context.Background()
-	e := newEnvAt(t, db, time.Now)
+	e := newEnvAt(t, db, now)
 	if _, err := e.pki.InitRoot(ctx, e.platform, "root", "平台根证书", keys.SM2SM3, 20); err != nil {
 		t.Fatal(err)
 	}

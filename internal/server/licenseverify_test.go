@@ -31,6 +31,25 @@ func (le licenseEnv) issued(t testing.TB) (api.License, []byte) {
 	return l, doc.body
 }
 
+// freshBundle builds a trust bundle now and opens it as a verifier does,
+// pinning the root of fingerprint.
+func (le licenseEnv) freshBundle(t *testing.T, fingerprint string) *verify.Bundle {
+	t.Helper()
+	fresh, err := le.p.Trust.Bundle(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := verify.OpenBundle(raw, fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // verifyOnline posts doc to the verification endpoint with token.
 func (le licenseEnv) verifyOnline(t *testing.T, token string, doc []byte) verify.Verdict {
 	t.Helper()
@@ -203,19 +222,7 @@ func TestLicenseTrustBundle(t *testing.T) {
 		// Revoked after the snapshot: the bundle does not know yet, a new one does.
 		le.setState(t, l, status.Revoked)
 		onlyFailed(t, verify.License(ctx, doc, b, time.Now()))
-		fresh, err := le.p.Trust.Bundle(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := json.Marshal(fresh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nb, err := verify.OpenBundle(raw, root.Fingerprint)
-		if err != nil {
-			t.Fatal(err)
-		}
-		onlyFailed(t, verify.License(ctx, doc, nb, time.Now()), verify.CheckStatus)
+		onlyFailed(t, verify.License(ctx, doc, le.freshBundle(t, root.Fingerprint), time.Now()), verify.CheckStatus)
 
 		// A day and an hour on, the first snapshot is too old to say the
 		// license is in force, and says how old it is.

@@ -252,10 +252,20 @@ func authenticator(d Deps, secret string) Authenticator {
 // idempotencyStale is how long a request that never finished holds its key.
 const idempotencyStale = time.Minute
 
+// idempotencyScope is whose keys a key is among: the account's, or a
+// holder's, which has no account.
+func idempotencyScope(actor *authz.Actor) string {
+	if actor.Holder != nil {
+		return "holder:" + actor.Holder.ID
+	}
+	return actor.AccountID
+}
+
 // idempotent replays the first answer to a POST retried with the same
 // Idempotency-Key and body, and refuses the same key with another body.
-// Keys are scoped to the calling account. Only successful answers are kept:
-// a failed request wrote nothing, so running it again is safe.
+// Keys are scoped to the calling account or holder. Only successful
+// answers are kept: a failed request wrote nothing, so running it again is
+// safe.
 func idempotent(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -284,7 +294,7 @@ func idempotent(d Deps, next http.Handler) http.Handler {
 		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 		h.Write(body)
 		sum := h.Sum(nil)
-		prev, err := d.Idem.ClaimIdempotencyKey(r.Context(), actor.AccountID, key, sum, d.Now(), idempotencyStale)
+		prev, err := d.Idem.ClaimIdempotencyKey(r.Context(), idempotencyScope(actor), key, sum, d.Now(), idempotencyStale)
 		if err != nil {
 			d.Problems.Write(w, r, err)
 			return
@@ -309,9 +319,9 @@ func idempotent(d Deps, next http.Handler) http.Handler {
 		// The answer has gone out; keeping it must not depend on the client.
 		ctx := context.WithoutCancel(r.Context())
 		if rec.status >= 200 && rec.status < 300 {
-			err = d.Idem.CompleteIdempotencyKey(ctx, actor.AccountID, key, rec.status, rec.Header().Get("Content-Type"), rec.buf.Bytes())
+			err = d.Idem.CompleteIdempotencyKey(ctx, idempotencyScope(actor), key, rec.status, rec.Header().Get("Content-Type"), rec.buf.Bytes())
 		} else {
-			err = d.Idem.ReleaseIdempotencyKey(ctx, actor.AccountID, key)
+			err = d.Idem.ReleaseIdempotencyKey(ctx, idempotencyScope(actor), key)
 		}
 		if err != nil {
 			d.Log.ErrorContext(ctx, "idempotency key not recorded", "request_id", reqctx.RequestID(ctx), "error", err.Error())

@@ -53,7 +53,7 @@ func (h handle) auditTree(ctx context.Context, lock string) (auditlog.Tree, erro
 // identity column on PostgreSQL, whose sequence is outside transactions and
 // so never a serialization conflict).
 func (tx *Tx) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
-	_, err := tx.exec(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.execPrepared(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES (?, ?, ?, ?, ?, ?)`,
 		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 	if err != nil {
 		return fmt.Errorf("pending audit entry: %w", err)

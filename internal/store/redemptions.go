@@ -20,7 +20,7 @@ var (
 func (h handle) LicenseState(ctx context.Context, id string) (license.State, *time.Time, error) {
 	var state string
 	var until sql.NullInt64
-	if err := h.queryRow(ctx, `SELECT state, valid_until FROM licenses WHERE id = ?`, id).Scan(&state, &until); err != nil {
+	if err := h.queryRowPrepared(ctx, `SELECT state, valid_until FROM licenses WHERE id = ?`, id).Scan(&state, &until); err != nil {
 		return "", nil, fmt.Errorf("license %s: %w", id, mapErr(err))
 	}
 	return license.State(state), timePtr(until), nil
@@ -31,7 +31,7 @@ func (h handle) LicenseState(ctx context.Context, id string) (license.State, *ti
 // PostgreSQL a concurrent redemption of the same payload waits for the
 // first to commit and then fails to serialize, and its retry sees the row.
 func (tx *Tx) ClaimRedemption(ctx context.Context, digest []byte, expires time.Time) (bool, error) {
-	res, err := tx.exec(ctx, `INSERT INTO presentation_redemptions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`,
+	res, err := tx.execPrepared(ctx, `INSERT INTO presentation_redemptions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`,
 		digest, micros(expires))
 	if err != nil {
 		return false, fmt.Errorf("record a redemption: %w", mapErr(err))

@@ -132,7 +132,7 @@ func (h handle) StatusLists(ctx context.Context) ([]status.List, error) {
 // set, so that a missing list is told from a clear bit.
 func (h handle) StatusBit(ctx context.Context, ref status.ListRef, p status.Purpose, index int) (bool, int, error) {
 	var size, set int
-	err := h.queryRow(ctx, `SELECT l.size, (SELECT COUNT(*) FROM status_bits b WHERE b.list_id = l.id AND b.purpose = ? AND b.idx = ?)
+	err := h.queryRowPrepared(ctx, `SELECT l.size, (SELECT COUNT(*) FROM status_bits b WHERE b.list_id = l.id AND b.purpose = ? AND b.idx = ?)
 		FROM status_lists l WHERE l.issuer = ? AND l.purposes = ? AND l.number = ?`,
 		string(p), index, ref.Issuer, string(ref.Purposes), ref.Number).Scan(&size, &set)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,7 +132,7 @@ func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
-	return &DB{handle: handle{x: db, dialect: SQLite}, db: db}, nil
+	return &DB{handle: handle{x: db, dialect: SQLite, stmts: &stmtCache{db: db}}, db: db}, nil
 }
 
 // operatorOnly creates the database file readable by its owner alone
@@ -204,7 +205,12 @@ func Redact(dsn string) string {
 func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes the store.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	if d.stmts != nil {
+		d.stmts.close()
+	}
+	return d.db.Close()
+}
 
 // Ping checks that the store answers; it backs the readiness probe.
 func (d *DB) Ping(ctx context.Context) error {
@@ -339,7 +345,11 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 			sqlTx.Rollback() //nolint:errcheck // the transaction already failed with err, which is what the caller needs; nothing was committed either way
 		}
 	}()
-	if err = fn(&Tx{handle: handle{x: sqlTx, dialect: d.dialect, keys: d.keys}}); err != nil {
+	h := handle{x: sqlTx, dialect: d.dialect, keys: d.keys, stmts: d.stmts}
+	if d.stmts != nil {
+		h.tx = &txStmts{tx: sqlTx}
+	}
+	if err = fn(&Tx{handle: h}); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {
@@ -367,7 +377,113 @@ type handle struct {
 	x       execer
 	dialect Dialect
 	keys    *dataKeys // nil until Unlock
+	// stmts keeps the hot statements prepared (SQLite only; nil on
+	// PostgreSQL, whose driver caches prepared statements itself), and
+	// tx, in a transaction, their forms bound to its connection.
+	stmts *stmtCache
+	tx    *txStmts
 }
+
+// stmtCache holds statements prepared once on the database, by query
+// text. modernc's SQLite driver compiles a query on every call that is not
+// a prepared statement's, and compiling was most of the time of a
+// redemption's statements; a prepared statement keeps its compiled form on
+// each connection it ran on (database/sql re-prepares it on a new one).
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// get returns the statement of query, preparing it on first use. It is
+// prepared without ctx's cancellation: it outlives the request.
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[query]; ok {
+		return s, nil
+	}
+	s, err := c.db.PrepareContext(context.WithoutCancel(ctx), query) //nolint:sqlclosecheck // kept for the store's life; DB.Close closes it
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = s
+	return s, nil
+}
+
+// close closes every statement; the store is closing.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, s := range c.m {
+		s.Close()
+		delete(c.m, q)
+	}
+}
+
+// txStmts are the cached statements bound to one transaction, each bound
+// once however often the transaction runs it (a batch of redemptions runs
+// each a hundred times); the transaction closes them when it ends.
+type txStmts struct {
+	tx *sql.Tx
+	m  map[*sql.Stmt]*sql.Stmt
+}
+
+// prepared returns the prepared statement of query for h: on its
+// transaction's connection in a transaction, on any otherwise; nil when h
+// keeps no prepared statements.
+func (h handle) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if h.stmts == nil {
+		return nil, nil
+	}
+	s, err := h.stmts.get(ctx, query)
+	if err != nil || h.tx == nil {
+		return s, err
+	}
+	if ts, ok := h.tx.m[s]; ok {
+		return ts, nil
+	}
+	ts := h.tx.tx.StmtContext(ctx, s)
+	if h.tx.m == nil {
+		h.tx.m = map[*sql.Stmt]*sql.Stmt{}
+	}
+	h.tx.m[s] = ts
+	return ts, nil
+}
+
+// execPrepared is exec through a statement prepared once: for the
+// statements every redemption runs. query needs no rebinding (SQLite).
+func (h handle) execPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := h.prepared(ctx, query) //nolint:sqlclosecheck // the cache's: DB.Close, or the transaction's end, closes it
+	switch {
+	case err != nil:
+		return nil, err
+	case s == nil:
+		return h.exec(ctx, query, args...)
+	}
+	res, err := s.ExecContext(ctx, args...)
+	return res, mapErr(err)
+}
+
+// queryRowPrepared is queryRow through a statement prepared once.
+func (h handle) queryRowPrepared(ctx context.Context, query string, args ...any) scanner {
+	s, err := h.prepared(ctx, query) //nolint:sqlclosecheck // the cache's: DB.Close, or the transaction's end, closes it
+	switch {
+	case err != nil:
+		return errRow{err}
+	case s == nil:
+		return h.queryRow(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// errRow is a row whose query could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func (h handle) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := h.x.ExecContext(ctx, h.rebind(query), args...)
