@@ -276,6 +276,8 @@ func (a *app) printDemoText(w io.Writer, d *demoData, base string, db *store.DB)
 	fmt.Fprintln(w, a.t("cli.demo.data", map[string]any{"Dir": a.storeName(db)}))
 	fmt.Fprintln(w, a.t("cli.demo.api", map[string]any{"URL": base + "/api/v1"}))
 	fmt.Fprintln(w, a.t("cli.demo.docs", map[string]any{"URL": base + "/api/docs"}))
+	fmt.Fprintln(w, a.t("cli.demo.holder-page", map[string]any{"URL": base + "/holder/"}))
+	fmt.Fprintln(w, a.t("cli.demo.verifier-page", map[string]any{"URL": base + "/verify/"}))
 	fmt.Fprintln(w)
 	for _, o := range d.Orgs {
 		fmt.Fprintf(w, "  %s  %-28s %s\n", o.CreditCode, strings.Join(kindStrings(o.Kinds), ","), o.Name)
