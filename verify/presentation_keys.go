@@ -132,6 +132,10 @@ func (b *Bundle) parsePresentationKeys() error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 		}
+		// Every presentation verifies under one of these keys: Z once.
+		if pub, err = keys.PrepareVerify(pub); err != nil {
+			return fmt.Errorf("%w: %w", ErrMalformedBundle, err)
+		}
 		out[k.KID] = pub
 	}
 	b.presentationPubs, b.presentationFrom = out, slices.Clone(b.PresentationKeys)

@@ -61,29 +61,39 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		t.Run(string(alg), func(t *testing.T) {
 			k := mustGenerate(t, alg)
 			other := mustGenerate(t, alg)
-			for _, msg := range [][]byte{nil, []byte("电子证照 license #42"), bytes.Repeat([]byte{0xA5}, 10000)} {
-				sig, err := k.Sign(ctx, msg)
-				if err != nil {
-					t.Fatalf("Sign(len %d) error = %v", len(msg), err)
-				}
-				if err := Verify(alg, k.Public(), msg, sig); err != nil {
-					t.Errorf("Verify(good, len %d) = %v, want nil", len(msg), err)
-				}
-				tampered := append(append([]byte{}, msg...), 'x')
-				if err := Verify(alg, k.Public(), tampered, sig); !errors.Is(err, ErrBadSignature) {
-					t.Errorf("Verify(tampered message) = %v, want ErrBadSignature", err)
-				}
-				badSig := append([]byte{}, sig...)
-				badSig[len(badSig)/2] ^= 0x01
-				if err := Verify(alg, k.Public(), msg, badSig); !errors.Is(err, ErrBadSignature) {
-					t.Errorf("Verify(tampered signature) = %v, want ErrBadSignature", err)
-				}
-				if err := Verify(alg, other.Public(), msg, sig); !errors.Is(err, ErrBadSignature) {
-					t.Errorf("Verify(wrong key) = %v, want ErrBadSignature", err)
-				}
-				for _, n := range []int{0, 1, len(sig) / 2, len(sig) - 1} {
-					if err := Verify(alg, k.Public(), msg, sig[:n]); !errors.Is(err, ErrBadSignature) {
-						t.Errorf("Verify(truncated to %d) = %v, want ErrBadSignature", n, err)
+			// A prepared key (PrepareVerify) must judge exactly as the key.
+			prepared, err := PrepareVerify(k.Public())
+			if err != nil {
+				t.Fatalf("PrepareVerify: %v", err)
+			}
+			if _, isSM2 := prepared.(*SM2PublicKey); isSM2 != (alg == SM2SM3) {
+				t.Fatalf("PrepareVerify gave %T", prepared)
+			}
+			for _, pub := range []crypto.PublicKey{k.Public(), prepared} {
+				for _, msg := range [][]byte{nil, []byte("电子证照 license #42"), bytes.Repeat([]byte{0xA5}, 10000)} {
+					sig, err := k.Sign(ctx, msg)
+					if err != nil {
+						t.Fatalf("Sign(len %d) error = %v", len(msg), err)
+					}
+					if err := Verify(alg, pub, msg, sig); err != nil {
+						t.Errorf("Verify(%T, good, len %d) = %v, want nil", pub, len(msg), err)
+					}
+					tampered := append(append([]byte{}, msg...), 'x')
+					if err := Verify(alg, pub, tampered, sig); !errors.Is(err, ErrBadSignature) {
+						t.Errorf("Verify(%T, tampered message) = %v, want ErrBadSignature", pub, err)
+					}
+					badSig := append([]byte{}, sig...)
+					badSig[len(badSig)/2] ^= 0x01
+					if err := Verify(alg, pub, msg, badSig); !errors.Is(err, ErrBadSignature) {
+						t.Errorf("Verify(%T, tampered signature) = %v, want ErrBadSignature", pub, err)
+					}
+					if err := Verify(alg, other.Public(), msg, sig); !errors.Is(err, ErrBadSignature) {
+						t.Errorf("Verify(wrong key) = %v, want ErrBadSignature", err)
+					}
+					for _, n := range []int{0, 1, len(sig) / 2, len(sig) - 1} {
+						if err := Verify(alg, pub, msg, sig[:n]); !errors.Is(err, ErrBadSignature) {
+							t.Errorf("Verify(%T, truncated to %d) = %v, want ErrBadSignature", pub, n, err)
+						}
 					}
 				}
 			}
@@ -164,6 +174,7 @@ func TestVerifyKeyMismatch(t *testing.T) {
 		want error
 	}{
 		{"SM2 alg with P-256 key", SM2SM3, ecKey.Public(), ErrAlgorithmMismatch},
+		{"P-256 alg with prepared SM2 key", ECDSAP256, prepared(t, sm2Key.Public()), ErrAlgorithmMismatch},
 		{"P-256 alg with SM2 key", ECDSAP256, sm2Key.Public(), ErrAlgorithmMismatch},
 		{"P-256 alg with P-384 key", ECDSAP256, &p384.PublicKey, ErrAlgorithmMismatch},
 		{"Ed25519 alg with SM2 key", Ed25519, sm2Key.Public(), ErrAlgorithmMismatch},
@@ -182,7 +193,21 @@ func TestVerifyKeyMismatch(t *testing.T) {
 		if err := Verify(SM2SM3, pub, []byte("m"), []byte("sig")); err == nil {
 			t.Errorf("Verify(SM2, %#v) = nil, want error", pub)
 		}
+		if p, err := PrepareVerify(pub); err == nil {
+			if _, isSM2 := p.(*SM2PublicKey); isSM2 {
+				t.Errorf("PrepareVerify(%#v) prepared an unusable key", pub)
+			}
+		}
 	}
+}
+
+func prepared(t *testing.T, pub crypto.PublicKey) crypto.PublicKey {
+	t.Helper()
+	p, err := PrepareVerify(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestSignCancelledContext(t *testing.T) {

@@ -25,7 +25,8 @@ var ErrMalformedPublicKey = errors.New("keys: malformed public key")
 
 // AlgorithmOf returns the Algorithm a supported public key is used with:
 // SM2SM3 for an *ecdsa.PublicKey on the SM2 curve, ECDSAP256 for one on
-// P-256, Ed25519 for an ed25519.PublicKey. Other keys give an error wrapping
+// P-256 (SM2SM3 too for an *SM2PublicKey), Ed25519 for an
+// ed25519.PublicKey. Other keys give an error wrapping
 // ErrAlgorithmMismatch.
 func AlgorithmOf(pub crypto.PublicKey) (Algorithm, error) {
 	switch k := pub.(type) {
@@ -38,6 +39,10 @@ func AlgorithmOf(pub crypto.PublicKey) (Algorithm, error) {
 			return SM2SM3, nil
 		case elliptic.P256():
 			return ECDSAP256, nil
+		}
+	case *SM2PublicKey:
+		if k != nil {
+			return SM2SM3, nil
 		}
 	case ed25519.PublicKey:
 		if len(k) == ed25519.PublicKeySize {

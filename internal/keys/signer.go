@@ -229,6 +229,8 @@ func describeKey(key any) string {
 			return "SM2 public key"
 		}
 		return "ECDSA " + k.Curve.Params().Name + " public key"
+	case *SM2PublicKey:
+		return "SM2 public key"
 	}
 	return fmt.Sprintf("%T", key)
 }

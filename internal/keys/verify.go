@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 )
 
 // ErrBadSignature is returned (wrapped) by Verify when a signature does not
@@ -32,6 +33,10 @@ func Verify(alg Algorithm, pub crypto.PublicKey, message, sig []byte) error {
 	var ok bool
 	switch alg {
 	case SM2SM3:
+		if p, prepared := pub.(*SM2PublicKey); prepared {
+			ok = p.verify(message, sig)
+			break
+		}
 		k, err := ecPublic(pub, sm2.P256(), alg)
 		if err != nil {
 			return err
@@ -60,6 +65,45 @@ func Verify(alg Algorithm, pub crypto.PublicKey, message, sig []byte) error {
 		return fmt.Errorf("verify %s signature (%d bytes): %w", alg, len(sig), ErrBadSignature)
 	}
 	return nil
+}
+
+// SM2PublicKey is an SM2 public key with its Z value (GB/T 32918.2-2016,
+// 5.5, default user ID) computed once. Verify takes it as it takes the
+// *ecdsa.PublicKey inside: a verifier checking many signatures under one
+// key (a trust bundle's presentation keys) then hashes only each message,
+// where a plain key costs a second SM3 over the curve and the key for
+// every signature.
+type SM2PublicKey struct {
+	key *ecdsa.PublicKey
+	za  []byte
+}
+
+// PrepareVerify returns pub ready for many Verify calls: an SM2 public key
+// as an *SM2PublicKey, any other key as it is.
+func PrepareVerify(pub crypto.PublicKey) (crypto.PublicKey, error) {
+	k, isEC := pub.(*ecdsa.PublicKey)
+	if !isEC || k == nil || k.Curve != sm2.P256() {
+		return pub, nil
+	}
+	if _, err := ecPublic(pub, sm2.P256(), SM2SM3); err != nil {
+		return nil, err
+	}
+	za, err := sm2.CalculateZA(k, nil)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s public key: %w", SM2SM3, err)
+	}
+	return &SM2PublicKey{key: k, za: za}, nil
+}
+
+// Public returns the key itself.
+func (p *SM2PublicKey) Public() *ecdsa.PublicKey { return p.key }
+
+// verify is sm2.VerifyASN1WithSM2 with Z read instead of computed.
+func (p *SM2PublicKey) verify(message, sig []byte) bool {
+	h := sm3.New()
+	h.Write(p.za)
+	h.Write(message)
+	return sm2.VerifyASN1(p.key, h.Sum(nil), sig)
 }
 
 // ecPublic checks that pub is a usable *ecdsa.PublicKey on curve.

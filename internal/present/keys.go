@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
+	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/page"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
@@ -84,6 +85,10 @@ func (c *keyCache) read(ctx context.Context) (map[string]keyEntry, error) {
 			}
 			pk, err := verify.NewPresentationKey(pub, k.CreatedAt, k.RotatedAt)
 			if err != nil {
+				return nil, fmt.Errorf("presentation key %s: %w", k.ID, err)
+			}
+			// Every redemption verifies under one of these keys: Z once.
+			if pub, err = keys.PrepareVerify(pub); err != nil {
 				return nil, fmt.Errorf("presentation key %s: %w", k.ID, err)
 			}
 			m[pk.KID] = keyEntry{key: pk, pub: pub}
