@@ -23,9 +23,10 @@ type httpClient struct {
 	c *http.Client
 }
 
-// call sends body (JSON-encoded when not nil) with token and decodes a 2xx
-// answer into out when out is not nil. It returns the status and the body.
-func (h httpClient) call(addr, token, method, path string, body, out any) (int, []byte, error) {
+// call sends body (JSON-encoded when not nil) with token (none when empty)
+// and the header's name-value pairs, and decodes a 2xx answer into out when
+// out is not nil. It returns the status and the body.
+func (h httpClient) call(addr, token, method, path string, body, out any, header ...string) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -38,8 +39,13 @@ func (h httpClient) call(addr, token, method, path string, body, out any) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := h.c.Do(req)
 	if err != nil {
 		return 0, nil, err
