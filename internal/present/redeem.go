@@ -45,15 +45,27 @@ const MaxMatterLength = 200
 // Tx is what a redemption reads and writes in its transaction.
 type Tx interface {
 	auditlog.Tx
-	// LicenseState returns the current state and end of validity of a
-	// license; apperr.NotFound when there is none.
-	LicenseState(ctx context.Context, id string) (license.State, *time.Time, error)
-	// StatusBit is status.Reader's: whether the bit is set, and the list's
-	// size.
-	StatusBit(ctx context.Context, ref status.ListRef, p status.Purpose, index int) (bool, int, error)
+	// LiveStatus returns the current state and end of validity of a
+	// license and the bits refs name, as committed now; apperr.NotFound
+	// when there is no such license.
+	LiveStatus(ctx context.Context, id string, refs []BitRef) (license.State, *time.Time, []Bit, error)
 	// ClaimRedemption records the redemption digest until expires; false
 	// when it was recorded before (ON CONFLICT DO NOTHING).
 	ClaimRedemption(ctx context.Context, digest []byte, expires time.Time) (bool, error)
+}
+
+// BitRef names a status bit: a list, a purpose and an index.
+type BitRef struct {
+	List    status.ListRef
+	Purpose status.Purpose
+	Index   int
+}
+
+// Bit is a status bit as read, and the size of its list; Found is false
+// when there is no such list. An index outside the list reads as clear.
+type Bit struct {
+	Found, Set bool
+	Size       int
 }
 
 // TxFunc runs fn in one transaction of the store.
@@ -209,7 +221,19 @@ func (s *Service) liveStatus(ctx context.Context, tx Tx, id string, entries []st
 		c.Unknown, c.Reason = true, "status unknown: the payload names no status list entry this platform reads"
 		return c, nil
 	}
-	state, until, err := tx.LicenseState(ctx, id)
+	// The license and the bits in one read. The entries are judged in
+	// order after the license's state, as the payload lists them: those
+	// before the first that names no list of this platform are read.
+	refs, bad := make([]BitRef, 0, len(entries)), -1
+	for i, e := range entries {
+		ref, p, ok := status.ParseListURL(s.d.BaseURL, e.listURL)
+		if !ok || string(p) != e.purpose || e.index < 0 {
+			bad = i
+			break
+		}
+		refs = append(refs, BitRef{List: ref, Purpose: p, Index: int(e.index)})
+	}
+	state, until, bits, err := tx.LiveStatus(ctx, id, refs)
 	switch {
 	case errors.Is(err, apperr.NotFound):
 		c.Reason = fmt.Sprintf("the platform has no license %s", id)
@@ -223,30 +247,27 @@ func (s *Service) liveStatus(ctx context.Context, tx Tx, id string, entries []st
 		c.Reason = fmt.Sprintf("the license expired at %s", until.UTC().Format(time.RFC3339))
 		return c, nil
 	}
-	for _, e := range entries {
-		ref, p, ok := status.ParseListURL(s.d.BaseURL, e.listURL)
-		if !ok || string(p) != e.purpose || e.index < 0 {
-			c.Reason = fmt.Sprintf("%s is not a %s list of this platform", e.listURL, e.purpose)
-			return c, nil
-		}
-		set, size, err := tx.StatusBit(ctx, ref, p, int(e.index))
+	for i, b := range bits {
+		e := entries[i]
 		switch {
-		case errors.Is(err, apperr.NotFound):
+		case !b.Found:
 			c.Reason = fmt.Sprintf("the platform has no status list %s", e.listURL)
 			return c, nil
-		case err != nil:
-			return c, err
-		case e.index >= int64(size):
+		case e.index >= int64(b.Size):
 			c.Reason = fmt.Sprintf("index %d is outside status list %s", e.index, e.listURL)
 			return c, nil
-		case set:
+		case b.Set:
 			word := "revoked"
-			if p == statuslist.PurposeSuspension {
+			if refs[i].Purpose == statuslist.PurposeSuspension {
 				word = "suspended"
 			}
 			c.Reason = fmt.Sprintf("%s according to the %s list, as committed now", word, e.purpose)
 			return c, nil
 		}
+	}
+	if bad >= 0 {
+		c.Reason = fmt.Sprintf("%s is not a %s list of this platform", entries[bad].listURL, entries[bad].purpose)
+		return c, nil
 	}
 	c.OK, c.Reason = true, "in force, neither revoked nor suspended, as committed now"
 	return c, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
@@ -194,6 +196,48 @@ func TestRedeemPresentation(t *testing.T) {
 		}
 		if bytes.Contains(raw, []byte(p.Claims.Holder)) {
 			t.Errorf("the holder is in the audit log")
+		}
+	})
+}
+
+// TestLiveStatus reads a license's state and status bits as a redemption
+// decides on them, in one statement, on both stores: each bit with its
+// list's size, a list that does not exist, and a license that does not.
+func TestLiveStatus(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		le := newLicenseEnv(t, db)
+		l, _ := le.issued(t)
+		list := status.ListRef{Issuer: l.Issuer, Purposes: status.RevocationAndSuspension, Number: l.StatusList}
+		refs := []present.BitRef{
+			{List: list, Purpose: status.PurposeRevocation, Index: l.StatusIndex},
+			{List: list, Purpose: status.PurposeSuspension, Index: l.StatusIndex},
+			{List: status.ListRef{Issuer: l.Issuer, Purposes: status.RevocationAndSuspension, Number: l.StatusList + 7}, Purpose: status.PurposeRevocation, Index: 1},
+			{List: list, Purpose: status.PurposeSuspension, Index: 1 << 30},
+		}
+		read := func(id string) (license.State, []present.Bit, error) {
+			var state license.State
+			var bits []present.Bit
+			err := db.PresentTx(ctx, func(tx present.Tx) (err error) {
+				state, _, bits, err = tx.LiveStatus(ctx, id, refs)
+				return err
+			})
+			return state, bits, err
+		}
+		state, bits, err := read(l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state != license.Active || len(bits) != len(refs) || !bits[0].Found || bits[0].Set || bits[1].Set ||
+			bits[0].Size <= l.StatusIndex || bits[2].Found || !bits[3].Found || bits[3].Set {
+			t.Fatalf("active license: %s %+v", state, bits)
+		}
+		le.setState(t, l, status.Suspended)
+		if state, bits, err = read(l.ID); err != nil || bits[0].Set || !bits[1].Set {
+			t.Fatalf("suspended license: %s %+v %v", state, bits, err)
+		}
+		if _, _, err := read("L-no-such-license"); !errors.Is(err, apperr.NotFound) {
+			t.Fatalf("no license: %v, want NotFound", err)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/license"
@@ -15,15 +16,40 @@ var (
 	_ present.Purger = (*DB)(nil)
 )
 
-// LicenseState implements present.Tx: the state and end of validity
-// alone, without decrypting the holder's identifier.
-func (h handle) LicenseState(ctx context.Context, id string) (license.State, *time.Time, error) {
+// LiveStatus implements present.Tx: the state and end of validity (the
+// holder's identifier is not decrypted) and each bit with its list's size,
+// in one statement of scalar subqueries, prepared once per number of bits.
+// A redemption decides on these in its transaction; three statements cost
+// it about a tenth more CPU.
+func (h handle) LiveStatus(ctx context.Context, id string, refs []present.BitRef) (license.State, *time.Time, []present.Bit, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT l.state, l.valid_until`)
+	args := make([]any, 0, 8*len(refs)+1)
+	for _, r := range refs {
+		q.WriteString(`, (SELECT s.size FROM status_lists s WHERE s.issuer = ? AND s.purposes = ? AND s.number = ?),
+			(SELECT COUNT(*) FROM status_bits b WHERE b.purpose = ? AND b.idx = ? AND b.list_id =
+				(SELECT s.id FROM status_lists s WHERE s.issuer = ? AND s.purposes = ? AND s.number = ?))`)
+		args = append(args, r.List.Issuer, string(r.List.Purposes), r.List.Number,
+			string(r.Purpose), r.Index, r.List.Issuer, string(r.List.Purposes), r.List.Number)
+	}
+	q.WriteString(` FROM licenses l WHERE l.id = ?`)
+	args = append(args, id)
 	var state string
 	var until sql.NullInt64
-	if err := h.queryRowPrepared(ctx, `SELECT state, valid_until FROM licenses WHERE id = ?`, id).Scan(&state, &until); err != nil {
-		return "", nil, fmt.Errorf("license %s: %w", id, mapErr(err))
+	sizes, counts := make([]sql.NullInt64, len(refs)), make([]int64, len(refs))
+	dest := make([]any, 0, 2+2*len(refs))
+	dest = append(dest, &state, &until)
+	for i := range refs {
+		dest = append(dest, &sizes[i], &counts[i])
 	}
-	return license.State(state), timePtr(until), nil
+	if err := h.queryRowPrepared(ctx, q.String(), args...).Scan(dest...); err != nil {
+		return "", nil, nil, fmt.Errorf("license %s and its status bits: %w", id, mapErr(err))
+	}
+	bits := make([]present.Bit, len(refs))
+	for i := range refs {
+		bits[i] = present.Bit{Found: sizes[i].Valid, Size: int(sizes[i].Int64), Set: counts[i] > 0}
+	}
+	return license.State(state), timePtr(until), bits, nil
 }
 
 // ClaimRedemption implements present.Tx. ON CONFLICT DO NOTHING keeps a
