@@ -78,6 +78,18 @@ func (a *app) issuerActor(ctx context.Context, p *platform.Platform, issuer, acc
 	return &authz.Actor{AccountID: acc.ID, AccountName: acc.Name, Org: acc.Org, Roles: acc.Roles}, nil
 }
 
+// asIssuer runs fn on the platform as the issuer account the license
+// commands act as (issuerActor).
+func (a *app) asIssuer(ctx context.Context, issuer, account string, fn func(*platform.Platform, *authz.Actor) error) error {
+	return a.withPlatform(ctx, func(p *platform.Platform) error {
+		actor, err := a.issuerActor(ctx, p, issuer, account)
+		if err != nil {
+			return err
+		}
+		return fn(p, actor)
+	})
+}
+
 // licenseIssuer is the organization a license command acts for: --issuer
 // when given (a license transferred to another issuer keeps its
 // identifier, R-ISS-5), else the issuer the identifier id names. A
@@ -209,11 +221,7 @@ serve --public-url stored.`,
 			if n.Materials, err = materialArgs(materials); err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				out, err := p.Licenses.Issue(cmd.Context(), actor, n)
 				if err != nil {
 					return err
@@ -256,11 +264,7 @@ func (a *app) licenseGetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				l, err := p.Licenses.Get(cmd.Context(), actor, args[0])
 				if err != nil {
 					return err
@@ -298,11 +302,7 @@ func (a *app) licenseListCommand() *cobra.Command {
   zhengzhao license list --issuer 11350100MB0000027N --holder 11010519491231002X --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				f.State = license.State(state)
 				pg, err := p.Licenses.List(cmd.Context(), actor, f, cursor)
 				if err != nil {

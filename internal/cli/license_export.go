@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
@@ -50,11 +51,7 @@ its owner only.`,
 				}
 				issuer = id.Issuer
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				b, err := p.Licenses.Export(cmd.Context(), actor, args[0], f)
 				if err != nil {
 					return err

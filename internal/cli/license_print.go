@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 )
@@ -33,11 +34,7 @@ sensitive fields and attaches nothing. The operator acts as an issuer account
 			if err != nil {
 				return err
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				pdf, err := p.Licenses.Printout(cmd.Context(), actor, args[0], license.PrintOptions{Masked: masked, Lang: string(a.cfg.Language())})
 				if err != nil {
 					return err

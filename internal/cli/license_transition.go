@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
@@ -52,11 +53,7 @@ license's issuer: the one its identifier names unless --issuer says otherwise
 					return err
 				}
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				out, err := p.Licenses.Transition(cmd.Context(), actor, args[0], req)
 				if err != nil {
 					return err

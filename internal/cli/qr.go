@@ -18,6 +18,7 @@ import (
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/spf13/cobra"
 
+	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
@@ -203,11 +204,7 @@ log (license.presented). Check it with zhengzhao verify-qr.`,
 					fields = append(fields, f)
 				}
 			}
-			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
-				actor, err := a.issuerActor(cmd.Context(), p, issuer, account)
-				if err != nil {
-					return err
-				}
+			return a.asIssuer(cmd.Context(), issuer, account, func(p *platform.Platform, actor *authz.Actor) error {
 				pr, err := p.Licenses.Present(cmd.Context(), actor, args[0], license.PresentRequest{Disclose: fields, TTL: ttl})
 				if err != nil {
 					return err
