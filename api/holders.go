@@ -13,7 +13,12 @@ type Holder struct {
 
 // HolderSession is a holder session, as its creation answers it.
 type HolderSession struct {
-	Token     string    `json:"token" doc:"The bearer secret (zh_…): shown once, never stored. Send it as Authorization: Bearer <token> to the /me operations."`
+	Token string `json:"token" doc:"The bearer secret (zh_…): shown once, never stored. Send it as Authorization: Bearer <token> to the /me operations."`
+	HolderSessionInfo
+}
+
+// HolderSessionInfo is who a holder session is and how long it lasts.
+type HolderSessionInfo struct {
 	SessionID string    `json:"session_id"`
 	Method    string    `json:"method" enum:"oidc,demo" doc:"How the holder signed in."`
 	Holder    Holder    `json:"holder"`

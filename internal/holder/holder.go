@@ -391,6 +391,22 @@ func ActorOf(h Holder, ses Session) *authz.Actor {
 		Name: h.Name, SessionID: ses.ID, Representative: ses.Representative}}
 }
 
+// Current returns the session the actor came with and its holder.
+func (s *Service) Current(ctx context.Context, actor *authz.Actor) (Session, Holder, error) {
+	if actor == nil || actor.Holder == nil {
+		return Session{}, Holder{}, apperr.New(apperr.Forbidden, "only a holder session has a holder")
+	}
+	ses, err := s.store.GetHolderSession(ctx, actor.Holder.SessionID)
+	if err != nil {
+		return Session{}, Holder{}, err
+	}
+	h, err := s.store.GetHolder(ctx, ses.HolderID)
+	if err != nil {
+		return Session{}, Holder{}, err
+	}
+	return ses, h, nil
+}
+
 // SignOut revokes the actor's session; signing out twice is not an error.
 func (s *Service) SignOut(ctx context.Context, actor *authz.Actor) error {
 	if actor == nil || actor.Holder == nil {

@@ -147,6 +147,7 @@ var wireTypes = map[string]reflect.Type{
 	"HolderLoginOptions":       reflect.TypeFor[api.HolderLoginOptions](),
 	"HolderNotice":             reflect.TypeFor[api.HolderNotice](),
 	"HolderSession":            reflect.TypeFor[api.HolderSession](),
+	"HolderSessionInfo":        reflect.TypeFor[api.HolderSessionInfo](),
 	"Key":                      reflect.TypeFor[api.Key](),
 	"Label":                    reflect.TypeFor[api.Label](),
 	"License":                  reflect.TypeFor[api.License](),

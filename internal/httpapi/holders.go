@@ -24,8 +24,18 @@ const HolderPagePath = "/holder/"
 
 // HolderSessionOf renders a new holder session for the API.
 func HolderSessionOf(secret string, s holder.Session, h holder.Holder, idle time.Duration) api.HolderSession {
-	return api.HolderSession{Token: secret, SessionID: s.ID, Method: s.Method, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+	return api.HolderSession{Token: secret, HolderSessionInfo: HolderSessionInfoOf(s, h, idle)}
+}
+
+// HolderSessionInfoOf renders who a holder session is, without its secret.
+func HolderSessionInfoOf(s holder.Session, h holder.Holder, idle time.Duration) api.HolderSessionInfo {
+	return api.HolderSessionInfo{SessionID: s.ID, Method: s.Method, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
 		IdleSecs: int64(idle / time.Second), Holder: api.Holder{ID: h.ID, Kind: string(h.Kind), Name: h.Name, Representative: s.Representative}}
+}
+
+type holderSessionInfoOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         api.HolderSessionInfo
 }
 
 type holderLoginOutput struct {
@@ -159,6 +169,20 @@ func (a *API) registerHolders() {
 			return nil, err
 		}
 		return a.sessionAnswer("application/json", secret, s, h, http.StatusCreated), nil
+	})
+	register(a, huma.Operation{
+		OperationID: "get-holder-session", Method: http.MethodGet, Path: Prefix + "/holder/session", Tags: []string{"holders"},
+		Summary: "Who am I, for a holder: the signed-in holder and its session",
+	}, authz.Holders(), func(ctx context.Context, _ *struct{}) (*holderSessionInfoOutput, error) {
+		svc, err := a.holders()
+		if err != nil {
+			return nil, err
+		}
+		s, h, err := svc.Current(ctx, authz.ActorFrom(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return &holderSessionInfoOutput{CacheControl: "no-store", Body: HolderSessionInfoOf(s, h, svc.Config().Idle)}, nil
 	})
 	register(a, huma.Operation{
 		OperationID: "holder-logout", Method: http.MethodPost, Path: Prefix + "/holder/logout", Tags: []string{"holders"},

@@ -141,8 +141,16 @@ func TestHolderLicensesOverTheAPI(t *testing.T) {
 		if n := len(holderEntries(t, db, h.ID, "license.read")); n != 7 {
 			t.Errorf("%d reads logged after two inbox pages, want 7", n)
 		}
+		// Who am I: the holder and the session, to the holder only.
+		var me api.HolderSessionInfo
+		le.do(http.MethodGet, "/api/v1/holder/session", session, "").want(t, http.StatusOK, "who am I").decode(t, &me)
+		if me.Holder.ID != h.ID || me.Holder.Name != h.Name || me.SessionID == "" || !me.ExpiresAt.After(time.Now()) || me.IdleSecs <= 0 {
+			t.Errorf("who am I: %+v", me)
+		}
+		le.do(http.MethodGet, "/api/v1/holder/session", le.issuer, "").want(t, http.StatusForbidden, "a staff token asks who the holder is")
 		// Logout ends the session at once, and is logged.
 		le.do(http.MethodPost, "/api/v1/holder/logout", session, "").want(t, http.StatusNoContent, "logout")
+		le.do(http.MethodGet, "/api/v1/holder/session", session, "").want(t, http.StatusUnauthorized, "who am I after logout")
 		if r := le.do(http.MethodGet, "/api/v1/me/licenses", session, ""); r.status != http.StatusUnauthorized {
 			t.Errorf("after logout: %d, want 401", r.status)
 		}
