@@ -15,11 +15,14 @@ const RENEW_BEFORE_MS = 5000
 // Only an active license is in force; the page says so of every other state.
 const IN_FORCE = new Set(['active'])
 const $ = (id) => document.getElementById(id)
+// How many of the newest notices the list shows.
+const INBOX_SIZE = 10
 
 let lang = pickLang(LANG_KEY)
 let session = loadSession()
 let options = null // {oidc, demo}
 let licenses = []
+let inbox = [] // the newest notices of the holder's licenses
 let current = null // {license, labels, face, transitions}
 let showing = null // {timer, tick, expiresAt, disclose, url}
 
@@ -214,6 +217,13 @@ async function listView () {
       cursor = page.next_cursor || ''
     } while (cursor)
     licenses = items
+    inbox = (await (await api('GET', '/api/v1/me/inbox?limit=' + INBOX_SIZE)).json()).items
+    if (!session.holder) {
+      // Signed in through the identity provider: ask who the session is.
+      const me = await (await api('GET', '/api/v1/holder/session')).json()
+      saveSession({ ...session, holder: me.holder })
+      showWho()
+    }
   } catch (e) {
     showError(e)
     return
@@ -264,6 +274,29 @@ function renderList () {
     li.append(b)
     ul.append(li)
   }
+  renderInbox()
+}
+
+// renderInbox lists the notices (送达) of the holder's licenses, newest first.
+function renderInbox () {
+  $('inbox-empty').hidden = inbox.length > 0
+  const ul = $('inbox')
+  ul.replaceChildren()
+  for (const n of inbox) {
+    const l = licenses.find((x) => x.id === n.license_id)
+    const params = {
+      at: whenTime(n.at),
+      type: l ? typeName(labelsOf(l), l.type, lang) : '',
+      number: l ? l.number : n.license_id
+    }
+    const li = document.createElement('li')
+    li.dataset.license = n.license_id
+    li.dataset.operation = n.operation
+    li.textContent = n.operation === 'issue'
+      ? t('inbox.issue', params)
+      : t('inbox.entry', { ...params, op: t('op.' + n.operation), from: t('state.' + n.from), to: t('state.' + n.to) })
+    ul.append(li)
+  }
 }
 
 // ---- one license ----
@@ -272,12 +305,13 @@ async function detailView (id) {
   showError(null)
   try {
     const license = await (await api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}`)).json()
-    const [doc, hist, labels] = await Promise.all([
+    const [doc, hist, labels, reqs] = await Promise.all([
       api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}/document`).then((r) => r.json()),
       api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}/transitions?limit=100`).then((r) => r.json()),
-      faceLabels(license.type, license.type_version)
+      faceLabels(license.type, license.type_version),
+      api('GET', `/api/v1/me/licenses/${encodeURIComponent(id)}/reissue-requests?limit=100`).then((r) => r.json())
     ])
-    current = { license, labels, face: (doc.license && doc.license.face) || {}, transitions: hist.items }
+    current = { license, labels, face: (doc.license && doc.license.face) || {}, transitions: hist.items, requests: reqs.items }
   } catch (e) {
     showError(e)
     return
@@ -352,6 +386,56 @@ function renderDetail () {
     li.append(b)
     ul.append(li)
   }
+  renderLoss()
+}
+
+// renderLoss offers the loss report (挂失) of a license in force and the
+// reissue request (补办) of one reported lost, and lists the requests.
+function renderLoss () {
+  const l = current.license
+  const open = current.requests.some((r) => r.state === 'open')
+  $('report-lost').hidden = l.state !== 'active' || !$('lost-form').hidden
+  if (l.state !== 'active') $('lost-form').hidden = true
+  $('reissue-form').hidden = l.state !== 'reported-lost' || open
+  const ul = $('reissue-requests')
+  ul.replaceChildren()
+  for (const r of current.requests) {
+    const li = document.createElement('li')
+    li.dataset.state = r.state
+    li.textContent = t('reissue.request', { at: whenTime(r.created_at), state: t('reissue.state.' + r.state) }) +
+      (r.answer ? t('reissue.answer', { answer: r.answer }) : '')
+    ul.append(li)
+  }
+  $('loss').hidden = $('report-lost').hidden && $('lost-form').hidden && $('reissue-form').hidden && current.requests.length === 0
+}
+
+async function reportLost (ev) {
+  ev.preventDefault()
+  showError(null)
+  const id = current.license.id
+  try {
+    await api('POST', `/api/v1/me/licenses/${encodeURIComponent(id)}/loss-report`, { reason: $('lost-reason').value.trim() })
+  } catch (e) {
+    showError(e)
+    return
+  }
+  $('lost-form').hidden = true
+  $('lost-reason').value = ''
+  await detailView(id)
+}
+
+async function requestReissue (ev) {
+  ev.preventDefault()
+  showError(null)
+  const id = current.license.id
+  try {
+    await api('POST', `/api/v1/me/licenses/${encodeURIComponent(id)}/reissue-request`, { reason: $('reissue-reason').value.trim() })
+  } catch (e) {
+    showError(e)
+    return
+  }
+  $('reissue-reason').value = ''
+  await detailView(id)
 }
 
 // download saves the signed document of a version (0: the current one) as
@@ -522,6 +606,10 @@ $('show-back').addEventListener('click', () => { view('detail'); renderDetail() 
 $('show-start').addEventListener('click', startShowing)
 $('download').addEventListener('click', () => download(0))
 $('printout').addEventListener('click', printout)
+$('report-lost').addEventListener('click', () => { $('lost-form').hidden = false; renderLoss(); $('lost-reason').focus() })
+$('lost-cancel').addEventListener('click', () => { $('lost-form').hidden = true; renderLoss() })
+$('lost-form').addEventListener('submit', reportLost)
+$('reissue-form').addEventListener('submit', requestReissue)
 document.addEventListener('visibilitychange', visibility)
 
 fromFragment()
