@@ -305,3 +305,72 @@ func TestConcurrentApprovals(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentMatterWrites: twenty units' staff listing matters at once
+// all succeed, twenty listings of one code make one matter, and twenty
+// simultaneous changes of one matter each get their own version number,
+// leaving exactly one pending and the others superseded.
+func TestConcurrentMatterWrites(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		ctx := context.Background()
+		var mu sync.Mutex
+		errs := map[apperr.Kind]int{}
+		count := func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				errs[""]++
+				return
+			}
+			errs[apperr.KindOf(err)]++
+			if apperr.KindOf(err) != apperr.Conflict {
+				t.Errorf("unexpected: %v", err)
+			}
+		}
+		storetest.Race(20, func(i int) {
+			staff := f.bankStaff
+			if i%2 == 1 {
+				staff = f.hotelStaff
+			}
+			_, err := f.svc.CreateMatter(ctx, staff, matter(fmt.Sprintf("M-%02d", i)))
+			count(err)
+		})
+		if errs[""] != 20 {
+			t.Fatalf("twenty distinct matters: %v, want twenty made", errs)
+		}
+		clear(errs)
+		storetest.Race(20, func(int) {
+			_, err := f.svc.CreateMatter(ctx, f.bankStaff, matter("SAME"))
+			count(err)
+		})
+		if errs[""] != 1 || errs[apperr.Conflict] != 19 {
+			t.Fatalf("twenty listings of one code: %v, want one made and nineteen conflicts", errs)
+		}
+		clear(errs)
+		before := db.Retries()
+		storetest.Race(20, func(int) {
+			_, err := f.svc.ChangeMatter(ctx, f.bankStaff, f.bank, "SAME", matter("").Content)
+			count(err)
+		})
+		if errs[""] != 20 {
+			t.Fatalf("twenty changes of one matter: %v, want twenty versions", errs)
+		}
+		// Changes of one matter collide by design; the figure shows how much.
+		t.Logf("twenty changes of one matter: %d store retries", db.Retries()-before)
+		p, err := f.svc.ListVersions(ctx, f.auditor, use.VersionFilter{Org: f.bank, Code: "SAME"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[use.State]int{}
+		for i, v := range p.Items {
+			if v.Number != i+1 {
+				t.Fatalf("version %d at position %d", v.Number, i)
+			}
+			states[v.State]++
+		}
+		if len(p.Items) != 21 || states[use.Pending] != 1 || states[use.Superseded] != 20 || p.Items[20].State != use.Pending {
+			t.Fatalf("versions after twenty changes: %d, %v; want 21, the last pending and the others superseded", len(p.Items), states)
+		}
+	})
+}

@@ -171,18 +171,23 @@ func TestConcurrentTypeGrants(t *testing.T) {
 			})
 			return ok, conflicts
 		}
+		before, start := db.Retries(), time.Now()
 		made, conflicts := race(func(int) (use.TypeGrant, error) {
 			return f.svc.GrantType(ctx, f.admin1, use.NewTypeGrant{Org: f.bank, TypeCode: "BL0001"})
 		})
 		if len(made) != 1 || conflicts != 19 {
 			t.Fatalf("twenty grants: %d made, %d conflicts; want 1 and 19", len(made), conflicts)
 		}
+		t.Logf("twenty grants of one type to one unit: %d store retries (%s)", db.Retries()-before, time.Since(start))
+		start = time.Now()
+		before = db.Retries()
 		withdrawn, conflicts := race(func(int) (use.TypeGrant, error) {
 			return f.svc.WithdrawTypeGrant(ctx, f.admin2, made[0].ID, "协议终止")
 		})
 		if len(withdrawn) != 1 || conflicts != 19 {
 			t.Fatalf("twenty withdrawals: %d done, %d conflicts; want 1 and 19", len(withdrawn), conflicts)
 		}
+		t.Logf("twenty withdrawals of one grant: %d store retries (%s)", db.Retries()-before, time.Since(start))
 		want := []string{"use.type-granted", "use.type-grant-withdrawn"}
 		if got := useActions(t, db); !slices.Equal(got, want) {
 			t.Fatalf("audit actions %q, want %q", got, want)
