@@ -71,7 +71,9 @@ func TestUseStore(t *testing.T) {
 		if !errors.Is(moved, apperr.Conflict) {
 			t.Errorf("a second decision: %v", moved)
 		}
-		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertMatterVersion(ctx, version(bank.CreditCode, "A", 2, use.Pending)) })
+		storetest.Write(t, db, func(tx *store.Tx) error {
+			return tx.InsertMatterVersion(ctx, version(bank.CreditCode, "A", 2, use.Pending))
+		})
 		if v, err := db.ApprovedMatterVersion(ctx, bank.CreditCode, "A"); err != nil || !reflect.DeepEqual(v, approved) {
 			t.Errorf("approved version %+v, %v; want %+v", v, err, approved)
 		}
