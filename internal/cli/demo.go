@@ -22,6 +22,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // demoTokenTTL is how long demo tokens live.
@@ -146,6 +147,9 @@ func seedDemo(ctx context.Context, p *platform.Platform) (*demoData, error) {
 	if err := seedLicenseSeal(ctx, p.Seals, regulator, staff); err != nil {
 		return nil, err
 	}
+	if err := seedUse(ctx, p.Use, staff[authz.UsingUnit], reviewer); err != nil {
+		return nil, err
+	}
 	sample, company, err := demoIssuance(defs)
 	if err != nil {
 		return nil, err
@@ -247,6 +251,54 @@ func seedCatalog(ctx context.Context, svc *catalog.Service, defs []catalog.Defin
 		if _, err := svc.Approve(ctx, reviewer, t.Code, v.Number, "随平台发布的证照类型（演示）"); err != nil {
 			return fmt.Errorf("demo license type %s: %w", t.Code, err)
 		}
+	}
+	return nil
+}
+
+// The demo bank's matter and the type it is granted.
+const (
+	demoMatter     = "KH-001"
+	demoMatterType = "BL0001"
+)
+
+// seedUse gives the demo bank one approved matter, opening a company's
+// settlement account with the business license's credit code, name and
+// legal representative, and a grant of the business license type: what
+// the scoped use of a license needs. The bank's staff list the matter and
+// the demo platform admin approves it and grants the type, as on a real
+// platform.
+func seedUse(ctx context.Context, svc *use.Service, bank, reviewer *authz.Actor) error {
+	if bank == nil || reviewer == nil {
+		return nil
+	}
+	m, err := svc.GetMatter(ctx, reviewer, bank.Org, demoMatter)
+	if errors.Is(err, apperr.NotFound) {
+		var v use.MatterVersion
+		v, err = svc.CreateMatter(ctx, bank, use.NewMatter{Code: demoMatter, Content: use.Content{Name: "开立单位银行结算账户（演示）",
+			LegalBasis: "《人民币银行结算账户管理办法》第十七条",
+			Needs:      []use.Need{{TypeCode: demoMatterType, Fields: []string{"credit_code", "name", "legal_representative"}}}}})
+		m = use.Matter{Latest: v.Number}
+	}
+	if err != nil {
+		return fmt.Errorf("demo matter: %w", err)
+	}
+	if m.Approved == 0 {
+		// Only a version still pending is approved: one someone refused
+		// stays refused, and the demo goes on without a usable matter.
+		v, err := svc.GetVersion(ctx, reviewer, bank.Org, demoMatter, m.Latest)
+		if err == nil && v.State == use.Pending {
+			_, err = svc.Approve(ctx, reviewer, bank.Org, demoMatter, m.Latest, "演示数据")
+		}
+		if err != nil {
+			return fmt.Errorf("demo matter: %w", err)
+		}
+	}
+	grants, err := svc.ListTypeGrants(ctx, reviewer, use.GrantFilter{Org: bank.Org, TypeCode: demoMatterType, State: use.GrantActive, Limit: 1}, "")
+	if err != nil || len(grants.Items) > 0 {
+		return err
+	}
+	if _, err := svc.GrantType(ctx, reviewer, use.NewTypeGrant{Org: bank.Org, TypeCode: demoMatterType, Reason: "演示数据"}); err != nil {
+		return fmt.Errorf("demo type grant: %w", err)
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/trust"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // Version is the version of the published API contract.
@@ -93,6 +94,8 @@ type Services struct {
 	// Presentations redeems holders' QR presentations; nil answers its
 	// route with 503.
 	Presentations *present.Service
+	// Use keeps the using units' matters and type grants.
+	Use *use.Service
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -147,6 +150,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerLicenseVerification()
 	a.registerHolders()
 	a.registerPresentations()
+	a.registerUse()
 	a.registerAudit()
 	a.registerStatus()
 	a.registerDocs()

@@ -20,6 +20,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // strs spells a domain list as the strings the API shows.
@@ -86,6 +87,7 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		"license.TransferStates": strs(license.TransferStates()),
 		"license.GrantStates":    strs(license.GrantStates()),
 		"license.ReissueStates":  strs(license.ReissueStates()),
+		"use.GrantStates":        strs(use.GrantStates()),
 	}
 	// License states share three names with seal states, so they are
 	// told by a name of their own.
@@ -133,10 +135,10 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 var wireTypes = map[string]reflect.Type{
 	"Account":                  reflect.TypeFor[api.Account](),
 	"Attachment":               reflect.TypeFor[api.Attachment](),
-	"Authorization":            reflect.TypeFor[api.Authorization](),
 	"AuditEntry":               reflect.TypeFor[api.AuditEntry](),
 	"AuditProof":               reflect.TypeFor[api.AuditProof](),
 	"AuditTree":                reflect.TypeFor[api.AuditTree](),
+	"Authorization":            reflect.TypeFor[api.Authorization](),
 	"Certificate":              reflect.TypeFor[api.Certificate](),
 	"DataKey":                  reflect.TypeFor[api.DataKey](),
 	"DataKeyRotation":          reflect.TypeFor[api.DataKeyRotation](),
@@ -159,14 +161,21 @@ var wireTypes = map[string]reflect.Type{
 	"LicenseTypeVersion":       reflect.TypeFor[api.LicenseTypeVersion](),
 	"LossReport":               reflect.TypeFor[api.LossReport](),
 	"Masking":                  reflect.TypeFor[api.Masking](),
+	"Matter":                   reflect.TypeFor[api.Matter](),
+	"MatterContent":            reflect.TypeFor[api.MatterContent](),
+	"MatterNeed":               reflect.TypeFor[api.MatterNeed](),
+	"MatterReview":             reflect.TypeFor[api.MatterReview](),
+	"MatterVersion":            reflect.TypeFor[api.MatterVersion](),
 	"Me":                       reflect.TypeFor[api.Me](),
 	"NewAuthorization":         reflect.TypeFor[api.NewAuthorization](),
 	"NewLicense":               reflect.TypeFor[api.NewLicense](),
 	"NewLicenseTransfer":       reflect.TypeFor[api.NewLicenseTransfer](),
 	"NewLicenseType":           reflect.TypeFor[api.NewLicenseType](),
 	"NewMaterial":              reflect.TypeFor[api.NewMaterial](),
+	"NewMatter":                reflect.TypeFor[api.NewMatter](),
 	"NewPresentation":          reflect.TypeFor[api.NewPresentation](),
 	"NewReissueRequest":        reflect.TypeFor[api.NewReissueRequest](),
+	"NewTypeGrant":             reflect.TypeFor[api.NewTypeGrant](),
 	"Org":                      reflect.TypeFor[api.Org](),
 	"Page":                     reflect.TypeFor[api.Page[struct{}]](),
 	"PendingAuditEntry":        reflect.TypeFor[api.PendingAuditEntry](),
@@ -183,10 +192,12 @@ var wireTypes = map[string]reflect.Type{
 	"Template":                 reflect.TypeFor[api.Template](),
 	"TemplateField":            reflect.TypeFor[api.TemplateField](),
 	"Token":                    reflect.TypeFor[api.Token](),
+	"TypeGrant":                reflect.TypeFor[api.TypeGrant](),
 	"UseRequest":               reflect.TypeFor[api.UseRequest](),
 	"ValidityRule":             reflect.TypeFor[api.ValidityRule](),
 	"VerifyLicense":            reflect.TypeFor[api.VerifyLicense](),
 	"VersionEvent":             reflect.TypeFor[api.VersionEvent](),
+	"Withdrawal":               reflect.TypeFor[api.Withdrawal](),
 }
 
 // wireEnums adds the enum tags of every struct type of package api to

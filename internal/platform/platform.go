@@ -36,6 +36,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/trust"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 	"github.com/zhengzhao/zhengzhao/internal/web"
 )
 
@@ -84,7 +85,9 @@ type Platform struct {
 	HolderOIDC *holder.OIDC
 	// Presentations redeems holders' QR presentations online.
 	Presentations *present.Service
-	now           func() time.Time
+	// Use keeps the using units' matters and their type grants.
+	Use *use.Service
+	now func() time.Time
 }
 
 // New builds the services over db.
@@ -136,7 +139,8 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
 		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC),
 		Presentations: present.New(present.Deps{Tx: db.PresentTx, Purger: db, Keys: ks, Platform: platformCode,
-			BaseURL: o.PublicURL, Now: o.Clock}), now: o.Clock}, nil
+			BaseURL: o.PublicURL, Now: o.Clock}),
+		Use: use.New(use.Deps{Store: db, Tx: db.UseTx, Orgs: orgs, Catalog: cat, Now: o.Clock, Rand: o.Rand}), now: o.Clock}, nil
 }
 
 // presentationKey returns the platform's presentation key in ks, made
@@ -201,7 +205,7 @@ func (p *Platform) Web(h HTTP) Web {
 
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
 		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust,
-		Holders: p.Holders, HolderOIDC: p.HolderOIDC, Presentations: p.Presentations}, problems)
+		Holders: p.Holders, HolderOIDC: p.HolderOIDC, Presentations: p.Presentations, Use: p.Use}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Holders: p.Holders, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,

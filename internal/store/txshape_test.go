@@ -24,6 +24,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // txInterfaces are the transaction sides of the capabilities, by package
@@ -41,6 +42,7 @@ var txInterfaces = map[string]reflect.Type{
 	"present":  reflect.TypeFor[present.Tx](),
 	"seal":     reflect.TypeFor[seal.Tx](),
 	"status":   reflect.TypeFor[status.Tx](),
+	"use":      reflect.TypeFor[use.Tx](),
 }
 
 var writeParts = []reflect.Type{

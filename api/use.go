@@ -1,0 +1,80 @@
+package api
+
+import "time"
+
+// MatterNeed is one license type a matter needs and the face fields of it
+// the matter needs (R-USE-1): nothing else is ever shown for the matter.
+type MatterNeed struct {
+	Type   string   `json:"type" maxLength:"6" doc:"The license type's code."`
+	Fields []string `json:"fields" minItems:"1" maxItems:"100" doc:"Keys of face fields of the type's approved template."`
+}
+
+// MatterContent is what one version of a matter says.
+type MatterContent struct {
+	Name       string       `json:"name" maxLength:"200"`
+	LegalBasis string       `json:"legal_basis" maxLength:"2000" doc:"设定依据: the law or rule that makes the matter need these licenses."`
+	Needs      []MatterNeed `json:"needs" minItems:"1" maxItems:"20"`
+}
+
+// NewMatter is what listing a matter takes.
+type NewMatter struct {
+	Code string `json:"code" maxLength:"32" doc:"Unique within the unit: upper-case letters and digits, with '.', '-' or '_' inside."`
+	MatterContent
+}
+
+// MatterVersion is one version of a matter and its review.
+type MatterVersion struct {
+	Org    string `json:"org" doc:"The using unit's credit code."`
+	Code   string `json:"code"`
+	Number int    `json:"number"`
+	MatterContent
+	State      string     `json:"state" enum:"pending,approved,refused,superseded"`
+	Author     string     `json:"author"`
+	ProposedAt time.Time  `json:"proposed_at"`
+	DecidedBy  string     `json:"decided_by,omitempty" doc:"Who approved or refused the version, or wrote the change that superseded it."`
+	DecidedAt  *time.Time `json:"decided_at,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+}
+
+// Matter is a matter (用证事项) of a using unit.
+type Matter struct {
+	Org             string    `json:"org"`
+	Code            string    `json:"code"`
+	Name            string    `json:"name" doc:"The name its newest version gives."`
+	CreatedBy       string    `json:"created_by"`
+	CreatedAt       time.Time `json:"created_at"`
+	LatestVersion   int       `json:"latest_version"`
+	ApprovedVersion int       `json:"approved_version" doc:"The version a use acts under: the newest approved one; 0 while none is approved."`
+}
+
+// MatterReview is the body of an approval or a refusal.
+type MatterReview struct {
+	Reason string `json:"reason,omitempty" maxLength:"500" doc:"Required to refuse."`
+}
+
+// NewTypeGrant is what granting a license type to a using unit takes.
+type NewTypeGrant struct {
+	Org        string     `json:"org" maxLength:"64" doc:"The using unit's credit code."`
+	Type       string     `json:"type" maxLength:"6" doc:"The license type's code."`
+	ValidUntil *time.Time `json:"valid_until,omitempty" doc:"When the grant ends; absent: until withdrawn."`
+	Reason     string     `json:"reason,omitempty" maxLength:"500" doc:"Why, e.g. the agreement the grant rests on."`
+}
+
+// TypeGrant is a using unit's access to one license type (一证一接口, R-USE-3).
+type TypeGrant struct {
+	ID         string     `json:"id"`
+	Org        string     `json:"org"`
+	Type       string     `json:"type"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	State      string     `json:"state" enum:"active,expired,withdrawn" doc:"active: in force now; expired: its end has passed."`
+	GrantedBy  string     `json:"granted_by"`
+	GrantedAt  time.Time  `json:"granted_at"`
+	ClosedBy   string     `json:"closed_by,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	Reason     string     `json:"reason,omitempty" doc:"Why it was granted, or, once closed, why it was withdrawn."`
+}
+
+// Withdrawal is the body of a withdrawal: why.
+type Withdrawal struct {
+	Reason string `json:"reason" maxLength:"500"`
+}

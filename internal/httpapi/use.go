@@ -1,0 +1,345 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/use"
+)
+
+// MatterOf renders a matter for the API.
+func MatterOf(m use.Matter) api.Matter {
+	return api.Matter{Org: m.Org, Code: m.Code, Name: m.Name, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt,
+		LatestVersion: m.Latest, ApprovedVersion: m.Approved}
+}
+
+// MatterVersionOf renders a version of a matter for the API.
+func MatterVersionOf(v use.MatterVersion) api.MatterVersion {
+	needs := make([]api.MatterNeed, len(v.Needs))
+	for i, n := range v.Needs {
+		needs[i] = api.MatterNeed{Type: n.TypeCode, Fields: append([]string{}, n.Fields...)}
+	}
+	return api.MatterVersion{Org: v.Org, Code: v.Code, Number: v.Number,
+		MatterContent: api.MatterContent{Name: v.Name, LegalBasis: v.LegalBasis, Needs: needs},
+		State:         string(v.State), Author: v.Author, ProposedAt: v.ProposedAt, DecidedBy: v.DecidedBy, DecidedAt: timeOrNil(v.DecidedAt),
+		Reason: v.Reason}
+}
+
+// MatterContentIn reads what a version of a matter says.
+func MatterContentIn(c api.MatterContent) use.Content {
+	needs := make([]use.Need, len(c.Needs))
+	for i, n := range c.Needs {
+		needs[i] = use.Need{TypeCode: n.Type, Fields: n.Fields}
+	}
+	return use.Content{Name: c.Name, LegalBasis: c.LegalBasis, Needs: needs}
+}
+
+// TypeGrantOf renders a type grant for the API, its state as of now.
+func TypeGrantOf(now time.Time) func(use.TypeGrant) api.TypeGrant {
+	return func(g use.TypeGrant) api.TypeGrant {
+		return api.TypeGrant{ID: g.ID, Org: g.Org, Type: g.TypeCode, ValidUntil: timeOrNil(g.ValidUntil), State: string(g.StateAt(now)),
+			GrantedBy: g.GrantedBy, GrantedAt: g.GrantedAt, ClosedBy: g.ClosedBy, ClosedAt: timeOrNil(g.ClosedAt), Reason: g.Reason}
+	}
+}
+
+// readUse may read matters and type grants: a unit's staff their own
+// unit's, platform admins and auditors every unit's (the service checks
+// they belong to the platform organization).
+func readUse() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.UsingUnit))
+}
+
+// writeMatters may list and change matters: a unit's own staff.
+func writeMatters() authz.Policy { return authz.Allow(authz.Own(authz.UsingUnit)) }
+
+// operateUse may review matters and grant or withdraw types: the platform
+// operator; the service checks the admin belongs to the platform
+// organization.
+func operateUse() authz.Policy { return authz.Allow(authz.Any(authz.PlatformAdmin)) }
+
+type createMatterInput struct {
+	IdempotencyParam
+	Body api.NewMatter
+}
+
+type matterVersionOutput struct{ Body api.MatterVersion }
+
+type matterOutput struct{ Body api.Matter }
+
+type listMattersInput struct {
+	ListParams
+	Org    string `query:"org" maxLength:"64" doc:"Only this unit's matters (a unit's staff read only their own)."`
+	Usable bool   `query:"usable" doc:"Only the matters with an approved version."`
+}
+
+type matterInput struct {
+	Org  string `path:"credit_code" maxLength:"64"`
+	Code string `path:"code" maxLength:"32"`
+}
+
+type changeMatterInput struct {
+	IdempotencyParam
+	Org  string `path:"credit_code" maxLength:"64"`
+	Code string `path:"code" maxLength:"32"`
+	Body api.MatterContent
+}
+
+type listMatterVersionsInput struct {
+	ListParams
+	Org   string `path:"credit_code" maxLength:"64"`
+	Code  string `path:"code" maxLength:"32"`
+	State string `query:"state" enum:"pending,approved,refused,superseded"`
+}
+
+type allMatterVersionsInput struct {
+	ListParams
+	Org   string `query:"org" maxLength:"64" doc:"Only this unit's versions."`
+	State string `query:"state" enum:"pending,approved,refused,superseded" doc:"pending: what waits for review."`
+}
+
+type matterVersionInput struct {
+	Org    string `path:"credit_code" maxLength:"64"`
+	Code   string `path:"code" maxLength:"32"`
+	Number int    `path:"n" minimum:"1"`
+}
+
+type reviewMatterInput struct {
+	IdempotencyParam
+	Org    string `path:"credit_code" maxLength:"64"`
+	Code   string `path:"code" maxLength:"32"`
+	Number int    `path:"n" minimum:"1"`
+	Body   api.MatterReview
+}
+
+type grantTypeInput struct {
+	IdempotencyParam
+	Body api.NewTypeGrant
+}
+
+type typeGrantOutput struct{ Body api.TypeGrant }
+
+type listTypeGrantsInput struct {
+	ListParams
+	Org   string `query:"org" maxLength:"64" doc:"Only this unit's grants (a unit's staff read only their own)."`
+	Type  string `query:"type" maxLength:"6"`
+	State string `query:"state" enum:"active,expired,withdrawn"`
+}
+
+type typeGrantInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type withdrawTypeGrantInput struct {
+	IdempotencyParam
+	ID   string `path:"id" maxLength:"64"`
+	Body api.Withdrawal
+}
+
+func (a *API) registerUse() {
+	a.registerCreateMatter()
+	a.registerListMatters()
+	a.registerGetMatter()
+	a.registerChangeMatter()
+	a.registerListMatterVersions()
+	a.registerGetMatterVersion()
+	a.registerListAllMatterVersions()
+	a.registerApproveMatter()
+	a.registerRefuseMatter()
+	a.registerGrantType()
+	a.registerListTypeGrants()
+	a.registerGetTypeGrant()
+	a.registerWithdrawTypeGrant()
+}
+
+func (a *API) registerCreateMatter() {
+	register(a, huma.Operation{
+		OperationID: "create-matter", Method: http.MethodPost, Path: Prefix + "/use/matters", Tags: []string{"use"},
+		Summary:       "List a matter of your using unit",
+		Description:   "登记用证事项。The matter's first version waits, pending, for a platform admin's approval; the matter is usable only once a version is approved.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusConflict},
+	}, writeMatters(), func(ctx context.Context, in *createMatterInput) (*matterVersionOutput, error) {
+		v, err := a.svc.Use.CreateMatter(ctx, authz.ActorFrom(ctx), use.NewMatter{Code: in.Body.Code, Content: MatterContentIn(in.Body.MatterContent)})
+		if err != nil {
+			return nil, err
+		}
+		return &matterVersionOutput{Body: MatterVersionOf(v)}, nil
+	})
+}
+
+func (a *API) registerListMatters() {
+	register(a, huma.Operation{
+		OperationID: "list-matters", Method: http.MethodGet, Path: Prefix + "/use/matters", Tags: []string{"use"},
+		Summary: "List matters: a unit's own to its staff, every unit's to platform admins and auditors",
+	}, readUse(), func(ctx context.Context, in *listMattersInput) (*pageOutput[api.Matter], error) {
+		p, err := a.svc.Use.ListMatters(ctx, authz.ActorFrom(ctx), use.MatterFilter{Org: in.Org, Usable: in.Usable, Limit: in.Limit}, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, MatterOf), nil
+	})
+}
+
+func (a *API) registerGetMatter() {
+	register(a, huma.Operation{
+		OperationID: "get-matter", Method: http.MethodGet, Path: Prefix + "/use/matters/{credit_code}/{code}", Tags: []string{"use"},
+		Summary: "Get a matter", Errors: []int{http.StatusNotFound},
+	}, readUse().About("credit_code"), func(ctx context.Context, in *matterInput) (*matterOutput, error) {
+		m, err := a.svc.Use.GetMatter(ctx, authz.ActorFrom(ctx), in.Org, in.Code)
+		if err != nil {
+			return nil, err
+		}
+		return &matterOutput{Body: MatterOf(m)}, nil
+	})
+}
+
+func (a *API) registerChangeMatter() {
+	register(a, huma.Operation{
+		OperationID: "change-matter", Method: http.MethodPost, Path: Prefix + "/use/matters/{credit_code}/{code}/versions", Tags: []string{"use"},
+		Summary: "Change a matter: write its next version",
+		Description: "变更用证事项。The new version waits for approval; until then the approved version stays the usable one. " +
+			"A version still pending is superseded by the new one.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, writeMatters().About("credit_code"), func(ctx context.Context, in *changeMatterInput) (*matterVersionOutput, error) {
+		v, err := a.svc.Use.ChangeMatter(ctx, authz.ActorFrom(ctx), in.Org, in.Code, MatterContentIn(in.Body))
+		if err != nil {
+			return nil, err
+		}
+		return &matterVersionOutput{Body: MatterVersionOf(v)}, nil
+	})
+}
+
+func (a *API) registerListMatterVersions() {
+	register(a, huma.Operation{
+		OperationID: "list-matter-versions", Method: http.MethodGet, Path: Prefix + "/use/matters/{credit_code}/{code}/versions", Tags: []string{"use"},
+		Summary: "List the versions of a matter, oldest first", Errors: []int{http.StatusNotFound},
+	}, readUse().About("credit_code"), func(ctx context.Context, in *listMatterVersionsInput) (*pageOutput[api.MatterVersion], error) {
+		p, err := a.svc.Use.ListVersions(ctx, authz.ActorFrom(ctx), use.VersionFilter{Org: in.Org, Code: in.Code, State: use.State(in.State), Limit: in.Limit}, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, MatterVersionOf), nil
+	})
+}
+
+func (a *API) registerGetMatterVersion() {
+	register(a, huma.Operation{
+		OperationID: "get-matter-version", Method: http.MethodGet, Path: Prefix + "/use/matters/{credit_code}/{code}/versions/{n}", Tags: []string{"use"},
+		Summary: "Get a version of a matter", Errors: []int{http.StatusNotFound},
+	}, readUse().About("credit_code"), func(ctx context.Context, in *matterVersionInput) (*matterVersionOutput, error) {
+		v, err := a.svc.Use.GetVersion(ctx, authz.ActorFrom(ctx), in.Org, in.Code, in.Number)
+		if err != nil {
+			return nil, err
+		}
+		return &matterVersionOutput{Body: MatterVersionOf(v)}, nil
+	})
+}
+
+func (a *API) registerListAllMatterVersions() {
+	register(a, huma.Operation{
+		OperationID: "list-all-matter-versions", Method: http.MethodGet, Path: Prefix + "/use/matter-versions", Tags: []string{"use"},
+		Summary:     "List matter versions across units",
+		Description: "With state=pending: the versions waiting for a platform admin's review. A unit's staff see their own unit's only.",
+	}, readUse(), func(ctx context.Context, in *allMatterVersionsInput) (*pageOutput[api.MatterVersion], error) {
+		p, err := a.svc.Use.ListVersions(ctx, authz.ActorFrom(ctx), use.VersionFilter{Org: in.Org, State: use.State(in.State), Limit: in.Limit}, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, MatterVersionOf), nil
+	})
+}
+
+func (a *API) registerApproveMatter() {
+	register(a, huma.Operation{
+		OperationID: "approve-matter-version", Method: http.MethodPost, Path: Prefix + "/use/matters/{credit_code}/{code}/versions/{n}/approve", Tags: []string{"use"},
+		Summary:     "Approve a pending version of a matter",
+		Description: "审核通过：the version becomes the matter's usable one. A platform admin of the platform organization, not the version's author.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, operateUse(), func(ctx context.Context, in *reviewMatterInput) (*matterVersionOutput, error) {
+		v, err := a.svc.Use.Approve(ctx, authz.ActorFrom(ctx), in.Org, in.Code, in.Number, in.Body.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return &matterVersionOutput{Body: MatterVersionOf(v)}, nil
+	})
+}
+
+func (a *API) registerRefuseMatter() {
+	register(a, huma.Operation{
+		OperationID: "refuse-matter-version", Method: http.MethodPost, Path: Prefix + "/use/matters/{credit_code}/{code}/versions/{n}/refuse", Tags: []string{"use"},
+		Summary:     "Refuse a pending version of a matter, with a reason",
+		Description: "审核不通过：the matter keeps its usable version, if any; the unit writes a corrected version.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, operateUse(), func(ctx context.Context, in *reviewMatterInput) (*matterVersionOutput, error) {
+		v, err := a.svc.Use.Refuse(ctx, authz.ActorFrom(ctx), in.Org, in.Code, in.Number, in.Body.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return &matterVersionOutput{Body: MatterVersionOf(v)}, nil
+	})
+}
+
+func (a *API) registerGrantType() {
+	register(a, huma.Operation{
+		OperationID: "grant-license-type", Method: http.MethodPost, Path: Prefix + "/use/grants", Tags: []string{"use"},
+		Summary:       "Grant a using unit access to a license type",
+		Description:   "一证一接口：the unit may use licenses of the type, for its approved matters that need it, until valid_until or a withdrawal.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusConflict},
+	}, operateUse(), func(ctx context.Context, in *grantTypeInput) (*typeGrantOutput, error) {
+		n := use.NewTypeGrant{Org: in.Body.Org, TypeCode: in.Body.Type, Reason: in.Body.Reason}
+		if in.Body.ValidUntil != nil {
+			n.ValidUntil = *in.Body.ValidUntil
+		}
+		g, err := a.svc.Use.GrantType(ctx, authz.ActorFrom(ctx), n)
+		if err != nil {
+			return nil, err
+		}
+		return &typeGrantOutput{Body: TypeGrantOf(a.svc.Use.Now())(g)}, nil
+	})
+}
+
+func (a *API) registerListTypeGrants() {
+	register(a, huma.Operation{
+		OperationID: "list-type-grants", Method: http.MethodGet, Path: Prefix + "/use/grants", Tags: []string{"use"},
+		Summary: "List type grants, oldest first: a unit's own to its staff, every unit's to platform admins and auditors",
+	}, readUse(), func(ctx context.Context, in *listTypeGrantsInput) (*pageOutput[api.TypeGrant], error) {
+		p, err := a.svc.Use.ListTypeGrants(ctx, authz.ActorFrom(ctx), use.GrantFilter{Org: in.Org, TypeCode: in.Type, State: use.GrantState(in.State),
+			Limit: in.Limit}, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, TypeGrantOf(a.svc.Use.Now())), nil
+	})
+}
+
+func (a *API) registerGetTypeGrant() {
+	register(a, huma.Operation{
+		OperationID: "get-type-grant", Method: http.MethodGet, Path: Prefix + "/use/grants/{id}", Tags: []string{"use"},
+		Summary: "Get a type grant", Errors: []int{http.StatusNotFound},
+	}, readUse(), func(ctx context.Context, in *typeGrantInput) (*typeGrantOutput, error) {
+		g, err := a.svc.Use.GetTypeGrant(ctx, authz.ActorFrom(ctx), in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &typeGrantOutput{Body: TypeGrantOf(a.svc.Use.Now())(g)}, nil
+	})
+}
+
+func (a *API) registerWithdrawTypeGrant() {
+	register(a, huma.Operation{
+		OperationID: "withdraw-type-grant", Method: http.MethodPost, Path: Prefix + "/use/grants/{id}/withdraw", Tags: []string{"use"},
+		Summary:     "Withdraw a type grant, with a reason",
+		Description: "撤销授权：the unit loses access to the type at once; the grant stays on record, withdrawn.",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+	}, operateUse(), func(ctx context.Context, in *withdrawTypeGrantInput) (*typeGrantOutput, error) {
+		g, err := a.svc.Use.WithdrawTypeGrant(ctx, authz.ActorFrom(ctx), in.ID, in.Body.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return &typeGrantOutput{Body: TypeGrantOf(a.svc.Use.Now())(g)}, nil
+	})
+}
