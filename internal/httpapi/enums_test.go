@@ -136,6 +136,7 @@ var wireTypes = map[string]reflect.Type{
 	"Authorization":            reflect.TypeFor[api.Authorization](),
 	"AuditEntry":               reflect.TypeFor[api.AuditEntry](),
 	"AuditProof":               reflect.TypeFor[api.AuditProof](),
+	"AuditCosignature":         reflect.TypeFor[api.AuditCosignature](),
 	"AuditTree":                reflect.TypeFor[api.AuditTree](),
 	"Certificate":              reflect.TypeFor[api.Certificate](),
 	"DataKey":                  reflect.TypeFor[api.DataKey](),
