@@ -1,0 +1,252 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/httpapi"
+)
+
+// auditWitnessKeyCommand is `audit witness-key`.
+func (a *app) auditWitnessKeyCommand() *cobra.Command {
+	var name, keyFile string
+	cmd := &cobra.Command{
+		Use:   "witness-key --name NAME --key-file FILE",
+		Short: "Make a witness's Ed25519 key: the signer key into FILE (0600), the verifier key on stdout",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" || keyFile == "" {
+				return usageErr("--name and --key-file are required")
+			}
+			skey, vkey, err := auditlog.GenerateWitnessKey(name)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("witness key file: %w", err)}
+			}
+			if _, err := fmt.Fprintln(f, skey); err != nil {
+				_ = f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"verifier_key": vkey, "key_file": keyFile}, func(w io.Writer) error {
+				fmt.Fprintln(a.stderr, a.t("cli.witness.key", map[string]any{"File": keyFile}))
+				_, err := fmt.Fprintln(w, vkey)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the witness's name, e.g. witness.example.gov.cn")
+	cmd.Flags().StringVar(&keyFile, "key-file", "", "file to create with the signer key (refused if it exists)")
+	return cmd
+}
+
+// auditWitnessCommand is `audit witness`.
+func (a *app) auditWitnessCommand() *cobra.Command {
+	var o witnessOptions
+	cmd := &cobra.Command{
+		Use:   "witness --url URL --log-key VKEY --key-file FILE --state FILE",
+		Short: "Act as a witness: check that the log's checkpoint extends the last one cosigned, cosign it and submit it",
+		Long: `witness fetches the platform's checkpoint (URL/tlog/checkpoint), verifies it with
+the log's verifier key, proves from the public tiles that it extends the
+checkpoint this witness cosigned last (kept in the state file), cosigns it
+(C2SP tlog-cosignature v1) and submits it (POST URL/tlog/cosignature). A
+checkpoint that does not extend the last one is refused, nothing is signed,
+and the command exits 1. See docs/audit.md, "Witnesses".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.witness(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.url, "url", "", "the platform's public base URL")
+	f.StringVar(&o.logKey, "log-key", "", "the log's checkpoint verifier key (zhengzhao audit checkpoint prints it)")
+	f.StringVar(&o.keyFile, "key-file", "", "the witness's signer key (zhengzhao audit witness-key)")
+	f.StringVar(&o.stateFile, "state", "", "the witness's state: the last checkpoint it cosigned (created on the first run)")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of the whole run")
+	return cmd
+}
+
+type witnessOptions struct {
+	url, logKey, keyFile, stateFile string
+	timeout                         time.Duration
+}
+
+func (a *app) witness(ctx context.Context, o witnessOptions) error {
+	base, err := url.Parse(o.url)
+	if o.url == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return usageErr("--url must be the platform's http(s) base URL")
+	}
+	if o.logKey == "" || o.keyFile == "" || o.stateFile == "" {
+		return usageErr("--log-key, --key-file and --state are required")
+	}
+	skey, err := os.ReadFile(o.keyFile)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("witness key file: %w", err)}
+	}
+	signer, err := auditlog.NewWitnessSigner(string(skey))
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	var prev auditlog.WitnessState
+	switch b, err := os.ReadFile(o.stateFile); {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return &exitError{code: ExitUsage, err: fmt.Errorf("witness state: %w", err)}
+	default:
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("witness state %s: %w", o.stateFile, err)}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	src := &httpLogSource{base: strings.TrimSuffix(base.String(), "/") + httpapi.TLogPrefix, client: &http.Client{Timeout: o.timeout}}
+	msg, next, err := auditlog.Cosign(ctx, src, o.logKey, prev, signer)
+	if errors.Is(err, auditlog.ErrInconsistent) {
+		return &exitError{code: ExitInvalid, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	// The state moves before the submission: once signed, the checkpoint
+	// is one this witness vouched for, whether or not the platform got it.
+	if err := writeState(o.stateFile, next); err != nil {
+		return err
+	}
+	items, err := src.submit(ctx, msg)
+	if err != nil {
+		return err
+	}
+	id := "cli.witness.cosigned"
+	if len(items) > 0 && !items[0].Stored {
+		id = "cli.witness.unchanged"
+	}
+	return a.printLine(map[string]any{"origin": next.Origin, "size": next.Size, "items": items},
+		a.t(id, map[string]any{"Origin": next.Origin, "Size": next.Size}))
+}
+
+// writeState replaces the state file at once: a crash leaves the old one
+// or the new one, never half of either.
+func writeState(path string, s auditlog.WitnessState) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".witness-state-*")
+	if err != nil {
+		return fmt.Errorf("witness state: %w", err)
+	}
+	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("witness state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("witness state: %w", err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// httpLogSource reads a platform's log over HTTP, without a token.
+type httpLogSource struct {
+	base   string // URL of the log's prefix, …/tlog
+	client *http.Client
+}
+
+func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/"+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, problemError(resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+func (s *httpLogSource) Checkpoint(ctx context.Context) ([]byte, error) { return s.get(ctx, "checkpoint") }
+
+func (s *httpLogSource) Tile(ctx context.Context, t auditlog.Tile) ([]byte, error) {
+	return s.get(ctx, t.Path())
+}
+
+func (s *httpLogSource) submit(ctx context.Context, msg []byte) ([]api.AuditCosignature, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/cosignature", bytes.NewReader(msg))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, problemError(resp.StatusCode, b)
+	}
+	var out struct {
+		Items []api.AuditCosignature `json:"items"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("cosignature answer: %w", err)
+	}
+	return out.Items, nil
+}
+
+// problemError turns a platform's problem+json answer into the error it
+// names, with the broken rules.
+func problemError(status int, body []byte) error {
+	var p struct {
+		Detail string `json:"detail"`
+		Errors []struct {
+			Field, Rule, Message string
+		} `json:"errors"`
+	}
+	kind := apperr.Unavailable
+	switch status {
+	case http.StatusNotFound:
+		kind = apperr.NotFound
+	case http.StatusConflict:
+		kind = apperr.Conflict
+	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		kind = apperr.Invalid
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.Detail == "" {
+		return apperr.New(kind, "the platform answered %d", status)
+	}
+	e := &apperr.Error{Kind: kind, Detail: p.Detail}
+	for _, f := range p.Errors {
+		e.Fields = append(e.Fields, apperr.FieldError{Field: f.Field, Rule: f.Rule, Detail: f.Message})
+	}
+	return e
+}

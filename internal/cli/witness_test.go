@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/org"
+	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+)
+
+// TestAuditWitnessCommands makes a witness key, has `audit witness`
+// cosign a serving platform's checkpoint over HTTP, checks k of n with
+// `audit verify-checkpoint --witness --min-witnesses`, and has the witness
+// refuse a log that does not extend what it cosigned.
+func TestAuditWitnessCommands(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		keyFile, state := filepath.Join(dir, "witness.key"), filepath.Join(dir, "witness.state")
+		witness := func(args ...string) (int, string, string) {
+			t.Helper()
+			return run(t, append(args, "--lang", "en", "--data", filepath.Join(dir, "data"))...)
+		}
+		code, vkey, errOut := witness("audit", "witness-key", "--name", "witness.example", "--key-file", keyFile)
+		if code != 0 || !strings.HasPrefix(vkey, "witness.example+") {
+			t.Fatalf("witness-key: exit %d %q %s", code, vkey, errOut)
+		}
+		if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("key file: %v %v", fi, err)
+		}
+		if code, _, _ := witness("audit", "witness-key", "--name", "witness.example", "--key-file", keyFile); code != ExitUsage {
+			t.Errorf("witness-key over an existing file: exit %d, want %d", code, ExitUsage)
+		}
+		vkey = strings.TrimSpace(vkey)
+		w, err := auditlog.ParseWitness(vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := platform.New(db, platform.Options{Witnesses: []auditlog.Witness{w}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: "91350100M000100Y43", Name: "平台", Kinds: []org.Kind{org.KindPlatform},
+			Region: "350100", Responsible: org.Responsible{Name: "张三", Phone: "13800000000"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		cat, err := i18n.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		web := p.Web(platform.HTTP{Catalog: cat, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+		srv := httptest.NewServer(web.Handler)
+		defer srv.Close()
+		logKey, err := p.Checkpoints.VerifierKey(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cosign := func() (int, string, string) {
+			t.Helper()
+			return witness("audit", "witness", "--url", srv.URL, "--log-key", logKey, "--key-file", keyFile, "--state", state)
+		}
+		if code, out, errOut := cosign(); code != 0 || !strings.Contains(out, "cosigned zhengzhao.audit/91350100M000100Y43") {
+			t.Fatalf("audit witness: exit %d\n%s%s", code, out, errOut)
+		}
+		if code, out, errOut := cosign(); code != 0 || !strings.Contains(out, "cosigned already") {
+			t.Fatalf("audit witness again: exit %d\n%s%s", code, out, errOut)
+		}
+
+		resp, err := http.Get(srv.URL + "/tlog/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpFile := filepath.Join(dir, "checkpoint")
+		writeFile(t, cpFile, cp)
+		_, other, err := auditlog.GenerateWitnessKey("other.witness")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			args []string
+			code int
+		}{
+			{[]string{"--witness", vkey}, 0},
+			{[]string{"--witness", vkey, "--witness", other, "--min-witnesses", "1"}, 0},
+			{[]string{"--witness", vkey, "--witness", other}, ExitInvalid}, // all of them by default
+			{[]string{"--witness", vkey, "--min-witnesses", "2"}, ExitUsage},
+			{[]string{"--witness", "garbage"}, ExitUsage},
+		} {
+			args := append([]string{"audit", "verify-checkpoint", cpFile, "--key", logKey}, tc.args...)
+			if code, out, errOut := witness(args...); code != tc.code {
+				t.Errorf("verify-checkpoint %v: exit %d, want %d\n%s%s", tc.args, code, tc.code, out, errOut)
+			}
+		}
+
+		// The state says the witness cosigned another root at this size:
+		// the log no longer extends it, nothing is signed, the state stays.
+		var s auditlog.WitnessState
+		b, err := os.ReadFile(state)
+		if err != nil || json.Unmarshal(b, &s) != nil {
+			t.Fatalf("state %s: %v", b, err)
+		}
+		s.Root[0] ^= 1
+		forged, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, state, forged)
+		if code, out, errOut := cosign(); code != ExitInvalid || !strings.Contains(errOut, "does not extend") {
+			t.Fatalf("audit witness on a forked log: exit %d\n%s%s", code, out, errOut)
+		}
+		if after, _ := os.ReadFile(state); string(after) != string(forged) {
+			t.Error("a refused checkpoint moved the witness's state")
+		}
+	})
+}
