@@ -174,12 +174,14 @@ func rule(kind apperr.Kind, field, name, format string, args ...any) error {
 // cosignature stored already changes nothing. The platform's own signature
 // line, which the note carries as served, is not needed and not checked.
 func (w *Witnessing) Submit(ctx context.Context, msg []byte) ([]Cosignature, error) {
-	n, err := note.Open(msg, note.VerifierList())
+	// Opened with no verifier, a well-formed note is "unverified" and
+	// carries every signature line for the checks below.
+	_, err := note.Open(msg, note.VerifierList())
 	var unverified *note.UnverifiedNoteError
 	if !errors.As(err, &unverified) {
 		return nil, rule(apperr.Invalid, "body", "signed-note", "not a signed note (C2SP signed-note)")
 	}
-	n = unverified.Note
+	n := unverified.Note
 	size, root, err := w.served(ctx, n.Text)
 	if err != nil {
 		return nil, err

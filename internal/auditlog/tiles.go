@@ -110,7 +110,7 @@ func ReadTile(ctx context.Context, st TileReader, t Tile) ([]byte, error) {
 		return nil, apperr.New(apperr.Invalid, "no tile of level %d and width %d", t.Level, t.Width)
 	}
 	// The nodes at the tile's tree level that the tree has completed.
-	level := uint(t.Level) * TileHeight //nolint:gosec // Level is 0..7
+	level := uint(t.Level) * TileHeight
 	complete := tree.Size >> level
 	first := t.Index * TileWidth
 	if t.Index > complete/TileWidth || first+uint64(t.Width) > complete {
@@ -175,7 +175,7 @@ func EntryBundle(leaves [][]byte) ([]byte, error) {
 		if len(l) > 0xffff {
 			return nil, fmt.Errorf("audit leaf of %d bytes does not fit an entry bundle", len(l))
 		}
-		out = binary.BigEndian.AppendUint16(out, uint16(len(l)))
+		out = binary.BigEndian.AppendUint16(out, uint16(len(l))) //nolint:gosec // at most 0xffff, checked above
 		out = append(out, l...)
 	}
 	return out, nil

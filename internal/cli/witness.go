@@ -153,7 +153,7 @@ func writeState(path string, s auditlog.WitnessState) error {
 	if err != nil {
 		return fmt.Errorf("witness state: %w", err)
 	}
-	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
+	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		_ = tmp.Close()
 		return fmt.Errorf("witness state: %w", err)
@@ -175,6 +175,12 @@ func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.do(req)
+}
+
+// do sends req and returns the body of a 200 answer, or the error a
+// problem+json answer names.
+func (s *httpLogSource) do(req *http.Request) ([]byte, error) {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err
@@ -190,7 +196,9 @@ func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
 	return b, nil
 }
 
-func (s *httpLogSource) Checkpoint(ctx context.Context) ([]byte, error) { return s.get(ctx, "checkpoint") }
+func (s *httpLogSource) Checkpoint(ctx context.Context) ([]byte, error) {
+	return s.get(ctx, "checkpoint")
+}
 
 func (s *httpLogSource) Tile(ctx context.Context, t auditlog.Tile) ([]byte, error) {
 	return s.get(ctx, t.Path())
@@ -202,17 +210,9 @@ func (s *httpLogSource) submit(ctx context.Context, msg []byte) ([]api.AuditCosi
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "text/plain")
-	resp, err := s.client.Do(req)
+	b, err := s.do(req)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, problemError(resp.StatusCode, b)
 	}
 	var out struct {
 		Items []api.AuditCosignature `json:"items"`
