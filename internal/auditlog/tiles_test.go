@@ -201,3 +201,41 @@ func TestTilePaths(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadTile reads the tiles of a 70,000-entry log on SQLite: a
+// full level-0 tile and entry bundle (256 leaves), and a full level-1
+// tile (256 kept level-8 hashes).
+func BenchmarkReadTile(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.OpenSQLite(b)
+	const n = 70000
+	for from := 0; from < n; from += 5000 {
+		storetest.Write(b, db, func(tx *store.Tx) error {
+			for i := range 5000 {
+				if err := auditlog.Append(ctx, tx, auditlog.Entry{At: time.Now(), Actor: "acc_1", Action: "seal.sign", Subject: fmt.Sprint(from + i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		tile auditlog.Tile
+	}{
+		{"level-0", auditlog.Tile{Level: 0, Index: 100, Width: 256}},
+		{"entries", auditlog.Tile{Entries: true, Index: 100, Width: 256}},
+		{"level-1", auditlog.Tile{Level: 1, Index: 0, Width: 256}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := auditlog.ReadTile(ctx, db, c.tile); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
