@@ -239,3 +239,66 @@ func BenchmarkReadTile(b *testing.B) {
 		})
 	}
 }
+
+// changedSource serves a log's tiles through change.
+type changedSource struct {
+	source
+	change func(t auditlog.Tile, b []byte) []byte
+}
+
+func (s changedSource) Tile(ctx context.Context, t auditlog.Tile) ([]byte, error) {
+	b, err := s.source.Tile(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(t, bytes.Clone(b)), nil
+}
+
+// TestVerifyLog checks a 300-entry log end to end from its checkpoint and
+// entry bundles, keeps what it read, and catches a changed, a
+// non-canonical, a missing and a reordered entry.
+func TestVerifyLog(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newWitnessFixture(t, db, ed25519Key(t))
+		if _, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, nil); err != nil || size != 0 {
+			t.Fatalf("empty log: %d, %v", size, err)
+		}
+		appendEntries(t, db, 300)
+		kept := map[string]int{}
+		origin, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, func(t auditlog.Tile, b []byte) error {
+			kept[t.Path()] = len(b)
+			return nil
+		})
+		if err != nil || size != 300 || origin != "zhengzhao.audit/"+platformCode || len(kept) != 3 {
+			t.Fatalf("VerifyLog = %s %d %v, kept %v", origin, size, err, kept)
+		}
+		for name, change := range map[string]func(t auditlog.Tile, b []byte) []byte{
+			"changed subject": func(_ auditlog.Tile, b []byte) []byte {
+				return bytes.Replace(b, []byte(`"subject":"17"`), []byte(`"subject":"71"`), 1)
+			},
+			"non-canonical": func(_ auditlog.Tile, b []byte) []byte {
+				leaves, _ := auditlog.ParseEntryBundle(b)
+				leaves[2] = append([]byte("{ "), leaves[2][1:]...)
+				out, _ := auditlog.EntryBundle(leaves)
+				return out
+			},
+			"missing entry": func(tile auditlog.Tile, b []byte) []byte {
+				leaves, _ := auditlog.ParseEntryBundle(b)
+				out, _ := auditlog.EntryBundle(append(leaves[:5:5], leaves[6:]...))
+				return out
+			},
+			"reordered": func(tile auditlog.Tile, b []byte) []byte {
+				leaves, _ := auditlog.ParseEntryBundle(b)
+				leaves[3], leaves[4] = leaves[4], leaves[3]
+				out, _ := auditlog.EntryBundle(leaves)
+				return out
+			},
+		} {
+			src := changedSource{source: f.source(), change: change}
+			if _, _, err := auditlog.VerifyLog(ctx, src, f.logV, nil); !errors.Is(err, auditlog.ErrTampered) {
+				t.Errorf("%s: %v, want ErrTampered", name, err)
+			}
+		}
+	})
+}

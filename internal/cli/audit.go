@@ -19,7 +19,7 @@ func (a *app) auditCommand() *cobra.Command {
 		Short: "The tamper-evident audit log",
 	}
 	cmd.AddCommand(a.auditCheckCommand(), a.auditListCommand(), a.auditCheckpointCommand(), a.auditVerifyCheckpointCommand(),
-		a.auditWitnessKeyCommand(), a.auditWitnessCommand())
+		a.auditWitnessKeyCommand(), a.auditWitnessCommand(), a.auditVerifyCommand())
 	return cmd
 }
 

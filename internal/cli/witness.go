@@ -168,6 +168,7 @@ func writeState(path string, s auditlog.WitnessState) error {
 type httpLogSource struct {
 	base   string // URL of the log's prefix, …/tlog
 	client *http.Client
+	token  string // for entry bundles; none for a witness
 }
 
 func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
@@ -181,6 +182,9 @@ func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
 // do sends req and returns the body of a 200 answer, or the error a
 // problem+json answer names.
 func (s *httpLogSource) do(req *http.Request) ([]byte, error) {
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err
@@ -249,4 +253,93 @@ func problemError(status int, body []byte) error {
 		e.Fields = append(e.Fields, apperr.FieldError{Field: f.Field, Rule: f.Rule, Detail: f.Message})
 	}
 	return e
+}
+
+// auditVerifyCommand is `audit verify`.
+func (a *app) auditVerifyCommand() *cobra.Command {
+	var o verifyLogOptions
+	cmd := &cobra.Command{
+		Use:   "verify (--url URL --token TOKEN | --dir DIR) --log-key VKEY [--archive DIR]",
+		Short: "Check the whole audit log end to end from its checkpoint and entry bundles (exit 0 intact, 1 not)",
+		Long: `verify reads the platform's checkpoint and every entry bundle (C2SP tlog-tiles,
+with an auditor's or platform admin's token: ZHENGZHAO_TOKEN or --token), or an
+archive that an earlier run wrote (--dir). It checks the checkpoint's signature,
+that each leaf is the canonical encoding of its entry at its index, and that the
+leaves hash to the checkpoint's root. With --archive it writes what it read in
+the tlog-tiles layout (DIR/checkpoint, DIR/tile/entries/…), which --dir checks
+again later without the platform. See docs/audit.md, "Checking the log".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.verifyLog(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.url, "url", "", "the platform's base URL")
+	f.StringVar(&o.token, "token", "", "bearer token of an auditor or platform admin (prefer ZHENGZHAO_TOKEN: flags show in ps)")
+	f.StringVar(&o.dir, "dir", "", "check an archive written by --archive instead of a platform")
+	f.StringVar(&o.logKey, "log-key", "", "the log's checkpoint verifier key")
+	f.StringVar(&o.archive, "archive", "", "write the checkpoint and entry bundles read into this directory")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of the whole run")
+	return cmd
+}
+
+type verifyLogOptions struct {
+	url, token, dir, logKey, archive string
+	timeout                          time.Duration
+}
+
+func (a *app) verifyLog(ctx context.Context, o verifyLogOptions) error {
+	if (o.url == "") == (o.dir == "") || o.logKey == "" {
+		return usageErr("give --log-key and one of --url and --dir")
+	}
+	if o.token == "" {
+		o.token = os.Getenv("ZHENGZHAO_TOKEN")
+	}
+	var src auditlog.LogSource
+	if o.url != "" {
+		base, err := url.Parse(o.url)
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			return usageErr("--url must be the platform's http(s) base URL")
+		}
+		if o.token == "" {
+			return usageErr("--url needs a token: ZHENGZHAO_TOKEN or --token")
+		}
+		src = &httpLogSource{base: strings.TrimSuffix(base.String(), "/") + httpapi.TLogPrefix, client: &http.Client{Timeout: time.Minute}, token: o.token}
+	} else {
+		src = dirLogSource(o.dir)
+	}
+	var keep func(t auditlog.Tile, b []byte) error
+	if o.archive != "" {
+		keep = func(t auditlog.Tile, b []byte) error {
+			name := "checkpoint"
+			if t.Width > 0 {
+				name = t.Path()
+			}
+			path := filepath.Join(o.archive, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+				return err
+			}
+			return os.WriteFile(path, b, 0o600)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	origin, size, err := auditlog.VerifyLog(ctx, src, o.logKey, keep)
+	if err != nil && !errors.Is(err, auditlog.ErrTampered) && !errors.Is(err, auditlog.ErrCheckpoint) {
+		return err // the log could not be read: no verdict
+	}
+	subject := fmt.Sprintf("%s@%d", origin, size)
+	if err != nil {
+		subject = o.url + o.dir
+	}
+	return a.verdict(subject, err)
+}
+
+// dirLogSource reads an archive written by audit verify --archive.
+type dirLogSource string
+
+func (d dirLogSource) Checkpoint(context.Context) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), "checkpoint"))
+}
+
+func (d dirLogSource) Tile(_ context.Context, t auditlog.Tile) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(t.Path())))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
@@ -114,10 +115,50 @@ func TestAuditWitnessCommands(t *testing.T) {
 			}
 		}
 
+		// The whole log, end to end, by an auditor; then its archive.
+		acc, err := p.Orgs.CreateAccount(ctx, org.NewAccount{Org: "91350100M000100Y43", Name: "auditor", Roles: []authz.Role{authz.Auditor}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := p.Orgs.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		archive := filepath.Join(dir, "archive")
+		if code, out, errOut := witness("audit", "verify", "--url", srv.URL, "--token", token, "--log-key", logKey, "--archive", archive); code != 0 ||
+			!strings.Contains(out, "zhengzhao.audit/91350100M000100Y43@") {
+			t.Fatalf("audit verify: exit %d\n%s%s", code, out, errOut)
+		}
+		if code, out, errOut := witness("audit", "verify", "--dir", archive, "--log-key", logKey); code != 0 {
+			t.Fatalf("audit verify --dir: exit %d\n%s%s", code, out, errOut)
+		}
+		if code, _, _ := witness("audit", "verify", "--url", srv.URL, "--log-key", logKey); code != ExitUsage {
+			t.Errorf("audit verify without a token: exit %d, want %d", code, ExitUsage)
+		}
+		tree, err := db.AuditTree(ctx)
+		if err != nil || tree.Size >= auditlog.TileWidth {
+			t.Fatalf("a tree of %d entries, %v", tree.Size, err)
+		}
+		bundle := filepath.Join(archive, filepath.FromSlash(auditlog.Tile{Entries: true, Width: int(tree.Size)}.Path()))
+		b, err := os.ReadFile(bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := []byte(strings.Replace(string(b), "org.created", "org.updated", 1))
+		if err := os.WriteFile(bundle, changed, 0o600); err != nil { //nolint:gosec // the path is below the test's temporary directory
+			t.Fatal(err)
+		}
+		if code, out, errOut := witness("audit", "verify", "--dir", archive, "--log-key", logKey); code != ExitInvalid || !strings.Contains(out, "does not match") {
+			t.Fatalf("audit verify of a changed archive: exit %d\n%s%s", code, out, errOut)
+		}
+
 		// The state says the witness cosigned another root at this size:
 		// the log no longer extends it, nothing is signed, the state stays.
 		var s auditlog.WitnessState
-		b, err := os.ReadFile(state)
+		b, err = os.ReadFile(state)
 		if err != nil || json.Unmarshal(b, &s) != nil {
 			t.Fatalf("state %s: %v", b, err)
 		}
