@@ -90,9 +90,9 @@ type witnessOptions struct {
 }
 
 func (a *app) witness(ctx context.Context, o witnessOptions) error {
-	base, err := url.Parse(o.url)
-	if o.url == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return usageErr("--url must be the platform's http(s) base URL")
+	src, err := newHTTPLogSource(o.url, "", o.timeout)
+	if err != nil {
+		return err
 	}
 	if o.logKey == "" || o.keyFile == "" || o.stateFile == "" {
 		return usageErr("--log-key, --key-file and --state are required")
@@ -117,7 +117,6 @@ func (a *app) witness(ctx context.Context, o witnessOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	src := &httpLogSource{base: strings.TrimSuffix(base.String(), "/") + httpapi.TLogPrefix, client: &http.Client{Timeout: o.timeout}}
 	msg, next, err := auditlog.Cosign(ctx, src, o.logKey, prev, signer)
 	if errors.Is(err, auditlog.ErrInconsistent) {
 		return &exitError{code: ExitInvalid, err: err}
@@ -169,6 +168,16 @@ type httpLogSource struct {
 	base   string // URL of the log's prefix, …/tlog
 	client *http.Client
 	token  string // for entry bundles; none for a witness
+}
+
+// newHTTPLogSource reads the log of the platform at rawURL, each request
+// within timeout.
+func newHTTPLogSource(rawURL, token string, timeout time.Duration) (*httpLogSource, error) {
+	base, err := url.Parse(rawURL)
+	if rawURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, usageErr("--url must be the platform's http(s) base URL")
+	}
+	return &httpLogSource{base: strings.TrimSuffix(base.String(), "/") + httpapi.TLogPrefix, client: &http.Client{Timeout: timeout}, token: token}, nil
 }
 
 func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
@@ -295,14 +304,14 @@ func (a *app) verifyLog(ctx context.Context, o verifyLogOptions) error {
 	}
 	var src auditlog.LogSource
 	if o.url != "" {
-		base, err := url.Parse(o.url)
-		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-			return usageErr("--url must be the platform's http(s) base URL")
-		}
 		if o.token == "" {
 			return usageErr("--url needs a token: ZHENGZHAO_TOKEN or --token")
 		}
-		src = &httpLogSource{base: strings.TrimSuffix(base.String(), "/") + httpapi.TLogPrefix, client: &http.Client{Timeout: time.Minute}, token: o.token}
+		h, err := newHTTPLogSource(o.url, o.token, time.Minute)
+		if err != nil {
+			return err
+		}
+		src = h
 	} else {
 		src = dirLogSource(o.dir)
 	}
