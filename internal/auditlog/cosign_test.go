@@ -286,13 +286,19 @@ func TestWitnessRefusesInconsistentLog(t *testing.T) {
 			t.Fatal("a refused checkpoint moved the witness's state")
 		}
 
-		// Rollback: the log serves a checkpoint of fewer entries.
+		// An older checkpoint of the same history (a cache's copy) is not
+		// cosigned, and is no alarm.
 		appendEntries(t, db, 10)
 		_, later, err := auditlog.Cosign(ctx, f.source(), f.logV, state, w1.signer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rollback := source{db: db, checkpoint: func(ctx context.Context) ([]byte, error) { return f.cp.CheckpointAt(ctx, 200) }}
+		stale := source{db: db, checkpoint: func(ctx context.Context) ([]byte, error) { return f.cp.CheckpointAt(ctx, 200) }}
+		if _, kept, err := auditlog.Cosign(ctx, stale, f.logV, later, w1.signer); !errors.Is(err, auditlog.ErrStale) || kept.Size != later.Size {
+			t.Fatalf("stale checkpoint: %v, state %d; want ErrStale, %d", err, kept.Size, later.Size)
+		}
+		// Rollback: the log goes back to fewer entries of another history.
+		rollback := source{db: forkDB, checkpoint: func(ctx context.Context) ([]byte, error) { return fork.cp.CheckpointAt(ctx, 305) }}
 		if _, _, err := auditlog.Cosign(ctx, rollback, f.logV, later, w1.signer); !errors.Is(err, auditlog.ErrInconsistent) {
 			t.Fatalf("rollback: %v, want ErrInconsistent", err)
 		}

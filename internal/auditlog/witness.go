@@ -42,6 +42,11 @@ type WitnessState struct {
 // not cosign; a person must look at the two checkpoints.
 var ErrInconsistent = errors.New("the log's checkpoint does not extend the one last cosigned")
 
+// ErrStale means the log's checkpoint is older than the one the witness
+// cosigned last, and that one extends it: a cached copy, nothing to cosign
+// and nothing wrong.
+var ErrStale = errors.New("the log's checkpoint is older than the one last cosigned")
+
 // GenerateWitnessKey makes a witness key pair: the signer key, which the
 // witness keeps secret, and its cosignature/v1 verifier key, which the
 // platform's operator configures (serve --witness).
@@ -86,17 +91,16 @@ func Cosign(ctx context.Context, src LogSource, logKey string, prev WitnessState
 	case prev.Origin != "" && prev.Origin != origin:
 		return nil, prev, fmt.Errorf("%w: the checkpoint is of %q, the witness follows %q", ErrInconsistent, origin, prev.Origin)
 	case size < prev.Size:
-		return nil, prev, fmt.Errorf("%w: the log rolled back from %d to %d entries", ErrInconsistent, prev.Size, size)
+		// An older checkpoint than the one cosigned: a cache's stale copy
+		// if the newer extends it, a rollback to another history if not.
+		if err := consistent(ctx, src, size, root, prev.Size, prev.Root); err != nil {
+			return nil, prev, fmt.Errorf("%w: the log went back from %d to %d entries of another history: %w", ErrInconsistent, prev.Size, size, err)
+		}
+		return nil, prev, fmt.Errorf("%w: %d entries, the witness cosigned %d", ErrStale, size, prev.Size)
 	case size == prev.Size && string(root) != string(prev.Root):
 		return nil, prev, fmt.Errorf("%w: two roots for %d entries", ErrInconsistent, size)
 	case prev.Size > 0 && size > prev.Size:
-		tree := tlog.Tree{N: int64(size), Hash: tlog.Hash(root)}        //nolint:gosec // tree sizes stay below 2^63
-		hr := tlog.TileHashReader(tree, tileReader{ctx: ctx, src: src}) // checks each tile against root
-		p, err := tlog.ProveTree(tree.N, int64(prev.Size), hr)          //nolint:gosec // below size
-		if err == nil {
-			err = tlog.CheckTree(p, tree.N, tree.Hash, int64(prev.Size), tlog.Hash(prev.Root)) //nolint:gosec // below size
-		}
-		if err != nil {
+		if err := consistent(ctx, src, prev.Size, prev.Root, size, root); err != nil {
 			return nil, prev, fmt.Errorf("%w: %d → %d: %w", ErrInconsistent, prev.Size, size, err)
 		}
 	}
@@ -115,6 +119,20 @@ func Cosign(ctx context.Context, src LogSource, logKey string, prev WitnessState
 		return nil, prev, fmt.Errorf("cosign: %w", err)
 	}
 	return out, next, nil
+}
+
+// consistent proves from the log's tiles that the tree of size2 and root2
+// extends the tree of size1 and root1. The tiles are checked against root2
+// as they are read (x/mod's TileHashReader), so a proof rests on nothing the
+// log could change.
+func consistent(ctx context.Context, src LogSource, size1 uint64, root1 []byte, size2 uint64, root2 []byte) error {
+	tree := tlog.Tree{N: int64(size2), Hash: tlog.Hash(root2)} //nolint:gosec // tree sizes stay below 2^63
+	hr := tlog.TileHashReader(tree, tileReader{ctx: ctx, src: src})
+	p, err := tlog.ProveTree(tree.N, int64(size1), hr) //nolint:gosec // below size2
+	if err != nil {
+		return err
+	}
+	return tlog.CheckTree(p, tree.N, tree.Hash, int64(size1), tlog.Hash(root1)) //nolint:gosec // below size2
 }
 
 // tileReader lets x/mod's tlog read tiles from a LogSource.

@@ -118,6 +118,10 @@ func (a *app) witness(ctx context.Context, o witnessOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	msg, next, err := auditlog.Cosign(ctx, src, o.logKey, prev, signer)
+	if errors.Is(err, auditlog.ErrStale) { // a cache's older copy: nothing to cosign, nothing wrong
+		return a.printLine(map[string]any{"origin": prev.Origin, "size": prev.Size, "stale": true},
+			a.t("cli.witness.stale", map[string]any{"Origin": prev.Origin, "Size": prev.Size}))
+	}
 	if errors.Is(err, auditlog.ErrInconsistent) {
 		return &exitError{code: ExitInvalid, err: err}
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -51,7 +52,10 @@ func TestAuditWitnessCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := platform.New(db, platform.Options{Witnesses: []auditlog.Witness{w}})
+		// A clock that stands still keeps the first cosigned checkpoint in
+		// its witness window for the whole test.
+		start := time.Now()
+		p, err := platform.New(db, platform.Options{Witnesses: []auditlog.Witness{w}, Clock: func() time.Time { return start }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,9 +165,29 @@ func TestAuditWitnessCommands(t *testing.T) {
 			t.Fatalf("audit verify of a changed archive: exit %d\n%s%s", code, out, errOut)
 		}
 
+		// The witness has cosigned a later checkpoint of the same history
+		// than the one served: nothing to cosign, no alarm.
+		var s auditlog.WitnessState
+		tree, err := db.AuditTree(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := os.ReadFile(state)
+		if err != nil || json.Unmarshal(saved, &s) != nil || tree.Size <= s.Size {
+			t.Fatalf("state %s of a tree of %d: %v", saved, tree.Size, err)
+		}
+		ahead, err := json.Marshal(auditlog.WitnessState{Origin: s.Origin, Size: tree.Size, Root: tree.Root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		putState(t, state, ahead)
+		if code, out, errOut := cosign(); code != 0 || !strings.Contains(out, "nothing to cosign") {
+			t.Fatalf("audit witness ahead of the served checkpoint: exit %d\n%s%s", code, out, errOut)
+		}
+		putState(t, state, saved)
+
 		// The state says the witness cosigned another root at this size:
 		// the log no longer extends it, nothing is signed, the state stays.
-		var s auditlog.WitnessState
 		b, err = os.ReadFile(state)
 		if err != nil || json.Unmarshal(b, &s) != nil {
 			t.Fatalf("state %s: %v", b, err)
@@ -173,7 +197,7 @@ func TestAuditWitnessCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, state, forged)
+		putState(t, state, forged)
 		if code, out, errOut := cosign(); code != ExitInvalid || !strings.Contains(errOut, "does not extend") {
 			t.Fatalf("audit witness on a forked log: exit %d\n%s%s", code, out, errOut)
 		}
@@ -181,4 +205,12 @@ func TestAuditWitnessCommands(t *testing.T) {
 			t.Error("a refused checkpoint moved the witness's state")
 		}
 	})
+}
+
+// putState puts a witness state in place, as the witness would.
+func putState(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil { //nolint:gosec // the path is below the test's temporary directory
+		t.Fatal(err)
+	}
 }
