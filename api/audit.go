@@ -44,3 +44,12 @@ type AuditProof struct {
 	Proof []string `json:"proof" doc:"Hashes, hex, in RFC 6962 order."`
 	Root  string   `json:"root" doc:"Root of the tree of this size, hex."`
 }
+
+// AuditCosignature is a witness's cosignature of an audit checkpoint as
+// the platform took it (docs/audit.md, "Witnesses").
+type AuditCosignature struct {
+	Witness   string    `json:"witness" doc:"The witness's name, as in its verifier key."`
+	Size      uint64    `json:"size" doc:"Size of the cosigned checkpoint."`
+	Timestamp time.Time `json:"timestamp" doc:"When the witness cosigned, as it signed it (whole seconds)."`
+	Stored    bool      `json:"stored" doc:"false when this witness's cosignature of this checkpoint was stored already."`
+}

@@ -65,21 +65,35 @@ func (c *Checkpointer) VerifierKey(ctx context.Context) (string, error) {
 
 // Checkpoint signs the current tree head.
 func (c *Checkpointer) Checkpoint(ctx context.Context) ([]byte, error) {
-	ns, err := c.key(ctx)
-	if err != nil {
-		return nil, err
-	}
 	t, err := c.store.AuditTree(ctx)
 	if err != nil {
 		return nil, err
 	}
-	root := t.Root
-	if t.Size == 0 {
-		h := sha256.Sum256(nil) // RFC 6962: the root of the empty tree
-		root = h[:]
+	return c.CheckpointAt(ctx, t.Size)
+}
+
+// CheckpointAt signs the head of the tree of the first size entries, which
+// the log had when it was that size: the same bytes as the checkpoint
+// signed then (Ed25519 signatures are deterministic).
+func (c *Checkpointer) CheckpointAt(ctx context.Context, size uint64) ([]byte, error) {
+	ns, err := c.key(ctx)
+	if err != nil {
+		return nil, err
 	}
-	text := fmt.Sprintf("%s\n%d\n%s\n", ns.name, t.Size, base64.StdEncoding.EncodeToString(root))
-	return note.Sign(&note.Note{Text: text}, ns)
+	root, err := RootAt(ctx, c.store, size)
+	if err != nil {
+		return nil, err
+	}
+	return note.Sign(&note.Note{Text: checkpointText(ns.name, size, root)}, ns)
+}
+
+// Origin returns the origin line of the log's checkpoints.
+func (c *Checkpointer) Origin(ctx context.Context) (string, error) {
+	platform, err := c.platform(ctx)
+	if err != nil {
+		return "", err
+	}
+	return Origin(platform), nil
 }
 
 // noteSigner signs notes with a key ring signer (Ed25519).

@@ -66,18 +66,22 @@ func rehash(ctx context.Context, st Reader, nodes proof.Nodes, size uint64) ([][
 	if size == t.Size {
 		return path, t.Root, nil
 	}
-	// The root of an earlier size folds the complete subtrees that make it
-	// up, the compact range [0, size).
+	root, err := rootAt(ctx, st, size)
+	return path, root, err
+}
+
+// rootAt returns the root of an earlier size, which folds the complete
+// subtrees that make it up, the compact range [0, size).
+func rootAt(ctx context.Context, st Reader, size uint64) ([]byte, error) {
 	rangeHashes, err := nodeHashes(ctx, st, compact.RangeNodes(0, size, nil))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r, err := rangeFactory().NewRange(0, size, rangeHashes)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	root, err := r.GetRootHash(nil)
-	return path, root, err
+	return r.GetRootHash(nil)
 }
 
 // nodeHashes returns the hashes of complete subtrees.

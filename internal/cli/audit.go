@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +18,8 @@ func (a *app) auditCommand() *cobra.Command {
 		Use:   "audit",
 		Short: "The tamper-evident audit log",
 	}
-	cmd.AddCommand(a.auditCheckCommand(), a.auditListCommand(), a.auditCheckpointCommand(), a.auditVerifyCheckpointCommand())
+	cmd.AddCommand(a.auditCheckCommand(), a.auditListCommand(), a.auditCheckpointCommand(), a.auditVerifyCheckpointCommand(),
+		a.auditWitnessKeyCommand(), a.auditWitnessCommand(), a.auditVerifyCommand())
 	return cmd
 }
 
@@ -121,26 +123,44 @@ func (a *app) auditCheckpointCommand() *cobra.Command {
 // auditVerifyCheckpointCommand is `audit verify-checkpoint`.
 func (a *app) auditVerifyCheckpointCommand() *cobra.Command {
 	var vkey string
+	var witnesses []string
+	var minWitnesses int
 	cmd := &cobra.Command{
-		Use:   "verify-checkpoint FILE --key VERIFIER_KEY",
-		Short: "Verify a signed checkpoint (exit 0 valid, 1 invalid, 2 usage)",
+		Use:   "verify-checkpoint FILE --key VERIFIER_KEY [--witness VKEY]... [--min-witnesses K]",
+		Short: "Verify a signed checkpoint and, with --witness, k of n witness cosignatures (exit 0 valid, 1 invalid, 2 usage)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if vkey == "" {
 				return usageErr("--key is required")
 			}
+			if !cmd.Flags().Changed("min-witnesses") {
+				minWitnesses = len(witnesses) // every witness named, unless told fewer suffice
+			}
+			if minWitnesses < 0 || minWitnesses > len(witnesses) {
+				return usageErr("--min-witnesses must be 0 to the number of --witness keys (%d)", len(witnesses))
+			}
+			for _, w := range witnesses {
+				if _, err := auditlog.ParseWitness(w); err != nil {
+					return usageErr("--witness %q: %v", w, err)
+				}
+			}
 			msg, err := readInput(args[0])
 			if err != nil {
 				return err
 			}
-			origin, size, _, verr := auditlog.VerifyCheckpoint(msg, vkey)
+			origin, size, cosigned, verr := auditlog.VerifyWitnessed(msg, vkey, witnesses, minWitnesses)
 			subject := fmt.Sprintf("%s@%d", origin, size)
-			if verr != nil {
+			if origin == "" {
 				subject = args[0]
+			}
+			if len(cosigned) > 0 && !a.json {
+				fmt.Fprintln(a.stderr, a.t("cli.witness.cosigners", map[string]any{"Names": strings.Join(cosigned, ", ")}))
 			}
 			return a.verdict(subject, verr)
 		},
 	}
 	cmd.Flags().StringVar(&vkey, "key", "", "the verifier key (zhengzhao audit checkpoint prints it)")
+	cmd.Flags().StringArrayVar(&witnesses, "witness", nil, "verifier key of a witness (repeatable)")
+	cmd.Flags().IntVar(&minWitnesses, "min-witnesses", 0, "cosignatures of this many of the --witness keys are required (default: all of them)")
 	return cmd
 }

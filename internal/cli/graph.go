@@ -52,7 +52,9 @@ func (a *app) openPlatform(ctx context.Context) (p *platform.Platform, migrated 
 // options are the platform options of the configuration: the token, and the
 // seal policies (which Validate has checked when the command takes them).
 func (a *app) options(hsm keyring.HSM) platform.Options {
-	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg), Holders: a.cfg.Holders()}
+	witnesses, _ := a.cfg.WitnessList() // Validate refused a bad key before the command ran
+	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg), Holders: a.cfg.Holders(),
+		Witnesses: witnesses}
 }
 
 // publicURL is the public base URL of this process (platform.ResolvePublicURL):

@@ -36,6 +36,7 @@ func (a *app) serveCommand() *cobra.Command {
 		Long: `serve opens the store, applies pending migrations and serves:
   /api/v1/…              the REST API (OpenAPI 3.1 at /api/v1/openapi.json)
   /api/docs              API documentation (Redoc, served from the binary)
+  /tlog/…                the audit log as C2SP tlog-tiles, with witness cosignatures
   /healthz  /readyz      liveness (process up) and readiness (store reachable)
   /metrics               Prometheus metrics
 and delivers outbox events to the configured webhook and NATS JetStream

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
@@ -57,6 +58,9 @@ type Config struct {
 	// StatusListAlg is the algorithm of the status-list key when the
 	// platform makes it on first use.
 	StatusListAlg string
+	// Witnesses are the verifier keys (C2SP tlog-cosignature v1) of the
+	// witnesses whose cosignatures of audit checkpoints serve takes.
+	Witnesses []string
 	// Seal policies (internal/seal): certificate validity, renewal window
 	// before expiry, PIN failures before a seal locks, PIN age after which
 	// a warning is given. Zero takes seal's default.
@@ -163,6 +167,7 @@ func Settings() []Setting {
 		{"pprof-addr", "ZHENGZHAO_PPROF_ADDR", "", "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)", Server},
 		{"public-url", "ZHENGZHAO_PUBLIC_URL", "", "public base URL of the platform, where status lists are published (empty: http(s)://ADDR)", Server},
 		{"status-list-alg", "ZHENGZHAO_STATUS_LIST_ALG", "SM2-SM3", "algorithm of the status-list key when it is first made: SM2-SM3 or ECDSA-P256-SHA256", Server},
+		{"witness", "ZHENGZHAO_WITNESS", "", "verifier key of a witness whose cosignatures of audit checkpoints are taken (repeatable; env: space-separated)", Server},
 		{"holder-session-idle", "ZHENGZHAO_HOLDER_SESSION_IDLE", "30m", "a holder session ends after this long without use (1m to --holder-session-max)", Server},
 		{"holder-session-max", "ZHENGZHAO_HOLDER_SESSION_MAX", "12h", "a holder session ends this long after sign-in (1m to 168h)", Server},
 		{"holder-demo-login", "ZHENGZHAO_HOLDER_DEMO_LOGIN", "false", "offer POST /api/v1/holder/demo-login: sign in as any holder without proof (demo only)", Server},
@@ -203,7 +208,7 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"webhook-url": &c.WebhookURL, "webhook-secret-file": &c.WebhookSecretFile, "nats-url": &c.NATSURL,
 		"nats-subject-prefix": &c.NATSSubjectPrefix, "upstream": &c.Upstream, "outbox-poll": &c.OutboxPoll,
 		"outbox-timeout": &c.OutboxTimeout, "outbox-max-attempts": &c.OutboxMaxAttempts, "pprof-addr": &c.PprofAddr,
-		"public-url": &c.PublicURL, "status-list-alg": &c.StatusListAlg,
+		"public-url": &c.PublicURL, "status-list-alg": &c.StatusListAlg, "witness": &c.Witnesses,
 		"seal-validity": &c.SealValidity, "seal-renewal-window": &c.SealRenewalWindow,
 		"seal-max-pin-failures": &c.SealMaxPINFailures, "seal-pin-max-age": &c.SealPINMaxAge,
 		"holder-session-idle": &c.HolderSessionIdle, "holder-session-max": &c.HolderSessionMax, "holder-demo-login": &c.HolderDemoLogin,
@@ -235,6 +240,8 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 				c.envErr = refuse("env-bool", map[string]any{"Env": s.Env, "Value": def})
 			}
 			fs.BoolVar(p, s.Flag, b, usage)
+		case *[]string:
+			fs.StringArrayVar(p, s.Flag, strings.Fields(def), usage)
 		case *int:
 			n, err := strconv.Atoi(def)
 			if err != nil && c.envErr == nil {
@@ -301,7 +308,27 @@ func (c *Config) validateStatusLists() error {
 	if c.StatusListAlg != "" && c.StatusListAlg != string(keys.SM2SM3) && c.StatusListAlg != string(keys.ECDSAP256) {
 		return refuse("status-list-alg", map[string]any{"Value": c.StatusListAlg})
 	}
-	return nil
+	_, err := c.WitnessList()
+	return err
+}
+
+// WitnessList returns the configured witnesses; a key that is not a
+// verifier key, or two witnesses of one name, are refused.
+func (c *Config) WitnessList() ([]auditlog.Witness, error) {
+	var out []auditlog.Witness
+	names := map[string]bool{}
+	for _, vkey := range c.Witnesses {
+		w, err := auditlog.ParseWitness(vkey)
+		if err != nil {
+			return nil, refuse("witness", map[string]any{"Value": vkey})
+		}
+		if names[w.Name] {
+			return nil, refuse("witness-duplicate", map[string]any{"Name": w.Name})
+		}
+		names[w.Name] = true
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // Holders returns the holder session settings.

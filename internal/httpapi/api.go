@@ -80,6 +80,9 @@ type Services struct {
 	Catalog     *catalog.Service
 	Audit       AuditReader
 	Checkpoints *auditlog.Checkpointer
+	// Witnessing takes witnesses' cosignatures and serves the log's
+	// checkpoint with them.
+	Witnessing *auditlog.Witnessing
 	// Status publishes the status lists; nil answers their route with 503.
 	Status *status.Service
 	// Licenses issues and reads licenses.
@@ -100,7 +103,7 @@ type Services struct {
 
 // AuditReader is the audit log as the API reads it.
 type AuditReader interface {
-	auditlog.Reader
+	auditlog.TileReader
 	// AuditEntriesOfOrg returns up to limit entries about org from index
 	// from on, in order.
 	AuditEntriesOfOrg(ctx context.Context, org string, from uint64, limit int) ([]auditlog.Entry, error)
@@ -152,6 +155,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerPresentations()
 	a.registerUse()
 	a.registerAudit()
+	a.registerTLog()
 	a.registerStatus()
 	a.registerDocs()
 	return a

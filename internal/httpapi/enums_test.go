@@ -137,6 +137,7 @@ var wireTypes = map[string]reflect.Type{
 	"Attachment":               reflect.TypeFor[api.Attachment](),
 	"AuditEntry":               reflect.TypeFor[api.AuditEntry](),
 	"AuditProof":               reflect.TypeFor[api.AuditProof](),
+	"AuditCosignature":         reflect.TypeFor[api.AuditCosignature](),
 	"AuditTree":                reflect.TypeFor[api.AuditTree](),
 	"Authorization":            reflect.TypeFor[api.Authorization](),
 	"Certificate":              reflect.TypeFor[api.Certificate](),

@@ -60,6 +60,9 @@ type Options struct {
 	// redirect URL left empty is the callback below PublicURL).
 	Holders holder.Config
 	OIDC    holder.OIDCConfig
+	// Witnesses are the witnesses whose cosignatures of the audit log's
+	// checkpoints the platform takes (serve --witness); none: it takes none.
+	Witnesses []auditlog.Witness
 }
 
 // DefaultPublicURL is the public base URL of a platform serving on the
@@ -76,6 +79,7 @@ type Platform struct {
 	Seals       *seal.Service
 	Catalog     *catalog.Service
 	Checkpoints *auditlog.Checkpointer
+	Witnessing  *auditlog.Witnessing
 	Status      *status.Service
 	Licenses    *license.Service
 	Trust       *trust.Service
@@ -133,10 +137,16 @@ func New(db *store.DB, o Options) (*Platform, error) {
 	if err := o.OIDC.Validate(); err != nil {
 		return nil, err
 	}
+	checkpoints := auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode)
+	witnessing, err := auditlog.NewWitnessing(auditlog.WitnessingDeps{Log: db, Cosignatures: db, Tx: db.CosignatureTx,
+		Checkpoints: checkpoints, Witnesses: o.Witnesses, Now: o.Clock})
+	if err != nil {
+		return nil, err
+	}
 	verifier := trust.New(trust.Deps{Seals: seals, Catalog: cat, Status: statusLists, Tx: db.AuditTx, Now: o.Clock,
 		Keys: ks, Platform: platformCode})
 	return &Platform{DB: db, Orgs: orgs, Keys: ks, PKI: certs, Seals: seals, Catalog: cat,
-		Checkpoints: auditlog.NewCheckpointer(db, ks.CheckpointSigner, platformCode), Status: statusLists, Licenses: licenses,
+		Checkpoints: checkpoints, Witnessing: witnessing, Status: statusLists, Licenses: licenses,
 		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC),
 		Presentations: present.New(present.Deps{Tx: db.PresentTx, Purger: db, Keys: ks, Platform: platformCode,
 			BaseURL: o.PublicURL, Now: o.Clock}),
@@ -204,7 +214,7 @@ func (p *Platform) Web(h HTTP) Web {
 	problems := httpapi.NewProblems(h.Catalog, h.Log)
 
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
-		Checkpoints: p.Checkpoints, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust,
+		Checkpoints: p.Checkpoints, Witnessing: p.Witnessing, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust,
 		Holders: p.Holders, HolderOIDC: p.HolderOIDC, Presentations: p.Presentations, Use: p.Use}, problems)
 	handler := server.Handler(server.Deps{
 		API: api.Handler(), Auth: p.Orgs, Holders: p.Holders, Idem: p.DB, Store: p.DB, Problems: problems,

@@ -122,6 +122,9 @@ func Handler(d Deps) http.Handler {
 	// Status lists are public documents: no token is read, and a GET needs
 	// no idempotency record.
 	mux.Handle("GET "+httpapi.StatusPrefix+"/", d.API)
+	// The audit log's tiles: public but for the entry bundles, which
+	// auditors fetch with their token.
+	mux.Handle(httpapi.TLogPrefix+"/", authenticate(d, d.API))
 	if d.Pages != nil {
 		for _, p := range d.Pages.Prefixes() {
 			mux.Handle("GET "+p, d.Pages)

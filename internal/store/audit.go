@@ -15,6 +15,7 @@ var (
 	_ auditlog.Appender         = (*Tx)(nil)
 	_ auditlog.Reader           = (*DB)(nil)
 	_ auditlog.IntegrationStore = (*DB)(nil)
+	_ auditlog.TileReader       = (*DB)(nil)
 )
 
 // auditIntegratorLock is the PostgreSQL advisory lock key the audit
@@ -320,6 +321,32 @@ func (h handle) AuditNode(ctx context.Context, level uint, index uint64) ([]byte
 		return nil, fmt.Errorf("audit node %d/%d: %w", level, index, err)
 	}
 	return hash, nil
+}
+
+// AuditNodes implements auditlog.TileReader: one range read of the
+// primary key.
+func (h handle) AuditNodes(ctx context.Context, level uint, from, to uint64) ([]auditlog.Node, error) {
+	from, to = min(from, math.MaxInt64), min(to, math.MaxInt64)
+	if from >= to {
+		return nil, nil
+	}
+	rows, err := h.query(ctx, `SELECT idx, hash FROM audit_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx`, level, int64(from), int64(to))
+	nodes, err := collect(rows, err, func(s scanner) (auditlog.Node, error) {
+		n := auditlog.Node{Level: level}
+		var idx int64
+		if err := s.Scan(&idx, &n.Hash); err != nil {
+			return n, err
+		}
+		if idx < 0 {
+			return n, fmt.Errorf("audit node with negative index %d", idx)
+		}
+		n.Index = uint64(idx)
+		return n, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit nodes %d/[%d, %d): %w", level, from, to, err)
+	}
+	return nodes, nil
 }
 
 // sqlIndex converts a tree size or entry index to the signed integer SQL
