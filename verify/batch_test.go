@@ -175,15 +175,8 @@ func TestEveryChangedByteFailsBatch(t *testing.T) {
 	changed := 0
 	for i := len(`{"batch":`); i < end; i++ {
 		c := doc[i]
-		var other byte
-		switch {
-		case c >= '0' && c <= '9':
-			other = '0' + (c-'0'+1)%10
-		case c >= 'a' && c <= 'z':
-			other = 'a' + (c-'a'+1)%26
-		case c >= 'A' && c <= 'Z':
-			other = 'A' + (c-'A'+1)%26
-		default:
+		other, ok := nextOfKind(c)
+		if !ok {
 			continue
 		}
 		bad := bytes.Clone(doc)
