@@ -131,7 +131,8 @@ func (b *Batch) Verify(digest []byte) error {
 	for i, p := range b.Proof {
 		path[i], _ = hex.DecodeString(p)
 	}
-	if err := proof.VerifyInclusion(Hasher{}, uint64(b.Index), uint64(b.Header.Size), LeafHash(digest), path, root); err != nil {
+	index, size := uint64(b.Index), uint64(b.Header.Size) //nolint:gosec // G115: Validate checked 0 <= Index < Size <= MaxBatchSize
+	if err := proof.VerifyInclusion(Hasher{}, index, size, LeafHash(digest), path, root); err != nil {
 		return fmt.Errorf("%w: leaf %d of %d: %w", ErrNotIncluded, b.Index, b.Header.Size, err)
 	}
 	return nil
@@ -320,7 +321,7 @@ func checkBatchID(id string) error {
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '.' || c == '_' || c == '-') {
+		if ok := c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '.' || c == '_' || c == '-'; !ok {
 			return invalid("batch.header.id", "character %q at position %d is not one of [0-9A-Za-z._-]", c, i+1)
 		}
 	}
