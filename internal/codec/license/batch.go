@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/transparency-dev/merkle"
@@ -145,11 +146,46 @@ func BatchSigningInput(h BatchHeader) ([]byte, error) {
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
-	out, err := canon.JSON(h)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	return h.appendCanonical(nil), nil
+}
+
+// appendCanonical appends the RFC 8785 canonical JSON of a valid header:
+// its members sorted, its strings needing no escape (fixed names, an
+// identifier of [0-9A-Za-z._-], hex) and its size an integer, so that it
+// is written directly rather than through a general canonicalizer, which
+// would cost a batch-signed verdict a fifth of its time. The tests hold
+// it to canon.JSON.
+func (h *BatchHeader) appendCanonical(b []byte) []byte {
+	b = append(b, `{"format":"`...)
+	b = append(b, h.Format...)
+	b = append(b, `","hash":"`...)
+	b = append(b, h.Hash...)
+	b = append(b, `","id":"`...)
+	b = append(b, h.ID...)
+	b = append(b, `","root":"`...)
+	b = append(b, h.Root...)
+	b = append(b, `","size":`...)
+	b = strconv.AppendInt(b, h.Size, 10)
+	return append(b, '}')
+}
+
+// appendCanonical appends the RFC 8785 canonical JSON of a valid batch
+// member, as BatchHeader.appendCanonical.
+func (b *Batch) appendCanonical(out []byte) []byte {
+	out = append(out, `{"header":`...)
+	out = b.Header.appendCanonical(out)
+	out = append(out, `,"index":`...)
+	out = strconv.AppendInt(out, b.Index, 10)
+	out = append(out, `,"proof":[`...)
+	for i, p := range b.Proof {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '"')
+		out = append(out, p...)
+		out = append(out, '"')
 	}
-	return out, nil
+	return append(out, "]}"...)
 }
 
 // BatchDigest returns the SM3 of BatchSigningInput(h): what the batch's
@@ -290,12 +326,11 @@ func SignBatch(ctx context.Context, id string, licenses []License, sign SignFunc
 
 // decodeBatch reads the batch member strictly, as Decode reads the
 // license: every member known and present once, in its own case, no null,
-// and written back to the same canonical content.
+// and written back to the same canonical content. A member received
+// already canonical, as the platform writes it, is that content as it
+// stands (it can repeat no name); any other is canonicalized to compare,
+// which also refuses repeated names Go decoding would have let pass.
 func decodeBatch(raw json.RawMessage) (*Batch, error) {
-	received, err := canon.Transform(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: batch: %w", ErrInvalid, err)
-	}
 	var b Batch
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -305,7 +340,11 @@ func decodeBatch(raw json.RawMessage) (*Batch, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	back, err := canon.JSON(b)
+	back := b.appendCanonical(nil)
+	if bytes.Equal(back, raw) {
+		return &b, nil
+	}
+	received, err := canon.Transform(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: batch: %w", ErrInvalid, err)
 	}

@@ -65,6 +65,13 @@ func TestBuildBatchIsRFC6962(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		in, err := BatchSigningInput(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canonical, err := canon.JSON(h); err != nil || !bytes.Equal(in, canonical) {
+			t.Fatalf("size %d: signing input %s, want the canonical JSON %s (%v)", n, in, canonical, err)
+		}
 		want := mth(digests)
 		if h.Root != hex.EncodeToString(want) {
 			t.Fatalf("size %d: root %s, want %s", n, h.Root, hex.EncodeToString(want))
