@@ -205,3 +205,36 @@ func TestConcurrentBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchIsAllOrNothing cuts batches off at several moments, by their
+// context's deadline — while drawing sequences, in the middle of the
+// issuing transaction, or not at all: each batch is then stored whole,
+// with its one seal use, or not at all.
+func TestBatchIsAllOrNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		const n = 300
+		cut := 0
+		for _, d := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond, time.Minute} {
+			before := f.counts(t)
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			_, err := f.p.Licenses.IssueBatch(ctx, f.issuer, f.permits(n))
+			cancel()
+			after := f.counts(t)
+			switch {
+			case err == nil:
+				if want := [4]int{before[0] + n, before[1] + 1, before[2] + n + 1, before[3] + n}; after != want {
+					t.Errorf("deadline %v: a whole batch wrote %v, want %v", d, after, want)
+				}
+			case after != before:
+				t.Errorf("deadline %v: a batch cut off (%v) wrote %v, before %v", d, err, after, before)
+			default:
+				cut++
+			}
+		}
+		if cut == 0 {
+			t.Error("no batch was cut off: the test tried nothing")
+		}
+		t.Logf("%s: %d of 4 batches cut off", db.Dialect(), cut)
+	})
+}
