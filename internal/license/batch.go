@@ -19,7 +19,7 @@ import (
 // keep to seconds, not minutes.
 const MaxBatch = 10000
 
-// IssueBatch issues licenses of one type as one batch (批量电子签章, R-ISS-7;
+// IssueBatch issues licenses of one type as one batch (batch seal signing of R-ISS-3;
 // docs/license-format.md, "Batch signatures"): the bound license-issuing
 // seal signs once, over the root of a tree of the licenses' digests, and
 // each document carries that signature and its own inclusion proof. It
