@@ -9,7 +9,10 @@ import (
 	"crypto/ecdsa"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/zhengzhao/zhengzhao/internal/codec/license"
+	"github.com/zhengzhao/zhengzhao/internal/codec/ses"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
@@ -54,22 +57,64 @@ func BenchmarkSeal(b *testing.B) {
 
 // BenchmarkLicense measures an offline license verdict with an opened
 // bundle: a seal verdict plus reading the document strictly (RFC 8785
-// twice) and looking two bits up in the decoded status lists.
+// twice) and looking two bits up in the decoded status lists — for a
+// license signed alone, and for one in the middle of a batch of 10,000
+// (the same, over the batch header, plus its 14-hash inclusion proof).
+//
+//	go test -run '^$' -bench 'License$' ./verify/
 func BenchmarkLicense(b *testing.B) {
 	p := newPlatformWith(b, platformOptions{sealCode: licenseSealCode})
 	bundle, err := verify.OpenBundle(sign(b, p.licenseBundle(b), p.rootKey, p.root), "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	doc := p.signLicense(b, sampleLicense())
 	at := fetched.Add(1)
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if v := verify.License(ctx, doc, bundle, at); !v.Valid {
-			b.Fatalf("verdict %+v", v)
-		}
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+	}{{"single", p.signLicense(b, sampleLicense())}, {"batch-of-10000", p.inBatch(b, sampleLicense(), 10000, 5000)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if v := verify.License(ctx, tc.doc, bundle, at); !v.Valid {
+					b.Fatalf("verdict %+v", v)
+				}
+			}
+		})
 	}
+}
+
+// inBatch signs l as leaf index of a batch of size, the other leaves
+// standing for other licenses by their digests, and returns its document.
+func (p *platform) inBatch(b *testing.B, l license.License, size, index int) []byte {
+	digests := make([][]byte, size)
+	for i := range digests {
+		d := sm3.Sum([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+		digests[i] = d[:]
+	}
+	d, err := license.Digest(l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digests[index] = d
+	h, batches, err := license.BuildBatch("bench", digests)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hd, err := license.BatchDigest(h)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, sig, err := ses.Sign(context.Background(), p.seal, hd, p.signedAt, "bench", p.signerCert, p.signer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := license.Encode(license.Document{Batch: &batches[index], License: l, Signature: sig})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return doc
 }
 
 // BenchmarkPresentation measures an offline verdict on a QR payload with

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+
 	"github.com/zhengzhao/zhengzhao/internal/codec/license"
 )
 
@@ -19,6 +21,10 @@ const (
 	CheckValidity    = "validity"     // valid_from <= at < valid_until
 	CheckStatus      = "status"       // neither the revocation nor the suspension bit is set in the status lists
 	CheckTypeVersion = "type-version" // the license type version is one the platform approved
+	// CheckBatchInclusion is listed, after signature, only for a
+	// batch-signed document: the license is the leaf its proof leads
+	// from to the root of the batch header the seal signed.
+	CheckBatchInclusion = "batch-inclusion"
 )
 
 // licenseSealKind is the seal kind code of the license-issuing seal
@@ -118,16 +124,23 @@ func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time, 
 		return unreadable(ctx, trust, doc, err, at)
 	}
 	l := d.License
-	in, err := d.SigningInput()
-	if err != nil { // Decode validated the license; kept for safety
+	in, err := d.SignedData()
+	if err != nil { // Decode validated the license and batch; kept for safety
 		return Verdict{LicenseID: l.ID, Checks: []Check{{Name: CheckStructure, Reason: err.Error()}}}
 	}
 	v := Seal(ctx, trust, d.Signature, in, nil, at)
 	v.LicenseID = l.ID
-	v.Checks = foldSignature(v.Checks)
+	v.Checks = foldSignature(v.Checks, d.Batch != nil)
 	if !v.Checks[0].OK { // the SES_Signature does not parse: nothing else can be said
 		v.settle()
 		return v
+	}
+	if d.Batch != nil {
+		in, err := d.SigningInput()
+		if err != nil { // as above
+			return Verdict{LicenseID: l.ID, Checks: []Check{{Name: CheckStructure, Reason: err.Error()}}}
+		}
+		v.Checks = withInclusion(v.Checks, batchInclusion(d.Batch, in))
 	}
 	v.Checks = append(v.Checks,
 		issuerSeal(v.SealCode, l.Issuer.CreditCode),
@@ -145,24 +158,32 @@ func License(ctx context.Context, doc []byte, trust LicenseTrust, at time.Time, 
 // also breaks a rule of the format (a check character, a time).
 func unreadable(ctx context.Context, trust Trust, doc []byte, decodeErr error, at time.Time) Verdict {
 	structure := Check{Name: CheckStructure, Reason: fmt.Sprintf("not a signed license document: %v", decodeErr)}
-	in, sig, err := license.Split(doc)
+	f, err := license.Split(doc)
 	if err != nil {
 		return Verdict{Checks: []Check{structure}}
 	}
-	v := Seal(ctx, trust, sig, in, nil, at)
-	v.Checks = foldSignature(v.Checks)
+	signed, err := f.SignedData()
+	if err != nil { // Split read the batch strictly; kept for safety
+		return Verdict{Checks: []Check{structure}}
+	}
+	v := Seal(ctx, trust, f.Signature, signed, nil, at)
+	v.Checks = foldSignature(v.Checks, f.Batch != nil)
 	if !v.Checks[0].OK {
 		structure.Reason += "; " + v.Checks[0].Reason
 	}
 	v.Checks[0] = structure
+	if f.Batch != nil && len(v.Checks) > 1 {
+		v.Checks = withInclusion(v.Checks, batchInclusion(f.Batch, f.SigningInput))
+	}
 	v.settle()
 	return v
 }
 
 // foldSignature makes one signature check of the signer's signature over
-// TBS_Sign and of the signed digest being the license's: for a license,
-// either failing means the same — this is not what the issuer signed.
-func foldSignature(checks []Check) []Check {
+// TBS_Sign and of the signed digest being the license's (or, batch-signed,
+// its batch header's): for a license, either failing means the same —
+// this is not what the issuer signed.
+func foldSignature(checks []Check, batch bool) []Check {
 	i := slices.IndexFunc(checks, func(c Check) bool { return c.Name == CheckSignature })
 	j := slices.IndexFunc(checks, func(c Check) bool { return c.Name == CheckDocumentHash })
 	if i < 0 || j < 0 {
@@ -171,9 +192,36 @@ func foldSignature(checks []Check) []Check {
 	sig, hash := &checks[i], checks[j]
 	if sig.OK && !hash.OK {
 		sig.OK = false
-		sig.Reason = "the signed digest is not the SM3 of this license: the license was changed after it was signed (" + hash.Reason + ")"
+		if batch {
+			sig.Reason = "the signed digest is not the SM3 of this batch header: the header was changed, or the signature is another batch's (" + hash.Reason + ")"
+		} else {
+			sig.Reason = "the signed digest is not the SM3 of this license: the license was changed after it was signed (" + hash.Reason + ")"
+		}
 	}
 	return slices.Delete(checks, j, j+1)
+}
+
+// withInclusion places the batch-inclusion check right after signature:
+// together they say whether the seal signed this license.
+func withInclusion(checks []Check, c Check) []Check {
+	i := slices.IndexFunc(checks, func(c Check) bool { return c.Name == CheckSignature })
+	return slices.Insert(checks, i+1, c)
+}
+
+// batchInclusion checks that the license whose signing input is in is the
+// leaf its proof leads from to the root the signed header names. A
+// license changed after signing fails here alone: the header and the
+// signature, shared by the whole batch, still verify.
+func batchInclusion(b *license.Batch, in []byte) Check {
+	c := Check{Name: CheckBatchInclusion}
+	digest := sm3.Sum(in)
+	if err := b.Verify(digest[:]); err != nil {
+		c.Reason = fmt.Sprintf("license is not leaf %d of batch %s (%d licenses): the license was changed after it was signed, or its index or proof are not its own: %v",
+			b.Index, b.Header.ID, b.Header.Size, err)
+		return c
+	}
+	c.OK = true
+	return c
 }
 
 // issuerSeal checks that the seal is a license-issuing seal of the

@@ -37,11 +37,13 @@ var layers = []layer{
 	// platform, so what it reaches, directly or not, stays in these layers
 	// and these modules.
 	// The QR payload's CBOR (codec/qr) brings fxamacker/cbor and the half
-	// floats CBOR may hold.
+	// floats CBOR may hold. Batch-signed licenses (codec/license) check
+	// their inclusion proofs with transparency-dev/merkle, which imports
+	// only the standard library.
 	{name: "verify", packages: []string{"verify/..."},
 		imports: []string{"codecs", "crypto"},
 		external: []string{"github.com/emmansun/gmsm/...", "golang.org/x/crypto/...", "github.com/gowebpki/jcs",
-			"github.com/fxamacker/cbor/v2", "github.com/x448/float16"},
+			"github.com/fxamacker/cbor/v2", "github.com/x448/float16", "github.com/transparency-dev/merkle/..."},
 		transitive: true},
 	// Wire formats shared by verify and the capabilities; no state.
 	{name: "codecs", packages: []string{"internal/codec/..."},

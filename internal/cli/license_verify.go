@@ -19,8 +19,9 @@ func (a *app) licenseVerifyCommand() *cobra.Command {
 		Use:   "verify [--trust TRUST.json [--root-fingerprint HEX]] DOCUMENT",
 		Short: "Verify a signed license document (exit 0 valid, 1 invalid, 2 usage or a bad trust bundle)",
 		Long: `verify checks a signed license document (GET /api/v1/licenses/{id}/document)
-and prints every check: the seal signature and the seal's state at signing
-time, the certificate chains, the issuer's license-issuing seal, the validity
+and prints every check: the seal signature (for a batch-signed document, over
+its batch, and the license's inclusion proof, batch-inclusion) and the seal's
+state at signing time, the certificate chains, the issuer's license-issuing seal, the validity
 window, the status bits and the approved type version.
 
 With --trust it works offline, from a trust bundle alone (zhengzhao license

@@ -29,6 +29,23 @@ import (
 // slot.
 func issueInDataDir(t *testing.T, data string) ([]byte, status.Slot) {
 	t.Helper()
+	var doc []byte
+	var slot status.Slot
+	issuingPlatform(t, data, func(p *platform.Platform, issuer *authz.Actor, sample json.RawMessage) {
+		out, err := p.Licenses.Issue(context.Background(), issuer, license.NewLicense{Type: "PC0001", HolderID: "11010519491231002x", HolderName: "王建国", Face: sample})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, slot = out.Document, out.License.Slot
+	})
+	return doc, slot
+}
+
+// issuingPlatform opens the store of data (made by the command, with its
+// master key) and gives issue the platform, with an issuer whose bound
+// license-issuing seal signs residence permits, and the type's sample face.
+func issuingPlatform(t *testing.T, data string, issue func(p *platform.Platform, issuer *authz.Actor, sample json.RawMessage)) {
+	t.Helper()
 	ctx := context.Background()
 	if code, _, errOut := run(t, "migrate", "--data", data); code != 0 {
 		t.Fatalf("migrate: %s", errOut)
@@ -101,9 +118,7 @@ func issueInDataDir(t *testing.T, data string) ([]byte, status.Slot) {
 	sealID := decide(seal.NewApplication{Action: seal.Make, SealKind: seal.LicenseIssuing, Name: "证照专用章", Reason: "签发电子证照",
 		Image: seal.SampleImage(), WidthMM: 40, HeightMM: 40, Keepers: []string{keeper.AccountID}, Justification: "测试"})
 	decide(seal.NewApplication{Action: seal.Bind, SealID: sealID, Reason: "证照签发"})
-	out, err := p.Licenses.Issue(ctx, issuer, license.NewLicense{Type: "PC0001", HolderID: "11010519491231002x", HolderName: "王建国", Face: sample})
-	must(err)
-	return out.Document, out.License.Slot
+	issue(p, issuer, sample)
 }
 
 // TestLicenseVerifyCommands verifies a license online against the store,
@@ -174,5 +189,45 @@ func TestLicenseVerifyCommands(t *testing.T) {
 	}
 	if _, err := os.Stat(none); !os.IsNotExist(err) {
 		t.Fatalf("offline verification made the data directory: %v", err)
+	}
+}
+
+// TestLicenseVerifyBatch verifies licenses issued as one batch, online
+// and offline: each is valid with its batch-inclusion check, and a changed
+// one fails that check alone.
+func TestLicenseVerifyBatch(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	var docs [][]byte
+	issuingPlatform(t, data, func(p *platform.Platform, issuer *authz.Actor, sample json.RawMessage) {
+		ns := []license.NewLicense{
+			{Type: "PC0001", HolderID: "11010519491231002x", HolderName: "王建国", Face: sample},
+			{Type: "PC0001", HolderID: "11010519491231002x", HolderName: "李秀英", Face: sample},
+		}
+		out, err := p.Licenses.IssueBatch(context.Background(), issuer, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range out {
+			docs = append(docs, o.Document)
+		}
+	})
+	first, changed := filepath.Join(dir, "first.json"), filepath.Join(dir, "changed.json")
+	writeFile(t, first, docs[0])
+	writeFile(t, changed, bytes.Replace(docs[1], []byte("李秀英"), []byte("李秀瑛"), 1))
+	d := []string{"--data", data, "--lang", "en"}
+	bundle := filepath.Join(dir, "trust.json")
+	if code, _, errOut := run(t, append([]string{"license", "trust-bundle", "-o", bundle}, d...)...); code != 0 {
+		t.Fatalf("trust-bundle: %s", errOut)
+	}
+	for _, mode := range [][]string{d, {"--lang", "en", "--data", filepath.Join(dir, "none"), "--trust", bundle}} {
+		code, out, errOut := run(t, append([]string{"license", "verify", first}, mode...)...)
+		if code != 0 || !strings.Contains(out, "✓ batch-inclusion") || !strings.Contains(out, "✓ signature") {
+			t.Fatalf("verify %v: exit %d\n%s%s", mode, code, out, errOut)
+		}
+		code, out, _ = run(t, append([]string{"license", "verify", changed}, mode...)...)
+		if code != 1 || !strings.Contains(out, "✗ batch-inclusion") || !strings.Contains(out, "✓ signature") {
+			t.Fatalf("verify %v of a changed license: exit %d\n%s", mode, code, out)
+		}
 	}
 }

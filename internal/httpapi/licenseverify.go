@@ -39,7 +39,8 @@ func (a *API) registerLicenseVerification() {
 		OperationID: "verify-license", Method: http.MethodPost, Path: Prefix + "/licenses/verify", Tags: []string{"licenses"},
 		Summary: "Verify a signed license document",
 		Description: "验证电子证照：the verdict on a signed license document against the platform's own records now — the seal signature " +
-			"(signature, seal state and certificate chain at signing time), the issuer's license-issuing seal, the validity window, " +
+			"(signature, seal state and certificate chain at signing time; for a batch-signed document the signature over its batch " +
+			"header and the license's inclusion proof, batch-inclusion), the issuer's license-issuing seal, the validity window, " +
 			"the status bits as committed, the approved type version — every check named with its reason (docs/license-format.md, " +
 			"\"Verification\"). Valid when every non-informational check passed; an invalid license is a 200 with `valid: false`. " +
 			"Every verification is recorded in the audit log.",

@@ -77,6 +77,28 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
+// BenchmarkIssueBatch measures IssueBatch on both stores: batches of
+// 1,000 licenses, one transaction and one seal signature each, in
+// licenses/s, to be compared with BenchmarkIssue's issued/s.
+//
+//	go test -run '^$' -bench IssueBatch -benchtime 3x ./internal/license/
+func BenchmarkIssueBatch(b *testing.B) {
+	ctx := context.Background()
+	for _, name := range storetest.Backends() {
+		b.Run(name, func(b *testing.B) {
+			db := storetest.Open(b, name)
+			f := setup(b, db)
+			ns := f.permits(1000)
+			for b.Loop() {
+				if _, err := f.p.Licenses.IssueBatch(ctx, f.issuer, ns); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(ns)*b.N)/b.Elapsed().Seconds(), "licenses/s")
+		})
+	}
+}
+
 // BenchmarkTransfer measures an issuer transfer job moving b.N active
 // licenses (each re-signed by the new issuer's bound seal: a status slot,
 // the signature, the version, the old slot superseded, the transition,

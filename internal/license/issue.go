@@ -338,9 +338,26 @@ func (s *Service) identifiers(ctx context.Context, e catalog.Entry, o org.Org, n
 // the signed document.
 func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face []byte, actor string, at time.Time,
 	write func(context.Context, License) error) ([]byte, error) {
-	alloc, err := s.status.Allocate(ctx, st, l.Issuer)
+	doc, digest, err := s.draft(ctx, st, l, o, face, write)
 	if err != nil {
 		return nil, err
+	}
+	sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{Org: l.Issuer, SealID: l.SealID, LicenseType: l.TypeCode, Digest: digest,
+		Title: "license " + l.ID, PropertyInfo: l.ID, Actor: actor})
+	if err != nil {
+		return nil, err
+	}
+	return s.keep(ctx, st, *l, codec.Document{License: doc, Signature: sig}, use.ID, at)
+}
+
+// draft claims a status slot for version l.Version, builds its document,
+// lints it and records the license through write: everything before the
+// seal signs. It returns the document and its digest.
+func (s *Service) draft(ctx context.Context, st Tx, l *License, o org.Org, face []byte,
+	write func(context.Context, License) error) (codec.License, []byte, error) {
+	alloc, err := s.status.Allocate(ctx, st, l.Issuer)
+	if err != nil {
+		return codec.License{}, nil, err
 	}
 	l.Slot = alloc.Slot
 	doc := codec.License{Format: codec.Format, ID: l.ID, Number: l.Number, Type: codec.Type{Code: l.TypeCode, Version: int64(l.TypeVersion)},
@@ -356,21 +373,22 @@ func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face [
 	// Lint before signing: a document the format refuses is never signed.
 	digest, err := codec.Digest(doc)
 	if err != nil {
-		return nil, apperr.Wrap(apperr.Invalid, err, "the license does not fit the signed document format: %v", err)
+		return codec.License{}, nil, apperr.Wrap(apperr.Invalid, err, "the license does not fit the signed document format: %v", err)
 	}
 	if err := write(ctx, *l); err != nil {
-		return nil, err
+		return codec.License{}, nil, err
 	}
-	sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{Org: l.Issuer, SealID: l.SealID, LicenseType: l.TypeCode, Digest: digest,
-		Title: "license " + l.ID, PropertyInfo: l.ID, Actor: actor})
+	return doc, digest, nil
+}
+
+// keep stores the signed version of l, made at at under the seal use
+// useID, and returns its document.
+func (s *Service) keep(ctx context.Context, st Tx, l License, d codec.Document, useID string, at time.Time) ([]byte, error) {
+	signed, err := codec.Encode(d)
 	if err != nil {
 		return nil, err
 	}
-	signed, err := codec.Encode(codec.Document{License: doc, Signature: sig})
-	if err != nil {
-		return nil, err
-	}
-	v := Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: use.ID, Slot: l.Slot, CreatedAt: at}
+	v := Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: useID, Slot: l.Slot, CreatedAt: at}
 	if err := st.InsertLicenseVersion(ctx, v); err != nil {
 		return nil, err
 	}
@@ -392,9 +410,19 @@ type issuedEvent struct {
 // recordIssued appends the audit entry and the outbox event of an issued
 // license.
 func (s *Service) recordIssued(ctx context.Context, st Tx, l License, ms []MaterialInfo) error {
+	return s.recordIssuedIn(ctx, st, l, ms, "")
+}
+
+// recordIssuedIn is recordIssued for a license signed in batch (when not
+// empty), which its audit entry names.
+func (s *Service) recordIssuedIn(ctx context.Context, st Tx, l License, ms []MaterialInfo, batch string) error {
+	details := map[string]string{"number": l.Number, "type": l.TypeCode, "type_version": strconv.Itoa(l.TypeVersion),
+		"seal": l.SealID, "status_list": strconv.Itoa(l.Slot.List.Number), "status_index": strconv.Itoa(l.Slot.Index)}
+	if batch != "" {
+		details["batch"] = batch
+	}
 	if err := auditlog.Append(ctx, st, auditlog.Entry{At: l.IssuedAt, Actor: l.IssuedBy, Org: l.Issuer, Action: Topic, Subject: l.ID,
-		Details: materialDetails(map[string]string{"number": l.Number, "type": l.TypeCode, "type_version": strconv.Itoa(l.TypeVersion),
-			"seal": l.SealID, "status_list": strconv.Itoa(l.Slot.List.Number), "status_index": strconv.Itoa(l.Slot.Index)}, ms)}); err != nil {
+		Details: materialDetails(details, ms)}); err != nil {
 		return err
 	}
 	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,

@@ -32,6 +32,7 @@ type licenseEnv struct {
 	*env
 	issuerOrg       string
 	issuer, admin   string // tokens of the issuing organization
+	issuerID        string // the account of the issuer token
 	approver        string // the platform's seal approver
 	otherIssuer     string // an issuer of another organization
 	sealID          string
@@ -70,7 +71,7 @@ func newLicenseEnvAt(t testing.TB, db *store.DB, now func() time.Time) licenseEn
 		return secret, acc.ID
 	}
 	le := licenseEnv{env: e, issuerOrg: user.CreditCode, applicationsURL: "/api/v1/orgs/" + user.CreditCode + "/seal-applications"}
-	le.issuer, _ = token(user.CreditCode, authz.Issuer)
+	le.issuer, le.issuerID = token(user.CreditCode, authz.Issuer)
 	le.admin, _ = token(user.CreditCode, authz.OrgAdmin)
 	_, keeperID := token(user.CreditCode, authz.SealKeeper)
 	le.approver, _ = token(e.platform, authz.SealApprover)

@@ -27,11 +27,27 @@ const MaxDocumentSize = 256 << 10
 //
 // in RFC 8785 canonical form. The signature is beside the license, not
 // inside it, so what is signed is exactly the "license" member.
+//
+// A batch-signed document (batch.go) has a third member, "batch": the
+// signature is then over the batch header, and the license is tied to
+// the header's root by its inclusion proof. A reader of the first format
+// refuses such a document as having an unknown member.
 type Document struct {
+	Batch     *Batch  `json:"batch,omitempty"`
 	License   License `json:"license"`
 	Signature []byte  `json:"signature"` // SES_Signature, DER (base64 in JSON)
 
 	signed []byte // Decode's SigningInput(License), reused by SigningInput
+}
+
+// SignedData returns the bytes whose SM3 the SES_Signature's dataHash
+// must be: the license's signing input, or for a batch-signed document
+// its batch header's.
+func (d *Document) SignedData() ([]byte, error) {
+	if d.Batch != nil {
+		return BatchSigningInput(d.Batch.Header)
+	}
+	return d.SigningInput()
 }
 
 // SigningInput returns SigningInput(d.License); for a document from
@@ -77,6 +93,11 @@ func Encode(d Document) ([]byte, error) {
 	if len(d.Signature) == 0 {
 		return nil, invalid("signature", "required")
 	}
+	if d.Batch != nil {
+		if err := d.Batch.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	out, err := canon.JSON(d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -89,16 +110,17 @@ func Encode(d Document) ([]byte, error) {
 
 // Decode parses a signed license document strictly: at most
 // MaxDocumentSize bytes of UTF-8, one JSON object with exactly the members
-// "license" and "signature", no member unknown, repeated or spelled in
+// "license" and "signature" (and "batch" when batch-signed), no member unknown, repeated or spelled in
 // another case, no null for an absent member, times as Validate wants
 // them, the signature as plain padded base64. White space and member
 // order are free: the content, not its formatting, is signed. Errors wrap
 // ErrInvalid. Decode does not check the signature (verify.License does).
 func Decode(data []byte) (Document, error) {
-	licenseRaw, received, sig, err := split(data)
+	f, licenseRaw, err := split(data)
 	if err != nil {
 		return Document{}, err
 	}
+	received, sig := f.SigningInput, f.Signature
 	// The members are read from the license as received, so that the
 	// face's numbers are judged as written, not as RFC 8785 rewrote them.
 	var l License
@@ -126,79 +148,110 @@ func Decode(data []byte) (Document, error) {
 	if l.Face, err = canon.Transform(l.Face); err != nil {
 		return Document{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return Document{License: l, Signature: sig, signed: signed}, nil
+	return Document{Batch: f.Batch, License: l, Signature: sig, signed: signed}, nil
 }
 
-// Split reads only the frame of a document: its two members, the
-// canonical JSON of the license member and the signature. It does not
-// check the license against the format, so that a verifier can still tell
-// whether the seal signed these bytes when Decode refuses them — a license
-// changed after signing fails its signature check, whichever rule of the
-// format the change also breaks. Errors wrap ErrInvalid.
-func Split(data []byte) (signingInput, sig []byte, err error) {
-	_, signingInput, sig, err = split(data)
-	return signingInput, sig, err
+// Frame is the frame of a document as Split reads it.
+type Frame struct {
+	SigningInput []byte // the canonical JSON of the license member
+	Signature    []byte // the SES_Signature, DER
+	Batch        *Batch // the batch member, read strictly; nil when signed alone
 }
 
-func split(data []byte) (licenseRaw json.RawMessage, canonical, sig []byte, err error) {
+// SignedData returns the bytes whose SM3 the signature's dataHash must
+// be, as Document.SignedData.
+func (f Frame) SignedData() ([]byte, error) {
+	if f.Batch != nil {
+		return BatchSigningInput(f.Batch.Header)
+	}
+	return f.SigningInput, nil
+}
+
+// Split reads only the frame of a document: its members, the canonical
+// JSON of the license member, the signature and the batch member. It does
+// not check the license against the format, so that a verifier can still
+// tell whether the seal signed these bytes when Decode refuses them — a
+// license changed after signing fails its signature (or batch inclusion)
+// check, whichever rule of the format the change also breaks. Errors wrap
+// ErrInvalid.
+func Split(data []byte) (Frame, error) {
+	f, _, err := split(data)
+	return f, err
+}
+
+func split(data []byte) (Frame, json.RawMessage, error) {
 	if len(data) > MaxDocumentSize {
-		return nil, nil, nil, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
+		return Frame{}, nil, invalid("document", "%d bytes, more than %d", len(data), MaxDocumentSize)
 	}
 	if !utf8.Valid(data) {
-		return nil, nil, nil, invalid("document", "not valid UTF-8")
+		return Frame{}, nil, invalid("document", "not valid UTF-8")
 	}
-	licenseRaw, sigRaw, err := members(data)
+	m, err := members(data)
 	if err != nil {
-		return nil, nil, nil, err
+		return Frame{}, nil, err
 	}
+	var f Frame
 	// Canonicalizing first refuses what RFC 8785 forbids anywhere in the
 	// license — repeated member names, lone surrogates — before Go
 	// decoding, which would silently keep the last of repeated names.
-	if canonical, err = canon.Transform(licenseRaw); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: license: %w", ErrInvalid, err)
+	if f.SigningInput, err = canon.Transform(m.license); err != nil {
+		return Frame{}, nil, fmt.Errorf("%w: license: %w", ErrInvalid, err)
 	}
-	if sig, err = signature(sigRaw); err != nil {
-		return nil, nil, nil, err
+	if f.Signature, err = signature(m.sig); err != nil {
+		return Frame{}, nil, err
 	}
-	return licenseRaw, canonical, sig, nil
+	if m.batch != nil {
+		if f.Batch, err = decodeBatch(m.batch); err != nil {
+			return Frame{}, nil, err
+		}
+	}
+	return f, m.license, nil
 }
 
-// members splits a document into its two members, refusing anything else
+// rawMembers are a document's top-level members as received.
+type rawMembers struct {
+	batch, license, sig json.RawMessage
+}
+
+// members splits a document into its members, refusing anything else
 // at the top level: another or a repeated member, a name in another case,
 // data after the object.
-func members(data []byte) (license, sig json.RawMessage, err error) {
+func members(data []byte) (rawMembers, error) {
+	var m rawMembers
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, nil, invalid("document", "not a JSON object")
+		return m, invalid("document", "not a JSON object")
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, nil, invalid("document", "%v", err)
+			return m, invalid("document", "%v", err)
 		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, nil, invalid("document", "%v", err)
+			return m, invalid("document", "%v", err)
 		}
 		switch name, _ := tok.(string); {
-		case name == "license" && license == nil:
-			license = v
-		case name == "signature" && sig == nil:
-			sig = v
+		case name == "license" && m.license == nil:
+			m.license = v
+		case name == "signature" && m.sig == nil:
+			m.sig = v
+		case name == "batch" && m.batch == nil:
+			m.batch = v
 		default:
-			return nil, nil, invalid("document", "unknown or repeated member %q", name)
+			return m, invalid("document", "unknown or repeated member %q", name)
 		}
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, nil, invalid("document", "not a JSON object")
+		return m, invalid("document", "not a JSON object")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, nil, invalid("document", "data after the JSON object")
+		return m, invalid("document", "data after the JSON object")
 	}
-	if license == nil || sig == nil {
-		return nil, nil, invalid("document", "want the members \"license\" and \"signature\"")
+	if m.license == nil || m.sig == nil {
+		return m, invalid("document", "want the members \"license\" and \"signature\"")
 	}
-	return license, sig, nil
+	return m, nil
 }
 
 // signature decodes the signature member: a JSON string of padded

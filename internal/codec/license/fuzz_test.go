@@ -20,18 +20,24 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(golden)
+	batch, err := os.ReadFile(goldenBatchDoc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(batch)
 	f.Add(encoded(f, sample()))
 	f.Add([]byte(`{"license":{},"signature":""}`))
 	f.Add([]byte(`{"license":{"face":{"a":1e2}},"signature":"AA=="}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in, sig, splitErr := Split(data)
+		frame, splitErr := Split(data)
+		in, sig := frame.SigningInput, frame.Signature
 		if splitErr != nil && !errors.Is(splitErr, ErrInvalid) {
 			t.Fatalf("Split error without ErrInvalid: %v", splitErr)
 		}
 		d, err := Decode(data)
 		if err == nil {
 			signed, _ := d.SigningInput()
-			if splitErr != nil || !bytes.Equal(in, signed) || !bytes.Equal(sig, d.Signature) {
+			if splitErr != nil || !bytes.Equal(in, signed) || !bytes.Equal(sig, d.Signature) || !reflect.DeepEqual(frame.Batch, d.Batch) {
 				t.Fatalf("Split disagrees with Decode (err %v)", splitErr)
 			}
 		}

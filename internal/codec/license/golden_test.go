@@ -46,10 +46,11 @@ func sm2Key(t testing.TB, n byte) *keys.SoftwareKey {
 	return k.WithRand(seeded(n + 100))
 }
 
-// signGolden makes the worked example deterministically: a root, a
-// seal-maker certificate, the issuer's license-issuing seal (证照专用章,
-// seal kind 09) and its SES_Signature over the sample license's digest.
-func signGolden(t testing.TB) (doc, root []byte) {
+// goldenSealer makes the worked example's seal deterministically: a root,
+// a seal-maker certificate and the issuer's license-issuing seal
+// (证照专用章, seal kind 09). It returns a signer that makes the seal's
+// SES_Signature over a digest at the time of issue, and the root.
+func goldenSealer(t testing.TB) (sign func(digest []byte, property string) []byte, root []byte) {
 	t.Helper()
 	rootKey := sm2Key(t, 1)
 	rootCert, err := ca.NewRoot(rootKey.CryptoSigner(), pkix.Name{CommonName: "zhengzhao example root", Country: []string{"CN"}},
@@ -79,36 +80,36 @@ func signGolden(t testing.TB) (doc, root []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return func(digest []byte, property string) []byte {
+		_, sig, err := ses.Sign(ctx, seal, digest, issued, property, signerCert, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}, rootCert.Raw
+}
+
+// signGolden makes the worked example deterministically: the seal of
+// goldenSealer and its SES_Signature over the sample license's digest.
+func signGolden(t testing.TB) (doc, root []byte) {
+	t.Helper()
+	sign, root := goldenSealer(t)
 	l := sample()
 	digest, err := Digest(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sig, err := ses.Sign(ctx, seal, digest, issued, l.ID, signerCert, signer)
+	doc, err = Encode(Document{License: l, Signature: sign(digest, l.ID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err = Encode(Document{License: l, Signature: sig})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, rootCert.Raw
+	return doc, root
 }
 
-// TestGolden keeps the worked example reproducible and checks it as a
-// GB/T 38540 reader would: the SES_Signature's dataHash is the SM3 of the
-// canonical license member, and the signer and maker signatures verify.
-func TestGolden(t *testing.T) {
-	doc, root := signGolden(t)
-	d, err := Decode(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	digest, err := Digest(d.License)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{goldenDoc: doc, goldenRoot: root, goldenDigest: []byte(hex.EncodeToString(digest) + "\n")}
+// checkGolden compares the golden files with what the format makes now,
+// rewriting them first when updateEnv is set.
+func checkGolden(t *testing.T, files map[string][]byte) {
+	t.Helper()
 	if os.Getenv(updateEnv) != "" {
 		for name, b := range files {
 			if err := os.WriteFile(name, b, 0o600); err != nil {
@@ -125,6 +126,23 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s differs from what the format makes now; if the change is intended, set %s=1 and describe it in docs/license-format.md", name, updateEnv)
 		}
 	}
+}
+
+// TestGolden keeps the worked example reproducible and checks it as a
+// GB/T 38540 reader would: the SES_Signature's dataHash is the SM3 of the
+// canonical license member, and the signer and maker signatures verify.
+func TestGolden(t *testing.T) {
+	doc, root := signGolden(t)
+	d, err := Decode(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := Digest(d.License)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{goldenDoc: doc, goldenRoot: root, goldenDigest: []byte(hex.EncodeToString(digest) + "\n")}
+	checkGolden(t, files)
 
 	sig, err := ses.ParseSignature(d.Signature)
 	if err != nil {

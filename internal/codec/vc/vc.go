@@ -119,8 +119,8 @@ type Evidence struct {
 	Document string `json:"document"` // the Resource's ID
 	Format   string `json:"format"`   // the document format, license.Format
 	// DigestAlgorithm is "SM3"; DataHash is, in lower-case hex, the SM3 of
-	// the license's RFC 8785 canonical JSON: the dataHash the
-	// SES_Signature signed.
+	// the license's RFC 8785 canonical JSON (of its batch header, for a
+	// batch-signed document): the dataHash the SES_Signature signed.
 	DigestAlgorithm string `json:"digestAlgorithm"`
 	DataHash        string `json:"dataHash"`
 }
@@ -157,10 +157,13 @@ func New(doc []byte, base string) (*Credential, error) {
 		return nil, fmt.Errorf("license credential: %w", err)
 	}
 	l := d.License
-	digest, err := license.Digest(l)
+	// The dataHash the seal signed: the license's digest, or for a
+	// batch-signed document its batch header's.
+	signed, err := d.SignedData()
 	if err != nil {
 		return nil, fmt.Errorf("license credential: %w", err)
 	}
+	digest := sm3.Sum(signed)
 	status := make([]statuslist.Entry, 0, len(l.Status))
 	for _, s := range l.Status {
 		e, err := statuslist.NewEntry(s.ListURL, statuslist.Purpose(s.Purpose), int(s.Index))
@@ -188,7 +191,7 @@ func New(doc []byte, base string) (*Credential, error) {
 			DigestSRI:       "sha384-" + base64.StdEncoding.EncodeToString(sri[:]),
 			DigestMultibase: "u" + base64.RawURLEncoding.EncodeToString(append(slices.Clone(sm3Multihash), sm[:]...))}},
 		Evidence: []Evidence{{Type: TypeSealSignature, Document: docURL, Format: l.Format, DigestAlgorithm: "SM3",
-			DataHash: hex.EncodeToString(digest)}},
+			DataHash: hex.EncodeToString(digest[:])}},
 	}
 	if l.ValidUntil != nil {
 		c.ValidUntil = date(*l.ValidUntil)

@@ -369,3 +369,18 @@ func base58(t *testing.T, s string) []byte {
 	zeros := len(s) - len(strings.TrimLeft(s, "1"))
 	return append(make([]byte, zeros), n.Bytes()...)
 }
+
+// TestBatchSignedEvidence: the credential of a batch-signed license names
+// as its evidence's dataHash what the seal signed, the SM3 of the batch
+// header (docs/license-format.md, "Batch signatures"), not the license's
+// own digest.
+func TestBatchSignedEvidence(t *testing.T) {
+	c, err := New(readFile(t, filepath.Join("..", "license", "testdata", "batch-license-2.json")), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const header = "3b2bde177b59c9aa556971d92c8cd0c48c3c00eed475dc50abd23054f9b447a5" // batch-vectors.txt
+	if got := c.Evidence[0].DataHash; got != header {
+		t.Errorf("evidence dataHash %s, want the batch header's SM3 %s", got, header)
+	}
+}
