@@ -164,8 +164,8 @@ func (f Field) value(fs *apperr.Fields, raw json.RawMessage) (any, bool) {
 		if f.Type == TypeBoolean || f.Type == TypeInteger {
 			return nil, typeError(fs, path, f.Type)
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := unquote(raw)
+		if err != nil {
 			fs.Add(path, "json", err.Error())
 			return nil, false
 		}
@@ -184,6 +184,20 @@ func (f Field) value(fs *apperr.Fields, raw json.RawMessage) (any, bool) {
 		}
 		return n, true
 	}
+}
+
+// unquote returns the JSON string raw, which the decoder has already
+// read as one. Without a backslash it has no escape to resolve, and its
+// bytes are the value: bulk imports validate millions of faces, and
+// json.Unmarshal was a fifth of the time of each.
+func unquote(raw json.RawMessage) (string, error) {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	// The error is reported as the rule's detail, unchanged.
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }
 
 func typeError(fs *apperr.Fields, path string, t FieldType) bool {

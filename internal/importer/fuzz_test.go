@@ -3,9 +3,11 @@ package importer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
@@ -92,6 +94,25 @@ func FuzzCheck(f *testing.F) {
 		s, err := Run{Report: rep}.Check(context.Background(), r, validator(t, Mapping{}))
 		if err == nil && (s.Valid+s.Rejected != s.Read || int64(len(rep.problems)) != s.Problems || s.Problems < s.Rejected) {
 			t.Fatalf("summary %+v with %d problems", s, len(rep.problems))
+		}
+	})
+}
+
+// FuzzWriteJSONString: the face builder's string writer gives JSON that
+// reads back as the cell.
+func FuzzWriteJSONString(f *testing.F) {
+	for _, s := range []string{"", "福州\n\"x\"\\", "\x00\x1f\u2028<>&", "a\tb\rc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		var b bytes.Buffer
+		writeJSONString(&b, s)
+		var got string
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil || got != s {
+			t.Fatalf("%q written as %s read back as %q, %v", s, b.Bytes(), got, err)
 		}
 	})
 }
