@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -80,6 +81,7 @@ func cellText(s string) string {
 // time.
 type jsonReport struct {
 	w     io.Writer
+	buf   bytes.Buffer
 	enc   *json.Encoder
 	count int
 }
@@ -87,37 +89,40 @@ type jsonReport struct {
 // NewJSONReport returns a report written as one JSON object: "problems",
 // an array of the problems in file order, then "summary".
 func NewJSONReport(w io.Writer) (Report, error) {
-	if _, err := io.WriteString(w, `{"problems":[`); err != nil {
+	if _, err := io.WriteString(w, "{\"problems\":[\n"); err != nil {
 		return nil, fmt.Errorf("write report: %w", err)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &jsonReport{w: w, enc: enc}, nil
+	r := &jsonReport{w: w}
+	r.enc = json.NewEncoder(&r.buf)
+	r.enc.SetEscapeHTML(false)
+	return r, nil
 }
 
+// Add writes one problem a line.
 func (r *jsonReport) Add(p Problem) error {
-	sep := "\n"
+	r.buf.Reset()
 	if r.count > 0 {
-		sep = ",\n"
+		r.buf.WriteByte(',')
 	}
 	r.count++
-	if _, err := io.WriteString(r.w, sep); err != nil {
+	if err := r.enc.Encode(p); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if err := r.enc.Encode(p); err != nil {
+	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
 }
 
 func (r *jsonReport) Close(s Summary) error {
-	if _, err := io.WriteString(r.w, `],"summary":`); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
+	r.buf.Reset()
+	r.buf.WriteString(`],"summary":`)
 	if err := r.enc.Encode(s); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if _, err := io.WriteString(r.w, "}\n"); err != nil {
+	r.buf.Truncate(r.buf.Len() - 1)
+	r.buf.WriteString("}\n")
+	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
