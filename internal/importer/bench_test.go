@@ -69,7 +69,9 @@ const memoryBound = 4 << 20
 // 90 MB) from disk and samples the heap in use every 20,000 rows: it stays
 // within memoryBound of where it started, whatever the file's size.
 func TestMemoryBounded(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
+		// Nothing here runs concurrently: the race detector would only
+		// make the 90 MB take minutes.
 		t.Skip("writes and reads a 90 MB file")
 	}
 	const n = 200_000

@@ -22,12 +22,15 @@ type xlsxReader struct {
 // through excelize's streaming row iterator: a worksheet larger than
 // excelize's chunk size (16 MiB unzipped) is read from a temporary file,
 // not from memory. Row 1 names the columns. Cells are read as Excel shows
-// them (number formats applied), so that a date cell reads as the date.
+// them (number formats applied), so that a date cell reads as the date,
+// YYYY-MM-DD under the built-in short date format.
 func newXLSXReader(r io.Reader, opt Options) (*xlsxReader, error) {
 	if opt.Encoding != Auto && opt.Encoding != UTF8 {
 		return nil, fmt.Errorf("an XLSX workbook is always Unicode: leave the encoding out")
 	}
-	f, err := excelize.OpenReader(r)
+	// A date cell of Excel's built-in short date format would read as
+	// "06-18-21" (en-US): read it as the ISO date the face wants instead.
+	f, err := excelize.OpenReader(r, excelize.Options{ShortDatePattern: "yyyy-mm-dd", CultureInfo: excelize.CultureNameZhCN})
 	if err != nil {
 		return nil, fileErr("not an XLSX workbook: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -68,6 +69,25 @@ func TestXLSX(t *testing.T) {
 	}
 	if len(got.errs) != 1 || got.errs[0].Rule != "columns" || got.errs[0].Row != 5 {
 		t.Errorf("errors %v, want columns at row 5", got.errs)
+	}
+
+	// A date cell under Excel's built-in short date format reads as the ISO
+	// date the face wants.
+	f := excelize.NewFile()
+	style, err := f.NewStyle(&excelize.Style{NumFmt: 14})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.SetCellValue("Sheet1", "A1", "established_on")
+	_ = f.SetCellValue("Sheet1", "A2", time.Date(2021, 6, 18, 0, 0, 0, 0, time.UTC))
+	_ = f.SetCellStyle("Sheet1", "A2", "A2", style)
+	var b bytes.Buffer
+	if _, err := f.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	dated, err := readAll(t, b.Bytes(), Options{Format: XLSX})
+	if err != nil || len(dated.rows) != 1 || dated.rows[0].Values[0] != "2021-06-18" {
+		t.Errorf("a date cell reads %+v, %v; want 2021-06-18", dated.rows, err)
 	}
 
 	other, err := readAll(t, data, Options{Format: XLSX, Sheet: "其他"})

@@ -238,3 +238,18 @@ func (g *Generator) pick(set []rune, n int) string {
 func (g *Generator) person() string {
 	return string(surnames[g.rng.IntN(len(surnames))]) + g.pick(givenChars, 1+g.rng.IntN(2))
 }
+
+// CitizenID returns a GB 11643 citizen ID number of a person born between
+// 1950 and 2005 in one of the regions, with its check character, for rows
+// of the person types (a holder, a legal representative).
+func (g *Generator) CitizenID() string {
+	reg := regions[g.rng.IntN(len(regions))]
+	lo := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
+	born := lo.AddDate(0, 0, g.rng.IntN(55*365))
+	first17 := reg.code + born.Format("20060102") + fmt.Sprintf("%03d", 1+g.rng.IntN(999))
+	c, err := ids.CitizenIDCheckChar(first17)
+	if err != nil {
+		panic(fmt.Sprintf("gen: citizen ID %s: %v", first17, err)) // a defect of the tables above, caught by the tests
+	}
+	return first17 + string(c)
+}
