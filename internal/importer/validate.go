@@ -50,7 +50,9 @@ const maxNumber = 64
 // has no daylight saving time).
 var chinaTime = time.FixedZone("CST", 8*3600)
 
-// Validator checks rows against one license type under one mapping.
+// Validator checks rows against one license type under one mapping. It
+// reuses a buffer from row to row: one goroutine uses it at a time (a
+// parallel import gives each worker its own).
 type Validator struct {
 	entry    catalog.Entry
 	template catalog.Template
