@@ -27,7 +27,7 @@ var layers = []layer{
 	{name: "renderers", packages: []string{"internal/printout", "internal/qrimage"},
 		imports: []string{"capabilities", "leaves", "codecs", "crypto"}},
 	// Stateful services; each declares the store interfaces it needs.
-	{name: "capabilities", packages: []string{"internal/org", "internal/seal", "internal/notify", "internal/auditlog", "internal/keyring", "internal/pki", "internal/catalog", "internal/status", "internal/license", "internal/trust", "internal/holder", "internal/present", "internal/use"},
+	{name: "capabilities", packages: []string{"internal/org", "internal/seal", "internal/notify", "internal/auditlog", "internal/keyring", "internal/pki", "internal/catalog", "internal/status", "internal/license", "internal/trust", "internal/holder", "internal/present", "internal/use", "internal/importer/..."},
 		imports: []string{"leaves", "verify", "codecs", "crypto"}},
 	// The only speaker of SQL; implements the capabilities' interfaces.
 	{name: "store", packages: []string{"internal/store/..."},

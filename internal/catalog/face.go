@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,94 @@ type keyValue struct {
 // "type" error on "face" if raw is not an object and a "duplicate" error
 // for a key given twice. A syntax error is returned.
 func decodeObject(raw json.RawMessage, fs *apperr.Fields) ([]keyValue, error) {
+	if out, dups, ok := splitObject(raw); ok {
+		for _, key := range dups {
+			fs.Add(facePath(key), "duplicate", "the field is given twice")
+		}
+		return out, nil
+	}
+	return decodeObjectJSON(raw, fs)
+}
+
+// splitObject is decodeObject for what nearly every face is, a valid JSON
+// object whose keys have no escapes, without encoding/json's Decoder:
+// that spent two thirds of a face's validation, mostly making the error
+// its scanner records after every member value, which bulk imports paid
+// on millions of rows. It returns the members and the keys given twice
+// (dropped, as decodeObjectJSON drops them); ok is false for anything
+// else, which decodeObjectJSON then decides as before.
+func splitObject(raw []byte) (out []keyValue, dups []string, ok bool) {
+	if !json.Valid(raw) {
+		return nil, nil, false
+	}
+	i := skipSpace(raw, 0)
+	if raw[i] != '{' {
+		return nil, nil, false
+	}
+	out = []keyValue{}
+	for i = skipSpace(raw, i+1); raw[i] != '}'; i = skipSpace(raw, i) {
+		if raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+		// Valid JSON: raw[i] opens the key, a string.
+		end := bytes.IndexByte(raw[i+1:], '"') + i + 1
+		if bytes.IndexByte(raw[i+1:end], '\\') >= 0 {
+			return nil, nil, false
+		}
+		key := string(raw[i+1 : end])
+		i = skipSpace(raw, skipSpace(raw, end+1)+1) // past the colon
+		vend := valueEnd(raw, i)
+		if slices.ContainsFunc(out, func(kv keyValue) bool { return kv.key == key }) {
+			dups = append(dups, key)
+		} else {
+			out = append(out, keyValue{key, json.RawMessage(raw[i:vend])})
+		}
+		i = vend
+	}
+	return out, dups, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the end of the JSON value of valid JSON starting at i.
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch c := b[j]; c {
+		case '"':
+			for j++; b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if depth == 0 {
+				return j + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return j
+			}
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(b)
+}
+
+// decodeObjectJSON is decodeObject through encoding/json's Decoder.
+func decodeObjectJSON(raw json.RawMessage, fs *apperr.Fields) ([]keyValue, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
 	if err != nil {
@@ -164,8 +253,8 @@ func (f Field) value(fs *apperr.Fields, raw json.RawMessage) (any, bool) {
 		if f.Type == TypeBoolean || f.Type == TypeInteger {
 			return nil, typeError(fs, path, f.Type)
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := unquote(raw)
+		if err != nil {
 			fs.Add(path, "json", err.Error())
 			return nil, false
 		}
@@ -184,6 +273,20 @@ func (f Field) value(fs *apperr.Fields, raw json.RawMessage) (any, bool) {
 		}
 		return n, true
 	}
+}
+
+// unquote returns the JSON string raw, which the decoder has already
+// read as one. Without a backslash it has no escape to resolve, and its
+// bytes are the value: bulk imports validate millions of faces, and
+// json.Unmarshal was a fifth of the time of each.
+func unquote(raw json.RawMessage) (string, error) {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	// The error is reported as the rule's detail, unchanged.
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }
 
 func typeError(fs *apperr.Fields, path string, t FieldType) bool {

@@ -206,7 +206,7 @@ Start here:  zhengzhao demo      (demo data, tokens and curl examples)`,
 	config.Bind(root.PersistentFlags(), &a.cfg, config.Global)
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print exactly one JSON object on stdout")
 	root.AddCommand(a.serveCommand(), a.demoCommand(), a.migrateCommand(), a.orgCommand(), a.tokenCommand(), a.keyCommand(), a.caCommand(), a.sealCommand(), a.catalogCommand(), a.useCommand(), a.licenseCommand(), a.verifyQRCommand(), a.auditCommand(), a.outboxCommand(),
-		a.backupCommand(), a.restoreCommand(), a.checkCommand(), a.benchCommand(), a.versionCommand())
+		a.backupCommand(), a.restoreCommand(), a.checkCommand(), a.benchCommand(), a.importCommand(), a.versionCommand())
 	a.bindSettings(root)
 	root.SetFlagErrorFunc(a.flagError)
 	wrapArgs(root, a)
@@ -230,6 +230,7 @@ func settingsOf() map[string][]config.Group {
 		"audit":              {config.Store, config.HSM},
 		"catalog":            {config.Store},
 		"use":                {config.Store},
+		"import":             {config.Store},
 		"seal trust-bundle":  {config.Store, config.HSM},
 		"seal binding":       {config.Store, config.HSM},
 		"license issue":      {config.Store, config.HSM},

@@ -180,38 +180,64 @@ func (s *Service) usableType(ctx context.Context, issuer string, n NewLicense) (
 	return e, v, nil
 }
 
-// check validates the request against the template and the type's rules,
-// every broken rule at once, and returns the normalized face, holder
-// identifier and validity window.
-func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now time.Time) (face []byte, holderID string, from time.Time, until *time.Time, err error) {
+// Checked is an issuance request that passed Check: the normalized face
+// data (canonical JSON of the template's fields), holder identifier and
+// validity window.
+type Checked struct {
+	Face       []byte
+	HolderID   string
+	ValidFrom  time.Time
+	ValidUntil *time.Time
+}
+
+// Check validates an issuance request against the type and the template
+// of the version to issue under, every broken rule at once, without
+// reading or writing anything: the face data passes the template, the
+// holder's identifier its check characters and equals the face's holder
+// field, the holder's name is a name, the validity window follows the
+// type's rule (valid_from defaults to now) and the materials are
+// acceptable. It returns an *apperr.Error of kind Invalid naming each
+// field and rule. Issuance and the bulk importer call it, so that a row of
+// an import is refused exactly as the same license issued alone would be.
+func Check(e catalog.Entry, t catalog.Template, n NewLicense, now time.Time) (Checked, error) {
 	var fs apperr.Fields
-	f, ferr := v.Template.ValidateFace(n.Face)
+	f, ferr := t.ValidateFace(n.Face)
 	var ae *apperr.Error
 	switch {
 	case errors.As(ferr, &ae):
 		fs = append(fs, ae.Fields...)
 	case ferr != nil:
-		return nil, "", time.Time{}, nil, ferr
+		return Checked{}, ferr
 	}
 	before := len(fs)
-	holderID = checkHolder(&fs, e.HolderKind, n.HolderID)
+	holderID := checkHolder(&fs, e.HolderKind, n.HolderID)
 	// The face's holder field names the holder: once both are well formed,
 	// they must agree.
-	if hf, ok := v.Template.HolderField(); ok && ferr == nil && len(fs) == before {
+	if hf, ok := t.HolderField(); ok && ferr == nil && len(fs) == before {
 		if got, _ := f[hf.Key].(string); got != holderID {
 			fs.Add("face."+hf.Key, "holder-id", fmt.Sprintf("%s is the holder's identifier: it must equal holder_id", hf.Key))
 		}
 	}
 	fs.Name("holder_name", strings.TrimSpace(n.HolderName), maxHolderName, true)
-	from, until = validity(&fs, e.Validity, n, now)
+	from, until := validity(&fs, e.Validity, n, now)
 	checkMaterials(&fs, n.Materials)
 	if err := fs.Err(); err != nil {
+		return Checked{}, err
+	}
+	face, err := json.Marshal(f)
+	if err != nil {
+		return Checked{}, fmt.Errorf("face data: %w", err)
+	}
+	return Checked{Face: face, HolderID: holderID, ValidFrom: from, ValidUntil: until}, nil
+}
+
+// check is Check under the version's template.
+func (s *Service) check(e catalog.Entry, v catalog.Version, n NewLicense, now time.Time) (face []byte, holderID string, from time.Time, until *time.Time, err error) {
+	c, err := Check(e, v.Template, n, now)
+	if err != nil {
 		return nil, "", time.Time{}, nil, err
 	}
-	if face, err = json.Marshal(f); err != nil {
-		return nil, "", time.Time{}, nil, fmt.Errorf("face data: %w", err)
-	}
-	return face, holderID, from, until, nil
+	return c.Face, c.HolderID, c.ValidFrom, c.ValidUntil, nil
 }
 
 // checkHolder normalizes and checks the holder's identifier with its check
