@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
-	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // TestHolderWritesAcrossServeProcesses drives a holder's writes through
@@ -24,28 +22,8 @@ func TestHolderWritesAcrossServeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	dsn := storetest.PostgresDSN(t)
-	data := t.TempDir()
-	cmd := func(args ...string) (int, string, string) {
-		return run(t, append(args, "--data", data, "--db", dsn, "--lang", "en")...)
-	}
-	must := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := cmd(args...)
-		if code != 0 {
-			t.Fatalf("zhengzhao %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
-	issuer, face := seedIssuer(t, cmd, data, dsn)
-	issuerToken := must("token", "create", "--role", "issuer", "--org", issuer)
-	var l api.License
-	out := must("license", "issue", "--issuer", issuer, "--type", "PC0001", "--holder-id", "11010519491231002X",
-		"--holder-name", "王建国", "--face", string(face), "--json")
-	if err := json.Unmarshal([]byte(out), &l); err != nil {
-		t.Fatal(err)
-	}
-
+	p := issueOnPostgres(t)
+	data, dsn, issuer, issuerToken, l := p.data, p.dsn, p.issuer, p.issuerToken, p.license
 	serve := []string{"--data", data, "--db", dsn, "--public-url", platform.DefaultPublicURL, "--holder-demo-login"}
 	servers := []*serveProcess{startServe(t, serve...), startServe(t, serve...)}
 	defer func() {

@@ -14,6 +14,42 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
+// pgLicense is a license issued through the command line into a fresh
+// data directory on the test PostgreSQL, for the tests that then start
+// serve processes on it.
+type pgLicense struct {
+	data, dsn   string
+	issuer      string // the issuing organization's credit code
+	issuerToken string // a token of its issuer account
+	license     api.License
+	must        func(args ...string) string // runs a command there; anything but exit 0 fails the test
+}
+
+func issueOnPostgres(t *testing.T) pgLicense {
+	t.Helper()
+	p := pgLicense{dsn: storetest.PostgresDSN(t), data: t.TempDir()}
+	cmd := func(args ...string) (int, string, string) {
+		return run(t, append(args, "--data", p.data, "--db", p.dsn, "--lang", "en")...)
+	}
+	p.must = func(args ...string) string {
+		t.Helper()
+		code, out, errOut := cmd(args...)
+		if code != 0 {
+			t.Fatalf("zhengzhao %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	var face json.RawMessage
+	p.issuer, face = seedIssuer(t, cmd, p.data, p.dsn)
+	p.issuerToken = p.must("token", "create", "--role", "issuer", "--org", p.issuer)
+	out := p.must("license", "issue", "--issuer", p.issuer, "--type", "PC0001", "--holder-id", "11010519491231002X",
+		"--holder-name", "王建国", "--face", string(face), "--json")
+	if err := json.Unmarshal([]byte(out), &p.license); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestRedemptionAcrossServeProcesses redeems payloads through two real
 // serve processes sharing one PostgreSQL, 20 clients racing on each
 // payload, half through each process: each payload is accepted exactly
@@ -22,28 +58,9 @@ func TestRedemptionAcrossServeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	dsn := storetest.PostgresDSN(t)
-	data := t.TempDir()
-	cmd := func(args ...string) (int, string, string) {
-		return run(t, append(args, "--data", data, "--db", dsn, "--lang", "en")...)
-	}
-	must := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := cmd(args...)
-		if code != 0 {
-			t.Fatalf("zhengzhao %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
-	issuer, face := seedIssuer(t, cmd, data, dsn)
-	must("token", "create", "--role", "issuer", "--org", issuer)
-	unit := must("token", "create", "--role", "using-unit", "--org", issuer)
-	var l api.License
-	out := must("license", "issue", "--issuer", issuer, "--type", "PC0001", "--holder-id", "11010519491231002X",
-		"--holder-name", "王建国", "--face", string(face), "--json")
-	if err := json.Unmarshal([]byte(out), &l); err != nil {
-		t.Fatal(err)
-	}
+	p := issueOnPostgres(t)
+	data, dsn, l, must := p.data, p.dsn, p.license, p.must
+	unit := must("token", "create", "--role", "using-unit", "--org", p.issuer)
 	const payloads, racers = 6, 20
 	var ps []string
 	for range payloads {
