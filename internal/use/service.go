@@ -79,7 +79,7 @@ func New(d Deps) *Service {
 	// make a version differ from itself read back.
 	return &Service{store: d.Store, tx: d.Tx, query: d.Query, orgs: d.Orgs, catalog: d.Catalog, rand: d.Rand,
 		limits: newLimits(d.Rate, d.Burst),
-		now: func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
+		now:    func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // actorID is who the audit log and a version name for actor.
