@@ -48,7 +48,7 @@ func (f fixture) now() time.Time { return time.UnixMicro(f.clock.Load()).UTC() }
 // advance moves the clock on by d.
 func (f fixture) advance(d time.Duration) { f.clock.Add(d.Microseconds()) }
 
-func setup(t *testing.T, db *store.DB) fixture {
+func setup(t testing.TB, db *store.DB) fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := fixture{db: db, clock: &atomic.Int64{}}

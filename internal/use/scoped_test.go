@@ -49,7 +49,7 @@ func personID(t testing.TB, n int) string {
 	return first17 + string(c)
 }
 
-func setupUse(t *testing.T, db *store.DB) useFixture {
+func setupUse(t testing.TB, db *store.DB) useFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := useFixture{fixture: setup(t, db)}
@@ -407,4 +407,22 @@ func TestUseRateLimit(t *testing.T) {
 	if _, err := svc.Use(ctx, f.bankStaff, use.Query{Matter: "HOTEL-1", HolderID: f.id1}); err != nil {
 		t.Fatalf("after the wait: %v", err)
 	}
+}
+
+// BenchmarkScopedUse measures one use of one permit, masked, with its
+// audit entry, on the embedded store (-cpu sets the clients).
+func BenchmarkScopedUse(b *testing.B) {
+	db := storetest.OpenSQLite(b)
+	f := setupUse(b, db)
+	ctx := context.Background()
+	svc := use.New(use.Deps{Store: db, Tx: db.UseTx, Query: db.UseQueryTx, Orgs: f.p.Orgs, Catalog: f.p.Catalog, Now: f.now, Rate: 1e9, Burst: 1 << 30})
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if r, err := svc.Use(ctx, f.bankStaff, use.Query{Matter: "HOTEL-1", HolderID: f.id1}); err != nil || len(r.Licenses) != 1 {
+				b.Errorf("use: %v, %+v", err, r)
+				return
+			}
+		}
+	})
 }
