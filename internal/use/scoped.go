@@ -30,9 +30,9 @@ const (
 	EmptyAction = "use.empty"
 )
 
-// maxHolderLicenses bounds the licenses of one type one holder has that a
-// use reads: far more than anyone holds in force.
-const maxHolderLicenses = 100
+// holderPage is how many of a holder's licenses of one type a use reads
+// at a time: one page is far more than anyone holds.
+const holderPage = 100
 
 // Query is what a using unit asks: the licenses of one holder for one
 // matter of its own, optionally of one type.
@@ -250,7 +250,7 @@ func (s *Service) use(ctx context.Context, tx QueryTx, unit string, q Query, kin
 		if n.kind == catalog.HolderOrganization {
 			holder = ids.NormalizeCreditCode(q.HolderID)
 		}
-		ls, err := tx.ListLicenses(ctx, license.Filter{TypeCode: n.TypeCode, HolderKind: n.kind, Holder: holder, Limit: maxHolderLicenses})
+		ls, err := holderLicenses(ctx, tx, license.Filter{TypeCode: n.TypeCode, HolderKind: n.kind, Holder: holder, Limit: holderPage})
 		if err != nil {
 			return Result{}, err
 		}
@@ -266,6 +266,22 @@ func (s *Service) use(ctx context.Context, tx QueryTx, unit string, q Query, kin
 		}
 	}
 	return r, nil
+}
+
+// holderLicenses returns every license f selects, page by page.
+func holderLicenses(ctx context.Context, tx QueryTx, f license.Filter) ([]license.License, error) {
+	var out []license.License
+	for {
+		ls, err := tx.ListLicenses(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ls...)
+		if len(ls) < f.Limit {
+			return out, nil
+		}
+		f.After = ls[len(ls)-1].ID
+	}
 }
 
 // inForce reports whether l may be used at now: active or pledged (a
