@@ -126,6 +126,7 @@ func (s *Service) Use(ctx context.Context, actor *authz.Actor, q Query) (Result,
 			}
 			return err
 		}
+		out = r
 		if len(r.Licenses) == 0 {
 			return s.logOutcome(ctx, tx, actor, EmptyAction, q.Matter, "no-license", now)
 		}
@@ -134,13 +135,15 @@ func (s *Service) Use(ctx context.Context, actor *authz.Actor, q Query) (Result,
 				return err
 			}
 		}
-		out = r
 		return nil
 	})
-	if refusal != nil && errors.Is(err, refusal) {
+	switch {
+	case refusal != nil && errors.Is(err, refusal):
 		return Result{}, s.refused(ctx, actor, q.Matter, refusal)
+	case err != nil:
+		return Result{}, err
 	}
-	return out, err
+	return out, nil
 }
 
 // checkQuery checks what a query says by itself and returns it

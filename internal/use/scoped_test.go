@@ -316,7 +316,7 @@ func TestScopedUseRefusals(t *testing.T) {
 		}
 		// An unknown holder is an empty answer.
 		r, err = f.svc.Use(ctx, f.bankStaff, use.Query{Matter: "HOTEL-1", HolderID: personID(t, 9)})
-		if err != nil || len(r.Licenses) != 0 {
+		if err != nil || len(r.Licenses) != 0 || r.Licenses == nil || r.Org != f.bank || r.Matter != "HOTEL-1" || r.MatterVersion != 1 {
 			t.Fatalf("an unknown holder = %+v, %v", r, err)
 		}
 		// Once granted, the business license's name is all that is returned.
