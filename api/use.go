@@ -78,3 +78,40 @@ type TypeGrant struct {
 type Withdrawal struct {
 	Reason string `json:"reason" maxLength:"500"`
 }
+
+// UseQuery is a scoped use (R-USE-2): one holder's licenses for one matter
+// of the caller's unit, optionally of one type.
+type UseQuery struct {
+	Matter   string `json:"matter" maxLength:"32" doc:"The code of a matter of your unit with an approved version."`
+	HolderID string `json:"holder_id" maxLength:"64" doc:"The holder's citizen ID number or unified social credit code, checked with its check characters."`
+	Type     string `json:"type,omitempty" maxLength:"6" doc:"Only licenses of this type, which the matter must need and your unit must be granted."`
+}
+
+// UsedField is one face field a use returns.
+type UsedField struct {
+	Value    any  `json:"value" doc:"The value, masked under the template's rule when masked is true."`
+	Masked   bool `json:"masked" doc:"The value is shown masked."`
+	Unmasked bool `json:"unmasked,omitempty" doc:"The holder's authorization of your unit for the matter lifted the mask."`
+}
+
+// UsedLicense is one license a use returns, with only the fields the
+// matter's approved version needs of its type.
+type UsedLicense struct {
+	ID          string               `json:"id"`
+	Type        string               `json:"type"`
+	TypeVersion int                  `json:"type_version"`
+	Issuer      string               `json:"issuer" doc:"The issuing organization's credit code."`
+	State       string               `json:"state" doc:"active or pledged: only licenses in force are used."`
+	ValidFrom   time.Time            `json:"valid_from"`
+	ValidUntil  *time.Time           `json:"valid_until,omitempty"`
+	Fields      map[string]UsedField `json:"fields"`
+}
+
+// UseResult is the answer to a use: the matter version it acted under and
+// the holder's licenses in force, possibly none.
+type UseResult struct {
+	Org           string        `json:"org" doc:"Your unit's credit code."`
+	Matter        string        `json:"matter"`
+	MatterVersion int           `json:"matter_version" doc:"The approved version whose needs decided the fields."`
+	Licenses      []UsedLicense `json:"licenses"`
+}

@@ -4,7 +4,10 @@
 # template lacks is refused), a platform admin approves it (once, and not
 # the bank itself); a change waits for review while the approved version
 # stays usable, and the operator refuses it from the command line; a grant
-# of another type is made until a date and withdrawn (once). See docs/use.md.
+# of another type is made until a date and withdrawn (once). Last, the bank
+# uses a company's business license for its matter (POST /uses): the three
+# fields the matter needs and nothing else; a bad credit code and a type the
+# matter does not need are refused. See docs/use.md.
 #
 #   bash examples/use.sh
 #
@@ -57,3 +60,23 @@ grant=$(field id)
 expect "$(call "$admin" POST "/use/grants/$grant/withdraw" '{"reason":"协议终止"}')" 200 "withdraw"
 expect "$(call "$admin" POST "/use/grants/$grant/withdraw" '{"reason":"再次"}')" 409 "withdraw again"
 zz use grant list --org "$bank"
+
+# 6. The market regulator issues the company of the shipped sample face a
+#    business license; the bank uses it for KH-001 and gets only the three
+#    fields the matter needs. A bad check character is 422, a type the
+#    matter does not need 403; every use is audited (license.used).
+regulator=11610100MB0000027A # 西安市市场监督管理局（演示）
+issuer=$(zz token create --role issuer --org "$regulator" --ttl 1h)
+body=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["sample"]
+print(json.dumps({"type":"BL0001","holder_id":s["credit_code"],"holder_name":s["name"],"face":s},ensure_ascii=False))' \
+  internal/catalog/templates/business-license.json)
+company=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["holder_id"])' "$body")
+expect "$(call "$issuer" POST /licenses "$body")" 201 "issue a business license"
+expect "$(call "$staff" POST /uses "{\"matter\":\"KH-001\",\"holder_id\":\"$company\"}")" 200 "use it for KH-001"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); f=r["licenses"][0]["fields"]
+assert sorted(f)==["credit_code","legal_representative","name"], f; print(json.dumps(r, ensure_ascii=False, indent=1))' "$tmp/body" ||
+  fail "the use returned other fields: $(cat "$tmp/body")"
+expect "$(call "$staff" POST /uses "{\"matter\":\"KH-001\",\"holder_id\":\"${company%?}0\"}")" 422 "a bad check character"
+grep -q '"field":"holder_id"' "$tmp/body" || fail "the refusal does not name holder_id: $(cat "$tmp/body")"
+expect "$(call "$staff" POST /uses "{\"matter\":\"KH-001\",\"holder_id\":\"$company\",\"type\":\"FP0001\"}")" 403 "a type KH-001 does not need"
+echo "# the bank used $company's business license for KH-001"

@@ -84,6 +84,10 @@ type Config struct {
 	OIDCCreditCodeClaim  string
 	OIDCNameClaim        string
 	OIDCOrgNameClaim     string
+	// UseRate ("N" or "N/s") and UseBurst are each using unit's token
+	// bucket of scoped uses in this process (docs/use.md).
+	UseRate  string
+	UseBurst int
 
 	// envErr is the first environment twin Bind could not parse; Validate
 	// reports it, since a flag default cannot fail.
@@ -179,6 +183,8 @@ func Settings() []Setting {
 		{"oidc-credit-code-claim", "ZHENGZHAO_OIDC_CREDIT_CODE_CLAIM", "credit_code", "ID token claim holding the credit code of the organization the person acts for", Server},
 		{"oidc-name-claim", "ZHENGZHAO_OIDC_NAME_CLAIM", "name", "ID token claim holding the person's name", Server},
 		{"oidc-org-name-claim", "ZHENGZHAO_OIDC_ORG_NAME_CLAIM", "org_name", "ID token claim holding the organization's name", Server},
+		{"use-rate", "ZHENGZHAO_USE_RATE", "20/s", "scoped uses (POST /api/v1/uses) a using unit may make a second in this process, e.g. 20/s (0.1 to 10000)", Server},
+		{"use-burst", "ZHENGZHAO_USE_BURST", "40", "uses a using unit may make at once beyond its rate (1 to 100000)", Server},
 		{"seal-validity", "ZHENGZHAO_SEAL_VALIDITY", hours(seal.DefaultValidity), "validity of a seal certificate (24h to 87600h, capped by the root's)", Seal},
 		{"seal-renewal-window", "ZHENGZHAO_SEAL_RENEWAL_WINDOW", hours(seal.DefaultRenewalWindow), "how long before expiry a seal may be renewed (24h to less than --seal-validity)", Seal},
 		{"seal-max-pin-failures", "ZHENGZHAO_SEAL_MAX_PIN_FAILURES", strconv.Itoa(seal.DefaultMaxPINFailures), "wrong PINs after which a seal locks (1 to 20)", Seal},
@@ -214,7 +220,8 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"holder-session-idle": &c.HolderSessionIdle, "holder-session-max": &c.HolderSessionMax, "holder-demo-login": &c.HolderDemoLogin,
 		"oidc-issuer": &c.OIDCIssuer, "oidc-client-id": &c.OIDCClientID, "oidc-client-secret-file": &c.OIDCClientSecretFile,
 		"oidc-redirect-url": &c.OIDCRedirectURL, "oidc-citizen-id-claim": &c.OIDCCitizenIDClaim,
-		"oidc-credit-code-claim": &c.OIDCCreditCodeClaim, "oidc-name-claim": &c.OIDCNameClaim, "oidc-org-name-claim": &c.OIDCOrgNameClaim}
+		"oidc-credit-code-claim": &c.OIDCCreditCodeClaim, "oidc-name-claim": &c.OIDCNameClaim, "oidc-org-name-claim": &c.OIDCOrgNameClaim,
+		"use-rate": &c.UseRate, "use-burst": &c.UseBurst}
 	for _, s := range Settings() {
 		if !slices.Contains(groups, s.Group) {
 			continue
@@ -293,7 +300,21 @@ func (c *Config) Validate(groups ...Group) error {
 	if err := c.validateHolders(); err != nil {
 		return err
 	}
+	if _, err := c.UseLimit(); err != nil {
+		return err
+	}
 	return c.validateDelivery()
+}
+
+// UseLimit returns each using unit's rate of scoped uses a second in this
+// process, as --use-rate says it ("20" or "20/s"), refusing one out of
+// range or a burst out of range.
+func (c *Config) UseLimit() (float64, error) {
+	r, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(c.UseRate), "/s"), 64)
+	if err != nil || r < 0.1 || r > 10000 || c.UseBurst < 1 || c.UseBurst > 100000 {
+		return 0, refuse("use-rate", map[string]any{"Value": c.UseRate})
+	}
+	return r, nil
 }
 
 // validateStatusLists checks where status lists are published and what

@@ -99,7 +99,8 @@ func TestLangFromEnv(t *testing.T) {
 func valid() Config {
 	return Config{Lang: "zh-CN", Data: "d", Addr: "127.0.0.1:8080", Cipher: "SM4-GCM", NATSSubjectPrefix: "zhengzhao",
 		OutboxPoll: 5 * time.Second, OutboxTimeout: 10 * time.Second, OutboxMaxAttempts: 20,
-		SealValidity: 17520 * time.Hour, SealRenewalWindow: 2208 * time.Hour, SealMaxPINFailures: 5, SealPINMaxAge: 4320 * time.Hour}
+		SealValidity: 17520 * time.Hour, SealRenewalWindow: 2208 * time.Hour, SealMaxPINFailures: 5, SealPINMaxAge: 4320 * time.Hour,
+		UseRate: "20/s", UseBurst: 40}
 }
 
 // TestValidateHidesCredentials: URLs may carry passwords and tokens, and
@@ -180,6 +181,12 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.SealMaxPINFailures = -1 }, nil, "--seal-max-pin-failures"},
 		{func(c *Config) { c.SealPINMaxAge = 50000 * time.Hour }, nil, "--seal-pin-max-age 50000h"},
 		{func(c *Config) { c.SealMaxPINFailures = 21 }, []Group{Global, Store, HSM, Server}, ""}, // no seal command
+		{func(c *Config) { c.UseRate, c.UseBurst = "0.5", 1 }, nil, ""},
+		{func(c *Config) { c.UseRate = "fast" }, nil, "--use-rate fast"},
+		{func(c *Config) { c.UseRate = "0/s" }, nil, "--use-rate 0/s"},
+		{func(c *Config) { c.UseRate = "20000/s" }, nil, "--use-rate"},
+		{func(c *Config) { c.UseBurst = 0 }, nil, "--use-burst"},
+		{func(c *Config) { c.UseRate = "x" }, []Group{Global, Store}, ""},
 	} {
 		c := valid()
 		tc.change(&c)

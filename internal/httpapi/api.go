@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -235,6 +236,12 @@ func register[I, O any](a *API, op huma.Operation, p authz.Policy, h func(contex
 	huma.Register(a.huma, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
+			// Headers a handler set on its error (Retry-After) go out with
+			// the problem.
+			var he huma.HeadersError
+			if errors.As(err, &he) {
+				return nil, huma.ErrorWithHeaders(a.problems.From(ctx, err), he.GetHeaders())
+			}
 			return nil, a.problems.From(ctx, err)
 		}
 		return out, nil

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -154,6 +155,7 @@ func (a *API) registerUse() {
 	a.registerListTypeGrants()
 	a.registerGetTypeGrant()
 	a.registerWithdrawTypeGrant()
+	a.registerUseLicenses()
 }
 
 func (a *API) registerCreateMatter() {
@@ -341,5 +343,44 @@ func (a *API) registerWithdrawTypeGrant() {
 			return nil, err
 		}
 		return &typeGrantOutput{Body: TypeGrantOf(a.svc.Use.Now())(g)}, nil
+	})
+}
+
+// UseResultOf renders a use's answer for the API.
+func UseResultOf(r use.Result) api.UseResult {
+	out := api.UseResult{Org: r.Org, Matter: r.Matter, MatterVersion: r.MatterVersion, Licenses: make([]api.UsedLicense, len(r.Licenses))}
+	for i, l := range r.Licenses {
+		fields := make(map[string]api.UsedField, len(l.Fields))
+		for k, f := range l.Fields {
+			fields[k] = api.UsedField{Value: f.Value, Masked: f.Masked, Unmasked: f.Unmasked}
+		}
+		out.Licenses[i] = api.UsedLicense{ID: l.ID, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer, State: string(l.State),
+			ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil, Fields: fields}
+	}
+	return out
+}
+
+type useInput struct{ Body api.UseQuery }
+
+type useOutput struct{ Body api.UseResult }
+
+func (a *API) registerUseLicenses() {
+	register(a, huma.Operation{
+		OperationID: "use-licenses", Method: http.MethodPost, Path: Prefix + "/uses", Tags: []string{"use"},
+		Summary: "Use one holder's licenses for a matter of your unit",
+		Description: "按事项用证。Returns the licenses in force of one holder, of the types the matter's approved version needs and your unit is granted, " +
+			"with only the fields the matter needs, masked unless the holder authorized your unit for the matter. " +
+			"Every license returned is audited (license.used); a refusal too (use.refused). Each unit has a rate of uses per server process: " +
+			"over it the answer is 429 with Retry-After.",
+		Errors: []int{http.StatusTooManyRequests},
+	}, writeMatters(), func(ctx context.Context, in *useInput) (*useOutput, error) {
+		r, err := a.svc.Use.Use(ctx, authz.ActorFrom(ctx), use.Query{Matter: in.Body.Matter, HolderID: in.Body.HolderID, TypeCode: in.Body.Type})
+		if secs, ok := use.RetryAfter(err); ok {
+			return nil, huma.ErrorWithHeaders(err, http.Header{"Retry-After": {strconv.Itoa(secs)}})
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &useOutput{Body: UseResultOf(r)}, nil
 	})
 }

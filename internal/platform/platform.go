@@ -63,6 +63,11 @@ type Options struct {
 	// Witnesses are the witnesses whose cosignatures of the audit log's
 	// checkpoints the platform takes (serve --witness); none: it takes none.
 	Witnesses []auditlog.Witness
+	// UseRate and UseBurst are each using unit's token bucket of scoped
+	// uses in this process (serve --use-rate, --use-burst); UseRate 0
+	// takes use.DefaultRate and use.DefaultBurst.
+	UseRate  float64
+	UseBurst int
 }
 
 // DefaultPublicURL is the public base URL of a platform serving on the
@@ -150,7 +155,8 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC),
 		Presentations: present.New(present.Deps{Tx: db.PresentTx, Purger: db, Keys: ks, Platform: platformCode,
 			BaseURL: o.PublicURL, Now: o.Clock}),
-		Use: use.New(use.Deps{Store: db, Tx: db.UseTx, Orgs: orgs, Catalog: cat, Now: o.Clock, Rand: o.Rand}), now: o.Clock}, nil
+		Use: use.New(use.Deps{Store: db, Tx: db.UseTx, Query: db.UseQueryTx, Orgs: orgs, Catalog: cat, Now: o.Clock, Rand: o.Rand,
+			Rate: o.UseRate, Burst: o.UseBurst}), now: o.Clock}, nil
 }
 
 // presentationKey returns the platform's presentation key in ks, made

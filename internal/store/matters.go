@@ -197,3 +197,9 @@ func (h handle) ListMatterVersions(ctx context.Context, f use.VersionFilter) ([]
 func (d *DB) UseTx(ctx context.Context, fn func(use.Tx) error) error {
 	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
 }
+
+// UseQueryTx runs fn in one transaction; it is the use.QueryTxFunc of
+// this store.
+func (d *DB) UseQueryTx(ctx context.Context, fn func(use.QueryTx) error) error {
+	return d.WithTx(ctx, func(tx *Tx) error { return fn(tx) })
+}

@@ -31,6 +31,7 @@ var messages = sync.OnceValues(i18n.New)
 // approved version, and a type with none.
 type fixture struct {
 	db               *store.DB
+	p                *platform.Platform
 	svc              *use.Service
 	clock            *atomic.Int64 // unix microseconds
 	platform, issuer string
@@ -47,7 +48,7 @@ func (f fixture) now() time.Time { return time.UnixMicro(f.clock.Load()).UTC() }
 // advance moves the clock on by d.
 func (f fixture) advance(d time.Duration) { f.clock.Add(d.Microseconds()) }
 
-func setup(t *testing.T, db *store.DB) fixture {
+func setup(t testing.TB, db *store.DB) fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := fixture{db: db, clock: &atomic.Int64{}}
@@ -66,7 +67,7 @@ func setup(t *testing.T, db *store.DB) fixture {
 	f.platform, f.issuer, f.bank, f.hotel = code("MB000001"), code("MB000002"), code("MB000003"), code("MB000004")
 	for _, o := range []org.NewOrg{
 		{CreditCode: f.platform, Name: "平台", Kinds: []org.Kind{org.KindPlatform}},
-		{CreditCode: f.issuer, Name: "市场监督管理局", Kinds: []org.Kind{org.KindIssuer}},
+		{CreditCode: f.issuer, Name: "市场监督管理局", Kinds: []org.Kind{org.KindIssuer, org.KindSealUser}, Parent: f.platform},
 		{CreditCode: f.bank, Name: "银行", Kinds: []org.Kind{org.KindUsingUnit}},
 		{CreditCode: f.hotel, Name: "酒店", Kinds: []org.Kind{org.KindUsingUnit}},
 	} {
@@ -111,7 +112,7 @@ func setup(t *testing.T, db *store.DB) fixture {
 			t.Fatal(err)
 		}
 	}
-	f.svc = p.Use
+	f.svc, f.p = p.Use, p
 	return f
 }
 

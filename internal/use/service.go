@@ -30,17 +30,24 @@ type Orgs interface {
 type Catalog interface {
 	GetType(ctx context.Context, code string) (catalog.Entry, error)
 	Latest(ctx context.Context, typeCode string) (catalog.Version, error)
+	// GetVersion reads the template a license was issued under.
+	GetVersion(ctx context.Context, typeCode string, number int) (catalog.Version, error)
 }
 
 // Deps are what the service is built from; every field is required but
-// Rand (crypto/rand when nil).
+// Rand (crypto/rand when nil) and Rate and Burst (DefaultRate and
+// DefaultBurst when Rate is 0).
 type Deps struct {
 	Store   Reader
 	Tx      TxFunc
+	Query   QueryTxFunc
 	Orgs    Orgs
 	Catalog Catalog
 	Now     func() time.Time
 	Rand    io.Reader
+	// Rate and Burst are each unit's token bucket of uses, per process.
+	Rate  float64
+	Burst int
 }
 
 // Service keeps the using units' matters and the operator's type grants.
@@ -55,10 +62,12 @@ type Deps struct {
 type Service struct {
 	store   Reader
 	tx      TxFunc
+	query   QueryTxFunc
 	orgs    Orgs
 	catalog Catalog
 	now     func() time.Time
 	rand    io.Reader
+	limits  *limits
 }
 
 // New returns the service.
@@ -68,8 +77,9 @@ func New(d Deps) *Service {
 	}
 	// Stored times have microsecond precision; answering with more would
 	// make a version differ from itself read back.
-	return &Service{store: d.Store, tx: d.Tx, orgs: d.Orgs, catalog: d.Catalog, rand: d.Rand,
-		now: func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: d.Store, tx: d.Tx, query: d.Query, orgs: d.Orgs, catalog: d.Catalog, rand: d.Rand,
+		limits: newLimits(d.Rate, d.Burst),
+		now:    func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // actorID is who the audit log and a version name for actor.
