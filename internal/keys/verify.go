@@ -95,9 +95,6 @@ func PrepareVerify(pub crypto.PublicKey) (crypto.PublicKey, error) {
 	return &SM2PublicKey{key: k, za: za}, nil
 }
 
-// Public returns the key itself.
-func (p *SM2PublicKey) Public() *ecdsa.PublicKey { return p.key }
-
 // verify is sm2.VerifyASN1WithSM2 with Z read instead of computed.
 func (p *SM2PublicKey) verify(message, sig []byte) bool {
 	h := sm3.New()
