@@ -53,3 +53,21 @@ type AuditCosignature struct {
 	Timestamp time.Time `json:"timestamp" doc:"When the witness cosigned, as it signed it (whole seconds)."`
 	Stored    bool      `json:"stored" doc:"false when this witness's cosignature of this checkpoint was stored already."`
 }
+
+// HolderAuditPage is a page of the audit entries about a holder's licenses,
+// each with its proof of inclusion in the tree the checkpoint signs.
+type HolderAuditPage struct {
+	Checkpoint    string            `json:"checkpoint" doc:"A signed checkpoint (C2SP tlog-checkpoint) of the tree of size entries."`
+	CheckpointKey string            `json:"checkpoint_key" doc:"The note verifier key that signs checkpoints. Pin it, or compare it with the key witnesses and auditors publish: a key taken from the same answer proves only consistency."`
+	Size          uint64            `json:"size" doc:"The tree size the checkpoint signs and every proof leads to."`
+	Items         []HolderAuditItem `json:"items"`
+	Next          *uint64           `json:"next,omitempty" doc:"Index to continue from; absent at the end."`
+}
+
+// HolderAuditItem is one audit entry about a holder's license with its
+// RFC 6962 inclusion proof.
+type HolderAuditItem struct {
+	Entry AuditEntry `json:"entry"`
+	Leaf  []byte     `json:"leaf" doc:"The entry's canonical bytes (RFC 8785), whose RFC 6962 leaf hash the proof starts from."`
+	Proof []string   `json:"proof" doc:"Hashes, hex, in RFC 6962 order, from the leaf to the checkpoint's root."`
+}

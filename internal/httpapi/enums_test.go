@@ -146,6 +146,8 @@ var wireTypes = map[string]reflect.Type{
 	"FaceLabels":               reflect.TypeFor[api.FaceLabels](),
 	"FieldLabel":               reflect.TypeFor[api.FieldLabel](),
 	"Holder":                   reflect.TypeFor[api.Holder](),
+	"HolderAuditItem":          reflect.TypeFor[api.HolderAuditItem](),
+	"HolderAuditPage":          reflect.TypeFor[api.HolderAuditPage](),
 	"HolderDemoLogin":          reflect.TypeFor[api.HolderDemoLogin](),
 	"HolderLoginOptions":       reflect.TypeFor[api.HolderLoginOptions](),
 	"HolderNotice":             reflect.TypeFor[api.HolderNotice](),

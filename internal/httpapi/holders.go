@@ -11,6 +11,7 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
@@ -196,6 +197,7 @@ func (a *API) registerHolders() {
 	})
 	a.registerMyLicenses()
 	a.registerMyInbox()
+	a.registerMyAudit()
 	a.registerGrants()
 }
 
@@ -203,6 +205,59 @@ func (a *API) registerHolders() {
 func HolderNoticeOf(n license.Notice) api.HolderNotice {
 	return api.HolderNotice{LicenseID: n.LicenseID, Seq: n.Seq, Operation: n.Operation, From: string(n.From), To: string(n.To),
 		Version: n.Version, At: n.At}
+}
+
+type myAuditInput struct {
+	From  uint64 `query:"from" doc:"First index."`
+	Limit int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+type myAuditOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         api.HolderAuditPage
+}
+
+func (a *API) registerMyAudit() {
+	register(a, huma.Operation{
+		OperationID: "list-my-audit-entries", Method: http.MethodGet, Path: Prefix + "/me/audit", Tags: []string{"holders"},
+		Summary: "Who used my licenses: the audit entries about the signed-in holder's licenses, each with its inclusion proof",
+		Description: "用证记录 (R-HOL-4): every entry of the audit log whose subject is a license the caller holds — reads, verifications, " +
+			"uses by using units, changes and refusals — in index order, each with its RFC 6962 inclusion proof in the tree of `size` " +
+			"entries that `checkpoint` signs, so the holder checks with the checkpoint key alone that the platform did not leave any out " +
+			"of the log or alter it. Entries not yet integrated come on a later call. Each license named on a page is recorded as read.",
+	}, authz.Holders(), func(ctx context.Context, in *myAuditInput) (*myAuditOutput, error) {
+		t, err := a.svc.Audit.AuditTree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		limit := max(in.Limit, 1)
+		entries, leaves, err := a.svc.Licenses.HolderAudit(ctx, authz.ActorFrom(ctx), in.From, t.Size, limit)
+		if err != nil {
+			return nil, err
+		}
+		cp, err := a.svc.Checkpoints.CheckpointAt(ctx, t.Size)
+		if err != nil {
+			return nil, err
+		}
+		vkey, err := a.svc.Checkpoints.VerifierKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := &myAuditOutput{CacheControl: "no-store", Body: api.HolderAuditPage{Checkpoint: string(cp), CheckpointKey: vkey, Size: t.Size,
+			Items: []api.HolderAuditItem{}}}
+		for i, e := range entries {
+			path, _, err := auditlog.InclusionProof(ctx, a.svc.Audit, e.Index, t.Size)
+			if err != nil {
+				return nil, err
+			}
+			out.Body.Items = append(out.Body.Items, api.HolderAuditItem{Entry: AuditEntryOf(e), Leaf: leaves[i], Proof: hexAll(path)})
+		}
+		if len(entries) == limit {
+			next := entries[len(entries)-1].Index + 1
+			out.Body.Next = &next
+		}
+		return out, nil
+	})
 }
 
 type myInboxInput struct {

@@ -122,6 +122,43 @@ func (s *Service) HolderList(ctx context.Context, actor *authz.Actor, f Filter, 
 	return s.listLogged(ctx, f, cursor, func(st Tx, l License) error { return s.logHolderRead(ctx, st, h, l, "list") })
 }
 
+// HolderAudit returns up to limit entries of the audit log about the
+// licenses the actor holds (R-HOL-4: who read, verified, used, changed or
+// was refused them), from index from on and below size — the size of the
+// checkpoint the caller proves them against — in index order, with their
+// leaves. Each license named on the page is logged as read (what: audit)
+// in the transaction that read the page.
+func (s *Service) HolderAudit(ctx context.Context, actor *authz.Actor, from, size uint64, limit int) ([]auditlog.Entry, [][]byte, error) {
+	h, err := holderOf(actor)
+	if err != nil {
+		return nil, nil, err
+	}
+	var entries []auditlog.Entry
+	var leaves [][]byte
+	err = s.tx(ctx, func(st Tx) (err error) {
+		entries, leaves, err = st.HolderAuditEntries(ctx, catalog.HolderKind(h.Kind), h.Index, from, size, limit)
+		if err != nil {
+			return err
+		}
+		logged := map[string]bool{}
+		for _, e := range entries {
+			if logged[e.Subject] {
+				continue
+			}
+			logged[e.Subject] = true
+			l, err := st.GetLicense(ctx, e.Subject) // its issuer now, under whom the read is filed
+			if err != nil {
+				return err
+			}
+			if err := s.logHolderRead(ctx, st, h, l, "audit"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return entries, leaves, err
+}
+
 // Notice is a delivery notice (送达, R-ISS-6) of a holder's license: its
 // issuance (Seq 0, Operation "issue") or one of its transitions. Each is
 // the record of a transaction that also queued the license's outbox event

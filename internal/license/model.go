@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
@@ -88,6 +89,11 @@ type Filter struct {
 // kinds: NotFound.
 type Reader interface {
 	GetLicense(ctx context.Context, id string) (License, error)
+	// HolderAuditEntries returns up to limit entries of the audit log
+	// whose subject is a license of the holder of kind and blind index,
+	// from index from on and below size, in index order, with their
+	// leaves as hashed into the tree.
+	HolderAuditEntries(ctx context.Context, kind catalog.HolderKind, index string, from, size uint64, limit int) ([]auditlog.Entry, [][]byte, error)
 	ListLicenses(ctx context.Context, f Filter) ([]License, error)
 	// LicenseDocument returns the signed document of a version of a
 	// license.

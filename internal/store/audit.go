@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/catalog"
 )
 
 var (
@@ -270,6 +271,17 @@ func (h handle) AuditEntriesOfOrg(ctx context.Context, org string, from uint64, 
 	}
 	entries, _, err := h.auditEntries(ctx, `org = ? AND idx >= ? ORDER BY idx LIMIT ?`, org, int64(from), limit)
 	return entries, err
+}
+
+// HolderAuditEntries implements license.Reader: the entries whose subject
+// is a license of the holder of kind and blind index, from index from on
+// and below size, in index order, with their leaves.
+func (h handle) HolderAuditEntries(ctx context.Context, kind catalog.HolderKind, index string, from, size uint64, limit int) ([]auditlog.Entry, [][]byte, error) {
+	if from > math.MaxInt64 || size > math.MaxInt64 || from >= size || limit <= 0 {
+		return nil, nil, nil
+	}
+	return h.auditEntries(ctx, `subject IN (SELECT id FROM licenses WHERE holder_kind = ? AND holder_index = ?)
+		AND idx >= ? AND idx < ? ORDER BY idx LIMIT ?`, string(kind), index, int64(from), int64(size), limit)
 }
 
 // auditEntries reads the entries a WHERE clause selects.
