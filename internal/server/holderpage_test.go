@@ -20,6 +20,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -71,6 +72,15 @@ func TestHolderPage(t *testing.T) {
 	t.Cleanup(func() { m.Shutdown() }) //nolint:errcheck // the test is over
 	oidc := newOIDCPlatform(t, db, m, new(atomic.Int64))
 	m.QueueUser(oidcUser{sub: "person-page", citizenID: "11010519491231002X", name: "王建国"})
+	// The audit log is integrated as serve integrates it, so that the
+	// holder's view of its entries has the entries to show.
+	ictx, stopIntegrating := context.WithCancel(ctx)
+	integrated := make(chan struct{})
+	go func() {
+		defer close(integrated)
+		(&auditlog.Integrator{Store: db, Interval: 100 * time.Millisecond}).Run(ictx)
+	}()
+	defer func() { stopIntegrating(); <-integrated }()
 	shots := screenshotDir(t)
 	out := t.TempDir()
 	who := func(v any) string {

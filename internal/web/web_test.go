@@ -25,7 +25,7 @@ func TestPages(t *testing.T) {
 	if len(assets) < 5 {
 		t.Fatalf("service worker lists %d assets", len(assets))
 	}
-	paths := []string{"/holder/", "/holder/app.js", "/holder/strings.js", "/holder/style.css", "/web/shared/labels.js", "/web/shared/i18n.js"}
+	paths := []string{"/holder/", "/holder/app.js", "/holder/strings.js", "/holder/style.css", "/web/shared/labels.js", "/web/shared/i18n.js", "/web/shared/tlog.js"}
 	for _, a := range assets {
 		paths = append(paths, a[1])
 	}

@@ -6,6 +6,7 @@
 import { cachedLabels, faceLabels, fieldLabel, typeName } from '/web/shared/labels.js'
 import { messages } from './strings.js'
 import { pickLang, translate } from '/web/shared/i18n.js'
+import { verifyCheckpoint, verifyInclusion } from '/web/shared/tlog.js'
 
 const SESSION_KEY = 'zhengzhao.holder.session' // {token, expiresAt, holder}
 const LANG_KEY = 'zhengzhao.holder.lang'
@@ -112,7 +113,7 @@ function showError (e) {
 // ---- views ----
 
 function view (name) {
-  for (const v of ['signin', 'list', 'detail', 'show']) $(v).hidden = v !== name
+  for (const v of ['signin', 'list', 'detail', 'show', 'audit']) $(v).hidden = v !== name
   $('me').hidden = !session
   document.body.dataset.view = name
   if (name !== 'show') stopShowing()
@@ -593,6 +594,78 @@ function visibility () {
   tick()
 }
 
+// ---- who used my licenses ----
+
+// actionName is an audit action in words: its own label, or that of the
+// lifecycle operation it records (license.suspend), or the action itself.
+function actionName (a) {
+  for (const key of ['action.' + a, 'op.' + a.replace(/^license\./, '')]) {
+    if (t(key) !== key) return t(key)
+  }
+  return a
+}
+
+// auditView lists the audit entries about the holder's licenses and checks
+// in this browser that the checkpoint is signed by the key the answer names
+// and that each entry is in the tree it signs (shared/tlog.js).
+async function auditView () {
+  showError(null)
+  let page
+  try {
+    page = await (await api('GET', '/api/v1/me/audit?limit=200')).json()
+  } catch (e) {
+    showError(e)
+    return
+  }
+  view('audit')
+  const status = $('audit-status')
+  status.textContent = t('audit.checking')
+  delete status.dataset.ok
+  const ul = $('audit-entries')
+  ul.replaceChildren()
+  let cp
+  try {
+    cp = await verifyCheckpoint(page.checkpoint, page.checkpoint_key)
+    if (cp.size !== page.size) throw new Error(`size ${cp.size}, the answer says ${page.size}`)
+    status.textContent = t('audit.checkpoint', { size: cp.size, key: page.checkpoint_key.split('+')[0] })
+    status.dataset.ok = 'true'
+  } catch (e) {
+    status.textContent = t('audit.checkpoint.bad', { reason: e.message })
+    status.dataset.ok = 'false'
+  }
+  if (page.items.length === 0) {
+    const li = document.createElement('li')
+    li.textContent = t('audit.empty')
+    ul.append(li)
+  }
+  // Every entry is listed first, then checked; each says how it fared.
+  const checks = page.items.map((it) => {
+    const e = it.entry
+    const li = document.createElement('li')
+    li.dataset.index = String(e.index)
+    li.dataset.action = e.action
+    const l = licenses.find((x) => x.id === e.subject)
+    const head = document.createElement('span')
+    head.textContent = t('audit.entry', { at: whenTime(e.at), action: actionName(e.action), actor: e.actor }) +
+      (l ? ` · ${typeName(labelsOf(l), l.type, lang)} ${l.number}` : '') +
+      (e.details && e.details.unit ? ' · ' + t('audit.unit', { unit: e.details.unit }) : '') +
+      (e.details && e.details.matter ? ' · ' + t('audit.matter', { matter: e.details.matter }) : '')
+    const proof = document.createElement('span')
+    proof.className = 'proof'
+    li.append(head, document.createElement('br'), proof)
+    ul.append(li)
+    return { it, li, proof }
+  })
+  for (const { it, li, proof } of checks) {
+    let ok = false
+    try {
+      ok = !!cp && await verifyInclusion(Uint8Array.from(atob(it.leaf), (c) => c.charCodeAt(0)), it.entry.index, cp.size, it.proof, cp.root)
+    } catch (err) { /* a malformed proof is a failed one */ }
+    li.dataset.proof = ok ? 'ok' : 'bad'
+    proof.textContent = t(ok ? 'audit.proof.ok' : 'audit.proof.bad')
+  }
+}
+
 // ---- wiring ----
 
 $('lang-zh').addEventListener('click', () => setLang('zh-CN'))
@@ -606,6 +679,8 @@ $('show-back').addEventListener('click', () => { view('detail'); renderDetail() 
 $('show-start').addEventListener('click', startShowing)
 $('download').addEventListener('click', () => download(0))
 $('printout').addEventListener('click', printout)
+$('to-audit').addEventListener('click', auditView)
+$('audit-back').addEventListener('click', () => listView())
 $('report-lost').addEventListener('click', () => { $('lost-form').hidden = false; renderLoss(); $('lost-reason').focus() })
 $('lost-cancel').addEventListener('click', () => { $('lost-form').hidden = true; renderLoss() })
 $('lost-form').addEventListener('submit', reportLost)
