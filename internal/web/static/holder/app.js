@@ -6,7 +6,7 @@
 import { cachedLabels, faceLabels, fieldLabel, typeName } from '/web/shared/labels.js'
 import { messages } from './strings.js'
 import { pickLang, translate } from '/web/shared/i18n.js'
-import { verifyCheckpoint, verifyInclusion } from '/web/shared/tlog.js'
+import { base64Bytes, verifyCheckpoint, verifyInclusion } from '/web/shared/tlog.js'
 
 const SESSION_KEY = 'zhengzhao.holder.session' // {token, expiresAt, holder}
 const LANG_KEY = 'zhengzhao.holder.lang'
@@ -659,7 +659,7 @@ async function auditView () {
   for (const { it, li, proof } of checks) {
     let ok = false
     try {
-      ok = !!cp && await verifyInclusion(Uint8Array.from(atob(it.leaf), (c) => c.charCodeAt(0)), it.entry.index, cp.size, it.proof, cp.root)
+      ok = !!cp && await verifyInclusion(base64Bytes(it.leaf), it.entry.index, cp.size, it.proof, cp.root)
     } catch (err) { /* a malformed proof is a failed one */ }
     li.dataset.proof = ok ? 'ok' : 'bad'
     proof.textContent = t(ok ? 'audit.proof.ok' : 'audit.proof.bad')

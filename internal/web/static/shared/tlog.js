@@ -5,7 +5,8 @@
 
 const enc = new TextEncoder()
 
-function b64 (s) {
+// base64Bytes decodes standard base64, as JSON carries bytes.
+export function base64Bytes (s) {
   const bin = atob(s)
   const out = new Uint8Array(bin.length)
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
@@ -44,7 +45,7 @@ export function leafHash (leaf) {
 // checkpoint's origin, size and root; it throws when it does not verify.
 export async function verifyCheckpoint (note, vkey) {
   const [name, hashHex, keyB64] = vkey.split('+')
-  const key = b64(keyB64 || '')
+  const key = base64Bytes(keyB64 || '')
   if (!name || !/^[0-9a-f]{8}$/.test(hashHex || '') || key.length !== 33 || key[0] !== 1) throw new Error('not an Ed25519 note verifier key')
   const cut = note.indexOf('\n\n')
   if (cut < 0) throw new Error('not a signed note')
@@ -54,14 +55,14 @@ export async function verifyCheckpoint (note, vkey) {
   for (const line of note.slice(cut + 2).split('\n')) {
     const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/.exec(line)
     if (!m || m[1] !== name) continue
-    const sig = b64(m[2])
+    const sig = base64Bytes(m[2])
     if (sig.length !== 68 || sig.slice(0, 4).reduce((h, b) => h * 256 + b, 0).toString(16).padStart(8, '0') !== hashHex) continue
     if (await crypto.subtle.verify({ name: 'Ed25519' }, pub, sig.slice(4), enc.encode(text))) signed = true
   }
   if (!signed) throw new Error('the checkpoint is not signed by this key')
   const [origin, size, root] = text.split('\n')
   if (!/^[0-9]+$/.test(size || '')) throw new Error('not a checkpoint')
-  return { origin, size: Number(size), root: b64(root) }
+  return { origin, size: Number(size), root: base64Bytes(root) }
 }
 
 // verifyInclusion checks that the leaf at index is in the tree of size
