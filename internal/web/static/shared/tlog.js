@@ -44,9 +44,12 @@ export function leafHash (leaf) {
 // (name+hash+base64 of 0x01 ‖ Ed25519 public key) and returns the
 // checkpoint's origin, size and root; it throws when it does not verify.
 export async function verifyCheckpoint (note, vkey) {
-  const [name, hashHex, keyB64] = vkey.split('+')
-  const key = base64Bytes(keyB64 || '')
-  if (!name || !/^[0-9a-f]{8}$/.test(hashHex || '') || key.length !== 33 || key[0] !== 1) throw new Error('not an Ed25519 note verifier key')
+  // name+hash+key: the name holds no '+', but base64 may.
+  const m = /^([^+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey || '')
+  if (!m) throw new Error('not an Ed25519 note verifier key')
+  const [, name, hashHex, keyB64] = m
+  const key = base64Bytes(keyB64)
+  if (key.length !== 33 || key[0] !== 1) throw new Error('not an Ed25519 note verifier key')
   const cut = note.indexOf('\n\n')
   if (cut < 0) throw new Error('not a signed note')
   const text = note.slice(0, cut + 1)
