@@ -53,11 +53,19 @@ func TestCosignaturesAcrossServeProcesses(t *testing.T) {
 	}
 	h.must(servers[0].addr, p.issuerToken, http.MethodGet, "/api/v1/audit/checkpoint-key", nil, &key, http.StatusOK)
 
-	// Every witness cosigns the checkpoint the first process serves.
-	src, err := newHTTPLogSource("http://"+servers[0].addr, "", 30*time.Second)
+	// Every witness cosigns the checkpoint the first process serves. They
+	// fetch it once: the log may grow between one witness's fetch and the
+	// next, and a witness that cosigned a newer checkpoint would be right
+	// but would not count towards the one the others cosigned.
+	live, err := newHTTPLogSource("http://"+servers[0].addr, "", 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cp, err := live.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := fixedCheckpoint{LogSource: live, checkpoint: cp}
 	msgs := make([][]byte, racers)
 	for i, s := range signers {
 		if msgs[i], _, err = auditlog.Cosign(ctx, src, key.VerifierKey, auditlog.WitnessState{}, s); err != nil {
@@ -143,3 +151,11 @@ func TestCosignaturesAcrossServeProcesses(t *testing.T) {
 	}
 	t.Logf("%d witnesses, then one cosignature %d times, through %d serve processes on one PostgreSQL: each kept once", racers, racers, len(servers))
 }
+
+// fixedCheckpoint serves one checkpoint, and the log's tiles.
+type fixedCheckpoint struct {
+	auditlog.LogSource
+	checkpoint []byte
+}
+
+func (f fixedCheckpoint) Checkpoint(context.Context) ([]byte, error) { return f.checkpoint, nil }
