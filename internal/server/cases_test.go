@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -22,25 +20,8 @@ import (
 func TestCaseArchiveOverTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		le := newLicenseEnv(t, db)
-		ctx := context.Background()
-		unit := func(n int, name string) (string, string) {
-			o, err := le.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, n), Name: name, Region: "610100", Kinds: []org.Kind{org.KindUsingUnit},
-				Responsible: org.Responsible{Name: "王五", Phone: "13700000000"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			acc, err := le.svc.CreateAccount(ctx, org.NewAccount{Org: o.CreditCode, Name: name + "-staff", Roles: []authz.Role{authz.UsingUnit}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, _, err := le.svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return o.CreditCode, tok
-		}
-		hotelOrg, hotel := unit(20, "酒店")
-		_, bank := unit(21, "银行")
+		hotelOrg, hotel := le.usingUnit(20, "酒店")
+		_, bank := le.usingUnit(21, "银行")
 		admin := le.tokens[authz.PlatformAdmin]
 		var l api.License
 		le.do(http.MethodPost, "/api/v1/licenses", le.issuer, le.permit(t, nil)).want(t, http.StatusCreated, "issue").decode(t, &l)
