@@ -249,3 +249,32 @@ func TestUsageReport(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkUsageReport reads an issuer's usage report of one month over a
+// log holding 5,000 uses of its licenses (and what setting them up wrote),
+// on the embedded store.
+func BenchmarkUsageReport(b *testing.B) {
+	db := storetest.OpenSQLite(b)
+	f := setupUse(b, db)
+	ctx := context.Background()
+	svc := use.New(use.Deps{Store: db, Tx: db.UseTx, Query: db.UseQueryTx, Cases: db.UseCaseTx, Orgs: f.p.Orgs, Catalog: f.p.Catalog,
+		Now: f.now, Rate: 1e9, Burst: 1 << 30})
+	const uses = 5000
+	for i := range uses {
+		id := f.id1
+		if i%2 == 1 {
+			id = f.id2
+		}
+		if _, err := svc.Use(ctx, f.bankStaff, use.Query{Matter: "HOTEL-1", HolderID: id}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	storetest.AuditEntries(b, db)
+	q := use.ReportQuery{From: "2026-11"}
+	for b.Loop() {
+		rows, err := svc.Report(ctx, f.issuerStaff, q)
+		if err != nil || len(rows) != 1 || rows[0].Uses != uses {
+			b.Fatalf("report = %+v, %v", rows, err)
+		}
+	}
+}
