@@ -85,6 +85,7 @@ type UseQuery struct {
 	Matter   string `json:"matter" maxLength:"32" doc:"The code of a matter of your unit with an approved version."`
 	HolderID string `json:"holder_id" maxLength:"64" doc:"The holder's citizen ID number or unified social credit code, checked with its check characters."`
 	Type     string `json:"type,omitempty" maxLength:"6" doc:"Only licenses of this type, which the matter must need and your unit must be granted."`
+	Case     string `json:"case,omitempty" maxLength:"256" doc:"Your unit's case number: every license returned is kept with the case (归档)."`
 }
 
 // UsedField is one face field a use returns.
@@ -113,5 +114,50 @@ type UseResult struct {
 	Org           string        `json:"org" doc:"Your unit's credit code."`
 	Matter        string        `json:"matter"`
 	MatterVersion int           `json:"matter_version" doc:"The approved version whose needs decided the fields."`
+	Use           string        `json:"use" doc:"This use's id: its license.used audit entries name it, and a license it returned is attached to a case by it."`
+	Case          string        `json:"case,omitempty" doc:"The case the licenses returned are kept with."`
 	Licenses      []UsedLicense `json:"licenses"`
+}
+
+// CaseAttachment keeps a license one of your unit's uses returned with a
+// case of your unit.
+type CaseAttachment struct {
+	Use     string `json:"use" maxLength:"64" doc:"The use that returned the license, as POST /api/v1/uses answered it."`
+	License string `json:"license" maxLength:"64" doc:"The license's id."`
+}
+
+// CaseRecord is one license kept with a case of a using unit (R-USE-6):
+// which license, which use returned it and its audit entry; no face value.
+type CaseRecord struct {
+	Org           string    `json:"org" doc:"The using unit's credit code."`
+	Case          string    `json:"case"`
+	License       string    `json:"license"`
+	Type          string    `json:"type"`
+	Number        string    `json:"number" doc:"The license number printed on its face."`
+	Use           string    `json:"use"`
+	Matter        string    `json:"matter"`
+	MatterVersion int       `json:"matter_version"`
+	UsedBy        string    `json:"used_by" doc:"The account that used the license."`
+	UsedAt        time.Time `json:"used_at"`
+	AttachedBy    string    `json:"attached_by"`
+	AttachedAt    time.Time `json:"attached_at"`
+	Entry         *uint64   `json:"entry,omitempty" doc:"The index in the audit log of the use's license.used entry of the license; absent for the second or so before it is integrated."`
+}
+
+// UsageRow counts the uses of one issuer's licenses by one unit for one
+// matter in one month.
+type UsageRow struct {
+	Issuer   string `json:"issuer"`
+	Unit     string `json:"unit" doc:"The using unit's credit code; empty for a redemption by no unit's account."`
+	Matter   string `json:"matter" doc:"The matter; empty for a redemption that named none."`
+	Month    string `json:"month" doc:"YYYY-MM, in China Standard Time (UTC+8)."`
+	Uses     int64  `json:"uses" doc:"Licenses returned by scoped uses and redemptions accepted."`
+	Refusals int64  `json:"refusals" doc:"Redemptions refused."`
+}
+
+// UsageReport is an issuers' usage report (R-SEC-2).
+type UsageReport struct {
+	From string     `json:"from"`
+	To   string     `json:"to"`
+	Rows []UsageRow `json:"rows"`
 }

@@ -35,7 +35,7 @@ granted (一证一接口). The same operations are in the API under /api/v1/use
 		a.useMatterVersionsCommand(), a.useMatterReviewCommand("approve"), a.useMatterReviewCommand("refuse"))
 	grant := &cobra.Command{Use: "grant", Short: "Grants of license types to using units"}
 	grant.AddCommand(a.useGrantListCommand(), a.useGrantCreateCommand(), a.useGrantWithdrawCommand())
-	cmd.AddCommand(matter, grant)
+	cmd.AddCommand(matter, grant, a.useCaseCommand(), a.useReportCommand())
 	return cmd
 }
 
@@ -302,4 +302,79 @@ func (a *app) useGrantWithdrawCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why")
 	return cmd
+}
+
+// caseLine is the one-line form of a record of a case.
+func (a *app) caseLine(r use.CaseRecord) string {
+	entry := "-"
+	if r.Entry != nil {
+		entry = strconv.FormatUint(*r.Entry, 10)
+	}
+	return a.t("cli.use.case-record", map[string]any{"License": r.LicenseID, "Type": r.TypeCode, "Number": r.Number, "Matter": r.Matter,
+		"Version": r.MatterVersion, "At": r.UsedAt.Format(time.RFC3339), "By": r.UsedBy, "Use": r.Use, "Entry": entry})
+}
+
+func (a *app) useCaseCommand() *cobra.Command {
+	var cursor string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "case ORG CASE",
+		Short: "List the licenses kept with a using unit's case (归档)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				pg, err := p.Use.ListCase(cmd.Context(), nil, args[0], args[1], cursor, limit)
+				if err != nil {
+					return err
+				}
+				return printItems(a, httpapi.PageOf(pg, httpapi.CaseRecordOf), pg.Items, a.caseLine)
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 0, "page size (default 50)")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "the cursor of the next page")
+	return cmd
+}
+
+func (a *app) useReportCommand() *cobra.Command {
+	var q use.ReportQuery
+	cmd := &cobra.Command{
+		Use:   "report --from YYYY-MM [--to YYYY-MM] [--issuer ORG]",
+		Short: "Count how licenses were used, by issuer, using unit, matter and month",
+		Long: `report counts, from the audit log as integrated, the licenses returned by
+scoped uses and the online redemptions accepted (uses) and refused
+(refusals) of each issuer's licenses, per using unit, matter and month of
+China Standard Time (UTC+8).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withPlatform(cmd.Context(), func(p *platform.Platform) error {
+				rows, err := p.Use.Report(cmd.Context(), nil, q)
+				if err != nil {
+					return err
+				}
+				lines := make([]string, len(rows))
+				for i, r := range rows {
+					lines[i] = a.t("cli.use.report-row", map[string]any{"Month": r.Month, "Issuer": r.Issuer, "Unit": dashIfEmpty(r.Unit),
+						"Matter": dashIfEmpty(r.Matter), "Uses": r.Uses, "Refusals": r.Refusals})
+				}
+				if len(rows) == 0 {
+					lines = append(lines, a.t("cli.use.report-empty", nil))
+				}
+				return a.printLine(httpapi.UsageReportOf(q, rows), strings.Join(lines, "\n"))
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&q.From, "from", "", "the first month, YYYY-MM")
+	fl.StringVar(&q.To, "to", "", "the last month, YYYY-MM (default: --from)")
+	fl.StringVar(&q.Issuer, "issuer", "", "only this issuer's licenses (credit code)")
+	return cmd
+}
+
+// dashIfEmpty shows an empty value as "-".
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -156,6 +156,9 @@ func (a *API) registerUse() {
 	a.registerGetTypeGrant()
 	a.registerWithdrawTypeGrant()
 	a.registerUseLicenses()
+	a.registerAttachToCase()
+	a.registerListCase()
+	a.registerUsageReport()
 }
 
 func (a *API) registerCreateMatter() {
@@ -348,7 +351,8 @@ func (a *API) registerWithdrawTypeGrant() {
 
 // UseResultOf renders a use's answer for the API.
 func UseResultOf(r use.Result) api.UseResult {
-	out := api.UseResult{Org: r.Org, Matter: r.Matter, MatterVersion: r.MatterVersion, Licenses: make([]api.UsedLicense, len(r.Licenses))}
+	out := api.UseResult{Org: r.Org, Matter: r.Matter, MatterVersion: r.MatterVersion, Use: r.Use, Case: r.Case,
+		Licenses: make([]api.UsedLicense, len(r.Licenses))}
 	for i, l := range r.Licenses {
 		fields := make(map[string]api.UsedField, len(l.Fields))
 		for k, f := range l.Fields {
@@ -374,7 +378,8 @@ func (a *API) registerUseLicenses() {
 			"over it the answer is 429 with Retry-After.",
 		Errors: []int{http.StatusTooManyRequests},
 	}, writeMatters(), func(ctx context.Context, in *useInput) (*useOutput, error) {
-		r, err := a.svc.Use.Use(ctx, authz.ActorFrom(ctx), use.Query{Matter: in.Body.Matter, HolderID: in.Body.HolderID, TypeCode: in.Body.Type})
+		r, err := a.svc.Use.Use(ctx, authz.ActorFrom(ctx), use.Query{Matter: in.Body.Matter, HolderID: in.Body.HolderID, TypeCode: in.Body.Type,
+			Case: in.Body.Case})
 		if secs, ok := use.RetryAfter(err); ok {
 			return nil, huma.ErrorWithHeaders(err, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 		}
@@ -382,5 +387,99 @@ func (a *API) registerUseLicenses() {
 			return nil, err
 		}
 		return &useOutput{Body: UseResultOf(r)}, nil
+	})
+}
+
+// CaseRecordOf renders a record of a case for the API.
+func CaseRecordOf(r use.CaseRecord) api.CaseRecord {
+	return api.CaseRecord{Org: r.Org, Case: r.Case, License: r.LicenseID, Type: r.TypeCode, Number: r.Number, Use: r.Use,
+		Matter: r.Matter, MatterVersion: r.MatterVersion, UsedBy: r.UsedBy, UsedAt: r.UsedAt, AttachedBy: r.AttachedBy,
+		AttachedAt: r.AttachedAt, Entry: r.Entry}
+}
+
+// UsageReportOf renders a usage report for the API.
+func UsageReportOf(q use.ReportQuery, rows []use.UsageRow) api.UsageReport {
+	out := api.UsageReport{From: q.From, To: q.To, Rows: make([]api.UsageRow, len(rows))}
+	if out.To == "" {
+		out.To = out.From
+	}
+	for i, r := range rows {
+		out.Rows[i] = api.UsageRow{Issuer: r.Issuer, Unit: r.Unit, Matter: r.Matter, Month: r.Month, Uses: r.Uses, Refusals: r.Refusals}
+	}
+	return out
+}
+
+// readUsage may read usage reports: an organization's issuers, admins and
+// auditors their own licenses', platform admins and auditors of the
+// platform organization every issuer's (the service checks which).
+func readUsage() authz.Policy {
+	return authz.Allow(authz.Any(authz.PlatformAdmin, authz.Auditor), authz.Own(authz.Issuer, authz.OrgAdmin))
+}
+
+type attachInput struct {
+	IdempotencyParam
+	Case string `path:"case" maxLength:"256" doc:"Your unit's case number."`
+	Body api.CaseAttachment
+}
+
+type caseRecordOutput struct{ Body api.CaseRecord }
+
+type listCaseInput struct {
+	ListParams
+	Case string `path:"case" maxLength:"256"`
+	Org  string `query:"org" maxLength:"64" doc:"The unit: platform admins and auditors name it; a unit's staff read only their own."`
+}
+
+type usageReportInput struct {
+	From   string `query:"from" maxLength:"7" doc:"The first month, YYYY-MM (China Standard Time)."`
+	To     string `query:"to" maxLength:"7" doc:"The last month, YYYY-MM; from alone when absent."`
+	Issuer string `query:"issuer" maxLength:"64" doc:"The issuer: platform admins and auditors name it or read every issuer's; an organization reads only its own."`
+}
+
+type usageReportOutput struct{ Body api.UsageReport }
+
+func (a *API) registerAttachToCase() {
+	register(a, huma.Operation{
+		OperationID: "attach-to-case", Method: http.MethodPost, Path: Prefix + "/use/cases/{case}/records", Tags: []string{"use"},
+		Summary: "Keep a license one of your unit's uses returned with a case of your unit",
+		Description: "用证归档。Attaching what the case holds already changes nothing and answers the record. The attachment is audited " +
+			"(use.case-attached); a use that named the case kept its licenses with it already.",
+		Errors: []int{http.StatusNotFound},
+	}, writeMatters(), func(ctx context.Context, in *attachInput) (*caseRecordOutput, error) {
+		r, err := a.svc.Use.Attach(ctx, authz.ActorFrom(ctx), use.Attachment{Case: in.Case, Use: in.Body.Use, LicenseID: in.Body.License})
+		if err != nil {
+			return nil, err
+		}
+		return &caseRecordOutput{Body: CaseRecordOf(r)}, nil
+	})
+}
+
+func (a *API) registerListCase() {
+	register(a, huma.Operation{
+		OperationID: "list-case", Method: http.MethodGet, Path: Prefix + "/use/cases/{case}", Tags: []string{"use"},
+		Summary:     "List the licenses kept with a case of your unit",
+		Description: "Which license, type, number, matter, when, by whom, and the index of the use's audit entry, in the order of the uses.",
+	}, readUse(), func(ctx context.Context, in *listCaseInput) (*pageOutput[api.CaseRecord], error) {
+		p, err := a.svc.Use.ListCase(ctx, authz.ActorFrom(ctx), in.Org, in.Case, in.Cursor, in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, CaseRecordOf), nil
+	})
+}
+
+func (a *API) registerUsageReport() {
+	register(a, huma.Operation{
+		OperationID: "usage-report", Method: http.MethodGet, Path: Prefix + "/use/reports", Tags: []string{"use"},
+		Summary: "How your organization's licenses were used, by using unit, matter and month",
+		Description: "用证统计。Counts, from the audit log as integrated, the licenses returned by scoped uses and the online redemptions " +
+			"accepted (uses) and refused (refusals), per month of China Standard Time.",
+	}, readUsage(), func(ctx context.Context, in *usageReportInput) (*usageReportOutput, error) {
+		q := use.ReportQuery{From: in.From, To: in.To, Issuer: in.Issuer}
+		rows, err := a.svc.Use.Report(ctx, authz.ActorFrom(ctx), q)
+		if err != nil {
+			return nil, err
+		}
+		return &usageReportOutput{Body: UsageReportOf(q, rows)}, nil
 	})
 }

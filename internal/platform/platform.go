@@ -155,7 +155,7 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		Trust: verifier, Holders: holders, HolderOIDC: holders.OIDC(o.OIDC),
 		Presentations: present.New(present.Deps{Tx: db.PresentTx, Purger: db, Keys: ks, Platform: platformCode,
 			BaseURL: o.PublicURL, Now: o.Clock}),
-		Use: use.New(use.Deps{Store: db, Tx: db.UseTx, Query: db.UseQueryTx, Orgs: orgs, Catalog: cat, Now: o.Clock, Rand: o.Rand,
+		Use: use.New(use.Deps{Store: db, Tx: db.UseTx, Query: db.UseQueryTx, Cases: db.UseCaseTx, Orgs: orgs, Catalog: cat, Now: o.Clock, Rand: o.Rand,
 			Rate: o.UseRate, Burst: o.UseBurst}), now: o.Clock}, nil
 }
 

@@ -27,24 +27,8 @@ func TestUseOverTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
-		unit := func(n int, name string) (string, string) {
-			o, err := e.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, n), Name: name, Region: "610100", Kinds: []org.Kind{org.KindUsingUnit},
-				Responsible: org.Responsible{Name: "王五", Phone: "13700000000"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			acc, err := e.svc.CreateAccount(ctx, org.NewAccount{Org: o.CreditCode, Name: name + "-staff", Roles: []authz.Role{authz.UsingUnit}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			secret, _, err := e.svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return o.CreditCode, secret
-		}
-		bank, bankToken := unit(10, "bank")
-		_, hotelToken := unit(11, "hotel")
+		bank, bankToken := e.usingUnit(10, "bank")
+		_, hotelToken := e.usingUnit(11, "hotel")
 		admin, auditor := e.tokens[authz.PlatformAdmin], e.tokens[authz.Auditor]
 		defs, err := catalog.Shipped()
 		if err != nil {
@@ -203,4 +187,25 @@ func TestUseOverTheAPI(t *testing.T) {
 			t.Fatalf("withdrawn grants %+v", gs.Items)
 		}
 	})
+}
+
+// usingUnit creates using unit n named name and a token of a staff
+// account of it, and returns its credit code and the token.
+func (e *env) usingUnit(n int, name string) (string, string) {
+	t, ctx := e.t, context.Background()
+	t.Helper()
+	o, err := e.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, n), Name: name, Region: "610100", Kinds: []org.Kind{org.KindUsingUnit},
+		Responsible: org.Responsible{Name: "王五", Phone: "13700000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := e.svc.CreateAccount(ctx, org.NewAccount{Org: o.CreditCode, Name: name + "-staff", Roles: []authz.Role{authz.UsingUnit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := e.svc.IssueToken(ctx, org.NewToken{AccountID: acc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.CreditCode, secret
 }

@@ -157,6 +157,14 @@ type Reader interface {
 	// ActiveTypeGrant returns the grant of the type to the unit that is
 	// still active (possibly past its end), or NotFound.
 	ActiveTypeGrant(ctx context.Context, org, typeCode string) (TypeGrant, error)
+
+	// GetCaseRecord returns one record of a case, or NotFound.
+	GetCaseRecord(ctx context.Context, org, kase, licenseID, useID string) (CaseRecord, error)
+	// ListCaseRecords orders by use, then license.
+	ListCaseRecords(ctx context.Context, f CaseFilter) ([]CaseRecord, error)
+	// UsageReport counts the integrated uses and refusals of the licenses
+	// f selects by issuer, unit, matter and month (ReportZone).
+	UsageReport(ctx context.Context, f ReportFilter) ([]UsageRow, error)
 }
 
 // Tx is what a change of matters or grants gets: the transaction it runs

@@ -40,6 +40,9 @@ type Query struct {
 	Matter   string
 	HolderID string // a citizen ID number or a credit code
 	TypeCode string // empty: every type the matter needs and the unit is granted
+	// Case, when not empty, is the unit's case the licenses returned are
+	// kept with (R-USE-6).
+	Case string
 }
 
 // UsedField is one face field a use returns. Masked says the value is
@@ -70,7 +73,11 @@ type Result struct {
 	Org           string
 	Matter        string
 	MatterVersion int
-	Licenses      []UsedLicense
+	// Use identifies this use: its license.used entries name it, and a
+	// license it returned is attached to a case by it.
+	Use      string
+	Case     string
+	Licenses []UsedLicense
 }
 
 // QueryTx is what a use reads and writes through, in one transaction:
@@ -82,6 +89,7 @@ type QueryTx interface {
 	ListLicenses(ctx context.Context, f license.Filter) ([]license.License, error)
 	LicenseDocument(ctx context.Context, id string, version int64) ([]byte, error)
 	ActiveGrant(ctx context.Context, licenseID, unit, matter string, at time.Time) (license.Grant, error)
+	InsertCaseRecord(ctx context.Context, r CaseRecord) (bool, error)
 	auditlog.Appender
 }
 
@@ -126,12 +134,24 @@ func (s *Service) Use(ctx context.Context, actor *authz.Actor, q Query) (Result,
 			}
 			return err
 		}
+		if r.Use, err = s.newID("use", now); err != nil {
+			return err
+		}
+		r.Case = q.Case
 		out = r
 		if len(r.Licenses) == 0 {
 			return s.logOutcome(ctx, tx, actor, EmptyAction, q.Matter, "no-license", now)
 		}
 		for _, l := range r.Licenses {
-			if err := s.logUsed(ctx, tx, actor, unit, r.MatterVersion, q.Matter, l, now); err != nil {
+			if err := s.logUsed(ctx, tx, actor, r, l, now); err != nil {
+				return err
+			}
+		}
+		if q.Case == "" {
+			return nil
+		}
+		for _, c := range caseRecords(unit, actor.AccountID, r.Use, q.Case, r, now) {
+			if _, err := tx.InsertCaseRecord(ctx, c); err != nil {
 				return err
 			}
 		}
@@ -151,7 +171,10 @@ func (s *Service) Use(ctx context.Context, actor *authz.Actor, q Query) (Result,
 func checkQuery(q Query) (Query, []catalog.HolderKind, error) {
 	var fs apperr.Fields
 	q.Matter, q.TypeCode = NormalizeCode(q.Matter), strings.ToUpper(strings.TrimSpace(q.TypeCode))
-	q.HolderID = strings.TrimSpace(q.HolderID)
+	q.HolderID, q.Case = strings.TrimSpace(q.HolderID), NormalizeCase(q.Case)
+	if q.Case != "" {
+		checkCase(&fs, q.Case)
+	}
 	switch {
 	case q.Matter == "":
 		fs.Add("matter", "required", "the matter is required")
@@ -358,7 +381,7 @@ func holderAuthorized(ctx context.Context, tx QueryTx, licenseID, unit string, m
 
 // logUsed appends the license.used entry of l returned to actor: the
 // field names, never their values, nor the holder's identifier.
-func (s *Service) logUsed(ctx context.Context, tx QueryTx, actor *authz.Actor, unit string, version int, matter string, l UsedLicense, now time.Time) error {
+func (s *Service) logUsed(ctx context.Context, tx QueryTx, actor *authz.Actor, r Result, l UsedLicense, now time.Time) error {
 	var fields, unmasked []string
 	for k, f := range l.Fields {
 		fields = append(fields, k)
@@ -368,9 +391,12 @@ func (s *Service) logUsed(ctx context.Context, tx QueryTx, actor *authz.Actor, u
 	}
 	slices.Sort(fields)
 	slices.Sort(unmasked)
-	return auditlog.Append(ctx, tx, auditlog.Entry{At: now, Actor: actor.AccountID, Org: l.Issuer, Action: UsedAction, Subject: l.ID,
-		Details: map[string]string{"unit": unit, "matter": matter, "matter_version": strconv.Itoa(version),
-			"fields": strings.Join(fields, ","), "unmasked": strings.Join(unmasked, ",")}})
+	d := map[string]string{"unit": r.Org, "matter": r.Matter, "matter_version": strconv.Itoa(r.MatterVersion), "use": r.Use,
+		"fields": strings.Join(fields, ","), "unmasked": strings.Join(unmasked, ",")}
+	if r.Case != "" {
+		d["case"] = r.Case
+	}
+	return auditlog.Append(ctx, tx, auditlog.Entry{At: now, Actor: actor.AccountID, Org: l.Issuer, Action: UsedAction, Subject: l.ID, Details: d})
 }
 
 // logOutcome appends a use's outcome without a license under the unit.

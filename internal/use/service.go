@@ -41,6 +41,7 @@ type Deps struct {
 	Store   Reader
 	Tx      TxFunc
 	Query   QueryTxFunc
+	Cases   CaseTxFunc
 	Orgs    Orgs
 	Catalog Catalog
 	Now     func() time.Time
@@ -63,6 +64,7 @@ type Service struct {
 	store   Reader
 	tx      TxFunc
 	query   QueryTxFunc
+	cases   CaseTxFunc
 	orgs    Orgs
 	catalog Catalog
 	now     func() time.Time
@@ -77,7 +79,7 @@ func New(d Deps) *Service {
 	}
 	// Stored times have microsecond precision; answering with more would
 	// make a version differ from itself read back.
-	return &Service{store: d.Store, tx: d.Tx, query: d.Query, orgs: d.Orgs, catalog: d.Catalog, rand: d.Rand,
+	return &Service{store: d.Store, tx: d.Tx, query: d.Query, cases: d.Cases, orgs: d.Orgs, catalog: d.Catalog, rand: d.Rand,
 		limits: newLimits(d.Rate, d.Burst),
 		now:    func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
 }
