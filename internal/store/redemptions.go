@@ -65,10 +65,22 @@ func (tx *Tx) ClaimRedemptions(ctx context.Context, claims []present.Claim) ([]b
 	}
 	args := make([]any, 0, 2*len(claims))
 	for _, c := range claims {
+		if len(c.Digest) == 0 {
+			return nil, fmt.Errorf("record redemptions: a claim without a digest")
+		}
 		args = append(args, c.Digest, micros(c.Expires))
 	}
-	rows, err := tx.queryPrepared(ctx, `INSERT INTO presentation_redemptions (digest, expires_at) VALUES `+valueRows(len(claims), 2)+
-		` ON CONFLICT (digest) DO NOTHING RETURNING digest`, args...)
+	// On SQLite, OR IGNORE: a multi-row statement that may abort half-way
+	// (ON CONFLICT DO NOTHING still aborts on NOT NULL) copies every page
+	// it changes to a statement journal first, and the records' random
+	// digests change a page each, so that journal spilled to a file. With
+	// every row given both values, only a taken digest is ignored.
+	q := `INSERT INTO presentation_redemptions (digest, expires_at) VALUES ` + valueRows(len(claims), 2) +
+		` ON CONFLICT (digest) DO NOTHING RETURNING digest`
+	if tx.dialect == SQLite {
+		q = `INSERT OR IGNORE INTO presentation_redemptions (digest, expires_at) VALUES ` + valueRows(len(claims), 2) + ` RETURNING digest`
+	}
+	rows, err := tx.queryPrepared(ctx, q, args...)
 	inserted, err := collect(rows, err, func(s scanner) (string, error) {
 		var d []byte
 		err := s.Scan(&d)
