@@ -25,7 +25,7 @@ func (a *API) registerPresentations() {
 	register(a, huma.Operation{
 		OperationID: "redeem-presentation", Method: http.MethodPost, Path: Prefix + "/presentations/verify", Tags: []string{"presentations"},
 		Metadata: map[string]any{validateBodyFirst: true},
-		Summary: "Redeem a holder's QR presentation online, once",
+		Summary:  "Redeem a holder's QR presentation online, once",
 		Description: "在线核验亮证码（一次性）：the verdict on a holder's QR payload against the platform now — format, presentation key " +
 			"(retired keys too, for payloads issued before the rotation), signature, validity window, the license's state and status " +
 			"bits as committed, and `replay`: a payload is accepted once only, across every server process (docs/presentations.md). " +
