@@ -126,14 +126,46 @@ func Record(ctx context.Context, st Appender, e Entry) error {
 // integrator takes it, after the commit (Integrate); nothing a writer does
 // depends on that index.
 func Append(ctx context.Context, st Appender, e Entry) error {
+	if err := pending(&e); err != nil {
+		return err
+	}
+	if err := st.SequenceAuditEntry(ctx, e); err != nil {
+		return fmt.Errorf("audit entry: %w", err)
+	}
+	return nil
+}
+
+// BatchAppender sequences several entries in one transaction at once, in
+// their order: a write that records many actions together (a batch of
+// redemptions) spends one statement on their entries instead of one each.
+type BatchAppender interface {
+	SequenceAuditEntries(ctx context.Context, es []Entry) error
+}
+
+// AppendAll is Append for every entry of es, in order, in st's
+// transaction; es is changed as Append changes its entry.
+func AppendAll(ctx context.Context, st BatchAppender, es []Entry) error {
+	for i := range es {
+		if err := pending(&es[i]); err != nil {
+			return err
+		}
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	if err := st.SequenceAuditEntries(ctx, es); err != nil {
+		return fmt.Errorf("audit entries: %w", err)
+	}
+	return nil
+}
+
+// pending checks e and makes it a pending entry, its time as stored.
+func pending(e *Entry) error {
 	if e.Action == "" || e.Actor == "" {
 		return apperr.New(apperr.Internal, "audit entry without action or actor")
 	}
 	e.Index, e.Pending, e.Seq = 0, true, 0
 	e.At = e.At.UTC().Truncate(time.Microsecond) // as stored
-	if err := st.SequenceAuditEntry(ctx, e); err != nil {
-		return fmt.Errorf("audit entry: %w", err)
-	}
 	return nil
 }
 

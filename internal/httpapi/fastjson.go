@@ -3,12 +3,14 @@ package httpapi
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // parseJSONFast decodes the JSON value b as encoding/json decodes into
 // an any (objects map[string]any, arrays []any, numbers float64), for the
-// common shape of API bodies only: strings of printable ASCII without
-// escapes, which is what base64 documents and signatures are. It answers
+// common shape of API bodies only: strings of printable ASCII, or valid
+// UTF-8 beyond it, without escapes, which is what base64 documents and
+// signatures, QR payloads and most names are. It answers
 // ok == false on anything else — escapes, other characters, malformed
 // input — and the caller decodes with encoding/json, so that every answer,
 // error messages included, stays the standard library's. It exists
@@ -147,15 +149,21 @@ func (p *fastJSON) next(closer byte) (done, ok bool) {
 	return false, false
 }
 
-// string reads a string of printable ASCII without escapes.
+// string reads a string of printable ASCII or valid UTF-8 beyond ASCII
+// (a matter in Chinese), without escapes.
 func (p *fastJSON) string() (any, bool) {
-	start := p.i + 1
+	start, wide := p.i+1, false
 	for j := start; j < len(p.b); j++ {
 		switch c := p.b[j]; {
 		case c == '"':
+			if wide && !utf8.Valid(p.b[start:j]) {
+				return nil, false // encoding/json replaces bad bytes; strictJSON refuses them
+			}
 			p.i = j + 1
 			return string(p.b[start:j]), true
-		case c < 0x20 || c >= 0x7f || c == '\\':
+		case c >= 0x80:
+			wide = true
+		case c < 0x20 || c == 0x7f || c == '\\':
 			return nil, false
 		}
 	}

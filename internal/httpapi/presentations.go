@@ -24,7 +24,8 @@ func (a *API) registerPresentations() {
 	// the payload up.
 	register(a, huma.Operation{
 		OperationID: "redeem-presentation", Method: http.MethodPost, Path: Prefix + "/presentations/verify", Tags: []string{"presentations"},
-		Summary: "Redeem a holder's QR presentation online, once",
+		Metadata: map[string]any{validateBodyFirst: true},
+		Summary:  "Redeem a holder's QR presentation online, once",
 		Description: "在线核验亮证码（一次性）：the verdict on a holder's QR payload against the platform now — format, presentation key " +
 			"(retired keys too, for payloads issued before the rotation), signature, validity window, the license's state and status " +
 			"bits as committed, and `replay`: a payload is accepted once only, across every server process (docs/presentations.md). " +

@@ -2,7 +2,10 @@ package present
 
 import (
 	"context"
+	"fmt"
 	"sync"
+
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 )
 
 // MaxBatch is the most redemptions one transaction commits. Small
@@ -19,8 +22,8 @@ const MaxBatch = 16
 // one transaction itself, every job decided inside it in queue order, and
 // then hands the next queue to the first redemption waiting in it. No
 // goroutine outlives the redemptions. Two redemptions of one payload in a
-// batch are decided like two transactions in a row: the second insert of
-// the digest does nothing and the second is refused as replayed.
+// batch are decided like two transactions in a row: the first claim of the
+// digest is new, the second is refused as replayed.
 type batcher struct {
 	tx TxFunc
 
@@ -29,12 +32,17 @@ type batcher struct {
 	leading bool
 }
 
-// job is one redemption's part of a batch: run decides it and appends its
-// audit entry in tx, and may run again when the transaction is retried.
+// job is one redemption's part of a batch, in two steps so that the
+// batch writes its redemption records and its audit entries in one
+// statement each: decide reads what the redemption decides on in tx and
+// returns the record it claims, nil when refused already; record then
+// completes the verdict with whether the claim was new, and returns its
+// audit entry. Both may run again when the transaction is retried.
 type job struct {
-	run  func(ctx context.Context, tx Tx) error
-	err  error
-	lead chan bool // true: commit the queue now; false: done, err set
+	decide func(ctx context.Context, tx Tx) (*Claim, error)
+	record func(claimed, fresh bool) auditlog.Entry
+	err    error
+	lead   chan bool // true: commit the queue now; false: done, err set
 }
 
 // do commits j, alone or with others, and returns its error.
@@ -73,14 +81,7 @@ func (b *batcher) do(ctx context.Context, j *job) error {
 // again in a transaction of its own, so that one job's failure is its
 // own.
 func (b *batcher) commit(ctx context.Context, batch []*job) {
-	err := b.tx(ctx, func(tx Tx) error {
-		for _, j := range batch {
-			if err := j.run(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := b.tx(ctx, func(tx Tx) error { return run(ctx, tx, batch) })
 	for _, j := range batch {
 		j.err = err
 	}
@@ -88,6 +89,42 @@ func (b *batcher) commit(ctx context.Context, batch []*job) {
 		return
 	}
 	for _, j := range batch {
-		j.err = b.tx(ctx, func(tx Tx) error { return j.run(ctx, tx) })
+		j.err = b.tx(ctx, func(tx Tx) error { return run(ctx, tx, []*job{j}) })
 	}
+}
+
+// run decides the batch in tx: every job's reads, then one insert of the
+// claimed records and one of the audit entries. Redemptions read nothing
+// another writes in the batch (a license's state and status bits), so this
+// decides as the jobs one after the other would; a digest claimed twice is
+// new only for its first claim.
+func run(ctx context.Context, tx Tx, batch []*job) error {
+	claims := make([]Claim, 0, len(batch))
+	claimed := make([]bool, len(batch))
+	for i, j := range batch {
+		c, err := j.decide(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			claims, claimed[i] = append(claims, *c), true
+		}
+	}
+	fresh, err := tx.ClaimRedemptions(ctx, claims)
+	if err != nil {
+		return err
+	}
+	if len(fresh) != len(claims) {
+		return fmt.Errorf("redemption records: %d answers for %d claims", len(fresh), len(claims))
+	}
+	entries := make([]auditlog.Entry, len(batch))
+	k := 0
+	for i, j := range batch {
+		isFresh := false
+		if claimed[i] {
+			isFresh, k = fresh[k], k+1
+		}
+		entries[i] = j.record(claimed[i], isFresh)
+	}
+	return auditlog.AppendAll(ctx, tx, entries)
 }

@@ -1,8 +1,13 @@
 package present
 
-import "context"
+import (
+	"context"
 
-// Batch runs run through the service's group commit, as Redeem does.
-func (s *Service) Batch(ctx context.Context, run func(ctx context.Context, tx Tx) error) error {
-	return s.batch.do(ctx, &job{run: run})
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+)
+
+// Batch runs a job of decide and record through the service's group
+// commit, as Redeem does.
+func (s *Service) Batch(ctx context.Context, decide func(ctx context.Context, tx Tx) (*Claim, error), record func(claimed, fresh bool) auditlog.Entry) error {
+	return s.batch.do(ctx, &job{decide: decide, record: record})
 }

@@ -49,9 +49,17 @@ type Tx interface {
 	// license and the bits refs name, as committed now; apperr.NotFound
 	// when there is no such license.
 	LiveStatus(ctx context.Context, id string, refs []BitRef) (license.State, *time.Time, []Bit, error)
-	// ClaimRedemption records the redemption digest until expires; false
-	// when it was recorded before (ON CONFLICT DO NOTHING).
-	ClaimRedemption(ctx context.Context, digest []byte, expires time.Time) (bool, error)
+	auditlog.BatchAppender
+	// ClaimRedemptions records each claim's digest until it expires, and
+	// says of each whether it was new: false when it was recorded before,
+	// or claimed earlier in claims (ON CONFLICT DO NOTHING).
+	ClaimRedemptions(ctx context.Context, claims []Claim) ([]bool, error)
+}
+
+// Claim is a redemption record: a payload's Digest, kept until Expires.
+type Claim struct {
+	Digest  []byte
+	Expires time.Time
 }
 
 // BitRef names a status bit: a list, a purpose and an index.
@@ -134,18 +142,27 @@ func (s *Service) Redeem(ctx context.Context, actor *authz.Actor, payload, matte
 	t := &deferredTrust{s: s, at: now}
 	pre := verify.Presentation(ctx, payload, t, now, verify.ClockSkew(ClockSkew))
 	var out verify.PresentationVerdict
-	err := s.batch.do(ctx, &job{run: func(ctx context.Context, tx Tx) error {
-		v := pre
-		v.Checks = append([]verify.Check(nil), pre.Checks...)
-		if v.Presented != nil {
-			if err := s.decide(ctx, tx, &v, t.entries, now); err != nil {
-				return err
+	err := s.batch.do(ctx, &job{
+		decide: func(ctx context.Context, tx Tx) (*Claim, error) {
+			out = pre
+			out.Checks = append(make([]verify.Check, 0, len(pre.Checks)+1), pre.Checks...)
+			if out.Presented == nil {
+				return nil, nil
 			}
-		}
-		settle(&v.Verdict)
-		out = v
-		return auditlog.Append(ctx, tx, s.entry(actor, matter, v, now))
-	}})
+			return s.decide(ctx, tx, &out, t.entries, now)
+		},
+		record: func(claimed, fresh bool) auditlog.Entry {
+			if claimed {
+				c := verify.Check{Name: CheckReplay, OK: fresh, Reason: "first use of this payload"}
+				if !fresh {
+					c.Reason = qr.ErrReplayed.Error() + ": this payload was redeemed before; ask the holder to show a fresh code"
+				}
+				out.Checks = append(out.Checks, c)
+			}
+			settle(&out.Verdict)
+			return s.entry(actor, matter, out, now)
+		},
+	})
 	if err != nil {
 		return verify.PresentationVerdict{}, err
 	}
@@ -174,11 +191,11 @@ func checkInput(payload, matter string) error {
 
 // decide replaces the status check of v, whose signature verified, by the
 // license's live status as tx reads it and, when every check passed,
-// claims the payload's one use.
-func (s *Service) decide(ctx context.Context, tx Tx, v *verify.PresentationVerdict, entries []statusEntry, now time.Time) error {
+// returns the claim of the payload's one use.
+func (s *Service) decide(ctx context.Context, tx Tx, v *verify.PresentationVerdict, entries []statusEntry, now time.Time) (*Claim, error) {
 	live, err := s.liveStatus(ctx, tx, v.Presented.LicenseID, entries, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range v.Checks {
 		if v.Checks[i].Name == verify.CheckStatus {
@@ -187,19 +204,10 @@ func (s *Service) decide(ctx context.Context, tx Tx, v *verify.PresentationVerdi
 	}
 	for _, c := range v.Checks {
 		if !c.OK && !c.Informational {
-			return nil // refused already: the payload keeps its one use
+			return nil, nil // refused already: the payload keeps its one use
 		}
 	}
-	fresh, err := tx.ClaimRedemption(ctx, Digest(v.Presented.KID, v.Presented.Nonce), v.Presented.Expires.Add(ClockSkew))
-	if err != nil {
-		return err
-	}
-	c := verify.Check{Name: CheckReplay, OK: fresh, Reason: "first use of this payload"}
-	if !fresh {
-		c.Reason = qr.ErrReplayed.Error() + ": this payload was redeemed before; ask the holder to show a fresh code"
-	}
-	v.Checks = append(v.Checks, c)
-	return nil
+	return &Claim{Digest: Digest(v.Presented.KID, v.Presented.Nonce), Expires: v.Presented.Expires.Add(ClockSkew)}, nil
 }
 
 // Digest is the key of a payload's redemption record: the SHA-256 of a

@@ -14,6 +14,7 @@ import (
 var (
 	_ auditlog.Tx               = (*Tx)(nil)
 	_ auditlog.Appender         = (*Tx)(nil)
+	_ auditlog.BatchAppender    = (*Tx)(nil)
 	_ auditlog.Reader           = (*DB)(nil)
 	_ auditlog.IntegrationStore = (*DB)(nil)
 	_ auditlog.TileReader       = (*DB)(nil)
@@ -59,6 +60,25 @@ func (tx *Tx) SequenceAuditEntry(ctx context.Context, e auditlog.Entry) error {
 		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 	if err != nil {
 		return fmt.Errorf("pending audit entry: %w", err)
+	}
+	return nil
+}
+
+// SequenceAuditEntries implements auditlog.BatchAppender: the entries in
+// multi-row inserts, which number them in their order as one insert each
+// would. A batch of redemptions spent about a third of its transaction on
+// an insert per entry.
+func (tx *Tx) SequenceAuditEntries(ctx context.Context, es []auditlog.Entry) error {
+	for lo := 0; lo < len(es); lo += rowsPerInsert {
+		hi := min(lo+rowsPerInsert, len(es))
+		args := make([]any, 0, 6*(hi-lo))
+		for _, e := range es[lo:hi] {
+			args = append(args, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
+		}
+		if _, err := tx.execPrepared(ctx, `INSERT INTO audit_pending (at, actor, org, action, subject, details) VALUES `+
+			valueRows(hi-lo, 6), args...); err != nil {
+			return fmt.Errorf("pending audit entries: %w", err)
+		}
 	}
 	return nil
 }

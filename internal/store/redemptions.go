@@ -52,17 +52,53 @@ func (h handle) LiveStatus(ctx context.Context, id string, refs []present.BitRef
 	return license.State(state), timePtr(until), bits, nil
 }
 
-// ClaimRedemption implements present.Tx. ON CONFLICT DO NOTHING keeps a
-// replay from aborting the transaction, which records its refusal; on
-// PostgreSQL a concurrent redemption of the same payload waits for the
-// first to commit and then fails to serialize, and its retry sees the row.
-func (tx *Tx) ClaimRedemption(ctx context.Context, digest []byte, expires time.Time) (bool, error) {
-	res, err := tx.execPrepared(ctx, `INSERT INTO presentation_redemptions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`,
-		digest, micros(expires))
-	if err != nil {
-		return false, fmt.Errorf("record a redemption: %w", mapErr(err))
+// ClaimRedemptions implements present.Tx: one multi-row insert whose
+// RETURNING names the digests it inserted. ON CONFLICT DO NOTHING keeps a
+// replay from aborting the transaction, which records its refusal; a
+// digest given twice is inserted once, so its first claim is the new one,
+// as in two inserts in a row. On PostgreSQL a concurrent redemption of the
+// same payload waits for the first to commit and then fails to serialize,
+// and its retry sees the row.
+func (tx *Tx) ClaimRedemptions(ctx context.Context, claims []present.Claim) ([]bool, error) {
+	if len(claims) == 0 {
+		return nil, nil
 	}
-	return affected(res, "record a redemption")
+	args := make([]any, 0, 2*len(claims))
+	for _, c := range claims {
+		if len(c.Digest) == 0 {
+			return nil, fmt.Errorf("record redemptions: a claim without a digest")
+		}
+		args = append(args, c.Digest, micros(c.Expires))
+	}
+	// On SQLite, OR IGNORE: a multi-row statement that may abort half-way
+	// (ON CONFLICT DO NOTHING still aborts on NOT NULL) copies every page
+	// it changes to a statement journal first, and the records' random
+	// digests change a page each, so that journal spilled to a file. With
+	// every row given both values, only a taken digest is ignored.
+	q := `INSERT INTO presentation_redemptions (digest, expires_at) VALUES ` + valueRows(len(claims), 2) +
+		` ON CONFLICT (digest) DO NOTHING RETURNING digest`
+	if tx.dialect == SQLite {
+		q = `INSERT OR IGNORE INTO presentation_redemptions (digest, expires_at) VALUES ` + valueRows(len(claims), 2) + ` RETURNING digest`
+	}
+	rows, err := tx.queryPrepared(ctx, q, args...)
+	inserted, err := collect(rows, err, func(s scanner) (string, error) {
+		var d []byte
+		err := s.Scan(&d)
+		return string(d), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record redemptions: %w", err)
+	}
+	fresh := make(map[string]bool, len(inserted))
+	for _, d := range inserted {
+		fresh[d] = true
+	}
+	out := make([]bool, len(claims))
+	for i, c := range claims {
+		out[i] = fresh[string(c.Digest)]
+		delete(fresh, string(c.Digest)) // a second claim of it in the batch is a replay
+	}
+	return out, nil
 }
 
 // PurgeRedemptions implements present.Purger: one statement that commits

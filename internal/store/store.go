@@ -480,6 +480,19 @@ func (h handle) queryRowPrepared(ctx context.Context, query string, args ...any)
 	return s.QueryRowContext(ctx, args...)
 }
 
+// queryPrepared is query through a statement prepared once.
+func (h handle) queryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := h.prepared(ctx, query) //nolint:sqlclosecheck // the cache's: DB.Close, or the transaction's end, closes it
+	switch {
+	case err != nil:
+		return nil, err
+	case s == nil:
+		return h.query(ctx, query, args...)
+	}
+	rows, err := s.QueryContext(ctx, args...)
+	return rows, mapErr(err)
+}
+
 // errRow is a row whose query could not be prepared.
 type errRow struct{ err error }
 
