@@ -451,6 +451,11 @@ func (s *Service) recordIssuedIn(ctx context.Context, st Tx, l License, ms []Mat
 		Details: materialDetails(details, ms)}); err != nil {
 		return err
 	}
+	return issuedOutbox(ctx, st, l)
+}
+
+// issuedOutbox writes the outbox event of an issued license.
+func issuedOutbox(ctx context.Context, st Tx, l License) error {
 	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,
 		Version: l.Version, IssuedAt: l.IssuedAt.Format(time.RFC3339)})
 	if err != nil {

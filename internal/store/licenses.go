@@ -258,17 +258,23 @@ func (d *DB) NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint6
 	return d.nextSequence(ctx, "id/"+typeCode+"/"+issuer)
 }
 
-func (d *DB) nextSequence(ctx context.Context, scope string) (n uint64, err error) {
+func (d *DB) nextSequence(ctx context.Context, scope string) (uint64, error) {
+	return d.nextSequenceBy(ctx, scope, 1)
+}
+
+// nextSequenceBy advances the counter of scope by step and returns its
+// new value, the last of the step values drawn.
+func (d *DB) nextSequenceBy(ctx context.Context, scope string, step int) (n uint64, err error) {
 	err = d.retry(ctx, func() error {
 		var v int64
 		// The counter row exists but for the first draw of a scope: one
 		// statement, one short write, in the common case.
-		err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v))
+		err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + ? WHERE scope = ? RETURNING value`, step, scope).Scan(&v))
 		if errNotFound(err) {
 			if _, err := d.exec(ctx, `INSERT INTO license_sequences (scope, value) VALUES (?, 0) ON CONFLICT (scope) DO NOTHING`, scope); err != nil {
 				return err
 			}
-			err = mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v))
+			err = mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + ? WHERE scope = ? RETURNING value`, step, scope).Scan(&v))
 		}
 		if err != nil {
 			return err
