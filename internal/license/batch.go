@@ -116,14 +116,15 @@ func (s *Service) issueBatch(ctx context.Context, actor *authz.Actor, ns []NewLi
 	out := make([]Issued, len(items))
 	err = s.tx(ctx, func(st Tx) error {
 		docs := make([]codec.License, len(items))
+		ins, digests := make([][]byte, len(items)), make([][]byte, len(items))
 		for i := range items {
 			it := &items[i]
-			if docs[i], _, err = s.draft(ctx, st, &it.l, o, it.face, st.InsertLicense); err != nil {
+			if docs[i], ins[i], digests[i], err = s.draft(ctx, st, &it.l, o, it.face, st.InsertLicense); err != nil {
 				return err
 			}
 		}
 		var useID string
-		signed, err := codec.SignBatch(ctx, batchID, docs, func(ctx context.Context, digest []byte) ([]byte, error) {
+		signed, err := codec.SignBatchDigests(ctx, batchID, docs, digests, func(ctx context.Context, digest []byte) ([]byte, error) {
 			sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{Org: issuer, SealID: sealID, LicenseType: e.Code, Digest: digest,
 				Title: fmt.Sprintf("license batch %s (%d licenses)", batchID, len(docs)), PropertyInfo: batchID, Actor: actor.AccountID})
 			useID = use.ID
@@ -133,7 +134,7 @@ func (s *Service) issueBatch(ctx context.Context, actor *authz.Actor, ns []NewLi
 			return err
 		}
 		for i, it := range items {
-			doc, err := s.keep(ctx, st, it.l, signed[i], useID, now)
+			doc, err := s.keep(ctx, st, it.l, signed[i], ins[i], useID, now)
 			if err != nil {
 				return err
 			}

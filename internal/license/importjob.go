@@ -511,14 +511,15 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 		}
 	} else {
 		docs := make([]codec.License, len(work))
+		ins, digests := make([][]byte, len(work)), make([][]byte, len(work))
 		for i := range work {
 			var err error
-			if docs[i], _, err = a.s.draft(ctx, st, &work[i].l, a.o, work[i].row.Face, writer(&work[i])); err != nil {
+			if docs[i], ins[i], digests[i], err = a.s.draft(ctx, st, &work[i].l, a.o, work[i].row.Face, writer(&work[i])); err != nil {
 				return "", err
 			}
 		}
 		var useID string
-		signed, err := codec.SignBatch(ctx, a.batchID, docs, func(ctx context.Context, digest []byte) ([]byte, error) {
+		signed, err := codec.SignBatchDigests(ctx, a.batchID, docs, digests, func(ctx context.Context, digest []byte) ([]byte, error) {
 			sig, use, err := a.s.seals.SignBound(ctx, st, seal.BoundSign{Org: a.o.CreditCode, SealID: a.sealID, LicenseType: a.e.Code, Digest: digest,
 				Title: fmt.Sprintf("license import batch %s (%d licenses)", a.batchID, len(docs)), PropertyInfo: a.batchID, Actor: a.actor})
 			useID = use.ID
@@ -529,7 +530,7 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 		}
 		root = signed[0].Batch.Header.Root
 		for i := range work {
-			if _, err := a.s.keep(ctx, st, work[i].l, signed[i], useID, a.now); err != nil {
+			if _, err := a.s.keep(ctx, st, work[i].l, signed[i], ins[i], useID, a.now); err != nil {
 				return "", err
 			}
 		}

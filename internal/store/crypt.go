@@ -243,7 +243,7 @@ func (h handle) encryptionKey(ctx context.Context, purpose string) (*envelope.Da
 	}
 	var version int64
 	var wrapped []byte
-	err := mapErr(h.queryRow(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
+	err := mapErr(h.queryRowPrepared(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
 		purpose).Scan(&version, &wrapped))
 	if err != nil {
 		return nil, fmt.Errorf("read the active %s data key: %w", purpose, err)
