@@ -208,8 +208,7 @@ func benchImportRun(ctx context.Context, p *platform.Platform, actor *authz.Acto
 			if rec == nil {
 				return nil
 			}
-			batch = append(batch, license.ImportRow{Row: rec.Row, Number: rec.Number, HolderID: rec.HolderID, HolderName: rec.HolderName,
-				ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil, CompletedOn: rec.CompletedOn, Face: rec.Face})
+			batch = append(batch, *rec)
 			if len(batch) >= o.batch {
 				return flush(ctx)
 			}

@@ -55,10 +55,17 @@ func (a *app) importCheckCommand() *cobra.Command {
 			return a.runImportCheck(cmd.Context(), f, args[0])
 		},
 	}
+	importFlags(cmd, &f)
+	cmd.Flags().BoolVar(&f.shipped, "shipped", false, "take the type as shipped in this binary instead of from the store")
+	return cmd
+}
+
+// importFlags are the flags import check and import run share: the type,
+// how to read the file and where the problems go.
+func importFlags(cmd *cobra.Command, f *importCheck) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.typ, "type", "", "the license type code (required)")
 	fl.IntVar(&f.version, "type-version", 0, "the approved template version (default the newest approved)")
-	fl.BoolVar(&f.shipped, "shipped", false, "take the type as shipped in this binary instead of from the store")
 	fl.StringVar(&f.mapping, "mapping", "", "the column mapping, JSON (default: columns named as the fields)")
 	fl.StringVar(&f.format, "format", "", "csv, jsonl or xlsx (default from the file's extension)")
 	fl.StringVar(&f.encoding, "encoding", "auto", "csv and jsonl: utf-8, gb18030 or auto")
@@ -66,7 +73,6 @@ func (a *app) importCheckCommand() *cobra.Command {
 	fl.StringVar(&f.report, "report", "", "write every problem to this file")
 	fl.StringVar(&f.reportFormat, "report-format", "", "csv or json (default from the report's extension, csv)")
 	fl.IntVar(&f.show, "show", 20, "without --report: how many problems to print")
-	return cmd
 }
 
 // importInput is an opened import file with how to read it.

@@ -55,18 +55,10 @@ file resumes the job after its last committed batch (docs/import.md).`,
 			return a.runImport(cmd.Context(), f, args[0])
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&f.typ, "type", "", "the license type code (required)")
-	fl.IntVar(&f.version, "type-version", 0, "the approved template version (default the newest approved)")
-	fl.StringVar(&f.issuer, "issuer", "", "credit code of the issuing organization (required)")
+	importFlags(cmd, &f.importCheck)
 	licenseFlags(cmd, &f.account)
-	fl.StringVar(&f.mapping, "mapping", "", "the column mapping, JSON (default: columns named as the fields)")
-	fl.StringVar(&f.format, "format", "", "csv, jsonl or xlsx (default from the file's extension)")
-	fl.StringVar(&f.encoding, "encoding", "auto", "csv and jsonl: utf-8, gb18030 or auto")
-	fl.StringVar(&f.sheet, "sheet", "", "xlsx: the sheet to read (default the first)")
-	fl.StringVar(&f.report, "report", "", "write every problem to this file")
-	fl.StringVar(&f.reportFormat, "report-format", "", "csv or json (default from the report's extension, csv)")
-	fl.IntVar(&f.show, "show", 20, "without --report: how many problems to print")
+	fl := cmd.Flags()
+	fl.StringVar(&f.issuer, "issuer", "", "credit code of the issuing organization (required)")
 	fl.IntVar(&f.batch, "batch", importer.DefaultBatch, fmt.Sprintf("rows per batch: one transaction, one signature (1-%d)", license.MaxBatch))
 	fl.StringVar(&f.sign, "sign", "batch", "batch: one signature per batch; each: one per license")
 	return cmd

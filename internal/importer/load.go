@@ -72,8 +72,7 @@ func (l Load) Import(ctx context.Context, r Reader, v *Validator) (Summary, lice
 		if rec == nil {
 			b.Rejected++
 		} else {
-			b.Rows = append(b.Rows, license.ImportRow{Row: rec.Row, Number: rec.Number, HolderID: rec.HolderID, HolderName: rec.HolderName,
-				ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil, CompletedOn: rec.CompletedOn, Face: rec.Face})
+			b.Rows = append(b.Rows, *rec)
 		}
 		if int64(len(b.Rows))+b.Rejected >= int64(size) {
 			return flush(ctx)

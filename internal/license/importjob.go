@@ -163,9 +163,6 @@ type ImportTx interface {
 	PutLicenseImports(ctx context.Context, job string, ls []LicenseImport) error
 }
 
-// importDefaultBatch is the batch of an import that names none.
-const importDefaultBatch = 1000
-
 // StartImport starts the import of a file, or resumes the unfinished job
 // of the same file (issuer, type, file digest and mapping), which it sets
 // running again: a job killed or cancelled goes on after its checkpoint.
