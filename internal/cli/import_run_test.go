@@ -250,7 +250,8 @@ func (f importFixture) checkpoint(p *platform.Platform) int64 {
 
 // TestImportKill9Resumes kills import run processes with SIGKILL at
 // several points (before its first batch commits, and after some batches)
-// on both stores, then runs the same command to its end: the store ends
+// on both stores, interrupts one more with SIGINT (the job is left
+// cancelled), then runs the same command to its end: the store ends
 // with exactly one license per valid row, each number once at version 1,
 // the job done with counts that add up, and one batch entry in the audit
 // log per batch committed.
@@ -275,6 +276,28 @@ func TestImportKill9Resumes(t *testing.T) {
 				if got := f.checkpoint(p); got >= f.read {
 					return fmt.Errorf("the import ended before kill %d (%s)", i, errOut.String())
 				}
+			}
+			// Ctrl-C: the run stops cleanly, the job cancelled where its
+			// last batch ended.
+			c, errOut := f.importProcess("--batch", "50")
+			deadline := time.Now().Add(time.Minute)
+			for f.checkpoint(p) < 1200 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := c.Process.Signal(os.Interrupt); err != nil {
+				return err
+			}
+			var exit *exec.ExitError
+			if err := c.Wait(); !errors.As(err, &exit) || exit.ExitCode() != ExitInvalid || !strings.Contains(errOut.String(), "cancelled after row") {
+				return fmt.Errorf("interrupted run: %v: %s", err, errOut.String())
+			}
+			raw, err := os.ReadFile(f.file)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(raw)
+			if j, err := p.DB.UnfinishedImport(ctx, f.issuer, "BL0001", hex.EncodeToString(sum[:]), ""); err != nil || j.State != license.ImportCancelled {
+				return fmt.Errorf("after Ctrl-C the job is %+v (%v)", j, err)
 			}
 			return nil
 		})
