@@ -108,10 +108,22 @@ func fileDigest(file *os.File) (string, error) {
 // importJob starts or resumes the job of the file and runs it to its end.
 func (a *app) importJob(ctx context.Context, p *platform.Platform, actor *authz.Actor, f importRun, in *importInput, name, digest string) error {
 	code := strings.TrimSpace(f.typ)
-	if _, _, err := storeType(ctx, p, code, f.version); err != nil {
+	e, v, err := storeType(ctx, p, code, f.version)
+	if err != nil {
 		return err
 	}
-	job, resumed, err := p.Licenses.StartImport(ctx, actor, license.NewImport{Type: code, TypeVersion: f.version, FileName: name,
+	prog := a.newImportProgress(in.size, in.opt.Format, "cli.import.importing")
+	r, err := in.read(prog)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = r.Close() }()
+	// A file the mapping does not fit is refused before a job exists.
+	val := importer.NewValidator(e, v.Template, in.mapping, time.Now)
+	if err := val.Bind(r.Header()); err != nil {
+		return err
+	}
+	job, resumed, err := p.Licenses.StartImport(ctx, actor, license.NewImport{Type: code, TypeVersion: v.Number, FileName: name,
 		FileDigest: digest, Mapping: in.mappingText})
 	if err != nil {
 		return err
@@ -119,17 +131,13 @@ func (a *app) importJob(ctx context.Context, p *platform.Platform, actor *authz.
 	if resumed {
 		fmt.Fprintln(a.stderr, a.t("cli.import.resumed", map[string]any{"Job": job.ID, "Row": job.Checkpoint}))
 	}
-	// The job reads the file under the template version it started with.
-	e, v, err := storeType(ctx, p, code, job.TypeVersion)
-	if err != nil {
-		return err
+	if job.TypeVersion != v.Number {
+		// The job reads the file under the template version it started with.
+		if e, v, err = storeType(ctx, p, code, job.TypeVersion); err != nil {
+			return errors.Join(err, a.endImport(ctx, p, actor, job, license.ImportFailed))
+		}
+		val = importer.NewValidator(e, v.Template, in.mapping, time.Now)
 	}
-	prog := a.newImportProgress(in.size, in.opt.Format, "cli.import.importing")
-	r, err := in.read(prog)
-	if err != nil {
-		return errors.Join(err, a.endImport(ctx, p, actor, job, license.ImportFailed))
-	}
-	defer func() { _ = r.Close() }()
 	rep, shown, closeReport, err := a.importReport(f.importCheck)
 	if err != nil {
 		return errors.Join(err, a.endImport(ctx, p, actor, job, license.ImportFailed))
@@ -138,7 +146,7 @@ func (a *app) importJob(ctx context.Context, p *platform.Platform, actor *authz.
 		Each: f.sign == "each", Apply: func(ctx context.Context, b license.ImportBatch) (license.ImportResult, error) {
 			return p.Licenses.ImportBatch(ctx, actor, job.ID, b)
 		}}
-	s, last, err := load.Import(ctx, r, importer.NewValidator(e, v.Template, in.mapping, time.Now))
+	s, last, err := load.Import(ctx, r, val)
 	prog.finish()
 	if cerr := closeReport(); err == nil {
 		err = cerr

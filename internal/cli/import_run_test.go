@@ -134,6 +134,13 @@ func count(entries []auditlog.Entry) map[string]int {
 func TestImportRun(t *testing.T) {
 	onEachStore(t, func(t *testing.T, cmd storeCmd, data, dsn string) {
 		f := newImportFixture(t, cmd, data, dsn, 600)
+		// A header the mapping does not fit is refused before a job
+		// exists (the audit counts below have one start).
+		bad := filepath.Join(t.TempDir(), "bad.csv")
+		writeFile(t, bad, []byte("number,colour\nA-1,red\n"))
+		if code, _, errOut := f.run(bad); code != ExitUsage || !strings.Contains(errOut, "header[1]") {
+			t.Fatalf("a header the mapping does not fit: exit %d: %s", code, errOut)
+		}
 		report := filepath.Join(t.TempDir(), "report.csv")
 		code, res, errOut := f.run(f.file, "--batch", "100", "--report", report)
 		if code != ExitInvalid {
