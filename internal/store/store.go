@@ -10,7 +10,6 @@
 package store
 
 import (
-	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"context"
 	"database/sql"
 	"embed"
@@ -34,6 +33,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 )
 
 //go:embed sqlite/migrations/*.sql postgres/migrations/*.sql
