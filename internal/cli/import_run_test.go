@@ -21,6 +21,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/importer/gen"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // importFixture is a seeded store, its issuer and a generated file.
@@ -332,4 +333,26 @@ func TestImportKill9Resumes(t *testing.T) {
 			t.Errorf("audit entries %v, want %d batches, one start, one done", got, want)
 		}
 	})
+}
+
+// TestBenchImport runs bench import small on both stores: every generated
+// row becomes a license, and both rates and the memory are measured.
+func TestBenchImport(t *testing.T) {
+	for _, postgres := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
+			args := []string{"bench", "import", "--n", "40", "--batch", "16", "--json", "--lang", "en"}
+			if postgres {
+				args = append(args, "--db", storetest.PostgresDSN(t))
+			}
+			code, out, errOut := run(t, args...)
+			var res benchImportResult
+			if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+				t.Fatalf("exit %d: %s %s", code, out, errOut)
+			}
+			if want := map[bool]string{false: "sqlite", true: "postgres"}[postgres]; res.Store != want || res.N != 40 || res.Imported != 40 ||
+				res.PerS <= 0 || res.Baseline <= 0 || res.PeakRSS <= 0 || res.Sign != "batch" {
+				t.Errorf("result %+v", res)
+			}
+		})
+	}
 }
