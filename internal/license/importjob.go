@@ -515,13 +515,8 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 				return "", err
 			}
 		}
-		var useID string
-		signed, err := codec.SignBatchDigests(ctx, a.batchID, docs, digests, func(ctx context.Context, digest []byte) ([]byte, error) {
-			sig, use, err := a.s.seals.SignBound(ctx, st, seal.BoundSign{Org: a.o.CreditCode, SealID: a.sealID, LicenseType: a.e.Code, Digest: digest,
-				Title: fmt.Sprintf("license import batch %s (%d licenses)", a.batchID, len(docs)), PropertyInfo: a.batchID, Actor: a.actor})
-			useID = use.ID
-			return sig, err
-		})
+		signed, useID, err := a.s.sealBatch(ctx, st, a.batchID, seal.BoundSign{Org: a.o.CreditCode, SealID: a.sealID, LicenseType: a.e.Code,
+			Title: fmt.Sprintf("license import batch %s (%d licenses)", a.batchID, len(docs)), Actor: a.actor}, docs, digests)
 		if err != nil {
 			return "", err
 		}
