@@ -133,7 +133,7 @@ Each measurement stops after --duration or --requests, whichever comes first.`,
 	f.IntVar(&o.connections, "connections", 64, "concurrent connections (1 to 1024)")
 	f.DurationVar(&o.duration, "duration", 5*time.Second, "time limit of each measurement (at most 10m)")
 	f.IntVar(&o.requests, "requests", 1_000_000, "request limit of each measurement (at most 100000000)")
-	cmd.AddCommand(httpCmd)
+	cmd.AddCommand(httpCmd, a.benchImportCommand())
 	return cmd
 }
 

@@ -8,3 +8,6 @@ import "time"
 
 // Process is not measured on this platform.
 func Process() (time.Duration, bool) { return 0, false }
+
+// PeakRSS is not measured on this platform.
+func PeakRSS() (int64, bool) { return 0, false }

@@ -7,6 +7,7 @@
 package cputime
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -19,4 +20,18 @@ func Process() (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano()), true
+}
+
+// PeakRSS is the largest resident set size the process has had, in
+// bytes, and whether the platform reports it (getrusage's ru_maxrss, which
+// Linux gives in KiB).
+func PeakRSS() (int64, bool) {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0, false
+	}
+	if runtime.GOOS == "darwin" {
+		return u.Maxrss, true // bytes there
+	}
+	return u.Maxrss * 1024, true
 }

@@ -20,6 +20,13 @@ type Summary struct {
 	Rejected int64    `json:"rejected"`
 	Problems int64    `json:"problems"`
 	Encoding Encoding `json:"encoding,omitempty"`
+	// What an import into the store did, over the whole job (a resumed
+	// job's earlier runs included): licenses issued, given a new version,
+	// found unchanged. Rejected then counts the job's rows the store
+	// refused too.
+	Imported  int64 `json:"imported,omitempty"`
+	Versioned int64 `json:"versioned,omitempty"`
+	Unchanged int64 `json:"unchanged,omitempty"`
 }
 
 // Report receives the problems of rejected rows as they are found, and
@@ -140,6 +147,12 @@ type Run struct {
 	// end with the counts so far.
 	Progress      func(Summary)
 	ProgressEvery int64
+	// Row, when set, is called after each row is counted, with its record
+	// when it is valid, nil when it is rejected; an error stops the run.
+	Row func(ctx context.Context, s *Summary, rec *Record) error
+	// End, when set, is called after the last row, before the report is
+	// closed with the summary, which it may complete.
+	End func(ctx context.Context, s *Summary) error
 }
 
 // Check reads every row of r, validates it with v and hands it on: one bad
@@ -169,13 +182,13 @@ func (run Run) Check(ctx context.Context, r Reader, v *Validator) (Summary, erro
 		}
 		var re *RowError
 		var problems []Problem
+		var rec Record
 		switch {
 		case errors.As(err, &re):
 			problems = []Problem{{Row: re.Row, Column: re.Column, Rule: re.Rule, Detail: re.Detail}}
 		case err != nil:
 			return s, err
 		default:
-			var rec Record
 			rec, problems = v.Check(row)
 			if problems == nil && run.Accept != nil {
 				if err := run.Accept(ctx, rec); err != nil {
@@ -197,8 +210,22 @@ func (run Run) Check(ctx context.Context, r Reader, v *Validator) (Summary, erro
 				}
 			}
 		}
+		if run.Row != nil {
+			valid := &rec
+			if problems != nil {
+				valid = nil
+			}
+			if err := run.Row(ctx, &s, valid); err != nil {
+				return s, err
+			}
+		}
 		if run.Progress != nil && s.Read%every == 0 {
 			run.Progress(s)
+		}
+	}
+	if run.End != nil {
+		if err := run.End(ctx, &s); err != nil {
+			return s, err
 		}
 	}
 	if run.Progress != nil {

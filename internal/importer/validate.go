@@ -16,18 +16,8 @@ import (
 )
 
 // Record is a row that passed validation: a license as it will be
-// imported.
-type Record struct {
-	Row         int
-	Number      string
-	HolderID    string
-	HolderName  string
-	ValidFrom   time.Time
-	ValidUntil  *time.Time
-	CompletedOn time.Time
-	// Face is the normalized face data, canonical as issuance stores it.
-	Face []byte
-}
+// imported, the row the license service's import batch takes.
+type Record = license.ImportRow
 
 // Problem is one broken rule of a rejected row. Value is the cell as the
 // report may show it: masked under the template's rule, the holder's

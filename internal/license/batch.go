@@ -116,24 +116,20 @@ func (s *Service) issueBatch(ctx context.Context, actor *authz.Actor, ns []NewLi
 	out := make([]Issued, len(items))
 	err = s.tx(ctx, func(st Tx) error {
 		docs := make([]codec.License, len(items))
+		ins, digests := make([][]byte, len(items)), make([][]byte, len(items))
 		for i := range items {
 			it := &items[i]
-			if docs[i], _, err = s.draft(ctx, st, &it.l, o, it.face, st.InsertLicense); err != nil {
+			if docs[i], ins[i], digests[i], err = s.draft(ctx, st, &it.l, o, it.face, st.InsertLicense); err != nil {
 				return err
 			}
 		}
-		var useID string
-		signed, err := codec.SignBatch(ctx, batchID, docs, func(ctx context.Context, digest []byte) ([]byte, error) {
-			sig, use, err := s.seals.SignBound(ctx, st, seal.BoundSign{Org: issuer, SealID: sealID, LicenseType: e.Code, Digest: digest,
-				Title: fmt.Sprintf("license batch %s (%d licenses)", batchID, len(docs)), PropertyInfo: batchID, Actor: actor.AccountID})
-			useID = use.ID
-			return sig, err
-		})
+		signed, useID, err := s.sealBatch(ctx, st, batchID, seal.BoundSign{Org: issuer, SealID: sealID, LicenseType: e.Code,
+			Title: fmt.Sprintf("license batch %s (%d licenses)", batchID, len(docs)), Actor: actor.AccountID}, docs, digests)
 		if err != nil {
 			return err
 		}
 		for i, it := range items {
-			doc, err := s.keep(ctx, st, it.l, signed[i], useID, now)
+			doc, err := s.keep(ctx, st, it.l, signed[i], ins[i], useID, now)
 			if err != nil {
 				return err
 			}
@@ -152,6 +148,20 @@ func (s *Service) issueBatch(ctx context.Context, actor *authz.Actor, ns []NewLi
 		return nil, err
 	}
 	return out, nil
+}
+
+// sealBatch has the bound seal b names sign docs, whose digests are
+// given, as the batch id in st: one signature, one seal use, whose
+// identifier it returns with the signed documents.
+func (s *Service) sealBatch(ctx context.Context, st Tx, id string, b seal.BoundSign, docs []codec.License, digests [][]byte) ([]codec.Document, string, error) {
+	var useID string
+	signed, err := codec.SignBatchDigests(ctx, id, docs, digests, func(ctx context.Context, digest []byte) ([]byte, error) {
+		b.Digest, b.PropertyInfo = digest, id
+		sig, use, err := s.seals.SignBound(ctx, st, b)
+		useID = use.ID
+		return sig, err
+	})
+	return signed, useID, err
 }
 
 // prefixed is err with each of its fields under prefix, its kind kept.

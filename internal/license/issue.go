@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
@@ -364,7 +366,7 @@ func (s *Service) identifiers(ctx context.Context, e catalog.Entry, o org.Org, n
 // the signed document.
 func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face []byte, actor string, at time.Time,
 	write func(context.Context, License) error) ([]byte, error) {
-	doc, digest, err := s.draft(ctx, st, l, o, face, write)
+	doc, in, digest, err := s.draft(ctx, st, l, o, face, write)
 	if err != nil {
 		return nil, err
 	}
@@ -373,20 +375,20 @@ func (s *Service) sign(ctx context.Context, st Tx, l *License, o org.Org, face [
 	if err != nil {
 		return nil, err
 	}
-	return s.keep(ctx, st, *l, codec.Document{License: doc, Signature: sig}, use.ID, at)
+	return s.keep(ctx, st, *l, codec.Document{License: doc, Signature: sig}, in, use.ID, at)
 }
 
 // draft claims a status slot for version l.Version, builds its document,
 // lints it and records the license through write: everything before the
-// seal signs. It returns the document and its digest.
+// seal signs. It returns the document, its signing input and its digest.
 func (s *Service) draft(ctx context.Context, st Tx, l *License, o org.Org, face []byte,
-	write func(context.Context, License) error) (codec.License, []byte, error) {
+	write func(context.Context, License) error) (doc codec.License, in, digest []byte, err error) {
 	alloc, err := s.status.Allocate(ctx, st, l.Issuer)
 	if err != nil {
-		return codec.License{}, nil, err
+		return codec.License{}, nil, nil, err
 	}
 	l.Slot = alloc.Slot
-	doc := codec.License{Format: codec.Format, ID: l.ID, Number: l.Number, Type: codec.Type{Code: l.TypeCode, Version: int64(l.TypeVersion)},
+	doc = codec.License{Format: codec.Format, ID: l.ID, Number: l.Number, Type: codec.Type{Code: l.TypeCode, Version: int64(l.TypeVersion)},
 		Issuer:   codec.Issuer{CreditCode: l.Issuer, Name: o.Name},
 		Holder:   codec.Holder{Kind: codec.HolderKind(l.HolderKind), Identifier: l.HolderID, Name: l.HolderName},
 		IssuedAt: l.IssuedAt, ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil, Face: face, Version: l.Version}
@@ -397,20 +399,22 @@ func (s *Service) draft(ctx context.Context, st Tx, l *License, o org.Org, face 
 		doc.Status = append(doc.Status, codec.StatusEntry{Purpose: codec.Purpose(e.StatusPurpose), ListURL: e.StatusListCredential, Index: int64(alloc.Slot.Index)})
 	}
 	// Lint before signing: a document the format refuses is never signed.
-	digest, err := codec.Digest(doc)
+	in, err = codec.SigningInput(doc)
 	if err != nil {
-		return codec.License{}, nil, apperr.Wrap(apperr.Invalid, err, "the license does not fit the signed document format: %v", err)
+		return codec.License{}, nil, nil, apperr.Wrap(apperr.Invalid, err, "the license does not fit the signed document format: %v", err)
 	}
 	if err := write(ctx, *l); err != nil {
-		return codec.License{}, nil, err
+		return codec.License{}, nil, nil, err
 	}
-	return doc, digest, nil
+	h := sm3.Sum(in)
+	return doc, in, h[:], nil
 }
 
 // keep stores the signed version of l, made at at under the seal use
-// useID, and returns its document.
-func (s *Service) keep(ctx context.Context, st Tx, l License, d codec.Document, useID string, at time.Time) ([]byte, error) {
-	signed, err := codec.Encode(d)
+// useID, and returns its document; in is the signing input of its
+// license, as draft made it.
+func (s *Service) keep(ctx context.Context, st Tx, l License, d codec.Document, in []byte, useID string, at time.Time) ([]byte, error) {
+	signed, err := codec.EncodeSigned(d, in)
 	if err != nil {
 		return nil, err
 	}
@@ -451,6 +455,11 @@ func (s *Service) recordIssuedIn(ctx context.Context, st Tx, l License, ms []Mat
 		Details: materialDetails(details, ms)}); err != nil {
 		return err
 	}
+	return issuedOutbox(ctx, st, l)
+}
+
+// issuedOutbox writes the outbox event of an issued license.
+func issuedOutbox(ctx context.Context, st Tx, l License) error {
 	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,
 		Version: l.Version, IssuedAt: l.IssuedAt.Format(time.RFC3339)})
 	if err != nil {

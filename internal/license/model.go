@@ -142,6 +142,12 @@ type Store interface {
 	// NextLicenseSeq returns the next identifier sequence of the license
 	// type and issuer, from 1.
 	NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint64, error)
+	// NextLicenseSeqs draws n identifier sequences at once and returns the
+	// first; the others follow it.
+	NextLicenseSeqs(ctx context.Context, typeCode, issuer string, n int) (uint64, error)
+	// ImportDigest is the keyed digest of an imported row's content
+	// (license_imports.digest).
+	ImportDigest(content string) (string, error)
 }
 
 // Tx is what the issuing and the transition transactions read and write
@@ -181,6 +187,7 @@ type Tx interface {
 	status.Tx
 	seal.BoundTx
 	notify.OutboxWriter
+	ImportTx
 }
 
 // TxFunc runs fn in one transaction of the store.

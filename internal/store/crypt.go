@@ -241,14 +241,21 @@ func (h handle) encryptionKey(ctx context.Context, purpose string) (*envelope.Da
 	if h.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
+	if k, ok := h.txKeys[purpose]; ok {
+		return k, nil
+	}
 	var version int64
 	var wrapped []byte
-	err := mapErr(h.queryRow(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
+	err := mapErr(h.queryRowPrepared(ctx, `SELECT version, wrapped FROM data_keys WHERE purpose = ? AND state = 'active' ORDER BY version DESC LIMIT 1`,
 		purpose).Scan(&version, &wrapped))
 	if err != nil {
 		return nil, fmt.Errorf("read the active %s data key: %w", purpose, err)
 	}
-	return h.keys.unwrap(dataKeyRef{purpose, version}, wrapped)
+	k, err := h.keys.unwrap(dataKeyRef{purpose, version}, wrapped)
+	if err == nil && h.txKeys != nil {
+		h.txKeys[purpose] = k
+	}
+	return k, err
 }
 
 // encrypt encrypts a sensitive column value bound to its table, row and

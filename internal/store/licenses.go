@@ -50,7 +50,7 @@ func (tx *Tx) InsertLicense(ctx context.Context, l license.License) error {
 	if err != nil {
 		return fmt.Errorf("insert license %s: %w", l.ID, err)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO licenses (id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_index,
+	_, err = tx.execPrepared(ctx, `INSERT INTO licenses (id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_index,
 		holder_name, valid_from, valid_until, state, version, status_issuer, status_purposes, status_list, status_index, seal_id,
 		issued_by, issued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.ID, l.Number, l.TypeCode, l.TypeVersion, l.Issuer, string(l.HolderKind), holder, index, l.HolderName, micros(l.ValidFrom),
@@ -69,7 +69,7 @@ func (tx *Tx) InsertLicenseVersion(ctx context.Context, v license.Version) error
 	if err != nil {
 		return fmt.Errorf("insert license version %s: %w", ref, err)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, status_issuer, status_purposes,
+	_, err = tx.execPrepared(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, status_issuer, status_purposes,
 		status_list, status_index, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref, v.LicenseID, v.Version, doc, v.SealID, v.UseID,
 		v.Slot.List.Issuer, string(v.Slot.List.Purposes), v.Slot.List.Number, v.Slot.Index, micros(v.CreatedAt))
 	if err != nil {
@@ -258,17 +258,23 @@ func (d *DB) NextLicenseSeq(ctx context.Context, typeCode, issuer string) (uint6
 	return d.nextSequence(ctx, "id/"+typeCode+"/"+issuer)
 }
 
-func (d *DB) nextSequence(ctx context.Context, scope string) (n uint64, err error) {
+func (d *DB) nextSequence(ctx context.Context, scope string) (uint64, error) {
+	return d.nextSequenceBy(ctx, scope, 1)
+}
+
+// nextSequenceBy advances the counter of scope by step and returns its
+// new value, the last of the step values drawn.
+func (d *DB) nextSequenceBy(ctx context.Context, scope string, step int) (n uint64, err error) {
 	err = d.retry(ctx, func() error {
 		var v int64
 		// The counter row exists but for the first draw of a scope: one
 		// statement, one short write, in the common case.
-		err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v))
+		err := mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + ? WHERE scope = ? RETURNING value`, step, scope).Scan(&v))
 		if errNotFound(err) {
 			if _, err := d.exec(ctx, `INSERT INTO license_sequences (scope, value) VALUES (?, 0) ON CONFLICT (scope) DO NOTHING`, scope); err != nil {
 				return err
 			}
-			err = mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + 1 WHERE scope = ? RETURNING value`, scope).Scan(&v))
+			err = mapErr(d.queryRow(ctx, `UPDATE license_sequences SET value = value + ? WHERE scope = ? RETURNING value`, step, scope).Scan(&v))
 		}
 		if err != nil {
 			return err

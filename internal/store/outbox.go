@@ -167,7 +167,7 @@ func (tx *Tx) RequeueOutbox(ctx context.Context, id string, now time.Time) (int,
 
 // InsertOutbox implements notify.OutboxWriter.
 func (tx *Tx) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
-	_, err := tx.exec(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
+	_, err := tx.execPrepared(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
 	if err != nil {
 		return fmt.Errorf("outbox %s: %w", topic, err)
 	}

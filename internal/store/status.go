@@ -155,7 +155,7 @@ func (tx *Tx) OpenList(ctx context.Context, l status.List) (bool, error) {
 // ClaimIndex implements status.Store. ON CONFLICT DO NOTHING keeps a taken
 // index from aborting the issuing transaction: the allocator draws again.
 func (tx *Tx) ClaimIndex(ctx context.Context, list status.ListRef, index int) (bool, error) {
-	res, err := tx.exec(ctx, `INSERT INTO status_claims (list_id, idx)
+	res, err := tx.execPrepared(ctx, `INSERT INTO status_claims (list_id, idx)
 		SELECT id, ? FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?
 		ON CONFLICT (list_id, idx) DO NOTHING`, index, list.Issuer, string(list.Purposes), list.Number)
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 )
 
 //go:embed sqlite/migrations/*.sql postgres/migrations/*.sql
@@ -345,7 +346,7 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 			sqlTx.Rollback() //nolint:errcheck // the transaction already failed with err, which is what the caller needs; nothing was committed either way
 		}
 	}()
-	h := handle{x: sqlTx, dialect: d.dialect, keys: d.keys, stmts: d.stmts}
+	h := handle{x: sqlTx, dialect: d.dialect, keys: d.keys, stmts: d.stmts, txKeys: map[string]*envelope.DataKey{}}
 	if d.stmts != nil {
 		h.tx = &txStmts{tx: sqlTx}
 	}
@@ -382,6 +383,11 @@ type handle struct {
 	// tx, in a transaction, their forms bound to its connection.
 	stmts *stmtCache
 	tx    *txStmts
+	// txKeys, in a transaction, are the active data keys it has read, by
+	// purpose: its snapshot (SQLite's write lock, PostgreSQL's
+	// serializable snapshot) would read the same again, so a transaction
+	// encrypting thousands of values reads each key once.
+	txKeys map[string]*envelope.DataKey
 }
 
 // stmtCache holds statements prepared once on the database, by query

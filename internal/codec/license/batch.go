@@ -305,6 +305,15 @@ func SignBatch(ctx context.Context, id string, licenses []License, sign SignFunc
 		}
 		digests[i] = d
 	}
+	return SignBatchDigests(ctx, id, licenses, digests, sign)
+}
+
+// SignBatchDigests is SignBatch for licenses whose digests (Digest) the
+// caller computed already, as it validated them.
+func SignBatchDigests(ctx context.Context, id string, licenses []License, digests [][]byte, sign SignFunc) ([]Document, error) {
+	if len(digests) != len(licenses) {
+		return nil, fmt.Errorf("%w: %d digests for %d licenses", ErrInvalid, len(digests), len(licenses))
+	}
 	h, batches, err := BuildBatch(id, digests)
 	if err != nil {
 		return nil, err

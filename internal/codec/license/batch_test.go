@@ -374,3 +374,37 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeSignedIsEncode puts documents together around their signing
+// input, batch-signed and alone, with signatures of every length mod 3:
+// the bytes are Encode's.
+func TestEncodeSignedIsEncode(t *testing.T) {
+	ls := []License{numbered(1), numbered(2), numbered(3)}
+	sig := []byte{}
+	docs, err := SignBatch(context.Background(), "b-1", ls, func(context.Context, []byte) ([]byte, error) {
+		sig = append(sig, 0x30, 0xff, '"')
+		return sig, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, Document{License: ls[0], Signature: []byte{1}}, Document{License: ls[1], Signature: []byte{1, 2}},
+		Document{License: ls[2], Signature: []byte{1, 2, 3, 0xfb}})
+	for i, d := range docs {
+		in, err := SigningInput(d.License)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := EncodeSigned(d, in)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("document %d: EncodeSigned\n%s (%v)\nEncode\n%s", i, got, err, want)
+		}
+	}
+	if _, err := EncodeSigned(Document{License: ls[0]}, []byte("{}")); err == nil {
+		t.Error("a document without a signature was encoded")
+	}
+}

@@ -108,6 +108,35 @@ func Encode(d Document) ([]byte, error) {
 	return out, nil
 }
 
+// EncodeSigned is Encode for a document whose license's signing input
+// (SigningInput: the license validated, in canonical JSON) the caller has
+// made already, to have it signed: the canonical document is put together
+// around those bytes instead of canonicalizing the license again, which is
+// most of the cost of encoding a batch of thousands. The members of the
+// document sort as batch, license, signature, and the signature's base64
+// needs no escape, so the result is Encode's (a test compares them).
+func EncodeSigned(d Document, signingInput []byte) ([]byte, error) {
+	if len(d.Signature) == 0 {
+		return nil, invalid("signature", "required")
+	}
+	out := make([]byte, 0, len(signingInput)+base64.StdEncoding.EncodedLen(len(d.Signature))+2048)
+	out = append(out, '{')
+	if d.Batch != nil {
+		if err := d.Batch.Validate(); err != nil {
+			return nil, err
+		}
+		out = append(d.Batch.appendCanonical(append(out, `"batch":`...)), ',')
+	}
+	out = append(append(out, `"license":`...), signingInput...)
+	out = append(out, `,"signature":"`...)
+	out = base64.StdEncoding.AppendEncode(out, d.Signature)
+	out = append(out, `"}`...)
+	if len(out) > MaxDocumentSize {
+		return nil, invalid("document", "%d bytes, more than %d", len(out), MaxDocumentSize)
+	}
+	return out, nil
+}
+
 // Decode parses a signed license document strictly: at most
 // MaxDocumentSize bytes of UTF-8, one JSON object with exactly the members
 // "license" and "signature" (and "batch" when batch-signed), no member unknown, repeated or spelled in

@@ -1,0 +1,215 @@
+package license_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/store"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+)
+
+// importRows are n valid rows of residence permits numbered prefix-i.
+func (f fixture) importRows(t *testing.T, prefix string, n int) []license.ImportRow {
+	t.Helper()
+	ctx := context.Background()
+	e, err := f.p.Catalog.GetType(ctx, "PC0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.p.Catalog.Latest(ctx, "PC0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]license.ImportRow, n)
+	for i := range out {
+		nl := f.permit()
+		nl.HolderName = fmt.Sprintf("王建国%d", i)
+		c, err := license.Check(e, v.Template, nl, f.clk.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = license.ImportRow{Row: i + 2, Number: fmt.Sprintf("%s-%d", prefix, i), HolderID: c.HolderID, HolderName: nl.HolderName,
+			ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, CompletedOn: c.ValidFrom, Face: c.Face}
+	}
+	return out
+}
+
+// startImport starts a job of the issuer for a file of the digest.
+func (f fixture) startImport(t *testing.T, digest string) license.ImportJob {
+	t.Helper()
+	j, _, err := f.p.Licenses.StartImport(context.Background(), f.issuer, license.NewImport{Type: "PC0001", FileName: "permits.csv",
+		FileDigest: strings.Repeat(digest, 64/len(digest))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestImportBatch writes batches of a job: new numbers are issued, the
+// same rows again are unchanged, a changed row is a new version, a number
+// of an issued (not imported) license and a repeated number are refused;
+// the checkpoint must be the job's, and the job resumes where it stands.
+func TestImportBatch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		issued, err := f.p.Licenses.Issue(ctx, f.issuer, f.permit())
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := f.startImport(t, "a")
+		rows := f.importRows(t, "P", 10)
+		res, err := f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 0, To: 11, Rows: rows, Rejected: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := res.Job.Counts; res.Job.Checkpoint != 11 || c != (license.ImportCounts{Imported: 10, Rejected: 1, Batches: 1}) {
+			t.Fatalf("job after the first batch: %+v", res.Job)
+		}
+		// A batch from another checkpoint is refused: another run went on.
+		_, err = f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 0, To: 10, Rows: rows})
+		if !errors.Is(err, apperr.Conflict) {
+			t.Fatalf("a batch at an old checkpoint: %v", err)
+		}
+		changed := append([]license.ImportRow(nil), rows[:3]...)
+		changed[1].ValidFrom = changed[1].ValidFrom.AddDate(0, 0, -1)
+		until := changed[1].ValidFrom.AddDate(5, 0, 0)
+		changed[1].ValidUntil = &until
+		taken := rows[0]
+		taken.Number = issued.License.Number
+		changed = append(changed, taken, rows[2])
+		res, err = f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 11, To: 16, Rows: changed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := res.Job.Counts; c != (license.ImportCounts{Imported: 10, Versioned: 1, Unchanged: 2, Rejected: 3, Batches: 2}) {
+			t.Fatalf("counts %+v", c)
+		}
+		var rules []string
+		for _, r := range res.Refused {
+			rules = append(rules, r.Rule)
+		}
+		if fmt.Sprint(rules) != "[taken duplicate]" {
+			t.Errorf("refused %+v", res.Refused)
+		}
+		found, err := db.ListLicenses(ctx, license.Filter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions := map[string]int64{}
+		for _, l := range found {
+			versions[l.Number] = l.Version
+		}
+		if len(found) != 11 || versions["P-1"] != 2 || versions["P-0"] != 1 {
+			t.Fatalf("%d licenses, versions %v", len(found), versions)
+		}
+		// A second start of the same file resumes the job at its
+		// checkpoint; once done, a start is a new job.
+		again, resumed, err := f.p.Licenses.StartImport(ctx, f.issuer, license.NewImport{Type: "PC0001", FileName: "permits.csv", FileDigest: j.FileDigest})
+		if err != nil || !resumed || again.ID != j.ID || again.Checkpoint != 16 {
+			t.Fatalf("restart: %+v resumed %v: %v", again, resumed, err)
+		}
+		if _, err := f.p.Licenses.FinishImport(ctx, f.issuer, j.ID, license.ImportDone); err != nil {
+			t.Fatal(err)
+		}
+		next, resumed, err := f.p.Licenses.StartImport(ctx, f.issuer, license.NewImport{Type: "PC0001", FileName: "permits.csv", FileDigest: j.FileDigest})
+		if err != nil || resumed || next.ID == j.ID || next.Checkpoint != 0 {
+			t.Fatalf("a new run of a done file: %+v resumed %v: %v", next, resumed, err)
+		}
+		// Another organization neither reads nor writes the job.
+		if _, err := f.p.Licenses.ImportBatch(ctx, f.other, next.ID, license.ImportBatch{From: 0, To: 1, Rows: rows[:1]}); err == nil {
+			t.Fatal("another organization wrote a batch of the job")
+		}
+	})
+}
+
+// TestImportBatchConcurrent has many clients write batches at once on
+// both stores: eight racing on the same batch of one job (exactly one
+// commits, the others are refused, nothing is written twice), and eight
+// jobs importing overlapping numbers (each number ends as one license,
+// imported once and unchanged for the others).
+func TestImportBatchConcurrent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		const clients = 8
+		j := f.startImport(t, "b")
+		rows := f.importRows(t, "S", 20)
+		var wg sync.WaitGroup
+		errs := make([]error, clients)
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 0, To: 20, Rows: rows})
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, apperr.Conflict):
+				t.Errorf("a racing batch: %v", err)
+			}
+		}
+		got, err := f.p.Licenses.GetImport(ctx, f.issuer, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if won != 1 || got.Checkpoint != 20 || got.Counts.Imported != 20 {
+			t.Fatalf("%d batches committed, job %+v", won, got)
+		}
+
+		// Jobs of different files, the same numbers.
+		shared := f.importRows(t, "M", 30)
+		counts := make([]license.ImportCounts, clients)
+		clear(errs)
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				job := f.startImport(t, fmt.Sprintf("%x", i+1))
+				for from := 0; from < len(shared); from += 10 {
+					res, err := f.p.Licenses.ImportBatch(ctx, f.issuer, job.ID, license.ImportBatch{From: int64(from), To: int64(from + 10),
+						Rows: shared[from : from+10]})
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					counts[i] = res.Job.Counts
+				}
+			}()
+		}
+		wg.Wait()
+		var imported, unchanged int64
+		for i := range clients {
+			if errs[i] != nil {
+				t.Fatalf("client %d: %v", i, errs[i])
+			}
+			imported, unchanged = imported+counts[i].Imported, unchanged+counts[i].Unchanged
+		}
+		found, err := db.ListLicenses(ctx, license.Filter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers := map[string]bool{}
+		for _, l := range found {
+			if numbers[l.Number] {
+				t.Fatalf("number %s twice", l.Number)
+			}
+			numbers[l.Number] = true
+		}
+		if len(found) != 50 || imported != 30 || unchanged != 30*(clients-1) {
+			t.Fatalf("%d licenses, %d imported, %d unchanged; want 50, 30, %d", len(found), imported, unchanged, 30*(clients-1))
+		}
+		t.Logf("%s: %d transactions started again", db.Dialect(), db.Retries())
+	})
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/zhengzhao/zhengzhao/internal/license"
+)
+
+// FreshSchema creates an empty schema in the PostgreSQL database at dsn
+// for a throwaway store (bench import) and returns the DSN that uses it
+// and the function that drops it.
+func FreshSchema(ctx context.Context, dsn, prefix string) (string, func(context.Context) error, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, fmt.Errorf("%s is not a postgres:// URL", Redact(dsn))
+	}
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, err
+	}
+	schema := prefix + "_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
+	}
+	defer admin.Close()
+	// schema is [a-z0-9_] made here: nothing of the caller's reaches the
+	// statement.
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return "", nil, fmt.Errorf("create schema on %s: %w", Redact(dsn), err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop := func(ctx context.Context) error {
+		admin, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+		_, err = admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		return err
+	}
+	return u.String(), drop, nil
+}
+
+// InsertBaseline is the baseline of bench import: the rows inserted as
+// they are into a table of their own (made on first use, in the bench's
+// throwaway store), one INSERT a row, the batch in one transaction, with
+// the unique number index licenses have — no encryption, status slot,
+// signature, audit or outbox.
+func (d *DB) InsertBaseline(ctx context.Context, rows []license.ImportRow) error {
+	if _, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS bench_import_baseline (number TEXT PRIMARY KEY, holder_identifier TEXT NOT NULL,
+		holder_name TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_until BIGINT, completed_on TEXT NOT NULL, face TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("baseline table: %w", err)
+	}
+	return d.WithTx(ctx, func(tx *Tx) error {
+		for _, r := range rows {
+			_, err := tx.execPrepared(ctx, `INSERT INTO bench_import_baseline (number, holder_identifier, holder_name, valid_from, valid_until,
+				completed_on, face) VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Number, r.HolderID, r.HolderName, micros(r.ValidFrom), nullMicros(r.ValidUntil),
+				r.CompletedOn.Format("2006-01-02"), strings.ToValidUTF8(string(r.Face), ""))
+			if err != nil {
+				return fmt.Errorf("baseline insert %s: %w", r.Number, err)
+			}
+		}
+		return nil
+	})
+}
