@@ -182,7 +182,7 @@ func BenchmarkInclusionProofAtScale(b *testing.B) {
 }
 
 // fillLog appends n entries, 10,000 to a transaction, and integrates them.
-func fillLog(ctx context.Context, b *testing.B, db *store.DB, n uint64) {
+func fillLog(ctx context.Context, b testing.TB, db *store.DB, n uint64) {
 	const batch = 10_000
 	at := time.Now()
 	for from := uint64(0); from < n; from += batch {
