@@ -9,10 +9,21 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 	"github.com/zhengzhao/zhengzhao/internal/use"
 )
+
+// grantUnit stores the license L1 and a unit to grant it to, and returns
+// the unit and the time now to the second.
+func grantUnit(t *testing.T, db *store.DB) (org.Org, time.Time) {
+	t.Helper()
+	materialLicense(t, db, "L1")
+	unit := contactOrg("91350100M000100Y43")
+	storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(context.Background(), unit) })
+	return unit, time.Now().UTC().Truncate(time.Second)
+}
 
 // TestGrantStore: the grant in force for (license, unit, matter) at a time
 // is the newest active one whose end is after it; a withdrawal applies to
@@ -21,10 +32,7 @@ import (
 func TestGrantStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		materialLicense(t, db, "L1")
-		unit := contactOrg("91350100M000100Y43")
-		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, unit) })
-		now := time.Now().UTC().Truncate(time.Second)
+		unit, now := grantUnit(t, db)
 		grant := func(id string, until time.Time) license.Grant {
 			return license.Grant{ID: id, LicenseID: "L1", HolderKind: catalog.HolderPerson, HolderIndex: "idx", GrantedBy: "hol_1",
 				Org: unit.CreditCode, Matter: "户籍迁移", Fields: []string{"name", "photo"}, ValidUntil: until, State: license.GrantActive, CreatedAt: now}
@@ -91,10 +99,7 @@ func TestGrantStore(t *testing.T) {
 func TestGrantMatterMigration(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		materialLicense(t, db, "L1")
-		unit := contactOrg("91350100M000100Y43")
-		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, unit) })
-		now := time.Now().UTC().Truncate(time.Second)
+		unit, now := grantUnit(t, db)
 		for _, m := range []struct {
 			code, name string
 			state      use.State
