@@ -6,9 +6,9 @@ import "time"
 // licenses to a using unit for a matter.
 type NewAuthorization struct {
 	LicenseID  string    `json:"license_id" maxLength:"35" doc:"A license the caller holds, in force."`
-	Org        string    `json:"org" maxLength:"18" doc:"The using unit: the credit code of an active organization."`
-	Matter     string    `json:"matter" maxLength:"200" doc:"The matter (事项) the license is used for."`
-	ValidUntil time.Time `json:"valid_until" doc:"The end of the grant: in the future, at most 366 days ahead."`
+	Org        string    `json:"org" maxLength:"18" doc:"The using unit: the credit code of an active organization of kind using-unit."`
+	Matter     string    `json:"matter" maxLength:"32" doc:"The code of one of the unit's matters (用证事项) with an approved version that needs the license's type; see GET /api/v1/me/units/{unit}/matters."`
+	ValidUntil time.Time `json:"valid_until" doc:"The end of the grant: in the future, at most 366 days ahead, no later than the license's end."`
 	Fields     []string  `json:"fields,omitempty" maxItems:"50" doc:"Face fields of the license's template the unit may see unmasked."`
 }
 
@@ -18,12 +18,21 @@ type Authorization struct {
 	LicenseID   string     `json:"license_id"`
 	Issuer      string     `json:"issuer" doc:"The license's issuing organization."`
 	Org         string     `json:"org" doc:"The using unit's credit code."`
-	Matter      string     `json:"matter"`
+	Matter      string     `json:"matter" doc:"The code of the unit's matter; a grant made before matters were named by code may hold free text, which no use matches."`
 	Fields      []string   `json:"fields"`
 	ValidUntil  time.Time  `json:"valid_until"`
 	State       string     `json:"state" enum:"active,withdrawn,expired" doc:"expired: valid_until has passed."`
 	CreatedAt   time.Time  `json:"created_at"`
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+}
+
+// UnitMatter is a using unit's matter as a holder chooses it for a grant:
+// what its newest approved version says, nothing else.
+type UnitMatter struct {
+	Code    string   `json:"code"`
+	Name    string   `json:"name"`
+	Version int      `json:"version" doc:"The approved version a use acts under."`
+	Types   []string `json:"types" doc:"The license types the matter needs: a grant names a license of one of them."`
 }
 
 // LossReport is a holder's report of a license lost (挂失).

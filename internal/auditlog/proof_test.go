@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -129,4 +131,85 @@ func BenchmarkInclusionProof(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkInclusionProofAtScale measures one inclusion proof, read from
+// the kept subtree hashes, in a log of 10^6 entries (set
+// ZHENGZHAO_BENCH_AUDIT_ENTRIES for another size) on each store, at
+// indices spread over the log. The log is filled with entries appended
+// 10,000 to a transaction and integrated as serve integrates them: the
+// same rows a log of that size holds, written faster than one entry to a
+// transaction. Each proof is checked against the tree's root.
+//
+//	go test -run '^$' -bench InclusionProofAtScale -benchtime 2000x ./internal/auditlog/
+func BenchmarkInclusionProofAtScale(b *testing.B) {
+	n := uint64(1_000_000)
+	if v := os.Getenv("ZHENGZHAO_BENCH_AUDIT_ENTRIES"); v != "" {
+		var err error
+		if n, err = strconv.ParseUint(v, 10, 64); err != nil || n == 0 {
+			b.Fatalf("ZHENGZHAO_BENCH_AUDIT_ENTRIES=%q: a positive count", v)
+		}
+	}
+	for _, name := range storetest.Backends() {
+		b.Run(fmt.Sprintf("%s/entries=%d", name, n), func(b *testing.B) {
+			ctx := context.Background()
+			db := storetest.Open(b, name)
+			start := time.Now()
+			fillLog(ctx, b, db, n)
+			b.Logf("%s: %d entries appended and integrated in %s", name, n, time.Since(start).Round(time.Second))
+			tree, err := auditlog.Check(ctx, db)
+			if err != nil || tree.Size != n {
+				b.Fatalf("tree of %d entries, want %d: %v", tree.Size, n, err)
+			}
+			var i uint64
+			for b.Loop() {
+				// A stride coprime to most sizes visits the whole log.
+				index := (i * 7_919) % n
+				i++
+				path, root, err := auditlog.InclusionProof(ctx, db, index, n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i%64 == 1 {
+					leaf := leafHash(ctx, b, db, index)
+					if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, n, leaf, path, root); err != nil || !bytes.Equal(root, tree.Root) {
+						b.Fatalf("proof of %d: %v", index, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// fillLog appends n entries, 10,000 to a transaction, and integrates them.
+func fillLog(ctx context.Context, b testing.TB, db *store.DB, n uint64) {
+	const batch = 10_000
+	at := time.Now()
+	for from := uint64(0); from < n; from += batch {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			for i := from; i < min(from+batch, n); i++ {
+				e := auditlog.Entry{At: at, Actor: "acc_01HZX3K4M5N6P7Q8R9S0T1V2W3", Org: "91350100M000100Y43", Action: "license.used",
+					Subject: fmt.Sprintf("BL000191350100M000100Y43%011d", i), Details: map[string]string{"unit": "91610100MA000001XX", "matter": "KH-001"}}
+				if err := auditlog.Append(ctx, tx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// leafHash is the RFC 6962 leaf hash of the entry at index.
+func leafHash(ctx context.Context, b *testing.B, db *store.DB, index uint64) []byte {
+	_, leaves, err := db.AuditEntries(ctx, index, index+1)
+	if err != nil || len(leaves) != 1 {
+		b.Fatalf("entry %d: %v", index, err)
+	}
+	return rfc6962.DefaultHasher.HashLeaf(leaves[0])
 }

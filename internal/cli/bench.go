@@ -30,6 +30,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/codec/qr"
 	"github.com/zhengzhao/zhengzhao/internal/cputime"
@@ -46,10 +47,23 @@ import (
 const (
 	baselineBare = "bare"       // a handler that writes "ok"
 	baselineSM2  = "sm2-verify" // a handler that reads the body and verifies one SM2 signature
+	// baselineMe is the platform's own bare authenticated handler,
+	// GET /api/v1/me with the same token: what a request costs the
+	// platform before its capability does anything.
+	baselineMe = "me"
+)
+
+// benchUseRate is the rate of scoped uses the bench's demo lets its using
+// unit make, the most --use-rate allows: the bench measures the uses,
+// not the limit.
+const (
+	benchUseRate  = "10000/s"
+	benchUseBurst = 100_000
 )
 
 type benchOptions struct {
 	url, token, verifyBody string
+	db                     string // the bench demo's PostgreSQL; empty: a temporary embedded store
 	payloads               int
 	endpoints              []string
 	connections, requests  int
@@ -64,6 +78,7 @@ type benchEndpoint struct {
 	auth     bool   // sends the token
 	body     bool   // sends the verify body
 	redeem   bool   // sends a fresh QR payload each time, with the using unit's token
+	use      bool   // asks a scoped use of the demo's matter, with the using unit's token
 	baseline string // the baseline it is compared with
 }
 
@@ -72,6 +87,7 @@ var benchEndpoints = []benchEndpoint{
 	{name: "healthz", method: http.MethodGet, path: "/healthz", baseline: baselineBare},
 	{name: "verify", method: http.MethodPost, path: "/api/v1/signatures/verify", auth: true, body: true, baseline: baselineSM2},
 	{name: "redeem", method: http.MethodPost, path: "/api/v1/presentations/verify", auth: true, redeem: true, baseline: baselineSM2},
+	{name: "use", method: http.MethodPost, path: "/api/v1/uses", auth: true, use: true, baseline: baselineMe},
 }
 
 // benchResult is one endpoint's figures, as --json prints them.
@@ -107,7 +123,13 @@ handler that reads the body and verifies one SM2 signature) for verify and
 redeem. redeem (only on the demo) redeems a new QR payload of the demo's
 license each time, as its using unit: each answer must be valid, so each
 commits a redemption record and an audit entry; --payloads are signed
-before the measurements and bound the requests of redeem. Each
+before the measurements and bound the requests of redeem. use (only on the
+demo) is the scoped use of a license (POST /api/v1/uses) of the demo bank's
+matter for the company the demo issued a business license to: each answer
+must return the license, so each commits its license.used audit entry; its
+baseline "me" is the platform's own bare authenticated handler
+(GET /api/v1/me) with the same token, and the audit log is integrated
+meanwhile as serve integrates it. Each
 endpoint is measured right after its baseline, so that a busy machine slows
 both alike; read the ratio, not the absolute figures. On its own demo the bench
 also reports the process's CPU time a request (client and server together) and
@@ -116,7 +138,8 @@ requests a second move with that work, the CPU time a request much less.
 
 Without --url it starts a demo platform of its own on loopback (a temporary
 embedded store, the demo organizations, one seal and one signed document) and
-removes it afterwards. With --url it drives a running server: me and verify
+removes it afterwards; with --db the demo is written into that PostgreSQL
+database instead, which must be empty and is left as the bench leaves it. With --url it drives a running server: me and verify
 need --token, verify needs --verify-body (a JSON body of
 POST /api/v1/signatures/verify).
 
@@ -128,7 +151,8 @@ Each measurement stops after --duration or --requests, whichever comes first.`,
 	f.StringVar(&o.url, "url", "", "base URL of a running server (empty: start a demo on loopback)")
 	f.StringVar(&o.token, "token", "", "bearer token for me and verify against --url")
 	f.StringVar(&o.verifyBody, "verify-body", "", "file with the JSON body of a seal verification, for verify against --url")
-	f.StringSliceVar(&o.endpoints, "endpoints", []string{"me", "healthz", "verify"}, "endpoints to drive: me, healthz, verify, redeem")
+	f.StringSliceVar(&o.endpoints, "endpoints", []string{"me", "healthz", "verify"}, "endpoints to drive: me, healthz, verify, redeem, use")
+	f.StringVar(&o.db, "db", "", "PostgreSQL DSN of an empty database for the bench's own demo (empty: a temporary embedded store)")
 	f.IntVar(&o.payloads, "payloads", 120_000, "QR payloads signed beforehand for redeem (1 to 10000000)")
 	f.IntVar(&o.connections, "connections", 64, "concurrent connections (1 to 1024)")
 	f.DurationVar(&o.duration, "duration", 5*time.Second, "time limit of each measurement (at most 10m)")
@@ -154,14 +178,14 @@ func (o benchOptions) validate() ([]benchEndpoint, error) {
 	for _, name := range o.endpoints {
 		i := slices.IndexFunc(benchEndpoints, func(e benchEndpoint) bool { return e.name == name })
 		if i < 0 {
-			return nil, usageErr("--endpoints: unknown endpoint %q; use me, healthz, verify or redeem", name)
+			return nil, usageErr("--endpoints: unknown endpoint %q; use me, healthz, verify, redeem or use", name)
 		}
 		e := benchEndpoints[i]
 		if o.url != "" && e.auth && o.token == "" {
 			return nil, usageErr("--endpoints %s against --url needs --token", name)
 		}
-		if o.url != "" && e.redeem {
-			return nil, usageErr("--endpoints %s needs the bench's own demo, not --url: it signs the payloads", name)
+		if o.url != "" && (e.redeem || e.use) {
+			return nil, usageErr("--endpoints %s needs the bench's own demo, not --url: it prepares what the requests name", name)
 		}
 		if o.url != "" && e.body && o.verifyBody == "" {
 			return nil, usageErr("--endpoints %s against --url needs --verify-body", name)
@@ -170,6 +194,9 @@ func (o benchOptions) validate() ([]benchEndpoint, error) {
 	}
 	if len(eps) == 0 {
 		return nil, usageErr("--endpoints is empty")
+	}
+	if o.url != "" && o.db != "" {
+		return nil, usageErr("--db is where the bench's own demo lives: not with --url")
 	}
 	return eps, nil
 }
@@ -189,7 +216,8 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 	var demo benchTarget
 	if target == "" {
 		redeem := slices.ContainsFunc(eps, func(e benchEndpoint) bool { return e.redeem })
-		d, stop, err := a.benchDemo(ctx, redeem, o.payloads)
+		uses := slices.ContainsFunc(eps, func(e benchEndpoint) bool { return e.use })
+		d, stop, err := a.benchDemo(ctx, o.db, redeem, uses, o.payloads)
 		if err != nil {
 			return fmt.Errorf("bench demo: %w", err)
 		}
@@ -218,8 +246,16 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 			baseReq = benchRequest{method: http.MethodPost, url: base + "/sm2", body: body}
 		}
 		if e.redeem {
-			req.token, req.bodies, req.wantValid = demo.unitToken, &bodyQueue{items: demo.redeemBodies}, true
+			req.token, req.bodies, req.want = demo.unitToken, &bodyQueue{items: demo.redeemBodies}, []byte(`{"valid":true`)
 			baseReq = benchRequest{method: http.MethodPost, url: base + "/sm2", body: demo.redeemBodies[0]}
+		}
+		if e.use {
+			// Each answer must return the license: a use that found none
+			// or was refused measures something else.
+			req.token, req.body, req.want = demo.unitToken, demo.useBody, []byte(`"licenses":[{`)
+		}
+		if e.baseline == baselineMe {
+			baseReq = benchRequest{method: http.MethodGet, url: target + "/api/v1/me", token: req.token}
 		}
 		bm, err := drive(ctx, client, baseReq, o)
 		if err != nil {
@@ -278,9 +314,9 @@ type benchRequest struct {
 	// redemption uses its payload up. The measurement ends when they run
 	// out.
 	bodies *bodyQueue
-	// wantValid asks for a verdict "valid": true besides the 200, which a
-	// refusal answers too.
-	wantValid bool
+	// want, when set, must be in the answer besides the 200, which a
+	// refusal of a redemption answers too.
+	want []byte
 }
 
 // bodyQueue hands out request bodies, each once, to all connections.
@@ -410,10 +446,10 @@ func once(ctx context.Context, client *http.Client, req benchRequest) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		return fmt.Errorf("%s %s: status %d: %s", req.method, req.url, resp.StatusCode, b)
 	}
-	if req.wantValid {
+	if req.want != nil {
 		b, err := io.ReadAll(resp.Body)
-		if err == nil && !bytes.HasPrefix(b, []byte(`{"valid":true`)) {
-			err = fmt.Errorf("%s %s: not valid: %.300s", req.method, req.url, b)
+		if err == nil && !bytes.Contains(b, req.want) {
+			err = fmt.Errorf("%s %s: no %s in the answer: %.300s", req.method, req.url, req.want, b)
 		}
 		return err
 	}
@@ -474,16 +510,19 @@ type benchTarget struct {
 	url, token string
 	verifyBody []byte
 	// unitToken is the using unit's, and redeemBodies the bodies of
-	// redemptions of distinct payloads, when redeem is driven.
+	// redemptions of distinct payloads, when redeem is driven; useBody the
+	// body of a scoped use that returns a license, when use is.
 	unitToken    string
 	redeemBodies [][]byte
+	useBody      []byte
 }
 
-// benchDemo starts a demo platform on loopback in a temporary directory,
-// with a seal and one document signed with it; stop removes everything.
-// Its access log goes to a file, as a server's would, so that the bench
-// pays for logging too.
-func (a *app) benchDemo(ctx context.Context, redeem bool, payloads int) (benchTarget, func(), error) {
+// benchDemo starts a demo platform on loopback in a temporary directory
+// (its store in db when that is set), with a seal and one document signed
+// with it; stop removes everything but db. Its access log goes to a file,
+// as a server's would, so that the bench pays for logging too, and its
+// audit log is integrated as serve integrates it.
+func (a *app) benchDemo(ctx context.Context, db string, redeem, uses bool, payloads int) (benchTarget, func(), error) {
 	dir, err := os.MkdirTemp("", "zhengzhao-bench-*")
 	if err != nil {
 		return benchTarget{}, nil, err
@@ -498,12 +537,17 @@ func (a *app) benchDemo(ctx context.Context, redeem bool, payloads int) (benchTa
 
 	b := *a
 	b.stderr = io.Discard // the throwaway store's new master key is no news
-	b.cfg.Data, b.cfg.DB, b.cfg.MasterKeyFile, b.cfg.PKCS11Module, b.cfg.PKCS11Token = dir, "", "", "", ""
+	b.cfg.Data, b.cfg.DB, b.cfg.MasterKeyFile, b.cfg.PKCS11Module, b.cfg.PKCS11Token = dir, db, "", "", ""
+	b.cfg.UseRate, b.cfg.UseBurst = benchUseRate, benchUseBurst
 	p, done, err := b.platform(ctx)
 	if err != nil {
 		return fail(err)
 	}
 	cleanups = append(cleanups, done)
+	integrateCtx, stopIntegrating := context.WithCancel(ctx)
+	integrated := make(chan struct{})
+	go func() { (&auditlog.Integrator{Store: p.DB}).Run(integrateCtx); close(integrated) }()
+	cleanups = append(cleanups, func() { stopIntegrating(); <-integrated })
 	d, err := seedDemo(ctx, p)
 	if err != nil {
 		return fail(err)
@@ -542,15 +586,17 @@ func (a *app) benchDemo(ctx context.Context, redeem bool, payloads int) (benchTa
 			return fail(fmt.Errorf("QR payloads: %w", err))
 		}
 	}
+	if uses {
+		if target.unitToken, target.useBody, err = benchUse(ctx, d, url); err != nil {
+			return fail(fmt.Errorf("scoped use: %w", err))
+		}
+	}
 	return target, stop, nil
 }
 
-// benchPayloads issues a license of the demo's issuer through the API,
-// presents it once, and signs n payloads of it that differ by their nonce
-// with the platform's presentation key, on every core: a bench of
-// redemptions needs a fresh payload for each. It returns the using unit's
-// token and the redemption bodies.
-func benchPayloads(ctx context.Context, p *platform.Platform, d *demoData, url string, issuer *authz.Actor, n int) (string, [][]byte, error) {
+// benchIssue issues the demo's sample business license through the API as
+// the demo's issuer, and returns it with the using unit's token.
+func benchIssue(ctx context.Context, d *demoData, url string) (string, api.License, error) {
 	var issuerToken, unitToken string
 	for _, t := range d.Tokens {
 		switch t.Role {
@@ -560,14 +606,40 @@ func benchPayloads(ctx context.Context, p *platform.Platform, d *demoData, url s
 			unitToken = t.Token
 		}
 	}
-	if issuer == nil || issuerToken == "" || unitToken == "" {
-		return "", nil, errors.New("the demo lacks an issuer or a using unit")
+	if issuerToken == "" || unitToken == "" {
+		return "", api.License{}, errors.New("the demo lacks an issuer or a using unit")
 	}
-	var l struct {
-		ID string `json:"id"`
-	}
+	var l api.License
 	if err := benchPost(ctx, url+"/api/v1/licenses", issuerToken, d.Sample, &l); err != nil {
-		return "", nil, fmt.Errorf("issue: %w", err)
+		return "", api.License{}, fmt.Errorf("issue: %w", err)
+	}
+	return unitToken, l, nil
+}
+
+// benchUse issues the demo's sample business license and returns the
+// using unit's token and the body of a scoped use of the demo bank's
+// matter, which needs that license, for its holder.
+func benchUse(ctx context.Context, d *demoData, url string) (string, []byte, error) {
+	unitToken, l, err := benchIssue(ctx, d, url)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := json.Marshal(api.UseQuery{Matter: demoMatter, HolderID: l.HolderID})
+	return unitToken, body, err
+}
+
+// benchPayloads issues a license of the demo's issuer through the API,
+// presents it once, and signs n payloads of it that differ by their nonce
+// with the platform's presentation key, on every core: a bench of
+// redemptions needs a fresh payload for each. It returns the using unit's
+// token and the redemption bodies.
+func benchPayloads(ctx context.Context, p *platform.Platform, d *demoData, url string, issuer *authz.Actor, n int) (string, [][]byte, error) {
+	if issuer == nil {
+		return "", nil, errors.New("the demo lacks an issuer")
+	}
+	unitToken, l, err := benchIssue(ctx, d, url)
+	if err != nil {
+		return "", nil, err
 	}
 	first, err := p.Licenses.Present(ctx, issuer, l.ID, license.PresentRequest{Disclose: []string{"name"}, TTL: license.MaxPresentTTL})
 	if err != nil {

@@ -3,11 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/cputime"
+	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
 // TestBenchHTTP runs the bench briefly against its own demo and checks the
@@ -68,6 +70,31 @@ func TestBenchHTTP(t *testing.T) {
 	}
 }
 
+// TestBenchHTTPUse drives the scoped use of a license briefly against the
+// bench's own demo, on the embedded store and, with --db, on PostgreSQL:
+// each use must return the demo's license (the bench fails on any other
+// answer), and it is set beside the platform's bare authenticated handler.
+func TestBenchHTTPUse(t *testing.T) {
+	stores := [][]string{nil}
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		stores = append(stores, []string{"--db", storetest.PostgresDSN(t)})
+	}
+	for _, db := range stores {
+		args := append([]string{"bench", "http", "--json", "--endpoints", "use", "--duration", "300ms", "--requests", "300", "--connections", "4"}, db...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("bench %v: exit %d: %s", db, code, errOut)
+		}
+		var r benchResult
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		if r.Endpoint != "use" || r.Baseline != baselineMe || r.ReqPerS <= 0 || r.BaselineReqPerS <= 0 || r.Ratio <= 0 {
+			t.Errorf("bench %v: %+v", db, r)
+		}
+	}
+}
+
 func TestBenchHTTPRefuses(t *testing.T) {
 	for _, args := range [][]string{
 		{"--endpoints", "nope"},
@@ -75,6 +102,8 @@ func TestBenchHTTPRefuses(t *testing.T) {
 		{"--duration", "0s"},
 		{"--url", "http://127.0.0.1:1", "--endpoints", "me"},
 		{"--url", "http://127.0.0.1:1", "--endpoints", "verify", "--token", "zz_x"},
+		{"--url", "http://127.0.0.1:1", "--endpoints", "use", "--token", "zz_x"},
+		{"--url", "http://127.0.0.1:1", "--endpoints", "me", "--token", "zz_x", "--db", "postgres://localhost/x"},
 	} {
 		if code, _, errOut := run(t, append([]string{"bench", "http"}, args...)...); code != ExitUsage || errOut == "" {
 			t.Errorf("bench http %v: exit %d (%q), want %d with a reason", args, code, errOut, ExitUsage)

@@ -1,15 +1,21 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/authz"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // TestHolderWritesAcrossServeProcesses drives a holder's writes through
@@ -19,11 +25,13 @@ import (
 // lost once; one reissue request is filed once and refused once. No
 // request fails with a 5xx.
 func TestHolderWritesAcrossServeProcesses(t *testing.T) {
+	const racers = 20
 	if testing.Short() {
 		t.Skip("load test")
 	}
 	p := issueOnPostgres(t)
-	data, dsn, issuer, issuerToken, l := p.data, p.dsn, p.issuer, p.issuerToken, p.license
+	data, dsn, issuerToken, l := p.data, p.dsn, p.issuerToken, p.license
+	bank := seedPermitMatters(t, data, dsn, racers)
 	serve := []string{"--data", data, "--db", dsn, "--public-url", platform.DefaultPublicURL, "--holder-demo-login"}
 	servers := []*serveProcess{startServe(t, serve...), startServe(t, serve...)}
 	defer func() {
@@ -31,7 +39,6 @@ func TestHolderWritesAcrossServeProcesses(t *testing.T) {
 			s.stop(t)
 		}
 	}()
-	const racers = 20
 	h := httpClient{t: t, c: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: racers}}}
 	var session api.HolderSession
 	if status, body, err := h.call(servers[0].addr, "", http.MethodPost, "/api/v1/holder/demo-login",
@@ -78,12 +85,12 @@ func TestHolderWritesAcrossServeProcesses(t *testing.T) {
 	}
 	until := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
 	grant := func(matter string) api.NewAuthorization {
-		return api.NewAuthorization{LicenseID: l.ID, Org: issuer, Matter: matter, ValidUntil: until, Fields: []string{"name"}}
+		return api.NewAuthorization{LicenseID: l.ID, Org: bank, Matter: matter, ValidUntil: until, Fields: []string{"name"}}
 	}
 
 	// Distinct grants: every one is made.
 	statuses, _ := race("distinct grants", session.Token, http.MethodPost, "/api/v1/me/authorizations",
-		func(i int) any { return grant(fmt.Sprintf("事项 %d", i)) }, nil)
+		func(i int) any { return grant(fmt.Sprintf("ZS-%03d", i)) }, nil)
 	if n := count(statuses, http.StatusCreated); n != racers {
 		t.Fatalf("distinct grants: %d made, want %d: %v", n, racers, statuses)
 	}
@@ -91,7 +98,7 @@ func TestHolderWritesAcrossServeProcesses(t *testing.T) {
 	// One Idempotency-Key: one grant; the others are replays of it or
 	// refused while it is in progress.
 	statuses, bodies := race("one key", session.Token, http.MethodPost, "/api/v1/me/authorizations",
-		func(int) any { return grant("同一请求") }, func(int) (string, string) { return "Idempotency-Key", "holder-load-1" })
+		func(int) any { return grant("ZS-ONCE") }, func(int) (string, string) { return "Idempotency-Key", "holder-load-1" })
 	ids := map[string]bool{}
 	for i, s := range statuses {
 		switch s {
@@ -112,7 +119,7 @@ func TestHolderWritesAcrossServeProcesses(t *testing.T) {
 	}
 	var once *api.Authorization
 	for i, g := range mine.Items {
-		if g.Matter == "同一请求" {
+		if g.Matter == "ZS-ONCE" {
 			if once != nil {
 				t.Fatalf("one Idempotency-Key made two grants: %s and %s", once.ID, g.ID)
 			}
@@ -179,4 +186,59 @@ func TestHolderWritesAcrossServeProcesses(t *testing.T) {
 		t.Fatalf("refuse: %d accepted, %d refused, want 1 and %d: %v", ok, conflict, racers-1, statuses)
 	}
 	t.Logf("grants, a withdrawal, a loss report, a reissue request and its refusal, each raced by %d clients through %d serve processes on one PostgreSQL", racers, len(servers))
+}
+
+// seedPermitMatters gives the demo bank n approved matters ZS-000 … and
+// ZS-ONCE needing the residence permit, for holders to grant, and returns
+// the bank's credit code.
+func seedPermitMatters(t *testing.T, data, dsn string, n int) string {
+	t.Helper()
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cat: cat, stdout: io.Discard, stderr: io.Discard}
+	a.cfg.Data, a.cfg.DB, a.cfg.Lang = data, dsn, "en"
+	var bank string
+	err = a.withPlatform(context.Background(), func(p *platform.Platform) error {
+		ctx := context.Background()
+		var staff, reviewer *authz.Actor
+		for _, o := range demoOrgs() {
+			code, err := ids.NewCreditCode(o.authority, o.category, "610100", o.body)
+			if err != nil {
+				return err
+			}
+			for name, roles := range o.accounts {
+				acc, err := p.Orgs.EnsureAccount(ctx, code, name, roles)
+				if err != nil {
+					return err
+				}
+				actor := &authz.Actor{AccountID: acc.ID, Org: code, Roles: roles}
+				switch roles[0] {
+				case authz.UsingUnit:
+					staff, bank = actor, code
+				case authz.PlatformAdmin:
+					reviewer = actor
+				}
+			}
+		}
+		codes := []string{"ZS-ONCE"}
+		for i := range n {
+			codes = append(codes, fmt.Sprintf("ZS-%03d", i))
+		}
+		for _, c := range codes {
+			if _, err := p.Use.CreateMatter(ctx, staff, use.NewMatter{Code: c, Content: use.Content{Name: "旅客住宿登记 " + c,
+				LegalBasis: "《旅馆业治安管理办法》第六条", Needs: []use.Need{{TypeCode: "PC0001", Fields: []string{"name"}}}}}); err != nil {
+				return err
+			}
+			if _, err := p.Use.Approve(ctx, reviewer, bank, c, 1, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("seed matters: %v", err)
+	}
+	return bank
 }

@@ -196,6 +196,7 @@ var wireTypes = map[string]reflect.Type{
 	"TemplateField":            reflect.TypeFor[api.TemplateField](),
 	"Token":                    reflect.TypeFor[api.Token](),
 	"TypeGrant":                reflect.TypeFor[api.TypeGrant](),
+	"UnitMatter":               reflect.TypeFor[api.UnitMatter](),
 	"UseQuery":                 reflect.TypeFor[api.UseQuery](),
 	"UseRequest":               reflect.TypeFor[api.UseRequest](),
 	"UseResult":                reflect.TypeFor[api.UseResult](),

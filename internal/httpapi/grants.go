@@ -53,6 +53,20 @@ type listAuthorizationsInput struct {
 	License string `query:"license" maxLength:"35" doc:"Only the grants of this license."`
 }
 
+type unitMattersInput struct {
+	ListParams
+	Unit string `path:"unit" maxLength:"18" doc:"The using unit's credit code."`
+}
+
+// UnitMatterOf renders a using unit's matter for a holder.
+func UnitMatterOf(m license.Matter) api.UnitMatter {
+	types := m.Types
+	if types == nil {
+		types = []string{}
+	}
+	return api.UnitMatter{Code: m.Code, Name: m.Name, Version: m.Version, Types: types}
+}
+
 type lossReportInput struct {
 	ID   string `path:"id" maxLength:"35"`
 	Body api.LossReport
@@ -84,8 +98,8 @@ func (a *API) registerGrants() {
 	register(a, huma.Operation{
 		OperationID: "create-my-authorization", Method: http.MethodPost, Path: Prefix + "/me/authorizations", Tags: []string{"holders"},
 		Summary: "Grant a using unit the use of a license the signed-in holder holds",
-		Description: "授权用证 (R-HOL-3): the unit (an active organization) may use the license, which must be in force, for the matter until " +
-			"valid_until (at most 366 days ahead), seeing unmasked the face fields named. Another holder's license answers 404 and the refusal is logged.",
+		Description: "授权用证 (R-HOL-3): the unit (an active using unit) may use the license, which must be in force, for one of its approved matters " +
+			"needing the license's type, named by code, until valid_until (at most 366 days ahead, no later than the license's end), seeing unmasked the face fields named. Another holder's license answers 404 and the refusal is logged.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}, authz.Holders(), func(ctx context.Context, in *newAuthorizationInput) (*authorizationOutput, error) {
 		g, err := a.svc.Licenses.Grant(ctx, authz.ActorFrom(ctx), license.NewGrant{LicenseID: in.Body.LicenseID, Org: in.Body.Org,
@@ -119,6 +133,19 @@ func (a *API) registerGrants() {
 			return nil, err
 		}
 		return &authorizationOutput{Body: AuthorizationOf(g)}, nil
+	})
+	register(a, huma.Operation{
+		OperationID: "list-unit-matters-for-holder", Method: http.MethodGet, Path: Prefix + "/me/units/{unit}/matters", Tags: []string{"holders"},
+		Summary: "The approved matters of a using unit, for the signed-in holder to choose one to grant",
+		Description: "Code, name, approved version and license types of each matter of the unit with an approved version, by code; nothing else. " +
+			"A unit that is unknown, inactive or no using unit answers 404.",
+		Errors: []int{http.StatusNotFound},
+	}, authz.Holders(), func(ctx context.Context, in *unitMattersInput) (*pageOutput[api.UnitMatter], error) {
+		p, err := a.svc.Licenses.UnitMatters(ctx, authz.ActorFrom(ctx), in.Unit, in.Limit, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		return pageOut(p, UnitMatterOf), nil
 	})
 	register(a, huma.Operation{
 		OperationID: "list-authorizations", Method: http.MethodGet, Path: Prefix + "/authorizations", Tags: []string{"licenses"},

@@ -18,10 +18,11 @@ import (
 )
 
 // Holder authorizations (授权用证, R-HOL-3): a holder lets one using unit
-// use one of its licenses for one matter until a time, optionally naming
-// the face fields the unit may see unmasked. The grant is the holder's
-// consent only; the using-unit side checks it (ActiveGrant) before it uses
-// the license.
+// use one of its licenses for one of the unit's approved matters, named by
+// its code, until a time no later than the license's end, optionally
+// naming the face fields the unit may see unmasked. The grant is the
+// holder's consent only; the using-unit side checks it (ActiveGrant)
+// before it uses the license.
 
 // GrantState is the state of a grant. Expired is not stored: a grant whose
 // ValidUntil has passed is expired.
@@ -41,9 +42,20 @@ func GrantStates() []GrantState { return []GrantState{GrantActive, GrantWithdraw
 // than forever.
 const MaxGrantTerm = 366 * 24 * time.Hour
 
-// maxMatter bounds a matter code until the matter list exists: the
-// longest matter a redemption names (present.MaxMatterLength).
-const maxMatter = 200
+// maxMatterCode bounds a matter's code, as the using units' matter list
+// does.
+const maxMatterCode = 32
+
+// Matter is a using unit's matter as a holder chooses it for a grant: its
+// code, and the name and the license types its newest approved version
+// says. Nothing else of the matter is shown to a holder.
+type Matter struct {
+	Org     string
+	Code    string
+	Version int
+	Name    string
+	Types   []string
+}
 
 // maxGrantFields bounds the face fields a grant names.
 const maxGrantFields = 50
@@ -58,7 +70,10 @@ type Grant struct {
 	HolderIndex string
 	GrantedBy   string // the holder, hol_…
 	// Org is the credit code of the using unit.
-	Org    string
+	Org string
+	// Matter is the code of one of the unit's matters. A grant made
+	// before matters were named by code may hold free text, which no use
+	// matches.
 	Matter string
 	// Fields are the face fields the unit may see unmasked.
 	Fields      []string
@@ -103,10 +118,11 @@ type GrantFilter struct {
 // normalized.
 func checkNewGrant(n NewGrant, now time.Time) (NewGrant, error) {
 	var fs apperr.Fields
-	n.LicenseID, n.Org, n.Matter = strings.TrimSpace(n.LicenseID), strings.TrimSpace(n.Org), strings.TrimSpace(n.Matter)
+	n.LicenseID, n.Org = strings.TrimSpace(n.LicenseID), ids.NormalizeCreditCode(n.Org)
+	n.Matter = strings.ToUpper(strings.TrimSpace(n.Matter))
 	addIDError(&fs, "license_id", ids.ValidateLicenseID(n.LicenseID))
 	addIDError(&fs, "org", ids.ValidateCreditCode(n.Org))
-	fs.Name("matter", n.Matter, maxMatter, true)
+	fs.Name("matter", n.Matter, maxMatterCode, true)
 	switch {
 	case n.ValidUntil.IsZero():
 		fs.Add("valid_until", "required", "a grant lasts until a time")
@@ -142,11 +158,14 @@ func addIDError(fs *apperr.Fields, field string, err error) {
 	}
 }
 
-// Grant records a holder's authorization of a using unit: the license must
-// be the actor's and in force (active), read in the transaction that
-// writes the grant and its audit entry (license.granted); the unit an
-// active organization; the fields fields of the license's template.
-// Another holder's license, or none, is NotFound and the refusal logged.
+// Grant records a holder's authorization of a using unit. Everything is
+// read in the transaction that writes the grant and its audit entry
+// (license.granted): the license must be the actor's and in force
+// (active); the unit an active organization of kind using-unit; the
+// matter one of the unit's with an approved version that needs the
+// license's type; the grant's end no later than the license's; the fields
+// fields of the license's template. Another holder's license, or none, is
+// NotFound and the refusal logged.
 func (s *Service) Grant(ctx context.Context, actor *authz.Actor, n NewGrant) (Grant, error) {
 	h, err := holderOf(actor)
 	if err != nil {
@@ -154,13 +173,6 @@ func (s *Service) Grant(ctx context.Context, actor *authz.Actor, n NewGrant) (Gr
 	}
 	now := s.now().UTC()
 	if n, err = checkNewGrant(n, now); err != nil {
-		return Grant{}, err
-	}
-	o, err := s.orgs.GetOrg(ctx, n.Org)
-	if apperr.KindOf(err) == apperr.NotFound || err == nil && o.Status != org.Active {
-		return Grant{}, fieldErr(apperr.Invalid, "org", "active-org", fmt.Sprintf("%s is no active organization", n.Org))
-	}
-	if err != nil {
 		return Grant{}, err
 	}
 	id, err := timeID("lgr", now)
@@ -180,6 +192,9 @@ func (s *Service) Grant(ctx context.Context, actor *authz.Actor, n NewGrant) (Gr
 		// expiry job has run.
 		if l.State != Active || l.ValidUntil != nil && !l.ValidUntil.After(now) || l.ValidFrom.After(now) {
 			return fieldErr(apperr.Conflict, "license_id", "in-force", fmt.Sprintf("license %s is %s or outside its validity; only a license in force is granted", l.ID, l.State))
+		}
+		if err := grantTarget(ctx, st, l, n); err != nil {
+			return err
 		}
 		v, err := s.catalog.GetVersion(ctx, l.TypeCode, l.TypeVersion)
 		if err != nil {
@@ -202,6 +217,35 @@ func (s *Service) Grant(ctx context.Context, actor *authz.Actor, n NewGrant) (Gr
 		return Grant{}, s.holderRefused(ctx, h, "grant", n.LicenseID, err)
 	}
 	return out, err
+}
+
+// grantTarget checks, in the grant's transaction, what n names beside
+// the license l: an active using unit, one of its matters approved and
+// needing l's type, and an end within l's validity.
+func grantTarget(ctx context.Context, st Tx, l License, n NewGrant) error {
+	o, err := st.GetOrg(ctx, n.Org)
+	switch {
+	case errors.Is(err, apperr.NotFound) || err == nil && o.Status != org.Active:
+		return fieldErr(apperr.Invalid, "org", "active-org", fmt.Sprintf("%s is no active organization", n.Org))
+	case err != nil:
+		return err
+	case !slices.Contains(o.Kinds, org.KindUsingUnit):
+		return fieldErr(apperr.Invalid, "org", "using-unit-kind", fmt.Sprintf("%s is no using unit", n.Org))
+	}
+	m, err := st.ApprovedMatter(ctx, n.Org, n.Matter)
+	switch {
+	case errors.Is(err, apperr.NotFound):
+		return fieldErr(apperr.Invalid, "matter", "approved", fmt.Sprintf("%s has no approved matter %s", n.Org, n.Matter))
+	case err != nil:
+		return err
+	case !slices.Contains(m.Types, l.TypeCode):
+		return fieldErr(apperr.Invalid, "matter", "needs-license-type", fmt.Sprintf("matter %s does not need license type %s", n.Matter, l.TypeCode))
+	}
+	if l.ValidUntil != nil && n.ValidUntil.After(*l.ValidUntil) {
+		return fieldErr(apperr.Invalid, "valid_until", "within-license",
+			fmt.Sprintf("the license ends at %s; a grant of it cannot last longer", l.ValidUntil.UTC().Format(time.RFC3339)))
+	}
+	return nil
 }
 
 // logGrant appends the audit entry action of g by holder h, under the
@@ -321,5 +365,34 @@ func (s *Service) listGrants(ctx context.Context, f GrantFilter, cursor string, 
 // holder made several. NotFound when there is none. It is what the use of
 // a license by a using unit checks first.
 func (s *Service) ActiveGrant(ctx context.Context, licenseID, unit, matter string, at time.Time) (Grant, error) {
-	return s.store.ActiveGrant(ctx, licenseID, unit, strings.TrimSpace(matter), at.UTC())
+	return s.store.ActiveGrant(ctx, licenseID, unit, strings.ToUpper(strings.TrimSpace(matter)), at.UTC())
+}
+
+// unitMatterCursor is the cursor of the page after m.
+func unitMatterCursor(m Matter) string { return m.Code }
+
+// UnitMatters returns a page of the matters of a using unit with an
+// approved version, for a holder to choose from when it grants: the code,
+// name and license types of each, nothing else. A unit that is unknown,
+// not active or no using unit is NotFound alike.
+func (s *Service) UnitMatters(ctx context.Context, actor *authz.Actor, unit string, limit int, cursor string) (page.Page[Matter], error) {
+	if _, err := holderOf(actor); err != nil {
+		return page.Page[Matter]{}, err
+	}
+	unit = ids.NormalizeCreditCode(unit)
+	var fs apperr.Fields
+	addIDError(&fs, "unit", ids.ValidateCreditCode(unit))
+	if err := fs.Err(); err != nil {
+		return page.Page[Matter]{}, err
+	}
+	o, err := s.orgs.GetOrg(ctx, unit)
+	if errors.Is(err, apperr.NotFound) || err == nil && (o.Status != org.Active || !slices.Contains(o.Kinds, org.KindUsingUnit)) {
+		return page.Page[Matter]{}, apperr.New(apperr.NotFound, "%s is no active using unit", unit)
+	}
+	if err != nil {
+		return page.Page[Matter]{}, err
+	}
+	return page.Fetch(limit, cursor, func(limit int, after string) ([]Matter, error) {
+		return s.store.ApprovedMatters(ctx, unit, after, limit)
+	}, unitMatterCursor)
 }

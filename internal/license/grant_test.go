@@ -18,6 +18,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/status"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // issueTo issues a permit to the n-th person of the fixture (n < 1000)
@@ -53,6 +54,44 @@ func (f fixture) unit(t testing.TB, code string) *authz.Actor {
 	return &authz.Actor{AccountID: a.ID, Org: code, Roles: a.Roles}
 }
 
+// usingUnit makes a using unit with an account of the using-unit role and
+// the matters HUJI and SHEBAO needing the residence permit, BIZ needing
+// only the business license, all approved, and DRAFT not yet approved.
+func (f fixture) usingUnit(t testing.TB) (string, *authz.Actor) {
+	t.Helper()
+	ctx := context.Background()
+	code, err := ids.NewCreditCode('1', '1', "350100", "MB000009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.Orgs.CreateOrg(ctx, org.NewOrg{CreditCode: code, Name: "福州市示例银行", Kinds: []org.Kind{org.KindUsingUnit},
+		Parent: f.approver.Org, Region: "350100", Responsible: org.Responsible{Name: "李四", Phone: "13800000001"}}); err != nil {
+		t.Fatal(err)
+	}
+	staff := f.unit(t, code)
+	a, err := f.p.Orgs.CreateAccount(ctx, org.NewAccount{Org: f.approver.Org, Name: "matter-reviewer", Roles: []authz.Role{authz.PlatformAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviewer := &authz.Actor{AccountID: a.ID, Org: f.approver.Org, Roles: a.Roles}
+	for _, m := range []struct {
+		code, name, typ string
+		approve         bool
+	}{{"HUJI", "户籍迁移", "PC0001", true}, {"SHEBAO", "社保登记", "PC0001", true}, {"BIZ", "企业开户", "BL0001", true}, {"DRAFT", "草稿", "PC0001", false}} {
+		if _, err := f.p.Use.CreateMatter(ctx, staff, use.NewMatter{Code: m.code, Content: use.Content{Name: m.name, LegalBasis: "依据",
+			Needs: []use.Need{{TypeCode: m.typ, Fields: []string{"name"}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if !m.approve {
+			continue
+		}
+		if _, err := f.p.Use.Approve(ctx, reviewer, code, m.code, 1, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return code, staff
+}
+
 // actions counts the audit entries of action.
 func (f fixture) actions(t testing.TB, action string) int {
 	t.Helper()
@@ -73,9 +112,9 @@ func TestGrant(t *testing.T) {
 		f := setup(t, db)
 		l, h := f.issueTo(t, 1)
 		_, other := f.issueTo(t, 2)
-		unit := f.unit(t, f.otherOrg)
+		bank, unit := f.usingUnit(t)
 		until := f.clk.now().Add(30 * 24 * time.Hour)
-		ok := license.NewGrant{LicenseID: l.ID, Org: f.otherOrg, Matter: "户籍迁移", Fields: []string{"name", "citizen_id"}, ValidUntil: until}
+		ok := license.NewGrant{LicenseID: l.ID, Org: bank, Matter: "huji ", Fields: []string{"name", "citizen_id"}, ValidUntil: until}
 
 		for _, c := range []struct {
 			name  string
@@ -87,8 +126,15 @@ func TestGrant(t *testing.T) {
 			{"staff", func(*license.NewGrant) {}, f.issuer, apperr.Forbidden, "actor: holder"},
 			{"bad org", func(n *license.NewGrant) { n.Org = "91350100M000100Y44" }, h, apperr.Invalid, "org: check-character"},
 			{"unknown org", func(n *license.NewGrant) { n.Org = "91350100M000100Y43" }, h, apperr.Invalid, "org: active-org"},
+			{"not a using unit", func(n *license.NewGrant) { n.Org = f.otherOrg }, h, apperr.Invalid, "org: using-unit-kind"},
 			{"no matter", func(n *license.NewGrant) { n.Matter = " " }, h, apperr.Invalid, "matter: required"},
-			{"hidden matter", func(n *license.NewGrant) { n.Matter = "户籍\u200b迁移" }, h, apperr.Invalid, "matter: invisible"},
+			{"hidden matter", func(n *license.NewGrant) { n.Matter = "HU\u200bJI" }, h, apperr.Invalid, "matter: invisible"},
+			{"a matter's name", func(n *license.NewGrant) { n.Matter = "户籍迁移" }, h, apperr.Invalid, "matter: approved"},
+			{"no such matter", func(n *license.NewGrant) { n.Matter = "NONE" }, h, apperr.Invalid, "matter: approved"},
+			{"a matter not approved", func(n *license.NewGrant) { n.Matter = "DRAFT" }, h, apperr.Invalid, "matter: approved"},
+			{"a matter not needing the type", func(n *license.NewGrant) { n.Matter = "BIZ" }, h, apperr.Invalid, "matter: needs-license-type"},
+			{"past the license", func(n *license.NewGrant) { n.ValidUntil = l.ValidUntil.Add(time.Hour) }, h, apperr.Invalid,
+				"valid_until: within-license"},
 			{"no end", func(n *license.NewGrant) { n.ValidUntil = time.Time{} }, h, apperr.Invalid, "valid_until: required"},
 			{"past", func(n *license.NewGrant) { n.ValidUntil = f.clk.now().Add(-time.Second) }, h, apperr.Invalid, "valid_until: future"},
 			{"too long", func(n *license.NewGrant) { n.ValidUntil = f.clk.now().Add(license.MaxGrantTerm + time.Hour) }, h, apperr.Invalid,
@@ -116,14 +162,37 @@ func TestGrant(t *testing.T) {
 		if g.State != license.GrantActive || g.Issuer != f.issuerOrg || !slices.Equal(g.Fields, ok.Fields) || !g.ValidUntil.Equal(until) {
 			t.Fatalf("grant %+v", g)
 		}
-		got, err := f.p.Licenses.ActiveGrant(ctx, l.ID, f.otherOrg, "户籍迁移", f.clk.now())
-		if err != nil || got.ID != g.ID {
+		// The holder chooses among the unit's approved matters only.
+		ms, err := f.p.Licenses.UnitMatters(ctx, h, strings.ToLower(bank), 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []string
+		for _, m := range ms.Items {
+			codes = append(codes, fmt.Sprintf("%s %s v%d %v", m.Code, m.Name, m.Version, m.Types))
+		}
+		if want := []string{"BIZ 企业开户 v1 [BL0001]", "HUJI 户籍迁移 v1 [PC0001]", "SHEBAO 社保登记 v1 [PC0001]"}; !slices.Equal(codes, want) {
+			t.Errorf("unit matters %q, want %q", codes, want)
+		}
+		for _, c := range []struct {
+			name  string
+			actor *authz.Actor
+			unit  string
+			kind  apperr.Kind
+		}{{"staff", f.issuer, bank, apperr.Forbidden}, {"not a using unit", h, f.otherOrg, apperr.NotFound},
+			{"unknown", h, "91350100M000100Y43", apperr.NotFound}, {"bad code", h, "91350100M000100Y44", apperr.Invalid}} {
+			if _, err := f.p.Licenses.UnitMatters(ctx, c.actor, c.unit, 10, ""); kindOf(err) != c.kind {
+				t.Errorf("unit matters, %s: %v, want %s", c.name, err, c.kind)
+			}
+		}
+		got, err := f.p.Licenses.ActiveGrant(ctx, l.ID, bank, "HUJI", f.clk.now())
+		if err != nil || got.ID != g.ID || got.Matter != "HUJI" {
 			t.Fatalf("active grant %+v, %v", got, err)
 		}
-		if _, err := f.p.Licenses.ActiveGrant(ctx, l.ID, f.otherOrg, "其他事项", f.clk.now()); kindOf(err) != apperr.NotFound {
+		if _, err := f.p.Licenses.ActiveGrant(ctx, l.ID, bank, "SHEBAO", f.clk.now()); kindOf(err) != apperr.NotFound {
 			t.Errorf("another matter: %v", err)
 		}
-		if _, err := f.p.Licenses.ActiveGrant(ctx, l.ID, f.otherOrg, "户籍迁移", until); kindOf(err) != apperr.NotFound {
+		if _, err := f.p.Licenses.ActiveGrant(ctx, l.ID, bank, "HUJI", until); kindOf(err) != apperr.NotFound {
 			t.Errorf("at its end: %v", err)
 		}
 		list := func(a *authz.Actor, s license.GrantState) []string {
@@ -182,12 +251,12 @@ func TestGrant(t *testing.T) {
 		if n := f.actions(t, "license.grant-withdrawn"); n != 1 {
 			t.Errorf("%d withdrawals logged, want 1", n)
 		}
-		if _, err := f.p.Licenses.ActiveGrant(ctx, l.ID, f.otherOrg, "户籍迁移", f.clk.now()); kindOf(err) != apperr.NotFound {
+		if _, err := f.p.Licenses.ActiveGrant(ctx, l.ID, bank, "HUJI", f.clk.now()); kindOf(err) != apperr.NotFound {
 			t.Errorf("a withdrawn grant is in force: %v", err)
 		}
 
 		// A grant whose end has passed lists as expired.
-		g2, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: f.otherOrg, Matter: "社保", ValidUntil: f.clk.now().Add(time.Hour)})
+		g2, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: bank, Matter: "SHEBAO", ValidUntil: f.clk.now().Add(time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,13 +271,13 @@ func TestGrant(t *testing.T) {
 		// Only a license in force is granted: not past its validity, even
 		// before it expires, and active.
 		f.clk.add(pastValidity)
-		if _, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: f.otherOrg, Matter: "社保",
+		if _, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: bank, Matter: "SHEBAO",
 			ValidUntil: f.clk.now().Add(time.Hour)}); kindOf(err) != apperr.Conflict || !slices.Equal(rules(err), []string{"license_id: in-force"}) {
 			t.Errorf("grant of a license past its validity: %v", err)
 		}
 		f.clk.add(-pastValidity)
 		f.apply(t, l.ID, license.Suspend)
-		if _, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: f.otherOrg, Matter: "社保",
+		if _, err := f.p.Licenses.Grant(ctx, h, license.NewGrant{LicenseID: l.ID, Org: bank, Matter: "SHEBAO",
 			ValidUntil: f.clk.now().Add(time.Hour)}); kindOf(err) != apperr.Conflict || !slices.Equal(rules(err), []string{"license_id: in-force"}) {
 			t.Errorf("grant of a suspended license: %v", err)
 		}
@@ -222,6 +291,7 @@ func TestConcurrentGrants(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := setup(t, db)
+		bank, staff := f.usingUnit(t)
 		const n = 20
 		ls, hs := make([]license.License, n), make([]*authz.Actor, n)
 		for i := range n {
@@ -229,13 +299,13 @@ func TestConcurrentGrants(t *testing.T) {
 		}
 		errs := make([]error, n)
 		storetest.Race(n, func(i int) {
-			_, errs[i] = f.p.Licenses.Grant(ctx, hs[i], license.NewGrant{LicenseID: ls[i].ID, Org: f.otherOrg, Matter: "户籍迁移",
+			_, errs[i] = f.p.Licenses.Grant(ctx, hs[i], license.NewGrant{LicenseID: ls[i].ID, Org: bank, Matter: "HUJI",
 				ValidUntil: f.clk.now().Add(time.Hour)})
 		})
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		p, err := f.p.Licenses.UnitGrants(ctx, f.unit(t, f.otherOrg), license.GrantFilter{Limit: 100}, "")
+		p, err := f.p.Licenses.UnitGrants(ctx, staff, license.GrantFilter{Limit: 100}, "")
 		if err != nil || len(p.Items) != n || f.actions(t, "license.granted") != n {
 			t.Fatalf("%d grants, %d logged, %v", len(p.Items), f.actions(t, "license.granted"), err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/status"
 )
@@ -120,6 +121,16 @@ type Reader interface {
 	// for the matter that is active and not expired at t; NotFound when
 	// there is none.
 	ActiveGrant(ctx context.Context, licenseID, unit, matter string, at time.Time) (Grant, error)
+	// GetOrg returns an organization, read in the caller's transaction:
+	// a grant checks its using unit there; NotFound when there is none.
+	GetOrg(ctx context.Context, creditCode string) (org.Org, error)
+	// ApprovedMatter returns the matter of the unit by its code as its
+	// newest approved version says it; NotFound when the unit has no such
+	// matter or none of its versions is approved.
+	ApprovedMatter(ctx context.Context, unit, code string) (Matter, error)
+	// ApprovedMatters returns a page of the unit's matters with an
+	// approved version, by code after after.
+	ApprovedMatters(ctx context.Context, unit, after string, limit int) ([]Matter, error)
 	// GetReissueRequest returns a reissue request, with its license's
 	// issuer.
 	GetReissueRequest(ctx context.Context, id string) (ReissueRequest, error)

@@ -12,27 +12,71 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 	"github.com/zhengzhao/zhengzhao/verify"
 )
 
-// TestHolderGrantsOverTheAPI: a holder grants a using unit the use of its
-// license (an Idempotency-Key replays the answer), lists and withdraws the
-// grant (twice: the second changes nothing); the unit lists the grants
-// made to its organization; another holder's grant is 404.
+// grantUnit makes a using unit with an account of the using-unit role and
+// the approved matter HUJI needing license type typ, and returns the
+// unit's credit code and the account's token.
+func (le licenseEnv) grantUnit(t *testing.T, typ string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := le.svc.CreateOrg(ctx, org.NewOrg{CreditCode: code(t, 80), Name: "用证单位", Region: "610100", Kinds: []org.Kind{org.KindUsingUnit},
+		Parent: le.platform, Responsible: org.Responsible{Name: "钱七", Phone: "13500000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := func(home, name string, r authz.Role) *authz.Actor {
+		acc, err := le.svc.CreateAccount(ctx, org.NewAccount{Org: home, Name: name, Roles: []authz.Role{r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &authz.Actor{AccountID: acc.ID, Org: home, Roles: acc.Roles}
+	}
+	staff, reviewer := account(u.CreditCode, "grant-unit", authz.UsingUnit), account(le.platform, "grant-reviewer", authz.PlatformAdmin)
+	if _, err := le.p.Use.CreateMatter(ctx, staff, use.NewMatter{Code: "HUJI", Content: use.Content{Name: "户籍迁移", LegalBasis: "依据",
+		Needs: []use.Need{{TypeCode: typ, Fields: []string{"name"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := le.p.Use.Approve(ctx, reviewer, u.CreditCode, "HUJI", 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := le.svc.IssueToken(ctx, org.NewToken{AccountID: staff.AccountID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.CreditCode, secret
+}
+
+// TestHolderGrantsOverTheAPI: a holder lists a using unit's approved
+// matters and grants the unit the use of its license for one (an
+// Idempotency-Key replays the answer), lists and withdraws the grant
+// (twice: the second changes nothing); the unit lists the grants made to
+// its organization; another holder's grant is 404.
 func TestHolderGrantsOverTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		le := newLicenseEnv(t, db)
 		l, _ := le.issued(t)
+		unit, unitToken := le.grantUnit(t, l.Type)
 		session := le.holderSession(t)
+		var ms api.Page[api.UnitMatter]
+		le.do(http.MethodGet, "/api/v1/me/units/"+unit+"/matters", session, "").want(t, http.StatusOK, "unit matters").decode(t, &ms)
+		if len(ms.Items) != 1 || ms.Items[0].Code != "HUJI" || ms.Items[0].Name != "户籍迁移" || strings.Join(ms.Items[0].Types, ",") != l.Type {
+			t.Fatalf("unit matters %+v", ms.Items)
+		}
+		le.do(http.MethodGet, "/api/v1/me/units/"+le.orgA+"/matters", session, "").want(t, http.StatusNotFound, "an issuer's matters")
+		le.do(http.MethodGet, "/api/v1/me/units/"+unit+"/matters", le.issuer, "").want(t, http.StatusForbidden, "staff read unit matters")
 		until := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
-		body, _ := json.Marshal(api.NewAuthorization{LicenseID: l.ID, Org: le.orgA, Matter: "户籍迁移", ValidUntil: until, Fields: []string{"name"}})
+		body, _ := json.Marshal(api.NewAuthorization{LicenseID: l.ID, Org: unit, Matter: "HUJI", ValidUntil: until, Fields: []string{"name"}})
 		var g api.Authorization
 		first := le.do(http.MethodPost, "/api/v1/me/authorizations", session, string(body), "Idempotency-Key", "grant-1").
 			want(t, http.StatusCreated, "grant")
 		first.decode(t, &g)
-		if g.State != "active" || g.LicenseID != l.ID || g.Org != le.orgA || !g.ValidUntil.Equal(until) || g.Issuer != le.issuerOrg {
+		if g.State != "active" || g.LicenseID != l.ID || g.Org != unit || !g.ValidUntil.Equal(until) || g.Issuer != le.issuerOrg {
 			t.Fatalf("grant %+v", g)
 		}
 		again := le.do(http.MethodPost, "/api/v1/me/authorizations", session, string(body), "Idempotency-Key", "grant-1").
@@ -41,10 +85,19 @@ func TestHolderGrantsOverTheAPI(t *testing.T) {
 			t.Errorf("a retried grant was not replayed: %s", again.body)
 		}
 		// Bad input names the field and the rule.
-		bad, _ := json.Marshal(api.NewAuthorization{LicenseID: l.ID, Org: le.orgA, Matter: "户籍迁移", ValidUntil: time.Now().Add(-time.Hour)})
-		if pr := le.do(http.MethodPost, "/api/v1/me/authorizations", session, string(bad)).want(t, http.StatusUnprocessableEntity, "past").
-			problem(t); !namesField(pr, "valid_until", "future") {
-			t.Errorf("a past end: %+v", pr)
+		for _, c := range []struct {
+			name, field, rule string
+			n                 api.NewAuthorization
+		}{
+			{"past", "valid_until", "future", api.NewAuthorization{LicenseID: l.ID, Org: unit, Matter: "HUJI", ValidUntil: time.Now().Add(-time.Hour)}},
+			{"issuer", "org", "using-unit-kind", api.NewAuthorization{LicenseID: l.ID, Org: le.orgA, Matter: "HUJI", ValidUntil: until}},
+			{"free text", "matter", "approved", api.NewAuthorization{LicenseID: l.ID, Org: unit, Matter: "户籍迁移", ValidUntil: until}},
+		} {
+			bad, _ := json.Marshal(c.n)
+			if pr := le.do(http.MethodPost, "/api/v1/me/authorizations", session, string(bad)).want(t, http.StatusUnprocessableEntity, c.name).
+				problem(t); !namesField(pr, c.field, c.rule) {
+				t.Errorf("%s: %+v", c.name, pr)
+			}
 		}
 		// Staff do not grant; holders do not read a unit's grants.
 		le.do(http.MethodPost, "/api/v1/me/authorizations", le.issuer, string(body)).want(t, http.StatusForbidden, "staff grant")
@@ -56,7 +109,7 @@ func TestHolderGrantsOverTheAPI(t *testing.T) {
 		if len(p.Items) != 1 || p.Items[0].ID != g.ID {
 			t.Fatalf("my grants %+v", p.Items)
 		}
-		le.do(http.MethodGet, "/api/v1/authorizations", le.tokens[authz.UsingUnit], "").want(t, http.StatusOK, "the unit's").decode(t, &p)
+		le.do(http.MethodGet, "/api/v1/authorizations", unitToken, "").want(t, http.StatusOK, "the unit's").decode(t, &p)
 		if len(p.Items) != 1 || p.Items[0].ID != g.ID || strings.Join(p.Items[0].Fields, ",") != "name" {
 			t.Fatalf("the unit's grants %+v", p.Items)
 		}
@@ -83,7 +136,7 @@ func TestHolderGrantsOverTheAPI(t *testing.T) {
 		if w.State != "withdrawn" {
 			t.Fatalf("withdrawn again %+v", w)
 		}
-		le.do(http.MethodGet, "/api/v1/authorizations?state=active", le.tokens[authz.UsingUnit], "").want(t, http.StatusOK, "active").decode(t, &p)
+		le.do(http.MethodGet, "/api/v1/authorizations?state=active", unitToken, "").want(t, http.StatusOK, "active").decode(t, &p)
 		if len(p.Items) != 0 {
 			t.Errorf("a withdrawn grant listed active: %+v", p.Items)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/holder"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -90,7 +92,9 @@ func TestHolderPage(t *testing.T) {
 		}
 		return string(b)
 	}
+	unit, _ := le.grantUnit(t, "PC0001")
 	playwright(ctx, t, "holder.spec.js", shots, "ZZ_BASE_URL="+srv.URL, "ZZ_OIDC_URL="+oidc.srv.URL, "ZZ_OUT="+out,
+		"ZZ_UNIT="+who(map[string]any{"code": unit, "matter": "HUJI", "name": "户籍迁移"}),
 		"ZZ_HOLDER="+who(map[string]any{"citizen_id": "11010519491231002X", "name": "王建国", "licenses": []string{mine, suspended}, "suspended": suspended}),
 		"ZZ_OTHER="+who(map[string]any{"citizen_id": "110105198001010016", "name": "李四", "licenses": []string{theirs}}))
 
@@ -112,7 +116,13 @@ func TestHolderPage(t *testing.T) {
 		if shown, err := os.ReadFile(filepath.Join(out, n+".txt")); err != nil || string(shown) != payload {
 			t.Errorf("%s: the picture holds %.40q…, the page said %.40q… (%v)", n, payload, shown, err)
 		}
-		v := verify.Presentation(ctx, payload, bundle, time.Now())
+		// Verified as a scanner would have, when the page showed it: the
+		// code lives a minute, and the browser tests go on for longer.
+		shownAt, err := os.Stat(filepath.Join(out, n+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := verify.Presentation(ctx, payload, bundle, shownAt.ModTime())
 		if !v.Valid || v.Presented == nil || v.Presented.LicenseID != mine || len(v.Presented.Fields) != 2 ||
 			v.Presented.Fields["issuing_authority"] == nil || v.Presented.Fields["residence_address"] == nil {
 			t.Errorf("%s: %+v", n, v)
@@ -121,6 +131,29 @@ func TestHolderPage(t *testing.T) {
 	}
 	if payloads[0] == payloads[1] {
 		t.Error("the renewed code is the same payload")
+	}
+
+	// The page's grant is in the store as the holder made it, withdrawn,
+	// each step with its audit entry.
+	gs, err := db.ListGrants(ctx, license.GrantFilter{Org: unit, Limit: 10})
+	if err != nil || len(gs) != 1 || gs[0].LicenseID != mine || gs[0].Matter != "HUJI" || gs[0].State != license.GrantWithdrawn ||
+		strings.Join(gs[0].Fields, ",") != "name" {
+		t.Fatalf("the page's grants %+v, %v", gs, err)
+	}
+	entries, _ := storetest.AuditEntries(t, db)
+	var granted, withdrawn int
+	for _, e := range entries {
+		if e.Subject == mine && e.Details["grant"] == gs[0].ID {
+			switch e.Action {
+			case "license.granted":
+				granted++
+			case "license.grant-withdrawn":
+				withdrawn++
+			}
+		}
+	}
+	if granted != 1 || withdrawn != 1 {
+		t.Errorf("audit: %d grants, %d withdrawals of the page's grant", granted, withdrawn)
 	}
 }
 

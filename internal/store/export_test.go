@@ -49,3 +49,17 @@ func InsertPlainEntry(ctx context.Context, tx *Tx, e auditlog.Entry) error {
 		micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 	return err
 }
+
+// RedoMigration applies the migration of version down and up again, so
+// that a test sees what it does to rows written before it.
+func RedoMigration(ctx context.Context, d *DB, version int64) error {
+	p, err := d.migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := p.ApplyVersion(ctx, version, false); err != nil {
+		return err
+	}
+	_, err = p.ApplyVersion(ctx, version, true)
+	return err
+}

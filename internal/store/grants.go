@@ -9,6 +9,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
 
 // The holder's grants and reissue requests (migration 0025). Each is read
@@ -183,4 +184,43 @@ func (tx *Tx) CloseReissueRequest(ctx context.Context, r license.ReissueRequest)
 		return apperr.New(apperr.Conflict, "reissue request %s is not open", r.ID)
 	}
 	return nil
+}
+
+// approvedMatterFrom selects the newest approved version of each matter:
+// the index use_matter_versions' primary key (org, code, number) serves
+// both the listing and the lookup.
+const approvedMatterFrom = ` FROM use_matter_versions v WHERE v.state = 'approved'
+	AND v.number = (SELECT MAX(a.number) FROM use_matter_versions a WHERE a.org = v.org AND a.code = v.code AND a.state = 'approved')`
+
+// grantMatter is a matter version as a holder's grant names it.
+func grantMatter(v use.MatterVersion) license.Matter {
+	m := license.Matter{Org: v.Org, Code: v.Code, Version: v.Number, Name: v.Name, Types: make([]string, 0, len(v.Needs))}
+	for _, n := range v.Needs {
+		m.Types = append(m.Types, n.TypeCode)
+	}
+	return m
+}
+
+// ApprovedMatter implements license.Reader.
+func (h handle) ApprovedMatter(ctx context.Context, unit, code string) (license.Matter, error) {
+	v, err := scanMatterVersion(h.queryRow(ctx, `SELECT `+matterVersionColumns+approvedMatterFrom+` AND v.org = ? AND v.code = ?`, unit, code))
+	if err != nil {
+		return license.Matter{}, fmt.Errorf("approved matter %s of %s: %w", code, unit, err)
+	}
+	return grantMatter(v), nil
+}
+
+// ApprovedMatters implements license.Reader.
+func (h handle) ApprovedMatters(ctx context.Context, unit, after string, limit int) ([]license.Matter, error) {
+	rows, err := h.query(ctx, `SELECT `+matterVersionColumns+approvedMatterFrom+` AND v.org = ? AND v.code > ? ORDER BY v.code LIMIT ?`,
+		unit, after, limit)
+	vs, err := collect(rows, err, scanMatterVersion)
+	if err != nil {
+		return nil, fmt.Errorf("approved matters of %s: %w", unit, err)
+	}
+	out := make([]license.Matter, len(vs))
+	for i, v := range vs {
+		out[i] = grantMatter(v)
+	}
+	return out, nil
 }

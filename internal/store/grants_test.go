@@ -9,9 +9,21 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
+	"github.com/zhengzhao/zhengzhao/internal/use"
 )
+
+// grantUnit stores the license L1 and a unit to grant it to, and returns
+// the unit and the time now to the second.
+func grantUnit(t *testing.T, db *store.DB) (org.Org, time.Time) {
+	t.Helper()
+	materialLicense(t, db, "L1")
+	unit := contactOrg("91350100M000100Y43")
+	storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(context.Background(), unit) })
+	return unit, time.Now().UTC().Truncate(time.Second)
+}
 
 // TestGrantStore: the grant in force for (license, unit, matter) at a time
 // is the newest active one whose end is after it; a withdrawal applies to
@@ -20,10 +32,7 @@ import (
 func TestGrantStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		materialLicense(t, db, "L1")
-		unit := contactOrg("91350100M000100Y43")
-		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, unit) })
-		now := time.Now().UTC().Truncate(time.Second)
+		unit, now := grantUnit(t, db)
 		grant := func(id string, until time.Time) license.Grant {
 			return license.Grant{ID: id, LicenseID: "L1", HolderKind: catalog.HolderPerson, HolderIndex: "idx", GrantedBy: "hol_1",
 				Org: unit.CreditCode, Matter: "户籍迁移", Fields: []string{"name", "photo"}, ValidUntil: until, State: license.GrantActive, CreatedAt: now}
@@ -80,6 +89,41 @@ func TestGrantStore(t *testing.T) {
 		rs, err := db.ListReissueRequests(ctx, license.ReissueFilter{Issuer: "11350100MB0000027N", Limit: 10})
 		if err != nil || len(rs) != 2 || rs[0].State != license.ReissueDone || rs[1].State != license.ReissueOpen {
 			t.Errorf("requests %+v, %v", rs, err)
+		}
+	})
+}
+
+// TestGrantMatterMigration: migration 0030 rewrites a grant naming the
+// name of one of its unit's approved matters to that matter's code, and
+// leaves a code, and free text naming no approved matter, as they are.
+func TestGrantMatterMigration(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		unit, now := grantUnit(t, db)
+		for _, m := range []struct {
+			code, name string
+			state      use.State
+		}{{"HUJI", "户籍迁移", use.Approved}, {"DRAFT", "草稿事项", use.Pending}} {
+			storetest.Write(t, db, func(tx *store.Tx) error {
+				if err := tx.InsertMatter(ctx, use.Matter{Org: unit.CreditCode, Code: m.code, CreatedBy: "acc_1", CreatedAt: now}); err != nil {
+					return err
+				}
+				return tx.InsertMatterVersion(ctx, use.MatterVersion{Org: unit.CreditCode, Code: m.code, Number: 1, Name: m.name, LegalBasis: "依据",
+					Needs: []use.Need{{TypeCode: "PC0001", Fields: []string{"name"}}}, State: m.state, Author: "acc_1", ProposedAt: now, DecidedAt: now})
+			})
+		}
+		for id, matter := range map[string]string{"lgr_name": "户籍迁移", "lgr_code": "HUJI", "lgr_pending": "草稿事项", "lgr_text": "其他事项"} {
+			g := license.Grant{ID: id, LicenseID: "L1", HolderKind: catalog.HolderPerson, HolderIndex: "idx", GrantedBy: "hol_1",
+				Org: unit.CreditCode, Matter: matter, ValidUntil: now.Add(time.Hour), State: license.GrantActive, CreatedAt: now}
+			storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertGrant(ctx, g) })
+		}
+		if err := store.RedoMigration(ctx, db, 30); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]string{"lgr_name": "HUJI", "lgr_code": "HUJI", "lgr_pending": "草稿事项", "lgr_text": "其他事项"} {
+			if g, err := db.GetGrant(ctx, id); err != nil || g.Matter != want {
+				t.Errorf("%s: matter %q, %v; want %q", id, g.Matter, err, want)
+			}
 		}
 	})
 }

@@ -225,29 +225,38 @@ func (d *DB) Ping(ctx context.Context) error {
 // returns how many it applied. Several processes may call it at once on
 // PostgreSQL: an advisory lock makes them take turns.
 func (d *DB) Migrate(ctx context.Context) (int, error) {
-	dialect, dir := goose.DialectSQLite3, "sqlite/migrations"
-	var opts []goose.ProviderOption
-	if d.dialect == Postgres {
-		dialect, dir = goose.DialectPostgres, "postgres/migrations"
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return 0, fmt.Errorf("migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	sub, err := fs.Sub(migrations, dir)
+	p, err := d.migrations()
 	if err != nil {
-		return 0, fmt.Errorf("embedded migrations: %w", err)
-	}
-	p, err := goose.NewProvider(dialect, d.db, sub, opts...)
-	if err != nil {
-		return 0, fmt.Errorf("migrations: %w", err)
+		return 0, err
 	}
 	res, err := p.Up(ctx)
 	if err != nil {
 		return len(res), fmt.Errorf("apply migrations: %w", err)
 	}
 	return len(res), nil
+}
+
+// migrations is the goose provider of the store's embedded migrations.
+func (d *DB) migrations() (*goose.Provider, error) {
+	dialect, dir := goose.DialectSQLite3, "sqlite/migrations"
+	var opts []goose.ProviderOption
+	if d.dialect == Postgres {
+		dialect, dir = goose.DialectPostgres, "postgres/migrations"
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded migrations: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, d.db, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
 }
 
 // maxAttempts bounds how often WithTx runs a function whose transaction lost

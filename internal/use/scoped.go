@@ -360,23 +360,17 @@ func (s *Service) usedLicense(ctx context.Context, tx QueryTx, unit string, mv M
 	return u, nil
 }
 
-// holderAuthorized returns the fields the holder's authorizations of
-// unit for the matter, active at now, let it see unmasked. A holder names
-// the matter as free text: an authorization matches when it names the
-// matter's code or its name.
+// holderAuthorized returns the fields the holder's authorization of unit
+// for the matter, by its code, active at now, lets it see unmasked.
 func holderAuthorized(ctx context.Context, tx QueryTx, licenseID, unit string, mv MatterVersion, now time.Time) ([]string, error) {
-	var out []string
-	for _, m := range []string{mv.Code, strings.TrimSpace(mv.Name)} {
-		g, err := tx.ActiveGrant(ctx, licenseID, unit, m, now)
-		switch {
-		case errors.Is(err, apperr.NotFound):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		out = append(out, g.Fields...)
+	g, err := tx.ActiveGrant(ctx, licenseID, unit, mv.Code, now)
+	switch {
+	case errors.Is(err, apperr.NotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return out, nil
+	return g.Fields, nil
 }
 
 // logUsed appends the license.used entry of l returned to actor: the

@@ -202,17 +202,22 @@ func TestScopedUse(t *testing.T) {
 			}
 		}
 
-		// The holder authorizes the unit for the matter by its code for
-		// the ID number and by its name for the name.
+		// The holder authorizes the unit for the matter by its code; the
+		// newest grant in force counts. A grant cannot name another unit's
+		// matter.
 		until := f.now().Add(30 * 24 * time.Hour)
 		for _, g := range []license.NewGrant{
 			{LicenseID: f.permit1.ID, Org: f.bank, Matter: "HOTEL-1", Fields: []string{"citizen_id"}, ValidUntil: until},
-			{LicenseID: f.permit1.ID, Org: f.bank, Matter: " 旅客住宿登记 ", Fields: []string{"name", "sex"}, ValidUntil: until},
-			{LicenseID: f.permit1.ID, Org: f.hotel, Matter: "HOTEL-1", Fields: []string{"ethnicity"}, ValidUntil: until},
+			{LicenseID: f.permit1.ID, Org: f.bank, Matter: " hotel-1 ", Fields: []string{"citizen_id", "name", "sex"}, ValidUntil: until},
 		} {
 			if _, err := f.p.Licenses.Grant(ctx, f.holder1, g); err != nil {
 				t.Fatal(err)
 			}
+			f.advance(time.Second)
+		}
+		if _, err := f.p.Licenses.Grant(ctx, f.holder1, license.NewGrant{LicenseID: f.permit1.ID, Org: f.hotel, Matter: "HOTEL-1",
+			Fields: []string{"ethnicity"}, ValidUntil: until}); apperr.KindOf(err) != apperr.Invalid {
+			t.Fatalf("a grant naming another unit's matter: %v", err)
 		}
 		before = auditCount(t, db)
 		r, err = f.svc.Use(ctx, f.bankStaff, use.Query{Matter: "HOTEL-1", HolderID: strings.ToLower(f.id1), TypeCode: "pc0001"})

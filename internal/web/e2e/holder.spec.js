@@ -15,6 +15,7 @@ const shots = () => env('ZZ_SHOTS')
 const out = () => env('ZZ_OUT')
 const holder = () => JSON.parse(env('ZZ_HOLDER')) // {citizen_id, name, licenses: [id…], suspended: id}
 const other = () => JSON.parse(env('ZZ_OTHER')) // {citizen_id, name, licenses: [id]}
+const unit = () => JSON.parse(env('ZZ_UNIT')) // {code, matter, name}: a using unit and its approved matter needing the permit
 
 // A phone (390×844 CSS pixels at 3 device pixels each) and a desktop.
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
@@ -147,6 +148,66 @@ test('zh-CN on a phone: sign in, list, detail, download, show and renew the QR c
   expect(await page.evaluate(() => sessionStorage.getItem('zhengzhao.holder.session'))).toBeNull()
   const r = await page.request.get('/api/v1/me/licenses', { headers: { Authorization: 'Bearer ' + token } })
   expect(r.status()).toBe(401)
+  expect(errors).toEqual([])
+})
+
+test('zh-CN on a phone: grant a using unit the use of a license for one of its matters, and withdraw it', async ({ page }) => {
+  const me = holder()
+  const u = unit()
+  const errors = await open(page)
+  await demoLogin(page, me)
+  await page.locator('#to-grants').click()
+  await expect(page.locator('#grants')).toBeVisible()
+  await expect(page.locator('#grants h2')).toHaveText('授权用证')
+  await expect(page.locator('#grants-empty')).toBeVisible()
+  // Only the license in force is offered.
+  const licenseOptions = page.locator('#grant-license option')
+  await expect(licenseOptions).toHaveCount(1)
+  expect(await licenseOptions.first().getAttribute('value')).toBe(me.licenses[0])
+  await expect(licenseOptions.first()).toContainText('居住证')
+  // The date is bounded by the license's end and the longest term.
+  expect(await page.locator('#grant-until').getAttribute('max')).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+
+  // A unit that is no using unit has no matters to offer: the platform says 404.
+  await page.locator('#grant-unit').fill('91350100M000100Y43')
+  await page.locator('#grant-find').click()
+  await expect(page.locator('#error')).toHaveAttribute('data-status', '404')
+  await expect(page.locator('#grant-matter-row')).toBeHidden()
+
+  // The unit's approved matters that need the permit.
+  await page.locator('#grant-unit').fill(u.code.toLowerCase())
+  await page.locator('#grant-find').click()
+  await expect(page.locator('#grant-matter-row')).toBeVisible()
+  await expect(page.locator('#error')).toHaveText('')
+  await expect(page.locator('#grant-matter option')).toHaveCount(1)
+  await expect(page.locator('#grant-matter option').first()).toHaveText(`${u.name}（${u.matter}）`)
+  await page.locator('#grant-fields input[value="name"]').check()
+  await shot(page, 'grant-form')
+  await page.locator('#grant-submit').click()
+  const granted = page.locator('#grant-list li')
+  await expect(granted).toHaveCount(1)
+  await expect(granted.first()).toHaveAttribute('data-state', 'active')
+  await expect(granted.first()).toHaveAttribute('data-matter', u.matter)
+  await expect(granted.first().locator('.state')).toHaveText('有效')
+  await expect(granted.first()).toContainText(u.code)
+  await expect(granted.first()).toContainText('不打码：姓名')
+  await expect(page.locator('#grants-empty')).toBeHidden()
+  await shot(page, 'grants')
+
+  // Withdrawn at once; the list says so and offers no second withdrawal.
+  await granted.first().locator('button.withdraw').click()
+  await expect(granted.first()).toHaveAttribute('data-state', 'withdrawn')
+  await expect(granted.first().locator('.state')).toHaveText('已撤回')
+  await expect(granted.first().locator('button.withdraw')).toHaveCount(0)
+  // In English too.
+  await page.locator('#lang-en').click()
+  await expect(page.locator('#grants h2')).toHaveText('Authorizations')
+  await expect(granted.first().locator('.state')).toHaveText('Withdrawn')
+  await expect(page.locator('#grant-find')).toHaveText('Find the unit\'s matters')
+  await shot(page, 'grants-en')
+  await page.locator('#lang-zh').click()
+  await page.locator('#logout').click()
+  await expect(page.locator('#signin')).toBeVisible()
   expect(errors).toEqual([])
 })
 

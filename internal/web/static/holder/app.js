@@ -1,7 +1,8 @@
 // The holder page: sign in (the identity provider, or the demo login where
 // the platform offers it), list and read one's licenses, download their
-// signed documents, and show one as a dynamic QR code (亮证) that renews
-// itself before it expires. The session is kept in sessionStorage (this
+// signed documents, show one as a dynamic QR code (亮证) that renews
+// itself before it expires, and grant using units the use of a license
+// for one of their matters (授权用证). The session is kept in sessionStorage (this
 // tab only) and sent as a bearer token.
 import { cachedLabels, faceLabels, fieldLabel, typeName } from '/web/shared/labels.js'
 import { messages } from './strings.js'
@@ -26,6 +27,11 @@ let licenses = []
 let inbox = [] // the newest notices of the holder's licenses
 let current = null // {license, labels, face, transitions}
 let showing = null // {timer, tick, expiresAt, disclose, url}
+let grants = [] // the holder's authorizations
+let unitMatters = null // {unit, items}: the approved matters of the unit asked last
+let grantKey = '' // the Idempotency-Key of the authorization being sent
+// The longest an authorization lasts (license.MaxGrantTerm).
+const MAX_GRANT_DAYS = 366
 
 function t (key, params = {}) {
   return translate(messages, lang, key, params)
@@ -77,8 +83,8 @@ class Problem extends Error {
   }
 }
 
-async function api (method, path, body, accept = 'application/json') {
-  const headers = { Accept: accept, 'Accept-Language': lang }
+async function api (method, path, body, accept = 'application/json', extra = {}) {
+  const headers = { ...extra, Accept: accept, 'Accept-Language': lang }
   if (session) headers.Authorization = 'Bearer ' + session.token
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
@@ -113,7 +119,7 @@ function showError (e) {
 // ---- views ----
 
 function view (name) {
-  for (const v of ['signin', 'list', 'detail', 'show', 'audit']) $(v).hidden = v !== name
+  for (const v of ['signin', 'list', 'detail', 'show', 'audit', 'grants']) $(v).hidden = v !== name
   $('me').hidden = !session
   document.body.dataset.view = name
   if (name !== 'show') stopShowing()
@@ -129,6 +135,7 @@ function applyLang () {
   if (!$('list').hidden) renderList()
   if (!$('detail').hidden && current) renderDetail()
   if (!$('show').hidden && current) renderShow(true)
+  if (!$('grants').hidden) renderGrants(true)
 }
 
 function setLang (l) {
@@ -594,6 +601,199 @@ function visibility () {
   tick()
 }
 
+// ---- authorizations (授权用证) ----
+
+// pages reads every page of a listing.
+async function pages (path) {
+  const items = []
+  let cursor = ''
+  do {
+    const page = await (await api('GET', path + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''))).json()
+    items.push(...page.items)
+    cursor = page.next_cursor || ''
+  } while (cursor)
+  return items
+}
+
+async function grantsView () {
+  showError(null)
+  try {
+    grants = await pages('/api/v1/me/authorizations?limit=100')
+  } catch (e) {
+    showError(e)
+    return
+  }
+  view('grants')
+  renderGrants(false)
+}
+
+function licenseName (id) {
+  const l = licenses.find((x) => x.id === id)
+  return l ? `${typeName(labelsOf(l), l.type, lang)} ${l.number}` : id
+}
+
+// renderGrants lists the authorizations, newest first, and fills the form;
+// keep keeps what the form holds (a change of language).
+function renderGrants (keep) {
+  $('grants-empty').hidden = grants.length > 0
+  const ul = $('grant-list')
+  ul.replaceChildren()
+  for (const g of [...grants].reverse()) {
+    const li = document.createElement('li')
+    li.dataset.id = g.id
+    li.dataset.state = g.state
+    li.dataset.matter = g.matter
+    const st = document.createElement('span')
+    st.className = 'state'
+    st.textContent = t('grants.state.' + g.state)
+    const what = document.createElement('span')
+    what.className = 'what'
+    what.textContent = t('grants.entry', { unit: g.org, matter: g.matter, license: licenseName(g.license_id), until: whenTime(g.valid_until) })
+    li.append(st, what)
+    if (g.fields && g.fields.length) {
+      const l = licenses.find((x) => x.id === g.license_id)
+      const f = document.createElement('span')
+      f.className = 'note'
+      f.textContent = t('grants.unmasked', { fields: g.fields.map((k) => fieldLabel(l ? labelsOf(l) : null, k, lang)).join('、') })
+      li.append(f)
+    }
+    if (g.state === 'active') {
+      const b = document.createElement('button')
+      b.type = 'button'
+      b.className = 'withdraw'
+      b.textContent = t('grants.withdraw')
+      b.addEventListener('click', () => withdrawGrant(g.id))
+      li.append(b)
+    }
+    ul.append(li)
+  }
+  const sel = $('grant-license')
+  const chosen = sel.value
+  sel.replaceChildren()
+  // Only a license in force is granted.
+  for (const l of licenses.filter((x) => IN_FORCE.has(x.state))) {
+    const o = document.createElement('option')
+    o.value = l.id
+    o.textContent = `${typeName(labelsOf(l), l.type, lang)} ${l.number}`
+    sel.append(o)
+  }
+  if (keep && chosen) sel.value = chosen
+  licenseChosen(keep)
+}
+
+// dateInput is a local date as an <input type=date> holds it.
+function dateInput (d) {
+  const p = (n) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`
+}
+
+// grantEnd is the latest an authorization of l may last: the license's
+// end, and no more than MAX_GRANT_DAYS from now.
+function grantEnd (l) {
+  const most = Date.now() + MAX_GRANT_DAYS * 86400e3 - 60e3
+  return new Date(l && l.valid_until ? Math.min(Date.parse(l.valid_until), most) : most)
+}
+
+// licenseChosen offers the fields of the chosen license, bounds the date
+// by its end and narrows the unit's matters to those needing its type.
+async function licenseChosen (keep) {
+  const l = licenses.find((x) => x.id === $('grant-license').value)
+  $('grant-submit').disabled = !l
+  const until = $('grant-until')
+  const end = grantEnd(l)
+  until.min = dateInput(new Date())
+  until.max = dateInput(end)
+  if (!keep || !until.value || until.value > until.max) until.value = dateInput(new Date(Math.min(Date.now() + 30 * 86400e3, end.getTime())))
+  const picked = new Set(keep ? [...document.querySelectorAll('#grant-fields input:checked')].map((i) => i.value) : [])
+  const box = $('grant-fields')
+  box.replaceChildren()
+  const labels = l ? await faceLabels(l.type, l.type_version) : null
+  for (const f of labels ? labels.fields : []) {
+    const lab = document.createElement('label')
+    lab.className = 'pick'
+    const cb = document.createElement('input')
+    cb.type = 'checkbox'
+    cb.value = f.key
+    cb.checked = picked.has(f.key)
+    const span = document.createElement('span')
+    span.textContent = fieldLabel(labels, f.key, lang)
+    lab.append(cb, span)
+    box.append(lab)
+  }
+  $('grant-fields-box').hidden = box.children.length === 0
+  renderMatters()
+}
+
+// findMatters asks for the approved matters of the unit typed in.
+async function findMatters () {
+  showError(null)
+  const unit = $('grant-unit').value.trim().toUpperCase()
+  unitMatters = null
+  renderMatters()
+  try {
+    unitMatters = { unit, items: await pages(`/api/v1/me/units/${encodeURIComponent(unit)}/matters?limit=100`) }
+  } catch (e) {
+    showError(e)
+    return
+  }
+  renderMatters()
+}
+
+// renderMatters offers the unit's matters that need the chosen license's type.
+function renderMatters () {
+  const l = licenses.find((x) => x.id === $('grant-license').value)
+  const sel = $('grant-matter')
+  const chosen = sel.value
+  sel.replaceChildren()
+  const items = unitMatters && l ? unitMatters.items.filter((m) => m.types.includes(l.type)) : []
+  for (const m of items) {
+    const o = document.createElement('option')
+    o.value = m.code
+    o.textContent = `${m.name}（${m.code}）`
+    sel.append(o)
+  }
+  if (items.some((m) => m.code === chosen)) sel.value = chosen
+  $('grant-matter-row').hidden = items.length === 0
+  $('grant-no-matter').hidden = !unitMatters || items.length > 0
+}
+
+async function grant (ev) {
+  ev.preventDefault()
+  showError(null)
+  const l = licenses.find((x) => x.id === $('grant-license').value)
+  const [y, m, d] = $('grant-until').value.split('-').map(Number)
+  // To the end of the day chosen, but no later than the license allows.
+  const until = new Date(Math.min(new Date(y, m - 1, d, 23, 59, 59).getTime(), grantEnd(l).getTime()))
+  const body = {
+    license_id: l ? l.id : '',
+    org: unitMatters ? unitMatters.unit : $('grant-unit').value.trim(),
+    matter: $('grant-matter').value,
+    valid_until: until.toISOString().replace(/\.\d+Z$/, 'Z'),
+    fields: [...document.querySelectorAll('#grant-fields input:checked')].map((i) => i.value)
+  }
+  // One key per authorization: a retried click replays the first answer.
+  if (!grantKey) grantKey = globalThis.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()
+  try {
+    await api('POST', '/api/v1/me/authorizations', body, 'application/json', { 'Idempotency-Key': grantKey })
+  } catch (e) {
+    showError(e)
+    return
+  }
+  grantKey = ''
+  await grantsView()
+}
+
+async function withdrawGrant (id) {
+  showError(null)
+  try {
+    await api('POST', `/api/v1/me/authorizations/${encodeURIComponent(id)}/withdraw`)
+  } catch (e) {
+    showError(e)
+    return
+  }
+  await grantsView()
+}
+
 // ---- who used my licenses ----
 
 // actionName is an audit action in words: its own label, or that of the
@@ -681,6 +881,13 @@ $('download').addEventListener('click', () => download(0))
 $('printout').addEventListener('click', printout)
 $('to-audit').addEventListener('click', auditView)
 $('audit-back').addEventListener('click', () => listView())
+$('to-grants').addEventListener('click', grantsView)
+$('grants-back').addEventListener('click', () => listView())
+$('grant-license').addEventListener('change', () => licenseChosen(true))
+$('grant-find').addEventListener('click', findMatters)
+$('grant-unit').addEventListener('change', () => { unitMatters = null; renderMatters() })
+$('grant-form').addEventListener('input', () => { grantKey = '' })
+$('grant-form').addEventListener('submit', grant)
 $('report-lost').addEventListener('click', () => { $('lost-form').hidden = false; renderLoss(); $('lost-reason').focus() })
 $('lost-cancel').addEventListener('click', () => { $('lost-form').hidden = true; renderLoss() })
 $('lost-form').addEventListener('submit', reportLost)
