@@ -28,7 +28,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // confusing command error, so it stops the test here.
 func writeFile(t *testing.T, name string, data []byte) {
 	t.Helper()
-	if err := os.WriteFile(name, data, 0o644); err != nil {
+	if err := os.WriteFile(name, data, 0o644); err != nil { //nolint:gosec // G703: a test's own file under its temporary directory
 		t.Fatal(err)
 	}
 }
