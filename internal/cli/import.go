@@ -28,7 +28,7 @@ XLSX) and validates them row by row as issuance would (check), or imports
 them into the store as an issuer's import job, resumable (run); see
 docs/import.md.`,
 	}
-	cmd.AddCommand(a.importCheckCommand(), a.importRunCommand())
+	cmd.AddCommand(a.importCheckCommand(), a.importRunCommand(), a.importSampleCommand())
 	return cmd
 }
 

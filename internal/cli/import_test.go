@@ -161,3 +161,112 @@ func TestImportCheckStore(t *testing.T) {
 		}
 	})
 }
+
+// TestImportSample writes generated files with import sample in every
+// format and checks them with import check: the same seed gives the same
+// file, --bad 0 only valid rows, --bad a share refused by the rules the
+// generator names, and bad flags exit 2 naming the flag.
+func TestImportSample(t *testing.T) {
+	dir := t.TempDir()
+	sample := func(args ...string) (int, string, string) {
+		return run(t, append([]string{"import", "sample", "--lang", "en"}, args...)...)
+	}
+	check := func(path string) importResult {
+		t.Helper()
+		var res importResult
+		code, out, errOut := run(t, "import", "check", "--type", "BL0001", "--shipped", "--json", "--show", "1000", path)
+		if code == ExitUsage || json.Unmarshal([]byte(out), &res) != nil {
+			t.Fatalf("check %s: exit %d %q %q", path, code, out, errOut)
+		}
+		return res
+	}
+	rules := map[string]bool{}
+	for _, b := range gen.BadKinds() {
+		rules[string(b)] = true
+	}
+	for _, tc := range []struct {
+		file, encoding string
+		bad            string
+		wantEncoding   string
+	}{
+		{"good.xlsx", "", "0", "utf-8"},
+		{"good.jsonl", "", "0", "utf-8"},
+		{"bad.csv", "", "0.3", "utf-8"},
+		{"bad-gb.csv", "gb18030", "0.3", "gb18030"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join(dir, tc.file)
+			args := []string{"--n", "400", "--bad", tc.bad, "--seed", "3", "--out", path}
+			if tc.encoding != "" {
+				args = append(args, "--encoding", tc.encoding)
+			}
+			if code, out, errOut := sample(args...); code != 0 || !strings.Contains(out, "400 rows of BL0001 written to "+path) {
+				t.Fatalf("sample: exit %d %q %q", code, out, errOut)
+			}
+			res := check(path)
+			if res.Summary.Read != 400 || string(res.Summary.Encoding) != tc.wantEncoding {
+				t.Fatalf("summary %+v", res.Summary)
+			}
+			if tc.bad == "0" {
+				if res.Summary.Rejected != 0 {
+					t.Fatalf("rows refused with --bad 0: %+v", res.Problems)
+				}
+				return
+			}
+			// 30 % of 400 rows: far from 0 and from all of them whatever
+			// the draw.
+			if res.Summary.Rejected < 60 || res.Summary.Rejected > 180 {
+				t.Fatalf("%d of 400 rows refused with --bad 0.3", res.Summary.Rejected)
+			}
+			seen := map[string]bool{}
+			for _, p := range res.Problems {
+				seen[p.Rule] = true
+			}
+			// Each kind of bad row is refused for its rule, not-future
+			// included: the rows are dated up to the day they are made.
+			for r := range rules {
+				if !seen[r] {
+					t.Errorf("no row refused for rule %s (saw %v)", r, seen)
+				}
+			}
+		})
+	}
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	for _, p := range []string{a, b} {
+		if code, _, errOut := sample("--n", "50", "--bad", "0.1", "--seed", "9", "-o", p); code != 0 {
+			t.Fatalf("sample: exit %d %q", code, errOut)
+		}
+	}
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if len(ab) == 0 || string(ab) != string(bb) {
+		t.Error("the same seed wrote different files")
+	}
+	var res importSampleResult
+	if code, out, _ := sample("--n", "5", "--json", "-o", filepath.Join(dir, "j.jsonl")); code != 0 || json.Unmarshal([]byte(out), &res) != nil ||
+		res != (importSampleResult{Type: "BL0001", Rows: 5, Format: "jsonl", Path: filepath.Join(dir, "j.jsonl")}) {
+		t.Errorf("--json: exit %d %q", code, out)
+	}
+	if code, out, _ := run(t, "import", "sample", "--lang", "zh-CN", "--n", "5", "-o", filepath.Join(dir, "z.csv")); code != 0 || !strings.Contains(out, "已将 5 行") {
+		t.Errorf("zh-CN: exit %d %q", code, out)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no rows", []string{"--n", "0", "-o", a}, "--n"},
+		{"bad share", []string{"--bad", "1.5", "-o", a}, "--bad"},
+		{"no out", nil, "--out"},
+		{"unknown format", []string{"--format", "ods", "-o", a}, "--format"},
+		{"gb18030 xlsx", []string{"--encoding", "gb18030", "-o", filepath.Join(dir, "x.xlsx")}, "gb18030"},
+		{"unknown encoding", []string{"--encoding", "big5", "-o", a}, "big5"},
+		{"no directory", []string{"-o", filepath.Join(dir, "none", "x.csv")}, "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, errOut := sample(tc.args...); code != ExitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d %q, want 2 naming %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
