@@ -145,6 +145,51 @@ func EncodeSigned(d Document, signingInput []byte) ([]byte, error) {
 // order are free: the content, not its formatting, is signed. Errors wrap
 // ErrInvalid. Decode does not check the signature (verify.License does).
 func Decode(data []byte) (Document, error) {
+	if d, ok := decodeCanonical(data); ok {
+		return d, nil
+	}
+	return decodeStrict(data)
+}
+
+// decodeCanonical is Decode for a document whose license member is
+// already the canonical JSON Go writes back from what it read, as every
+// stored document is: then the received license has no repeated member,
+// nothing Go reads differently and is its own canonical form, so neither
+// it nor its face need canonicalizing. It reports false for anything
+// else, which decodeStrict then judges and explains.
+func decodeCanonical(data []byte) (Document, bool) {
+	if len(data) > MaxDocumentSize || !utf8.Valid(data) {
+		return Document{}, false
+	}
+	m, err := members(data)
+	if err != nil {
+		return Document{}, false
+	}
+	var l License
+	dec := json.NewDecoder(bytes.NewReader(m.license))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&l) != nil || l.Validate() != nil {
+		return Document{}, false
+	}
+	signed, err := canon.JSON(l)
+	if err != nil || !bytes.Equal(signed, m.license) {
+		return Document{}, false
+	}
+	sig, err := signature(m.sig)
+	if err != nil {
+		return Document{}, false
+	}
+	var b *Batch
+	if m.batch != nil {
+		if b, err = decodeBatch(m.batch); err != nil {
+			return Document{}, false
+		}
+	}
+	return Document{Batch: b, License: l, Signature: sig, signed: signed}, true
+}
+
+// decodeStrict is Decode for any document, canonical or not.
+func decodeStrict(data []byte) (Document, error) {
 	f, licenseRaw, err := split(data)
 	if err != nil {
 		return Document{}, err

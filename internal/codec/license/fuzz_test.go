@@ -35,6 +35,11 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Split error without ErrInvalid: %v", splitErr)
 		}
 		d, err := Decode(data)
+		// The canonical fast path must answer exactly as the strict one.
+		strict, strictErr := decodeStrict(data)
+		if (err == nil) != (strictErr == nil) || (err != nil && err.Error() != strictErr.Error()) || !reflect.DeepEqual(d, strict) {
+			t.Fatalf("Decode (%v) and decodeStrict (%v) disagree", err, strictErr)
+		}
 		if err == nil {
 			signed, _ := d.SigningInput()
 			if splitErr != nil || !bytes.Equal(in, signed) || !bytes.Equal(sig, d.Signature) || !reflect.DeepEqual(frame.Batch, d.Batch) {
