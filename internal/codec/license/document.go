@@ -332,6 +332,20 @@ func members(data []byte) (rawMembers, error) {
 // standard base64 without escapes or line breaks, so that it has one
 // spelling and the document's canonical form is what Encode writes.
 func signature(raw json.RawMessage) ([]byte, error) {
+	// A string without escapes or line breaks is its own text, and strict
+	// padded base64 has one spelling of each value, so such a signature
+	// decodes as the general path would without being written again.
+	if n := len(raw); n > 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], "\\\r\n") {
+		if sig, err := base64.StdEncoding.Strict().DecodeString(string(raw[1 : n-1])); err == nil && len(sig) > 0 {
+			return sig, nil
+		}
+	}
+	return signatureStrict(raw)
+}
+
+// signatureStrict is signature for any JSON value, explaining what is
+// wrong with it.
+func signatureStrict(raw json.RawMessage) ([]byte, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, invalid("signature", "not a string")
