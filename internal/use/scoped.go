@@ -257,11 +257,11 @@ func (s *Service) use(ctx context.Context, tx QueryTx, unit string, q Query, kin
 		case err != nil:
 			return Result{}, err
 		}
-		e, err := s.catalog.GetType(ctx, n.TypeCode)
+		kind, err := s.templates.holderKind(ctx, n.TypeCode)
 		if err != nil {
-			return Result{}, fmt.Errorf("license type %s: %w", n.TypeCode, err)
+			return Result{}, err
 		}
-		granted = append(granted, need{Need: n, kind: e.HolderKind})
+		granted = append(granted, need{Need: n, kind: kind})
 	}
 	if len(granted) == 0 {
 		return Result{}, fieldErr(apperr.Forbidden, "type", "type-granted",
@@ -328,7 +328,7 @@ func (s *Service) usedLicense(ctx context.Context, tx QueryTx, unit string, mv M
 	if err != nil {
 		return UsedLicense{}, apperr.Wrap(apperr.Internal, err, "license %s version %d: %v", l.ID, l.Version, err)
 	}
-	v, err := s.catalog.GetVersion(ctx, d.License.Type.Code, int(d.License.Type.Version))
+	v, err := s.templates.version(ctx, d.License.Type.Code, int(d.License.Type.Version))
 	if err != nil {
 		return UsedLicense{}, fmt.Errorf("template of license %s: %w", l.ID, err)
 	}

@@ -70,6 +70,8 @@ type Service struct {
 	now     func() time.Time
 	rand    io.Reader
 	limits  *limits
+	// templates keeps the catalog's immutable part a use reads.
+	templates *templates
 }
 
 // New returns the service.
@@ -80,8 +82,8 @@ func New(d Deps) *Service {
 	// Stored times have microsecond precision; answering with more would
 	// make a version differ from itself read back.
 	return &Service{store: d.Store, tx: d.Tx, query: d.Query, cases: d.Cases, orgs: d.Orgs, catalog: d.Catalog, rand: d.Rand,
-		limits: newLimits(d.Rate, d.Burst),
-		now:    func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
+		limits: newLimits(d.Rate, d.Burst), templates: newTemplates(d.Catalog),
+		now: func() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // actorID is who the audit log and a version name for actor.

@@ -145,6 +145,51 @@ func EncodeSigned(d Document, signingInput []byte) ([]byte, error) {
 // order are free: the content, not its formatting, is signed. Errors wrap
 // ErrInvalid. Decode does not check the signature (verify.License does).
 func Decode(data []byte) (Document, error) {
+	if d, ok := decodeCanonical(data); ok {
+		return d, nil
+	}
+	return decodeStrict(data)
+}
+
+// decodeCanonical is Decode for a document whose license member is
+// already the canonical JSON Go writes back from what it read, as every
+// stored document is: then the received license has no repeated member,
+// nothing Go reads differently and is its own canonical form, so neither
+// it nor its face need canonicalizing. It reports false for anything
+// else, which decodeStrict then judges and explains.
+func decodeCanonical(data []byte) (Document, bool) {
+	if len(data) > MaxDocumentSize || !utf8.Valid(data) {
+		return Document{}, false
+	}
+	m, err := members(data)
+	if err != nil {
+		return Document{}, false
+	}
+	var l License
+	dec := json.NewDecoder(bytes.NewReader(m.license))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&l) != nil || l.Validate() != nil {
+		return Document{}, false
+	}
+	signed, err := canon.JSON(l)
+	if err != nil || !bytes.Equal(signed, m.license) {
+		return Document{}, false
+	}
+	sig, err := signature(m.sig)
+	if err != nil {
+		return Document{}, false
+	}
+	var b *Batch
+	if m.batch != nil {
+		if b, err = decodeBatch(m.batch); err != nil {
+			return Document{}, false
+		}
+	}
+	return Document{Batch: b, License: l, Signature: sig, signed: signed}, true
+}
+
+// decodeStrict is Decode for any document, canonical or not.
+func decodeStrict(data []byte) (Document, error) {
 	f, licenseRaw, err := split(data)
 	if err != nil {
 		return Document{}, err
@@ -287,6 +332,20 @@ func members(data []byte) (rawMembers, error) {
 // standard base64 without escapes or line breaks, so that it has one
 // spelling and the document's canonical form is what Encode writes.
 func signature(raw json.RawMessage) ([]byte, error) {
+	// A string without escapes or line breaks is its own text, and strict
+	// padded base64 has one spelling of each value, so such a signature
+	// decodes as the general path would without being written again.
+	if n := len(raw); n > 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], "\\\r\n") {
+		if sig, err := base64.StdEncoding.Strict().DecodeString(string(raw[1 : n-1])); err == nil && len(sig) > 0 {
+			return sig, nil
+		}
+	}
+	return signatureStrict(raw)
+}
+
+// signatureStrict is signature for any JSON value, explaining what is
+// wrong with it.
+func signatureStrict(raw json.RawMessage) ([]byte, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, invalid("signature", "not a string")
