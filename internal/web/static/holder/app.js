@@ -623,6 +623,9 @@ async function grantsView () {
     showError(e)
     return
   }
+  // The licenses and grants are named by their types' labels: read them
+  // first (saved on the device after the first time; null offline).
+  await Promise.all(licenses.map((l) => faceLabels(l.type, l.type_version)))
   view('grants')
   renderGrants(false)
 }
