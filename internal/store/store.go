@@ -60,15 +60,6 @@ type DB struct {
 	db      *sql.DB
 	retries atomic.Uint64
 	now     func() time.Time // the store's clock: times it stamps by itself
-	// writeGate (SQLite only) admits one of this process's write
-	// transactions at a time, before BEGIN takes the database's write
-	// lock. SQLite's busy handler sleeps in steps of up to 100 ms while
-	// another connection writes, so a redemption batch waiting behind an
-	// audit integration (tens of milliseconds) went on sleeping after the
-	// lock was free, with every client of the batch waiting on it; the gate
-	// hands the lock over as it is released. Other processes that open the
-	// file still wait on the busy handler.
-	writeGate chan struct{}
 }
 
 // Option adjusts a store as Open opens it.
@@ -142,7 +133,7 @@ func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
-	return &DB{handle: handle{x: db, dialect: SQLite, stmts: &stmtCache{db: db}}, db: db, writeGate: make(chan struct{}, 1)}, nil
+	return &DB{handle: handle{x: db, dialect: SQLite, stmts: &stmtCache{db: db}}, db: db}, nil
 }
 
 // operatorOnly creates the database file readable by its owner alone
@@ -350,14 +341,6 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 	var opts *sql.TxOptions
 	if d.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: iso}
-	}
-	if d.writeGate != nil {
-		select {
-		case d.writeGate <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-d.writeGate }() // after the commit or rollback below
 	}
 	sqlTx, err := d.db.BeginTx(ctx, opts)
 	if err != nil {
