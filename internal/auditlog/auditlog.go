@@ -15,9 +15,7 @@ package auditlog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -211,28 +209,4 @@ func Check(ctx context.Context, st Reader) (Tree, error) {
 		return t, fmt.Errorf("%w: root differs", ErrTampered)
 	}
 	return t, nil
-}
-
-// DetailsJSON renders details for storage.
-func DetailsJSON(d map[string]string) string {
-	if len(d) == 0 {
-		return "{}"
-	}
-	b, _ := json.Marshal(d)
-	return string(b)
-}
-
-// ParseDetails reads stored details.
-func ParseDetails(s string) (map[string]string, error) {
-	var d map[string]string
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	if err := json.Unmarshal([]byte(s), &d); err != nil {
-		return nil, err
-	}
-	if len(d) == 0 {
-		return nil, nil
-	}
-	return d, nil
 }
