@@ -22,7 +22,7 @@ type Store interface {
 	Licenses
 	ImportType(ctx context.Context, actor *authz.Actor, code string, version int) (catalog.Entry, catalog.Version, error)
 	QueueImport(ctx context.Context, actor *authz.Actor, n license.NewImport, u license.ImportUpload,
-		next func() ([]byte, error)) (license.UploadedImport, error)
+		chunks func() (func() ([]byte, error), error)) (license.UploadedImport, error)
 	RunnableImports(ctx context.Context, owner string, limit int) ([]string, error)
 	ClaimImport(ctx context.Context, id, owner string) (license.UploadedImport, error)
 	RenewImportLease(ctx context.Context, id, owner string) error
@@ -111,13 +111,9 @@ func (u Uploads) Upload(ctx context.Context, actor *authz.Actor, up Upload, body
 	if err != nil {
 		return license.UploadedImport{}, err
 	}
-	next, err := sp.next()
-	if err != nil {
-		return license.UploadedImport{}, err
-	}
 	return u.Store.QueueImport(ctx, actor, license.NewImport{Type: e.Code, TypeVersion: v.Number, FileName: up.FileName,
 		FileDigest: hex.EncodeToString(h.Sum(nil)), Mapping: up.Mapping}, license.ImportUpload{Format: string(up.Format), Encoding: string(enc),
-		Sign: up.Sign, BatchSize: up.BatchSize, Size: sp.size, Rows: rows}, next)
+		Sign: up.Sign, BatchSize: up.BatchSize, Size: sp.size, Rows: rows}, sp.next)
 }
 
 // check reads the spooled file as the job will: the header must fit the

@@ -136,11 +136,13 @@ func (s *Service) ImportType(ctx context.Context, actor *authz.Actor, code strin
 // QueueImport files the import of an uploaded file: the job, running and
 // not leased, its upload and the file's chunks (each at most
 // ImportChunkSize, encrypted by the store) in ONE transaction with the
-// audit entry license.import.upload. next yields the chunks in order, nil
-// at the end. A file of the issuer and type with a job not done is
+// audit entry license.import.upload. chunks returns a function yielding
+// the chunks in order from the first, nil at the end: it is called again
+// when the transaction is retried. A file of the issuer and type with a job not done is
 // refused (Conflict, field file, rule unfinished): that job is resumed,
 // not imported twice at once.
-func (s *Service) QueueImport(ctx context.Context, actor *authz.Actor, n NewImport, u ImportUpload, next func() ([]byte, error)) (UploadedImport, error) {
+func (s *Service) QueueImport(ctx context.Context, actor *authz.Actor, n NewImport, u ImportUpload,
+	chunks func() (func() ([]byte, error), error)) (UploadedImport, error) {
 	issuer, err := issuerOf(actor)
 	if err != nil {
 		return UploadedImport{}, err
@@ -185,6 +187,10 @@ func (s *Service) QueueImport(ctx context.Context, actor *authz.Actor, n NewImpo
 		}
 		up := u
 		up.JobID, up.Chunks, up.LeaseOwner, up.LeaseUntil, up.RunStarted, up.RunFrom = j.ID, 0, "", time.Time{}, time.Time{}, 0
+		next, err := chunks()
+		if err != nil {
+			return err
+		}
 		for {
 			c, err := next()
 			if err != nil {
