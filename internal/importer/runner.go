@@ -99,7 +99,15 @@ func (r Runner) RunJob(ctx context.Context, id string) error {
 			if err := rep.flush(ctx); err != nil {
 				return err
 			}
-			return r.Store.RenewImportLease(ctx, job.ID, r.Owner)
+			if err := r.Store.RenewImportLease(ctx, job.ID, r.Owner); err != nil {
+				if apperr.KindOf(err) == apperr.Conflict {
+					// Another runner took the job over while this one was
+					// slow: the job is that runner's to end, not failed.
+					return errors.Join(ErrMovedOn, err)
+				}
+				return err
+			}
+			return nil
 		}}
 	_, _, err = run.Import(ctx, rd, NewValidator(e, v.Template, m, time.Now))
 	if ctx.Err() != nil {

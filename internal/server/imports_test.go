@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/api"
+	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/importer"
@@ -26,8 +28,14 @@ import (
 // approved, which the generated rows are of.
 func importEnv(t *testing.T, db *store.DB) licenseEnv {
 	t.Helper()
+	return importEnvAt(t, db, time.Now)
+}
+
+// importEnvAt is importEnv on a clock.
+func importEnvAt(t *testing.T, db *store.DB, now func() time.Time) licenseEnv {
+	t.Helper()
 	ctx := context.Background()
-	le := newLicenseEnv(t, db)
+	le := newLicenseEnvAt(t, db, now)
 	defs, err := catalog.Shipped()
 	if err != nil {
 		t.Fatal(err)
@@ -322,6 +330,36 @@ func TestImportConcurrent(t *testing.T) {
 			if j.State != "done" || j.Imported != goods[i] || j.Rejected != n-goods[i] || j.Batches != n/10 || j.Checkpoint != n {
 				t.Errorf("job %d %+v, want %d imported in %d batches", i, j, goods[i], n/10)
 			}
+		}
+	})
+}
+
+// TestImportLeaseTakeover: a job whose runner died holding its lease is
+// not run by another until the lease runs out; then it is, to done with
+// exact counts, and the dead runner can no longer renew its lease.
+func TestImportLeaseTakeover(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var skew atomic.Int64
+		le := importEnvAt(t, db, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
+		const n = 60
+		file, good := importFile(t, 5, n, "T")
+		var j api.Import
+		le.upload(le.issuer, "type=BL0001&batch=20", "text/csv", file).want(t, http.StatusAccepted, "upload").decode(t, &j)
+		ctx := context.Background()
+		if _, err := le.p.Licenses.ClaimImport(ctx, j.ID, "dead"); err != nil {
+			t.Fatal(err)
+		}
+		le.runner("p2").RunOnce(ctx)
+		if j = le.importJob(t, j.ID); j.State != "running" || j.Checkpoint != 0 {
+			t.Fatalf("a job under another's lease was run: %+v", j)
+		}
+		skew.Store(int64(2 * time.Minute))
+		le.runner("p2").RunOnce(ctx)
+		if j = le.importJob(t, j.ID); j.State != "done" || j.Imported != good || j.Rejected != n-good || j.Batches != 3 {
+			t.Fatalf("job taken over %+v, want %d imported in 3 batches", j, good)
+		}
+		if err := le.p.Licenses.RenewImportLease(ctx, j.ID, "dead"); apperr.KindOf(err) != apperr.Conflict {
+			t.Fatalf("the dead runner renewed its lease: %v", err)
 		}
 	})
 }
