@@ -24,6 +24,33 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
 
+// approveShipped defines the shipped license type code and approves its
+// template, version 1, as the platform admin; it returns its definition.
+func (e *env) approveShipped(t *testing.T, code string) catalog.Definition {
+	t.Helper()
+	ctx := context.Background()
+	defs, err := catalog.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if d.Type.Code != code {
+			continue
+		}
+		if _, err := e.p.Catalog.DefineType(ctx, nil, d.Type); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.p.Catalog.ProposeVersion(ctx, nil, d.Type.Code, d.Template); err != nil {
+			t.Fatal(err)
+		}
+		e.do(http.MethodPost, "/api/v1/catalog/types/"+code+"/versions/1/approve", e.tokens[authz.PlatformAdmin], `{}`).
+			want(t, http.StatusOK, "approve "+code)
+		return d
+	}
+	t.Fatalf("no shipped type %s", code)
+	return catalog.Definition{}
+}
+
 // importEnv is the license environment with the business license BL0001
 // approved, which the generated rows are of.
 func importEnv(t *testing.T, db *store.DB) licenseEnv {
@@ -34,25 +61,8 @@ func importEnv(t *testing.T, db *store.DB) licenseEnv {
 // importEnvAt is importEnv on a clock.
 func importEnvAt(t *testing.T, db *store.DB, now func() time.Time) licenseEnv {
 	t.Helper()
-	ctx := context.Background()
 	le := newLicenseEnvAt(t, db, now)
-	defs, err := catalog.Shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range defs {
-		if d.Type.Code != "BL0001" {
-			continue
-		}
-		if _, err := le.p.Catalog.DefineType(ctx, nil, d.Type); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := le.p.Catalog.ProposeVersion(ctx, nil, d.Type.Code, d.Template); err != nil {
-			t.Fatal(err)
-		}
-		le.do(http.MethodPost, "/api/v1/catalog/types/BL0001/versions/1/approve", le.tokens[authz.PlatformAdmin], `{}`).
-			want(t, http.StatusOK, "approve BL0001")
-	}
+	le.approveShipped(t, "BL0001")
 	return le
 }
 
