@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,22 +21,14 @@ import (
 // share none.
 func stockFile(t *testing.T, seed uint64, n int, prefix string) ([]byte, int64) {
 	t.Helper()
-	// Today is the validator's today: a row completed after the default
-	// day of the generator is not in the future.
-	opt := gen.Options{Seed: seed, BadFraction: 0.1, Now: time.Now()}
-	var good int64
-	g := gen.New(opt)
-	for range n {
-		if g.Next().Bad == gen.Good {
-			good++
-		}
-	}
+	// Today is the validator's: a row completed after the generator's
+	// default day is not in the future.
+	opt := gen.Options{Seed: seed, BadFraction: 0.1, Now: time.Now(), NumberPrefix: prefix}
 	var b bytes.Buffer
 	if err := gen.New(opt).WriteCSV(&b, n, gen.CSVOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	header, rows, _ := strings.Cut(b.String(), "\n")
-	return []byte(header + "\n" + prefix + strings.ReplaceAll(strings.TrimSuffix(rows, "\n"), "\n", "\n"+prefix) + "\n"), good
+	return b.Bytes(), gen.GoodRows(opt, n)
 }
 
 // uploadImport posts file to the serve process at addr.
