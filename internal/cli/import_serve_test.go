@@ -131,7 +131,9 @@ func TestImportAcrossServeProcesses(t *testing.T) {
 	if err := a.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-a.done
+	if err := <-a.done; err == nil {
+		t.Fatal("serve killed with SIGKILL exited cleanly")
+	}
 	a.stopped = true
 	c := startServe(t, serve...)
 	defer c.stop(t)
