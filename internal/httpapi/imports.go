@@ -129,7 +129,7 @@ func (a *API) registerImports() {
 		if !ok {
 			return nil, a.status(ctx, http.StatusUnsupportedMediaType, &apperr.Error{Kind: apperr.Invalid,
 				Detail: "send the file as text/csv, application/x-ndjson or " + XLSXMediaType,
-				Fields: []apperr.FieldError{{Field: "Content-Type", Rule: "media-type", Detail: "text/csv, application/x-ndjson or " + XLSXMediaType}}})
+				Fields: []apperr.FieldError{{Field: "Content-Type", Rule: "import-media-type", Detail: "text/csv, application/x-ndjson or " + XLSXMediaType}}})
 		}
 		in.deadline(time.Now().Add(importUploadReadTime))
 		name := in.Name

@@ -251,7 +251,7 @@ func TestImportBadUploads(t *testing.T) {
 			{"wrong header", "type=BL0001", "text/csv", []byte("编号,名称\n1,某公司\n"), nil, http.StatusUnprocessableEntity, "mapping.number", "required"},
 			{"a mapping of unknown members", "type=BL0001&mapping=" + url.QueryEscape(`{"numbr":"x"}`), "text/csv", file, nil,
 				http.StatusUnprocessableEntity, "mapping", "mapping"},
-			{"wrong media type", "type=BL0001", "application/json", file, nil, http.StatusUnsupportedMediaType, "Content-Type", "media-type"},
+			{"wrong media type", "type=BL0001", "application/json", file, nil, http.StatusUnsupportedMediaType, "Content-Type", "import-media-type"},
 			{"oversize", "type=BL0001", "text/csv", file, small.h, http.StatusRequestEntityTooLarge, "file", "max-size"},
 		}
 		for _, c := range cases {
