@@ -218,8 +218,25 @@ func TestImportCancelResume(t *testing.T) {
 		}
 		le.do(http.MethodPost, "/api/v1/imports/"+j.ID+"/cancel", le.issuer, "").want(t, http.StatusConflict, "cancel again")
 
-		le.do(http.MethodPost, "/api/v1/imports/"+j.ID+"/resume", le.issuer, "").want(t, http.StatusOK, "resume").decode(t, &j)
-		if j.State != "queued" {
+		// Many clients resume, cancel and resume again at once: each time
+		// one of them does it, and every other is refused.
+		for _, action := range []string{"resume", "cancel", "resume"} {
+			const racers = 10
+			statuses := make([]int, racers)
+			var wg sync.WaitGroup
+			for i := range racers {
+				wg.Go(func() { statuses[i] = le.do(http.MethodPost, "/api/v1/imports/"+j.ID+"/"+action, le.issuer, "").status })
+			}
+			wg.Wait()
+			got := map[int]int{}
+			for _, st := range statuses {
+				got[st]++
+			}
+			if got[http.StatusOK] != 1 || got[http.StatusConflict] != racers-1 {
+				t.Fatalf("%d clients %s at once: %v", racers, action, got)
+			}
+		}
+		if j = le.importJob(t, j.ID); j.State != "queued" || j.Checkpoint != 50 {
 			t.Fatalf("resumed job %+v", j)
 		}
 		le.runner("p2").RunOnce(context.Background())
