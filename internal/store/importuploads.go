@@ -104,7 +104,7 @@ func (h handle) ImportChunk(ctx context.Context, job string, seq int) ([]byte, e
 // ListImports implements license.UploadTx.
 func (h handle) ListImports(ctx context.Context, issuer, after string, limit int) ([]license.UploadedImport, error) {
 	// The columns of the two tables have distinct names.
-	rows, err := h.query(ctx, `SELECT `+importColumns+`, `+uploadColumns+` FROM import_jobs JOIN import_uploads ON job_id = id
+	rows, err := h.query(ctx, `SELECT `+uploadColumns+`, `+importColumns+` FROM import_jobs JOIN import_uploads ON job_id = id
 		WHERE issuer = ? AND id > ? ORDER BY id LIMIT ?`, issuer, after, limit)
 	out, err := collect(rows, err, scanUploaded)
 	if err != nil {
@@ -113,22 +113,16 @@ func (h handle) ListImports(ctx context.Context, issuer, after string, limit int
 	return out, nil
 }
 
-// scanUploaded reads the columns of a job and then of its upload.
+// scanUploaded reads the columns of an upload and then of its job.
 func scanUploaded(s scanner) (license.UploadedImport, error) {
 	var up license.ImportUpload
-	var until, started int64
 	j, err := scanImport(scannerFunc(func(dest ...any) error {
-		return s.Scan(append(dest, &up.JobID, &up.Format, &up.Encoding, &up.Sign, &up.BatchSize, &up.Size, &up.Chunks, &up.Rows,
-			&up.LeaseOwner, &until, &started, &up.RunFrom)...)
+		var err error
+		up, err = scanUpload(s, dest...)
+		return err
 	}))
 	if err != nil {
 		return license.UploadedImport{}, err
-	}
-	if until != 0 {
-		up.LeaseUntil = fromMicros(until)
-	}
-	if started != 0 {
-		up.RunStarted = fromMicros(started)
 	}
 	return license.UploadedImport{Job: j, Upload: up}, nil
 }
