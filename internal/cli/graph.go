@@ -55,7 +55,7 @@ func (a *app) options(hsm keyring.HSM) platform.Options {
 	witnesses, _ := a.cfg.WitnessList() // Validate refused a bad key before the command ran
 	useRate, _ := a.cfg.UseLimit()      // 0 (the defaults) for a command without the serve settings
 	return platform.Options{HSM: hsm, Seal: a.cfg.Seal(), StatusListAlg: keys.Algorithm(a.cfg.StatusListAlg), Holders: a.cfg.Holders(),
-		Witnesses: witnesses, UseRate: useRate, UseBurst: a.cfg.UseBurst}
+		Witnesses: witnesses, UseRate: useRate, UseBurst: a.cfg.UseBurst, ImportMaxSize: int64(a.cfg.ImportMaxSize) << 20}
 }
 
 // publicURL is the public base URL of this process (platform.ResolvePublicURL):

@@ -123,53 +123,42 @@ func (a *app) importJob(ctx context.Context, p *platform.Platform, actor *authz.
 	if err := val.Bind(r.Header()); err != nil {
 		return err
 	}
-	job, resumed, err := p.Licenses.StartImport(ctx, actor, license.NewImport{Type: code, TypeVersion: v.Number, FileName: name,
+	started, resumed, err := p.Licenses.StartImport(ctx, actor, license.NewImport{Type: code, TypeVersion: v.Number, FileName: name,
 		FileDigest: digest, Mapping: in.mappingText})
 	if err != nil {
 		return err
 	}
 	if resumed {
-		fmt.Fprintln(a.stderr, a.t("cli.import.resumed", map[string]any{"Job": job.ID, "Row": job.Checkpoint}))
+		fmt.Fprintln(a.stderr, a.t("cli.import.resumed", map[string]any{"Job": started.ID, "Row": started.Checkpoint}))
 	}
-	if job.TypeVersion != v.Number {
+	if started.TypeVersion != v.Number {
 		// The job reads the file under the template version it started with.
-		if e, v, err = storeType(ctx, p, code, job.TypeVersion); err != nil {
-			return errors.Join(err, a.endImport(ctx, p, actor, job, license.ImportFailed))
+		if e, v, err = storeType(ctx, p, code, started.TypeVersion); err != nil {
+			return errors.Join(err, a.endImport(ctx, p, actor, started, license.ImportFailed))
 		}
 		val = importer.NewValidator(e, v.Template, in.mapping, time.Now)
 	}
 	rep, shown, closeReport, err := a.importReport(f.importCheck)
 	if err != nil {
-		return errors.Join(err, a.endImport(ctx, p, actor, job, license.ImportFailed))
+		return errors.Join(err, a.endImport(ctx, p, actor, started, license.ImportFailed))
 	}
-	load := importer.Load{Run: importer.Run{Report: rep, ProgressEvery: 1000, Progress: prog.rows}, Job: job, BatchSize: f.batch,
-		Each: f.sign == "each", Apply: func(ctx context.Context, b license.ImportBatch) (license.ImportResult, error) {
-			return p.Licenses.ImportBatch(ctx, actor, job.ID, b)
-		}}
-	s, last, err := load.Import(ctx, r, val)
+	job := importer.Job{Licenses: p.Licenses, Actor: actor, Job: started, BatchSize: f.batch, Each: f.sign == "each",
+		Run: importer.Run{Report: rep, ProgressEvery: 1000, Progress: prog.rows}, Interrupted: license.ImportCancelled}
+	s, last, err := job.Import(ctx, r, val)
 	prog.finish()
 	if cerr := closeReport(); err == nil {
 		err = cerr
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:
-		if ferr := a.endImport(ctx, p, actor, job, license.ImportCancelled); ferr != nil {
-			return ferr
-		}
-		return a.msgErr(ExitInvalid, "cli.import.cancelled", map[string]any{"Job": job.ID, "Row": last.Checkpoint})
+		// The job is left cancelled, to be resumed by the same command.
+		return a.msgErr(ExitInvalid, "cli.import.cancelled", map[string]any{"Job": started.ID, "Row": last.Checkpoint})
+	case errors.Is(err, importer.ErrFile):
+		return &exitError{code: ExitUsage, err: err}
 	case err != nil:
-		if ferr := a.endImport(ctx, p, actor, job, license.ImportFailed); ferr != nil {
-			return errors.Join(err, ferr)
-		}
-		if errors.Is(err, importer.ErrFile) {
-			return &exitError{code: ExitUsage, err: err}
-		}
 		return err
 	}
-	if err := a.endImport(ctx, p, actor, job, license.ImportDone); err != nil {
-		return err
-	}
-	return a.printImportSummary(f.importCheck, s, shown, job.ID)
+	return a.printImportSummary(f.importCheck, s, shown, started.ID)
 }
 
 // endImport records how the run of job ended, also once ctx is cancelled.

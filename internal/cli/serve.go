@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
+	"github.com/zhengzhao/zhengzhao/internal/importer"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/server"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -199,6 +200,16 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		close(transferring)
 	}()
 
+	// Uploaded import jobs run in every process too; a job's lease keeps
+	// two processes from running it at once (docs/import.md).
+	importing := make(chan struct{})
+	defer func() { stopWork(); <-importing }()
+	go func() {
+		importer.Runner{Store: p.Licenses, Owner: runnerID(), OnError: func(err error) { log.Error("import failed", "error", err.Error()) }}.
+			Run(workCtx, importPoll)
+		close(importing)
+	}()
+
 	// Redemption records are purged once their payloads have expired; every
 	// process runs the loop, and a record is deleted once (docs/presentations.md).
 	purging := make(chan struct{})
@@ -229,6 +240,10 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	return nil
 }
+
+// importPoll is how often a serve process looks for uploaded import jobs
+// to run: one query, and an upload waits at most this long to start.
+const importPoll = 2 * time.Second
 
 // listen opens the configured address; the errors a newcomer meets (a port
 // in use, a port that needs privileges) say to choose another with --addr.

@@ -88,6 +88,9 @@ type Config struct {
 	// bucket of scoped uses in this process (docs/use.md).
 	UseRate  string
 	UseBurst int
+	// ImportMaxSize bounds a file uploaded to import, in MiB
+	// (docs/import.md).
+	ImportMaxSize int
 
 	// envErr is the first environment twin Bind could not parse; Validate
 	// reports it, since a flag default cannot fail.
@@ -185,6 +188,7 @@ func Settings() []Setting {
 		{"oidc-org-name-claim", "ZHENGZHAO_OIDC_ORG_NAME_CLAIM", "org_name", "ID token claim holding the organization's name", Server},
 		{"use-rate", "ZHENGZHAO_USE_RATE", "20/s", "scoped uses (POST /api/v1/uses) a using unit may make a second in this process, e.g. 20/s (0.1 to 10000)", Server},
 		{"use-burst", "ZHENGZHAO_USE_BURST", "40", "uses a using unit may make at once beyond its rate (1 to 100000)", Server},
+		{"import-max-size", "ZHENGZHAO_IMPORT_MAX_SIZE", "256", "largest file uploaded to import (POST /api/v1/imports), in MiB (1 to 4096)", Server},
 		{"seal-validity", "ZHENGZHAO_SEAL_VALIDITY", hours(seal.DefaultValidity), "validity of a seal certificate (24h to 87600h, capped by the root's)", Seal},
 		{"seal-renewal-window", "ZHENGZHAO_SEAL_RENEWAL_WINDOW", hours(seal.DefaultRenewalWindow), "how long before expiry a seal may be renewed (24h to less than --seal-validity)", Seal},
 		{"seal-max-pin-failures", "ZHENGZHAO_SEAL_MAX_PIN_FAILURES", strconv.Itoa(seal.DefaultMaxPINFailures), "wrong PINs after which a seal locks (1 to 20)", Seal},
@@ -221,7 +225,7 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		"oidc-issuer": &c.OIDCIssuer, "oidc-client-id": &c.OIDCClientID, "oidc-client-secret-file": &c.OIDCClientSecretFile,
 		"oidc-redirect-url": &c.OIDCRedirectURL, "oidc-citizen-id-claim": &c.OIDCCitizenIDClaim,
 		"oidc-credit-code-claim": &c.OIDCCreditCodeClaim, "oidc-name-claim": &c.OIDCNameClaim, "oidc-org-name-claim": &c.OIDCOrgNameClaim,
-		"use-rate": &c.UseRate, "use-burst": &c.UseBurst}
+		"use-rate": &c.UseRate, "use-burst": &c.UseBurst, "import-max-size": &c.ImportMaxSize}
 	for _, s := range Settings() {
 		if !slices.Contains(groups, s.Group) {
 			continue
@@ -302,6 +306,9 @@ func (c *Config) Validate(groups ...Group) error {
 	}
 	if _, err := c.UseLimit(); err != nil {
 		return err
+	}
+	if c.ImportMaxSize < 1 || c.ImportMaxSize > 4096 {
+		return refuse("import-max-size", map[string]any{"Value": c.ImportMaxSize})
 	}
 	return c.validateDelivery()
 }

@@ -100,7 +100,7 @@ func valid() Config {
 	return Config{Lang: "zh-CN", Data: "d", Addr: "127.0.0.1:8080", Cipher: "SM4-GCM", NATSSubjectPrefix: "zhengzhao",
 		OutboxPoll: 5 * time.Second, OutboxTimeout: 10 * time.Second, OutboxMaxAttempts: 20,
 		SealValidity: 17520 * time.Hour, SealRenewalWindow: 2208 * time.Hour, SealMaxPINFailures: 5, SealPINMaxAge: 4320 * time.Hour,
-		UseRate: "20/s", UseBurst: 40}
+		UseRate: "20/s", UseBurst: 40, ImportMaxSize: 256}
 }
 
 // TestValidateHidesCredentials: URLs may carry passwords and tokens, and
@@ -186,6 +186,8 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.UseRate = "0/s" }, nil, "--use-rate 0/s"},
 		{func(c *Config) { c.UseRate = "20000/s" }, nil, "--use-rate"},
 		{func(c *Config) { c.UseBurst = 0 }, nil, "--use-burst"},
+		{func(c *Config) { c.ImportMaxSize = 0 }, nil, "--import-max-size 0"},
+		{func(c *Config) { c.ImportMaxSize = 4097 }, nil, "--import-max-size 4097"},
 		{func(c *Config) { c.UseRate = "x" }, []Group{Global, Store}, ""},
 	} {
 		c := valid()

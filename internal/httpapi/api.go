@@ -100,6 +100,8 @@ type Services struct {
 	Presentations *present.Service
 	// Use keeps the using units' matters and type grants.
 	Use *use.Service
+	// Imports takes uploaded import files.
+	Imports Uploader
 }
 
 // AuditReader is the audit log as the API reads it.
@@ -151,6 +153,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerCatalog()
 	a.registerLicenses()
 	a.registerLicenseTransfers()
+	a.registerImports()
 	a.registerLicenseVerification()
 	a.registerHolders()
 	a.registerPresentations()

@@ -24,6 +24,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/holder"
 	"github.com/zhengzhao/zhengzhao/internal/httpapi"
 	"github.com/zhengzhao/zhengzhao/internal/i18n"
+	"github.com/zhengzhao/zhengzhao/internal/importer"
 	"github.com/zhengzhao/zhengzhao/internal/keyring"
 	"github.com/zhengzhao/zhengzhao/internal/keys"
 	"github.com/zhengzhao/zhengzhao/internal/license"
@@ -68,6 +69,9 @@ type Options struct {
 	// takes use.DefaultRate and use.DefaultBurst.
 	UseRate  float64
 	UseBurst int
+	// ImportMaxSize bounds a file uploaded to import, in bytes (serve
+	// --import-max-size); 0 takes importer.DefaultMaxUpload.
+	ImportMaxSize int64
 }
 
 // DefaultPublicURL is the public base URL of a platform serving on the
@@ -97,6 +101,8 @@ type Platform struct {
 	// Use keeps the using units' matters and their type grants.
 	Use *use.Service
 	now func() time.Time
+	// importMaxSize is Options.ImportMaxSize.
+	importMaxSize int64
 }
 
 // New builds the services over db.
@@ -156,7 +162,7 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		Presentations: present.New(present.Deps{Tx: db.PresentTx, Purger: db, Keys: ks, Platform: platformCode,
 			BaseURL: o.PublicURL, Now: o.Clock}),
 		Use: use.New(use.Deps{Store: db, Tx: db.UseTx, Query: db.UseQueryTx, Cases: db.UseCaseTx, Orgs: orgs, Catalog: cat, Now: o.Clock, Rand: o.Rand,
-			Rate: o.UseRate, Burst: o.UseBurst}), now: o.Clock}, nil
+			Rate: o.UseRate, Burst: o.UseBurst}), now: o.Clock, importMaxSize: o.ImportMaxSize}, nil
 }
 
 // presentationKey returns the platform's presentation key in ks, made
@@ -221,9 +227,10 @@ func (p *Platform) Web(h HTTP) Web {
 
 	api := httpapi.New(httpapi.Services{Orgs: p.Orgs, Keys: p.Keys, PKI: p.PKI, Seals: p.Seals, Catalog: p.Catalog, Audit: p.DB,
 		Checkpoints: p.Checkpoints, Witnessing: p.Witnessing, Status: p.Status, Licenses: p.Licenses, Trust: p.Trust,
-		Holders: p.Holders, HolderOIDC: p.HolderOIDC, Presentations: p.Presentations, Use: p.Use}, problems)
+		Holders: p.Holders, HolderOIDC: p.HolderOIDC, Presentations: p.Presentations, Use: p.Use,
+		Imports: importer.Uploads{Store: p.Licenses, MaxSize: p.importMaxSize}}, problems)
 	handler := server.Handler(server.Deps{
-		API: api.Handler(), Auth: p.Orgs, Holders: p.Holders, Idem: p.DB, Store: p.DB, Problems: problems,
+		API: api.Handler(), BodyLimit: api.BodyLimit, Auth: p.Orgs, Holders: p.Holders, Idem: p.DB, Store: p.DB, Problems: problems,
 		Log: h.Log, Registry: h.Registry, Now: p.now, Tokens: p.Orgs, TokenCacheTTL: h.TokenCacheTTL, ChangesAuth: api.ChangesAuth,
 		Pages: web.New(),
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
@@ -27,37 +26,22 @@ func TestLicenseTransferAPI(t *testing.T) {
 		admin := le.tokens[authz.PlatformAdmin]
 		// The business license BL0001, any issuer; three issued by the
 		// license environment's issuer.
-		defs, err := catalog.Shipped()
+		d := le.approveShipped(t, "BL0001")
+		acc, err := le.svc.CreateAccount(ctx, org.NewAccount{Org: le.issuerOrg, Name: "bl-issuer", Roles: []authz.Role{authz.Issuer}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range defs {
-			if d.Type.Code != "BL0001" {
-				continue
-			}
-			if _, err := le.p.Catalog.DefineType(ctx, nil, d.Type); err != nil {
+		issuer := &authz.Actor{AccountID: acc.ID, Org: le.issuerOrg, Roles: acc.Roles}
+		var face struct {
+			CreditCode string `json:"credit_code"`
+		}
+		if err := json.Unmarshal(d.Sample, &face); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := le.p.Licenses.Issue(ctx, issuer, license.NewLicense{Type: "BL0001", HolderID: face.CreditCode, HolderName: "某公司",
+				Face: d.Sample}); err != nil {
 				t.Fatal(err)
-			}
-			if _, err := le.p.Catalog.ProposeVersion(ctx, nil, d.Type.Code, d.Template); err != nil {
-				t.Fatal(err)
-			}
-			le.do(http.MethodPost, "/api/v1/catalog/types/BL0001/versions/1/approve", admin, `{}`).want(t, http.StatusOK, "approve BL0001")
-			acc, err := le.svc.CreateAccount(ctx, org.NewAccount{Org: le.issuerOrg, Name: "bl-issuer", Roles: []authz.Role{authz.Issuer}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			issuer := &authz.Actor{AccountID: acc.ID, Org: le.issuerOrg, Roles: acc.Roles}
-			var face struct {
-				CreditCode string `json:"credit_code"`
-			}
-			if err := json.Unmarshal(d.Sample, &face); err != nil {
-				t.Fatal(err)
-			}
-			for range 3 {
-				if _, err := le.p.Licenses.Issue(ctx, issuer, license.NewLicense{Type: "BL0001", HolderID: face.CreditCode, HolderName: "某公司",
-					Face: d.Sample}); err != nil {
-					t.Fatal(err)
-				}
 			}
 		}
 		body := func(to string) string {

@@ -57,8 +57,12 @@ type Pinger interface {
 
 // Deps are what the server needs.
 type Deps struct {
-	API  http.Handler
-	Auth Authenticator
+	API http.Handler
+	// BodyLimit, when set, is the largest body of a request (the API's
+	// BodyLimit, which knows the configured upload limit); else
+	// httpapi.BodyLimitFor.
+	BodyLimit func(method, path string) int64
+	Auth      Authenticator
 	// Holders, when set, authenticates holder sessions: never through
 	// the token cache, so that a logout takes effect at once everywhere.
 	Holders  HolderSessions
@@ -177,7 +181,11 @@ func requestContext(d Deps, m *metrics, cache *tokenCache, next http.Handler) ht
 		ctx = reqctx.WithLang(ctx, i18n.Parse(r.Header.Get("Accept-Language")))
 		ctx, note := reqctx.WithNote(ctx)
 		r = r.WithContext(ctx)
-		r.Body = http.MaxBytesReader(w, r.Body, httpapi.BodyLimitFor(r.Method, r.URL.Path))
+		limit := httpapi.BodyLimitFor
+		if d.BodyLimit != nil {
+			limit = d.BodyLimit
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit(r.Method, r.URL.Path))
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/catalog"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
@@ -26,26 +25,10 @@ import (
 func TestUseOverTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		ctx := context.Background()
 		bank, bankToken := e.usingUnit(10, "bank")
 		_, hotelToken := e.usingUnit(11, "hotel")
 		admin, auditor := e.tokens[authz.PlatformAdmin], e.tokens[authz.Auditor]
-		defs, err := catalog.Shipped()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range defs {
-			if d.Type.Code != "BL0001" {
-				continue
-			}
-			if _, err := e.p.Catalog.DefineType(ctx, nil, d.Type); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.p.Catalog.ProposeVersion(ctx, nil, d.Type.Code, d.Template); err != nil {
-				t.Fatal(err)
-			}
-			e.do(http.MethodPost, "/api/v1/catalog/types/BL0001/versions/1/approve", admin, `{}`).want(t, http.StatusOK, "approve BL0001")
-		}
+		e.approveShipped(t, "BL0001")
 
 		matters := "/api/v1/use/matters"
 		m := api.NewMatter{Code: "KH-001", MatterContent: api.MatterContent{Name: "开立单位银行结算账户", LegalBasis: "《人民币银行结算账户管理办法》第十七条",

@@ -48,7 +48,7 @@ const materialRotationBatch = 8
 // batch is how many rows of c one rotation transaction re-encrypts, of the
 // n asked for: fewer for a column of files.
 func (c encryptedColumn) batch(n int) int {
-	if c.table == licenseMaterialsTable {
+	if c.table == licenseMaterialsTable || c.table == importChunksTable {
 		return min(n, materialRotationBatch)
 	}
 	return n
@@ -75,6 +75,9 @@ func encryptedColumns() []encryptedColumn {
 		{FieldKey, licenseMaterialsTable, licenseMaterialCol,
 			`SELECT ref, content FROM license_materials WHERE ref > ? ORDER BY ref LIMIT ?`,
 			`UPDATE license_materials SET content = ? WHERE ref = ? AND content = ?`},
+		{FieldKey, importChunksTable, importChunkCol,
+			`SELECT ref, data FROM import_chunks WHERE ref > ? ORDER BY ref LIMIT ?`,
+			`UPDATE import_chunks SET data = ? WHERE ref = ? AND data = ?`},
 		{FieldKey, holdersTable, holderIdentifier,
 			`SELECT id, identifier FROM holders WHERE id > ? ORDER BY id LIMIT ?`,
 			`UPDATE holders SET identifier = ? WHERE id = ? AND identifier = ?`},

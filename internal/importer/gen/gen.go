@@ -47,6 +47,9 @@ type Options struct {
 	BadFraction float64
 	// Now is the day no date of a row passes; 2026-01-01 when zero.
 	Now time.Time
+	// NumberPrefix starts every license number: files of other prefixes
+	// share no number.
+	NumberPrefix string
 }
 
 // Generator makes rows one after the other.
@@ -64,6 +67,18 @@ func New(opt Options) *Generator {
 		now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	return &Generator{rng: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)), opt: opt, now: now} // #nosec G404 -- test data, deterministic on purpose
+}
+
+// GoodRows returns how many of the first n rows of opt are good.
+func GoodRows(opt Options, n int) int64 {
+	g := New(opt)
+	var good int64
+	for range n {
+		if g.Next().Bad == Good {
+			good++
+		}
+	}
+	return good
 }
 
 // Columns returns the header of the rows: the license's number, validity
@@ -178,7 +193,7 @@ func (g *Generator) Next() Row {
 		items = append(items, scopes[r.IntN(len(scopes))])
 	}
 	v := make([]string, numColumns, numColumns+1)
-	v[colNumber] = reg.code + strconv.Itoa(est.Year()) + fmt.Sprintf("%08d", g.seq)
+	v[colNumber] = g.opt.NumberPrefix + reg.code + strconv.Itoa(est.Year()) + fmt.Sprintf("%08d", g.seq)
 	v[colValidFrom] = est.Format(time.DateOnly)
 	v[colCompletedOn] = est.Format(time.DateOnly)
 	v[colCreditCode] = code
