@@ -104,7 +104,8 @@ type Difference struct {
 
 // NewReconciliation is what an issuer states it holds of a type: a count
 // and a digest, or its list of pairs (Listed), from which the service
-// computes both and finds the differing numbers.
+// computes both and finds the differing numbers. Reconcile sorts List in
+// place.
 type NewReconciliation struct {
 	Type   string
 	Issuer string
