@@ -151,6 +151,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerCatalog()
 	a.registerLicenses()
 	a.registerLicenseTransfers()
+	a.registerReconciliation()
 	a.registerLicenseVerification()
 	a.registerHolders()
 	a.registerPresentations()

@@ -29,6 +29,12 @@ const (
 	KindStock     = "stock"
 )
 
+// LatenessKinds lists the kinds a lateness report counts.
+func LatenessKinds() []string { return []string{KindIssued, KindIncrement, KindStock} }
+
+// DiffKinds lists the kinds of differences a reconciliation names.
+func DiffKinds() []string { return []string{DiffMissing, DiffExtra, DiffVersion} }
+
 // MaxLatenessMonths bounds the months one lateness report spans: five
 // years, as the usage report.
 const MaxLatenessMonths = 60
@@ -284,6 +290,9 @@ func checkReconciliation(n *NewReconciliation) error {
 	n.Type = strings.ToUpper(strings.TrimSpace(n.Type))
 	fs.Name("type", n.Type, 64, true)
 	if n.Listed {
+		if n.Count != 0 || n.Digest != "" {
+			fs.Add("licenses", "exclusive", "a list, or a count and a digest, not both")
+		}
 		SortPairs(n.List)
 		d := NewDigester()
 		for i, p := range n.List {
