@@ -304,7 +304,7 @@ func checkReconciliation(n *NewReconciliation) error {
 				continue
 			}
 			if p.Version < 1 {
-				fs.Add(field+".version", "min", "a version is 1 or more")
+				fs.Add(field+".version", "range", "a version is 1 or more")
 			}
 			if !d.Add(p) {
 				fs.Add(field+".number", "duplicate", "the number is listed twice")
@@ -315,7 +315,7 @@ func checkReconciliation(n *NewReconciliation) error {
 		return fs.Err()
 	}
 	if n.Count < 0 {
-		fs.Add("count", "min", "a count is 0 or more")
+		fs.Add("count", "range", "a count is 0 or more")
 	}
 	n.Digest = strings.ToLower(strings.TrimSpace(n.Digest))
 	if b, err := hex.DecodeString(n.Digest); err != nil || len(b) != sha256.Size {

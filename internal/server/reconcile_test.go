@@ -61,7 +61,7 @@ func TestReconcileOverTheAPI(t *testing.T) {
 			field, rule string
 		}{
 			{api.NewReconciliation{Type: "PC0001", Digest: digest[1:]}, "digest", "sha256"},
-			{api.NewReconciliation{Type: "PC0001", Count: -1, Digest: digest}, "count", "min"},
+			{api.NewReconciliation{Type: "PC0001", Count: -1, Digest: digest}, "count", "range"},
 			{api.NewReconciliation{Type: "XX9999", Digest: digest}, "type", "exists"},
 			{api.NewReconciliation{Type: "PC0001", Digest: digest, Licenses: &list}, "licenses", "exclusive"},
 		} {
