@@ -173,11 +173,10 @@ type ReconcileTx interface {
 // (the version in decimal) of pairs written in the numbers' byte order.
 // The zero value is not usable; NewDigester returns one.
 type Digester struct {
-	h     hash.Hash
-	n     int64
-	last  string
-	buf   []byte
-	order bool
+	h    hash.Hash
+	n    int64
+	last string
+	buf  []byte
 }
 
 // NewDigester returns an empty Digester.

@@ -17,27 +17,22 @@ var _ license.ReconcileReader = (*DB)(nil)
 // completed in the range by the kind of their import and whether it was
 // late, and the issued (not imported) licenses by the month of their
 // issuance, which is their completion: in time by definition.
-var latenessSQL = map[Dialect]string{
-	SQLite: `SELECT issuer, type_code, month, kind, SUM(1 - late), SUM(late) FROM (
+const latenessSQL = `SELECT issuer, type_code, month, kind, SUM(1 - late), SUM(late) FROM (
 		SELECT l.issuer AS issuer, l.type_code AS type_code, substr(i.completed_on, 1, 7) AS month,
 			CASE WHEN i.increment = 1 THEN 'increment' ELSE 'stock' END AS kind, i.late AS late
 		FROM license_imports i JOIN licenses l ON l.id = i.license_id
 		WHERE i.completed_on >= ? AND i.completed_on < ? {issuer}
 		UNION ALL
-		SELECT l.issuer, l.type_code, strftime('%Y-%m', l.issued_at / 1000000 + 28800, 'unixepoch'), 'issued', 0
+		SELECT l.issuer, l.type_code, {issued-month}, 'issued', 0
 		FROM licenses l WHERE l.issued_at >= ? AND l.issued_at < ? {issuer}
 			AND NOT EXISTS (SELECT 1 FROM license_imports i WHERE i.license_id = l.id)
-	) r GROUP BY issuer, type_code, month, kind ORDER BY issuer, type_code, month, kind`,
-	Postgres: `SELECT issuer, type_code, month, kind, SUM(1 - late), SUM(late) FROM (
-		SELECT l.issuer AS issuer, l.type_code AS type_code, substr(i.completed_on, 1, 7) AS month,
-			CASE WHEN i.increment = 1 THEN 'increment' ELSE 'stock' END AS kind, i.late AS late
-		FROM license_imports i JOIN licenses l ON l.id = i.license_id
-		WHERE i.completed_on >= ? AND i.completed_on < ? {issuer}
-		UNION ALL
-		SELECT l.issuer, l.type_code, to_char(to_timestamp(l.issued_at / 1000000 + 28800) AT TIME ZONE 'UTC', 'YYYY-MM'), 'issued', 0
-		FROM licenses l WHERE l.issued_at >= ? AND l.issued_at < ? {issuer}
-			AND NOT EXISTS (SELECT 1 FROM license_imports i WHERE i.license_id = l.id)
-	) r GROUP BY issuer, type_code, month, kind ORDER BY issuer, type_code, month, kind`,
+	) r GROUP BY issuer, type_code, month, kind ORDER BY issuer, type_code, month, kind`
+
+// issuedMonth is the month of issued_at (unix microseconds) in China
+// Standard Time, YYYY-MM.
+var issuedMonth = map[Dialect]string{
+	SQLite:   `strftime('%Y-%m', l.issued_at / 1000000 + 28800, 'unixepoch')`,
+	Postgres: `to_char(to_timestamp(l.issued_at / 1000000 + 28800) AT TIME ZONE 'UTC', 'YYYY-MM')`,
 }
 
 // LatenessReport implements license.ReconcileReader.
@@ -48,7 +43,8 @@ func (h handle) LatenessReport(ctx context.Context, f license.LatenessFilter) ([
 	if f.Issuer != "" {
 		issuer, imported, issued = `AND l.issuer = ?`, append(imported, f.Issuer), append(issued, f.Issuer)
 	}
-	rows, err := h.query(ctx, strings.ReplaceAll(latenessSQL[h.dialect], "{issuer}", issuer), append(imported, issued...)...)
+	q := strings.NewReplacer("{issuer}", issuer, "{issued-month}", issuedMonth[h.dialect]).Replace(latenessSQL)
+	rows, err := h.query(ctx, q, append(imported, issued...)...)
 	out, err := collect(rows, err, func(s scanner) (license.LatenessRow, error) {
 		var r license.LatenessRow
 		err := s.Scan(&r.Issuer, &r.Type, &r.Month, &r.Kind, &r.OnTime, &r.Late)
