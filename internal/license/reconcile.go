@@ -292,21 +292,26 @@ func checkReconciliation(n *NewReconciliation) error {
 		if n.Count != 0 || n.Digest != "" {
 			fs.Add("licenses", "exclusive", "a list, or a count and a digest, not both")
 		}
-		SortPairs(n.List)
-		d := NewDigester()
+		// Each pair is named by its place in the list as sent, before
+		// the sort.
 		for i, p := range n.List {
 			if len(fs) >= maxListErrors {
 				break
 			}
 			field := fmt.Sprintf("licenses[%d]", i)
-			if !fs.Name(field+".number", p.Number, maxImportNumber, true) {
-				continue
-			}
+			fs.Name(field+".number", p.Number, maxImportNumber, true)
 			if p.Version < 1 {
 				fs.Add(field+".version", "range", "a version is 1 or more")
 			}
+		}
+		if err := fs.Err(); err != nil {
+			return err
+		}
+		SortPairs(n.List)
+		d := NewDigester()
+		for _, p := range n.List {
 			if !d.Add(p) {
-				fs.Add(field+".number", "duplicate", "the number is listed twice")
+				return fieldErr(apperr.Invalid, "licenses", "duplicate", fmt.Sprintf("the number %q is listed twice", p.Number))
 			}
 		}
 		t := d.Tally()

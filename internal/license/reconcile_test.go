@@ -169,9 +169,9 @@ func TestReconcile(t *testing.T) {
 			{license.NewReconciliation{Type: "XX9999", Digest: want.Digest}, "type"},
 			{license.NewReconciliation{Digest: want.Digest}, "type"},
 			{license.NewReconciliation{Type: "PC0001", Issuer: "nonsense", Digest: want.Digest}, "issuer"},
-			{license.NewReconciliation{Type: "PC0001", Listed: true, List: []license.Pair{{Number: "A", Version: 0}}}, "licenses[0].version"},
+			{license.NewReconciliation{Type: "PC0001", Listed: true, List: []license.Pair{{Number: "B", Version: 1}, {Number: "A", Version: 0}}}, "licenses[1].version"},
 			{license.NewReconciliation{Type: "PC0001", Listed: true, List: []license.Pair{{Number: "A\tB", Version: 1}}}, "licenses[0].number"},
-			{license.NewReconciliation{Type: "PC0001", Listed: true, List: []license.Pair{{Number: "A", Version: 1}, {Number: "A", Version: 2}}}, "licenses[1].number"},
+			{license.NewReconciliation{Type: "PC0001", Listed: true, List: []license.Pair{{Number: "A", Version: 1}, {Number: "A", Version: 2}}}, "licenses"},
 		} {
 			_, err := f.p.Licenses.Reconcile(ctx, f.issuer, c.n)
 			if !errors.Is(err, apperr.Invalid) || fieldOf(err) != c.field {
