@@ -15,6 +15,7 @@ type Import struct {
 	Encoding    string    `json:"encoding,omitempty" doc:"The character encoding the file was read in (CSV and JSON Lines)."`
 	Sign        string    `json:"sign" enum:"batch,each"`
 	BatchSize   int       `json:"batch_size"`
+	Increment   bool      `json:"increment" doc:"A day's increment (due the day its cases completed) rather than stock (due within five working days)."`
 	Size        int64     `json:"size" doc:"The file's size in bytes."`
 	Rows        int64     `json:"rows" doc:"The file's data rows, counted at the upload."`
 	Checkpoint  int64     `json:"checkpoint" doc:"The rows whose batch has committed; a resumed job goes on after them."`

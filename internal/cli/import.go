@@ -28,7 +28,8 @@ XLSX) and validates them row by row as issuance would (check), or imports
 them into the store as an issuer's import job, resumable (run); see
 docs/import.md.`,
 	}
-	cmd.AddCommand(a.importCheckCommand(), a.importRunCommand(), a.importSampleCommand())
+	cmd.AddCommand(a.importCheckCommand(), a.importRunCommand(), a.importSampleCommand(), a.importLatenessCommand(),
+		a.importReconcileCommand(), a.importDigestCommand())
 	return cmd
 }
 

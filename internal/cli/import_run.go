@@ -27,6 +27,7 @@ type importRun struct {
 	importCheck
 	issuer, account, sign string
 	batch                 int
+	increment             bool
 }
 
 // importRunCommand imports a file into the store as an import job of the
@@ -61,6 +62,7 @@ file resumes the job after its last committed batch (docs/import.md).`,
 	fl.StringVar(&f.issuer, "issuer", "", "credit code of the issuing organization (required)")
 	fl.IntVar(&f.batch, "batch", importer.DefaultBatch, fmt.Sprintf("rows per batch: one transaction, one signature (1-%d)", license.MaxBatch))
 	fl.StringVar(&f.sign, "sign", "batch", "batch: one signature per batch; each: one per license")
+	fl.BoolVar(&f.increment, "increment", false, "the file is a day's increment of licenses issued offline, due the day their cases completed (default: stock, due within five working days)")
 	return cmd
 }
 
@@ -124,7 +126,7 @@ func (a *app) importJob(ctx context.Context, p *platform.Platform, actor *authz.
 		return err
 	}
 	started, resumed, err := p.Licenses.StartImport(ctx, actor, license.NewImport{Type: code, TypeVersion: v.Number, FileName: name,
-		FileDigest: digest, Mapping: in.mappingText})
+		FileDigest: digest, Mapping: in.mappingText, Increment: f.increment})
 	if err != nil {
 		return err
 	}

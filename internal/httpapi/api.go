@@ -154,6 +154,7 @@ func New(svc Services, problems *Problems) *API {
 	a.registerLicenses()
 	a.registerLicenseTransfers()
 	a.registerImports()
+	a.registerReconciliation()
 	a.registerLicenseVerification()
 	a.registerHolders()
 	a.registerPresentations()

@@ -88,6 +88,8 @@ func TestEnumsMirrorTheDomain(t *testing.T) {
 		"license.GrantStates":    strs(license.GrantStates()),
 		"license.ReissueStates":  strs(license.ReissueStates()),
 		"use.GrantStates":        strs(use.GrantStates()),
+		"license.LatenessKinds":  license.LatenessKinds(),
+		"license.DiffKinds":      license.DiffKinds(),
 	}
 	// License states share three names with seal states, so they are
 	// told by a name of their own.
@@ -207,6 +209,13 @@ var wireTypes = map[string]reflect.Type{
 	"CaseRecord":               reflect.TypeFor[api.CaseRecord](),
 	"UsageRow":                 reflect.TypeFor[api.UsageRow](),
 	"UsageReport":              reflect.TypeFor[api.UsageReport](),
+	"LatenessRow":              reflect.TypeFor[api.LatenessRow](),
+	"LatenessReport":           reflect.TypeFor[api.LatenessReport](),
+	"LicensePair":              reflect.TypeFor[api.LicensePair](),
+	"NewReconciliation":        reflect.TypeFor[api.NewReconciliation](),
+	"Tally":                    reflect.TypeFor[api.Tally](),
+	"Difference":               reflect.TypeFor[api.Difference](),
+	"Reconciliation":           reflect.TypeFor[api.Reconciliation](),
 	"UsedField":                reflect.TypeFor[api.UsedField](),
 	"UsedLicense":              reflect.TypeFor[api.UsedLicense](),
 	"ValidityRule":             reflect.TypeFor[api.ValidityRule](),

@@ -50,6 +50,9 @@ type Upload struct {
 	// Sign is batch or each; BatchSize the rows of a batch.
 	Sign      string
 	BatchSize int
+	// Increment marks a day's increment rather than stock (the
+	// aggregation deadline, license.AggregationDue).
+	Increment bool
 }
 
 // Uploads takes files uploaded over the API and files them as import
@@ -112,7 +115,7 @@ func (u Uploads) Upload(ctx context.Context, actor *authz.Actor, up Upload, body
 		return license.UploadedImport{}, err
 	}
 	return u.Store.QueueImport(ctx, actor, license.NewImport{Type: e.Code, TypeVersion: v.Number, FileName: up.FileName,
-		FileDigest: hex.EncodeToString(h.Sum(nil)), Mapping: up.Mapping}, license.ImportUpload{Format: string(up.Format), Encoding: string(enc),
+		FileDigest: hex.EncodeToString(h.Sum(nil)), Mapping: up.Mapping, Increment: up.Increment}, license.ImportUpload{Format: string(up.Format), Encoding: string(enc),
 		Sign: up.Sign, BatchSize: up.BatchSize, Size: sp.size, Rows: rows}, sp.next)
 }
 

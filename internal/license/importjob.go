@@ -55,7 +55,12 @@ type ImportJob struct {
 	// unfinished job of the same file again.
 	FileDigest string
 	// Mapping is the column mapping the job reads the file with (JSON).
-	Mapping    string
+	Mapping string
+	// Increment says that the file is a day's increment of licenses issued
+	// offline, due on the day their cases completed; otherwise it is stock,
+	// due within StockWorkingDays (AggregationDue). A resumed job keeps
+	// what it started with.
+	Increment  bool
 	State      ImportState
 	Checkpoint int64
 	Counts     ImportCounts
@@ -71,6 +76,7 @@ type NewImport struct {
 	FileName    string
 	FileDigest  string
 	Mapping     string
+	Increment   bool
 }
 
 // ImportRow is a row of a file that passed validation (importer.Record):
@@ -136,6 +142,14 @@ type Imported struct {
 type LicenseImport struct {
 	LicenseID string
 	Digest    string
+	// CompletedOn is the row's business completion date (办结日期); Due
+	// the last day its aggregation was in time, Late whether ImportedAt
+	// came after it.
+	CompletedOn time.Time
+	Due         time.Time
+	ImportedAt  time.Time
+	Increment   bool
+	Late        bool
 }
 
 // ImportReader reads import jobs and the licenses under numbers.
@@ -202,7 +216,7 @@ func (s *Service) StartImport(ctx context.Context, actor *authz.Actor, n NewImpo
 			j.State = ImportRunning
 		case errors.Is(err, apperr.NotFound):
 			j = ImportJob{ID: id, Issuer: issuer, TypeCode: e.Code, TypeVersion: v.Number, FileName: n.FileName, FileDigest: n.FileDigest,
-				Mapping: n.Mapping, State: ImportRunning, CreatedBy: actor.AccountID, CreatedAt: now, UpdatedAt: now}
+				Mapping: n.Mapping, Increment: n.Increment, State: ImportRunning, CreatedBy: actor.AccountID, CreatedAt: now, UpdatedAt: now}
 			if err := st.InsertImportJob(ctx, j); err != nil {
 				return err
 			}
@@ -211,7 +225,7 @@ func (s *Service) StartImport(ctx context.Context, actor *authz.Actor, n NewImpo
 		}
 		what := map[bool]string{false: "start", true: "resume"}[resumed]
 		return s.recordImport(ctx, st, j, actor.AccountID, what, map[string]string{"file_digest": j.FileDigest,
-			"checkpoint": strconv.FormatInt(j.Checkpoint, 10)})
+			"checkpoint": strconv.FormatInt(j.Checkpoint, 10), "increment": strconv.FormatBool(j.Increment)})
 	})
 	if err != nil {
 		return ImportJob{}, false, err
@@ -530,7 +544,9 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 	ls := make([]LicenseImport, len(work))
 	for i := range work {
 		it := &work[i]
-		ls[i] = LicenseImport{LicenseID: it.l.ID, Digest: it.digest}
+		done := it.row.CompletedOn
+		ls[i] = LicenseImport{LicenseID: it.l.ID, Digest: it.digest, CompletedOn: done, Due: AggregationDue(done, a.job.Increment),
+			ImportedAt: a.now, Increment: a.job.Increment, Late: AggregationLate(done, a.now, a.job.Increment)}
 		if err := a.event(ctx, it); err != nil {
 			return "", err
 		}

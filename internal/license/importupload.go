@@ -181,7 +181,7 @@ func (s *Service) QueueImport(ctx context.Context, actor *authz.Actor, n NewImpo
 			return err
 		}
 		j := ImportJob{ID: id, Issuer: issuer, TypeCode: e.Code, TypeVersion: v.Number, FileName: n.FileName, FileDigest: n.FileDigest,
-			Mapping: n.Mapping, State: ImportRunning, CreatedBy: actor.AccountID, CreatedAt: now, UpdatedAt: now}
+			Mapping: n.Mapping, Increment: n.Increment, State: ImportRunning, CreatedBy: actor.AccountID, CreatedAt: now, UpdatedAt: now}
 		if err := st.InsertImportJob(ctx, j); err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (s *Service) QueueImport(ctx context.Context, actor *authz.Actor, n NewImpo
 		out = UploadedImport{Job: j, Upload: up}
 		return s.recordImport(ctx, st, j, actor.AccountID, "upload", map[string]string{"file_digest": j.FileDigest,
 			"size": strconv.FormatInt(up.Size, 10), "rows": strconv.FormatInt(up.Rows, 10), "format": up.Format, "sign": up.Sign,
-			"batch_size": strconv.Itoa(up.BatchSize)})
+			"batch_size": strconv.Itoa(up.BatchSize), "increment": strconv.FormatBool(j.Increment)})
 	})
 	return out, err
 }

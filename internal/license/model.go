@@ -199,6 +199,7 @@ type Tx interface {
 	seal.BoundTx
 	notify.OutboxWriter
 	ImportTx
+	ReconcileTx
 }
 
 // TxFunc runs fn in one transaction of the store.

@@ -72,6 +72,9 @@ type Deps struct {
 	// Printer renders printed copies (printcopy.go), which only
 	// Printout needs.
 	Printer Printer
+	// Reconcile reads lateness reports and the platform's side of
+	// reconciliations (reconcile.go).
+	Reconcile ReconcileReader
 }
 
 // Service issues licenses and reads them back.
@@ -94,13 +97,14 @@ type Service struct {
 	transferTx TransferTxFunc
 	presenter  PresentationKeyFunc
 	printer    Printer
+	reconcile  ReconcileReader
 }
 
 // New returns the license service.
 func New(d Deps) *Service {
 	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
 		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, presenter: d.Presenter,
-		printer: d.Printer}
+		printer: d.Printer, reconcile: d.Reconcile}
 }
 
 // issuerOf returns the organization actor issues for: an issuer account's

@@ -202,7 +202,10 @@ func TestImportCancelResume(t *testing.T) {
 		const n = 200
 		file, good := importFile(t, 11, n, "C")
 		var j api.Import
-		le.upload(le.issuer, "type=BL0001&batch=50&sign=each", "text/csv", file).want(t, http.StatusAccepted, "upload").decode(t, &j)
+		le.upload(le.issuer, "type=BL0001&batch=50&sign=each&increment=true", "text/csv", file).want(t, http.StatusAccepted, "upload").decode(t, &j)
+		if !j.Increment || j.Sign != "each" {
+			t.Fatalf("uploaded job %+v, want a day's increment signed license by license", j)
+		}
 		c := &cancelling{Store: le.p.Licenses, cancel: func(id string) {
 			le.do(http.MethodPost, "/api/v1/imports/"+id+"/cancel", le.issuer, "").want(t, http.StatusOK, "cancel")
 		}}

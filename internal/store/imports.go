@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
 	"github.com/zhengzhao/zhengzhao/internal/license"
@@ -12,18 +13,19 @@ import (
 var _ license.ImportTx = (*Tx)(nil)
 
 const importColumns = `id, issuer, type_code, type_version, file_name, file_digest, mapping, state, checkpoint, imported, versioned,
-	unchanged, rejected, batches, created_by, created_at, updated_at`
+	unchanged, rejected, batches, created_by, created_at, updated_at, increment`
 
 func scanImport(s scanner) (license.ImportJob, error) {
 	var j license.ImportJob
 	var state string
-	var created, updated int64
+	var created, updated, increment int64
 	err := s.Scan(&j.ID, &j.Issuer, &j.TypeCode, &j.TypeVersion, &j.FileName, &j.FileDigest, &j.Mapping, &state, &j.Checkpoint,
-		&j.Counts.Imported, &j.Counts.Versioned, &j.Counts.Unchanged, &j.Counts.Rejected, &j.Counts.Batches, &j.CreatedBy, &created, &updated)
+		&j.Counts.Imported, &j.Counts.Versioned, &j.Counts.Unchanged, &j.Counts.Rejected, &j.Counts.Batches, &j.CreatedBy, &created, &updated, &increment)
 	if err != nil {
 		return license.ImportJob{}, mapErr(err)
 	}
 	j.State, j.CreatedAt, j.UpdatedAt = license.ImportState(state), fromMicros(created), fromMicros(updated)
+	j.Increment = increment == 1
 	return j, nil
 }
 
@@ -78,9 +80,10 @@ func (h handle) ImportedLicenses(ctx context.Context, typeCode string, numbers [
 
 // InsertImportJob implements license.ImportTx.
 func (tx *Tx) InsertImportJob(ctx context.Context, j license.ImportJob) error {
-	_, err := tx.exec(ctx, `INSERT INTO import_jobs (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO import_jobs (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Issuer, j.TypeCode, j.TypeVersion, j.FileName, j.FileDigest, j.Mapping, string(j.State), j.Checkpoint, j.Counts.Imported,
-		j.Counts.Versioned, j.Counts.Unchanged, j.Counts.Rejected, j.Counts.Batches, j.CreatedBy, micros(j.CreatedAt), micros(j.UpdatedAt))
+		j.Counts.Versioned, j.Counts.Unchanged, j.Counts.Rejected, j.Counts.Batches, j.CreatedBy, micros(j.CreatedAt), micros(j.UpdatedAt),
+		boolInt(j.Increment))
 	if err != nil {
 		return fmt.Errorf("insert import job %s: %w", j.ID, err)
 	}
@@ -101,23 +104,39 @@ func (tx *Tx) UpdateImportJob(ctx context.Context, j license.ImportJob, state li
 	return nil
 }
 
-// PutLicenseImports implements license.ImportTx: one statement for the
-// whole batch.
+// importsPerStatement bounds the rows of one INSERT into license_imports:
+// eight parameters a row stay under SQLite's 32,766 and PostgreSQL's
+// 65,535 bound parameters.
+const importsPerStatement = 4000
+
+// PutLicenseImports implements license.ImportTx: one statement for up to
+// importsPerStatement licenses of the batch.
 func (tx *Tx) PutLicenseImports(ctx context.Context, job string, ls []license.LicenseImport) error {
-	if len(ls) == 0 {
-		return nil
+	for len(ls) > 0 {
+		n := min(len(ls), importsPerStatement)
+		if err := tx.putLicenseImports(ctx, job, ls[:n]); err != nil {
+			return err
+		}
+		ls = ls[n:]
 	}
+	return nil
+}
+
+func (tx *Tx) putLicenseImports(ctx context.Context, job string, ls []license.LicenseImport) error {
 	var q strings.Builder
-	q.WriteString(`INSERT INTO license_imports (license_id, job_id, digest) VALUES `)
-	args := make([]any, 0, 3*len(ls))
+	q.WriteString(`INSERT INTO license_imports (license_id, job_id, digest, completed_on, due_on, imported_at, increment, late) VALUES `)
+	args := make([]any, 0, 8*len(ls))
 	for i, l := range ls {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?)")
-		args = append(args, l.LicenseID, job, l.Digest)
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, l.LicenseID, job, l.Digest, l.CompletedOn.In(license.AggregationZone).Format(time.DateOnly),
+			l.Due.In(license.AggregationZone).Format(time.DateOnly), micros(l.ImportedAt), boolInt(l.Increment), boolInt(l.Late))
 	}
-	q.WriteString(` ON CONFLICT (license_id) DO UPDATE SET job_id = excluded.job_id, digest = excluded.digest`)
+	q.WriteString(` ON CONFLICT (license_id) DO UPDATE SET job_id = excluded.job_id, digest = excluded.digest,
+		completed_on = excluded.completed_on, due_on = excluded.due_on, imported_at = excluded.imported_at, increment = excluded.increment,
+		late = excluded.late`)
 	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("record %d imported licenses: %w", len(ls), err)
 	}
