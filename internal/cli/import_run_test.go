@@ -340,7 +340,8 @@ func TestImportKill9Resumes(t *testing.T) {
 func TestBenchImport(t *testing.T) {
 	for _, postgres := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
-			args := []string{"bench", "import", "--n", "40", "--batch", "16", "--json", "--lang", "en"}
+			profile := filepath.Join(t.TempDir(), "cpu.prof")
+			args := []string{"bench", "import", "--n", "40", "--batch", "16", "--json", "--lang", "en", "--cpuprofile", profile}
 			if postgres {
 				args = append(args, "--db", storetest.PostgresDSN(t))
 			}
@@ -350,8 +351,11 @@ func TestBenchImport(t *testing.T) {
 				t.Fatalf("exit %d: %s %s", code, out, errOut)
 			}
 			if want := map[bool]string{false: "sqlite", true: "postgres"}[postgres]; res.Store != want || res.N != 40 || res.Imported != 40 ||
-				res.PerS <= 0 || res.Baseline <= 0 || res.PeakRSS <= 0 || res.Sign != "batch" {
+				res.PerS <= 0 || res.Baseline <= 0 || res.PeakRSS <= 0 || res.Sign != "batch" || res.CPUPerLicense <= 0 || res.BaselineCPU <= 0 {
 				t.Errorf("result %+v", res)
+			}
+			if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+				t.Errorf("CPU profile: %v", err)
 			}
 		})
 	}

@@ -37,6 +37,10 @@ type Job struct {
 	// serve process renews its lease); an error stops the run and leaves
 	// the job as it is.
 	AfterBatch func(ctx context.Context, j license.ImportJob) error
+	// LeaveOnBusy leaves the job as it is, not failed, when a batch
+	// found the store busy (apperr.Unavailable, after the store's own
+	// retries): a serve process's runner resumes it at its next round.
+	LeaveOnBusy bool
 }
 
 // ErrMovedOn is wrapped by the error of a run that stopped because the
@@ -73,6 +77,8 @@ func (j Job) Import(ctx context.Context, r Reader, v *Validator) (Summary, licen
 		}
 		return s, last, err
 	case errors.Is(err, ErrMovedOn):
+		return s, last, err
+	case err != nil && j.LeaveOnBusy && apperr.KindOf(err) == apperr.Unavailable:
 		return s, last, err
 	case err != nil:
 		if ferr := j.finish(ctx, license.ImportFailed); ferr != nil {

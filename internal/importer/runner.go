@@ -109,10 +109,13 @@ func (r Runner) RunJob(ctx context.Context, id string) error {
 			}
 			return nil
 		}}
+	run.LeaveOnBusy = true
 	_, _, err = run.Import(ctx, rd, NewValidator(e, v.Template, m, time.Now))
-	if ctx.Err() != nil {
-		// Stopping: the job stays running, and the next runner, this
-		// process's or another's, resumes it at once.
+	if ctx.Err() != nil || apperr.KindOf(err) == apperr.Unavailable {
+		// Stopping, or a batch found the store busy (simultaneous batches
+		// of one issuer on PostgreSQL may keep conflicting past the
+		// store's retries): the job stays running, and the next runner,
+		// this process's or another's, resumes it after its checkpoint.
 		r.Store.ReleaseImport(context.WithoutCancel(ctx), job.ID, r.Owner)
 	}
 	if err != nil {

@@ -117,9 +117,13 @@ func (s *Service) issueBatch(ctx context.Context, actor *authz.Actor, ns []NewLi
 	err = s.tx(ctx, func(st Tx) error {
 		docs := make([]codec.License, len(items))
 		ins, digests := make([][]byte, len(items)), make([][]byte, len(items))
+		allocs, err := s.status.AllocateN(ctx, st, issuer, len(items))
+		if err != nil {
+			return err
+		}
 		for i := range items {
 			it := &items[i]
-			if docs[i], ins[i], digests[i], err = s.draft(ctx, st, &it.l, o, it.face, st.InsertLicense); err != nil {
+			if docs[i], ins[i], digests[i], err = s.draftIn(ctx, &it.l, o, it.face, allocs[i], st.InsertLicense); err != nil {
 				return err
 			}
 		}

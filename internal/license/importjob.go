@@ -505,7 +505,12 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 		return "", nil
 	}
 	st := a.st
+	// fresh collects, when set, the new licenses to insert together.
+	var fresh *[]License
 	writer := func(it *importItem) func(context.Context, License) error {
+		if it.cur == nil && fresh != nil {
+			return func(_ context.Context, l License) error { *fresh = append(*fresh, l); return nil }
+		}
 		if it.cur == nil {
 			return st.InsertLicense
 		}
@@ -523,11 +528,20 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 	} else {
 		docs := make([]codec.License, len(work))
 		ins, digests := make([][]byte, len(work)), make([][]byte, len(work))
+		allocs, err := a.s.status.AllocateN(ctx, st, a.o.CreditCode, len(work))
+		if err != nil {
+			return "", err
+		}
+		added := make([]License, 0, len(work))
+		fresh = &added
 		for i := range work {
-			var err error
-			if docs[i], ins[i], digests[i], err = a.s.draft(ctx, st, &work[i].l, a.o, work[i].row.Face, writer(&work[i])); err != nil {
+			if docs[i], ins[i], digests[i], err = a.s.draftIn(ctx, &work[i].l, a.o, work[i].row.Face, allocs[i], writer(&work[i])); err != nil {
 				return "", err
 			}
+		}
+		// Inserted before the seal signs, as draft records each license.
+		if err := st.InsertLicenses(ctx, added); err != nil {
+			return "", err
 		}
 		signed, useID, err := a.s.sealBatch(ctx, st, a.batchID, seal.BoundSign{Org: a.o.CreditCode, SealID: a.sealID, LicenseType: a.e.Code,
 			Title: fmt.Sprintf("license import batch %s (%d licenses)", a.batchID, len(docs)), Actor: a.actor}, docs, digests)
@@ -535,31 +549,42 @@ func (a *importApply) write(ctx context.Context, work []importItem, each bool) (
 			return "", err
 		}
 		root = signed[0].Batch.Header.Root
+		vs := make([]Version, len(work))
 		for i := range work {
-			if _, err := a.s.keep(ctx, st, work[i].l, signed[i], ins[i], useID, a.now); err != nil {
+			if vs[i], err = versionOf(work[i].l, signed[i], ins[i], useID, a.now); err != nil {
 				return "", err
 			}
 		}
+		if err := st.InsertLicenseVersions(ctx, vs); err != nil {
+			return "", err
+		}
 	}
 	ls := make([]LicenseImport, len(work))
+	events := make([]OutboxEvent, 0, len(work))
 	for i := range work {
 		it := &work[i]
 		done := it.row.CompletedOn
 		ls[i] = LicenseImport{LicenseID: it.l.ID, Digest: it.digest, CompletedOn: done, Due: AggregationDue(done, a.job.Increment),
 			ImportedAt: a.now, Increment: a.job.Increment, Late: AggregationLate(done, a.now, a.job.Increment)}
-		if err := a.event(ctx, it); err != nil {
+		if it.cur == nil {
+			e, err := issuedOutboxEvent(it.l)
+			if err != nil {
+				return "", err
+			}
+			events = append(events, e)
+		} else if err := a.changed(ctx, it); err != nil {
 			return "", err
 		}
+	}
+	if err := st.InsertOutboxes(ctx, events); err != nil {
+		return "", err
 	}
 	return root, st.PutLicenseImports(ctx, a.job.ID, ls)
 }
 
-// event writes the outbox event of a written license or version: issued,
-// or changed with its transition record and the old version superseded.
-func (a *importApply) event(ctx context.Context, it *importItem) error {
-	if it.cur == nil {
-		return issuedOutbox(ctx, a.st, it.l)
-	}
+// changed writes what a new version of a license has besides the version:
+// its transition record, the old version superseded and its outbox event.
+func (a *importApply) changed(ctx context.Context, it *importItem) error {
 	cur := *it.cur
 	if err := a.s.status.ChangeState(ctx, a.st, cur.Slot, cur.State.StatusState(), status.Superseded); err != nil {
 		return err

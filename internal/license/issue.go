@@ -20,6 +20,7 @@ import (
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/seal"
+	"github.com/zhengzhao/zhengzhao/internal/status"
 )
 
 // NewLicense is what an issuer asks to issue.
@@ -387,6 +388,13 @@ func (s *Service) draft(ctx context.Context, st Tx, l *License, o org.Org, face 
 	if err != nil {
 		return codec.License{}, nil, nil, err
 	}
+	return s.draftIn(ctx, l, o, face, alloc, write)
+}
+
+// draftIn is draft in the status slot alloc, claimed already (a batch
+// claims the slots of all its versions at once).
+func (s *Service) draftIn(ctx context.Context, l *License, o org.Org, face []byte, alloc status.Allocation,
+	write func(context.Context, License) error) (doc codec.License, in, digest []byte, err error) {
 	l.Slot = alloc.Slot
 	doc = codec.License{Format: codec.Format, ID: l.ID, Number: l.Number, Type: codec.Type{Code: l.TypeCode, Version: int64(l.TypeVersion)},
 		Issuer:   codec.Issuer{CreditCode: l.Issuer, Name: o.Name},
@@ -414,15 +422,23 @@ func (s *Service) draft(ctx context.Context, st Tx, l *License, o org.Org, face 
 // useID, and returns its document; in is the signing input of its
 // license, as draft made it.
 func (s *Service) keep(ctx context.Context, st Tx, l License, d codec.Document, in []byte, useID string, at time.Time) ([]byte, error) {
-	signed, err := codec.EncodeSigned(d, in)
+	v, err := versionOf(l, d, in, useID, at)
 	if err != nil {
 		return nil, err
 	}
-	v := Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: useID, Slot: l.Slot, CreatedAt: at}
 	if err := st.InsertLicenseVersion(ctx, v); err != nil {
 		return nil, err
 	}
-	return signed, nil
+	return v.Document, nil
+}
+
+// versionOf is the signed version keep stores.
+func versionOf(l License, d codec.Document, in []byte, useID string, at time.Time) (Version, error) {
+	signed, err := codec.EncodeSigned(d, in)
+	if err != nil {
+		return Version{}, err
+	}
+	return Version{LicenseID: l.ID, Version: l.Version, Document: signed, SealID: l.SealID, UseID: useID, Slot: l.Slot, CreatedAt: at}, nil
 }
 
 // issuedEvent is the payload of the outbox event: identifiers only, never
@@ -460,13 +476,22 @@ func (s *Service) recordIssuedIn(ctx context.Context, st Tx, l License, ms []Mat
 
 // issuedOutbox writes the outbox event of an issued license.
 func issuedOutbox(ctx context.Context, st Tx, l License) error {
-	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,
-		Version: l.Version, IssuedAt: l.IssuedAt.Format(time.RFC3339)})
+	e, err := issuedOutboxEvent(l)
 	if err != nil {
 		return err
 	}
+	return st.InsertOutbox(ctx, e.ID, e.Topic, e.Payload, e.At)
+}
+
+// issuedOutboxEvent is the outbox event of an issued license.
+func issuedOutboxEvent(l License) (OutboxEvent, error) {
+	payload, err := json.Marshal(issuedEvent{ID: l.ID, Number: l.Number, Type: l.TypeCode, TypeVersion: l.TypeVersion, Issuer: l.Issuer,
+		Version: l.Version, IssuedAt: l.IssuedAt.Format(time.RFC3339)})
+	if err != nil {
+		return OutboxEvent{}, err
+	}
 	// One event per license version: its identity is the version's.
-	return st.InsertOutbox(ctx, Topic+"/"+l.ID+"/"+strconv.FormatInt(l.Version, 10), Topic, payload, l.IssuedAt)
+	return OutboxEvent{ID: Topic + "/" + l.ID + "/" + strconv.FormatInt(l.Version, 10), Topic: Topic, Payload: payload, At: l.IssuedAt}, nil
 }
 
 // fieldErr is an error of kind naming field and rule.

@@ -177,6 +177,12 @@ type Tx interface {
 	// it is not.
 	UpdateLicense(ctx context.Context, l License, state State, version int64) error
 	InsertLicenseVersion(ctx context.Context, v Version) error
+	// InsertLicenses, InsertLicenseVersions and InsertOutboxes are
+	// InsertLicense, InsertLicenseVersion and InsertOutbox for the rows of
+	// a batch, written with a few statements rather than one a row.
+	InsertLicenses(ctx context.Context, ls []License) error
+	InsertLicenseVersions(ctx context.Context, vs []Version) error
+	InsertOutboxes(ctx context.Context, es []OutboxEvent) error
 	// InsertMaterial stores a material of a license, its content
 	// encrypted, under the license's next seq, which it returns with m;
 	// NotFound when there is no such license.
@@ -204,3 +210,11 @@ type Tx interface {
 
 // TxFunc runs fn in one transaction of the store.
 type TxFunc func(ctx context.Context, fn func(Tx) error) error
+
+// OutboxEvent is an event a transaction puts in the outbox, as
+// notify.OutboxWriter's InsertOutbox names it.
+type OutboxEvent struct {
+	ID, Topic string
+	Payload   []byte
+	At        time.Time
+}

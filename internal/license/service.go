@@ -43,6 +43,8 @@ type Seals interface {
 // transaction of a lifecycle operation.
 type Status interface {
 	Allocate(ctx context.Context, tx status.Tx, issuer string) (status.Allocation, error)
+	// AllocateN is Allocate for the n versions of a batch.
+	AllocateN(ctx context.Context, tx status.Tx, issuer string, n int) ([]status.Allocation, error)
 	ChangeState(ctx context.Context, tx status.Tx, slot status.Slot, from, to status.State) error
 }
 

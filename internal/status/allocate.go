@@ -182,27 +182,68 @@ func (a *Allocator) Allocate(ctx context.Context, st Store, issuer string, purpo
 	if err != nil {
 		return Slot{}, err
 	}
+	slot, _, err := a.claim(ctx, st, l)
+	return slot, err
+}
+
+// AllocateN claims n indices for n new license credentials of issuer, as
+// n calls of Allocate would, but reads the current list once for all of
+// them rather than once each: the claims made here are counted on the
+// list as read, and the list is read again (and the next one opened) only
+// when they bring it to its fill limit. The slots are in the order
+// claimed.
+func (a *Allocator) AllocateN(ctx context.Context, st Store, issuer string, purposes PurposeSet, n int) ([]Slot, error) {
+	if issuer == "" || purposes.Purposes() == nil || n < 0 {
+		return nil, fmt.Errorf("allocate %d status indices: issuer %q, purposes %q", n, issuer, purposes)
+	}
+	out := make([]Slot, 0, n)
+	var l List
+	for len(out) < n {
+		if len(out) == 0 || a.full(l) {
+			var err error
+			if l, err = a.openList(ctx, st, issuer, purposes, false); err != nil {
+				return nil, err
+			}
+		}
+		slot, in, err := a.claim(ctx, st, l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, slot)
+		l = in
+		l.Used++
+	}
+	return out, nil
+}
+
+// claim draws indices in l until one is free and claims it. If every draw
+// collides, the list is fuller than its count said: the next list is
+// opened and tried once more before ErrNoFreeIndex. It returns the slot
+// and the list it is in.
+func (a *Allocator) claim(ctx context.Context, st Store, l List) (Slot, List, error) {
+	issuer, purposes := l.Issuer, l.Purposes
+	var err error
 	for round := range 2 {
 		if round > 0 {
 			if l, err = a.openList(ctx, st, issuer, purposes, true); err != nil {
-				return Slot{}, err
+				return Slot{}, List{}, err
 			}
 		}
 		for range a.attempts {
 			i, err := a.draw(l.Size)
 			if err != nil {
-				return Slot{}, err
+				return Slot{}, List{}, err
 			}
 			ok, err := st.ClaimIndex(ctx, l.ListRef, i)
 			if err != nil {
-				return Slot{}, fmt.Errorf("allocate status index: claim %d in list %d of %s: %w", i, l.Number, issuer, err)
+				return Slot{}, List{}, fmt.Errorf("allocate status index: claim %d in list %d of %s: %w", i, l.Number, issuer, err)
 			}
 			if ok {
-				return Slot{List: l.ListRef, Index: i}, nil
+				return Slot{List: l.ListRef, Index: i}, l, nil
 			}
 		}
 	}
-	return Slot{}, fmt.Errorf("allocate status index for %s: %w after %d draws in each of two lists", issuer, ErrNoFreeIndex, a.attempts)
+	return Slot{}, List{}, fmt.Errorf("allocate status index for %s: %w after %d draws in each of two lists", issuer, ErrNoFreeIndex, a.attempts)
 }
 
 // openList returns the list to draw from: the current one, unless there is

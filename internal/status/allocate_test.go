@@ -27,6 +27,8 @@ type memStore struct {
 	usedOverride map[ListRef]int
 	// taken makes every claim find its index taken.
 	taken bool
+	// reads counts the calls of CurrentList.
+	reads int
 }
 
 func newMemStore() *memStore {
@@ -36,6 +38,7 @@ func newMemStore() *memStore {
 func (m *memStore) CurrentList(_ context.Context, issuer string, purposes PurposeSet) (List, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads++
 	var cur *List
 	for ref, l := range m.lists {
 		if ref.Issuer == issuer && ref.Purposes == purposes && (cur == nil || ref.Number > cur.Number) {
@@ -337,5 +340,48 @@ func TestAllocateRandomnessFails(t *testing.T) {
 	a := mustAllocator(t, Options{Rand: bytes.NewReader(nil)})
 	if _, err := a.Allocate(context.Background(), newMemStore(), issuer, RevocationAndSuspension); err == nil {
 		t.Error("Allocate without randomness succeeded")
+	}
+}
+
+// TestAllocateN claims a batch's indices with one read of the current
+// list, all distinct, and opens the next list where the batch's own
+// claims fill the current one, as single allocations would.
+func TestAllocateN(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	a := mustAllocator(t, Options{Rand: seeded(3)})
+	slots, err := a.AllocateN(ctx, st, issuer, RevocationAndSuspension, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[Slot]bool{}
+	for _, s := range slots {
+		if seen[s] || s.List.Number != 1 || !st.claims[s] {
+			t.Fatalf("slot %+v: repeated, not in list 1 or not claimed", s)
+		}
+		seen[s] = true
+	}
+	if len(slots) != 1000 || st.reads != 1 {
+		t.Fatalf("%d slots with %d reads of the current list, want 1000 with 1", len(slots), st.reads)
+	}
+	if none, err := a.AllocateN(ctx, st, issuer, RevocationAndSuspension, 0); err != nil || len(none) != 0 {
+		t.Fatalf("AllocateN(0) = %v, %v", none, err)
+	}
+	if _, err := a.AllocateN(ctx, st, "", RevocationAndSuspension, 1); err == nil {
+		t.Fatal("AllocateN without an issuer succeeded")
+	}
+
+	// At 1 % of 131,072 entries a list is full after 1,311 claims.
+	st = newMemStore()
+	a = mustAllocator(t, Options{Rand: seeded(4), FillPercent: 1})
+	slots, err = a.AllocateN(ctx, st, issuer, RevocationAndSuspension, 1400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = (DefaultListSize + 99) / 100
+	for i, s := range slots {
+		if want := 1 + min(i/limit, 1); s.List.Number != want {
+			t.Fatalf("slot %d in list %d, want %d", i, s.List.Number, want)
+		}
 	}
 }

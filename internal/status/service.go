@@ -127,6 +127,24 @@ func (s *Service) Allocate(ctx context.Context, tx Tx, issuer string) (Allocatio
 	return Allocation{Slot: slot, Entries: entries}, nil
 }
 
+// AllocateN is Allocate for n new license credentials of issuer at once
+// (see Allocator.AllocateN): the current list is read once for the n.
+func (s *Service) AllocateN(ctx context.Context, tx Tx, issuer string, n int) ([]Allocation, error) {
+	slots, err := s.d.Allocator.AllocateN(ctx, tx, issuer, RevocationAndSuspension, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Allocation, len(slots))
+	for i, slot := range slots {
+		entries, err := Entries(s.d.BaseURL, slot)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Allocation{Slot: slot, Entries: entries}
+	}
+	return out, nil
+}
+
 // SetState gives the credential at slot the bits of state (BitsOf)
 // through tx, the transaction of the change of state. Clearing a
 // revocation bit is refused with a Conflict wrapping ErrIrreversible; an

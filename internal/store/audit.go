@@ -75,7 +75,7 @@ func (tx *Tx) SequenceAuditEntries(ctx context.Context, es []auditlog.Entry) err
 		for _, e := range es[lo:hi] {
 			args = append(args, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details))
 		}
-		if _, err := tx.execPrepared(ctx, tx.insertRows()+`audit_pending (at, actor, org, action, subject, details) VALUES `+
+		if _, err := tx.execPrepared(ctx, tx.insertOrFail()+`audit_pending (at, actor, org, action, subject, details) VALUES `+
 			valueRows(hi-lo, 6), args...); err != nil {
 			return fmt.Errorf("pending audit entries: %w", err)
 		}
@@ -170,7 +170,7 @@ func (tx *Tx) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) err
 			args = append(args, idx, micros(e.At), e.Actor, e.Org, e.Action, e.Subject, auditlog.DetailsJSON(e.Details), b.Leaves[i])
 			seqs = append(seqs, seq)
 		}
-		if _, err := tx.execRows(ctx, hi-lo, tx.insertRows()+`audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
+		if _, err := tx.execRows(ctx, hi-lo, tx.insertOrFail()+`audit_entries (idx, at, actor, org, action, subject, details, leaf) VALUES `+
 			valueRows(hi-lo, 8), args...); err != nil {
 			return fmt.Errorf("audit entries: %w", err)
 		}
@@ -192,14 +192,14 @@ func (tx *Tx) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) err
 			}
 			args = append(args, nd.Level, idx, nd.Hash)
 		}
-		if _, err := tx.execRows(ctx, hi-lo, tx.insertRows()+`audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
+		if _, err := tx.execRows(ctx, hi-lo, tx.insertOrFail()+`audit_nodes (level, idx, hash) VALUES `+valueRows(hi-lo, 3), args...); err != nil {
 			return fmt.Errorf("audit nodes: %w", err)
 		}
 	}
 	return tx.updateAuditTree(ctx, from, b.Tree)
 }
 
-// insertRows begins a multi-row insert that fails on a conflict: on
+// insertOrFail begins a multi-row insert that fails on a conflict: on
 // SQLite "INSERT OR FAIL INTO ", so that the statement keeps no statement
 // journal. SQLite copies every page a multi-row statement changes to that
 // journal first when the statement may abort half-way (ABORT, the default
@@ -207,7 +207,7 @@ func (tx *Tx) writeBatch(ctx context.Context, from uint64, b auditlog.Batch) err
 // every caller's transaction fails with the error anyway, so nothing is
 // left of them. In an integration the journal cost about a tenth of the
 // writes.
-func (h handle) insertRows() string {
+func (h handle) insertOrFail() string {
 	if h.dialect == SQLite {
 		return "INSERT OR FAIL INTO "
 	}

@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"strings"
 
+	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/license"
 )
 
@@ -53,18 +53,36 @@ func FreshSchema(ctx context.Context, dsn, prefix string) (string, func(context.
 // InsertBaseline is the baseline of bench import: the rows inserted as
 // they are into a table of their own (made on first use, in the bench's
 // throwaway store), one INSERT a row, the batch in one transaction, with
-// the unique number index licenses have — no encryption, status slot,
+// the unique number index licenses have, and the holder's identifier and
+// the face encrypted with the field data key as an import encrypts them
+// (in the license and in its signed document) — no status slot,
 // signature, audit or outbox.
 func (d *DB) InsertBaseline(ctx context.Context, rows []license.ImportRow) error {
-	if _, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS bench_import_baseline (number TEXT PRIMARY KEY, holder_identifier TEXT NOT NULL,
-		holder_name TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_until BIGINT, completed_on TEXT NOT NULL, face TEXT NOT NULL)`); err != nil {
+	blob := "BLOB"
+	if d.dialect == Postgres {
+		blob = "BYTEA"
+	}
+	if _, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS bench_import_baseline (number TEXT PRIMARY KEY, holder_identifier `+blob+` NOT NULL,
+		holder_name TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_until BIGINT, completed_on TEXT NOT NULL, face `+blob+` NOT NULL)`); err != nil {
 		return fmt.Errorf("baseline table: %w", err)
 	}
 	return d.WithTx(ctx, func(tx *Tx) error {
+		dk, err := tx.encryptionKey(ctx, FieldKey)
+		if err != nil {
+			return err
+		}
 		for _, r := range rows {
-			_, err := tx.execPrepared(ctx, `INSERT INTO bench_import_baseline (number, holder_identifier, holder_name, valid_from, valid_until,
-				completed_on, face) VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Number, r.HolderID, r.HolderName, micros(r.ValidFrom), nullMicros(r.ValidUntil),
-				r.CompletedOn.Format("2006-01-02"), strings.ToValidUTF8(string(r.Face), ""))
+			holder, err := dk.Seal([]byte(r.HolderID), envelope.AD{Table: "bench_import_baseline", Row: r.Number, Column: "holder_identifier"})
+			if err != nil {
+				return err
+			}
+			face, err := dk.Seal(r.Face, envelope.AD{Table: "bench_import_baseline", Row: r.Number, Column: "face"})
+			if err != nil {
+				return err
+			}
+			_, err = tx.execPrepared(ctx, `INSERT INTO bench_import_baseline (number, holder_identifier, holder_name, valid_from, valid_until,
+				completed_on, face) VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Number, holder, r.HolderName, micros(r.ValidFrom), nullMicros(r.ValidUntil),
+				r.CompletedOn.Format("2006-01-02"), face)
 			if err != nil {
 				return fmt.Errorf("baseline insert %s: %w", r.Number, err)
 			}

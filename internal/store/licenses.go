@@ -42,40 +42,12 @@ func (h handle) holderIndex(identifier string) (string, error) {
 
 // InsertLicense implements license.Tx.
 func (tx *Tx) InsertLicense(ctx context.Context, l license.License) error {
-	holder, err := tx.encrypt(ctx, FieldKey, licensesTable, l.ID, licenseHolderColumn, l.HolderID)
-	if err != nil {
-		return fmt.Errorf("insert license %s: %w", l.ID, err)
-	}
-	index, err := tx.holderIndex(l.HolderID)
-	if err != nil {
-		return fmt.Errorf("insert license %s: %w", l.ID, err)
-	}
-	_, err = tx.execPrepared(ctx, `INSERT INTO licenses (id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_index,
-		holder_name, valid_from, valid_until, state, version, status_issuer, status_purposes, status_list, status_index, seal_id,
-		issued_by, issued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.ID, l.Number, l.TypeCode, l.TypeVersion, l.Issuer, string(l.HolderKind), holder, index, l.HolderName, micros(l.ValidFrom),
-		nullMicros(l.ValidUntil), string(l.State), l.Version, l.Slot.List.Issuer, string(l.Slot.List.Purposes), l.Slot.List.Number,
-		l.Slot.Index, l.SealID, l.IssuedBy, micros(l.IssuedAt), micros(l.UpdatedAt))
-	if err != nil {
-		return fmt.Errorf("insert license %s: %w", l.ID, err)
-	}
-	return nil
+	return tx.InsertLicenses(ctx, []license.License{l})
 }
 
 // InsertLicenseVersion implements license.Tx.
 func (tx *Tx) InsertLicenseVersion(ctx context.Context, v license.Version) error {
-	ref := licenseVersionRef(v.LicenseID, v.Version)
-	doc, err := tx.encrypt(ctx, FieldKey, licenseVersionsTable, ref, licenseDocumentCol, string(v.Document))
-	if err != nil {
-		return fmt.Errorf("insert license version %s: %w", ref, err)
-	}
-	_, err = tx.execPrepared(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, status_issuer, status_purposes,
-		status_list, status_index, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref, v.LicenseID, v.Version, doc, v.SealID, v.UseID,
-		v.Slot.List.Issuer, string(v.Slot.List.Purposes), v.Slot.List.Number, v.Slot.Index, micros(v.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("insert license version %s: %w", ref, err)
-	}
-	return nil
+	return tx.InsertLicenseVersions(ctx, []license.Version{v})
 }
 
 // UpdateLicense implements license.Tx: what a lifecycle operation may

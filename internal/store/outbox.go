@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	"github.com/zhengzhao/zhengzhao/internal/license"
 	"github.com/zhengzhao/zhengzhao/internal/notify"
 )
 
@@ -167,11 +168,7 @@ func (tx *Tx) RequeueOutbox(ctx context.Context, id string, now time.Time) (int,
 
 // InsertOutbox implements notify.OutboxWriter.
 func (tx *Tx) InsertOutbox(ctx context.Context, id, topic string, payload []byte, at time.Time) error {
-	_, err := tx.execPrepared(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)`, id, topic, string(payload), micros(at))
-	if err != nil {
-		return fmt.Errorf("outbox %s: %w", topic, err)
-	}
-	return nil
+	return tx.InsertOutboxes(ctx, []license.OutboxEvent{{ID: id, Topic: topic, Payload: payload, At: at}})
 }
 
 // ListOutbox implements notify.Reader.

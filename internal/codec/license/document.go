@@ -66,6 +66,9 @@ func SigningInput(l License) ([]byte, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
+	if out, ok := l.appendCanonical(make([]byte, 0, 1024+len(l.Face))); ok {
+		return out, nil
+	}
 	out, err := canon.JSON(l)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
