@@ -132,14 +132,17 @@ grep -q "\"unit\":\"$bank\",\"matter\":\"GR-001\",\"month\":\"$month\",\"uses\":
 zz use report --from "$month" --issuer "$regulator"
 
 # 8. A witness cosigns the checkpoint; it verifies with the log's key and
-#    the witness's. The whole log is then checked from its tiles.
+#    the witness's. The whole log is then checked from its tiles, each entry
+#    against its listing and the hashes the log kept, and the log must still
+#    be the tree of both checkpoints fetched before (held with --checkpoint).
 expect "$(call "$auditor" GET /audit/checkpoint-key)" 200 "the checkpoint key"
 logkey=$(field verifier_key)
 curl -fsS -H "Authorization: Bearer $auditor" "$api/audit/checkpoint" >"$tmp/checkpoint" || fail "the checkpoint"
 zz audit witness --url "$origin" --log-key "$logkey" --key-file "$tmp/witness.key" --state "$tmp/witness.state"
 curl -fsS "$origin/tlog/checkpoint" >"$tmp/checkpoint.cosigned" || fail "the cosigned checkpoint"
 zz audit verify-checkpoint "$tmp/checkpoint.cosigned" --key "$logkey" --witness "$wkey"
-zz audit verify --url "$origin" --token "$auditor" --log-key "$logkey"
+zz audit verify --url "$origin" --token "$auditor" --log-key "$logkey" \
+  --checkpoint "$tmp/checkpoint" --checkpoint "$tmp/checkpoint.cosigned"
 
 if [ -n "${ZHENGZHAO_EXAMPLE_OUT:-}" ]; then
   mkdir -p "$ZHENGZHAO_EXAMPLE_OUT"

@@ -3,8 +3,10 @@ package auditlog_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,16 +263,16 @@ func TestVerifyLog(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newWitnessFixture(t, db, ed25519Key(t))
-		if _, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, nil); err != nil || size != 0 {
+		if _, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, auditlog.VerifyOptions{}); err != nil || size != 0 {
 			t.Fatalf("empty log: %d, %v", size, err)
 		}
 		appendEntries(t, db, 300)
 		kept := map[string]int{}
-		origin, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, func(t auditlog.Tile, b []byte) error {
+		origin, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, auditlog.VerifyOptions{Keep: func(t auditlog.Tile, b []byte) error {
 			kept[t.Path()] = len(b)
 			return nil
-		})
-		if err != nil || size != 300 || origin != "zhengzhao.audit/"+platformCode || len(kept) != 3 {
+		}})
+		if err != nil || size != 300 || origin != "zhengzhao.audit/"+platformCode || len(kept) != 4 || kept["tile/1/000.p/1"] != 32 {
 			t.Fatalf("VerifyLog = %s %d %v, kept %v", origin, size, err, kept)
 		}
 		for name, change := range map[string]func(t auditlog.Tile, b []byte) []byte{
@@ -296,9 +298,120 @@ func TestVerifyLog(t *testing.T) {
 			},
 		} {
 			src := changedSource{source: f.source(), change: change}
-			if _, _, err := auditlog.VerifyLog(ctx, src, f.logV, nil); !errors.Is(err, auditlog.ErrTampered) {
+			if _, _, err := auditlog.VerifyLog(ctx, src, f.logV, auditlog.VerifyOptions{}); !errors.Is(err, auditlog.ErrTampered) {
 				t.Errorf("%s: %v, want ErrTampered", name, err)
 			}
+		}
+	})
+}
+
+// rewriteEntry serves the log with entry index rewritten by change and
+// encoded canonically again: a change made behind the log's back that
+// keeps every leaf well formed.
+func rewriteEntry(src source, index uint64, change func(e *auditlog.Entry)) changedSource {
+	return changedSource{source: src, change: func(t auditlog.Tile, b []byte) []byte {
+		first := t.Index * auditlog.TileWidth
+		if !t.Entries || index < first || index >= first+uint64(t.Width) {
+			return b
+		}
+		leaves, err := auditlog.ParseEntryBundle(b)
+		if err != nil {
+			panic(err)
+		}
+		var e auditlog.Entry
+		if err := json.Unmarshal(leaves[index-first], &e); err != nil {
+			panic(err)
+		}
+		change(&e)
+		if leaves[index-first], err = auditlog.Leaf(e); err != nil {
+			panic(err)
+		}
+		out, err := auditlog.EntryBundle(leaves)
+		if err != nil {
+			panic(err)
+		}
+		return out
+	}}
+}
+
+// TestVerifyLogNamesTheEntry rewrites one entry of a 300-entry log (256
+// under one kept level-8 hash, 44 after) and checks that VerifyLog names
+// it as closely as the records it is given allow: exactly with the
+// platform's listing, to its pair with the log's kept hashes, to its 256
+// with the hash tiles alone; and that checkpoints held from earlier are
+// held against the entries.
+func TestVerifyLogNamesTheEntry(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		key := ed25519Key(t)
+		f := newWitnessFixture(t, db, key)
+		appendEntries(t, db, 299)
+		held299, err := f.cp.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendEntries(t, db, 1)
+		listed := func(ctx context.Context, from, to uint64) ([]auditlog.Entry, error) {
+			entries, _, err := db.AuditEntries(ctx, from, to)
+			return entries, err
+		}
+		prove := func(ctx context.Context, index, size uint64) ([][]byte, error) {
+			path, _, err := auditlog.InclusionProof(ctx, db, index, size)
+			return path, err
+		}
+		subject := func(e *auditlog.Entry) { e.Subject = "forged" }
+		for _, tc := range []struct {
+			name     string
+			index    uint64
+			o        auditlog.VerifyOptions
+			from, to uint64
+			reason   string
+		}{
+			{"listed", 17, auditlog.VerifyOptions{Listed: listed, Prove: prove}, 17, 18, `with subject "17", its leaf says "forged"`},
+			{"kept hashes", 17, auditlog.VerifyOptions{Prove: prove}, 16, 18, "pair's kept hash differs"},
+			{"hash tiles", 17, auditlog.VerifyOptions{}, 0, 256, "the log kept"},
+			{"after the last 256, kept hashes", 270, auditlog.VerifyOptions{Prove: prove}, 270, 272, "pair's kept hash differs"},
+			{"after the last 256, checkpoint", 270, auditlog.VerifyOptions{}, 0, 300, "the checkpoint says"},
+			{"listed after the last 256", 271, auditlog.VerifyOptions{Listed: listed}, 271, 272, `its leaf says "forged"`},
+			// The held checkpoint's size ends on an entry with no kept
+			// hash of its own, which the others then name.
+			{"the one entry no kept hash covers", 298, auditlog.VerifyOptions{Held: [][]byte{held299}, Prove: prove}, 298, 299, "held checkpoint 1"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, _, err := auditlog.VerifyLog(ctx, rewriteEntry(f.source(), tc.index, subject), f.logV, tc.o)
+				var m *auditlog.MismatchError
+				if !errors.As(err, &m) || !errors.Is(err, auditlog.ErrTampered) || m.From != tc.from || m.To != tc.to || !strings.Contains(m.Reason, tc.reason) {
+					t.Fatalf("VerifyLog = %v, want entries [%d, %d) named with %q", err, tc.from, tc.to, tc.reason)
+				}
+			})
+		}
+
+		// Held checkpoints of this log verify; one of another log of the
+		// same origin and key is the fork it is.
+		all := auditlog.VerifyOptions{Held: [][]byte{held299}, Listed: listed, Prove: prove}
+		if _, size, err := auditlog.VerifyLog(ctx, f.source(), f.logV, all); err != nil || size != 300 {
+			t.Fatalf("intact log with a held checkpoint: %d, %v", size, err)
+		}
+		other := storetest.OpenSQLite(t)
+		g := newWitnessFixture(t, other, key)
+		appendEntries(t, other, 10)
+		fork, err := g.cp.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = auditlog.VerifyLog(ctx, f.source(), f.logV, auditlog.VerifyOptions{Held: [][]byte{held299, fork}, Prove: prove})
+		var m *auditlog.MismatchError
+		if !errors.As(err, &m) || m.From != 0 || m.To != 10 || !strings.Contains(m.Reason, "held checkpoint 2 (of 10 entries) says") {
+			t.Fatalf("a held checkpoint of another history: %v", err)
+		}
+		// A checkpoint the log's key did not sign is no verdict on the log.
+		foreign := newWitnessFixture(t, other, ed25519Key(t))
+		stranger, err := foreign.cp.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := auditlog.VerifyLog(ctx, f.source(), f.logV, auditlog.VerifyOptions{Held: [][]byte{stranger}}); !errors.Is(err, auditlog.ErrCheckpoint) || errors.Is(err, auditlog.ErrTampered) {
+			t.Fatalf("a held checkpoint under another key: %v", err)
 		}
 	})
 }

@@ -1,17 +1,13 @@
 package auditlog
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	fnote "github.com/transparency-dev/formats/note"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -200,85 +196,3 @@ func VerifyWitnessed(msg []byte, logKey string, witnesses []string, min int) (or
 
 // ErrCheckpoint means a checkpoint does not verify with the log's key.
 var ErrCheckpoint = errors.New("the checkpoint does not verify")
-
-// VerifyLog checks a whole log end to end from what it serves: the
-// checkpoint, verified with the log's key, and every entry bundle up to its
-// size. Each leaf must be the canonical encoding (docs/audit.md, "Leaf
-// encoding") of the entry it holds, at its own index, and the leaves must
-// hash to the checkpoint's root. keep, when not nil, is given the
-// checkpoint (as a Tile of width 0) and each bundle as read, for an
-// archive. A log that fails is ErrTampered.
-func VerifyLog(ctx context.Context, src LogSource, logKey string, keep func(t Tile, b []byte) error) (origin string, size uint64, err error) {
-	msg, err := src.Checkpoint(ctx)
-	if err != nil {
-		return "", 0, fmt.Errorf("fetch checkpoint: %w", err)
-	}
-	origin, size, root, err := VerifyCheckpoint(msg, logKey)
-	if err != nil {
-		return "", 0, fmt.Errorf("%w: %w", ErrCheckpoint, err)
-	}
-	if keep != nil {
-		if err := keep(Tile{}, msg); err != nil {
-			return "", 0, err
-		}
-	}
-	r := rangeFactory().NewEmptyRange(0)
-	for n := uint64(0); n*TileWidth < size; n++ {
-		t := Tile{Entries: true, Index: n, Width: int(min(size-n*TileWidth, TileWidth))}
-		b, err := src.Tile(ctx, t)
-		if err != nil {
-			return "", 0, fmt.Errorf("entry bundle %s: %w", t.Path(), err)
-		}
-		leaves, err := ParseEntryBundle(b)
-		if err != nil || len(leaves) != t.Width {
-			return "", 0, fmt.Errorf("%w: entry bundle %s holds %d entries, not %d (%v)", ErrTampered, t.Path(), len(leaves), t.Width, err)
-		}
-		for _, leaf := range leaves {
-			if err := checkLeaf(leaf, r.End()); err != nil {
-				return "", 0, err
-			}
-			if err := r.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil); err != nil {
-				return "", 0, err
-			}
-		}
-		if keep != nil {
-			if err := keep(t, b); err != nil {
-				return "", 0, err
-			}
-		}
-	}
-	got, err := r.GetRootHash(nil)
-	if err != nil {
-		return "", 0, err
-	}
-	if size == 0 {
-		h := sha256.Sum256(nil)
-		got = h[:]
-	}
-	if !bytes.Equal(got, root) {
-		return "", 0, fmt.Errorf("%w: the entries hash to %x, the checkpoint says %x", ErrTampered, got, root)
-	}
-	return origin, size, nil
-}
-
-// checkLeaf checks that leaf is the canonical encoding of an entry at
-// index.
-func checkLeaf(leaf []byte, index uint64) error {
-	var f leafFields
-	d := json.NewDecoder(bytes.NewReader(leaf))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&f); err != nil {
-		return fmt.Errorf("%w: entry %d is not an audit entry: %w", ErrTampered, index, err)
-	}
-	if f.Index != index {
-		return fmt.Errorf("%w: entry %d says it is entry %d", ErrTampered, index, f.Index)
-	}
-	want, err := Leaf(Entry{Index: f.Index, At: f.At, Actor: f.Actor, Org: f.Org, Action: f.Action, Subject: f.Subject, Details: f.Details})
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(want, leaf) {
-		return fmt.Errorf("%w: entry %d is not in canonical form", ErrTampered, index)
-	}
-	return nil
-}

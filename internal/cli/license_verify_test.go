@@ -5,14 +5,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/zhengzhao/zhengzhao/api"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
 	"github.com/zhengzhao/zhengzhao/internal/catalog"
+	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/ids"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
 	"github.com/zhengzhao/zhengzhao/internal/license"
@@ -41,6 +45,38 @@ func issueInDataDir(t *testing.T, data string) ([]byte, status.Slot) {
 	return doc, slot
 }
 
+// openUnlocked opens the store of dsn (or of data) that commands made, with
+// the master key of data, closed when the test ends.
+func openUnlocked(t *testing.T, dsn, data string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	m, err := envelope.LoadMasterKeyFile(filepath.Join(data, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Unlock(ctx, m, envelope.DefaultSuite, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// serveWeb serves p's handler as serve would, until the test ends.
+func serveWeb(t *testing.T, p *platform.Platform) *httptest.Server {
+	t.Helper()
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Web(platform.HTTP{Catalog: cat, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}).Handler)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // issuingPlatform opens the store of data (made by the command, with its
 // master key) and gives issue the platform, with an issuer whose bound
 // license-issuing seal signs residence permits, and the type's sample face.
@@ -50,18 +86,7 @@ func issuingPlatform(t *testing.T, data string, issue func(p *platform.Platform,
 	if code, _, errOut := run(t, "migrate", "--data", data); code != 0 {
 		t.Fatalf("migrate: %s", errOut)
 	}
-	db, err := store.Open(ctx, "", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	m, err := envelope.LoadMasterKeyFile(filepath.Join(data, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Unlock(ctx, m, envelope.DefaultSuite, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	db := openUnlocked(t, "", data)
 	p, err := platform.New(db, platform.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -170,6 +171,7 @@ func writeState(path string, s auditlog.WitnessState) error {
 // httpLogSource reads a platform's log over HTTP, without a token.
 type httpLogSource struct {
 	base   string // URL of the log's prefix, …/tlog
+	api    string // URL of the API, …/api/v1
 	client *http.Client
 	token  string // for entry bundles; none for a witness
 }
@@ -181,11 +183,16 @@ func newHTTPLogSource(rawURL, token string, timeout time.Duration) (*httpLogSour
 	if rawURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, usageErr("--url must be the platform's http(s) base URL")
 	}
-	return &httpLogSource{base: strings.TrimSuffix(base.String(), "/") + httpapi.TLogPrefix, client: &http.Client{Timeout: timeout}, token: token}, nil
+	root := strings.TrimSuffix(base.String(), "/")
+	return &httpLogSource{base: root + httpapi.TLogPrefix, api: root + httpapi.Prefix, client: &http.Client{Timeout: timeout}, token: token}, nil
 }
 
 func (s *httpLogSource) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/"+path, nil)
+	return s.getURL(ctx, s.base+"/"+path)
+}
+
+func (s *httpLogSource) getURL(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +226,55 @@ func (s *httpLogSource) Checkpoint(ctx context.Context) ([]byte, error) {
 
 func (s *httpLogSource) Tile(ctx context.Context, t auditlog.Tile) ([]byte, error) {
 	return s.get(ctx, t.Path())
+}
+
+// listed reads the entries [from, to) as the platform lists them to
+// auditors (GET /api/v1/audit/entries).
+func (s *httpLogSource) listed(ctx context.Context, from, to uint64) ([]auditlog.Entry, error) {
+	var out []auditlog.Entry
+	for from < to {
+		b, err := s.getURL(ctx, fmt.Sprintf("%s/audit/entries?from=%d&limit=%d", s.api, from, min(to-from, 1000)))
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Items []api.AuditEntry `json:"items"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return nil, fmt.Errorf("audit entries: %w", err)
+		}
+		if len(page.Items) == 0 {
+			break
+		}
+		for _, e := range page.Items {
+			if e.Index >= to {
+				break
+			}
+			out = append(out, auditlog.Entry{Index: e.Index, At: e.At, Actor: e.Actor, Org: e.Org, Action: e.Action, Subject: e.Subject, Details: e.Details})
+		}
+		from = page.Items[len(page.Items)-1].Index + 1
+	}
+	return out, nil
+}
+
+// prove reads the platform's inclusion proof of entry index in the tree of
+// size (GET /api/v1/audit/proof/inclusion).
+func (s *httpLogSource) prove(ctx context.Context, index, size uint64) ([][]byte, error) {
+	b, err := s.getURL(ctx, fmt.Sprintf("%s/audit/proof/inclusion?index=%d&size=%d", s.api, index, size))
+	if err != nil {
+		return nil, err
+	}
+	var p api.AuditProof
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("inclusion proof: %w", err)
+	}
+	path := make([][]byte, len(p.Proof))
+	for i, h := range p.Proof {
+		if path[i], err = hex.DecodeString(h); err != nil {
+			return nil, fmt.Errorf("inclusion proof: %w", err)
+		}
+	}
+	return path, nil
 }
 
 func (s *httpLogSource) submit(ctx context.Context, msg []byte) ([]api.AuditCosignature, error) {
@@ -272,15 +328,22 @@ func problemError(status int, body []byte) error {
 func (a *app) auditVerifyCommand() *cobra.Command {
 	var o verifyLogOptions
 	cmd := &cobra.Command{
-		Use:   "verify (--url URL --token TOKEN | --dir DIR) --log-key VKEY [--archive DIR]",
+		Use:   "verify (--url URL --token TOKEN | --dir DIR) --log-key VKEY [--checkpoint FILE]... [--archive DIR]",
 		Short: "Check the whole audit log end to end from its checkpoint and entry bundles (exit 0 intact, 1 not)",
 		Long: `verify reads the platform's checkpoint and every entry bundle (C2SP tlog-tiles,
 with an auditor's or platform admin's token: ZHENGZHAO_TOKEN or --token), or an
 archive that an earlier run wrote (--dir). It checks the checkpoint's signature,
-that each leaf is the canonical encoding of its entry at its index, and that the
-leaves hash to the checkpoint's root. With --archive it writes what it read in
-the tlog-tiles layout (DIR/checkpoint, DIR/tile/entries/…), which --dir checks
-again later without the platform. See docs/audit.md, "Checking the log".`,
+that each leaf is the canonical encoding of its entry at its index, that the
+leaves hash to the root of the checkpoint and of every checkpoint given with
+--checkpoint (kept from an earlier run or a witness: the log must still be the
+tree it commits to), and that every 256 of them hash to what the log kept of
+them when it integrated them. From a platform it also holds each entry as the
+API lists it against its leaf. A log that fails is named by its first entry
+that does not match: exactly when the listing or the log's own kept hashes tell,
+else the two or the range of entries they narrow it to.
+With --archive it writes what it read in the tlog-tiles layout (DIR/checkpoint,
+DIR/tile/entries/…, DIR/tile/1/…), which --dir checks again later without the
+platform. See docs/audit.md, "Checking the log".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.verifyLog(cmd.Context(), o) },
 	}
@@ -289,13 +352,15 @@ again later without the platform. See docs/audit.md, "Checking the log".`,
 	f.StringVar(&o.token, "token", "", "bearer token of an auditor or platform admin (prefer ZHENGZHAO_TOKEN: flags show in ps)")
 	f.StringVar(&o.dir, "dir", "", "check an archive written by --archive instead of a platform")
 	f.StringVar(&o.logKey, "log-key", "", "the log's checkpoint verifier key")
-	f.StringVar(&o.archive, "archive", "", "write the checkpoint and entry bundles read into this directory")
+	f.StringVar(&o.archive, "archive", "", "write the checkpoint and tiles read into this directory")
+	f.StringArrayVar(&o.held, "checkpoint", nil, "a checkpoint kept from earlier that the log must still commit to (repeatable)")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of the whole run")
 	return cmd
 }
 
 type verifyLogOptions struct {
 	url, token, dir, logKey, archive string
+	held                             []string
 	timeout                          time.Duration
 }
 
@@ -306,6 +371,17 @@ func (a *app) verifyLog(ctx context.Context, o verifyLogOptions) error {
 	if o.token == "" {
 		o.token = os.Getenv("ZHENGZHAO_TOKEN")
 	}
+	var vo auditlog.VerifyOptions
+	for _, name := range o.held {
+		b, err := os.ReadFile(name)
+		if err == nil {
+			_, _, _, err = auditlog.VerifyCheckpoint(b, o.logKey)
+		}
+		if err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--checkpoint %s: %w", name, err)}
+		}
+		vo.Held = append(vo.Held, b)
+	}
 	var src auditlog.LogSource
 	if o.url != "" {
 		if o.token == "" {
@@ -315,13 +391,12 @@ func (a *app) verifyLog(ctx context.Context, o verifyLogOptions) error {
 		if err != nil {
 			return err
 		}
-		src = h
+		src, vo.Listed, vo.Prove = h, h.listed, h.prove
 	} else {
 		src = dirLogSource(o.dir)
 	}
-	var keep func(t auditlog.Tile, b []byte) error
 	if o.archive != "" {
-		keep = func(t auditlog.Tile, b []byte) error {
+		vo.Keep = func(t auditlog.Tile, b []byte) error {
 			name := "checkpoint"
 			if t.Width > 0 {
 				name = t.Path()
@@ -335,7 +410,7 @@ func (a *app) verifyLog(ctx context.Context, o verifyLogOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	origin, size, err := auditlog.VerifyLog(ctx, src, o.logKey, keep)
+	origin, size, err := auditlog.VerifyLog(ctx, src, o.logKey, vo)
 	if err != nil && !errors.Is(err, auditlog.ErrTampered) && !errors.Is(err, auditlog.ErrCheckpoint) {
 		return err // the log could not be read: no verdict
 	}

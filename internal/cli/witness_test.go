@@ -4,20 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/authz"
-	"github.com/zhengzhao/zhengzhao/internal/i18n"
 	"github.com/zhengzhao/zhengzhao/internal/org"
 	"github.com/zhengzhao/zhengzhao/internal/platform"
 	"github.com/zhengzhao/zhengzhao/internal/store"
@@ -66,13 +61,7 @@ func TestAuditWitnessCommands(t *testing.T) {
 		if _, err := auditlog.IntegrateAll(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		cat, err := i18n.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		web := p.Web(platform.HTTP{Catalog: cat, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
-		srv := httptest.NewServer(web.Handler)
-		defer srv.Close()
+		srv := serveWeb(t, p)
 		logKey, err := p.Checkpoints.VerifierKey(ctx)
 		if err != nil {
 			t.Fatal(err)
