@@ -68,6 +68,9 @@ type benchOptions struct {
 	endpoints              []string
 	connections, requests  int
 	duration               time.Duration
+	// cpuProfile names the file the CPU profile of the endpoints'
+	// measurements (not their baselines', not the warm-ups') is written to.
+	cpuProfile string
 }
 
 // benchEndpoint is one named endpoint a bench drives.
@@ -157,6 +160,7 @@ Each measurement stops after --duration or --requests, whichever comes first.`,
 	f.IntVar(&o.connections, "connections", 64, "concurrent connections (1 to 1024)")
 	f.DurationVar(&o.duration, "duration", 5*time.Second, "time limit of each measurement (at most 10m)")
 	f.IntVar(&o.requests, "requests", 1_000_000, "request limit of each measurement (at most 100000000)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write the CPU profile of the endpoints' measurements, client and server, without their baselines' (pprof) to this file")
 	cmd.AddCommand(httpCmd, a.benchImportCommand())
 	return cmd
 }
@@ -257,11 +261,11 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 		if e.baseline == baselineMe {
 			baseReq = benchRequest{method: http.MethodGet, url: target + "/api/v1/me", token: req.token}
 		}
-		bm, err := drive(ctx, client, baseReq, o)
+		bm, err := drive(ctx, client, baseReq, o, "")
 		if err != nil {
 			return fmt.Errorf("baseline %s: %w", e.baseline, err)
 		}
-		m, err := drive(ctx, client, req, o)
+		m, err := drive(ctx, client, req, o, o.profilePath(e, len(eps)))
 		if err != nil {
 			return fmt.Errorf("endpoint %s: %w", e.name, err)
 		}
@@ -273,6 +277,16 @@ func (a *app) benchHTTP(ctx context.Context, o benchOptions) error {
 		results = append(results, r)
 	}
 	return a.printBench(results)
+}
+
+// profilePath is where the CPU profile of endpoint e's measurement goes:
+// --cpuprofile itself when one endpoint is driven, else that name with
+// the endpoint's after a dot, one profile an endpoint. Empty: none.
+func (o benchOptions) profilePath(e benchEndpoint, n int) string {
+	if o.cpuProfile == "" || n == 1 {
+		return o.cpuProfile
+	}
+	return o.cpuProfile + "." + e.name
 }
 
 func (a *app) printBench(results []benchResult) error {
@@ -344,21 +358,30 @@ type measurement struct {
 // drive sends req over o.connections connections until o.duration has
 // passed or o.requests were sent, after a short warm-up that opens the
 // connections and fills the caches. Any answer but 200 fails the
-// measurement: a bench of errors measures nothing.
-func drive(ctx context.Context, client *http.Client, req benchRequest, o benchOptions) (measurement, error) {
+// measurement: a bench of errors measures nothing. When profile is set,
+// the measurement (not the warm-up) is CPU-profiled into that file.
+func drive(ctx context.Context, client *http.Client, req benchRequest, o benchOptions, profile string) (measurement, error) {
 	warm := o
 	warm.duration = min(o.duration/5, 500*time.Millisecond)
 	warm.requests = min(o.requests, 20*o.connections)
 	if _, _, err := load(ctx, client, req, warm); err != nil {
 		return measurement{}, err
 	}
+	stopProfile, err := startCPUProfile(profile)
+	if err != nil {
+		return measurement{}, err
+	}
 	cpu0, cpu := cputime.Process()
 	lat, elapsed, err := load(ctx, client, req, o)
+	cpu1, _ := cputime.Process()
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return measurement{}, err
 	}
 	var cpuPerReq float64
-	if cpu1, _ := cputime.Process(); cpu {
+	if cpu {
 		cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(len(lat))
 	}
 	slices.Sort(lat)
