@@ -33,17 +33,13 @@ type batcher struct {
 }
 
 // job is one redemption's part of a batch, in two steps so that the
-// batch reads the licenses and status bits in one statement and writes its
-// redemption records and its audit entries in one statement each: decide
-// decides on what the batch read of query and returns the record it
-// claims, nil when refused already; record then
+// batch writes its redemption records and its audit entries in one
+// statement each: decide reads what the redemption decides on in tx and
+// returns the record it claims, nil when refused already; record then
 // completes the verdict with whether the claim was new, and returns its
 // audit entry. Both may run again when the transaction is retried.
 type job struct {
-	// query is what decide reads, nil when nothing: the batch reads every
-	// job's in one LiveStatuses, and decide gets its Status.
-	query  *StatusQuery
-	decide func(ctx context.Context, tx Tx, st *Status) (*Claim, error)
+	decide func(ctx context.Context, tx Tx) (*Claim, error)
 	record func(claimed, fresh bool) auditlog.Entry
 	err    error
 	lead   chan bool // true: commit the queue now; false: done, err set
@@ -97,37 +93,16 @@ func (b *batcher) commit(ctx context.Context, batch []*job) {
 	}
 }
 
-// run decides the batch in tx: every job's reads in one statement, then
-// one insert of the claimed records and one of the audit entries.
-// Redemptions read nothing another writes in the batch (a license's state
-// and status bits), so this decides as the jobs one after the other would;
-// a digest claimed twice is new only for its first claim.
+// run decides the batch in tx: every job's reads, then one insert of the
+// claimed records and one of the audit entries. Redemptions read nothing
+// another writes in the batch (a license's state and status bits), so this
+// decides as the jobs one after the other would; a digest claimed twice is
+// new only for its first claim.
 func run(ctx context.Context, tx Tx, batch []*job) error {
-	qs := make([]StatusQuery, 0, len(batch))
-	for _, j := range batch {
-		if j.query != nil {
-			qs = append(qs, *j.query)
-		}
-	}
-	var sts []Status
-	if len(qs) > 0 {
-		var err error
-		if sts, err = tx.LiveStatuses(ctx, qs); err != nil {
-			return err
-		}
-		if len(sts) != len(qs) {
-			return fmt.Errorf("live status: %d answers for %d queries", len(sts), len(qs))
-		}
-	}
 	claims := make([]Claim, 0, len(batch))
 	claimed := make([]bool, len(batch))
-	k := 0
 	for i, j := range batch {
-		var st *Status
-		if j.query != nil {
-			st, k = &sts[k], k+1
-		}
-		c, err := j.decide(ctx, tx, st)
+		c, err := j.decide(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -143,7 +118,7 @@ func run(ctx context.Context, tx Tx, batch []*job) error {
 		return fmt.Errorf("redemption records: %d answers for %d claims", len(fresh), len(claims))
 	}
 	entries := make([]auditlog.Entry, len(batch))
-	k = 0
+	k := 0
 	for i, j := range batch {
 		isFresh := false
 		if claimed[i] {

@@ -9,5 +9,5 @@ import (
 // Batch runs a job of decide and record through the service's group
 // commit, as Redeem does.
 func (s *Service) Batch(ctx context.Context, decide func(ctx context.Context, tx Tx) (*Claim, error), record func(claimed, fresh bool) auditlog.Entry) error {
-	return s.batch.do(ctx, &job{decide: func(ctx context.Context, tx Tx, _ *Status) (*Claim, error) { return decide(ctx, tx) }, record: record})
+	return s.batch.do(ctx, &job{decide: decide, record: record})
 }

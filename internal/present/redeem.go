@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -44,11 +45,10 @@ const MaxMatterLength = 200
 // Tx is what a redemption reads and writes in its transaction.
 type Tx interface {
 	auditlog.Tx
-	// LiveStatuses reads, for each query, the current state and end of
-	// validity of its license and the bits its refs name, as committed
-	// now, for all of them at once (a group commit's redemptions); a
-	// license that does not exist reads as Status.Found false.
-	LiveStatuses(ctx context.Context, qs []StatusQuery) ([]Status, error)
+	// LiveStatus returns the current state and end of validity of a
+	// license and the bits refs name, as committed now; apperr.NotFound
+	// when there is no such license.
+	LiveStatus(ctx context.Context, id string, refs []BitRef) (license.State, *time.Time, []Bit, error)
 	auditlog.BatchAppender
 	// ClaimRedemptions records each claim's digest until it expires, and
 	// says of each whether it was new: false when it was recorded before,
@@ -74,23 +74,6 @@ type BitRef struct {
 type Bit struct {
 	Found, Set bool
 	Size       int
-}
-
-// StatusQuery is what a redemption reads in its transaction: its license
-// and the status bits its payload names.
-type StatusQuery struct {
-	License string
-	Refs    []BitRef
-}
-
-// Status is a StatusQuery as read: the license's state and end of
-// validity, and a Bit for each of its refs; Found is false when there is
-// no such license.
-type Status struct {
-	Found bool
-	State license.State
-	Until *time.Time
-	Bits  []Bit
 }
 
 // TxFunc runs fn in one transaction of the store.
@@ -158,23 +141,15 @@ func (s *Service) Redeem(ctx context.Context, actor *authz.Actor, payload, matte
 	// the status check is decided again in it.
 	t := &deferredTrust{s: s, at: now}
 	pre := verify.Presentation(ctx, payload, t, now, verify.ClockSkew(ClockSkew))
-	// What the transaction reads for it: the license and the bits the
-	// payload names, once its signature verified and it names any.
-	var q *StatusQuery
-	refs, bad := s.statusRefs(t.entries)
-	if pre.Presented != nil && len(t.entries) > 0 {
-		q = &StatusQuery{License: pre.Presented.LicenseID, Refs: refs}
-	}
 	var out verify.PresentationVerdict
 	err := s.batch.do(ctx, &job{
-		query: q,
-		decide: func(_ context.Context, _ Tx, st *Status) (*Claim, error) {
+		decide: func(ctx context.Context, tx Tx) (*Claim, error) {
 			out = pre
 			out.Checks = append(make([]verify.Check, 0, len(pre.Checks)+1), pre.Checks...)
 			if out.Presented == nil {
 				return nil, nil
 			}
-			return s.decide(&out, t.entries, refs, bad, st, now), nil
+			return s.decide(ctx, tx, &out, t.entries, now)
 		},
 		record: func(claimed, fresh bool) auditlog.Entry {
 			if claimed {
@@ -215,11 +190,13 @@ func checkInput(payload, matter string) error {
 }
 
 // decide replaces the status check of v, whose signature verified, by the
-// license's live status st as the transaction read it (nil: the payload
-// names no entry, nothing was read) and, when every check passed, returns
-// the claim of the payload's one use.
-func (s *Service) decide(v *verify.PresentationVerdict, entries []statusEntry, refs []BitRef, bad int, st *Status, now time.Time) *Claim {
-	live := s.statusCheck(v.Presented.LicenseID, entries, refs, bad, st, now)
+// license's live status as tx reads it and, when every check passed,
+// returns the claim of the payload's one use.
+func (s *Service) decide(ctx context.Context, tx Tx, v *verify.PresentationVerdict, entries []statusEntry, now time.Time) (*Claim, error) {
+	live, err := s.liveStatus(ctx, tx, v.Presented.LicenseID, entries, now)
+	if err != nil {
+		return nil, err
+	}
 	for i := range v.Checks {
 		if v.Checks[i].Name == verify.CheckStatus {
 			v.Checks[i] = live
@@ -227,10 +204,10 @@ func (s *Service) decide(v *verify.PresentationVerdict, entries []statusEntry, r
 	}
 	for _, c := range v.Checks {
 		if !c.OK && !c.Informational {
-			return nil // refused already: the payload keeps its one use
+			return nil, nil // refused already: the payload keeps its one use
 		}
 	}
-	return &Claim{Digest: Digest(v.Presented.KID, v.Presented.Nonce), Expires: v.Presented.Expires.Add(ClockSkew)}
+	return &Claim{Digest: Digest(v.Presented.KID, v.Presented.Nonce), Expires: v.Presented.Expires.Add(ClockSkew)}, nil
 }
 
 // Digest is the key of a payload's redemption record: the SHA-256 of a
@@ -242,66 +219,66 @@ func Digest(kidHex, nonceHex string) []byte {
 	return sum[:]
 }
 
-// statusRefs are the bits a redemption reads of the entries its payload
-// names, judged in order as the payload lists them: those before the first
-// that names no list of this platform (bad, -1 when none does).
-func (s *Service) statusRefs(entries []statusEntry) (refs []BitRef, bad int) {
-	refs, bad = make([]BitRef, 0, len(entries)), -1
+// liveStatus is the status check of a redemption: the license's state
+// and end of validity, and its bits in the lists the payload names, as tx
+// reads them now. A license suspended, revoked, reported lost or ended a
+// moment ago is refused at once, whatever the payload says.
+func (s *Service) liveStatus(ctx context.Context, tx Tx, id string, entries []statusEntry, now time.Time) (verify.Check, error) {
+	c := verify.Check{Name: verify.CheckStatus, AsOf: now.UTC()}
+	if len(entries) == 0 { // verify.Presentation judged the entries unreadable
+		c.Unknown, c.Reason = true, "status unknown: the payload names no status list entry this platform reads"
+		return c, nil
+	}
+	// The license and the bits in one read. The entries are judged in
+	// order after the license's state, as the payload lists them: those
+	// before the first that names no list of this platform are read.
+	refs, bad := make([]BitRef, 0, len(entries)), -1
 	for i, e := range entries {
 		ref, p, ok := status.ParseListURL(s.d.BaseURL, e.listURL)
 		if !ok || string(p) != e.purpose || e.index < 0 {
-			return refs, i
+			bad = i
+			break
 		}
 		refs = append(refs, BitRef{List: ref, Purpose: p, Index: int(e.index)})
 	}
-	return refs, bad
-}
-
-// statusCheck is the status check of a redemption: the license's state
-// and end of validity, and its bits in the lists the payload names, as the
-// transaction read them now (st). A license suspended, revoked, reported
-// lost or ended a moment ago is refused at once, whatever the payload
-// says.
-func (s *Service) statusCheck(id string, entries []statusEntry, refs []BitRef, bad int, st *Status, now time.Time) verify.Check {
-	c := verify.Check{Name: verify.CheckStatus, AsOf: now.UTC()}
+	state, until, bits, err := tx.LiveStatus(ctx, id, refs)
 	switch {
-	case len(entries) == 0 || st == nil: // verify.Presentation judged the entries unreadable
-		c.Unknown, c.Reason = true, "status unknown: the payload names no status list entry this platform reads"
-		return c
-	case !st.Found:
+	case errors.Is(err, apperr.NotFound):
 		c.Reason = fmt.Sprintf("the platform has no license %s", id)
-		return c
-	case st.State != license.Active && st.State != license.Pledged:
-		c.Reason = fmt.Sprintf("the license is %s", st.State)
-		return c
-	case st.Until != nil && !now.Before(*st.Until):
-		c.Reason = fmt.Sprintf("the license expired at %s", st.Until.UTC().Format(time.RFC3339))
-		return c
+		return c, nil
+	case err != nil:
+		return c, err
+	case state != license.Active && state != license.Pledged:
+		c.Reason = fmt.Sprintf("the license is %s", state)
+		return c, nil
+	case until != nil && !now.Before(*until):
+		c.Reason = fmt.Sprintf("the license expired at %s", until.UTC().Format(time.RFC3339))
+		return c, nil
 	}
-	for i, b := range st.Bits {
+	for i, b := range bits {
 		e := entries[i]
 		switch {
 		case !b.Found:
 			c.Reason = fmt.Sprintf("the platform has no status list %s", e.listURL)
-			return c
+			return c, nil
 		case e.index >= int64(b.Size):
 			c.Reason = fmt.Sprintf("index %d is outside status list %s", e.index, e.listURL)
-			return c
+			return c, nil
 		case b.Set:
 			word := "revoked"
 			if refs[i].Purpose == statuslist.PurposeSuspension {
 				word = "suspended"
 			}
 			c.Reason = fmt.Sprintf("%s according to the %s list, as committed now", word, e.purpose)
-			return c
+			return c, nil
 		}
 	}
 	if bad >= 0 {
 		c.Reason = fmt.Sprintf("%s is not a %s list of this platform", entries[bad].listURL, entries[bad].purpose)
-		return c
+		return c, nil
 	}
 	c.OK, c.Reason = true, "in force, neither revoked nor suspended, as committed now"
-	return c
+	return c, nil
 }
 
 // settle decides v as verify does: valid when every non-informational
