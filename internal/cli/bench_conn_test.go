@@ -22,8 +22,8 @@ func TestRawBenchConn(t *testing.T) {
 		_, _ = w.Write([]byte(`{"valid":true}`)) // a test server; the client checks what arrives
 	})
 	mux.HandleFunc("GET /chunked", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"val`)) // a test server; the client checks what arrives
-		w.(http.Flusher).Flush() // a flushed answer has no length: chunked
+		_, _ = w.Write([]byte(`{"val`))                                               // a test server; the client checks what arrives
+		w.(http.Flusher).Flush()                                                      // a flushed answer has no length: chunked
 		_, _ = w.Write([]byte(`id":true,"pad":"` + strings.Repeat(" ", 5000) + `"}`)) // a test server; the client checks what arrives
 	})
 	mux.HandleFunc("GET /close", func(w http.ResponseWriter, _ *http.Request) {
