@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -91,6 +92,31 @@ func TestBenchHTTPUse(t *testing.T) {
 		}
 		if r.Endpoint != "use" || r.Baseline != baselineMe || r.ReqPerS <= 0 || r.BaselineReqPerS <= 0 || r.Ratio <= 0 {
 			t.Errorf("bench %v: %+v", db, r)
+		}
+	}
+}
+
+// TestBenchHTTPProfile: --cpuprofile writes one profile an endpoint
+// when several are driven, and the file itself when one is.
+func TestBenchHTTPProfile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		endpoints string
+		files     []string
+	}{
+		{"me,healthz", []string{"two.prof.me", "two.prof.healthz"}},
+		{"healthz", []string{"one.prof"}},
+	} {
+		prefix := filepath.Join(dir, strings.TrimSuffix(c.files[0], "."+strings.Split(c.endpoints, ",")[0]))
+		code, _, errOut := run(t, "bench", "http", "--json", "--endpoints", c.endpoints, "--duration", "200ms",
+			"--requests", "500", "--connections", "2", "--cpuprofile", prefix)
+		if code != 0 {
+			t.Fatalf("bench %s: exit %d: %s", c.endpoints, code, errOut)
+		}
+		for _, f := range c.files {
+			if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+				t.Errorf("bench %s: profile %s: %v", c.endpoints, f, err)
+			}
 		}
 	}
 }
