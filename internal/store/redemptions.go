@@ -53,7 +53,9 @@ func (h handle) LiveStatus(ctx context.Context, id string, refs []present.BitRef
 }
 
 // ClaimRedemptions implements present.Tx: one multi-row insert whose
-// RETURNING names the digests it inserted. ON CONFLICT DO NOTHING keeps a
+// RETURNING names the digests it inserted. The key is (expires_at,
+// digest), which one payload always gives alike (its signed exp plus
+// present.ClockSkew), so the key decides a replay as the digest did. ON CONFLICT DO NOTHING keeps a
 // replay from aborting the transaction, which records its refusal; a
 // digest given twice is inserted once, so its first claim is the new one,
 // as in two inserts in a row. On PostgreSQL a concurrent redemption of the
@@ -72,11 +74,12 @@ func (tx *Tx) ClaimRedemptions(ctx context.Context, claims []present.Claim) ([]b
 	}
 	// On SQLite, OR IGNORE: a multi-row statement that may abort half-way
 	// (ON CONFLICT DO NOTHING still aborts on NOT NULL) copies every page
-	// it changes to a statement journal first, and the records' random
-	// digests change a page each, so that journal spilled to a file. With
+	// it changes to a statement journal first, and when the records were
+	// keyed by their random digests they changed a page each, so that
+	// journal spilled to a file (migration 0033 keys them by expiry). With
 	// every row given both values, only a taken digest is ignored.
 	q := `INSERT INTO presentation_redemptions (digest, expires_at) VALUES ` + valueRows(len(claims), 2) +
-		` ON CONFLICT (digest) DO NOTHING RETURNING digest`
+		` ON CONFLICT (expires_at, digest) DO NOTHING RETURNING digest`
 	if tx.dialect == SQLite {
 		q = `INSERT OR IGNORE INTO presentation_redemptions (digest, expires_at) VALUES ` + valueRows(len(claims), 2) + ` RETURNING digest`
 	}
@@ -107,8 +110,8 @@ func (tx *Tx) ClaimRedemptions(ctx context.Context, claims []present.Claim) ([]b
 func (d *DB) PurgeRedemptions(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int64
 	err := d.retry(ctx, func() error {
-		res, err := d.exec(ctx, `DELETE FROM presentation_redemptions WHERE digest IN
-			(SELECT digest FROM presentation_redemptions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`, micros(before), limit)
+		res, err := d.exec(ctx, `DELETE FROM presentation_redemptions WHERE (expires_at, digest) IN
+			(SELECT expires_at, digest FROM presentation_redemptions WHERE expires_at < ? ORDER BY expires_at, digest LIMIT ?)`, micros(before), limit)
 		if err != nil {
 			return mapErr(err)
 		}
