@@ -92,7 +92,8 @@ func (tx *Tx) SequenceAuditEntries(ctx context.Context, es []auditlog.Entry) err
 // without the lock could not integrate on a stale tree. Every statement
 // after the lock sees what the previous integrator committed. On SQLite the
 // IMMEDIATE transaction holds the database's write lock from BEGIN, which
-// makes one integrator at a time across every process that opens the file.
+// makes one integrator at a time across every process that opens the file;
+// what it writes is read and planned before it (integrateSQLite).
 //
 // It is on DB because it opens its own transaction: integration runs apart
 // from the transactions that sequence entries, so that no business write
@@ -101,8 +102,11 @@ func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFu
 	if limit <= 0 {
 		return 0, nil
 	}
+	if d.dialect == SQLite {
+		return d.integrateSQLite(ctx, limit, plan)
+	}
 	// A look without a transaction first: an idle integrator polling an
-	// empty queue then never takes SQLite's write lock from the writers.
+	// empty queue then never begins one.
 	var one int
 	switch err := mapErr(d.queryRow(ctx, `SELECT 1 FROM audit_pending LIMIT 1`).Scan(&one)); {
 	case errNotFound(err):
@@ -113,18 +117,14 @@ func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFu
 	var n int
 	err := d.withTx(ctx, sql.LevelReadCommitted, func(tx *Tx) error {
 		n = 0
-		lock := ""
-		if d.dialect == Postgres {
-			var mine bool
-			if err := mapErr(tx.queryRow(ctx, `SELECT pg_try_advisory_xact_lock(?)`, auditIntegratorLock).Scan(&mine)); err != nil {
-				return fmt.Errorf("audit integrator lock: %w", err)
-			}
-			if !mine {
-				return auditlog.ErrIntegratorBusy
-			}
-			lock = " FOR UPDATE"
+		var mine bool
+		if err := mapErr(tx.queryRow(ctx, `SELECT pg_try_advisory_xact_lock(?)`, auditIntegratorLock).Scan(&mine)); err != nil {
+			return fmt.Errorf("audit integrator lock: %w", err)
 		}
-		t, err := tx.auditTree(ctx, lock)
+		if !mine {
+			return auditlog.ErrIntegratorBusy
+		}
+		t, err := tx.auditTree(ctx, " FOR UPDATE")
 		if err != nil {
 			return err
 		}
@@ -143,6 +143,52 @@ func (d *DB) IntegrateAudit(ctx context.Context, limit int, plan auditlog.PlanFu
 		return nil
 	})
 	return n, err
+}
+
+// integrateSQLite is IntegrateAudit on SQLite. Reading the pending entries
+// and planning their batch (their leaves and hashes) took more than half of
+// an integration, and every writer, redemptions among them, waited for
+// SQLite's one write lock meanwhile. So both run first, outside any
+// transaction, on what is committed (WAL readers wait for no writer), and
+// the write transaction only writes. It writes what was planned only if the
+// tree still has the size the plan started from, which it checks first
+// and again as it moves the tree: only an integration moves the tree, and
+// pending entries leave the queue only with one, so an unmoved tree means
+// that the entries read are still the first of the queue, and any entry
+// committed since has a larger sequence number (the rowid counts on from
+// those read, which are still there). A tree moved meanwhile was another
+// integrator's doing: ErrIntegratorBusy, as on PostgreSQL.
+func (d *DB) integrateSQLite(ctx context.Context, limit int, plan auditlog.PlanFunc) (int, error) {
+	t, err := d.auditTree(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	pending, err := d.pendingEntries(ctx, `ORDER BY seq LIMIT ?`, limit)
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	b, err := plan(t, pending)
+	if err != nil {
+		return 0, err
+	}
+	from, err := sqlIndex(t.Size)
+	if err != nil {
+		return 0, fmt.Errorf("audit tree: %w", err)
+	}
+	err = d.WithTx(ctx, func(tx *Tx) error {
+		var size int64
+		if err := mapErr(tx.queryRowPrepared(ctx, `SELECT size FROM audit_tree WHERE id = 1`).Scan(&size)); err != nil {
+			return fmt.Errorf("audit tree: %w", err)
+		}
+		if size != from {
+			return auditlog.ErrIntegratorBusy
+		}
+		return tx.writeBatch(ctx, t.Size, b)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(b.Entries), nil
 }
 
 // rowsPerInsert bounds the rows of one multi-row statement: 8 columns each
