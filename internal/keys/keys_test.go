@@ -424,3 +424,19 @@ func FuzzVerify(f *testing.F) {
 
 // equaler is implemented by every public key type of the standard library.
 type equaler interface{ Equal(crypto.PublicKey) bool }
+
+// TestSignsConcurrently: a software key with its own randomness signs from
+// several goroutines at once; one given a reader of the caller's does not
+// (the reader need not be safe for it).
+func TestSignsConcurrently(t *testing.T) {
+	k, err := GenerateSoftware(SM2SM3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !SignsConcurrently(k) {
+		t.Error("a software key with crypto/rand does not sign concurrently")
+	}
+	if SignsConcurrently(k.WithRand(strings.NewReader("not safe for concurrent reads"))) {
+		t.Error("a software key with the caller's reader signs concurrently")
+	}
+}

@@ -31,6 +31,21 @@ type Signer interface {
 	Sign(ctx context.Context, message []byte) ([]byte, error)
 }
 
+// Concurrent is implemented by a Signer that may sign from several
+// goroutines at once when Concurrent reports true. A caller that signs
+// many messages in parallel signs one at a time with a Signer that does
+// not implement it or reports false.
+type Concurrent interface {
+	Concurrent() bool
+}
+
+// SignsConcurrently reports whether s may sign from several goroutines at
+// once (see Concurrent).
+func SignsConcurrently(s Signer) bool {
+	c, ok := s.(Concurrent)
+	return ok && c.Concurrent()
+}
+
 // SoftwareKey is a private key held in process memory. It implements Signer
 // and is safe for concurrent use.
 type SoftwareKey struct {
@@ -41,7 +56,10 @@ type SoftwareKey struct {
 	rand io.Reader
 }
 
-var _ Signer = (*SoftwareKey)(nil)
+var (
+	_ Signer     = (*SoftwareKey)(nil)
+	_ Concurrent = (*SoftwareKey)(nil)
+)
 
 // GenerateSoftware creates a new in-memory key for alg, reading randomness
 // from rand (crypto/rand.Reader when rand is nil).
@@ -83,6 +101,11 @@ func (k *SoftwareKey) WithRand(r io.Reader) *SoftwareKey {
 	c.rand = r
 	return &c
 }
+
+// Concurrent reports whether k may sign from several goroutines at once:
+// with its own randomness (crypto/rand) it may; a reader given to WithRand
+// need not be safe for concurrent reads.
+func (k *SoftwareKey) Concurrent() bool { return k.rand == nil }
 
 // Algorithm returns the algorithm of k.
 func (k *SoftwareKey) Algorithm() Algorithm { return k.alg }

@@ -168,6 +168,26 @@ func (s *Service) sealBatch(ctx context.Context, st Tx, id string, b seal.BoundS
 	return signed, useID, err
 }
 
+// sealEach has the bound seal b names sign each of docs by itself, as
+// sign signs one license (its title and propertyInfo), in st: one
+// decision, one audit entry for all the signatures. It returns the signed
+// documents, each one's seal use and the root that entry names.
+func (s *Service) sealEach(ctx context.Context, st Tx, b seal.BoundSign, docs []codec.License, digests [][]byte) ([]codec.Document, []string, string, error) {
+	in := make([]seal.BoundDoc, len(docs))
+	for i, d := range docs {
+		in[i] = seal.BoundDoc{Digest: digests[i], Title: "license " + d.ID, PropertyInfo: d.ID}
+	}
+	out, err := s.seals.SignBoundEach(ctx, st, b, in)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	signed, useIDs := make([]codec.Document, len(docs)), make([]string, len(docs))
+	for i, u := range out.Uses {
+		signed[i], useIDs[i] = codec.Document{License: docs[i], Signature: u.Signature}, u.ID
+	}
+	return signed, useIDs, out.Root, nil
+}
+
 // prefixed is err with each of its fields under prefix, its kind kept.
 func prefixed(prefix string, err error) error {
 	var ae *apperr.Error

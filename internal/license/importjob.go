@@ -498,66 +498,65 @@ func (a *importApply) classify(ctx context.Context, items []importItem, found ma
 }
 
 // write signs and stores the licenses and versions of work and returns
-// the batch's root (hex), "" when there is nothing to sign or each license
-// is signed by itself.
+// the batch's root (hex): the signed batch header's, or with each (every
+// license signed by itself) the root of the seal's one audit entry for
+// the batch's signatures; "" when there is nothing to sign.
 func (a *importApply) write(ctx context.Context, work []importItem, each bool) (string, error) {
 	if len(work) == 0 {
 		return "", nil
 	}
 	st := a.st
-	// fresh collects, when set, the new licenses to insert together.
-	var fresh *[]License
+	// added collects the new licenses to insert together.
+	added := make([]License, 0, len(work))
 	writer := func(it *importItem) func(context.Context, License) error {
-		if it.cur == nil && fresh != nil {
-			return func(_ context.Context, l License) error { *fresh = append(*fresh, l); return nil }
-		}
 		if it.cur == nil {
-			return st.InsertLicense
+			return func(_ context.Context, l License) error { added = append(added, l); return nil }
 		}
 		cur := *it.cur
 		return func(ctx context.Context, l License) error { return st.UpdateLicense(ctx, l, cur.State, cur.Version) }
 	}
-	root := ""
+	docs := make([]codec.License, len(work))
+	ins, digests := make([][]byte, len(work)), make([][]byte, len(work))
+	allocs, err := a.s.status.AllocateN(ctx, st, a.o.CreditCode, len(work))
+	if err != nil {
+		return "", err
+	}
+	for i := range work {
+		if docs[i], ins[i], digests[i], err = a.s.draftIn(ctx, &work[i].l, a.o, work[i].row.Face, allocs[i], writer(&work[i])); err != nil {
+			return "", err
+		}
+	}
+	// Inserted before the seal signs, as draft records each license.
+	if err := st.InsertLicenses(ctx, added); err != nil {
+		return "", err
+	}
+	bs := seal.BoundSign{Org: a.o.CreditCode, SealID: a.sealID, LicenseType: a.e.Code,
+		Title: fmt.Sprintf("license import batch %s (%d licenses)", a.batchID, len(docs)), Actor: a.actor}
+	var signed []codec.Document
+	useIDs := make([]string, len(work))
+	var root string
 	if each {
-		for i := range work {
-			it := &work[i]
-			if _, err := a.s.sign(ctx, st, &it.l, a.o, it.row.Face, a.actor, a.now, writer(it)); err != nil {
-				return "", err
-			}
+		if signed, useIDs, root, err = a.s.sealEach(ctx, st, bs, docs, digests); err != nil {
+			return "", err
 		}
 	} else {
-		docs := make([]codec.License, len(work))
-		ins, digests := make([][]byte, len(work)), make([][]byte, len(work))
-		allocs, err := a.s.status.AllocateN(ctx, st, a.o.CreditCode, len(work))
-		if err != nil {
-			return "", err
-		}
-		added := make([]License, 0, len(work))
-		fresh = &added
-		for i := range work {
-			if docs[i], ins[i], digests[i], err = a.s.draftIn(ctx, &work[i].l, a.o, work[i].row.Face, allocs[i], writer(&work[i])); err != nil {
-				return "", err
-			}
-		}
-		// Inserted before the seal signs, as draft records each license.
-		if err := st.InsertLicenses(ctx, added); err != nil {
-			return "", err
-		}
-		signed, useID, err := a.s.sealBatch(ctx, st, a.batchID, seal.BoundSign{Org: a.o.CreditCode, SealID: a.sealID, LicenseType: a.e.Code,
-			Title: fmt.Sprintf("license import batch %s (%d licenses)", a.batchID, len(docs)), Actor: a.actor}, docs, digests)
-		if err != nil {
+		var useID string
+		if signed, useID, err = a.s.sealBatch(ctx, st, a.batchID, bs, docs, digests); err != nil {
 			return "", err
 		}
 		root = signed[0].Batch.Header.Root
-		vs := make([]Version, len(work))
-		for i := range work {
-			if vs[i], err = versionOf(work[i].l, signed[i], ins[i], useID, a.now); err != nil {
-				return "", err
-			}
+		for i := range useIDs {
+			useIDs[i] = useID
 		}
-		if err := st.InsertLicenseVersions(ctx, vs); err != nil {
+	}
+	vs := make([]Version, len(work))
+	for i := range work {
+		if vs[i], err = versionOf(work[i].l, signed[i], ins[i], useIDs[i], a.now); err != nil {
 			return "", err
 		}
+	}
+	if err := st.InsertLicenseVersions(ctx, vs); err != nil {
+		return "", err
 	}
 	ls := make([]LicenseImport, len(work))
 	events := make([]OutboxEvent, 0, len(work))

@@ -1,15 +1,19 @@
 package license_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/zhengzhao/zhengzhao/internal/apperr"
+	codec "github.com/zhengzhao/zhengzhao/internal/codec/license"
 	"github.com/zhengzhao/zhengzhao/internal/license"
+	"github.com/zhengzhao/zhengzhao/internal/seal"
 	"github.com/zhengzhao/zhengzhao/internal/store"
 	"github.com/zhengzhao/zhengzhao/internal/store/storetest"
 )
@@ -147,7 +151,8 @@ func TestImportBatchConcurrent(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 0, To: 20, Rows: rows})
+				// Half sign each license by itself: both ways race alike.
+				_, errs[i] = f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 0, To: 20, Rows: rows, Each: i%2 == 1})
 			}()
 		}
 		wg.Wait()
@@ -179,7 +184,7 @@ func TestImportBatchConcurrent(t *testing.T) {
 				job := f.startImport(t, fmt.Sprintf("%x", i+1))
 				for from := 0; from < len(shared); from += 10 {
 					res, err := f.p.Licenses.ImportBatch(ctx, f.issuer, job.ID, license.ImportBatch{From: int64(from), To: int64(from + 10),
-						Rows: shared[from : from+10]})
+						Rows: shared[from : from+10], Each: i%2 == 1})
 					if err != nil {
 						errs[i] = err
 						return
@@ -212,4 +217,131 @@ func TestImportBatchConcurrent(t *testing.T) {
 		}
 		t.Logf("%s: %d transactions started again", db.Dialect(), db.Retries())
 	})
+}
+
+// TestImportBatchEach signs every license of an import batch by itself:
+// ONE audit entry records the batch's signatures (their count and the root
+// over their digests, which the batch's entry names too), not one per
+// license; each license has its own seal use and verifies alone, and a
+// changed one fails.
+func TestImportBatchEach(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		j := f.startImport(t, "e")
+		const n = 9
+		rows := f.importRows(t, "E", n)
+		if _, err := f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: 0, To: n, Rows: rows, Each: true}); err != nil {
+			t.Fatal(err)
+		}
+		// A changed row is a new version, signed by itself too.
+		changed := rows[2]
+		changed.ValidFrom = changed.ValidFrom.AddDate(0, 0, -1)
+		until := changed.ValidFrom.AddDate(5, 0, 0)
+		changed.ValidUntil = &until
+		if _, err := f.p.Licenses.ImportBatch(ctx, f.issuer, j.ID, license.ImportBatch{From: n, To: n + 1, Rows: []license.ImportRow{changed},
+			Each: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.audited(t, "seal.sign.bound"); len(got) != 0 {
+			t.Fatalf("%d seal.sign.bound entries, want none: the batch's signatures have one entry", len(got))
+		}
+		signings, batches := f.audited(t, "seal.sign.bound.each"), f.audited(t, "license.import.batch")
+		if len(signings) != 2 || len(batches) != 2 {
+			t.Fatalf("%d seal.sign.bound.each and %d license.import.batch entries, want 2 of each", len(signings), len(batches))
+		}
+		uses, err := f.p.Seals.Uses(ctx, f.sealID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byHash := map[string]seal.Use{}
+		for _, u := range uses {
+			byHash[u.DocHash] = u
+		}
+		found, err := db.ListLicenses(ctx, license.Filter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) != n {
+			t.Fatalf("%d licenses, want %d", len(found), n)
+		}
+		var first [][]byte // the version 1 digests: the first batch's leaves
+		for _, l := range found {
+			doc, err := f.p.Licenses.Document(ctx, f.issuer, l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := codec.Decode(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Batch != nil {
+				t.Fatalf("license %s carries a batch: %+v", l.ID, d.Batch)
+			}
+			v, err := f.p.Trust.Verify(ctx, nil, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.Valid {
+				t.Fatalf("license %s does not verify: %+v", l.ID, v.Checks)
+			}
+			digest, err := codec.Digest(d.License)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u, ok := byHash[fmt.Sprintf("%x", digest)]; !ok || u.Title != "license "+l.ID || !bytes.Equal(u.Signature, d.Signature) {
+				t.Fatalf("license %s version %d: no use of its own digest %x and signature (%+v)", l.ID, l.Version, digest, u)
+			}
+			if l.Number == changed.Number {
+				if l.Version != 2 {
+					t.Fatalf("changed license at version %d", l.Version)
+				}
+				if got, want := signings[1].Details["root"], rootOf(digest); got != want || batches[1].Details["root"] != want {
+					t.Errorf("second batch: root %s, batch root %s, want %s", got, batches[1].Details["root"], want)
+				}
+				v1, err := db.LicenseDocument(ctx, l.ID, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old, err := codec.Decode(v1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if digest, err = codec.Digest(old.License); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first = append(first, digest)
+		}
+		if e := signings[0]; e.Details["count"] != fmt.Sprint(n) || e.Details["root"] != rootOf(first...) || batches[0].Details["root"] != e.Details["root"] {
+			t.Errorf("first batch: signing entry %v, batch root %s, want the root %s of its %d digests", e.Details, batches[0].Details["root"], rootOf(first...), n)
+		}
+		doc, err := f.p.Licenses.Document(ctx, f.issuer, found[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered := bytes.Replace(doc, []byte(found[0].HolderName), []byte("王建图"), 1)
+		if bytes.Equal(tampered, doc) {
+			t.Fatal("nothing tampered")
+		}
+		v, err := f.p.Trust.Verify(ctx, nil, tampered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Valid {
+			t.Errorf("a changed license verifies: %+v", v.Checks)
+		}
+	})
+}
+
+// rootOf is the root SignBoundEach names for digests: the batch tree over
+// them in ascending order.
+func rootOf(digests ...[]byte) string {
+	sorted := slices.Clone(digests)
+	slices.SortFunc(sorted, bytes.Compare)
+	h, _, err := codec.BuildBatch("check", sorted)
+	if err != nil {
+		return err.Error()
+	}
+	return h.Root
 }

@@ -36,6 +36,7 @@ type Seals interface {
 	InForce(b seal.Binding) bool
 	CheckBound(ctx context.Context, req seal.BoundSign) error
 	SignBound(ctx context.Context, st seal.BoundTx, req seal.BoundSign) ([]byte, seal.Use, error)
+	SignBoundEach(ctx context.Context, st seal.BoundTx, req seal.BoundSign, docs []seal.BoundDoc) (seal.BoundEach, error)
 }
 
 // Status allocates a license version's index in its issuer's status

@@ -366,6 +366,9 @@ type BoundTx interface {
 	// The seal's key and certificates are read in the transaction too.
 	MaterialReader
 	InsertUse(ctx context.Context, u Use) error
+	// InsertUses is InsertUse for the uses of one signing of many
+	// documents (SignBoundEach), written with a few statements.
+	InsertUses(ctx context.Context, us []Use) error
 	auditlog.Appender
 }
 

@@ -196,26 +196,54 @@ type stamped struct {
 // has decided that the seal may sign; stamp only refuses a seal whose
 // structure no longer verifies.
 func (s *Service) stamp(ctx context.Context, r MaterialReader, x Seal, digest []byte, now time.Time, property string) (stamped, error) {
-	signer, cert, err := s.material(ctx, r, x)
+	sp, err := s.stamper(ctx, r, x, now)
 	if err != nil {
 		return stamped{}, err
 	}
+	return sp.sign(ctx, digest, property)
+}
+
+// sealStamper signs for one seal at one time: its key and certificate
+// loaded and the structure checked once, for one signature or many.
+type sealStamper struct {
+	x      Seal
+	st     *ses.Stamper
+	cert   pki.Cert
+	signer keys.Signer
+}
+
+// stamper loads seal x's key and current certificate through r and checks
+// its structure for signing at now: everything stamp does before it signs.
+func (s *Service) stamper(ctx context.Context, r MaterialReader, x Seal, now time.Time) (sealStamper, error) {
+	signer, cert, err := s.material(ctx, r, x)
+	if err != nil {
+		return sealStamper{}, err
+	}
 	sealStruct, err := ses.ParseSeal(x.Structure)
 	if err != nil {
-		return stamped{}, fmt.Errorf("seal %s structure: %w", x.ID, err)
+		return sealStamper{}, fmt.Errorf("seal %s structure: %w", x.ID, err)
 	}
 	// A signature under a structure whose maker certificate is revoked
 	// would verify nowhere; refuse it rather than release it.
 	if maker, err := s.cert(ctx, r, verify.Fingerprint(sealStruct.MakerCert)); err != nil && !errors.Is(err, apperr.NotFound) {
-		return stamped{}, err
+		return sealStamper{}, err
 	} else if err == nil && maker.RevokedAt != nil {
-		return stamped{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; apply for a change of the seal (a remade seal) to sign again", x.ID)
+		return sealStamper{}, apperr.New(apperr.Conflict, "the seal-maker certificate of seal %s was revoked; apply for a change of the seal (a remade seal) to sign again", x.ID)
 	}
-	_, sigDER, err := ses.Sign(ctx, sealStruct, digest, now, propertyInfo(property), cert.DER, signer)
+	st, err := ses.NewStamper(sealStruct, now, cert.DER, signer)
 	if err != nil {
-		return stamped{}, fmt.Errorf("sign with seal %s: %w", x.ID, err)
+		return sealStamper{}, fmt.Errorf("sign with seal %s: %w", x.ID, err)
 	}
-	return stamped{signature: sigDER, cert: cert, signer: signer}, nil
+	return sealStamper{x: x, st: st, cert: cert, signer: signer}, nil
+}
+
+// sign makes the SES_Signature over an SM3 digest.
+func (sp sealStamper) sign(ctx context.Context, digest []byte, property string) (stamped, error) {
+	_, sigDER, err := sp.st.Sign(ctx, digest, propertyInfo(property))
+	if err != nil {
+		return stamped{}, fmt.Errorf("sign with seal %s: %w", sp.x.ID, err)
+	}
+	return stamped{signature: sigDER, cert: sp.cert, signer: sp.signer}, nil
 }
 
 // MaterialReader is what signing reads the seal's key and certificates

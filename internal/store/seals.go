@@ -347,17 +347,32 @@ const useColumns = `id, seal_id, kind, request_id, binding_id, title, doc_hash, 
 
 // InsertUse implements seal.Tx and seal.BoundTx.
 func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
+	if _, err := tx.exec(ctx, `INSERT INTO seal_uses (`+useColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, useArgs(nil, u)...); err != nil {
+		return fmt.Errorf("insert seal use: %w", err)
+	}
+	return nil
+}
+
+// InsertUses implements seal.BoundTx: InsertUse for the uses of one
+// signing of many documents, with few statements.
+func (tx *Tx) InsertUses(ctx context.Context, us []seal.Use) error {
+	err := tx.insertRows(ctx, `INSERT INTO seal_uses (`+useColumns+`) VALUES`, 11, len(us), func(dst []any, i int) ([]any, error) {
+		return useArgs(dst, us[i]), nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert %d seal uses: %w", len(us), err)
+	}
+	return nil
+}
+
+// useArgs appends the values of useColumns for u.
+func useArgs(dst []any, u seal.Use) []any {
 	kind := u.Kind
 	if kind == "" {
 		kind = seal.UseByRequest
 	}
-	_, err := tx.exec(ctx, `INSERT INTO seal_uses (`+useColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.SealID, string(kind), nullString(u.RequestID), nullString(u.BindingID), u.Title, u.DocHash, u.Signer, micros(u.SignedAt),
-		u.CertFingerprint, u.Signature)
-	if err != nil {
-		return fmt.Errorf("insert seal use: %w", err)
-	}
-	return nil
+	return append(dst, u.ID, u.SealID, string(kind), nullString(u.RequestID), nullString(u.BindingID), u.Title, u.DocHash, u.Signer,
+		micros(u.SignedAt), u.CertFingerprint, u.Signature)
 }
 
 // ListUses implements seal.Reader.

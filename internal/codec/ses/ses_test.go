@@ -734,3 +734,43 @@ func TestVersion5(t *testing.T) {
 		t.Fatalf("make a version 6 seal: %v", err)
 	}
 }
+
+// TestStamperEncodes: a Stamper's signature is the one Sign makes, byte
+// for byte as Marshal encodes it, for each document, and verifies.
+func TestStamperEncodes(t *testing.T) {
+	f := newFixture(t)
+	for _, v := range []int64{Version4, Version5} {
+		info := f.info
+		info.Header.Version = v
+		x, _, err := MakeSeal(context.Background(), info, f.makerCert, f.maker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := NewStamper(x, t0.Add(time.Minute), f.signerCert, f.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range []string{"a", "b"} {
+			h := sm3.Sum([]byte(doc))
+			s, der, err := st.Sign(context.Background(), h[:], "doc-"+doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := s.Marshal()
+			if err != nil || !bytes.Equal(again, der) || !bytes.Equal(s.Raw, der) {
+				t.Fatalf("version %d: the stamper's encoding differs from Marshal's (%v)", v, err)
+			}
+			tbs, err := s.TBS.Marshal()
+			if err != nil || !bytes.Equal(tbs, s.TBS.Raw) {
+				t.Fatalf("version %d: TBS_Sign encoding differs (%v)", v, err)
+			}
+			parsed, err := ParseSignature(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := parsed.VerifySignature(); err != nil {
+				t.Fatalf("version %d: %v", v, err)
+			}
+		}
+	}
+}

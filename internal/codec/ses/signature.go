@@ -32,58 +32,112 @@ import (
 // so a version 4 seal gives a version 4 signature and a version 5 seal a
 // version 5 one; a seal of any other version is an ErrInvalidArgument.
 func Sign(ctx context.Context, seal *Seal, docHash []byte, signTime time.Time, propertyInfo string, signerCertDER []byte, signer keys.Signer) (*Signature, []byte, error) {
+	st, err := NewStamper(seal, signTime, signerCertDER, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st.Sign(ctx, docHash, propertyInfo)
+}
+
+// Stamper makes the signatures of Sign for many documents with one seal,
+// signer and signing time, checking the seal, the signing time and the
+// signer's certificate once (NewStamper) rather than for each document:
+// each signature is exactly what Sign makes. A Stamper is safe for
+// concurrent use when its signer is.
+type Stamper struct {
+	seal     *Seal
+	signTime time.Time
+	certDER  []byte
+	signer   keys.Signer
+	// sealDER is the seal's DER, which every TBS_Sign embeds as it is:
+	// encoded once rather than twice a signature.
+	sealDER []byte
+}
+
+// NewStamper makes the checks Sign makes before it signs, returning their
+// failure as Sign does.
+func NewStamper(seal *Seal, signTime time.Time, signerCertDER []byte, signer keys.Signer) (*Stamper, error) {
 	bad := func(format string, args ...any) error {
 		return fail(CheckStructure, fmt.Errorf("sign: %w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...)))
 	}
 	switch {
 	case signer == nil:
-		return nil, nil, bad("nil signer")
+		return nil, bad("nil signer")
 	case signer.Algorithm() != keys.SM2SM3:
-		return nil, nil, fail(CheckStructure, fmt.Errorf("sign: %w: signer key is %s", ErrUnsupportedAlgorithm, signer.Algorithm()))
+		return nil, fail(CheckStructure, fmt.Errorf("sign: %w: signer key is %s", ErrUnsupportedAlgorithm, signer.Algorithm()))
 	case seal == nil:
-		return nil, nil, bad("nil seal")
-	case len(docHash) != HashSize:
-		return nil, nil, bad("document hash is %d bytes, want %d (SM3)", len(docHash), HashSize)
+		return nil, bad("nil seal")
 	case signTime.IsZero():
-		return nil, nil, bad("zero signing time")
+		return nil, bad("zero signing time")
 	case !supportedVersion(seal.Info.Header.Version):
-		return nil, nil, bad("seal version %d, want %d or %d", seal.Info.Header.Version, Version4, Version5)
+		return nil, bad("seal version %d, want %d or %d", seal.Info.Header.Version, Version4, Version5)
 	}
 	signTime = signTime.Truncate(time.Second).UTC()
 	if err := seal.VerifyMaker(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := seal.CheckValidity(signTime); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := certifiesKey(signerCertDER, signer.Public()); err != nil {
-		return nil, nil, fail(CheckSignerCertificate, err)
+		return nil, fail(CheckSignerCertificate, err)
 	}
 	if err := listed(&seal.Info.Property, signerCertDER); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	buildSeal(&b, seal)
+	sealDER, err := b.Bytes()
+	if err != nil {
+		return nil, fail(CheckStructure, fmt.Errorf("marshal SES_Seal: %w", err))
+	}
+	return &Stamper{seal: seal, signTime: signTime, certDER: signerCertDER, signer: signer, sealDER: sealDER}, nil
+}
+
+// Sign stamps the document whose SM3 is docHash, as Sign does.
+func (st *Stamper) Sign(ctx context.Context, docHash []byte, propertyInfo string) (*Signature, []byte, error) {
+	if len(docHash) != HashSize {
+		return nil, nil, fail(CheckStructure, fmt.Errorf("sign: %w: document hash is %d bytes, want %d (SM3)", ErrInvalidArgument, len(docHash), HashSize))
 	}
 	s := &Signature{
 		TBS: TBSSign{
-			Version:      seal.Info.Header.Version,
-			Seal:         *seal,
-			Time:         signTime,
+			Version:      st.seal.Info.Header.Version,
+			Seal:         *st.seal,
+			Time:         st.signTime,
 			DataHash:     bytes.Clone(docHash),
 			PropertyInfo: propertyInfo,
 		},
-		SignerCert: bytes.Clone(signerCertDER),
+		SignerCert: bytes.Clone(st.certDER),
 		Algorithm:  append(OIDSM2WithSM3[:0:0], OIDSM2WithSM3...),
 	}
-	tbs, err := s.TBS.Marshal()
+	// The encodings of TBSSign.Marshal and Signature.Marshal (buildTBS),
+	// with the seal's DER encoded once (TestStamperEncodes).
+	var tb cryptobyte.Builder
+	tb.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(s.TBS.Version)
+		b.AddBytes(st.sealDER)
+		addTime(b, "timeInfo", s.TBS.Time)
+		addBits(b, s.TBS.DataHash)
+		addIA5(b, "propertyInfo", s.TBS.PropertyInfo)
+	})
+	tbs, err := tb.Bytes()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fail(CheckStructure, fmt.Errorf("marshal TBS_Sign: %w", err))
 	}
-	if s.Value, err = signer.Sign(ctx, tbs); err != nil {
+	if s.Value, err = st.signer.Sign(ctx, tbs); err != nil {
 		return nil, nil, fmt.Errorf("sign: %w", err)
 	}
 	s.TBS.Raw = tbs
-	der, err := s.Marshal()
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(tbs)
+		b.AddASN1OctetString(s.SignerCert)
+		addOID(b, "signatureAlgID", s.Algorithm)
+		addBits(b, s.Value)
+	})
+	der, err := b.Bytes()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fail(CheckStructure, fmt.Errorf("marshal SES_Signature: %w", err))
 	}
 	s.Raw = der
 	return s, der, nil

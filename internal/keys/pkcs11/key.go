@@ -27,7 +27,10 @@ type Key struct {
 	token  *Token
 }
 
-var _ keys.Signer = (*Key)(nil)
+var (
+	_ keys.Signer     = (*Key)(nil)
+	_ keys.Concurrent = (*Key)(nil)
+)
 
 // newKey wraps a crypto11 key pair, checking that this backend can use it.
 func (t *Token) newKey(id string, s crypto11.Signer) (*Key, error) {
@@ -51,6 +54,10 @@ func (k *Key) ID() string { return k.id }
 
 // Algorithm returns the algorithm of k: keys.ECDSAP256 or keys.Ed25519.
 func (k *Key) Algorithm() keys.Algorithm { return k.alg }
+
+// Concurrent reports true: each signature borrows a session of the
+// token's pool, so parallel calls are safe (they wait for a free session).
+func (k *Key) Concurrent() bool { return true }
 
 // Public returns the public key, read from the token when the Key was
 // created: an *ecdsa.PublicKey on P-256, or an ed25519.PublicKey.
