@@ -377,7 +377,7 @@ func (s *Service) ImportBatch(ctx context.Context, actor *authz.Actor, jobID str
 		return ImportResult{}, err
 	}
 	var out ImportResult
-	err = s.tx(ctx, func(st Tx) error {
+	err = s.bulkTx(ctx, func(st Tx) error {
 		j, err := st.GetImportJob(ctx, jobID)
 		if err != nil {
 			return err

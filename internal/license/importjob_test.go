@@ -194,27 +194,7 @@ func TestImportBatchConcurrent(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		var imported, unchanged int64
-		for i := range clients {
-			if errs[i] != nil {
-				t.Fatalf("client %d: %v", i, errs[i])
-			}
-			imported, unchanged = imported+counts[i].Imported, unchanged+counts[i].Unchanged
-		}
-		found, err := db.ListLicenses(ctx, license.Filter{Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		numbers := map[string]bool{}
-		for _, l := range found {
-			if numbers[l.Number] {
-				t.Fatalf("number %s twice", l.Number)
-			}
-			numbers[l.Number] = true
-		}
-		if len(found) != 50 || imported != 30 || unchanged != 30*(clients-1) {
-			t.Fatalf("%d licenses, %d imported, %d unchanged; want 50, 30, %d", len(found), imported, unchanged, 30*(clients-1))
-		}
+		importedOnce(t, db, errs, counts, 30, 50)
 		t.Logf("%s: %d transactions started again", db.Dialect(), db.Retries())
 	})
 }

@@ -51,10 +51,13 @@ type Status interface {
 
 // Deps are what the license service is built from; every field is
 // required but BaseURL and CredentialSigner, which only the export of
-// credentials needs.
+// credentials needs, and BulkTx.
 type Deps struct {
-	Store   Store
-	Tx      TxFunc
+	Store Store
+	Tx    TxFunc
+	// BulkTx, when set, runs the transaction of an import batch, which
+	// writes its rows in bulk (the store's WithBulkTx); Tx otherwise.
+	BulkTx  TxFunc
 	Catalog Catalog
 	Orgs    Orgs
 	Seals   Seals
@@ -88,6 +91,7 @@ type Deps struct {
 type Service struct {
 	store   Store
 	tx      TxFunc
+	bulkTx  TxFunc
 	catalog Catalog
 	orgs    Orgs
 	seals   Seals
@@ -105,7 +109,11 @@ type Service struct {
 
 // New returns the license service.
 func New(d Deps) *Service {
-	return &Service{store: d.Store, tx: d.Tx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
+	bulkTx := d.BulkTx
+	if bulkTx == nil {
+		bulkTx = d.Tx
+	}
+	return &Service{store: d.Store, tx: d.Tx, bulkTx: bulkTx, catalog: d.Catalog, orgs: d.Orgs, seals: d.Seals, status: d.Status, now: d.Now,
 		baseURL: d.BaseURL, signer: d.CredentialSigner, transfers: d.Transfers, transferTx: d.TransferTx, presenter: d.Presenter,
 		printer: d.Printer, reconcile: d.Reconcile}
 }

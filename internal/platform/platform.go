@@ -135,7 +135,7 @@ func New(db *store.DB, o Options) (*Platform, error) {
 		return nil, err
 	}
 	cat := catalog.New(catalog.Deps{Store: db, Tx: db.CatalogTx, Orgs: orgs, Now: o.Clock})
-	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
+	licenses := license.New(license.Deps{Store: db, Tx: db.LicenseTx, BulkTx: db.LicenseBulkTx, Catalog: cat, Orgs: orgs, Seals: seals, Status: statusLists, Now: o.Clock,
 		BaseURL: o.PublicURL, CredentialSigner: platformSigner, Transfers: db, TransferTx: db.TransferTx,
 		Presenter: presentationKey(ks, platformCode), Printer: printer, Reconcile: db})
 	holders, err := holder.New(holder.Deps{Store: db, Tx: db.HolderTx, Now: o.Clock, Rand: o.Rand, Config: o.Holders})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/zhengzhao/zhengzhao/internal/license"
 )
@@ -15,11 +16,15 @@ import (
 // costs.
 const maxInsertRows = 64
 
-// insertRows inserts n rows with the statement head (INSERT INTO t (…)
-// VALUES) followed by one tuple of cols parameters a row; args appends the
-// arguments of row i.
-func (tx *Tx) insertRows(ctx context.Context, head string, cols, n int, args func(dst []any, i int) ([]any, error)) error {
-	buf := make([]any, 0, cols*maxInsertRows)
+// insertRows inserts n rows into the columns cols of table: with COPY in
+// a bulk transaction (copyRows), otherwise with multi-row INSERTs of one
+// tuple of parameters a row; args appends the arguments of row i.
+func (tx *Tx) insertRows(ctx context.Context, table string, cols []string, n int, args func(dst []any, i int) ([]any, error)) error {
+	if copied, err := tx.copyRows(ctx, table, cols, n, args); copied || err != nil {
+		return err
+	}
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES"
+	buf := make([]any, 0, len(cols)*maxInsertRows)
 	for i := 0; i < n; {
 		size := maxInsertRows
 		for size > n-i {
@@ -32,7 +37,7 @@ func (tx *Tx) insertRows(ctx context.Context, head string, cols, n int, args fun
 				return err
 			}
 		}
-		query := head + " " + valueRows(size, cols)
+		query := head + " " + valueRows(size, len(cols))
 		if _, err := tx.execPrepared(ctx, query, buf...); err != nil {
 			return err
 		}
@@ -44,9 +49,9 @@ func (tx *Tx) insertRows(ctx context.Context, head string, cols, n int, args fun
 // InsertLicenses implements license.Tx: InsertLicense for many licenses,
 // with few statements.
 func (tx *Tx) InsertLicenses(ctx context.Context, ls []license.License) error {
-	err := tx.insertRows(ctx, `INSERT INTO licenses (id, number, type_code, type_version, issuer, holder_kind, holder_identifier, holder_index,
-		holder_name, valid_from, valid_until, state, version, status_issuer, status_purposes, status_list, status_index, seal_id,
-		issued_by, issued_at, updated_at) VALUES`, 21, len(ls), func(dst []any, i int) ([]any, error) {
+	err := tx.insertRows(ctx, "licenses", []string{"id", "number", "type_code", "type_version", "issuer", "holder_kind",
+		"holder_identifier", "holder_index", "holder_name", "valid_from", "valid_until", "state", "version", "status_issuer", "status_purposes",
+		"status_list", "status_index", "seal_id", "issued_by", "issued_at", "updated_at"}, len(ls), func(dst []any, i int) ([]any, error) {
 		l := ls[i]
 		holder, err := tx.encrypt(ctx, FieldKey, licensesTable, l.ID, licenseHolderColumn, l.HolderID)
 		if err != nil {
@@ -69,8 +74,8 @@ func (tx *Tx) InsertLicenses(ctx context.Context, ls []license.License) error {
 // InsertLicenseVersions implements license.Tx: InsertLicenseVersion for
 // many versions, with few statements.
 func (tx *Tx) InsertLicenseVersions(ctx context.Context, vs []license.Version) error {
-	err := tx.insertRows(ctx, `INSERT INTO license_versions (ref, license_id, version, document, seal_id, use_id, status_issuer, status_purposes,
-		status_list, status_index, created_at) VALUES`, 11, len(vs), func(dst []any, i int) ([]any, error) {
+	err := tx.insertRows(ctx, "license_versions", []string{"ref", "license_id", "version", "document", "seal_id", "use_id",
+		"status_issuer", "status_purposes", "status_list", "status_index", "created_at"}, len(vs), func(dst []any, i int) ([]any, error) {
 		v := vs[i]
 		ref := licenseVersionRef(v.LicenseID, v.Version)
 		doc, err := tx.encrypt(ctx, FieldKey, licenseVersionsTable, ref, licenseDocumentCol, string(v.Document))
@@ -91,7 +96,7 @@ func (tx *Tx) InsertLicenseVersions(ctx context.Context, vs []license.Version) e
 // InsertOutboxes implements license.Tx: InsertOutbox for many events,
 // with few statements.
 func (tx *Tx) InsertOutboxes(ctx context.Context, es []license.OutboxEvent) error {
-	err := tx.insertRows(ctx, `INSERT INTO outbox (id, topic, payload, created_at) VALUES`, 4, len(es), func(dst []any, i int) ([]any, error) {
+	err := tx.insertRows(ctx, "outbox", []string{"id", "topic", "payload", "created_at"}, len(es), func(dst []any, i int) ([]any, error) {
 		e := es[i]
 		return append(dst, e.ID, e.Topic, string(e.Payload), micros(e.At)), nil
 	})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 
 	"github.com/zhengzhao/zhengzhao/internal/auditlog"
 	"github.com/zhengzhao/zhengzhao/internal/keys/envelope"
@@ -62,4 +63,23 @@ func RedoMigration(ctx context.Context, d *DB, version int64) error {
 	}
 	_, err = p.ApplyVersion(ctx, version, true)
 	return err
+}
+
+// CopyMinRows is copyMinRows, for tests that write enough rows to copy.
+const CopyMinRows = copyMinRows
+
+// RowText reads columns of one row as text, NULL as nil, for tests that
+// compare rows written in two ways.
+func RowText(ctx context.Context, d *DB, table string, cols []string, keyCol, key string) ([]*string, error) {
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		exprs[i] = `CAST(` + c + ` AS TEXT)`
+	}
+	out := make([]*string, len(cols))
+	dest := make([]any, len(cols))
+	for i := range out {
+		dest[i] = &out[i]
+	}
+	err := d.queryRow(ctx, `SELECT `+strings.Join(exprs, `, `)+` FROM `+table+` WHERE `+keyCol+` = ?`, key).Scan(dest...)
+	return out, mapErr(err)
 }

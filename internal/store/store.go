@@ -59,6 +59,7 @@ type DB struct {
 	handle
 	db      *sql.DB
 	retries atomic.Uint64
+	copied  atomic.Uint64    // rows bulk transactions wrote with COPY
 	now     func() time.Time // the store's clock: times it stamps by itself
 }
 
@@ -290,7 +291,7 @@ func (d *DB) Retries() uint64 { return d.retries.Load() }
 
 // withTx is WithTx at the given isolation level on PostgreSQL.
 func (d *DB) withTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) error) error {
-	return d.retry(ctx, func() error { return d.tryTx(ctx, iso, fn) })
+	return d.retry(ctx, func() error { return d.tryTx(ctx, iso, nil, fn) })
 }
 
 // retry runs attempt until it succeeds, fails for a reason other than a
@@ -318,7 +319,9 @@ func (d *DB) retry(ctx context.Context, attempt func() error) error {
 	return apperr.Wrap(apperr.Unavailable, err, "the store is busy; try again")
 }
 
-func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) error) (err error) {
+// tryTx runs fn in one transaction, on conn when it is not nil (a bulk
+// transaction's, see WithBulkTx).
+func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, conn *sql.Conn, fn func(*Tx) error) (err error) {
 	// PostgreSQL transactions are SERIALIZABLE: a read-modify-write that races
 	// another process fails with 40001 and is retried above, instead of
 	// silently losing an update. SQLite's IMMEDIATE transactions are
@@ -342,7 +345,12 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 	if d.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: iso}
 	}
-	sqlTx, err := d.db.BeginTx(ctx, opts)
+	var sqlTx *sql.Tx
+	if conn != nil {
+		sqlTx, err = conn.BeginTx(ctx, opts)
+	} else {
+		sqlTx, err = d.db.BeginTx(ctx, opts)
+	}
 	if err != nil {
 		return mapErr(fmt.Errorf("begin transaction: %w", err))
 	}
@@ -359,7 +367,7 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 	if d.stmts != nil {
 		h.tx = &txStmts{tx: sqlTx}
 	}
-	if err = fn(&Tx{handle: h}); err != nil {
+	if err = fn(&Tx{handle: h, conn: conn, copied: &d.copied}); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {
@@ -372,7 +380,13 @@ func (d *DB) tryTx(ctx context.Context, iso sql.IsolationLevel, fn func(*Tx) err
 // back together. The capabilities' write methods are defined on Tx alone,
 // so a write that is not part of a unit of work does not compile; the
 // reads it shares with DB come from handle.
-type Tx struct{ handle }
+type Tx struct {
+	handle
+	// conn is the connection of a bulk transaction, on which it copies
+	// rows (bulkcopy.go); nil otherwise.
+	conn   *sql.Conn
+	copied *atomic.Uint64
+}
 
 // execer is what *sql.DB and *sql.Tx have in common.
 type execer interface {
