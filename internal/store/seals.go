@@ -356,7 +356,7 @@ func (tx *Tx) InsertUse(ctx context.Context, u seal.Use) error {
 // InsertUses implements seal.BoundTx: InsertUse for the uses of one
 // signing of many documents, with few statements.
 func (tx *Tx) InsertUses(ctx context.Context, us []seal.Use) error {
-	err := tx.insertRows(ctx, `INSERT INTO seal_uses (`+useColumns+`) VALUES`, 11, len(us), func(dst []any, i int) ([]any, error) {
+	err := tx.insertRows(ctx, "seal_uses", strings.Split(useColumns, ", "), len(us), func(dst []any, i int) ([]any, error) {
 		return useArgs(dst, us[i]), nil
 	})
 	if err != nil {
