@@ -432,15 +432,15 @@ func TestAllocateNBatchedAsOneByOne(t *testing.T) {
 		{"among claimed indices", 1000, Options{FillPercent: 1}, func(m *memStore) {
 			// Half the list's indices below 2^16 taken: a draw collides
 			// about one time in four.
-			m.OpenList(ctx, List{ListRef: ref1, Size: DefaultListSize})
+			_, _ = m.OpenList(ctx, List{ListRef: ref1, Size: DefaultListSize})
 			for i := 0; i < 1<<16; i += 2 {
-				m.ClaimIndex(ctx, ref1, i)
+				_, _ = m.ClaimIndex(ctx, ref1, i)
 			}
 			m.usedOverride[ref1] = 0
 		}},
 		{"miscounted", 2, Options{Attempts: 3, Rand: indexBytes(9, 9, 9, 9, 5)}, func(m *memStore) {
-			m.OpenList(ctx, List{ListRef: ref1, Size: DefaultListSize})
-			m.ClaimIndex(ctx, ref1, 9)
+			_, _ = m.OpenList(ctx, List{ListRef: ref1, Size: DefaultListSize})
+			_, _ = m.ClaimIndex(ctx, ref1, 9)
 			m.usedOverride[ref1] = 0
 		}},
 		{"no free index", 3, Options{Attempts: 4}, func(m *memStore) { m.taken = true }},

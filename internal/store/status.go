@@ -202,9 +202,9 @@ func (tx *Tx) ClaimIndexes(ctx context.Context, list status.ListRef, indices []i
 	if len(indices) == status.ClaimsPerStatement {
 		// The statement of a full draw is the one a bulk import runs again
 		// and again.
-		rows, err = tx.queryPrepared(ctx, q, args...) //nolint:sqlclosecheck // collect closes it
+		rows, err = tx.queryPrepared(ctx, q, args...)
 	} else {
-		rows, err = tx.query(ctx, q, args...) //nolint:sqlclosecheck // collect closes it
+		rows, err = tx.query(ctx, q, args...)
 	}
 	got, err := collect(rows, err, func(sc scanner) (int, error) {
 		var i int
