@@ -19,7 +19,8 @@ const DefaultBatch = 1000
 // batch ended.
 type Load struct {
 	// Run holds the report and the progress callback; its Row and End are
-	// Load's own.
+	// Load's own, and its Accept, when set, is called on the goroutine
+	// that reads ahead.
 	Run       Run
 	Job       license.ImportJob
 	BatchSize int
