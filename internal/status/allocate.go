@@ -82,6 +82,20 @@ type Store interface {
 	ClaimIndex(ctx context.Context, list ListRef, index int) (ok bool, err error)
 }
 
+// IndexesClaimer is a Store that claims several indices of a list in one
+// statement; AllocateN uses it when the store has it, a statement each
+// ClaimsPerStatement draws rather than each draw.
+type IndexesClaimer interface {
+	// ClaimIndexes records the indices, distinct, as taken in list, each
+	// as ClaimIndex would, and reports which it claimed: claimed[i] for
+	// indices[i].
+	ClaimIndexes(ctx context.Context, list ListRef, indices []int) (claimed []bool, err error)
+}
+
+// ClaimsPerStatement bounds the indices AllocateN claims in one
+// statement of an IndexesClaimer.
+const ClaimsPerStatement = 64
+
 // ErrNoFreeIndex is returned (wrapped) by Allocate when every draw hit a
 // taken index, in the current list and in a newly opened one. It means
 // the store's counts are badly wrong or that claims keep conflicting with
@@ -196,6 +210,9 @@ func (a *Allocator) AllocateN(ctx context.Context, st Store, issuer string, purp
 	if issuer == "" || purposes.Purposes() == nil || n < 0 {
 		return nil, fmt.Errorf("allocate %d status indices: issuer %q, purposes %q", n, issuer, purposes)
 	}
+	if c, ok := st.(IndexesClaimer); ok {
+		return a.allocateBatched(ctx, st, c, issuer, purposes, n)
+	}
 	out := make([]Slot, 0, n)
 	var l List
 	for len(out) < n {
@@ -212,6 +229,78 @@ func (a *Allocator) AllocateN(ctx context.Context, st Store, issuer string, purp
 		out = append(out, slot)
 		l = in
 		l.Used++
+	}
+	return out, nil
+}
+
+// allocateBatched is AllocateN on a store that claims several indices a
+// statement. It draws as the claims one by one would, in the same order
+// from the same randomness, and ends a statement's draws where those
+// claims would next read the list: where the list reaches its fill
+// limit, or where the draws since the last claimed index run out of
+// attempts. So it claims the same slots, each index uniform over the free
+// ones; an index drawn twice in a statement counts as taken the second
+// time, as its second claim would find it.
+func (a *Allocator) allocateBatched(ctx context.Context, st Store, c IndexesClaimer, issuer string, purposes PurposeSet, n int) ([]Slot, error) {
+	out := make([]Slot, 0, n)
+	var l List
+	// misses counts the draws since the last claimed index; round is 1
+	// once they made the next list be opened.
+	misses, round := 0, 0
+	draws := make([]int, 0, ClaimsPerStatement)
+	unique := make([]int, 0, ClaimsPerStatement)
+	for len(out) < n {
+		if len(out) == 0 && l.Size == 0 || a.full(l) {
+			var err error
+			if l, err = a.openList(ctx, st, issuer, purposes, false); err != nil {
+				return nil, err
+			}
+			misses, round = 0, 0
+		}
+		// The claims before the list counts as full.
+		room := (l.Size*a.fill - l.Used*100 + 99) / 100
+		k := min(n-len(out), ClaimsPerStatement, room, a.attempts-misses)
+		draws, unique = draws[:0], unique[:0]
+		first := make(map[int]bool, k)
+		for range k {
+			i, err := a.draw(l.Size)
+			if err != nil {
+				return nil, err
+			}
+			draws = append(draws, i)
+			if _, seen := first[i]; !seen {
+				first[i] = false
+				unique = append(unique, i)
+			}
+		}
+		claimed, err := c.ClaimIndexes(ctx, l.ListRef, unique)
+		if err != nil {
+			return nil, fmt.Errorf("allocate status indices: claim %d in list %d of %s: %w", len(unique), l.Number, issuer, err)
+		}
+		for j, i := range unique {
+			first[i] = claimed[j]
+		}
+		for _, i := range draws {
+			if !first[i] {
+				misses++
+				continue
+			}
+			// A later draw of the same index finds it taken.
+			first[i] = false
+			out = append(out, Slot{List: l.ListRef, Index: i})
+			l.Used++
+			misses, round = 0, 0
+		}
+		if misses < a.attempts {
+			continue
+		}
+		if round > 0 {
+			return nil, fmt.Errorf("allocate status index for %s: %w after %d draws in each of two lists", issuer, ErrNoFreeIndex, a.attempts)
+		}
+		if l, err = a.openList(ctx, st, issuer, purposes, true); err != nil {
+			return nil, err
+		}
+		misses, round = 0, 1
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -383,5 +384,94 @@ func TestAllocateN(t *testing.T) {
 		if want := 1 + min(i/limit, 1); s.List.Number != want {
 			t.Fatalf("slot %d in list %d, want %d", i, s.List.Number, want)
 		}
+	}
+}
+
+// batchStore is a memStore that claims several indices a statement.
+type batchStore struct {
+	*memStore
+	t          *testing.T
+	statements int
+}
+
+func (b *batchStore) ClaimIndexes(ctx context.Context, list ListRef, indices []int) ([]bool, error) {
+	b.statements++
+	if len(indices) > ClaimsPerStatement {
+		b.t.Errorf("%d indices in one statement", len(indices))
+	}
+	claimed := make([]bool, len(indices))
+	seen := map[int]bool{}
+	for j, i := range indices {
+		if seen[i] {
+			b.t.Errorf("index %d twice in one statement", i)
+		}
+		seen[i] = true
+		ok, err := b.ClaimIndex(ctx, list, i)
+		if err != nil {
+			return nil, err
+		}
+		claimed[j] = ok
+	}
+	return claimed, nil
+}
+
+// TestAllocateNBatchedAsOneByOne: a store that claims several indices a
+// statement gets the slots, lists and errors claims one by one get from
+// the same randomness, in a statement each 64 draws or fewer.
+func TestAllocateNBatchedAsOneByOne(t *testing.T) {
+	ctx := context.Background()
+	ref1 := ListRef{issuer, RevocationAndSuspension, 1}
+	for _, tc := range []struct {
+		name string
+		n    int
+		opt  Options
+		// prepare readies a store: claims, miscounts.
+		prepare func(*memStore)
+	}{
+		{"across full lists", 3000, Options{FillPercent: 1}, func(*memStore) {}},
+		{"among claimed indices", 1000, Options{FillPercent: 1}, func(m *memStore) {
+			// Half the list's indices below 2^16 taken: a draw collides
+			// about one time in four.
+			_, _ = m.OpenList(ctx, List{ListRef: ref1, Size: DefaultListSize})
+			for i := 0; i < 1<<16; i += 2 {
+				_, _ = m.ClaimIndex(ctx, ref1, i)
+			}
+			m.usedOverride[ref1] = 0
+		}},
+		{"miscounted", 2, Options{Attempts: 3, Rand: indexBytes(9, 9, 9, 9, 5)}, func(m *memStore) {
+			_, _ = m.OpenList(ctx, List{ListRef: ref1, Size: DefaultListSize})
+			_, _ = m.ClaimIndex(ctx, ref1, 9)
+			m.usedOverride[ref1] = 0
+		}},
+		{"no free index", 3, Options{Attempts: 4}, func(m *memStore) { m.taken = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			allocate := func(st Store, m *memStore) ([]Slot, error) {
+				tc.prepare(m)
+				o := tc.opt
+				if o.Rand == nil {
+					o.Rand = seeded(9)
+				} else {
+					o.Rand = indexBytes(9, 9, 9, 9, 5)
+				}
+				return mustAllocator(t, o).AllocateN(ctx, st, issuer, RevocationAndSuspension, tc.n)
+			}
+			one := newMemStore()
+			want, wantErr := allocate(one, one)
+			batched := &batchStore{memStore: newMemStore(), t: t}
+			got, err := allocate(batched, batched.memStore)
+			if !slices.Equal(got, want) || (err == nil) != (wantErr == nil) {
+				t.Fatalf("batched: %d slots, %v; one by one: %d slots, %v", len(got), err, len(want), wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrNoFreeIndex) {
+				t.Fatalf("err = %v, want ErrNoFreeIndex", err)
+			}
+			if len(batched.lists) != len(one.lists) || len(batched.claims) != len(one.claims) {
+				t.Errorf("batched: %d lists, %d claims; one by one %d and %d", len(batched.lists), len(batched.claims), len(one.lists), len(one.claims))
+			}
+			if err == nil && batched.statements > len(got)*2/ClaimsPerStatement+len(one.lists)*2+2 {
+				t.Errorf("%d statements for %d slots", batched.statements, len(got))
+			}
+		})
 	}
 }

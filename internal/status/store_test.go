@@ -3,6 +3,7 @@ package status_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -121,6 +122,54 @@ func TestStoreClaimConflictKeepsTransaction(t *testing.T) {
 				if ok, err := tx.ClaimIndex(ctx, ref, i); err != nil || ok {
 					t.Errorf("claim %d after commit = %v, %v; want taken", i, ok, err)
 				}
+			}
+			return nil
+		})
+	})
+}
+
+// TestStoreClaimIndexes claims several indices a statement: the taken
+// ones are reported and keep the transaction going, the claimed ones
+// count on the list as ClaimIndex counts them.
+func TestStoreClaimIndexes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ref := status.ListRef{Issuer: issuerA, Purposes: status.RevocationAndSuspension, Number: 1}
+		full := make([]int, status.ClaimsPerStatement)
+		for i := range full {
+			full[i] = 1000 + i
+		}
+		storetest.Write(t, db, func(tx *store.Tx) error {
+			if ok, err := tx.OpenList(ctx, status.List{ListRef: ref, Size: status.DefaultListSize, Created: t0}); !ok || err != nil {
+				t.Fatalf("open = %v, %v", ok, err)
+			}
+			if ok, err := tx.ClaimIndex(ctx, ref, 7); !ok || err != nil {
+				t.Fatalf("claim 7 = %v, %v", ok, err)
+			}
+			got, err := tx.ClaimIndexes(ctx, ref, []int{7, 8, 0, 64})
+			if want := []bool{false, true, true, true}; err != nil || !slices.Equal(got, want) {
+				t.Errorf("claim 7, 8, 0, 64 = %v, %v; want %v", got, err, want)
+			}
+			for _, want := range []bool{true, false} {
+				got, err := tx.ClaimIndexes(ctx, ref, full)
+				if err != nil || slices.Contains(got, !want) {
+					t.Errorf("claim %d indices = %v, %v; want all %v", len(full), got, err, want)
+				}
+			}
+			got, err = tx.ClaimIndexes(ctx, status.ListRef{Issuer: issuerB, Purposes: status.RevocationAndSuspension, Number: 1}, []int{7, 9})
+			if err != nil || slices.Contains(got, true) {
+				t.Errorf("claim in a list never opened = %v, %v; want none", got, err)
+			}
+			l, found, err := tx.CurrentList(ctx, issuerA, status.RevocationAndSuspension)
+			// 0, 64 and 1024 are the samples of the count.
+			if err != nil || !found || l.Used != 3*64 {
+				t.Errorf("list used %d (%v, %v), want %d", l.Used, found, err, 3*64)
+			}
+			return nil
+		})
+		storetest.Write(t, db, func(tx *store.Tx) error {
+			if got, err := tx.ClaimIndexes(ctx, ref, []int{8, 1063, 9}); err != nil || !slices.Equal(got, []bool{false, false, true}) {
+				t.Errorf("claim after commit = %v, %v; want 9 alone", got, err)
 			}
 			return nil
 		})

@@ -43,6 +43,11 @@ type dataKeys struct {
 	mu     sync.RWMutex
 	master *envelope.MasterKey
 	keys   map[dataKeyRef]*envelope.DataKey
+	// blind holds the blind index keys derived from master, by purpose:
+	// the HKDF derivation costs more than the HMAC of a value, and a bulk
+	// import indexes two values a license. The purposes are the code's
+	// own few names.
+	blind map[string][]byte
 }
 
 // dataKeyRef names one data key: a purpose and a version, counting from 1.
@@ -82,6 +87,33 @@ func (k *dataKeys) setMaster(m *envelope.MasterKey) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.master = m
+	k.blind = nil
+}
+
+// blindIndexKey returns the key of the blind index named purpose,
+// deriving it from the master key the first time.
+func (k *dataKeys) blindIndexKey(purpose string) ([]byte, error) {
+	k.mu.RLock()
+	key, ok := k.blind[purpose]
+	m := k.master
+	k.mu.RUnlock()
+	if ok {
+		return key, nil
+	}
+	key, err := m.BlindIndexKey(purpose)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	// A master key set meanwhile has its own keys.
+	if k.master == m {
+		if k.blind == nil {
+			k.blind = map[string][]byte{}
+		}
+		k.blind[purpose] = key
+	}
+	return key, nil
 }
 
 // keyID converts a stored version to the key ID that field layout 2 carries.

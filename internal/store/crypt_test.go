@@ -81,6 +81,7 @@ func testRotateMaster(t *testing.T, postgres bool) {
 		}
 		o := contactOrg("91350100M000100Y43")
 		storetest.Write(t, db, func(tx *store.Tx) error { return tx.InsertOrg(ctx, o) })
+		checkBlindIndex(t, db, old)
 		if _, err := db.RotateMaster(ctx, next, old); err == nil {
 			t.Fatal("RotateMaster with the wrong current key succeeded")
 		}
@@ -88,6 +89,9 @@ func testRotateMaster(t *testing.T, postgres bool) {
 		if err != nil || n != 2 {
 			t.Fatalf("RotateMaster = %d, %v; want 2 data keys", n, err)
 		}
+		// Blind indexes follow the master key, the store's keys derived
+		// from the old one forgotten.
+		checkBlindIndex(t, db, next)
 		// The running store keeps working on its unwrapped data keys.
 		if got, err := db.GetOrg(ctx, o.CreditCode); err != nil || got.Responsible != o.Responsible {
 			t.Fatalf("after rotation, running store reads %+v, %v", got.Responsible, err)
@@ -105,6 +109,22 @@ func testRotateMaster(t *testing.T, postgres bool) {
 		}
 		if got, err := fresh.GetOrg(ctx, o.CreditCode); err != nil || got.Responsible != o.Responsible {
 			t.Fatalf("after rotation a new process reads %+v, %v", got.Responsible, err)
+		}
+	}
+}
+
+// checkBlindIndex checks, twice (derived, then kept), that db indexes
+// under the blind index key m derives.
+func checkBlindIndex(t *testing.T, db *store.DB, m *envelope.MasterKey) {
+	t.Helper()
+	k, err := m.BlindIndexKey("holder-login-nonce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := envelope.BlindIndex(k, "state")
+	for range 2 {
+		if got, err := db.DeriveHolderSecret("holder-login-nonce", "state"); err != nil || got != want {
+			t.Fatalf("blind index %q, %v; want %q, the master key's", got, err, want)
 		}
 	}
 }

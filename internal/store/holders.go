@@ -30,10 +30,7 @@ func (h handle) blindIndex(purpose, value string) (string, error) {
 	if h.keys == nil {
 		return "", apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
-	h.keys.mu.RLock()
-	m := h.keys.master
-	h.keys.mu.RUnlock()
-	k, err := m.BlindIndexKey(purpose)
+	k, err := h.keys.blindIndexKey(purpose)
 	if err != nil {
 		return "", err
 	}

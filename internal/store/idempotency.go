@@ -42,10 +42,7 @@ func (h handle) requestMAC(reqHash []byte) ([]byte, error) {
 	if h.keys == nil {
 		return nil, apperr.Wrap(apperr.Internal, ErrLocked, "the store is locked")
 	}
-	h.keys.mu.RLock()
-	m := h.keys.master
-	h.keys.mu.RUnlock()
-	k, err := m.BlindIndexKey("idempotency-request")
+	k, err := h.keys.blindIndexKey("idempotency-request")
 	if err != nil {
 		return nil, err
 	}

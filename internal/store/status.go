@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -12,6 +13,8 @@ import (
 var (
 	_ status.Reader = (*DB)(nil)
 	_ status.Tx     = (*Tx)(nil)
+
+	_ status.IndexesClaimer = (*Tx)(nil)
 )
 
 // usageSample is the sampling step of status_lists.used. Counting the
@@ -170,6 +173,65 @@ func (tx *Tx) ClaimIndex(ctx context.Context, list status.ListRef, index int) (b
 		return false, fmt.Errorf("count claims of status list %d of %s: %w", list.Number, list.Issuer, err)
 	}
 	return true, nil
+}
+
+// ClaimIndexes implements status.IndexesClaimer: the indices in one
+// statement, as ClaimIndex claims one; RETURNING names those it claimed.
+func (tx *Tx) ClaimIndexes(ctx context.Context, list status.ListRef, indices []int) ([]bool, error) {
+	claimed := make([]bool, len(indices))
+	if len(indices) == 0 {
+		return claimed, nil
+	}
+	var id int64
+	err := tx.queryRowPrepared(ctx, `SELECT id FROM status_lists WHERE issuer = ? AND purposes = ? AND number = ?`,
+		list.Issuer, string(list.Purposes), list.Number).Scan(&id)
+	switch {
+	case errNotFound(mapErr(err)):
+		// As ClaimIndex's INSERT … SELECT of no list claims nothing.
+		return claimed, nil
+	case err != nil:
+		return nil, fmt.Errorf("claim indices of status list %d of %s: %w", list.Number, list.Issuer, mapErr(err))
+	}
+	args := make([]any, 0, 2*len(indices))
+	for _, i := range indices {
+		args = append(args, id, i)
+	}
+	q := `INSERT INTO status_claims (list_id, idx) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(indices)), ", ") +
+		` ON CONFLICT (list_id, idx) DO NOTHING RETURNING idx`
+	var rows *sql.Rows
+	if len(indices) == status.ClaimsPerStatement {
+		// The statement of a full draw is the one a bulk import runs again
+		// and again.
+		rows, err = tx.queryPrepared(ctx, q, args...)
+	} else {
+		rows, err = tx.query(ctx, q, args...)
+	}
+	got, err := collect(rows, err, func(sc scanner) (int, error) {
+		var i int
+		err := sc.Scan(&i)
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim %d indices of status list %d of %s: %w", len(indices), list.Number, list.Issuer, err)
+	}
+	taken := make(map[int]bool, len(got))
+	samples := 0
+	for _, i := range got {
+		taken[i] = true
+		if i%usageSample == 0 {
+			samples++
+		}
+	}
+	for j, i := range indices {
+		claimed[j] = taken[i]
+	}
+	if samples == 0 {
+		return claimed, nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE status_lists SET used = used + ? WHERE id = ?`, samples*usageSample, id); err != nil {
+		return nil, fmt.Errorf("count claims of status list %d of %s: %w", list.Number, list.Issuer, err)
+	}
+	return claimed, nil
 }
 
 // SlotBits implements status.Tx.

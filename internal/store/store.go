@@ -125,6 +125,13 @@ func openSQLite(ctx context.Context, dataDir string) (*DB, error) {
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(NORMAL)")
+	// A bulk import's batch touches more pages than the default 2 MiB page
+	// cache holds, and a full cache spills dirty pages to the WAL (and
+	// savepoint journals to temporary files) before the commit; 16 MiB a
+	// connection and in-memory temporary storage keep a 1,000-row batch in
+	// memory until it commits.
+	v.Add("_pragma", "temp_store(MEMORY)")
+	v.Add("_pragma", "cache_size(-16384)")
 	v.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
 	if err != nil {
