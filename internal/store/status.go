@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/zhengzhao/zhengzhao/internal/status"
@@ -196,7 +195,7 @@ func (tx *Tx) ClaimIndexes(ctx context.Context, list status.ListRef, indices []i
 	for _, i := range indices {
 		args = append(args, id, i)
 	}
-	q := `INSERT INTO status_claims (list_id, idx) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(indices)), ", ") +
+	q := `INSERT INTO status_claims (list_id, idx) VALUES ` + valueRows(len(indices), 2) +
 		` ON CONFLICT (list_id, idx) DO NOTHING RETURNING idx`
 	var rows *sql.Rows
 	if len(indices) == status.ClaimsPerStatement {
